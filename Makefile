@@ -1,0 +1,81 @@
+# codex32 — every task a user or CI runs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE_BIN := node_modules/.bin
+CODEX32 := node bin/codex32
+export CONTAINER_STORAGE_DIR ?= $(CURDIR)/.codex32
+SHIM := build/codex32-shim
+STAMP := node_modules/.install-stamp
+
+.PHONY: help setup install db-setup build shim run run-prod serve test test-unit test-coverage format lint type-check \
+        container-list container-cli clean docs bench bench-anchors
+
+help: ## list every target
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+setup: ## all set-up: system tools, npm deps, build, storage dir, database
+	@./setup.sh
+
+$(STAMP): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $(STAMP)
+
+install: $(STAMP) ## install npm dependencies
+
+$(SHIM): native/shim.c
+	@mkdir -p build
+	cc -O2 -Wall -Wextra -o $(SHIM) native/shim.c
+
+shim: $(SHIM) ## build the per-container supervisor (C)
+
+build: install shim ## compile TypeScript to dist/ and the supervisor to build/
+	$(NODE_BIN)/tsc -p tsconfig.build.json
+
+db-setup: build ## create or migrate the state database
+	@./setup_database.sh
+
+run: setup ## set up everything and run the main job (sample bot in a container, shown, then stopped)
+	@./scripts/demo.sh
+
+run-prod: build ## run the bot runner service with production settings
+	NODE_ENV=production LOG_LEVEL=info $(CODEX32) serve
+
+serve: build ## run the bot runner service (HTTP API and dashboard)
+	$(CODEX32) serve
+
+test: setup ## set up everything and run all tests
+	$(NODE_BIN)/vitest run
+
+test-unit: build ## unit tests only (beside the code in src/)
+	$(NODE_BIN)/vitest run src
+
+test-coverage: setup ## all tests with a coverage report in coverage/
+	$(NODE_BIN)/vitest run --coverage
+
+format: install ## format the sources with prettier
+	$(NODE_BIN)/prettier --write "src/**/*.ts" "test/**/*.ts" "bench/**/*.ts"
+
+lint: install ## strict type-check with unused-code checks
+	$(NODE_BIN)/tsc -p tsconfig.json --noEmit --noUnusedLocals --noUnusedParameters
+
+type-check: install ## TypeScript type-check
+	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
+
+container-list: build ## list every container
+	$(CODEX32) ps -a
+
+container-cli: build ## the CLI's help (then run: node bin/codex32 <command>)
+	$(CODEX32) --help
+
+docs: ## where the documentation is
+	@echo "README.md, CUSTOM_CONTAINER_ENGINE.md and docs/*.md"; ls docs
+
+bench: build ## benchmarks: medians and ratios against anchors measured in the same run
+	node --expose-gc bench/run.mjs
+
+bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman
+
+clean: ## remove build output, the local storage dir and test artifacts
+	rm -rf dist build coverage test-artifacts bench/results
+	@if [ -d .codex32 ]; then CONTAINER_STORAGE_DIR=$(CURDIR)/.codex32 $(CODEX32) prune >/dev/null 2>&1 || true; rm -rf .codex32; fi

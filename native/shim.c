@@ -1,0 +1,1119 @@
+/*
+ * codex32-shim: the per-container supervisor (the conmon role) and runtime (the runc role).
+ *
+ *   codex32-shim run RUNDIR      supervise the container described by RUNDIR/spec
+ *   codex32-shim exec RUNDIR -- CMD [ARG...]   run CMD inside a running container
+ *
+ * It is written in C because a supervisor per container must stay under 1 MB PSS, and because
+ * namespaces with a parent-written uid_map, pivot_root, capability bounding and signalfd-driven
+ * log capture cannot be expressed reliably in POSIX sh. Policy (what to mount, which limits) is
+ * decided by the TypeScript engine and written to RUNDIR/spec; this program only carries it out.
+ *
+ * The spec is a sequence of NUL-terminated "key=value" entries. Files it writes in RUNDIR:
+ *   state   (atomic rename)  "PHASE PID STARTTIME RUN RESTARTS HEALTH STREAK"
+ *   exits   (append)         "RUN STARTED_MS FINISHED_MS CODE SIGNAL OOM REASON"
+ *   health  (atomic rename)  last health check results
+ * fd 3, when open, receives "ok PID STARTTIME\n" or "err CODE ERRNO MESSAGE\n" once the first
+ * run has exec'd (or failed to), then is closed: the engine's start waits on it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/timerfd.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <sys/uio.h>
+#include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ENTRIES 4096
+#define LINE_MAX_BYTES (64 * 1024)
+
+/* ---------- small helpers ---------- */
+
+static void die(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "codex32-shim: ");
+  vfprintf(stderr, fmt, ap);
+  if (errno) fprintf(stderr, ": %s", strerror(errno));
+  fprintf(stderr, "\n");
+  va_end(ap);
+  _exit(125);
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static char *read_file(const char *path, size_t *len_out) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap + 1);
+  for (;;) {
+    if (len == cap) {
+      cap *= 2;
+      buf = realloc(buf, cap + 1);
+    }
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+  }
+  close(fd);
+  buf[len] = 0;
+  if (len_out) *len_out = len;
+  return buf;
+}
+
+static int write_file(const char *path, const char *data) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int r = write_all(fd, data, strlen(data));
+  close(fd);
+  return r;
+}
+
+/* process start time (field 22 of /proc/PID/stat): with the pid it names a process uniquely */
+static unsigned long long proc_starttime(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  char *s = read_file(path, NULL);
+  if (!s) return 0;
+  char *p = strrchr(s, ')');
+  unsigned long long st = 0;
+  if (p) {
+    int field = 2;
+    for (p++; *p && field < 22; p++)
+      if (*p == ' ') field++;
+    st = strtoull(p, NULL, 10);
+  }
+  free(s);
+  return st;
+}
+
+/* ---------- the spec ---------- */
+
+static char *spec_buf;
+static char *entries[MAX_ENTRIES];
+static int n_entries;
+
+static void load_spec(const char *rundir) {
+  char path[PATH_MAX];
+  size_t len;
+  snprintf(path, sizeof path, "%s/spec", rundir);
+  spec_buf = read_file(path, &len);
+  if (!spec_buf) die("cannot read %s", path);
+  for (size_t i = 0; i < len && n_entries < MAX_ENTRIES;) {
+    entries[n_entries++] = spec_buf + i;
+    i += strlen(spec_buf + i) + 1;
+  }
+}
+
+static const char *spec_get(const char *key) {
+  size_t kl = strlen(key);
+  for (int i = 0; i < n_entries; i++)
+    if (strncmp(entries[i], key, kl) == 0 && entries[i][kl] == '=') return entries[i] + kl + 1;
+  return NULL;
+}
+
+static long long spec_num(const char *key, long long dflt) {
+  const char *v = spec_get(key);
+  return v ? strtoll(v, NULL, 10) : dflt;
+}
+
+/* collect every value of a repeated key into a NULL-terminated vector */
+static char **spec_all(const char *key) {
+  size_t kl = strlen(key);
+  char **v = calloc((size_t)n_entries + 1, sizeof(char *));
+  int n = 0;
+  for (int i = 0; i < n_entries; i++)
+    if (strncmp(entries[i], key, kl) == 0 && entries[i][kl] == '=') v[n++] = entries[i] + kl + 1;
+  return v;
+}
+
+/* split "a\tb\tc" in place into at most max fields */
+static int split_tab(char *s, char **out, int max) {
+  int n = 0;
+  out[n++] = s;
+  for (char *p = s; *p && n < max; p++)
+    if (*p == '\t') {
+      *p = 0;
+      out[n++] = p + 1;
+    }
+  return n;
+}
+
+/* ---------- global supervisor state ---------- */
+
+static const char *rundir;
+static int sync_fd = -1;          /* fd 3 to the engine's start call */
+static int isolation;             /* 0 minimal, 1 standard, 2 strict */
+static pid_t child_pid;           /* host pid of the container's first process (init) */
+static unsigned long long child_start;
+static int run_no, restarts;
+static int64_t run_started_ms;
+static int stopping;              /* a user stop or kill: never restart */
+static const char *stop_reason = "stopped";
+static const char *health_status = "none";
+static int health_streak;
+
+static void write_state(const char *phase) {
+  char tmp[PATH_MAX], path[PATH_MAX], line[256];
+  snprintf(tmp, sizeof tmp, "%s/state.tmp", rundir);
+  snprintf(path, sizeof path, "%s/state", rundir);
+  snprintf(line, sizeof line, "%s %d %llu %d %d %s %d %lld\n", phase, child_pid, child_start, run_no,
+           restarts, health_status, health_streak, (long long)run_started_ms);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  write_all(fd, line, strlen(line));
+  close(fd);
+  rename(tmp, path);
+}
+
+static void append_exit(int code, int sig, int oom, const char *reason) {
+  char path[PATH_MAX], line[256];
+  snprintf(path, sizeof path, "%s/exits", rundir);
+  int n = snprintf(line, sizeof line, "%d %lld %lld %d %d %d %s\n", run_no, (long long)run_started_ms,
+                   (long long)now_ms(), code, sig, oom, reason);
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  write_all(fd, line, (size_t)n); /* one write: readers never see half a record */
+  close(fd);
+}
+
+static void sync_reply(const char *fmt, ...) {
+  if (sync_fd < 0) return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  write_all(sync_fd, buf, strlen(buf));
+  close(sync_fd);
+  sync_fd = -1;
+}
+
+/* ---------- logs: CRI format lines, capped and rotated ---------- */
+
+static int log_fd = -1;
+static const char *log_path;
+static long long log_max_size, log_size;
+static int log_max_files;
+
+static void log_open(void) {
+  log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  struct stat st;
+  log_size = (log_fd >= 0 && fstat(log_fd, &st) == 0) ? st.st_size : 0;
+}
+
+static void log_rotate(void) {
+  char from[PATH_MAX], to[PATH_MAX];
+  if (log_max_files <= 1) { /* keep one file: truncate it */
+    if (ftruncate(log_fd, 0) == 0) log_size = 0;
+    return;
+  }
+  for (int i = log_max_files - 1; i >= 1; i--) {
+    if (i == 1) snprintf(from, sizeof from, "%s", log_path);
+    else snprintf(from, sizeof from, "%s.%d", log_path, i - 1);
+    snprintf(to, sizeof to, "%s.%d", log_path, i);
+    rename(from, to);
+  }
+  close(log_fd);
+  log_open();
+}
+
+static void log_write(const char *stream, char tag, const char *data, size_t len) {
+  if (log_fd < 0) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char head[80];
+  int hl = snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %c ", tm.tm_year + 1900,
+                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, stream, tag);
+  long long need = hl + (long long)len + 1;
+  if (log_max_size > 0 && log_size > 0 && log_size + need > log_max_size) log_rotate();
+  struct iovec iov[3] = {{head, (size_t)hl}, {(void *)data, len}, {"\n", 1}};
+  /* writev keeps a record in one piece for readers following the file */
+  ssize_t w = writev(log_fd, iov, 3);
+  if (w > 0) log_size += w;
+}
+
+struct stream {
+  const char *name;
+  int fd;
+  size_t len;
+  char buf[LINE_MAX_BYTES];
+};
+static struct stream out_s = {"stdout", -1, 0, {0}}, err_s = {"stderr", -1, 0, {0}};
+
+/* read what is available; emit whole lines as F records and over-long ones as P chunks */
+static int stream_pump(struct stream *s) {
+  ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
+  if (n <= 0) {
+    if (s->len) log_write(s->name, 'P', s->buf, s->len);
+    s->len = 0;
+    close(s->fd);
+    s->fd = -1;
+    return 0;
+  }
+  s->len += (size_t)n;
+  size_t start = 0;
+  for (size_t i = s->len - (size_t)n; i < s->len; i++)
+    if (s->buf[i] == '\n') {
+      log_write(s->name, 'F', s->buf + start, i - start);
+      start = i + 1;
+    }
+  if (start == 0 && s->len == sizeof s->buf) { /* a line over 64 KiB: split it */
+    log_write(s->name, 'P', s->buf, s->len);
+    s->len = 0;
+  } else if (start > 0) {
+    memmove(s->buf, s->buf + start, s->len - start);
+    s->len -= start;
+  }
+  return 1;
+}
+
+/* ---------- killing every process of the container ---------- */
+
+static char **cgroups; /* cgroup directories the container is placed in */
+
+static int signal_cgroups(int sig) {
+  int found = 0;
+  for (char **cg = cgroups; cg && *cg; cg++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/cgroup.procs", *cg);
+    char *procs = read_file(path, NULL);
+    if (!procs) continue;
+    for (char *p = procs; *p;) {
+      pid_t pid = (pid_t)strtol(p, &p, 10);
+      if (pid > 0 && pid != getpid()) {
+        kill(pid, sig);
+        found++;
+      }
+      while (*p == '\n') p++;
+      if (!pid) break;
+    }
+    free(procs);
+  }
+  return found;
+}
+
+/* descendants of this supervisor: with PR_SET_CHILD_SUBREAPER, double-forked processes stay ours */
+static int signal_descendants(int sig) {
+  int found = 0;
+  pid_t self = getpid();
+  for (int pass = 0; pass < 4; pass++) { /* a few passes catch chains listed out of order */
+    DIR *d = opendir("/proc");
+    if (!d) return found;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+      pid_t pid = (pid_t)atoi(de->d_name);
+      if (pid <= 0 || pid == self) continue;
+      char path[64];
+      snprintf(path, sizeof path, "/proc/%d/stat", pid);
+      char *s = read_file(path, NULL);
+      if (!s) continue;
+      char *p = strrchr(s, ')');
+      int ppid = 0;
+      if (p) sscanf(p + 2, "%*c %d", &ppid);
+      free(s);
+      /* walk up the parent chain: a descendant reaches us */
+      for (int depth = 0; ppid > 1 && depth < 64; depth++) {
+        if (ppid == self) {
+          kill(pid, sig);
+          found++;
+          break;
+        }
+        snprintf(path, sizeof path, "/proc/%d/stat", ppid);
+        s = read_file(path, NULL);
+        if (!s) break;
+        p = strrchr(s, ')');
+        int up = 0;
+        if (p) sscanf(p + 2, "%*c %d", &up);
+        free(s);
+        ppid = up;
+      }
+    }
+    closedir(d);
+    if (sig != SIGKILL) break;
+  }
+  return found;
+}
+
+/* signal the container: its init (which forwards), and for SIGKILL every process it has */
+static void kill_container(int sig) {
+  if (child_pid > 0) {
+    if (isolation == 0) kill(-child_pid, sig); /* minimal: the process group */
+    kill(child_pid, sig);
+  }
+  if (sig == SIGKILL || isolation == 0) {
+    signal_cgroups(sig);
+    if (isolation == 0) signal_descendants(sig);
+  }
+}
+
+/* ---------- the container's process: namespaces, rootfs, limits, exec ---------- */
+
+static int rlimit_resource(const char *name) {
+  static const struct { const char *n; int r; } map[] = {
+      {"as", RLIMIT_AS},       {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC},
+      {"cpu", RLIMIT_CPU},     {"fsize", RLIMIT_FSIZE},   {"core", RLIMIT_CORE},
+      {"stack", RLIMIT_STACK}, {"memlock", RLIMIT_MEMLOCK}, {"data", RLIMIT_DATA}};
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (strcmp(map[i].n, name) == 0) return map[i].r;
+  return -1;
+}
+
+static void apply_rlimits(void) {
+  char **rl = spec_all("rlimit");
+  for (char **r = rl; *r; r++) {
+    char name[32];
+    unsigned long long soft, hard;
+    if (sscanf(*r, "%31s %llu %llu", name, &soft, &hard) != 3) die("bad rlimit %s", *r);
+    int res = rlimit_resource(name);
+    if (res < 0) die("unknown rlimit %s", name);
+    struct rlimit lim = {soft, hard};
+    if (setrlimit(res, &lim) < 0) die("setrlimit %s %llu", name, hard);
+  }
+  free(rl);
+}
+
+/* open PATH below the root without following any symlink: a planted link cannot redirect a mount */
+static int open_beneath(int rootfd, const char *path, int flags) {
+  struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  while (*path == '/') path++;
+  if (!*path) path = ".";
+  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+/* create the directories of PATH below root, refusing symlinks; returns an O_PATH fd */
+static int mkpath_beneath(int rootfd, const char *path, int as_file) {
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", path);
+  int fd = dup(rootfd);
+  char *save, *tok = strtok_r(buf, "/", &save);
+  while (tok) {
+    char *next = strtok_r(NULL, "/", &save);
+    if (strcmp(tok, "..") == 0 || strcmp(tok, ".") == 0) die("refusing path %s", path);
+    int nfd = openat(fd, tok, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (nfd < 0 && errno == ENOENT) {
+      if (!next && as_file) {
+        int f = openat(fd, tok, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (f >= 0) close(f);
+      } else mkdirat(fd, tok, 0755);
+      nfd = openat(fd, tok, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (nfd < 0) die("cannot open %s in the container root", path);
+    struct stat st;
+    if (fstat(nfd, &st) < 0 || S_ISLNK(st.st_mode)) {
+      errno = 0;
+      die("refusing %s: a component is a symlink in the container root", path);
+    }
+    close(fd);
+    fd = nfd;
+    tok = next;
+  }
+  return fd;
+}
+
+static void fdpath(int fd, char *out, size_t len) { snprintf(out, len, "/proc/self/fd/%d", fd); }
+
+static void mount_at(int rootfd, const char *dst, const char *src, const char *type, unsigned long flags,
+                     const char *data, int as_file) {
+  int fd = mkpath_beneath(rootfd, dst, as_file);
+  char p[64];
+  fdpath(fd, p, sizeof p);
+  if (mount(src, p, type, flags, data) < 0) die("mount %s on %s", src ? src : type, dst);
+  close(fd);
+}
+
+/* remount an existing mount point read-only, keeping its other flags */
+static void remount_ro(int rootfd, const char *dst, unsigned long extra) {
+  int fd = open_beneath(rootfd, dst, O_PATH);
+  if (fd < 0) return; /* nothing there to protect */
+  char p[64];
+  fdpath(fd, p, sizeof p);
+  if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | extra, NULL) < 0 &&
+      mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+    /* a locked mount in a user namespace keeps its flags: add nosuid/nodev/noexec and retry */
+    if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+      die("remount %s read-only", dst);
+  }
+  close(fd);
+}
+
+/* build the container's root under NEWROOT from the ordered mount steps in the spec */
+static void setup_rootfs(const char *newroot) {
+  const char *rootsrc = spec_get("root");
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
+  if (!rootsrc || strcmp(rootsrc, "tmpfs") == 0) {
+    if (mount("tmpfs", newroot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m") < 0) die("tmpfs root");
+  } else if (strncmp(rootsrc, "overlay:", 8) == 0) {
+    char opts[PATH_MAX * 3 + 64];
+    snprintf(opts, sizeof opts, "%s", rootsrc + 8);
+    if (mount("overlay", newroot, "overlay", MS_NOSUID | MS_NODEV, opts) < 0) die("overlay root");
+  } else {
+    if (mount(rootsrc, newroot, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind root %s", rootsrc);
+  }
+  int rootfd = open(newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) die("open new root");
+
+  for (int i = 0; i < n_entries; i++) {
+    char *e = entries[i];
+    char *eq = strchr(e, '=');
+    if (!eq) continue;
+    size_t kl = (size_t)(eq - e);
+    char val[PATH_MAX * 2];
+    snprintf(val, sizeof val, "%s", eq + 1);
+    char *f[4] = {0};
+#define IS(k) (kl == strlen(k) && strncmp(e, k, kl) == 0)
+    if (IS("bind")) { /* SRC \t DST \t ro|rw */
+      int n = split_tab(val, f, 3);
+      struct stat st;
+      if (n < 3 || stat(f[0], &st) < 0) die("bind source %s", f[0]);
+      int fd = mkpath_beneath(rootfd, f[1], !S_ISDIR(st.st_mode));
+      char p[64];
+      fdpath(fd, p, sizeof p);
+      if (mount(f[0], p, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s", f[0]);
+      close(fd);
+      if (strcmp(f[2], "ro") == 0) remount_ro(rootfd, f[1], MS_NOSUID | MS_NODEV);
+    } else if (IS("symlink")) { /* TARGET \t LINK */
+      split_tab(val, f, 2);
+      char dir[PATH_MAX];
+      snprintf(dir, sizeof dir, "%s", f[1]);
+      char *slash = strrchr(dir, '/');
+      const char *base = slash ? slash + 1 : dir;
+      int dfd = slash && slash != dir ? (*slash = 0, mkpath_beneath(rootfd, dir, 0)) : dup(rootfd);
+      if (symlinkat(f[0], dfd, base) < 0 && errno != EEXIST) die("symlink %s", f[1]);
+      close(dfd);
+    } else if (IS("mkdir")) {
+      close(mkpath_beneath(rootfd, val, 0));
+    } else if (IS("tmpfs")) { /* DST \t OPTIONS */
+      split_tab(val, f, 2);
+      mount_at(rootfd, f[0], "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, f[1], 0);
+    } else if (IS("proc")) {
+      mount_at(rootfd, val, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0);
+    } else if (IS("sysfs")) {
+      mount_at(rootfd, val, "sysfs", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL, 0);
+    } else if (IS("devpts")) {
+      mount_at(rootfd, val, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", 0);
+    } else if (IS("mqueue")) {
+      mount_at(rootfd, val, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0);
+    } else if (IS("mask")) { /* hide a path: /dev/null over a file, an empty read-only tmpfs over a dir */
+      int fd = open_beneath(rootfd, val, O_PATH);
+      if (fd < 0) continue;
+      struct stat st;
+      fstat(fd, &st);
+      char p[64];
+      fdpath(fd, p, sizeof p);
+      if (S_ISDIR(st.st_mode)) {
+        if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0) die("mask %s", val);
+      } else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0) die("mask %s", val);
+      close(fd);
+    } else if (IS("readonly")) { /* bind a path onto itself and make it read-only */
+      int fd = open_beneath(rootfd, val, O_PATH);
+      if (fd < 0) continue;
+      char p[64];
+      fdpath(fd, p, sizeof p);
+      if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s", val);
+      close(fd);
+      remount_ro(rootfd, val, MS_NOSUID | MS_NODEV);
+    }
+#undef IS
+  }
+
+  /* pivot_root(".", ".") then detach the old root: no path to the host remains */
+  if (fchdir(rootfd) < 0) die("chdir new root");
+  if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root");
+  if (umount2(".", MNT_DETACH) < 0) die("detach old root");
+  if (chdir("/") < 0) die("chdir /");
+  close(rootfd);
+  if (spec_num("readonly_root", 0)) {
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+      die("read-only root");
+  }
+}
+
+static void loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) die("socket");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) die("lo flags");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("lo up");
+  close(s);
+}
+
+/* keep only the capabilities named in KEEP (a 64-bit mask) in every set, bounding included */
+static void restrict_caps(uint64_t keep) {
+  for (int c = 0; c <= 63; c++) {
+    if (keep & (1ULL << c)) continue;
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) die("drop cap %d", c);
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  data[0].effective = data[0].permitted = data[0].inheritable = (uint32_t)keep;
+  data[1].effective = data[1].permitted = data[1].inheritable = (uint32_t)(keep >> 32);
+  if (syscall(SYS_capset, &hdr, data) < 0) die("capset");
+}
+
+static void close_fds_from(int lowest) {
+  if (syscall(SYS_close_range, lowest, ~0U, 0) == 0) return;
+  for (int fd = lowest; fd < 65536; fd++) close(fd);
+}
+
+static char **env_vec(void) { return spec_all("env"); }
+
+/* final steps of any process entering the container: identity, caps, no_new_privs, exec */
+static void become_and_exec(char **argv, char **envp, const char *cwd, int errpipe) {
+  long long uid = spec_num("uid", 0), gid = spec_num("gid", 0);
+  if (isolation > 0) {
+    uint64_t keep = (uint64_t)spec_num("caps", 0);
+    /* changing uid drops permitted caps anyway; keep the bounding set honest first */
+    if (setgroups(0, NULL) < 0 && errno != EPERM) die("setgroups");
+    if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0) die("setgid");
+    if (uid != 0) prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    restrict_caps(keep);
+    if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0) die("setuid");
+  } else if (uid || gid) {
+    if (setgroups(0, NULL) < 0) die("setgroups");
+    if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0) die("setgid");
+    if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0) die("setuid");
+  }
+  if (isolation > 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
+  if (cwd && chdir(cwd) < 0) {
+    int e = errno;
+    write_all(errpipe, &e, sizeof e);
+    _exit(126);
+  }
+  for (char **e = envp; *e; e++) putenv(*e);
+  /* look the command up on the container's own PATH */
+  extern char **environ;
+  environ = envp;
+  execvp(argv[0], argv);
+  int e = errno;
+  write_all(errpipe, &e, sizeof e);
+  _exit(e == ENOENT ? 127 : 126);
+}
+
+static volatile sig_atomic_t init_child_status = -1;
+
+/* pid 1 of a standard or strict container: forwards signals to the command, reaps zombies */
+static int container_init(pid_t cmd) {
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, NULL);
+  int code = 0;
+  for (;;) {
+    siginfo_t si;
+    int sig = sigwaitinfo(&all, &si);
+    if (sig < 0) continue;
+    if (sig == SIGCHLD) {
+      int st;
+      pid_t p;
+      while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+        if (p == cmd) {
+          code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+          /* the command is gone: the container ends, as with docker; leave no straggler */
+          kill(-1, SIGKILL);
+          while (waitpid(-1, NULL, 0) > 0) {
+          }
+          if (WIFSIGNALED(st)) {
+            /* die by the same signal so the supervisor records it faithfully */
+            int s = WTERMSIG(st);
+            signal(s, SIG_DFL);
+            sigset_t one;
+            sigemptyset(&one);
+            sigaddset(&one, s);
+            sigprocmask(SIG_UNBLOCK, &one, NULL);
+            prctl(PR_SET_DUMPABLE, 0);
+            kill(getpid(), s);
+          }
+          _exit(code);
+        }
+    } else {
+      kill(cmd, sig);
+    }
+  }
+}
+
+/* in the new child: wait for the supervisor's go, build the container, exec the command */
+static void child_main(int gofd, int errpipe, char **argv) {
+  char go;
+  if (read(gofd, &go, 1) != 1) _exit(125); /* supervisor died before releasing us */
+  close(gofd);
+  char **envp = env_vec();
+  const char *cwd = spec_get("cwd");
+  if (isolation == 0) {
+    setsid();
+    apply_rlimits();
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    become_and_exec(argv, envp, cwd, errpipe);
+  }
+  /* standard and strict: we are pid 1 of a fresh pid namespace */
+  setsid();
+  if (isolation == 2) {
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become container root");
+  }
+  const char *hn = spec_get("hostname");
+  if (hn && sethostname(hn, strlen(hn)) < 0) die("sethostname");
+  if (spec_num("netns", 0)) loopback_up();
+  setup_rootfs(spec_get("newroot"));
+  prctl(PR_SET_DUMPABLE, 0); /* /proc/1 of the container stays closed to it */
+  pid_t cmd = fork();
+  if (cmd < 0) die("fork");
+  if (cmd == 0) {
+    setpgid(0, 0);
+    apply_rlimits();
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    become_and_exec(argv, envp, cwd, errpipe);
+  }
+  close(errpipe);
+  restrict_caps((1ULL << CAP_KILL));
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  _exit(container_init(cmd));
+}
+
+static unsigned long ns_flags(void) {
+  if (isolation == 0) return 0;
+  unsigned long f = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+  if (spec_num("netns", 0)) f |= CLONE_NEWNET;
+  if (isolation == 2) f |= CLONE_NEWUSER;
+  return f;
+}
+
+/* start one run of the container; returns 0 or an errno when the command could not be exec'd */
+static int start_run(int *outpipe, int *errpipe_out) {
+  int gop[2], errp[2], o[2], e[2];
+  if (pipe2(gop, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0 ||
+      pipe2(e, O_CLOEXEC) < 0)
+    die("pipe");
+  char **argv = spec_all("arg");
+  pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD | ns_flags(), 0, 0, 0, 0);
+  if (pid < 0) die("clone");
+  if (pid == 0) {
+    close(gop[1]);
+    close(errp[0]);
+    close(o[0]);
+    close(e[0]);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(o[1], 1);
+    dup2(e[1], 2);
+    /* only stdio and our two private pipes survive: nothing the caller held leaks in */
+    int g = fcntl(gop[0], F_DUPFD_CLOEXEC, 3), x = fcntl(errp[1], F_DUPFD_CLOEXEC, 4);
+    int keep_lo = g < x ? g : x, keep_hi = g < x ? x : g;
+    for (int fd = 3; fd < keep_lo; fd++) close(fd);
+    for (int fd = keep_lo + 1; fd < keep_hi; fd++) close(fd);
+    close_fds_from(keep_hi + 1);
+    child_main(g, x, argv);
+    _exit(125);
+  }
+  free(argv);
+  close(gop[0]);
+  close(errp[1]);
+  close(o[1]);
+  close(e[1]);
+  child_pid = pid;
+  child_start = proc_starttime(pid);
+  run_started_ms = now_ms();
+  run_no++;
+  /* place it in its cgroups and user mapping before it runs a single instruction of its own */
+  for (char **cg = cgroups; cg && *cg; cg++) {
+    char path[PATH_MAX], num[32];
+    snprintf(path, sizeof path, "%s/cgroup.procs", *cg);
+    snprintf(num, sizeof num, "%d", pid);
+    if (write_file(path, num) < 0) die("join cgroup %s", *cg);
+  }
+  if (isolation == 2) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
+    if (write_file(path, spec_get("uid_map")) < 0) die("uid_map");
+    snprintf(path, sizeof path, "/proc/%d/setgroups", pid);
+    write_file(path, "deny");
+    snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
+    if (write_file(path, spec_get("gid_map")) < 0) die("gid_map");
+  }
+  if (write(gop[1], "g", 1) != 1) die("release child");
+  close(gop[1]);
+  outpipe[0] = o[0];
+  outpipe[1] = e[0];
+  *errpipe_out = errp[0];
+  return 0;
+}
+
+/* ---------- OOM accounting ---------- */
+
+static long long oom_count(void) {
+  const char *f = spec_get("oom_events");
+  if (!f) return 0;
+  char *s = read_file(f, NULL);
+  if (!s) return 0;
+  long long n = 0;
+  char *p = strstr(s, "oom_kill ");
+  if (p) n = strtoll(p + 9, NULL, 10);
+  free(s);
+  return n;
+}
+
+/* ---------- the supervisor ---------- */
+
+static int restart_wanted(int code, int sig) {
+  if (stopping) return 0;
+  const char *pol = spec_get("restart");
+  long long max = spec_num("restart_max", 0);
+  if (!pol || strcmp(pol, "no") == 0) return 0;
+  if (strcmp(pol, "on-failure") == 0) {
+    if (code == 0 && sig == 0) return 0;
+    return max == 0 || restarts < max;
+  }
+  return max == 0 || restarts < max; /* always, unless-stopped */
+}
+
+static void arm(int tfd, long long ms) {
+  struct itimerspec its;
+  memset(&its, 0, sizeof its);
+  if (ms > 0) {
+    its.it_value.tv_sec = ms / 1000;
+    its.it_value.tv_nsec = (ms % 1000) * 1000000;
+  }
+  timerfd_settime(tfd, 0, &its, NULL);
+}
+
+/* read RUNDIR/stop-request ("SIGNAL GRACE_MS REASON") written by the engine before it signals us */
+static void read_stop_request(int *sig, long long *grace, char *reason, size_t rlen) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/stop-request", rundir);
+  char *s = read_file(path, NULL);
+  *sig = (int)spec_num("stop_signal", SIGTERM);
+  *grace = spec_num("stop_timeout", 10) * 1000;
+  snprintf(reason, rlen, "stopped");
+  if (s) {
+    sscanf(s, "%d %lld %63s", sig, grace, reason);
+    free(s);
+  }
+}
+
+static int supervise(void) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGPIPE};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&mask, sigs[i]);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  int grace_t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  int backoff_t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  int timeout_t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+  long long backoff_initial = spec_num("backoff_initial_ms", 100);
+  long long backoff_max = spec_num("backoff_max_ms", 30000);
+  long long backoff_reset = spec_num("backoff_reset_ms", 10000);
+  long long timeout_ms = spec_num("timeout_ms", 0);
+  long long backoff = 0;
+  int running = 0, waiting_backoff = 0;
+  long long oom_before = 0;
+
+  for (;;) {
+    if (!running && !waiting_backoff) {
+      int pipes[2], errfd;
+      oom_before = oom_count();
+      start_run(pipes, &errfd);
+      int err = 0;
+      ssize_t n;
+      while ((n = read(errfd, &err, sizeof err)) < 0 && errno == EINTR) {
+      }
+      close(errfd);
+      out_s.fd = pipes[0];
+      err_s.fd = pipes[1];
+      fcntl(out_s.fd, F_SETFL, O_NONBLOCK);
+      fcntl(err_s.fd, F_SETFL, O_NONBLOCK);
+      running = 1;
+      if (n > 0) { /* exec failed: report it and do not restart a command that cannot run */
+        int code = err == ENOENT ? 127 : 126;
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s: %s", spec_get("arg") ? spec_get("arg") : "?", strerror(err));
+        log_write("stderr", 'F', msg, strlen(msg));
+        sync_reply("err %d %d %s\n", code, err, msg);
+        stopping = 1;
+        stop_reason = err == ENOENT ? "not-found" : "not-executable";
+      } else {
+        sync_reply("ok %d %llu\n", child_pid, child_start);
+        write_state("running");
+        if (timeout_ms > 0 && run_no == 1) arm(timeout_t, timeout_ms);
+      }
+    }
+
+    struct pollfd pfd[6];
+    int np = 0;
+    pfd[np++] = (struct pollfd){sfd, POLLIN, 0};
+    pfd[np++] = (struct pollfd){grace_t, POLLIN, 0};
+    pfd[np++] = (struct pollfd){backoff_t, POLLIN, 0};
+    pfd[np++] = (struct pollfd){timeout_t, POLLIN, 0};
+    int io_base = np;
+    if (out_s.fd >= 0) pfd[np++] = (struct pollfd){out_s.fd, POLLIN, 0};
+    if (err_s.fd >= 0) pfd[np++] = (struct pollfd){err_s.fd, POLLIN, 0};
+    if (poll(pfd, (nfds_t)np, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll");
+    }
+    for (int i = io_base; i < np; i++)
+      if (pfd[i].revents) stream_pump(pfd[i].fd == out_s.fd ? &out_s : &err_s);
+
+    uint64_t ticks;
+    if (pfd[1].revents && read(grace_t, &ticks, sizeof ticks) > 0 && running) kill_container(SIGKILL);
+    if (pfd[3].revents && read(timeout_t, &ticks, sizeof ticks) > 0 && running && !stopping) {
+      stopping = 1;
+      stop_reason = "timeout";
+      write_state("stopping");
+      kill_container((int)spec_num("stop_signal", SIGTERM));
+      arm(grace_t, spec_num("stop_timeout", 10) * 1000);
+    }
+    if (pfd[2].revents && read(backoff_t, &ticks, sizeof ticks) > 0) waiting_backoff = 0;
+
+    if (pfd[0].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGPIPE) continue;
+        if (si.ssi_signo != SIGCHLD) { /* a stop or kill request from the engine */
+          int sig;
+          long long grace;
+          char reason[64];
+          read_stop_request(&sig, &grace, reason, sizeof reason);
+          stopping = 1;
+          stop_reason = strcmp(reason, "killed") == 0 ? "killed" : "stopped";
+          if (!running) { /* in backoff: nothing to signal */
+            write_state("exited");
+            return 0;
+          }
+          write_state("stopping");
+          kill_container(sig);
+          if (grace >= 0) arm(grace_t, grace > 0 ? grace : 1);
+          continue;
+        }
+        int st;
+        pid_t p;
+        while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+          if (p != child_pid) continue; /* an orphan we adopted as subreaper */
+          int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+          int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+          /* the main process is gone: nothing else of the container may outlive it */
+          kill_container(SIGKILL);
+          int64_t end = now_ms() + 2000;
+          while ((out_s.fd >= 0 || err_s.fd >= 0) && now_ms() < end) { /* drain what is left */
+            struct pollfd d[2];
+            int nd = 0;
+            if (out_s.fd >= 0) d[nd++] = (struct pollfd){out_s.fd, POLLIN, 0};
+            if (err_s.fd >= 0) d[nd++] = (struct pollfd){err_s.fd, POLLIN, 0};
+            if (poll(d, (nfds_t)nd, 100) <= 0) {
+              kill_container(SIGKILL);
+              continue;
+            }
+            for (int k = 0; k < nd; k++)
+              if (d[k].revents) stream_pump(d[k].fd == out_s.fd ? &out_s : &err_s);
+          }
+          if (out_s.fd >= 0) close(out_s.fd), out_s.fd = -1;
+          if (err_s.fd >= 0) close(err_s.fd), err_s.fd = -1;
+          while (waitpid(-1, NULL, WNOHANG) > 0) {
+          }
+          int oom = oom_count() > oom_before;
+          const char *reason = stopping ? stop_reason : oom ? "oom" : sig ? "signal" : code ? "failed" : "completed";
+          if (oom && !stopping) code = 137;
+          append_exit(code, sig, oom, reason);
+          running = 0;
+          arm(grace_t, 0);
+          if (!restart_wanted(code, sig)) {
+            arm(timeout_t, 0);
+            write_state("exited");
+            return 0;
+          }
+          int64_t lasted = now_ms() - run_started_ms;
+          backoff = (lasted >= backoff_reset || backoff == 0) ? backoff_initial : backoff * 2;
+          if (backoff > backoff_max) backoff = backoff_max;
+          restarts++;
+          waiting_backoff = 1;
+          write_state("restarting");
+          arm(backoff_t, backoff);
+        }
+      }
+    }
+  }
+}
+
+/* ---------- exec: enter a running container ---------- */
+
+static int exec_main(const char *dir, char **argv) {
+  rundir = dir;
+  load_spec(dir);
+  isolation = (int)spec_num("isolation_level", 0);
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/state", dir);
+  char *st = read_file(path, NULL);
+  if (!st) die("container is not running");
+  char phase[32];
+  int pid;
+  unsigned long long start;
+  if (sscanf(st, "%31s %d %llu", phase, &pid, &start) != 3 || strcmp(phase, "running") != 0)
+    die("container is not running");
+  if (proc_starttime(pid) != start) die("container process is gone");
+  const char *cwd = getenv("CODEX32_EXEC_CWD");
+  if (!cwd || !*cwd) cwd = spec_get("cwd");
+  char **envp = env_vec();
+  if (isolation > 0) {
+    /* open every namespace first, then enter them: user first so the others are permitted */
+    const char *names[] = {"user", "ipc", "uts", "net", "pid", "mnt"};
+    int fds[6];
+    for (int i = 0; i < 6; i++) {
+      snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, names[i]);
+      fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    /* the pid could have been reused between reading state and opening: check again */
+    if (proc_starttime(pid) != start) die("container process is gone");
+    for (int i = 0; i < 6; i++) {
+      if (fds[i] < 0) die("open namespace %s", names[i]);
+      if ((i == 0 && isolation != 2) || (i == 3 && !spec_num("netns", 0))) {
+        close(fds[i]);
+        continue;
+      }
+      if (setns(fds[i], 0) < 0) die("setns %s", names[i]);
+      close(fds[i]);
+    }
+  }
+  cgroups = spec_all("cgroup");
+  int errp[2];
+  if (pipe2(errp, O_CLOEXEC) < 0) die("pipe");
+  pid_t child = fork(); /* a fork is needed to be inside the pid namespace */
+  if (child < 0) die("fork");
+  if (child == 0) {
+    close(errp[0]);
+    for (char **cg = cgroups; *cg; cg++) {
+      char num[32];
+      snprintf(path, sizeof path, "%s/cgroup.procs", *cg);
+      snprintf(num, sizeof num, "%d", getpid());
+      if (write_file(path, num) < 0) die("join cgroup %s", *cg);
+    }
+    if (isolation == 2 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
+    prctl(PR_SET_DUMPABLE, 0);
+    if (isolation == 0) setsid();
+    apply_rlimits();
+    /* only stdio and the exec-error pipe cross into the container */
+    int x = fcntl(errp[1], F_DUPFD_CLOEXEC, 3);
+    if (x != 3) {
+      dup2(errp[1], 3);
+      fcntl(3, F_SETFD, FD_CLOEXEC);
+    }
+    close_fds_from(4);
+    become_and_exec(argv, envp, cwd, 3);
+  }
+  close(errp[1]);
+  /* forward the usual termination signals to the command */
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int err = 0;
+  ssize_t n;
+  while ((n = read(errp[0], &err, sizeof err)) < 0 && errno == EINTR) {
+  }
+  if (n > 0) {
+    fprintf(stderr, "codex32: %s: %s\n", argv[0], strerror(err));
+    waitpid(child, NULL, 0);
+    return err == ENOENT ? 127 : 126;
+  }
+  int status;
+  for (;;) {
+    siginfo_t si;
+    int sig = sigwaitinfo(&mask, &si);
+    if (sig == SIGCHLD) {
+      if (waitpid(child, &status, WNOHANG) == child) break;
+    } else if (sig > 0) kill(child, sig);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 3 && strcmp(argv[1], "exec") == 0) return exec_main(argv[2], argv + 4);
+  if (argc != 3 || strcmp(argv[1], "run") != 0) {
+    fprintf(stderr, "usage: codex32-shim run RUNDIR | exec RUNDIR -- CMD [ARG...]\n");
+    return 125;
+  }
+  rundir = argv[2];
+  if (fcntl(3, F_GETFD) >= 0) {
+    sync_fd = 3;
+    fcntl(3, F_SETFD, FD_CLOEXEC);
+  }
+  close_fds_from(4);
+  load_spec(rundir);
+  isolation = (int)spec_num("isolation_level", 0);
+  run_no = (int)spec_num("run_base", 0);
+  log_path = spec_get("log");
+  log_max_size = spec_num("log_max_size", 0);
+  log_max_files = (int)spec_num("log_max_files", 1);
+  cgroups = spec_all("cgroup");
+  if (!log_path) die("spec has no log path");
+  log_open();
+  /* stdin, stdout and stderr of the supervisor itself go nowhere: it lives detached */
+  int devnull = open("/dev/null", O_RDWR);
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  char errlog[PATH_MAX];
+  snprintf(errlog, sizeof errlog, "%s/shim.err", rundir);
+  int ef = open(errlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  dup2(ef >= 0 ? ef : devnull, 2);
+  return supervise();
+}

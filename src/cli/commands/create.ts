@@ -1,0 +1,55 @@
+// `codex32 create` and `codex32 run`.
+import type { Command } from 'commander';
+import { parseSignal } from '../../config/parse.js';
+import { action, engineFor, writeOut } from '../context.js';
+import { containerOptions, toConfig, type ContainerFlags } from '../options.js';
+
+/** Register create. */
+export function registerCreate(program: Command): void {
+  containerOptions(program.command('create').description('create a container (not started); prints its id'))
+    .argument('[image]', 'a script or directory path, or an image name such as host')
+    .argument('[command...]', 'command and arguments (default: inferred from the image)')
+    .passThroughOptions()
+    .action(
+      action(async (image: string | undefined, command: string[], flags: ContainerFlags, cmd: Command) => {
+        const c = await engineFor(cmd).create(toConfig(flags, image, command));
+        process.stdout.write(c.id + '\n');
+      }),
+    );
+}
+
+/** Register run: create + start, then stream output and exit with the container's code (or -d). */
+export function registerRun(program: Command): void {
+  containerOptions(program.command('run').description('create and start a container; stream its output and exit with its code'))
+    .option('-d, --detach', 'run in the background and print the id')
+    .option('--rm', 'remove the container when it exits')
+    .argument('[image]', 'a script or directory path, or an image name such as host')
+    .argument('[command...]', 'command and arguments')
+    .passThroughOptions()
+    .action(
+      action(async (image: string | undefined, command: string[], flags: ContainerFlags & { detach?: boolean; rm?: boolean }, cmd: Command) => {
+        const engine = engineFor(cmd);
+        const c = await engine.create(toConfig(flags, image, command));
+        try {
+          await engine.start(c.id);
+        } catch (e) {
+          if (flags.rm) await engine.remove(c.id, { force: true }).catch(() => undefined);
+          throw e;
+        }
+        if (flags.detach) {
+          process.stdout.write(c.id + '\n');
+          return;
+        }
+        // proxy the usual signals to the container, as docker run does
+        const forward = (sig: NodeJS.Signals) => void engine.kill(c.id, parseSignal(sig)).catch(() => undefined);
+        for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward);
+        for await (const rec of engine.logs(c.id, { follow: true })) {
+          const out = rec.stream === 'stdout' ? process.stdout : process.stderr;
+          await writeOut(out, rec.full ? Buffer.concat([rec.data, Buffer.from('\n')]) : rec.data);
+        }
+        const code = await engine.wait(c.id);
+        if (flags.rm) await engine.remove(c.id, { force: true });
+        process.exitCode = code;
+      }),
+    );
+}

@@ -1,0 +1,88 @@
+// start, stop, restart, kill, rm and wait: each acts on one or more containers by name or id.
+import type { Command } from 'commander';
+import { parseSeconds, parseSignal } from '../../config/parse.js';
+import { reportError } from '../errors.js';
+import { action, engineFor } from '../context.js';
+
+/** Apply fn to each ref; report each failure and keep going, like docker (exit 125 if any failed). */
+async function each(refs: string[], fn: (ref: string) => Promise<void>): Promise<void> {
+  let failed = 0;
+  for (const ref of refs) {
+    try {
+      await fn(ref);
+    } catch (e) {
+      failed = reportError(e);
+    }
+  }
+  if (failed) process.exitCode = failed;
+}
+
+/** Register the lifecycle commands. */
+export function registerLifecycle(program: Command): void {
+  program
+    .command('start')
+    .description('start one or more stopped containers')
+    .argument('<containers...>')
+    .action(action(async (refs: string[], _o: object, cmd: Command) => each(refs, async (r) => {
+      await engineFor(cmd).start(r);
+      process.stdout.write(r + '\n');
+    })));
+
+  program
+    .command('stop')
+    .description('stop containers: the stop signal, then SIGKILL after the timeout')
+    .option('-t, --time <sec>', 'seconds to wait before SIGKILL')
+    .argument('<containers...>')
+    .action(action(async (refs: string[], o: { time?: string }, cmd: Command) => {
+      const timeout = o.time !== undefined ? parseSeconds('`-t`', o.time) : undefined;
+      await each(refs, async (r) => {
+        await engineFor(cmd).stop(r, { timeout });
+        process.stdout.write(r + '\n');
+      });
+    }));
+
+  program
+    .command('restart')
+    .description('stop then start containers')
+    .option('-t, --time <sec>', 'seconds to wait before SIGKILL')
+    .argument('<containers...>')
+    .action(action(async (refs: string[], o: { time?: string }, cmd: Command) => {
+      const timeout = o.time !== undefined ? parseSeconds('`-t`', o.time) : undefined;
+      await each(refs, async (r) => {
+        await engineFor(cmd).restart(r, { timeout });
+        process.stdout.write(r + '\n');
+      });
+    }));
+
+  program
+    .command('kill')
+    .description('send a signal to containers (default KILL)')
+    .option('-s, --signal <sig>', 'signal name or number', 'KILL')
+    .argument('<containers...>')
+    .action(action(async (refs: string[], o: { signal: string }, cmd: Command) => {
+      const sig = parseSignal(o.signal);
+      await each(refs, async (r) => {
+        await engineFor(cmd).kill(r, sig);
+        process.stdout.write(r + '\n');
+      });
+    }));
+
+  program
+    .command('rm')
+    .alias('remove')
+    .description('remove containers and their files')
+    .option('-f, --force', 'stop running containers first')
+    .argument('<containers...>')
+    .action(action(async (refs: string[], o: { force?: boolean }, cmd: Command) => each(refs, async (r) => {
+      await engineFor(cmd).remove(r, { force: o.force });
+      process.stdout.write(r + '\n');
+    })));
+
+  program
+    .command('wait')
+    .description('wait for containers to stop; print each exit code')
+    .argument('<containers...>')
+    .action(action(async (refs: string[], _o: object, cmd: Command) => each(refs, async (r) => {
+      process.stdout.write(`${await engineFor(cmd).wait(r)}\n`);
+    })));
+}

@@ -1,0 +1,113 @@
+// ps, inspect, logs and info: read-only views of containers and the host.
+import type { Command } from 'commander';
+import { parsePositiveInt, parseTime } from '../../config/parse.js';
+import { EngineError } from '../../errors.js';
+import { action, engineFor, writeOut } from '../context.js';
+import { ellipsis, humanDuration, renderTemplate, statusLine, table } from '../format.js';
+
+/** Register ps/list, inspect, logs and info. */
+export function registerQuery(program: Command): void {
+  program
+    .command('ps')
+    .alias('list')
+    .alias('ls')
+    .description('list containers (running ones unless -a)')
+    .option('-a, --all', 'include stopped containers')
+    .option('-q, --quiet', 'only ids')
+    .option('--json', 'JSON output')
+    .action(action((o: { all?: boolean; quiet?: boolean; json?: boolean }, cmd: Command) => {
+      const engine = engineFor(cmd);
+      const rows = engine.list({ all: o.all });
+      if (o.quiet) return void process.stdout.write(rows.map((r) => r.id.slice(0, 12) + '\n').join(''));
+      if (o.json) {
+        const out = rows.map((r) => ({
+          Id: r.id, Name: r.name, Image: r.config.image, Command: r.config.command.join(' '), Created: new Date(r.createdAt).toISOString(),
+          Status: r.status, State: statusLine(r), ExitCode: r.state.exitCode ?? null, RestartCount: r.state.restartCount,
+          Isolation: r.config.isolation, Pid: r.status === 'running' ? (r.state.init?.pid ?? 0) : 0,
+        }));
+        return void process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      }
+      const now = Date.now();
+      process.stdout.write(table(
+        ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'ISOLATION', 'NAMES'],
+        rows.map((r) => [
+          r.id.slice(0, 12), ellipsis(r.config.image, 24), ellipsis(JSON.stringify(r.config.command.join(' ')), 24),
+          `${humanDuration(now - r.createdAt)} ago`, statusLine(r, now), r.config.isolation, r.name,
+        ]),
+      ));
+    }));
+
+  program
+    .command('inspect')
+    .description('show a container as JSON (docker shape)')
+    .option('-f, --format <template>', 'Go-style template, e.g. {{.State.Status}}')
+    .argument('<containers...>')
+    .action(action((refs: string[], o: { format?: string }, cmd: Command) => {
+      const docs = refs.map((r) => engineFor(cmd).inspect(r));
+      if (o.format) process.stdout.write(docs.map((d) => renderTemplate(o.format!, d)).join('\n') + '\n');
+      else process.stdout.write(JSON.stringify(docs, null, 2) + '\n');
+    }));
+
+  program
+    .command('logs')
+    .description("print a container's output")
+    .option('-f, --follow', 'keep printing new output until the container stops')
+    .option('-n, --tail <n>', 'only the last N lines')
+    .option('--since <time>', 'only lines since a time (RFC 3339, unix seconds, or 10m)')
+    .option('--until <time>', 'only lines until a time')
+    .option('-t, --timestamps', 'prefix each line with its time')
+    .option('--stream <name>', 'stdout or stderr only')
+    .argument('<container>')
+    .action(action(async (ref: string, o: { follow?: boolean; tail?: string; since?: string; until?: string; timestamps?: boolean; stream?: string }, cmd: Command) => {
+      if (o.stream && o.stream !== 'stdout' && o.stream !== 'stderr')
+        throw new EngineError('INVALID_CONFIG', `Expected \`--stream\` to be stdout or stderr, got \`${o.stream}\``);
+      const tail = o.tail === undefined || o.tail === 'all' ? undefined : o.tail === '0' ? 0 : parsePositiveInt('`--tail`', o.tail);
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      let lineStart = true;
+      for await (const rec of engineFor(cmd).logs(ref, {
+        follow: o.follow, tail, since: o.since ? parseTime('`--since`', o.since) : undefined, until: o.until ? parseTime('`--until`', o.until) : undefined,
+        streams: o.stream ? [o.stream as 'stdout' | 'stderr'] : undefined, signal: ac.signal,
+      })) {
+        const out = rec.stream === 'stdout' ? process.stdout : process.stderr;
+        const parts: Buffer[] = [];
+        if (o.timestamps && lineStart) parts.push(Buffer.from(rec.time + ' '));
+        parts.push(rec.data);
+        if (rec.full) parts.push(Buffer.from('\n'));
+        lineStart = rec.full;
+        await writeOut(out, Buffer.concat(parts));
+      }
+    }));
+
+  program
+    .command('info')
+    .description('what this host supports: namespaces, cgroups, isolation levels')
+    .option('--json', 'JSON output')
+    .action(action((o: { json?: boolean }, cmd: Command) => {
+      const info = engineFor(cmd).info();
+      if (o.json) return void process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+      const yes = (b: boolean) => (b ? 'yes' : 'no');
+      const lines = [
+        `Storage:            ${info.storageDir} (schema v${info.schemaVersion})`,
+        `Kernel:             ${info.kernel}`,
+        `Running as root:    ${yes(info.root)} (CAP_SYS_ADMIN: ${yes(info.capSysAdmin)})`,
+        `Namespaces:         ${Object.entries(info.namespaces).map(([k, v]) => `${k}=${yes(v)}`).join(' ')}`,
+        `Unprivileged userns: ${yes(info.unprivilegedUserns)}`,
+        `Cgroups:            ${info.cgroup.version}; controllers: ${Object.keys(info.cgroup.controllers).join(', ') || 'none usable'}`,
+        `Overlayfs:          ${yes(info.overlay)}`,
+        `CPU limit (minimal): ${info.cpuLimitMinimal}`,
+        `Default isolation:  ${info.defaultIsolation}`,
+        'Isolation levels:',
+        ...Object.entries(info.levels).map(([k, v]) => `  ${k.padEnd(9)} ${v.supported ? 'supported' : 'NOT supported: missing ' + v.missing.join('; ')}`),
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
+    }));
+
+  program
+    .command('prune')
+    .description('remove every stopped container and its files')
+    .action(action(async (_o: object, cmd: Command) => {
+      const removed = await engineFor(cmd).prune();
+      process.stdout.write(removed.map((n) => n + '\n').join('') + `Removed ${removed.length} container(s)\n`);
+    }));
+}

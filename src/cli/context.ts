@@ -1,0 +1,35 @@
+// Shared CLI plumbing: the engine for this invocation and the wrapper that maps errors to exit codes.
+import type { Command } from 'commander';
+import { ContainerEngine } from '../engine/engine.js';
+import { reportError } from './errors.js';
+
+let engine: ContainerEngine | undefined;
+
+/** The engine for this CLI process, opened on first use with the global --storage. */
+export function engineFor(cmd: Command): ContainerEngine {
+  const storage = (cmd.optsWithGlobals() as { storage?: string }).storage;
+  engine ??= new ContainerEngine(storage ? { storageDir: storage } : {});
+  return engine;
+}
+
+/** Close the engine if one was opened. */
+export function closeEngine(): void {
+  engine?.close();
+  engine = undefined;
+}
+
+/** Wrap an action: any error is reported once and becomes the exit code. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
+  };
+}
+
+/** Write to stdout, waiting when the pipe is full so nothing is lost or buffered without bound. */
+export function writeOut(stream: NodeJS.WriteStream, data: string | Uint8Array): Promise<void> | void {
+  if (!stream.write(data)) return new Promise((r) => stream.once('drain', () => r()));
+}

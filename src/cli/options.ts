@@ -1,0 +1,144 @@
+// create/run flags: declared once, turned into a ContainerConfig.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import {
+  parseCpus, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseUser, parseVolume,
+} from '../config/parse.js';
+import type { ContainerConfig, IsolationType } from '../config/schema.js';
+import { EngineError, expected } from '../errors.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Declare the container flags shared by create and run. */
+export function containerOptions(cmd: Command): Command {
+  return cmd
+    .option('--name <name>', 'container name')
+    .option('--image <path>', 'image path (Codex-32 form; same as the IMAGE argument)')
+    .option('--isolation <level>', 'minimal | standard | strict')
+    .option('--memory <size>', 'memory limit, e.g. 64m')
+    .option('--cpus <n>', 'CPU limit, e.g. 0.5')
+    .option('--pids <n>', 'maximum number of processes')
+    .option('--nofile <n>', 'maximum open files')
+    .option('--cpu-time <sec>', 'maximum CPU seconds (RLIMIT_CPU)')
+    .option('--fsize <size>', 'maximum file size written')
+    .option('-v, --volume <host:ctr[:ro]>', 'bind a host path (repeatable)', collect)
+    .option('-e, --env <K=V>', 'set an environment variable (repeatable)', collect)
+    .option('--env-file <file>', 'read K=V lines from a file (repeatable)', collect)
+    .option('-w, --workdir <dir>', 'working directory')
+    .option('-u, --user <uid[:gid]>', 'user and group ids')
+    .option('--hostname <name>', 'hostname inside the container')
+    .option('--restart <policy>', 'no | on-failure[:N] | always | unless-stopped')
+    .option('--stop-signal <sig>', 'signal that stops the container (default TERM)')
+    .option('--stop-timeout <sec>', 'seconds between the stop signal and SIGKILL')
+    .option('--timeout <sec>', 'maximum runtime')
+    .option('--health-cmd <cmd>', 'health check command (run with sh -c)')
+    .option('--health-interval <sec>', 'time between health checks')
+    .option('--health-timeout <sec>', 'time one check may take')
+    .option('--health-retries <n>', 'failures before unhealthy')
+    .option('--health-start-period <sec>', 'grace period before failures count')
+    .option('--log-max-size <size>', 'rotate the log at this size (default 10m)')
+    .option('--log-max-files <n>', 'log files kept (default 3)')
+    .option('-l, --label <K=V>', 'metadata label (repeatable)', collect);
+}
+
+export interface ContainerFlags {
+  name?: string;
+  image?: string;
+  isolation?: string;
+  memory?: string;
+  cpus?: string;
+  pids?: string;
+  nofile?: string;
+  cpuTime?: string;
+  fsize?: string;
+  volume?: string[];
+  env?: string[];
+  envFile?: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  restart?: string;
+  stopSignal?: string;
+  stopTimeout?: string;
+  timeout?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  logMaxSize?: string;
+  logMaxFiles?: string;
+  label?: string[];
+}
+
+/** Turn parsed flags plus IMAGE and CMD into a config (validation of values happens here). */
+export function toConfig(flags: ContainerFlags, image: string | undefined, command: string[]): ContainerConfig {
+  // `--image PATH` takes the image's place; then the first positional is part of the command
+  if (flags.image) {
+    if (image !== undefined) command = [image, ...command];
+    image = flags.image;
+  }
+  if (!image) throw new EngineError('INVALID_CONFIG', 'Expected an IMAGE (a path such as ./bots/heartbeat.py, or `host`), got nothing');
+  if (flags.isolation && !['minimal', 'standard', 'strict'].includes(flags.isolation))
+    throw expected('`--isolation`', 'one of minimal, standard, strict', flags.isolation);
+  const env: Record<string, string> = {};
+  for (const f of flags.envFile ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      throw expected('`--env-file`', 'a readable file', f);
+    }
+    for (const [k, v] of parseEnvFile(text)) env[k] = v;
+  }
+  for (const e of flags.env ?? []) {
+    const [k, v] = parseEnvPair(e);
+    env[k] = v;
+  }
+  const labels: Record<string, string> = {};
+  for (const l of flags.label ?? []) {
+    const i = l.indexOf('=');
+    labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
+  }
+  const cfg: ContainerConfig = {
+    image,
+    command,
+    env,
+    labels,
+    name: flags.name,
+    isolation: flags.isolation as IsolationType | undefined,
+    workdir: flags.workdir,
+    hostname: flags.hostname,
+    user: flags.user ? parseUser(flags.user) : undefined,
+    limits: {
+      memory: flags.memory !== undefined ? parseSize('`--memory`', flags.memory) : undefined,
+      cpus: flags.cpus !== undefined ? parseCpus('`--cpus`', flags.cpus) : undefined,
+      pids: flags.pids !== undefined ? parsePositiveInt('`--pids`', flags.pids, 4194304) : undefined,
+      nofile: flags.nofile !== undefined ? parsePositiveInt('`--nofile`', flags.nofile, 1048576) : undefined,
+      cpuTime: flags.cpuTime !== undefined ? parsePositiveInt('`--cpu-time`', flags.cpuTime) : undefined,
+      fsize: flags.fsize !== undefined ? parseSize('`--fsize`', flags.fsize) : undefined,
+    },
+    volumes: (flags.volume ?? []).map(parseVolume),
+    restart: flags.restart ? parseRestart(flags.restart) : undefined,
+    stopSignal: flags.stopSignal ? parseSignal(flags.stopSignal) : undefined,
+    stopTimeout: flags.stopTimeout !== undefined ? parseSeconds('`--stop-timeout`', flags.stopTimeout) : undefined,
+    timeout: flags.timeout !== undefined ? parseSeconds('`--timeout`', flags.timeout) : undefined,
+    logMaxSize: flags.logMaxSize ? parseSize('`--log-max-size`', flags.logMaxSize) : undefined,
+    logMaxFiles: flags.logMaxFiles ? parsePositiveInt('`--log-max-files`', flags.logMaxFiles, 100) : undefined,
+  };
+  if (flags.workdir && !flags.workdir.startsWith('/')) throw expected('`-w`', 'an absolute path', flags.workdir);
+  if (flags.healthCmd) {
+    cfg.health = {
+      cmd: ['sh', '-c', flags.healthCmd],
+      intervalMs: flags.healthInterval ? parseSeconds('`--health-interval`', flags.healthInterval) * 1000 : undefined,
+      timeoutMs: flags.healthTimeout ? parseSeconds('`--health-timeout`', flags.healthTimeout) * 1000 : undefined,
+      retries: flags.healthRetries ? parsePositiveInt('`--health-retries`', flags.healthRetries) : undefined,
+      startPeriodMs: flags.healthStartPeriod ? parseSeconds('`--health-start-period`', flags.healthStartPeriod) * 1000 : undefined,
+    };
+  }
+  for (const k of Object.keys(cfg) as Array<keyof ContainerConfig>) if (cfg[k] === undefined) delete cfg[k];
+  for (const k of Object.keys(cfg.limits!) as Array<keyof typeof cfg.limits & string>)
+    if ((cfg.limits as Record<string, unknown>)[k] === undefined) delete (cfg.limits as Record<string, unknown>)[k];
+  if (cfg.health) for (const k of Object.keys(cfg.health)) if ((cfg.health as Record<string, unknown>)[k] === undefined) delete (cfg.health as Record<string, unknown>)[k];
+  return cfg;
+}

@@ -1,0 +1,61 @@
+// Engine settings from the environment (and .env), validated once by zod with a clear message.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { EngineError } from '../errors.js';
+import { IsolationTypeSchema } from './schema.js';
+
+const SettingsSchema = z.object({
+  CONTAINER_STORAGE_DIR: z.string().min(1).optional(),
+  CONTAINER_ISOLATION_LEVEL: IsolationTypeSchema.default('standard'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  CODEX32_HOST: z.string().min(1).default('127.0.0.1'),
+  CODEX32_PORT: z.coerce.number().int().min(0).max(65535).default(8032),
+  CODEX32_TOKEN: z.string().optional(),
+});
+
+export interface Settings {
+  storageDir: string;
+  isolation: z.infer<typeof IsolationTypeSchema>;
+  logLevel: string;
+  host: string;
+  port: number;
+  token?: string;
+}
+
+let dotenvLoaded = false;
+
+/** Load ./.env once (values already in the environment win), as Node's own loader does. */
+function loadDotenv(): void {
+  if (dotenvLoaded) return;
+  dotenvLoaded = true;
+  if (existsSync('.env')) process.loadEnvFile('.env');
+}
+
+/** The default storage directory: system-wide for root, per-user otherwise. */
+export function defaultStorageDir(): string {
+  return process.getuid?.() === 0 ? '/var/lib/codex32' : join(homedir(), '.local', 'share', 'codex32');
+}
+
+/** Read and validate settings; a bad value names the variable, the value and what is expected. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Settings> = {}): Settings {
+  if (env === process.env) loadDotenv();
+  const parsed = SettingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue.path[0]);
+    throw new EngineError('INVALID_CONFIG', `Expected ${key} to be valid (${issue.message}), got \`${env[key]}\``, {
+      context: { variable: key },
+    });
+  }
+  const s = parsed.data;
+  return {
+    storageDir: overrides.storageDir ?? s.CONTAINER_STORAGE_DIR ?? defaultStorageDir(),
+    isolation: overrides.isolation ?? s.CONTAINER_ISOLATION_LEVEL,
+    logLevel: s.LOG_LEVEL,
+    host: overrides.host ?? s.CODEX32_HOST,
+    port: overrides.port ?? s.CODEX32_PORT,
+    token: overrides.token ?? s.CODEX32_TOKEN,
+  };
+}

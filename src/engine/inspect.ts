@@ -1,0 +1,107 @@
+// docker-shaped inspect output from a container row and its run history.
+import type { ContainerPaths } from '../runtime/layout.js';
+import type { ContainerRow, RunRecord } from '../state/types.js';
+
+export interface InspectResult {
+  Id: string;
+  Name: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: {
+    Status: string;
+    Running: boolean;
+    Restarting: boolean;
+    Dead: boolean;
+    Pid: number;
+    ExitCode: number;
+    Signal: number;
+    OOMKilled: boolean;
+    Error: string;
+    Reason: string;
+    StartedAt: string;
+    FinishedAt: string;
+    Health?: { Status: string; FailingStreak: number; Log: unknown[] };
+  };
+  RestartCount: number;
+  Image: string;
+  Config: {
+    Hostname: string;
+    Env: string[];
+    Cmd: string[];
+    WorkingDir: string;
+    User: string;
+    Labels: Record<string, string>;
+    StopSignal: number;
+    StopTimeout: number;
+  };
+  HostConfig: {
+    Isolation: string;
+    Memory: number;
+    NanoCpus: number;
+    PidsLimit: number;
+    Nofile: number;
+    RestartPolicy: { Name: string; MaximumRetryCount: number };
+    Timeout: number;
+    LogConfig: { MaxSize: number; MaxFiles: number };
+  };
+  Mounts: Array<{ Type: 'bind'; Source: string; Destination: string; RW: boolean }>;
+  LogPath: string;
+  Runs: RunRecord[];
+}
+
+const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : '0001-01-01T00:00:00Z');
+
+/** Build the inspect document. */
+export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string[], runs: RunRecord[]): InspectResult {
+  const c = row.config;
+  const s = row.state;
+  const running = row.status === 'running' || row.status === 'stopping';
+  return {
+    Id: row.id,
+    Name: row.name,
+    Created: iso(row.createdAt),
+    Path: argv[0] ?? '',
+    Args: argv.slice(1),
+    State: {
+      Status: row.status,
+      Running: running,
+      Restarting: row.status === 'restarting',
+      Dead: row.status === 'dead',
+      Pid: running ? (s.init?.pid ?? 0) : 0,
+      ExitCode: s.exitCode ?? 0,
+      Signal: s.signal ?? 0,
+      OOMKilled: s.oomKilled ?? false,
+      Error: s.error ?? '',
+      Reason: s.reason ?? '',
+      StartedAt: iso(s.startedAt),
+      FinishedAt: iso(s.finishedAt),
+      ...(c.health ? { Health: { Status: s.health?.status ?? 'starting', FailingStreak: s.health?.failingStreak ?? 0, Log: [] } } : {}),
+    },
+    RestartCount: s.restartCount,
+    Image: c.image,
+    Config: {
+      Hostname: c.hostname ?? c.name,
+      Env: Object.entries(c.env).map(([k, v]) => `${k}=${v}`),
+      Cmd: c.command,
+      WorkingDir: c.workdir ?? '',
+      User: c.user ? `${c.user.uid}:${c.user.gid}` : '',
+      Labels: c.labels,
+      StopSignal: c.stopSignal,
+      StopTimeout: c.stopTimeout,
+    },
+    HostConfig: {
+      Isolation: c.isolation,
+      Memory: c.limits.memory ?? 0,
+      NanoCpus: Math.round((c.limits.cpus ?? 0) * 1e9),
+      PidsLimit: c.limits.pids ?? 0,
+      Nofile: c.limits.nofile ?? 0,
+      RestartPolicy: { Name: c.restart.name, MaximumRetryCount: c.restart.maxRetries },
+      Timeout: c.timeout ?? 0,
+      LogConfig: { MaxSize: c.logMaxSize, MaxFiles: c.logMaxFiles },
+    },
+    Mounts: c.volumes.map((v) => ({ Type: 'bind' as const, Source: v.source, Destination: v.target, RW: !v.readOnly })),
+    LogPath: paths.log,
+    Runs: runs,
+  };
+}

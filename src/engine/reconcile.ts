@@ -1,0 +1,106 @@
+// Reconcile: make a container's row agree with what its supervisor recorded and what is alive now.
+import { cgroupPids } from '../runtime/cgroups.js';
+import type { CgroupSet } from '../runtime/cgroups.js';
+import { groupMembers, isAlive, signalRef } from '../runtime/proc.js';
+import { readExits, readShimState } from '../runtime/supervisor.js';
+import type { StateStore } from '../state/store.js';
+import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
+import { isActive } from './status.js';
+
+/** SIGKILL every process of a container whose supervisor is gone, trusting no bare pid. */
+export function killOrphans(row: ContainerRow, cgroups: CgroupSet | undefined): void {
+  const init = row.state.init;
+  signalRef(init, 'SIGKILL');
+  if (init && row.config.isolation === 'minimal') {
+    for (const p of groupMembers(init.pid, init.start)) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  for (const p of cgroupPids(cgroups)) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+export interface ReconcileOutcome {
+  row: ContainerRow;
+  /** events the reconcile observed (die, restart), for the event log */
+  events: Array<{ type: string; attrs: Record<string, unknown> }>;
+}
+
+/**
+ * Bring one container up to date. Runs inside the caller's IMMEDIATE transaction, so two processes
+ * reconciling at once cannot both record the same exit or lose each other's update.
+ */
+export function reconcileRow(store: StateStore, row: ContainerRow, runDir: string): ReconcileOutcome {
+  const events: ReconcileOutcome['events'] = [];
+  if (!isActive(row.status)) return { row, events };
+  const shimAlive = isAlive(row.state.shim);
+  if (row.status === 'starting') {
+    if (isAlive(row.state.owner)) return { row, events }; // another process is mid-start
+    if (!shimAlive && !row.state.shim) {
+      // the starter died before launching a supervisor: fall back to where it was
+      const state: ContainerState = { ...row.state, owner: undefined };
+      const status = row.state.previous ?? 'created';
+      store.updateContainer(row.id, status, state);
+      return { row: { ...row, status, state }, events };
+    }
+  }
+
+  const state: ContainerState = { ...row.state, owner: undefined };
+  let status: ContainerStatus = row.status;
+  const shim = readShimState(runDir);
+
+  // ingest every exit the supervisor recorded that the database does not have yet
+  const last = store.lastRun(row.id);
+  const exits = readExits(runDir).filter((e) => e.run > last);
+  for (const e of exits) {
+    store.insertRun(row.id, e);
+    events.push({ type: e.oom ? 'oom' : 'die', attrs: { exitCode: e.exitCode, signal: e.signal, reason: e.reason, run: e.run } });
+  }
+  const lastExit = exits.at(-1);
+
+  if (shim) {
+    state.init = shim.init;
+    const count = state.restartBase + shim.restarts;
+    if (count > state.restartCount) events.push({ type: 'restart', attrs: { restartCount: count } });
+    state.restartCount = count;
+    if (shim.runStartedAt) state.startedAt = shim.runStartedAt;
+  }
+  if (shimAlive) {
+    if (shim) status = shim.phase === 'exited' ? 'exited' : shim.phase;
+    if (status === 'running' && row.status === 'stopping' && shim?.phase === 'running') status = 'stopping';
+  } else if (shim?.phase === 'exited' || (lastExit && !isAlive(shim?.init))) {
+    status = 'exited';
+  } else {
+    // the supervisor died without recording an end: nothing captures logs or applies policy any more
+    killOrphans(row, state.cgroups);
+    status = 'dead';
+    state.reason = 'supervisor-lost';
+    state.error = 'the supervisor was killed; the container was stopped';
+    state.finishedAt = Date.now();
+    state.exitCode = 137;
+    state.signal = 9;
+    events.push({ type: 'die', attrs: { exitCode: 137, reason: 'supervisor-lost' } });
+  }
+  if (lastExit && status === 'exited') {
+    state.exitCode = lastExit.exitCode;
+    state.signal = lastExit.signal;
+    state.oomKilled = lastExit.oom;
+    state.reason = lastExit.reason;
+    state.finishedAt = lastExit.finishedAt;
+  }
+  if (status !== 'exited' && status !== 'dead' && lastExit) {
+    // restarted since: report the last exit but keep running
+    state.exitCode = lastExit.exitCode;
+  }
+  if (status !== row.status || JSON.stringify(state) !== JSON.stringify(row.state)) store.updateContainer(row.id, status, state);
+  return { row: { ...row, status, state }, events };
+}

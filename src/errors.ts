@@ -1,0 +1,49 @@
+// One error type for the whole engine: a stable code, a message that says what to do, the cause and context.
+
+export type ErrorCode =
+  | 'INVALID_CONFIG'
+  | 'INVALID_NAME'
+  | 'NAME_IN_USE'
+  | 'NO_SUCH_CONTAINER'
+  | 'AMBIGUOUS_ID'
+  | 'NO_SUCH_IMAGE'
+  | 'IMAGE_EXISTS'
+  | 'IMAGE_IN_USE'
+  | 'INVALID_STATE'
+  | 'HOST_UNSUPPORTED'
+  | 'COMMAND_NOT_FOUND'
+  | 'COMMAND_NOT_EXECUTABLE'
+  | 'STATE_CORRUPT'
+  | 'STATE_TOO_NEW'
+  | 'RUNTIME_FAILED'
+  | 'TIMEOUT';
+
+export interface ErrorContext {
+  container?: string;
+  path?: string;
+  command?: string;
+  [key: string]: unknown;
+}
+
+/** The single error type every engine failure is raised as. */
+export class EngineError extends Error {
+  readonly code: ErrorCode;
+  readonly context: ErrorContext;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'EngineError';
+    this.code = code;
+    this.context = options.context ?? {};
+  }
+}
+
+/** Build the standard "Expected X to be Y, got Z" message for bad input. */
+export function expected(what: string, form: string, got: unknown): EngineError {
+  return new EngineError('INVALID_CONFIG', `Expected ${what} to be ${form}, got \`${String(got)}\``);
+}
+
+/** True when err is an EngineError with the given code. */
+export function isEngineError(err: unknown, code?: ErrorCode): err is EngineError {
+  return err instanceof EngineError && (code === undefined || err.code === code);
+}

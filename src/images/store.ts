@@ -1,0 +1,95 @@
+// Image references: a script or directory path, the built-in `host`, or a rootfs imported into the store.
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, resolve } from 'node:path';
+import { EngineError } from '../errors.js';
+import type { StateStore } from '../state/store.js';
+
+export interface ContainerImage {
+  /** how the user named it */
+  ref: string;
+  kind: 'host' | 'path' | 'rootfs';
+  /** host path whose content becomes /app (path images) */
+  source?: string;
+  /** the file to run when no command is given, relative to /app */
+  entry?: string;
+  /** imported rootfs directory (rootfs images) */
+  rootfs?: string;
+}
+
+const INTERPRETERS: Record<string, string[]> = {
+  '.py': ['python3', '-u'],
+  '.js': ['node'],
+  '.mjs': ['node'],
+  '.cjs': ['node'],
+  '.sh': ['sh'],
+};
+
+const DIR_ENTRIES = ['main.py', 'bot.py', 'app.py', '__main__.py', 'index.js', 'main.js', 'bot.js', 'index.mjs', 'main.sh', 'start.sh'];
+
+/** True when ref names a path rather than a stored image (docker's rule: it contains a slash). */
+export function isPathRef(ref: string): boolean {
+  return ref.includes('/') || ref === '.' || ref === '..';
+}
+
+/** Resolve a user's image reference to what the runtime needs. */
+export function resolveImage(store: StateStore, ref: string, cwd = process.cwd()): ContainerImage {
+  if (ref === 'host') return { ref, kind: 'host' };
+  if (isPathRef(ref)) {
+    const source = resolve(cwd, ref);
+    let st;
+    try {
+      st = statSync(source);
+    } catch {
+      throw new EngineError('NO_SUCH_IMAGE', `The image path ${ref} does not exist. Give a script such as ./bots/heartbeat.py or a directory.`, { context: { path: source } });
+    }
+    if (st.isFile()) return { ref, kind: 'path', source, entry: basename(source) };
+    if (st.isDirectory()) {
+      const entry = DIR_ENTRIES.find((f) => existsSync(`${source}/${f}`)) ?? packageMain(source);
+      return { ref, kind: 'path', source, entry };
+    }
+    throw new EngineError('NO_SUCH_IMAGE', `The image path ${ref} is neither a file nor a directory.`, { context: { path: source } });
+  }
+  const row = store.getImage(ref);
+  if (!row) throw new EngineError('NO_SUCH_IMAGE', `No image named \`${ref}\`. Run \`codex32 images\` to list them, or give a path such as ./bots/heartbeat.py.`);
+  if (row.kind === 'builtin') return { ref, kind: 'host' };
+  return { ref, kind: 'rootfs', rootfs: row.doc.path };
+}
+
+function packageMain(dir: string): string | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { main?: string };
+    return pkg.main;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The command that runs entry when the user gave none: its shebang, else its extension's interpreter. */
+export function inferCommand(image: ContainerImage, appRoot: string): string[] | undefined {
+  if (!image.entry) return undefined;
+  const file = image.source && image.kind === 'path' && statSync(image.source).isFile() ? image.source : `${image.source}/${image.entry}`;
+  const target = `${appRoot}/${image.entry}`;
+  let head = '';
+  try {
+    head = readFileSync(file, { encoding: 'latin1' }).slice(0, 256);
+  } catch {
+    /* unreadable: fall back to the extension */
+  }
+  if (head.startsWith('#!')) {
+    const parts = head.slice(2).split('\n')[0].trim().split(/\s+/).filter(Boolean);
+    // `#!/usr/bin/env python3` runs python3 from the container's PATH; other shebangs name the interpreter
+    if (parts[0] === '/usr/bin/env' && parts[1]) return [...parts.slice(1), target];
+    if (parts[0]) return [...parts, target];
+  }
+  const interp = INTERPRETERS[extname(image.entry)];
+  return interp ? [...interp, target] : [target];
+}
+
+/** Put the image's content into the container's app directory (a private copy per container). */
+export function populateApp(image: ContainerImage, appDir: string): void {
+  mkdirSync(appDir, { recursive: true, mode: 0o755 });
+  if (image.kind !== 'path' || !image.source) return;
+  const st = statSync(image.source);
+  if (st.isFile()) cpSync(image.source, `${appDir}/${basename(image.source)}`, { preserveTimestamps: true });
+  else cpSync(image.source, appDir, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+}

@@ -1,0 +1,156 @@
+// Per-container cgroups on v1 (one directory per controller) and v2 (one unified directory).
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { EngineError } from '../errors.js';
+import type { HostInfo } from './probe.js';
+
+export interface CgroupLimits {
+  memory?: number;
+  pids?: number;
+  cpus?: number;
+}
+
+export interface CgroupSet {
+  /** directories the container's processes are placed in */
+  dirs: string[];
+  /** the file whose "oom_kill N" line counts OOM kills (v1 memory.oom_control, v2 memory.events) */
+  oomEvents?: string;
+  /** where memory usage is read */
+  memoryDir?: string;
+  version: 'v1' | 'v2';
+}
+
+const CPU_PERIOD_US = 100_000;
+
+function write(path: string, value: string): void {
+  try {
+    writeFileSync(path, value);
+  } catch (cause) {
+    throw new EngineError('RUNTIME_FAILED', `Cannot write ${value} to ${path}: ${(cause as Error).message}`, { cause, context: { path } });
+  }
+}
+
+/** Which controllers the limits need. */
+function needed(limits: CgroupLimits): Array<'memory' | 'pids' | 'cpu'> {
+  const out: Array<'memory' | 'pids' | 'cpu'> = [];
+  if (limits.memory) out.push('memory');
+  if (limits.pids) out.push('pids');
+  if (limits.cpus) out.push('cpu');
+  return out;
+}
+
+/** Controllers the limits need that this host cannot give. */
+export function missingControllers(cg: HostInfo['cgroup'], limits: CgroupLimits): string[] {
+  return needed(limits).filter((c) => !cg.controllers[c]);
+}
+
+/**
+ * Create the container's cgroups and write its limits. Every usable controller gets a directory even
+ * without a limit: the cgroup is how stop finds every process, whatever it forked.
+ */
+export function createCgroups(cg: HostInfo['cgroup'], id: string, limits: CgroupLimits): CgroupSet | undefined {
+  const missing = missingControllers(cg, limits);
+  if (missing.length)
+    throw new EngineError('HOST_UNSUPPORTED', `This host has no usable cgroup ${missing.join(', ')} controller, needed for the requested limits. Run \`codex32 info\` to see what it supports.`);
+  if (cg.version === 'v2' && cg.unified) {
+    const parent = `${cg.unified}/codex32`;
+    if (!existsSync(parent)) {
+      mkdirSync(parent, { recursive: true });
+      // delegate the controllers to our children
+      const ctl = Object.keys(cg.controllers).map((c) => `+${c}`).join(' ');
+      if (ctl) write(`${parent}/cgroup.subtree_control`, ctl);
+    }
+    const dir = `${parent}/${id}`;
+    mkdirSync(dir, { recursive: true });
+    if (limits.memory) {
+      write(`${dir}/memory.max`, String(limits.memory));
+      if (existsSync(`${dir}/memory.swap.max`)) write(`${dir}/memory.swap.max`, '0');
+    }
+    if (limits.pids) write(`${dir}/pids.max`, String(limits.pids));
+    if (limits.cpus) write(`${dir}/cpu.max`, `${Math.round(limits.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}`);
+    return { dirs: [dir], oomEvents: cg.controllers.memory ? `${dir}/memory.events` : undefined, memoryDir: dir, version: 'v2' };
+  }
+  const dirs: string[] = [];
+  const set: CgroupSet = { dirs, version: 'v1' };
+  for (const [ctl, base] of Object.entries(cg.controllers) as Array<['memory' | 'pids' | 'cpu', string]>) {
+    const dir = `${base}/codex32/${id}`;
+    mkdirSync(dir, { recursive: true });
+    dirs.push(dir);
+    if (ctl === 'memory') {
+      set.memoryDir = dir;
+      set.oomEvents = `${dir}/memory.oom_control`;
+      if (limits.memory) {
+        write(`${dir}/memory.limit_in_bytes`, String(limits.memory));
+        // no swap: memory+swap equals memory (absent when the kernel has no swap accounting)
+        if (existsSync(`${dir}/memory.memsw.limit_in_bytes`)) write(`${dir}/memory.memsw.limit_in_bytes`, String(limits.memory));
+      }
+    }
+    if (ctl === 'pids' && limits.pids) write(`${dir}/pids.max`, String(limits.pids));
+    if (ctl === 'cpu' && limits.cpus) {
+      write(`${dir}/cpu.cfs_period_us`, String(CPU_PERIOD_US));
+      write(`${dir}/cpu.cfs_quota_us`, String(Math.round(limits.cpus * CPU_PERIOD_US)));
+    }
+  }
+  return dirs.length ? set : undefined;
+}
+
+/** Pids in the container's cgroups. */
+export function cgroupPids(set: CgroupSet | undefined): number[] {
+  const out = new Set<number>();
+  for (const dir of set?.dirs ?? []) {
+    try {
+      for (const l of readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n')) if (l) out.add(Number(l));
+    } catch {
+      /* gone already */
+    }
+  }
+  return [...out];
+}
+
+/** SIGKILL everything in the cgroups until they are empty (or give up after about two seconds). */
+export async function killCgroups(set: CgroupSet | undefined): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const pids = cgroupPids(set);
+    if (!pids.length) return;
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Remove the container's cgroup directories (they must be empty). */
+export function removeCgroups(set: CgroupSet | undefined): void {
+  for (const dir of set?.dirs ?? []) {
+    for (let i = 0; i < 50; i++) {
+      try {
+        rmdirSync(dir);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') break;
+        if ((e as NodeJS.ErrnoException).code !== 'EBUSY') throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      }
+    }
+  }
+}
+
+/** Current memory usage and limit in bytes from the memory cgroup, when there is one. */
+export function cgroupMemory(set: CgroupSet | undefined): { usage: number; limit?: number } | undefined {
+  if (!set?.memoryDir) return undefined;
+  const read = (f: string) => {
+    try {
+      return readFileSync(`${set.memoryDir}/${f}`, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const usage = read(set.version === 'v2' ? 'memory.current' : 'memory.usage_in_bytes');
+  const limit = read(set.version === 'v2' ? 'memory.max' : 'memory.limit_in_bytes');
+  if (usage === undefined) return undefined;
+  const lim = limit && limit !== 'max' && Number(limit) < 2 ** 60 ? Number(limit) : undefined;
+  return { usage: Number(usage), limit: lim };
+}

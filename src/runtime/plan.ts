@@ -1,0 +1,143 @@
+// Launch plan: a container's config, image and the host turned into the ordered steps the shim carries out.
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { EngineError } from '../errors.js';
+import type { ContainerImage } from '../images/store.js';
+import { inferCommand } from '../images/store.js';
+import type { ContainerRow } from '../state/types.js';
+import type { CgroupSet } from './cgroups.js';
+import type { ContainerPaths } from './layout.js';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** docker's default capability set: never CAP_SYS_ADMIN, CAP_SYS_PTRACE or CAP_NET_ADMIN. */
+export const STANDARD_CAPS = [0 /* CHOWN */, 1 /* DAC_OVERRIDE */, 3 /* FOWNER */, 4 /* FSETID */, 5 /* KILL */, 6 /* SETGID */, 7 /* SETUID */, 8 /* SETPCAP */, 10 /* NET_BIND_SERVICE */, 13 /* NET_RAW */, 18 /* SYS_CHROOT */, 27 /* MKNOD */, 29 /* AUDIT_WRITE */, 31 /* SETFCAP */];
+
+/** Host userland shown read-only in standard and strict containers on the `host` image. */
+const HOST_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+const HOST_ETC = ['resolv.conf', 'hosts', 'passwd', 'group', 'nsswitch.conf', 'localtime', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'ssl', 'ca-certificates', 'ca-certificates.conf', 'alternatives', 'host.conf', 'gai.conf', 'protocols', 'services', 'mime.types', 'python3', 'python3.11'];
+/** Paths hidden from the container, as runc masks them. */
+const MASKED = ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug', '/proc/latency_stats', '/proc/acpi', '/proc/scsi', '/proc/asound', '/sys/firmware', '/proc/interrupts'];
+const READONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs'];
+const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+/** Host uid and gid that a strict container's root maps to (an unprivileged range). */
+export const STRICT_ID_BASE = 100000;
+export const STRICT_ID_COUNT = 65536;
+
+export interface LaunchPlan {
+  argv: string[];
+  entries: string[];
+  appRoot: string;
+  cwd: string;
+}
+
+/** The directory the app is seen at from inside the container. */
+export function appRootFor(isolation: string, paths: ContainerPaths): string {
+  return isolation === 'minimal' ? paths.app : '/app';
+}
+
+/** The command a container runs: the user's, else the one inferred from its image. */
+export function resolveArgv(row: ContainerRow, image: ContainerImage, paths: ContainerPaths): string[] {
+  if (row.config.command.length) return row.config.command;
+  const inferred = inferCommand(image, appRootFor(row.config.isolation, paths));
+  if (!inferred)
+    throw new EngineError('INVALID_CONFIG', `The image ${image.ref} has no file to run. Give a command after the image, e.g. \`codex32 run host sh -c 'echo hi'\`.`);
+  return inferred;
+}
+
+function rlimitEntries(row: ContainerRow): string[] {
+  const l = row.config.limits;
+  const out: string[] = [];
+  const minimal = row.config.isolation === 'minimal';
+  if (minimal && l.memory) out.push(`rlimit=as ${l.memory} ${l.memory}`);
+  if (minimal && l.pids) out.push(`rlimit=nproc ${l.pids} ${l.pids}`);
+  if (l.nofile) out.push(`rlimit=nofile ${l.nofile} ${l.nofile}`);
+  if (l.cpuTime) out.push(`rlimit=cpu ${l.cpuTime} ${l.cpuTime}`);
+  if (l.fsize) out.push(`rlimit=fsize ${l.fsize} ${l.fsize}`);
+  return out;
+}
+
+function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: ContainerPaths): string[] {
+  const e: string[] = [];
+  if (image.kind === 'rootfs' && image.rootfs) {
+    e.push(`root=overlay:lowerdir=${image.rootfs},upperdir=${paths.upper},workdir=${paths.work}`);
+  } else {
+    e.push('root=tmpfs');
+    for (const d of HOST_DIRS) {
+      const p = `/${d}`;
+      if (!existsSync(p)) continue;
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) e.push(`symlink=${readlinkSync(p)}\t${p}`);
+      else if (st.isDirectory()) e.push(`bind=${p}\t${p}\tro`);
+    }
+    for (const f of HOST_ETC) if (existsSync(`/etc/${f}`)) e.push(`bind=/etc/${f}\t/etc/${f}\tro`);
+    e.push(`bind=${paths.etc}/hostname\t/etc/hostname\tro`);
+  }
+  e.push(`bind=${paths.app}\t/app\trw`);
+  e.push(`tmpfs=/tmp\tmode=1777,size=${64 * 1024 * 1024}`);
+  e.push('proc=/proc');
+  e.push(`tmpfs=/dev\tmode=0755,size=65536`);
+  for (const d of DEVICES) e.push(`bind=/dev/${d}\t/dev/${d}\trw`);
+  e.push('devpts=/dev/pts', 'symlink=pts/ptmx\t/dev/ptmx', `tmpfs=/dev/shm\tmode=1777,size=${64 * 1024 * 1024}`, 'mqueue=/dev/mqueue');
+  e.push('symlink=/proc/self/fd\t/dev/fd', 'symlink=/proc/self/fd/0\t/dev/stdin', 'symlink=/proc/self/fd/1\t/dev/stdout', 'symlink=/proc/self/fd/2\t/dev/stderr');
+  e.push('sysfs=/sys');
+  for (const m of MASKED) e.push(`mask=${m}`);
+  for (const r of READONLY) e.push(`readonly=${r}`);
+  for (const v of row.config.volumes) e.push(`bind=${v.source}\t${v.target}\t${v.readOnly ? 'ro' : 'rw'}`);
+  return e;
+}
+
+/** Build the shim's spec for one start of the container. */
+export function buildPlan(
+  row: ContainerRow,
+  image: ContainerImage,
+  paths: ContainerPaths,
+  cgroups: CgroupSet | undefined,
+): LaunchPlan {
+  const c = row.config;
+  const level = c.isolation;
+  const appRoot = appRootFor(level, paths);
+  const argv = resolveArgv(row, image, paths);
+  const cwd = c.workdir ?? appRoot;
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: appRoot, HOSTNAME: c.hostname ?? c.name, ...c.env };
+  const entries: string[] = [
+    `isolation_level=${{ minimal: 0, standard: 1, strict: 2 }[level]}`,
+    `log=${paths.log}`,
+    `log_max_size=${c.logMaxSize}`,
+    `log_max_files=${c.logMaxFiles}`,
+    `cwd=${cwd}`,
+    `restart=${c.restart.name}`,
+    `restart_max=${c.restart.maxRetries}`,
+    `backoff_initial_ms=${c.restart.backoffInitialMs}`,
+    `backoff_max_ms=${c.restart.backoffMaxMs}`,
+    `backoff_reset_ms=${c.restart.backoffResetMs}`,
+    `stop_signal=${c.stopSignal}`,
+    `stop_timeout=${c.stopTimeout}`,
+    `timeout_ms=${Math.round((c.timeout ?? 0) * 1000)}`,
+    `run_base=${row.state.runBase}`,
+    ...argv.map((a) => `arg=${a}`),
+    ...Object.entries(env).map(([k, v]) => `env=${k}=${v}`),
+    ...rlimitEntries(row),
+    ...(cgroups?.dirs ?? []).map((d) => `cgroup=${d}`),
+  ];
+  if (cgroups?.oomEvents) entries.push(`oom_events=${cgroups.oomEvents}`);
+  if (c.user) entries.push(`uid=${c.user.uid}`, `gid=${c.user.gid}`);
+  if (level !== 'minimal') {
+    const caps = level === 'strict' ? 0n : STANDARD_CAPS.reduce((m, b) => m | (1n << BigInt(b)), 0n);
+    entries.push(`newroot=${paths.newroot}`, `hostname=${c.hostname ?? c.name}`, `caps=${caps}`);
+    entries.push(...rootfsEntries(row, image, paths));
+  }
+  if (level === 'strict') {
+    entries.push('netns=1', 'readonly_root=1');
+    entries.push(`uid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`, `gid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`);
+  }
+  for (const e of entries)
+    if (e.includes('\0') || e.includes('\n') && !e.startsWith('arg=') && !e.startsWith('env='))
+      throw new EngineError('INVALID_CONFIG', `Expected the configuration to contain no NUL bytes or stray newlines, got \`${e.slice(0, 40)}\``);
+  return { argv, entries, appRoot, cwd };
+}
+
+/** Serialise the plan as the shim reads it: NUL-terminated key=value entries. */
+export function encodeSpec(plan: LaunchPlan): Buffer {
+  return Buffer.from(plan.entries.map((e) => e + '\0').join(''));
+}

@@ -1,0 +1,104 @@
+// Launch the per-container shim detached, wait for its start report, and read what it records.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EngineError } from '../errors.js';
+import type { ProcRef, RunRecord } from '../state/types.js';
+import { procRef } from './proc.js';
+
+/** The shim binary: CODEX32_SHIM, else build/codex32-shim at the package root. */
+export function shimPath(): string {
+  const p = process.env.CODEX32_SHIM ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../build/codex32-shim');
+  if (!existsSync(p))
+    throw new EngineError('HOST_UNSUPPORTED', `The supervisor binary ${p} is missing. Run \`make build\` (or \`./setup.sh\`) to build it.`, { context: { path: p } });
+  return p;
+}
+
+export type LaunchResult =
+  | { ok: true; shim: ProcRef; init: ProcRef }
+  | { ok: false; shim?: ProcRef; exitCode: number; message: string };
+
+/** Start the shim for runDir in its own session; resolves once the container's command has exec'd or failed to. */
+export function launchShim(runDir: string): Promise<LaunchResult> {
+  const bin = shimPath();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(bin, ['run', runDir], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const shim = child.pid ? procRef(child.pid) : undefined;
+    let out = '';
+    const pipe = child.stdio[3] as NodeJS.ReadableStream;
+    pipe.setEncoding('utf8');
+    pipe.on('data', (d: string) => (out += d));
+    pipe.on('end', () => {
+      child.unref();
+      const line = out.trim();
+      const ok = /^ok (\d+) (\d+)$/.exec(line);
+      if (ok && shim) return resolvePromise({ ok: true, shim, init: { pid: Number(ok[1]), start: ok[2] } });
+      const err = /^err (\d+) (\d+) (.*)$/.exec(line);
+      if (err) return resolvePromise({ ok: false, shim, exitCode: Number(err[1]), message: err[3] });
+      let detail = '';
+      try {
+        detail = readFileSync(`${runDir}/shim.err`, 'utf8').trim().split('\n').pop() ?? '';
+      } catch {
+        /* nothing recorded */
+      }
+      resolvePromise({ ok: false, shim, exitCode: 125, message: detail || 'the supervisor exited before starting the container' });
+    });
+    child.on('error', (cause) => reject(new EngineError('RUNTIME_FAILED', `Cannot start the supervisor ${bin}: ${cause.message}`, { cause })));
+  });
+}
+
+export interface ShimState {
+  phase: 'running' | 'restarting' | 'stopping' | 'exited';
+  init: ProcRef;
+  run: number;
+  restarts: number;
+  health: string;
+  healthStreak: number;
+  runStartedAt: number;
+}
+
+/** The shim's current state file, or undefined if it wrote none yet. */
+export function readShimState(runDir: string): ShimState | undefined {
+  let s: string;
+  try {
+    s = readFileSync(`${runDir}/state`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [phase, pid, start, run, restarts, health, streak, started] = s.trim().split(' ');
+  return {
+    phase: phase as ShimState['phase'],
+    init: { pid: Number(pid), start },
+    run: Number(run),
+    restarts: Number(restarts),
+    health,
+    healthStreak: Number(streak),
+    runStartedAt: Number(started),
+  };
+}
+
+/** Every exit the shim recorded, oldest first. */
+export function readExits(runDir: string): RunRecord[] {
+  let s: string;
+  try {
+    s = readFileSync(`${runDir}/exits`, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: RunRecord[] = [];
+  for (const line of s.split('\n')) {
+    const f = line.split(' ');
+    if (f.length < 7) continue; // a torn last line is impossible (single write) but cheap to ignore
+    out.push({
+      run: Number(f[0]),
+      startedAt: Number(f[1]),
+      finishedAt: Number(f[2]),
+      exitCode: Number(f[3]),
+      signal: Number(f[4]),
+      oom: f[5] === '1',
+      reason: f[6],
+    });
+  }
+  return out;
+}

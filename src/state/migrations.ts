@@ -1,0 +1,44 @@
+// Ordered schema migrations; each runs inside one transaction with the version bump.
+
+export const MIGRATIONS: string[] = [
+  // 1: containers, their run history, images and events
+  `
+  CREATE TABLE containers (
+    id         TEXT PRIMARY KEY CHECK (length(id) = 64),
+    name       TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 63),
+    status     TEXT NOT NULL CHECK (status IN ('created','starting','running','restarting','stopping','exited','dead','removing')),
+    created_at INTEGER NOT NULL,
+    config     TEXT NOT NULL CHECK (json_valid(config)),
+    state      TEXT NOT NULL CHECK (json_valid(state))
+  );
+  CREATE INDEX containers_status ON containers(status);
+  CREATE TABLE runs (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    run          INTEGER NOT NULL CHECK (run >= 1),
+    started_at   INTEGER NOT NULL,
+    finished_at  INTEGER NOT NULL,
+    exit_code    INTEGER NOT NULL,
+    signal       INTEGER NOT NULL DEFAULT 0,
+    oom          INTEGER NOT NULL DEFAULT 0 CHECK (oom IN (0, 1)),
+    reason       TEXT NOT NULL,
+    PRIMARY KEY (container_id, run)
+  );
+  CREATE TABLE images (
+    name       TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL CHECK (kind IN ('builtin','rootfs')),
+    created_at INTEGER NOT NULL,
+    doc        TEXT NOT NULL CHECK (json_valid(doc))
+  );
+  CREATE TABLE events (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    time         INTEGER NOT NULL,
+    type         TEXT NOT NULL,
+    container_id TEXT,
+    name         TEXT,
+    attrs        TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(attrs))
+  );
+  CREATE INDEX events_time ON events(time);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,258 @@
+// SQLite state store (better-sqlite3): containers, run history, images and events.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { EngineError } from '../errors.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import type { ContainerRow, ContainerStatus, EventRecord, ImageRow, RunRecord } from './types.js';
+
+export type { ContainerRow, EventRecord, ImageRow, RunRecord } from './types.js';
+
+interface RawContainer {
+  id: string;
+  name: string;
+  status: ContainerStatus;
+  created_at: number;
+  config: string;
+  state: string;
+}
+
+const toRow = (r: RawContainer): ContainerRow => ({
+  id: r.id,
+  name: r.name,
+  status: r.status,
+  createdAt: r.created_at,
+  config: JSON.parse(r.config),
+  state: JSON.parse(r.state),
+});
+
+/** The engine's persistent state; every write is an IMMEDIATE transaction so no update is lost. */
+export class StateStore {
+  readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Open (creating if needed) and migrate the database at path. */
+  static open(path: string, options: { readonly?: boolean } = {}): StateStore {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: options.readonly ?? false, timeout: 30_000 });
+      // WAL lets readers run beside one writer; NORMAL sync is safe under WAL (no corruption, only the last commit at a power cut)
+      db.pragma('busy_timeout = 30000');
+      if (!options.readonly) db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+    } catch (cause) {
+      throw new EngineError(
+        'STATE_CORRUPT',
+        `Cannot open the state database ${path}: ${(cause as Error).message}. Run \`./setup_database.sh --check\`; see docs/state.md for recovery.`,
+        { cause, context: { path } },
+      );
+    }
+    const store = new StateStore(db);
+    if (!options.readonly) store.migrate(path);
+    return store;
+  }
+
+  private migrate(path: string): void {
+    let version: number;
+    try {
+      version = this.db.pragma('user_version', { simple: true }) as number;
+    } catch (cause) {
+      throw new EngineError(
+        'STATE_CORRUPT',
+        `The state database ${path} is not a valid SQLite file. Move it aside and run \`./setup_database.sh\`; see docs/state.md.`,
+        { cause, context: { path } },
+      );
+    }
+    if (version > SCHEMA_VERSION)
+      throw new EngineError(
+        'STATE_TOO_NEW',
+        `The state database ${path} has schema version ${version}, newer than this codex32 understands (${SCHEMA_VERSION}). Upgrade codex32, or use another --storage directory.`,
+        { context: { path } },
+      );
+    if (version === SCHEMA_VERSION) return;
+    const apply = this.db.transaction(() => {
+      // re-read inside the write lock: another process may have migrated meanwhile
+      const now = this.db.pragma('user_version', { simple: true }) as number;
+      for (let v = now; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    });
+    apply.immediate();
+  }
+
+  /** The schema version recorded in the database. */
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  /** Run fn in an IMMEDIATE transaction: the write lock is taken up front, so read-modify-write is safe. */
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** Insert a new container; a taken name raises NAME_IN_USE. */
+  insertContainer(row: ContainerRow): void {
+    try {
+      this.db
+        .prepare('INSERT INTO containers (id, name, status, created_at, config, state) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(row.id, row.name, row.status, row.createdAt, JSON.stringify(row.config), JSON.stringify(row.state));
+    } catch (cause) {
+      if ((cause as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new EngineError('NAME_IN_USE', `The name \`${row.name}\` is already in use. Remove that container or choose another --name.`, {
+          cause,
+          context: { container: row.name },
+        });
+      throw cause;
+    }
+  }
+
+  /** Replace a container's status and state document. */
+  updateContainer(id: string, status: ContainerStatus, state: ContainerRow['state']): void {
+    this.db.prepare('UPDATE containers SET status = ?, state = ? WHERE id = ?').run(status, JSON.stringify(state), id);
+  }
+
+  /** Delete a container row (its runs go with it). */
+  deleteContainer(id: string): void {
+    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+  }
+
+  /** A container by exact id or name. */
+  getContainer(idOrName: string): ContainerRow | undefined {
+    const r = this.db.prepare('SELECT * FROM containers WHERE id = ? OR name = ?').get(idOrName, idOrName) as RawContainer | undefined;
+    return r && toRow(r);
+  }
+
+  /** Containers whose id starts with prefix (for short ids). */
+  findByIdPrefix(prefix: string): ContainerRow[] {
+    const rows = this.db
+      .prepare("SELECT * FROM containers WHERE id >= ? AND id < ? LIMIT 2")
+      .all(prefix, prefix + 'g') as RawContainer[];
+    return rows.map(toRow);
+  }
+
+  /** All containers, or only those in the given statuses. */
+  listContainers(statuses?: ContainerStatus[]): ContainerRow[] {
+    const rows = statuses
+      ? (this.db
+          .prepare(`SELECT * FROM containers WHERE status IN (${statuses.map(() => '?').join(',')}) ORDER BY created_at DESC`)
+          .all(...statuses) as RawContainer[])
+      : (this.db.prepare('SELECT * FROM containers ORDER BY created_at DESC').all() as RawContainer[]);
+    return rows.map(toRow);
+  }
+
+  /** Record one exit of a container (idempotent on container and run number). */
+  insertRun(id: string, r: RunRecord): void {
+    this.db
+      .prepare(
+        'INSERT OR IGNORE INTO runs (container_id, run, started_at, finished_at, exit_code, signal, oom, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(id, r.run, r.startedAt, r.finishedAt, r.exitCode, r.signal, r.oom ? 1 : 0, r.reason);
+  }
+
+  /** The run history of a container, oldest first. */
+  listRuns(id: string): RunRecord[] {
+    return (
+      this.db.prepare('SELECT * FROM runs WHERE container_id = ? ORDER BY run').all(id) as Array<{
+        run: number;
+        started_at: number;
+        finished_at: number;
+        exit_code: number;
+        signal: number;
+        oom: number;
+        reason: string;
+      }>
+    ).map((r) => ({
+      run: r.run,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      exitCode: r.exit_code,
+      signal: r.signal,
+      oom: r.oom === 1,
+      reason: r.reason,
+    }));
+  }
+
+  /** The highest run number recorded for a container (0 when none). */
+  lastRun(id: string): number {
+    const r = this.db.prepare('SELECT max(run) AS m FROM runs WHERE container_id = ?').get(id) as { m: number | null };
+    return r.m ?? 0;
+  }
+
+  /** Append an event. */
+  insertEvent(e: Omit<EventRecord, 'id'>): void {
+    this.db
+      .prepare('INSERT INTO events (time, type, container_id, name, attrs) VALUES (?, ?, ?, ?, ?)')
+      .run(e.time, e.type, e.containerId ?? null, e.name ?? null, JSON.stringify(e.attrs ?? {}));
+  }
+
+  /** Events after an id or a time, oldest first. */
+  listEvents(opts: { afterId?: number; since?: number; until?: number; limit?: number } = {}): EventRecord[] {
+    const rows = this.db
+      .prepare(
+        'SELECT * FROM events WHERE id > ? AND time >= ? AND time <= ? ORDER BY id LIMIT ?',
+      )
+      .all(opts.afterId ?? 0, opts.since ?? 0, opts.until ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100_000) as Array<{
+      id: number;
+      time: number;
+      type: string;
+      container_id: string | null;
+      name: string | null;
+      attrs: string;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      time: r.time,
+      type: r.type,
+      containerId: r.container_id ?? undefined,
+      name: r.name ?? undefined,
+      attrs: JSON.parse(r.attrs),
+    }));
+  }
+
+  /** Insert or refuse an image by name. */
+  insertImage(img: ImageRow): void {
+    try {
+      this.db
+        .prepare('INSERT INTO images (name, kind, created_at, doc) VALUES (?, ?, ?, ?)')
+        .run(img.name, img.kind, img.createdAt, JSON.stringify(img.doc));
+    } catch (cause) {
+      if ((cause as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT'))
+        throw new EngineError('IMAGE_EXISTS', `An image named \`${img.name}\` already exists. Remove it with \`codex32 image rm ${img.name}\` or choose another name.`, { cause });
+      throw cause;
+    }
+  }
+
+  /** An image by name. */
+  getImage(name: string): ImageRow | undefined {
+    const r = this.db.prepare('SELECT * FROM images WHERE name = ?').get(name) as
+      | { name: string; kind: ImageRow['kind']; created_at: number; doc: string }
+      | undefined;
+    return r && { name: r.name, kind: r.kind, createdAt: r.created_at, doc: JSON.parse(r.doc) };
+  }
+
+  /** All stored images. */
+  listImages(): ImageRow[] {
+    return (this.db.prepare('SELECT * FROM images ORDER BY name').all() as Array<{ name: string; kind: ImageRow['kind']; created_at: number; doc: string }>).map(
+      (r) => ({ name: r.name, kind: r.kind, createdAt: r.created_at, doc: JSON.parse(r.doc) }),
+    );
+  }
+
+  /** Delete an image row. */
+  deleteImage(name: string): void {
+    this.db.prepare('DELETE FROM images WHERE name = ?').run(name);
+  }
+
+  /** SQLite's own integrity check: "ok" or the problems found. */
+  integrityCheck(): string[] {
+    return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+  }
+
+  /** Close the database cleanly (checkpointing the WAL). */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,67 @@
+// Plain record types shared by the store and the engine.
+import type { ResolvedConfig } from '../config/schema.js';
+import type { CgroupSet } from '../runtime/cgroups.js';
+
+export type ContainerStatus = 'created' | 'starting' | 'running' | 'restarting' | 'stopping' | 'exited' | 'dead' | 'removing';
+
+/** A process named uniquely: pid plus its start time in clock ticks since boot. */
+export interface ProcRef {
+  pid: number;
+  start: string;
+}
+
+/** The mutable part of a container, stored as JSON beside its indexed columns. */
+export interface ContainerState {
+  shim?: ProcRef;
+  init?: ProcRef;
+  owner?: ProcRef; // the engine process in the middle of a start, so a killed CLI is noticed
+  startedAt?: number;
+  finishedAt?: number;
+  exitCode?: number;
+  signal?: number;
+  oomKilled?: boolean;
+  reason?: string;
+  restartCount: number;
+  runBase: number; // runs recorded before the current supervisor
+  restartBase: number; // restarts counted before the current supervisor
+  health?: { status: 'starting' | 'healthy' | 'unhealthy'; failingStreak: number };
+  error?: string;
+  previous?: ContainerStatus; // status before 'starting', to return to if the start dies
+  userStopped?: boolean;
+  cgroups?: CgroupSet;
+}
+
+export interface ContainerRow {
+  id: string;
+  name: string;
+  status: ContainerStatus;
+  createdAt: number;
+  config: ResolvedConfig & { name: string; isolation: 'minimal' | 'standard' | 'strict' };
+  state: ContainerState;
+}
+
+export interface RunRecord {
+  run: number;
+  startedAt: number;
+  finishedAt: number;
+  exitCode: number;
+  signal: number;
+  oom: boolean;
+  reason: string;
+}
+
+export interface EventRecord {
+  id: number;
+  time: number;
+  type: string;
+  containerId?: string;
+  name?: string;
+  attrs: Record<string, unknown>;
+}
+
+export interface ImageRow {
+  name: string;
+  kind: 'builtin' | 'rootfs';
+  createdAt: number;
+  doc: { path?: string; size?: number; files?: number; source?: string };
+}
