@@ -54,14 +54,26 @@
 
 /* ---------- small helpers ---------- */
 
+/* what a container process sends back over its close-on-exec pipe when it never reaches exec */
+struct launch_error {
+  int err;   /* errno */
+  int stage; /* 0: exec of the command failed; 1: container set-up failed */
+  char msg[240];
+};
+static int report_fd = -1; /* set in the container's processes before exec */
+
+static int write_all(int fd, const void *buf, size_t len);
+
 static void die(const char *fmt, ...) {
+  int e = errno;
+  struct launch_error le = {e, 1, {0}};
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "codex32-shim: ");
-  vfprintf(stderr, fmt, ap);
-  if (errno) fprintf(stderr, ": %s", strerror(errno));
-  fprintf(stderr, "\n");
+  int n = vsnprintf(le.msg, sizeof le.msg, fmt, ap);
   va_end(ap);
+  if (e && n > 0 && (size_t)n < sizeof le.msg) snprintf(le.msg + n, sizeof le.msg - (size_t)n, ": %s", strerror(e));
+  fprintf(stderr, "codex32-shim: %s\n", le.msg);
+  if (report_fd >= 0) write_all(report_fd, &le, sizeof le);
   _exit(125);
 }
 
@@ -630,8 +642,9 @@ static void become_and_exec(char **argv, char **envp, const char *cwd, int errpi
   }
   if (isolation > 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
   if (cwd && chdir(cwd) < 0) {
-    int e = errno;
-    write_all(errpipe, &e, sizeof e);
+    struct launch_error le = {errno, 0, {0}};
+    snprintf(le.msg, sizeof le.msg, "working directory %s: %s", cwd, strerror(errno));
+    write_all(errpipe, &le, sizeof le);
     _exit(126);
   }
   for (char **e = envp; *e; e++) putenv(*e);
@@ -639,9 +652,10 @@ static void become_and_exec(char **argv, char **envp, const char *cwd, int errpi
   extern char **environ;
   environ = envp;
   execvp(argv[0], argv);
-  int e = errno;
-  write_all(errpipe, &e, sizeof e);
-  _exit(e == ENOENT ? 127 : 126);
+  struct launch_error le = {errno, 0, {0}};
+  snprintf(le.msg, sizeof le.msg, "%s: %s", argv[0], strerror(errno));
+  write_all(errpipe, &le, sizeof le);
+  _exit(le.err == ENOENT ? 127 : 126);
 }
 
 static volatile sig_atomic_t init_child_status = -1;
@@ -690,6 +704,7 @@ static void child_main(int gofd, int errpipe, char **argv) {
   char go;
   if (read(gofd, &go, 1) != 1) _exit(125); /* supervisor died before releasing us */
   close(gofd);
+  report_fd = errpipe;
   char **envp = env_vec();
   const char *cwd = spec_get("cwd");
   if (isolation == 0) {
@@ -871,9 +886,10 @@ static int supervise(void) {
       int pipes[2], errfd;
       oom_before = oom_count();
       start_run(pipes, &errfd);
-      int err = 0;
+      struct launch_error le;
+      memset(&le, 0, sizeof le);
       ssize_t n;
-      while ((n = read(errfd, &err, sizeof err)) < 0 && errno == EINTR) {
+      while ((n = read(errfd, &le, sizeof le)) < 0 && errno == EINTR) {
       }
       close(errfd);
       out_s.fd = pipes[0];
@@ -881,14 +897,13 @@ static int supervise(void) {
       fcntl(out_s.fd, F_SETFL, O_NONBLOCK);
       fcntl(err_s.fd, F_SETFL, O_NONBLOCK);
       running = 1;
-      if (n > 0) { /* exec failed: report it and do not restart a command that cannot run */
-        int code = err == ENOENT ? 127 : 126;
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s: %s", spec_get("arg") ? spec_get("arg") : "?", strerror(err));
-        log_write("stderr", 'F', msg, strlen(msg));
-        sync_reply("err %d %d %s\n", code, err, msg);
+      if (n > 0) { /* set-up or exec failed: report it and do not restart what cannot run */
+        int code = le.stage ? 125 : le.err == ENOENT ? 127 : 126;
+        le.msg[sizeof le.msg - 1] = 0;
+        log_write("stderr", 'F', le.msg, strlen(le.msg));
+        sync_reply("err %d %d %s\n", code, le.err, le.msg);
         stopping = 1;
-        stop_reason = err == ENOENT ? "not-found" : "not-executable";
+        stop_reason = le.stage ? "setup-failed" : le.err == ENOENT ? "not-found" : "not-executable";
       } else {
         sync_reply("ok %d %llu\n", child_pid, child_start);
         write_state("running");
@@ -1044,6 +1059,7 @@ static int exec_main(const char *dir, char **argv) {
       snprintf(num, sizeof num, "%d", getpid());
       if (write_file(path, num) < 0) die("join cgroup %s", *cg);
     }
+    report_fd = errp[1];
     if (isolation == 2 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
     prctl(PR_SET_DUMPABLE, 0);
     if (isolation == 0) setsid();
@@ -1055,6 +1071,7 @@ static int exec_main(const char *dir, char **argv) {
       fcntl(3, F_SETFD, FD_CLOEXEC);
     }
     close_fds_from(4);
+    report_fd = 3;
     become_and_exec(argv, envp, cwd, 3);
   }
   close(errp[1]);
@@ -1066,14 +1083,16 @@ static int exec_main(const char *dir, char **argv) {
   sigaddset(&mask, SIGHUP);
   sigaddset(&mask, SIGCHLD);
   sigprocmask(SIG_BLOCK, &mask, NULL);
-  int err = 0;
+  struct launch_error le;
+  memset(&le, 0, sizeof le);
   ssize_t n;
-  while ((n = read(errp[0], &err, sizeof err)) < 0 && errno == EINTR) {
+  while ((n = read(errp[0], &le, sizeof le)) < 0 && errno == EINTR) {
   }
   if (n > 0) {
-    fprintf(stderr, "codex32: %s: %s\n", argv[0], strerror(err));
+    le.msg[sizeof le.msg - 1] = 0;
+    fprintf(stderr, "codex32: %s\n", le.msg);
     waitpid(child, NULL, 0);
-    return err == ENOENT ? 127 : 126;
+    return le.stage ? 125 : le.err == ENOENT ? 127 : 126;
   }
   int status;
   for (;;) {

@@ -41,7 +41,8 @@ export function defaultStorageDir(): string {
 /** Read and validate settings; a bad value names the variable, the value and what is expected. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Settings> = {}): Settings {
   if (env === process.env) loadDotenv();
-  const parsed = SettingsSchema.safeParse(env);
+  // an empty value (KEY= in .env) means unset, not an empty path or port
+  const parsed = SettingsSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = String(issue.path[0]);

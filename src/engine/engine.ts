@@ -1,6 +1,6 @@
 // ContainerEngine: the one library every front end (CLI, service, embedding programs) drives.
-import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, normalize, resolve } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { ZodError } from 'zod';
 import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { loadSettings, type Settings } from '../config/settings.js';
@@ -75,7 +75,9 @@ export class ContainerEngine {
 
   constructor(options: EngineOptions = {}) {
     this.settings = { ...loadSettings(process.env, options) };
+    // searchable but not listable: strict containers' unprivileged root must reach its own directory
     mkdirSync(join(this.settings.storageDir, 'containers'), { recursive: true, mode: 0o711 });
+    for (const d of [this.settings.storageDir, join(this.settings.storageDir, 'containers')]) if ((statSync(d).mode & 0o777) === 0o700) chmodSync(d, 0o711);
     this.store = StateStore.open(join(this.settings.storageDir, 'state.db'));
   }
 
@@ -259,14 +261,16 @@ export class ContainerEngine {
         this.store.updateContainer(row.id, 'running', state);
         this.event('start', row);
       } else {
-        Object.assign(state, { exitCode: result.exitCode, finishedAt: Date.now(), reason: result.exitCode === 127 ? 'not-found' : 'not-executable', error: result.message });
+        const reason = result.exitCode === 127 ? 'not-found' : result.exitCode === 126 ? 'not-executable' : 'setup-failed';
+        Object.assign(state, { exitCode: result.exitCode, finishedAt: Date.now(), reason, error: result.message });
         this.store.updateContainer(row.id, 'exited', state);
         this.event('die', row, { exitCode: result.exitCode, reason: state.reason });
       }
     });
     if (!result.ok) {
       const code = result.exitCode === 127 ? 'COMMAND_NOT_FOUND' : result.exitCode === 126 ? 'COMMAND_NOT_EXECUTABLE' : 'RUNTIME_FAILED';
-      throw new EngineError(code, `Cannot run the command of container ${row.name}: ${result.message}`, { context: { container: row.name, command: row.config.command.join(' ') } });
+      const what = code === 'RUNTIME_FAILED' ? 'set up' : 'run the command of';
+      throw new EngineError(code, `Cannot ${what} container ${row.name}: ${result.message}`, { context: { container: row.name, command: row.config.command.join(' ') } });
     }
   }
 
@@ -284,7 +288,10 @@ export class ContainerEngine {
       }
     }
     if (row.config.isolation === 'strict') {
-      // container root is an unprivileged host uid: give it what it must write
+      // container root is an unprivileged host uid: it must reach its directory, and own what it writes
+      for (let d = paths.dir; d !== '/'; d = dirname(d))
+        if ((statSync(d).mode & 0o001) === 0)
+          throw new EngineError('HOST_UNSUPPORTED', `Strict containers run as an unprivileged host uid, which cannot pass through ${d}. Run \`chmod o+x ${d}\` or choose a --storage directory whose parents are searchable.`, { context: { path: d } });
       for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) chownTree(p, STRICT_ID_BASE);
     }
     return cgroups;

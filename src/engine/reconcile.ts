@@ -2,7 +2,7 @@
 import { cgroupPids } from '../runtime/cgroups.js';
 import type { CgroupSet } from '../runtime/cgroups.js';
 import { groupMembers, isAlive, signalRef } from '../runtime/proc.js';
-import { readExits, readShimState } from '../runtime/supervisor.js';
+import { findShim, readExits, readShimState } from '../runtime/supervisor.js';
 import type { StateStore } from '../state/store.js';
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
 import { isActive } from './status.js';
@@ -42,9 +42,18 @@ export interface ReconcileOutcome {
 export function reconcileRow(store: StateStore, row: ContainerRow, runDir: string): ReconcileOutcome {
   const events: ReconcileOutcome['events'] = [];
   if (!isActive(row.status)) return { row, events };
+  if (row.status === 'starting' && !row.state.shim && !isAlive(row.state.owner)) {
+    // the starter died: adopt the supervisor it may have launched before it could record it
+    const found = findShim(runDir);
+    if (found) row = { ...row, state: { ...row.state, shim: found } };
+  }
   const shimAlive = isAlive(row.state.shim);
   if (row.status === 'starting') {
     if (isAlive(row.state.owner)) return { row, events }; // another process is mid-start
+    if (shimAlive && !readShimState(runDir)) {
+      store.updateContainer(row.id, 'starting', { ...row.state, owner: undefined });
+      return { row, events }; // adopted, still launching its container
+    }
     if (!shimAlive && !row.state.shim) {
       // the starter died before launching a supervisor: fall back to where it was
       const state: ContainerState = { ...row.state, owner: undefined };

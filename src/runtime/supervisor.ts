@@ -1,6 +1,6 @@
 // Launch the per-container shim detached, wait for its start report, and read what it records.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../errors.js';
@@ -101,4 +101,22 @@ export function readExits(runDir: string): RunRecord[] {
     });
   }
   return out;
+}
+
+/**
+ * Find a live shim supervising runDir by its exact command line. Used when the engine process that
+ * launched it died before recording its pid: the container is adopted, never silently disowned.
+ */
+export function findShim(runDir: string): ProcRef | undefined {
+  const want = `run\0${runDir}\0`;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'latin1');
+      if (cmd.endsWith(want) && cmd.includes('codex32-shim')) return procRef(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return undefined;
 }

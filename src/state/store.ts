@@ -1,6 +1,6 @@
 // SQLite state store (better-sqlite3): containers, run history, images and events.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EngineError } from '../errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
@@ -45,6 +45,7 @@ export class StateStore {
       if (!options.readonly) db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
+      if (!options.readonly) chmodSync(path, 0o600);
     } catch (cause) {
       throw new EngineError(
         'STATE_CORRUPT',

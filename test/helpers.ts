@@ -1,0 +1,73 @@
+// Integration test helpers: the real CLI, a private storage directory per test file, honest skips.
+import { execa, type Options, type Result } from 'execa';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { probeHost } from '../src/runtime/probe.js';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const BIN = join(ROOT, 'bin', 'codex32');
+export const host = probeHost();
+
+/**
+ * Why a test cannot run here, or undefined when it can. In CI (CI=true) nothing is skipped:
+ * a test whose host feature is missing runs and fails, so no coverage silently disappears.
+ */
+export function missing(need: { standard?: boolean; strict?: boolean; cgroup?: Array<'memory' | 'pids' | 'cpu'> }): string | undefined {
+  if (process.env.CI === 'true') return undefined;
+  if (need.standard && !host.levels.standard.supported) return `standard isolation unsupported: ${host.levels.standard.missing.join('; ')}`;
+  if (need.strict && !host.levels.strict.supported) return `strict isolation unsupported: ${host.levels.strict.missing.join('; ')}`;
+  for (const c of need.cgroup ?? []) if (!host.cgroup.controllers[c]) return `no usable ${c} cgroup controller`;
+  return undefined;
+}
+
+/** A private storage directory and a CLI bound to it; clean() removes every container and the dir. */
+export function sandbox(prefix = 'c32-test-') {
+  const storage = mkdtempSync(join(tmpdir(), prefix));
+  const env = { CONTAINER_STORAGE_DIR: storage, LOG_LEVEL: 'silent', CONTAINER_ISOLATION_LEVEL: 'standard' };
+  const cli = (args: string[], opts: Options = {}): Promise<Result> =>
+    execa('node', [BIN, ...args], { reject: false, env, stripFinalNewline: true, timeout: 120_000, ...opts }) as Promise<Result>;
+  const json = async <T = unknown>(args: string[]): Promise<T> => {
+    const r = await cli(args);
+    if (r.exitCode !== 0) throw new Error(`codex32 ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+    return JSON.parse(String(r.stdout)) as T;
+  };
+  const inspect = async (ref: string) => (await json<Array<Record<string, any>>>(['inspect', ref]))[0];
+  const clean = async () => {
+    const r = await cli(['ps', '-aq']);
+    const ids = String(r.stdout).split('\n').filter(Boolean);
+    if (ids.length) await cli(['rm', '-f', ...ids]);
+    rmSync(storage, { recursive: true, force: true });
+  };
+  return { storage, env, cli, json, inspect, clean };
+}
+
+/** Pids of live processes whose command line contains marker. */
+export function pidsWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
+      if (cmd.includes(marker) && state !== 'Z') out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** Poll fn until it returns a truthy value or the time runs out. */
+export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

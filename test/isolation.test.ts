@@ -1,0 +1,164 @@
+// standard and strict isolation with real namespaces, mounts, capabilities and cgroups.
+import { createServer } from 'node:net';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { missing, pidsWith, sandbox, sleep, until } from './helpers.js';
+
+const sb = sandbox();
+afterAll(() => sb.clean());
+const { cli, inspect } = sb;
+
+/** Run sh -c script in a fresh container of the given level; returns stdout, stderr, exit code. */
+async function sh(level: string, script: string, extra: string[] = []) {
+  const r = await cli(['run', '--rm', '--isolation', level, ...extra, 'host', 'sh', '-c', script]);
+  return { out: String(r.stdout), err: String(r.stderr), code: r.exitCode };
+}
+
+for (const level of ['standard', 'strict'] as const) {
+  const skip = missing({ [level]: true });
+  describe.skipIf(!!skip)(`${level} isolation${skip ? ` (skipped: ${skip})` : ''}`, () => {
+    it('PID 1 is the container init and host processes are invisible', async () => {
+      const r = await sh(level, 'echo $$; ls /proc | grep -c "^[0-9]"; cat /proc/1/cmdline | tr "\\0" " "');
+      const [self, count, init] = r.out.split('\n');
+      expect(self).toBe('2');
+      expect(Number(count)).toBeLessThan(6);
+      expect(init).toContain('codex32-shim');
+    });
+
+    it('cannot see /root, the storage directory or other containers', async () => {
+      await cli(['run', '-d', '--isolation', level, '--name', `neighbour-${level}`, 'host', 'sleep', '30']);
+      const r = await sh(level, `ls /root 2>&1; ls ${sb.storage} 2>&1; ls /app | wc -l`);
+      expect(r.out).toMatch(/ls: cannot access '\/root': No such file or directory/);
+      expect(r.out).toMatch(/No such file or directory/);
+      await cli(['rm', '-f', `neighbour-${level}`]);
+    });
+
+    it('cannot write /usr, remount, or write core_pattern and sysrq-trigger', async () => {
+      const r = await sh(level, [
+        'touch /usr/evil 2>/dev/null && echo usr-writable',
+        'mount -o remount,rw /usr 2>/dev/null && echo remounted',
+        'mount -o remount,rw / 2>/dev/null && echo root-remounted',
+        '(echo x > /proc/sys/kernel/core_pattern) 2>/dev/null && echo core-writable',
+        '(echo x > /proc/sysrq-trigger) 2>/dev/null && echo sysrq-writable',
+        'echo checked',
+      ].join('; '));
+      expect(r.out).toBe('checked');
+    });
+
+    it('has no CAP_SYS_ADMIN, and NoNewPrivs is set', async () => {
+      const r = await sh(level, 'grep -E "CapEff|CapBnd|NoNewPrivs" /proc/self/status');
+      const capEff = BigInt('0x' + /CapEff:\s*(\w+)/.exec(r.out)![1]);
+      const capBnd = BigInt('0x' + /CapBnd:\s*(\w+)/.exec(r.out)![1]);
+      expect(capEff & (1n << 21n)).toBe(0n);
+      expect(capBnd & (1n << 21n)).toBe(0n);
+      if (level === 'strict') expect(capEff).toBe(0n);
+      expect(r.out).toMatch(/NoNewPrivs:\s*1/);
+    });
+
+    it('the hostname is the container name', async () => {
+      const r = await cli(['run', '--rm', '--isolation', level, '--name', `named-${level}`, 'host', 'hostname']);
+      expect(r.stdout).toBe(`named-${level}`);
+    });
+
+    it('a file descriptor the caller holds open never reaches the container', async () => {
+      const fd = openSync('/etc/hostname', 'r');
+      try {
+        const r = await cli(['run', '--rm', '--isolation', level, 'host', 'ls', '/proc/self/fd'], { stdio: ['ignore', 'pipe', 'pipe', fd] as never });
+        expect(String(r.stdout).split('\n').map(Number).sort()).toEqual([0, 1, 2, 3]); // 3 is ls's own directory handle
+      } finally {
+        closeSync(fd);
+      }
+    });
+
+    it('/app is the image content and is writable; /tmp is private', async () => {
+      const r = await sh(level, 'echo hi > /app/f && cat /app/f && touch /tmp/x && ls /tmp');
+      expect(r.out).toBe('hi\nx');
+    });
+
+    it('a read-only volume is read-only and cannot be remounted', async () => {
+      const r = await sh(level, 'cat /data/hostname >/dev/null && echo readable; touch /data/x 2>/dev/null && echo writable; mount -o remount,rw /data 2>/dev/null && echo remounted; echo end', ['-v', '/etc:/data:ro']);
+      expect(r.out).toBe('readable\nend');
+    });
+
+    const cg = missing({ cgroup: ['pids'] });
+    it.skipIf(!!cg)(`a fork bomb under --pids 64 is contained and stop clears it${cg ? ` (skipped: ${cg})` : ''}`, async () => {
+      const name = `bomb-${level}`;
+      await cli(['run', '-d', '--isolation', level, '--pids', '64', '--name', name, 'host', 'sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 1000']);
+      await sleep(1500);
+      const t0 = Date.now();
+      expect((await cli(['ps'])).exitCode).toBe(0); // the host still answers
+      expect(Date.now() - t0).toBeLessThan(5000);
+      const id = (await inspect(name)).Id;
+      const current = Number(readFileSync(`/sys/fs/cgroup/pids/codex32/${id}/pids.current`, 'utf8').trim() || '0');
+      expect(current).toBeLessThanOrEqual(64);
+      await cli(['stop', '-t', '1', name]);
+      await until(() => pidsWith('bomb').length === 0, 5000).catch(() => undefined);
+      expect((await inspect(name)).State.Status).toBe('exited');
+      await cli(['rm', name]);
+    });
+
+    const mem = missing({ cgroup: ['memory'] });
+    it.skipIf(!!mem)(`a memory hog under --memory 48m is OOM-killed and reported${mem ? ` (skipped: ${mem})` : ''}`, async () => {
+      const r = await cli(['run', '--isolation', level, '--memory', '48m', '--name', `hog-${level}`, 'host', 'python3', '-c', 'x = []\nwhile True: x.append(bytearray(1024 * 1024))']);
+      expect(r.exitCode).toBe(137);
+      const doc = await inspect(`hog-${level}`);
+      expect(doc.State.OOMKilled).toBe(true);
+      expect(doc.State.ExitCode).toBe(137);
+      await cli(['rm', `hog-${level}`]);
+    });
+  });
+}
+
+describe.skipIf(!!missing({ strict: true }))('strict only', () => {
+  it('maps root to an unprivileged host id, has only lo, and a read-only /', async () => {
+    const r = await sh('strict', 'cat /proc/self/uid_map; ls /sys/class/net; touch /x 2>/dev/null || echo ro');
+    const [map, ...rest] = r.out.split('\n');
+    expect(map.trim().split(/\s+/)).not.toEqual(['0', '0', '4294967295']);
+    expect(map.trim().split(/\s+/)[1]).not.toBe('0');
+    expect(rest).toEqual(['lo', 'ro']);
+  });
+
+  it('cannot reach a server on the host loopback', async () => {
+    const server = createServer((s) => s.end('secret\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const probe = `import socket\ntry:\n  socket.create_connection(("127.0.0.1", ${port}), timeout=2); print("reached")\nexcept OSError as e:\n  print("refused", e.errno)`;
+      expect((await cli(['run', '--rm', '--isolation', 'strict', 'host', 'python3', '-c', probe])).stdout).toMatch(/^refused/);
+      expect((await cli(['run', '--rm', '--isolation', 'standard', 'host', 'python3', '-c', probe])).stdout).toBe('reached');
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe.skipIf(!!missing({ standard: true, cgroup: ['cpu'] }))('cpu quota', () => {
+  it('--cpus 0.5 holds four busy loops near half a CPU', async () => {
+    await cli(['run', '-d', '--cpus', '0.5', '--name', 'spinner', 'host', 'sh', '-c', 'for i in 1 2 3 4; do (while :; do :; done) & done; wait']);
+    const id = (await inspect('spinner')).Id;
+    await sleep(500);
+    const c0 = cpuTicksOf(id);
+    const t0 = Date.now();
+    await sleep(3000);
+    const cpus = (cpuTicksOf(id) - c0) / 100 / ((Date.now() - t0) / 1000);
+    expect(cpus).toBeGreaterThan(0.3);
+    expect(cpus).toBeLessThan(0.7);
+    await cli(['rm', '-f', 'spinner']);
+  });
+});
+
+/** CPU time in clock ticks (user+system, 100 per second) consumed by the processes of a container, from /proc. */
+function cpuTicksOf(id: string): number {
+  const pids = readFileSync(`/sys/fs/cgroup/cpu/codex32/${id}/cgroup.procs`, 'utf8').split('\n').filter(Boolean);
+  let t = 0;
+  for (const p of pids) {
+    try {
+      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      t += Number(f[11]) + Number(f[12]);
+    } catch {
+      /* gone */
+    }
+  }
+  return t;
+}

@@ -1,0 +1,268 @@
+// The core engine through the real CLI: lifecycle, exit codes, bad input, concurrency, crashes, rlimits.
+import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, ROOT, pidsWith, sandbox, sleep, until } from './helpers.js';
+
+const sb = sandbox();
+afterAll(() => sb.clean());
+const { cli, inspect } = sb;
+const M = ['--isolation', 'minimal'];
+
+describe('run and exit codes', () => {
+  it('streams stdout and stderr and exits with the container code', async () => {
+    const r = await cli(['run', '--rm', ...M, 'host', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    expect(r.stdout).toBe('out');
+    expect(r.stderr).toBe('err');
+    expect(r.exitCode).toBe(3);
+  });
+
+  it('gives 127 for a command that does not exist and 126 for one that cannot run', async () => {
+    const nf = await cli(['run', '--rm', ...M, 'host', 'no-such-command-xyz']);
+    expect(nf.exitCode).toBe(127);
+    expect(nf.stderr).toContain('No such file');
+    const dir = join(sb.storage, 'notexec');
+    writeFileSync(dir, 'plain text');
+    const ne = await cli(['run', '--rm', ...M, 'host', dir]);
+    expect(ne.exitCode).toBe(126);
+  });
+
+  it('runs a script image with the command inferred from its shebang', async () => {
+    const r = await cli(['run', '--rm', ...M, '-e', 'LIFETIME=0', '-e', 'EXIT_CODE=4', './bots/crasher.py'], { cwd: ROOT });
+    expect(r.stdout).toContain('crasher up');
+    expect(r.exitCode).toBe(4);
+  });
+
+  it('scrubs the environment to PATH, HOME, HOSTNAME and what the config sets', async () => {
+    const r = await cli(['run', '--rm', ...M, '-e', 'MINE=1', 'host', 'env'], { env: { ...sb.env, SECRET_TOKEN: 'leak' } });
+    const keys = String(r.stdout).split('\n').map((l) => l.split('=')[0]).sort();
+    expect(keys).toEqual(['HOME', 'HOSTNAME', 'MINE', 'PATH']);
+  });
+
+  it('--rm leaves no container behind', async () => {
+    await cli(['run', '--rm', ...M, '--name', 'gone', 'host', 'true']);
+    const r = await cli(['inspect', 'gone']);
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toContain('NO_SUCH_CONTAINER');
+  });
+});
+
+describe('bad input is refused before it touches anything', () => {
+  const containersDir = () => readdirSync(join(sb.storage, 'containers'));
+
+  it.each(['..', 'a/b', '$(x)', '-rf', 'x'.repeat(64), '.hidden', 'white space'])('refuses the name %j', async (name) => {
+    const before = containersDir().length;
+    const r = await cli(['create', ...M, '--name', name, 'host', 'true']);
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toMatch(/Expected/);
+    expect(containersDir().length).toBe(before);
+  });
+
+  it.each([
+    ['--memory', '-1', 'a size such as 64m'],
+    ['--pids', '0', 'a whole number'],
+    ['--cpus', 'NaN', 'a number of CPUs'],
+    ['--restart', 'sometimes', 'one of no, on-failure'],
+    ['--nofile', '999999', 'at most'],
+  ])('refuses %s %s with the expected form', async (flag, value, form) => {
+    const r = await cli(['create', ...M, `${flag}=${value}`, 'host', 'true']);
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toContain(form);
+  });
+
+  it('refuses an unknown flag with 125', async () => {
+    const r = await cli(['create', '--no-such-flag', 'host', 'true']);
+    expect(r.exitCode).toBe(125);
+  });
+
+  it('refuses an image path that does not exist', async () => {
+    const r = await cli(['create', ...M, './does/not/exist.py']);
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toContain('NO_SUCH_IMAGE');
+  });
+});
+
+describe('concurrency', () => {
+  it('twenty parallel creates of one name: exactly one succeeds', async () => {
+    const rs = await Promise.all(Array.from({ length: 20 }, () => cli(['create', ...M, '--name', 'same', 'host', 'true'])));
+    expect(rs.filter((r) => r.exitCode === 0)).toHaveLength(1);
+    for (const r of rs.filter((r) => r.exitCode !== 0)) expect(r.stderr).toContain('NAME_IN_USE');
+    expect(readdirSync(join(sb.storage, 'containers'))).toHaveLength(
+      (await sb.json<unknown[]>(['ps', '-a', '--json'])).length,
+    );
+    await cli(['rm', 'same']);
+  });
+
+  it('fifty parallel run -d all succeed and never see "database is locked"', async () => {
+    const rs = await Promise.all(Array.from({ length: 50 }, (_, i) => cli(['run', '-d', ...M, '--name', `par${i}`, 'host', 'sleep', '60'])));
+    for (const r of rs) {
+      expect(r.stderr).not.toContain('locked');
+      expect(r.exitCode).toBe(0);
+    }
+    const ps = await sb.json<Array<{ Name: string; Status: string }>>(['ps', '--json']);
+    expect(ps.filter((c) => c.Name.startsWith('par') && c.Status === 'running')).toHaveLength(50);
+    const rm = await cli(['rm', '-f', ...Array.from({ length: 50 }, (_, i) => `par${i}`)]);
+    expect(rm.exitCode).toBe(0);
+  }, 120_000);
+});
+
+describe('daemonless supervision', () => {
+  it('a container outlives the CLI and its exit is recorded with no engine process running', async () => {
+    const r = await cli(['run', '-d', ...M, '--name', 'later', 'host', 'sh', '-c', 'sleep 1; echo done; exit 7']);
+    expect(r.exitCode).toBe(0);
+    expect((await inspect('later')).State.Running).toBe(true);
+    await sleep(1800); // no codex32 process exists during this time
+    const doc = await inspect('later');
+    expect(doc.State.Status).toBe('exited');
+    expect(doc.State.ExitCode).toBe(7);
+    expect(doc.Runs).toHaveLength(1);
+    expect((await cli(['logs', 'later'])).stdout).toBe('done');
+  });
+
+  it('stop sends SIGTERM, then SIGKILL after -t, and ps answers during the wait', async () => {
+    await cli(['run', '-d', ...M, '--name', 'stubborn', 'host', 'sh', '-c', "trap '' TERM; echo ready; while :; do sleep 0.1; done"]);
+    await until(async () => (await cli(['logs', 'stubborn'])).stdout.includes('ready'));
+    const t0 = Date.now();
+    const stop = cli(['stop', '-t', '2', 'stubborn']);
+    await sleep(500);
+    const ps = await cli(['ps', '--json']);
+    expect(ps.exitCode).toBe(0);
+    expect(JSON.parse(String(ps.stdout)).find((c: { Name: string }) => c.Name === 'stubborn').Status).toBe('stopping');
+    expect((await stop).exitCode).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
+    const doc = await inspect('stubborn');
+    expect(doc.State.ExitCode).toBe(137);
+    expect(doc.State.Status).toBe('exited');
+  });
+
+  it('stop leaves no process behind, even one that double-forked and called setsid', async () => {
+    const marker = `${1000 + Math.floor(Math.random() * 1000)}.123`;
+    await cli(['run', '-d', ...M, '--name', 'forker', 'host', 'sh', '-c', `setsid sh -c 'sleep ${marker} & exit' ; sleep ${marker}`]);
+    await until(() => pidsWith(`sleep\0${marker}`).length >= 2);
+    await cli(['stop', '-t', '1', 'forker']);
+    await until(() => pidsWith(`sleep\0${marker}`).length === 0, 3000);
+  });
+
+  it('a killed supervisor is reported truthfully and rm -f kills what was left', async () => {
+    const marker = `${2000 + Math.floor(Math.random() * 1000)}.5`;
+    await cli(['run', '-d', ...M, '--name', 'orphan', 'host', 'sleep', marker]);
+    const shim = pidsWith('codex32-shim').find((p) => pidsWith(`sleep\0${marker}`).length && p);
+    expect(shim).toBeDefined();
+    const shimPid = (await execa('sh', ['-c', `ps -o ppid= -p ${pidsWith(`sleep\0${marker}`)[0]}`])).stdout.trim();
+    process.kill(Number(shimPid), 'SIGKILL');
+    await sleep(100);
+    const doc = await inspect('orphan');
+    expect(doc.State.Status).toBe('dead');
+    expect(doc.State.Reason).toBe('supervisor-lost');
+    await until(() => pidsWith(`sleep\0${marker}`).length === 0, 3000);
+    expect((await cli(['rm', '-f', 'orphan'])).exitCode).toBe(0);
+  });
+
+  it('never signals a process that reused a dead container pid', async () => {
+    await cli(['create', ...M, '--name', 'reuse', 'host', 'sleep', '100']);
+    const victim = spawn('sleep', ['300'], { stdio: 'ignore' });
+    const db = new Database(join(sb.storage, 'state.db'));
+    const row = db.prepare("SELECT id, state FROM containers WHERE name = 'reuse'").get() as { id: string; state: string };
+    // pretend an old run had the victim's pid (with another start time) and its supervisor is gone
+    const state = { ...JSON.parse(row.state), init: { pid: victim.pid, start: '1' }, shim: { pid: victim.pid, start: '1' } };
+    db.prepare("UPDATE containers SET status = 'running', state = ? WHERE id = ?").run(JSON.stringify(state), row.id);
+    db.close();
+    const r = await cli(['rm', '-f', 'reuse']);
+    expect(r.exitCode).toBe(0);
+    await sleep(100);
+    expect(victim.exitCode).toBeNull();
+    expect(victim.signalCode).toBeNull();
+    victim.kill();
+  });
+
+  it('a CLI killed at any moment of run -d leaves the name reusable and no stray process', async () => {
+    for (const delay of [40, 90, 120, 140, 160, 180, 200, 230]) {
+      const name = `killed${delay}`;
+      const marker = `${3000 + delay}.25`;
+      const child = spawn('node', [BIN, 'run', '-d', ...M, '--name', name, 'host', 'sleep', marker], { env: { ...process.env, ...sb.env }, stdio: 'ignore' });
+      await sleep(delay);
+      const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      child.kill('SIGKILL');
+      await exited;
+      const ps = await sb.json<Array<{ Name: string; Status: string }>>(['ps', '-a', '--json']);
+      const mine = ps.find((c) => c.Name === name);
+      if (mine) expect(['created', 'running', 'exited']).toContain(mine.Status);
+      await cli(['rm', '-f', name]);
+      await until(() => pidsWith(`sleep\0${marker}`).length === 0, 3000);
+      const again = await cli(['create', ...M, '--name', name, 'host', 'true']);
+      expect(again.exitCode).toBe(0);
+      await cli(['rm', name]);
+    }
+  }, 60_000);
+});
+
+describe('commands', () => {
+  it('start, restart, kill, wait and inspect --format', async () => {
+    const id = String((await cli(['create', ...M, '--name', 'cycle', 'host', 'sh', '-c', 'echo up; sleep 30'])).stdout);
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect((await inspect('cycle')).State.Status).toBe('created');
+    expect((await cli(['start', id.slice(0, 12)])).exitCode).toBe(0);
+    const pid1 = (await inspect('cycle')).State.Pid;
+    expect(pid1).toBeGreaterThan(0);
+    expect((await cli(['restart', '-t', '1', 'cycle'])).exitCode).toBe(0);
+    expect((await inspect('cycle')).State.Pid).not.toBe(pid1);
+    const wait = cli(['wait', 'cycle']);
+    await cli(['kill', '-s', 'TERM', 'cycle']);
+    expect((await wait).stdout).toBe('143');
+    const f = await cli(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{json .HostConfig.RestartPolicy}}', 'cycle']);
+    expect(f.stdout).toBe('exited 143 {"Name":"no","MaximumRetryCount":0}');
+    expect((await inspect('cycle')).Runs).toHaveLength(2);
+  });
+
+  it('rm refuses a running container without -f', async () => {
+    await cli(['run', '-d', ...M, '--name', 'busy', 'host', 'sleep', '30']);
+    const r = await cli(['rm', 'busy']);
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toContain('INVALID_STATE');
+    expect((await cli(['rm', '-f', 'busy'])).exitCode).toBe(0);
+  });
+
+  it('logs: --tail, --since, -t and -f', async () => {
+    await cli(['run', '-d', ...M, '--name', 'talker', 'host', 'sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late; echo oops >&2']);
+    await until(async () => (await cli(['logs', 'talker'])).stdout.includes('line5'));
+    expect((await cli(['logs', '--tail', '2', 'talker'])).stdout).toBe('line4\nline5');
+    const ts = await cli(['logs', '-t', '--tail', '1', 'talker']);
+    expect(ts.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line5$/);
+    const follow = await cli(['logs', '-f', 'talker']);
+    expect(follow.stdout).toBe('line1\nline2\nline3\nline4\nline5\nlate');
+    expect(follow.stderr).toBe('oops');
+    expect((await cli(['logs', '--since', '1h', '--stream', 'stderr', 'talker'])).stderr).toBe('oops');
+    expect((await cli(['logs', '--since', String(Date.now() / 1000 + 60), 'talker'])).stdout).toBe('');
+  });
+
+  it('applies rlimits visible in /proc/PID/limits', async () => {
+    const r = await cli(['run', '--rm', ...M, '--nofile', '256', '--memory', '512m', '--cpu-time', '100', '--fsize', '1m', 'host', 'cat', '/proc/self/limits']);
+    expect(r.stdout).toMatch(/Max open files\s+256\s+256/);
+    expect(r.stdout).toMatch(/Max address space\s+536870912\s+536870912/);
+    expect(r.stdout).toMatch(/Max cpu time\s+100\s+100/);
+    expect(r.stdout).toMatch(/Max file size\s+1048576\s+1048576/);
+  });
+
+  it('--memory in minimal is enforced as an address-space limit', async () => {
+    const r = await cli(['run', '--rm', ...M, '--memory', '64m', 'host', 'python3', '-c', 'x = bytearray(200 * 1024 * 1024)']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('MemoryError');
+  });
+
+  it('prune removes stopped containers and their files', async () => {
+    await cli(['run', ...M, '--name', 'prunable', 'host', 'true']);
+    const id = (await inspect('prunable')).Id;
+    const r = await cli(['prune']);
+    expect(r.stdout).toContain('prunable');
+    expect(existsSync(join(sb.storage, 'containers', id))).toBe(false);
+  });
+
+  it('info tells which isolation levels work', async () => {
+    const info = await sb.json<{ levels: Record<string, { supported: boolean }> }>(['info', '--json']);
+    expect(info.levels.minimal.supported).toBe(true);
+    expect((await cli(['info'])).stdout).toContain('Isolation levels');
+  });
+});
