@@ -17,17 +17,19 @@ if [ "$major" -lt 20 ]; then
 fi
 
 # 2. System tools: util-linux (unshare, nsenter, prlimit, setpriv), a C compiler for the supervisor,
-#    procps (ps, used by tests and docs) and tar (import/export).
+#    procps (ps, used by tests and docs), tar (import) and a static busybox (cp, export).
 missing=()
 for tool in unshare nsenter prlimit setpriv mount cc make tar ps; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
+# cp and export run the host's static busybox as tar inside a container's root
+[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=("busybox-static")
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing system packages for: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq util-linux mount gcc libc6-dev make tar procps >/dev/null
+    apt-get install -y -qq util-linux mount gcc libc6-dev make tar procps busybox-static >/dev/null
   else
     echo "missing tools: ${missing[*]}. Install util-linux, gcc, make, tar and procps, then run ./setup.sh again" >&2
     exit 1

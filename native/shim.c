@@ -1009,57 +1009,190 @@ static int supervise(void) {
 
 /* ---------- exec: enter a running container ---------- */
 
-static int exec_main(const char *dir, char **argv) {
-  rundir = dir;
-  load_spec(dir);
-  isolation = (int)spec_num("isolation_level", 0);
+/* enter the running container's namespaces (init pid checked by start time); 0 when not running */
+static int join_running(const char *dir, int with_pidns) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/state", dir);
   char *st = read_file(path, NULL);
-  if (!st) die("container is not running");
+  if (!st) return 0;
   char phase[32];
   int pid;
   unsigned long long start;
-  if (sscanf(st, "%31s %d %llu", phase, &pid, &start) != 3 || strcmp(phase, "running") != 0)
-    die("container is not running");
-  if (proc_starttime(pid) != start) die("container process is gone");
-  const char *cwd = getenv("CODEX32_EXEC_CWD");
-  if (!cwd || !*cwd) cwd = spec_get("cwd");
-  char **envp = env_vec();
-  if (isolation > 0) {
-    /* open every namespace first, then enter them: user first so the others are permitted */
-    const char *names[] = {"user", "ipc", "uts", "net", "pid", "mnt"};
-    int fds[6];
-    for (int i = 0; i < 6; i++) {
-      snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, names[i]);
-      fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-    }
-    /* the pid could have been reused between reading state and opening: check again */
-    if (proc_starttime(pid) != start) die("container process is gone");
-    for (int i = 0; i < 6; i++) {
-      if (fds[i] < 0) die("open namespace %s", names[i]);
-      if ((i == 0 && isolation != 2) || (i == 3 && !spec_num("netns", 0))) {
-        close(fds[i]);
-        continue;
-      }
-      if (setns(fds[i], 0) < 0) die("setns %s", names[i]);
-      close(fds[i]);
-    }
+  int ok = sscanf(st, "%31s %d %llu", phase, &pid, &start) == 3 && strcmp(phase, "running") == 0 &&
+           proc_starttime(pid) == start;
+  free(st);
+  if (!ok) return 0;
+  if (isolation == 0) return pid;
+  const char *names[] = {"user", "ipc", "uts", "net", "pid", "mnt"};
+  int fds[6];
+  for (int i = 0; i < 6; i++) {
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, names[i]);
+    fds[i] = open(path, O_RDONLY | O_CLOEXEC);
   }
+  /* the pid could have been reused between reading state and opening: check again */
+  if (proc_starttime(pid) != start) die("container process is gone");
+  for (int i = 0; i < 6; i++) {
+    if (fds[i] < 0) die("open namespace %s", names[i]);
+    int skip = (i == 0 && isolation != 2) || (i == 3 && !spec_num("netns", 0)) ||
+               (!with_pidns && (i == 1 || i == 2 || i == 3 || i == 4));
+    if (!skip && setns(fds[i], 0) < 0) die("setns %s", names[i]);
+    close(fds[i]);
+  }
+  return pid;
+}
+
+/*
+ * Confine this process to the container's filesystem so every path, symlinks included, resolves
+ * inside it: the running container's mount namespace, or the same root assembled privately for a
+ * stopped one (minimal: its app directory). Then drop to the file capabilities a copy needs.
+ */
+static void enter_root(const char *dir) {
+  const char *app = spec_get("cwd");
+  if (isolation == 0) {
+    if (!app || chroot(app) < 0 || chdir("/") < 0) die("enter the container directory");
+  } else if (!join_running(dir, 0)) {
+    if (unshare(CLONE_NEWNS) < 0) die("unshare mount namespace");
+    setup_rootfs(spec_get("newroot"));
+  }
+  if (chdir("/") < 0) die("chdir /");
+  /* in a strict container's user namespace act as its root, whose capabilities end at its borders */
+  if (isolation == 2 && getuid() != 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
+  uint64_t keep = (1ULL << CAP_CHOWN) | (1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FOWNER) | (1ULL << CAP_FSETID);
+  restrict_caps(keep);
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+/* run the host's static busybox (opened before entering) as tar inside the container root */
+static int run_tar(int bbfd, char **argv) {
+  char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+  syscall(SYS_execveat, bbfd, "", argv, envp, AT_EMPTY_PATH);
+  die("exec host busybox tar");
+  return 125;
+}
+
+/* tar-out RUNDIR BUSYBOX DIR ENTRY...: archive ENTRYs of DIR (inside the container) to stdout */
+static int tar_out_main(char **args, int n) {
+  if (n < 4) die("usage: tar-out RUNDIR BUSYBOX DIR ENTRY...");
+  rundir = args[0];
+  load_spec(rundir);
+  isolation = (int)spec_num("isolation_level", 0);
+  int bb = open(args[1], O_RDONLY | O_CLOEXEC);
+  if (bb < 0) die("open %s", args[1]);
+  enter_root(rundir);
+  if (chdir(args[2]) < 0) die("%s", args[2]);
+  char **argv = calloc((size_t)n + 64, sizeof(char *));
+  int k = 0;
+  argv[k++] = "tar";
+  argv[k++] = "-c";
+  argv[k++] = "-f";
+  argv[k++] = "-";
+  for (int i = 3; i < n; i++) {
+    if (strcmp(args[i], "*") != 0) {
+      argv[k++] = args[i];
+      continue;
+    }
+    /* every entry of DIR but the kernel's and the runtime's own file systems */
+    DIR *d = opendir(".");
+    struct dirent *de;
+    while (d && (de = readdir(d)) && k < n + 60) {
+      const char *nm = de->d_name;
+      if (!strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, "proc") || !strcmp(nm, "sys") || !strcmp(nm, "dev") ||
+          !strcmp(nm, "tmp"))
+        continue;
+      argv[k++] = strdup(nm);
+    }
+    if (d) closedir(d);
+  }
+  return run_tar(bb, argv);
+}
+
+/* tar-in RUNDIR BUSYBOX DIR: extract the (already validated) archive on stdin into DIR */
+static int tar_in_main(char **args, int n) {
+  if (n != 3) die("usage: tar-in RUNDIR BUSYBOX DIR");
+  rundir = args[0];
+  load_spec(rundir);
+  isolation = (int)spec_num("isolation_level", 0);
+  int bb = open(args[1], O_RDONLY | O_CLOEXEC);
+  if (bb < 0) die("open %s", args[1]);
+  enter_root(rundir);
+  if (chdir(args[2]) < 0) die("%s", args[2]);
+  char *argv[] = {"tar", "-x", "-o", "-f", "-", NULL};
+  return run_tar(bb, argv);
+}
+
+/* test-dir RUNDIR PATH: exit 0 if PATH is a directory inside the container, 1 if something else, 2 if missing */
+static int test_dir_main(char **args, int n) {
+  if (n != 2) die("usage: test-dir RUNDIR PATH");
+  rundir = args[0];
+  load_spec(rundir);
+  isolation = (int)spec_num("isolation_level", 0);
+  enter_root(rundir);
+  struct stat st;
+  if (stat(args[1], &st) < 0) return 2;
+  return S_ISDIR(st.st_mode) ? 0 : 1;
+}
+
+static int exec_main(char **args, int nargs) {
+  if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-w DIR] -- CMD [ARG...]");
+  const char *dir = args[0];
+  rundir = dir;
+  load_spec(dir);
+  char **extra_env = calloc((size_t)nargs + 1, sizeof(char *));
+  int ne = 0, i = 1;
+  const char *wd = NULL;
+  for (; i < nargs; i++) {
+    if (strcmp(args[i], "--") == 0) {
+      i++;
+      break;
+    }
+    if (strcmp(args[i], "-e") == 0 && i + 1 < nargs) extra_env[ne++] = args[++i];
+    else if (strcmp(args[i], "-w") == 0 && i + 1 < nargs) wd = args[++i];
+    else die("unknown exec option %s", args[i]);
+  }
+  char **argv = args + i;
+  if (!argv[0]) die("exec needs a command");
+  isolation = (int)spec_num("isolation_level", 0);
+  char path[PATH_MAX];
+  const char *cwd = wd ? wd : spec_get("cwd");
+  /* the config's environment, then -e values on top */
+  char **base = env_vec();
+  int nb = 0;
+  while (base[nb]) nb++;
+  char **envp = calloc((size_t)(nb + ne + 1), sizeof(char *));
+  int m = 0;
+  for (int b = 0; b < nb; b++) {
+    size_t kl = strcspn(base[b], "=");
+    int overridden = 0;
+    for (int x = 0; x < ne; x++)
+      if (strncmp(extra_env[x], base[b], kl) == 0 && extra_env[x][kl] == '=') overridden = 1;
+    if (!overridden) envp[m++] = base[b];
+  }
+  for (int x = 0; x < ne; x++) envp[m++] = extra_env[x];
+  /* cgroup files are host paths: open them before entering the container's mount namespace */
   cgroups = spec_all("cgroup");
+  int cgfds[64], ncg = 0;
+  for (char **cg = cgroups; *cg && ncg < 64; cg++) {
+    snprintf(path, sizeof path, "%s/cgroup.procs", *cg);
+    if ((cgfds[ncg++] = open(path, O_WRONLY | O_CLOEXEC)) < 0) die("open cgroup %s", *cg);
+  }
+  if (!join_running(dir, 1)) die("container is not running");
+  /* block the signals we wait for before forking, so an early exit cannot be missed */
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
   int errp[2];
   if (pipe2(errp, O_CLOEXEC) < 0) die("pipe");
   pid_t child = fork(); /* a fork is needed to be inside the pid namespace */
   if (child < 0) die("fork");
   if (child == 0) {
     close(errp[0]);
-    for (char **cg = cgroups; *cg; cg++) {
-      char num[32];
-      snprintf(path, sizeof path, "%s/cgroup.procs", *cg);
-      snprintf(num, sizeof num, "%d", getpid());
-      if (write_file(path, num) < 0) die("join cgroup %s", *cg);
-    }
     report_fd = errp[1];
+    for (int k = 0; k < ncg; k++)
+      if (write(cgfds[k], "0", 1) != 1) die("join cgroup");
     if (isolation == 2 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
     prctl(PR_SET_DUMPABLE, 0);
     if (isolation == 0) setsid();
@@ -1072,17 +1205,13 @@ static int exec_main(const char *dir, char **argv) {
     }
     close_fds_from(4);
     report_fd = 3;
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     become_and_exec(argv, envp, cwd, 3);
   }
+  for (int k = 0; k < ncg; k++) close(cgfds[k]);
   close(errp[1]);
-  /* forward the usual termination signals to the command */
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGHUP);
-  sigaddset(&mask, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &mask, NULL);
   struct launch_error le;
   memset(&le, 0, sizeof le);
   ssize_t n;
@@ -1106,9 +1235,12 @@ static int exec_main(const char *dir, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 3 && strcmp(argv[1], "exec") == 0) return exec_main(argv[2], argv + 4);
+  if (argc >= 2 && strcmp(argv[1], "exec") == 0) return exec_main(argv + 2, argc - 2);
+  if (argc >= 2 && strcmp(argv[1], "tar-out") == 0) return tar_out_main(argv + 2, argc - 2);
+  if (argc >= 2 && strcmp(argv[1], "tar-in") == 0) return tar_in_main(argv + 2, argc - 2);
+  if (argc >= 2 && strcmp(argv[1], "test-dir") == 0) return test_dir_main(argv + 2, argc - 2);
   if (argc != 3 || strcmp(argv[1], "run") != 0) {
-    fprintf(stderr, "usage: codex32-shim run RUNDIR | exec RUNDIR -- CMD [ARG...]\n");
+    fprintf(stderr, "usage: codex32-shim run RUNDIR | exec RUNDIR [-e K=V] [-w DIR] -- CMD [ARG...] | tar-out RUNDIR BUSYBOX DIR ENTRY... | tar-in RUNDIR BUSYBOX DIR\n");
     return 125;
   }
   rundir = argv[2];

@@ -124,7 +124,7 @@ describe('daemonless supervision', () => {
 
   it('stop sends SIGTERM, then SIGKILL after -t, and ps answers during the wait', async () => {
     await cli(['run', '-d', ...M, '--name', 'stubborn', 'host', 'sh', '-c', "trap '' TERM; echo ready; while :; do sleep 0.1; done"]);
-    await until(async () => (await cli(['logs', 'stubborn'])).stdout.includes('ready'));
+    await until(async () => String((await cli(['logs', 'stubborn'])).stdout).includes('ready'));
     const t0 = Date.now();
     const stop = cli(['stop', '-t', '2', 'stubborn']);
     await sleep(500);
@@ -227,7 +227,7 @@ describe('commands', () => {
 
   it('logs: --tail, --since, -t and -f', async () => {
     await cli(['run', '-d', ...M, '--name', 'talker', 'host', 'sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late; echo oops >&2']);
-    await until(async () => (await cli(['logs', 'talker'])).stdout.includes('line5'));
+    await until(async () => String((await cli(['logs', 'talker'])).stdout).includes('line5'));
     expect((await cli(['logs', '--tail', '2', 'talker'])).stdout).toBe('line4\nline5');
     const ts = await cli(['logs', '-t', '--tail', '1', 'talker']);
     expect(ts.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line5$/);

@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { registerCreate, registerRun } from './commands/create.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerQuery } from './commands/query.js';
+import { registerFiles } from './commands/files.js';
+import { registerImages } from './commands/images.js';
 import { closeEngine } from './context.js';
 
 /** Build the program with every command registered. */
@@ -18,7 +20,13 @@ export function buildProgram(): Command {
   registerRun(program);
   registerLifecycle(program);
   registerQuery(program);
-  for (const c of program.commands) c.exitOverride();
+  registerFiles(program);
+  registerImages(program);
+  const override = (c: Command) => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   return program;
 }
 

@@ -5,7 +5,8 @@ import { ZodError } from 'zod';
 import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { EngineError } from '../errors.js';
-import { populateApp, resolveImage, type ContainerImage } from '../images/store.js';
+import { listImages, populateApp, resolveImage, type ContainerImage } from '../images/store.js';
+import { importImage, removeImage } from '../images/importer.js';
 import { containerLogger } from '../logger.js';
 import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
 import { createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
@@ -13,7 +14,9 @@ import { containerPaths, type ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, resolveArgv, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
-import { launchShim, readShimState } from '../runtime/supervisor.js';
+import { launchShim, readShimState, shimPath } from '../runtime/supervisor.js';
+import { execa, type ResultPromise } from 'execa';
+import { splitPath, statIn, tarIn, tarOut } from './archive.js';
 import { StateStore } from '../state/store.js';
 import type { ContainerRow, ContainerState, ContainerStatus, EventRecord, RunRecord } from '../state/types.js';
 import { toInspect, type InspectResult } from './inspect.js';
@@ -448,6 +451,71 @@ export class ContainerEngine {
       if (!known.has(d) && Date.now() - statSync(join(dir, d)).mtimeMs > 60_000) rmSync(join(dir, d), { recursive: true, force: true });
     }
     return removed;
+  }
+
+  /**
+   * Run a command inside a running container exactly like its main process: its namespaces, cgroups,
+   * rlimits, capabilities and no_new_privs. Only the host's shim does the entering.
+   */
+  exec(
+    ref: string,
+    command: string[],
+    options: { env?: Record<string, string>; workdir?: string; stdio?: 'inherit' | 'pipe' } = {},
+  ): ResultPromise<{ reject: false; stdio: 'inherit' | 'pipe' }> {
+    const row = this.get(ref);
+    if (row.status !== 'running') throw invalidState(row.name, row.status, 'exec in', 'Start it first.');
+    if (!command.length) throw new EngineError('INVALID_CONFIG', 'Expected a command to exec, got nothing');
+    const args = ['exec', this.paths(row.id).dir];
+    for (const [k, v] of Object.entries(options.env ?? {})) args.push('-e', `${k}=${v}`);
+    if (options.workdir) args.push('-w', options.workdir);
+    this.store.tx(() => this.event('exec', row, { command: command.join(' ') }));
+    return execa(shimPath(), [...args, '--', ...command], { reject: false, stdio: options.stdio ?? 'pipe' });
+  }
+
+  /** A tar stream of path inside the container (running or stopped); its basename is the top entry. */
+  copyFrom(ref: string, path: string) {
+    const row = this.get(ref);
+    const { dir, entry } = splitPath(path);
+    return tarOut(shimPath(), this.paths(row.id).dir, dir, [entry]);
+  }
+
+  /**
+   * Copy a tar archive file into the container at path, with docker's rules: into path if it is a
+   * directory, else as path itself (the archive's single top entry renamed by the caller).
+   */
+  async copyTo(ref: string, dir: string, archive: string): Promise<void> {
+    const row = this.get(ref);
+    await tarIn(shimPath(), this.paths(row.id).dir, dir, archive);
+  }
+
+  /** Whether path inside the container is a directory, something else, or missing. */
+  async statPath(ref: string, path: string): Promise<'dir' | 'other' | 'missing'> {
+    const row = this.get(ref);
+    return statIn(shimPath(), this.paths(row.id).dir, path);
+  }
+
+  /** A tar stream of the container's own filesystem: the whole root of a rootfs image, else /app. */
+  exportFs(ref: string) {
+    const row = this.get(ref);
+    const image = resolveImage(this.store, row.config.image);
+    const dir = this.paths(row.id).dir;
+    if (row.config.isolation === 'minimal') return tarOut(shimPath(), dir, '/', ['*']);
+    return image.kind === 'rootfs' ? tarOut(shimPath(), dir, '/', ['*']) : tarOut(shimPath(), dir, '/', ['app']);
+  }
+
+  /** Import a root filesystem tarball as a named image. */
+  importImage(file: string, name: string) {
+    return importImage(this.store, this.settings.storageDir, resolve(file), name);
+  }
+
+  /** The built-in and imported images. */
+  images() {
+    return listImages(this.store);
+  }
+
+  /** Remove an imported image no container uses. */
+  removeImage(name: string): void {
+    removeImage(this.store, this.settings.storageDir, name);
   }
 
   /** Close the database; containers keep running (daemonless). */

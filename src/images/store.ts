@@ -55,6 +55,11 @@ export function resolveImage(store: StateStore, ref: string, cwd = process.cwd()
   return { ref, kind: 'rootfs', rootfs: row.doc.path };
 }
 
+/** The images a user can name: the built-in host image and every imported one. */
+export function listImages(store: StateStore): Array<{ name: string; kind: string; createdAt?: number; size?: number; files?: number }> {
+  return [{ name: 'host', kind: 'builtin' }, ...store.listImages().map((i) => ({ name: i.name, kind: i.kind, createdAt: i.createdAt, size: i.doc.size, files: i.doc.files }))];
+}
+
 function packageMain(dir: string): string | undefined {
   try {
     const pkg = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { main?: string };
@@ -92,4 +97,9 @@ export function populateApp(image: ContainerImage, appDir: string): void {
   const st = statSync(image.source);
   if (st.isFile()) cpSync(image.source, `${appDir}/${basename(image.source)}`, { preserveTimestamps: true });
   else cpSync(image.source, appDir, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+}
+
+/** Directory of a stored image's root filesystem. */
+export function imageDir(storageDir: string, name: string): string {
+  return `${storageDir}/images/${name}/rootfs`;
 }
