@@ -63,6 +63,7 @@ struct launch_error {
 static int report_fd = -1; /* set in the container's processes before exec */
 
 static int write_all(int fd, const void *buf, size_t len);
+static void close_fds_from(int lowest);
 
 static void die(const char *fmt, ...) {
   int e = errno;
@@ -209,6 +210,113 @@ static int stopping;              /* a user stop or kill: never restart */
 static const char *stop_reason = "stopped";
 static const char *health_status = "none";
 static int health_streak;
+static int force_restart; /* an unhealthy container restarted on request, whatever the policy */
+
+/* ---------- health checks ---------- */
+
+struct health_result {
+  int64_t at;
+  int code;
+  char out[200];
+};
+static struct health_result health_log[5];
+static int health_n;
+static pid_t health_pid;
+static int64_t health_started;
+
+/* keep the last five results in RUNDIR/health, one per line: "MS CODE OUTPUT" */
+static void health_record(int code, const char *out) {
+  if (health_n == 5) {
+    memmove(health_log, health_log + 1, 4 * sizeof health_log[0]);
+    health_n = 4;
+  }
+  struct health_result *r = &health_log[health_n++];
+  r->at = now_ms();
+  r->code = code;
+  snprintf(r->out, sizeof r->out, "%s", out);
+  for (char *c = r->out; *c; c++)
+    if (*c == '\n' || *c == '\r') *c = ' ';
+  for (size_t l = strlen(r->out); l > 0 && r->out[l - 1] == ' '; l--) r->out[l - 1] = 0;
+  char tmp[PATH_MAX], path[PATH_MAX];
+  snprintf(tmp, sizeof tmp, "%s/health.tmp", rundir);
+  snprintf(path, sizeof path, "%s/health", rundir);
+  FILE *f = fopen(tmp, "w");
+  if (!f) return;
+  for (int i = 0; i < health_n; i++)
+    fprintf(f, "%lld %d %s\n", (long long)health_log[i].at, health_log[i].code, health_log[i].out);
+  fclose(f);
+  rename(tmp, path);
+}
+
+/* run the health command inside the container through our own exec path */
+static void health_start(void) {
+  char **hargs = spec_all("health_arg");
+  int n = 0;
+  while (hargs[n]) n++;
+  char **argv = calloc((size_t)n + 6, sizeof(char *));
+  argv[0] = "codex32-shim";
+  argv[1] = "exec";
+  argv[2] = (char *)rundir;
+  argv[3] = "--";
+  for (int i = 0; i < n; i++) argv[4 + i] = hargs[i];
+  char outp[PATH_MAX];
+  snprintf(outp, sizeof outp, "%s/health.out", rundir);
+  pid_t p = fork();
+  if (p == 0) {
+    int fd = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int nul = open("/dev/null", O_RDONLY);
+    dup2(nul, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close_fds_from(3);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execv("/proc/self/exe", argv);
+    _exit(125);
+  }
+  free(hargs);
+  free(argv);
+  health_pid = p > 0 ? p : 0;
+  health_started = now_ms();
+}
+
+/* append an event the engine would otherwise miss between two looks: "MS TYPE VALUE" */
+static void shim_event(const char *type, const char *value) {
+  char path[PATH_MAX], line[128];
+  snprintf(path, sizeof path, "%s/events", rundir);
+  int n = snprintf(line, sizeof line, "%lld %s %s\n", (long long)now_ms(), type, value);
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  write_all(fd, line, (size_t)n);
+  close(fd);
+}
+
+static void set_health(const char *status) {
+  if (strcmp(status, health_status) != 0) shim_event("health_status", status);
+  health_status = status;
+}
+
+/* a check finished (code -1: it timed out); returns 1 when the container should be restarted */
+static int health_done(int code) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/health.out", rundir);
+  char *out = read_file(path, NULL);
+  health_record(code, out ? out : "");
+  free(out);
+  health_pid = 0;
+  if (code == 0) {
+    set_health("healthy");
+    health_streak = 0;
+  } else if (now_ms() - run_started_ms >= spec_num("health_start_ms", 0)) {
+    health_streak++;
+    if (health_streak >= spec_num("health_retries", 3)) {
+      set_health("unhealthy");
+      return spec_num("health_restart", 0) != 0;
+    }
+  }
+  return 0;
+}
 
 static void write_state(const char *phase) {
   char tmp[PATH_MAX], path[PATH_MAX], line[256];
@@ -827,6 +935,10 @@ static long long oom_count(void) {
 
 static int restart_wanted(int code, int sig) {
   if (stopping) return 0;
+  if (force_restart) {
+    force_restart = 0;
+    return 1;
+  }
   const char *pol = spec_get("restart");
   long long max = spec_num("restart_max", 0);
   if (!pol || strcmp(pol, "no") == 0) return 0;
@@ -877,6 +989,11 @@ static int supervise(void) {
   long long backoff_max = spec_num("backoff_max_ms", 30000);
   long long backoff_reset = spec_num("backoff_reset_ms", 10000);
   long long timeout_ms = spec_num("timeout_ms", 0);
+  long long health_interval = spec_get("health_arg") ? spec_num("health_interval_ms", 30000) : 0;
+  long long health_timeout = spec_num("health_timeout_ms", 10000);
+  int health_t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  int health_to_t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  int runs_started = 0;
   long long backoff = 0;
   int running = 0, waiting_backoff = 0;
   long long oom_before = 0;
@@ -906,17 +1023,25 @@ static int supervise(void) {
         stop_reason = le.stage ? "setup-failed" : le.err == ENOENT ? "not-found" : "not-executable";
       } else {
         sync_reply("ok %d %llu\n", child_pid, child_start);
+        if (health_interval) {
+          set_health("starting");
+          health_streak = 0;
+          arm(health_t, health_interval);
+        }
         write_state("running");
-        if (timeout_ms > 0 && run_no == 1) arm(timeout_t, timeout_ms);
+        /* the maximum runtime counts from the first start, not from each restart */
+        if (timeout_ms > 0 && runs_started++ == 0) arm(timeout_t, timeout_ms);
       }
     }
 
-    struct pollfd pfd[6];
+    struct pollfd pfd[8];
     int np = 0;
     pfd[np++] = (struct pollfd){sfd, POLLIN, 0};
     pfd[np++] = (struct pollfd){grace_t, POLLIN, 0};
     pfd[np++] = (struct pollfd){backoff_t, POLLIN, 0};
     pfd[np++] = (struct pollfd){timeout_t, POLLIN, 0};
+    pfd[np++] = (struct pollfd){health_t, POLLIN, 0};
+    pfd[np++] = (struct pollfd){health_to_t, POLLIN, 0};
     int io_base = np;
     if (out_s.fd >= 0) pfd[np++] = (struct pollfd){out_s.fd, POLLIN, 0};
     if (err_s.fd >= 0) pfd[np++] = (struct pollfd){err_s.fd, POLLIN, 0};
@@ -937,6 +1062,17 @@ static int supervise(void) {
       arm(grace_t, spec_num("stop_timeout", 10) * 1000);
     }
     if (pfd[2].revents && read(backoff_t, &ticks, sizeof ticks) > 0) waiting_backoff = 0;
+    if (pfd[4].revents && read(health_t, &ticks, sizeof ticks) > 0) {
+      if (running && !stopping && !health_pid) {
+        health_start();
+        arm(health_to_t, health_timeout);
+      }
+      if (running && !stopping) arm(health_t, health_interval);
+    }
+    if (pfd[5].revents && read(health_to_t, &ticks, sizeof ticks) > 0 && health_pid) {
+      kill(health_pid, SIGKILL); /* reaped below; counted as a failure there */
+      health_started = -1;
+    }
 
     if (pfd[0].revents) {
       struct signalfd_siginfo si;
@@ -961,6 +1097,18 @@ static int supervise(void) {
         int st;
         pid_t p;
         while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+          if (p == health_pid) {
+            int hc = health_started < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            arm(health_to_t, 0);
+            if (health_done(hc) && running && !stopping) {
+              /* unhealthy with restart requested: end this run; the exit path restarts it */
+              force_restart = 1;
+              stop_reason = "unhealthy";
+              kill_container(SIGKILL);
+            }
+            write_state(running ? "running" : "restarting");
+            continue;
+          }
           if (p != child_pid) continue; /* an orphan we adopted as subreaper */
           int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
           int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
@@ -984,11 +1132,12 @@ static int supervise(void) {
           while (waitpid(-1, NULL, WNOHANG) > 0) {
           }
           int oom = oom_count() > oom_before;
-          const char *reason = stopping ? stop_reason : oom ? "oom" : sig ? "signal" : code ? "failed" : "completed";
+          const char *reason = stopping ? stop_reason : force_restart ? "unhealthy" : oom ? "oom" : sig ? "signal" : code ? "failed" : "completed";
           if (oom && !stopping) code = 137;
           append_exit(code, sig, oom, reason);
           running = 0;
           arm(grace_t, 0);
+          arm(health_t, 0);
           if (!restart_wanted(code, sig)) {
             arm(timeout_t, 0);
             write_state("exited");

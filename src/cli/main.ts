@@ -5,6 +5,7 @@ import { registerLifecycle } from './commands/lifecycle.js';
 import { registerQuery } from './commands/query.js';
 import { registerFiles } from './commands/files.js';
 import { registerImages } from './commands/images.js';
+import { registerMonitor } from './commands/monitor.js';
 import { closeEngine } from './context.js';
 
 /** Build the program with every command registered. */
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerQuery(program);
   registerFiles(program);
   registerImages(program);
+  registerMonitor(program);
   const override = (c: Command) => {
     c.exitOverride();
     c.commands.forEach(override);

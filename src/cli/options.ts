@@ -36,6 +36,7 @@ export function containerOptions(cmd: Command): Command {
     .option('--health-timeout <sec>', 'time one check may take')
     .option('--health-retries <n>', 'failures before unhealthy')
     .option('--health-start-period <sec>', 'grace period before failures count')
+    .option('--health-restart', 'restart the container when it turns unhealthy')
     .option('--log-max-size <size>', 'rotate the log at this size (default 10m)')
     .option('--log-max-files <n>', 'log files kept (default 3)')
     .option('-l, --label <K=V>', 'metadata label (repeatable)', collect);
@@ -66,6 +67,7 @@ export interface ContainerFlags {
   healthTimeout?: string;
   healthRetries?: string;
   healthStartPeriod?: string;
+  healthRestart?: boolean;
   logMaxSize?: string;
   logMaxFiles?: string;
   label?: string[];
@@ -130,10 +132,11 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
   if (flags.healthCmd) {
     cfg.health = {
       cmd: ['sh', '-c', flags.healthCmd],
-      intervalMs: flags.healthInterval ? parseSeconds('`--health-interval`', flags.healthInterval) * 1000 : undefined,
-      timeoutMs: flags.healthTimeout ? parseSeconds('`--health-timeout`', flags.healthTimeout) * 1000 : undefined,
+      intervalMs: flags.healthInterval ? Math.round(parseSeconds('`--health-interval`', flags.healthInterval) * 1000) : undefined,
+      timeoutMs: flags.healthTimeout ? Math.round(parseSeconds('`--health-timeout`', flags.healthTimeout) * 1000) : undefined,
       retries: flags.healthRetries ? parsePositiveInt('`--health-retries`', flags.healthRetries) : undefined,
-      startPeriodMs: flags.healthStartPeriod ? parseSeconds('`--health-start-period`', flags.healthStartPeriod) * 1000 : undefined,
+      startPeriodMs: flags.healthStartPeriod ? Math.round(parseSeconds('`--health-start-period`', flags.healthStartPeriod) * 1000) : undefined,
+      restartOnUnhealthy: flags.healthRestart,
     };
   }
   for (const k of Object.keys(cfg) as Array<keyof ContainerConfig>) if (cfg[k] === undefined) delete cfg[k];

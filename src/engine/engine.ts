@@ -9,6 +9,7 @@ import { listImages, populateApp, resolveImage, type ContainerImage } from '../i
 import { importImage, removeImage } from '../images/importer.js';
 import { containerLogger } from '../logger.js';
 import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
+import { sampleStats, type StatsSample } from '../monitor/stats.js';
 import { createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { containerPaths, type ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, resolveArgv, STRICT_ID_BASE } from '../runtime/plan.js';
@@ -21,7 +22,7 @@ import { StateStore } from '../state/store.js';
 import type { ContainerRow, ContainerState, ContainerStatus, EventRecord, RunRecord } from '../state/types.js';
 import { toInspect, type InspectResult } from './inspect.js';
 import { generateName, isValidRef, newId, validateName } from './names.js';
-import { killOrphans, reconcileRow } from './reconcile.js';
+import { bootId, killOrphans, reconcileRow } from './reconcile.js';
 import { canRemove, canStart, invalidState, isActive } from './status.js';
 
 export interface EngineOptions extends Partial<Settings> {}
@@ -62,7 +63,7 @@ export class Container {
     return this.engine.wait(this.id);
   }
   /** docker-shaped description. */
-  inspect(): InspectResult {
+  inspect(): Promise<InspectResult> {
     return this.engine.inspect(this.id);
   }
   /** Its log records. */
@@ -117,7 +118,7 @@ export class ContainerEngine {
       const cur = this.store.getContainer(row.id);
       if (!cur) throw new EngineError('NO_SUCH_CONTAINER', `No such container: ${row.name}.`, { context: { container: row.name } });
       const { row: next, events } = reconcileRow(this.store, cur, this.paths(cur.id).dir);
-      for (const e of events) this.event(e.type, next, e.attrs);
+      for (const e of events) this.store.insertEvent({ time: e.time ?? Date.now(), type: e.type, containerId: next.id, name: next.name, attrs: e.attrs });
       return next;
     });
   }
@@ -235,6 +236,7 @@ export class ContainerEngine {
         error: undefined,
         runBase: this.store.lastRun(cur.id),
         restartBase: cur.state.restartCount,
+        shimEvents: 0,
       };
       this.store.updateContainer(cur.id, 'starting', state);
       return { ...cur, status: 'starting' as ContainerStatus, state };
@@ -261,6 +263,7 @@ export class ContainerEngine {
       if (result.ok) {
         state.init = result.init;
         state.startedAt = Date.now();
+        state.bootId = bootId();
         this.store.updateContainer(row.id, 'running', state);
         this.event('start', row);
       } else {
@@ -279,7 +282,7 @@ export class ContainerEngine {
 
   /** Make the cgroups and directories one run needs; returns the cgroup set. */
   private prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
-    for (const f of [paths.state, paths.stopRequest, paths.exits, paths.spec]) rmSync(f, { force: true });
+    for (const f of [paths.state, paths.stopRequest, paths.exits, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
     const host = probeHost();
     removeCgroups(row.state.cgroups); // a previous run's, now empty
     const cgroups = createCgroups(host.cgroup, row.id, row.config.limits);
@@ -397,16 +400,57 @@ export class ContainerEngine {
     });
   }
 
-  /** All containers (reconciled); only active ones unless all. */
-  list(options: { all?: boolean } = {}): ContainerRow[] {
+  /** All containers (reconciled, lost supervisors repaired per policy); only active ones unless all. */
+  async list(options: { all?: boolean } = {}): Promise<ContainerRow[]> {
     const rows = this.store.listContainers(options.all ? undefined : ['starting', 'running', 'restarting', 'stopping']);
-    const out = rows.map((r) => (isActive(r.status) ? this.reconcile(r) : r));
+    const out: ContainerRow[] = [];
+    for (const r of rows) out.push(isActive(r.status) ? await this.repair(this.reconcile(r)) : r);
     return options.all ? out : out.filter((r) => isActive(r.status));
   }
 
+  /** True when the restart policy asks for this stopped container to run again. */
+  wantsRestart(row: ContainerRow): boolean {
+    const p = row.config.restart;
+    if (p.name === 'always') return true;
+    if (p.name === 'unless-stopped') return !row.state.userStopped;
+    if (p.name === 'on-failure') return (row.state.exitCode ?? 0) !== 0 && (p.maxRetries === 0 || row.state.restartCount < p.maxRetries);
+    return false;
+  }
+
+  /**
+   * A container whose supervisor was killed (same boot) is started again when its policy says so:
+   * the supervisor would have restarted it, so the next engine call does.
+   */
+  private async repair(row: ContainerRow): Promise<ContainerRow> {
+    if (row.status !== 'dead' || row.state.reason !== 'supervisor-lost' || !this.wantsRestart(row)) return row;
+    try {
+      await this.start(row.id);
+      this.store.tx(() => {
+        const cur = this.store.getContainer(row.id)!;
+        this.store.updateContainer(cur.id, cur.status, { ...cur.state, restartCount: cur.state.restartCount + 1, restartBase: cur.state.restartBase + 1 });
+        this.event('restart', cur, { reason: 'supervisor-lost' });
+      });
+    } catch {
+      /* another process repaired it first, or it cannot start: the row says which */
+    }
+    return this.get(row.id);
+  }
+
+  /** Start every stopped container whose policy says it should run (after a host restart); returns their names. */
+  async startAll(): Promise<string[]> {
+    const started: string[] = [];
+    for (const row of await this.list({ all: true })) {
+      if ((row.status === 'exited' || row.status === 'dead') && this.wantsRestart(row)) {
+        await this.start(row.id);
+        started.push(row.name);
+      }
+    }
+    return started;
+  }
+
   /** docker-shaped description of a container. */
-  inspect(ref: string): InspectResult {
-    const row = this.get(ref);
+  async inspect(ref: string): Promise<InspectResult> {
+    const row = await this.repair(this.get(ref));
     const paths = this.paths(row.id);
     let argv: string[] = row.config.command;
     try {
@@ -414,7 +458,7 @@ export class ContainerEngine {
     } catch {
       /* image gone: show the command as configured */
     }
-    return toInspect(row, paths, argv, this.store.listRuns(row.id));
+    return toInspect(row, paths, argv, this.store.listRuns(row.id), readHealthLog(paths.dir));
   }
 
   /** Run history of a container. */
@@ -430,6 +474,12 @@ export class ContainerEngine {
     return readLogs(paths.log, { ...options, done: options.follow ? throttle(done, 50) : done });
   }
 
+  /** One usage sample of the given running containers (all running ones when none are named). */
+  async stats(refs?: string[]): Promise<StatsSample[]> {
+    const rows = refs ? refs.map((r) => this.get(r)) : await this.list();
+    return sampleStats(rows.filter((r) => r.status === 'running'));
+  }
+
   /** Events after a time or id. */
   events(options: { since?: number; until?: number; afterId?: number } = {}): EventRecord[] {
     return this.store.listEvents(options);
@@ -438,7 +488,7 @@ export class ContainerEngine {
   /** Remove stopped containers, and leftovers of interrupted creates; returns the names removed. */
   async prune(): Promise<string[]> {
     const removed: string[] = [];
-    for (const row of this.list({ all: true })) {
+    for (const row of await this.list({ all: true })) {
       if (row.status === 'exited' || row.status === 'dead' || row.status === 'created' || (row.status === 'removing' && !isAlive(row.state.owner))) {
         await this.remove(row.id, { force: true }).catch(() => undefined);
         removed.push(row.name);
@@ -521,6 +571,21 @@ export class ContainerEngine {
   /** Close the database; containers keep running (daemonless). */
   close(): void {
     this.store.close();
+  }
+}
+
+/** The supervisor's last five health check results. */
+function readHealthLog(dir: string): Array<{ Start: string; ExitCode: number; Output: string }> {
+  try {
+    return readFileSync(`${dir}/health`, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [at, code, ...out] = l.split(' ');
+        return { Start: new Date(Number(at)).toISOString(), ExitCode: Number(code), Output: out.join(' ') };
+      });
+  } catch {
+    return [];
   }
 }
 

@@ -53,7 +53,7 @@ export interface InspectResult {
 const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : '0001-01-01T00:00:00Z');
 
 /** Build the inspect document. */
-export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string[], runs: RunRecord[]): InspectResult {
+export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string[], runs: RunRecord[], healthLog: unknown[] = []): InspectResult {
   const c = row.config;
   const s = row.state;
   const running = row.status === 'running' || row.status === 'stopping';
@@ -76,7 +76,7 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       Reason: s.reason ?? '',
       StartedAt: iso(s.startedAt),
       FinishedAt: iso(s.finishedAt),
-      ...(c.health ? { Health: { Status: s.health?.status ?? 'starting', FailingStreak: s.health?.failingStreak ?? 0, Log: [] } } : {}),
+      ...(c.health ? { Health: { Status: s.health?.status ?? 'starting', FailingStreak: s.health?.failingStreak ?? 0, Log: healthLog } } : {}),
     },
     RestartCount: s.restartCount,
     Image: c.image,

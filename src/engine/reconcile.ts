@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 // Reconcile: make a container's row agree with what its supervisor recorded and what is alive now.
 import { cgroupPids } from '../runtime/cgroups.js';
 import type { CgroupSet } from '../runtime/cgroups.js';
 import { groupMembers, isAlive, signalRef } from '../runtime/proc.js';
-import { findShim, readExits, readShimState } from '../runtime/supervisor.js';
+import { findShim, readExits, readShimEvents, readShimState } from '../runtime/supervisor.js';
 import type { StateStore } from '../state/store.js';
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
 import { isActive } from './status.js';
@@ -29,10 +30,20 @@ export function killOrphans(row: ContainerRow, cgroups: CgroupSet | undefined): 
   }
 }
 
+/** This boot's id: a different one means every supervisor and container died with the host. */
+export function bootId(): string {
+  if (process.env.CODEX32_BOOT_ID) return process.env.CODEX32_BOOT_ID; // test seam: simulate a reboot
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 export interface ReconcileOutcome {
   row: ContainerRow;
   /** events the reconcile observed (die, restart), for the event log */
-  events: Array<{ type: string; attrs: Record<string, unknown> }>;
+  events: Array<{ type: string; attrs: Record<string, unknown>; time?: number }>;
 }
 
 /**
@@ -75,9 +86,14 @@ export function reconcileRow(store: StateStore, row: ContainerRow, runDir: strin
     events.push({ type: e.oom ? 'oom' : 'die', attrs: { exitCode: e.exitCode, signal: e.signal, reason: e.reason, run: e.run } });
   }
   const lastExit = exits.at(-1);
+  // transitions the supervisor logged between two looks (health), each once
+  const shimEvents = readShimEvents(runDir);
+  for (const e of shimEvents.slice(row.state.shimEvents ?? 0)) events.push({ type: e.type, attrs: { status: e.value }, time: e.time });
+  state.shimEvents = shimEvents.length;
 
   if (shim) {
     state.init = shim.init;
+    if (shim.health !== 'none') state.health = { status: shim.health as 'starting' | 'healthy' | 'unhealthy', failingStreak: shim.healthStreak };
     const count = state.restartBase + shim.restarts;
     if (count > state.restartCount) events.push({ type: 'restart', attrs: { restartCount: count } });
     state.restartCount = count;
@@ -91,13 +107,14 @@ export function reconcileRow(store: StateStore, row: ContainerRow, runDir: strin
   } else {
     // the supervisor died without recording an end: nothing captures logs or applies policy any more
     killOrphans(row, state.cgroups);
-    status = 'dead';
-    state.reason = 'supervisor-lost';
-    state.error = 'the supervisor was killed; the container was stopped';
+    const rebooted = !!state.bootId && state.bootId !== bootId();
+    status = rebooted ? 'exited' : 'dead';
+    state.reason = rebooted ? 'host-restart' : 'supervisor-lost';
+    state.error = rebooted ? 'the host restarted while the container ran' : 'the supervisor was killed; the container was stopped';
     state.finishedAt = Date.now();
     state.exitCode = 137;
     state.signal = 9;
-    events.push({ type: 'die', attrs: { exitCode: 137, reason: 'supervisor-lost' } });
+    events.push({ type: 'die', attrs: { exitCode: 137, reason: state.reason } });
   }
   if (lastExit && status === 'exited') {
     state.exitCode = lastExit.exitCode;

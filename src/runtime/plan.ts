@@ -121,6 +121,11 @@ export function buildPlan(
     ...(cgroups?.dirs ?? []).map((d) => `cgroup=${d}`),
   ];
   if (cgroups?.oomEvents) entries.push(`oom_events=${cgroups.oomEvents}`);
+  if (c.health) {
+    const h = c.health;
+    entries.push(...h.cmd.map((a) => `health_arg=${a}`));
+    entries.push(`health_interval_ms=${h.intervalMs}`, `health_timeout_ms=${h.timeoutMs}`, `health_retries=${h.retries}`, `health_start_ms=${h.startPeriodMs}`, `health_restart=${h.restartOnUnhealthy ? 1 : 0}`);
+  }
   if (c.user) entries.push(`uid=${c.user.uid}`, `gid=${c.user.gid}`);
   if (level !== 'minimal') {
     const caps = level === 'strict' ? 0n : STANDARD_CAPS.reduce((m, b) => m | (1n << BigInt(b)), 0n);

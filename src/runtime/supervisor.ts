@@ -120,3 +120,20 @@ export function findShim(runDir: string): ProcRef | undefined {
   }
   return undefined;
 }
+
+/** Events the shim appended (health transitions), oldest first. */
+export function readShimEvents(runDir: string): Array<{ time: number; type: string; value: string }> {
+  let s: string;
+  try {
+    s = readFileSync(`${runDir}/events`, 'utf8');
+  } catch {
+    return [];
+  }
+  return s
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [time, type, value] = l.split(' ');
+      return { time: Number(time), type, value };
+    });
+}

@@ -29,6 +29,8 @@ export interface ContainerState {
   previous?: ContainerStatus; // status before 'starting', to return to if the start dies
   userStopped?: boolean;
   cgroups?: CgroupSet;
+  bootId?: string;
+  shimEvents?: number; // lines of the supervisor's events file already recorded
 }
 
 export interface ContainerRow {

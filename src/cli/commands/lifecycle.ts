@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { parseSeconds, parseSignal } from '../../config/parse.js';
 import { reportError } from '../errors.js';
+import { EngineError } from '../../errors.js';
 import { action, engineFor } from '../context.js';
 
 /** Apply fn to each ref; report each failure and keep going, like docker (exit 125 if any failed). */
@@ -21,12 +22,20 @@ async function each(refs: string[], fn: (ref: string) => Promise<void>): Promise
 export function registerLifecycle(program: Command): void {
   program
     .command('start')
-    .description('start one or more stopped containers')
-    .argument('<containers...>')
-    .action(action(async (refs: string[], _o: object, cmd: Command) => each(refs, async (r) => {
-      await engineFor(cmd).start(r);
-      process.stdout.write(r + '\n');
-    })));
+    .description('start stopped containers (--all: every one whose restart policy says it should run)')
+    .option('-a, --all', 'start every container whose restart policy asks for it, e.g. after a host restart')
+    .argument('[containers...]')
+    .action(action(async (refs: string[], o: { all?: boolean }, cmd: Command) => {
+      if (o.all) {
+        for (const n of await engineFor(cmd).startAll()) process.stdout.write(n + '\n');
+        return;
+      }
+      if (!refs.length) throw new EngineError('INVALID_CONFIG', 'Expected at least one container, or --all');
+      await each(refs, async (r) => {
+        await engineFor(cmd).start(r);
+        process.stdout.write(r + '\n');
+      });
+    }));
 
   program
     .command('stop')

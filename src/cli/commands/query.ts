@@ -15,9 +15,9 @@ export function registerQuery(program: Command): void {
     .option('-a, --all', 'include stopped containers')
     .option('-q, --quiet', 'only ids')
     .option('--json', 'JSON output')
-    .action(action((o: { all?: boolean; quiet?: boolean; json?: boolean }, cmd: Command) => {
+    .action(action(async (o: { all?: boolean; quiet?: boolean; json?: boolean }, cmd: Command) => {
       const engine = engineFor(cmd);
-      const rows = engine.list({ all: o.all });
+      const rows = await engine.list({ all: o.all });
       if (o.quiet) return void process.stdout.write(rows.map((r) => r.id.slice(0, 12) + '\n').join(''));
       if (o.json) {
         const out = rows.map((r) => ({
@@ -42,8 +42,9 @@ export function registerQuery(program: Command): void {
     .description('show a container as JSON (docker shape)')
     .option('-f, --format <template>', 'Go-style template, e.g. {{.State.Status}}')
     .argument('<containers...>')
-    .action(action((refs: string[], o: { format?: string }, cmd: Command) => {
-      const docs = refs.map((r) => engineFor(cmd).inspect(r));
+    .action(action(async (refs: string[], o: { format?: string }, cmd: Command) => {
+      const docs: unknown[] = [];
+      for (const r of refs) docs.push(await engineFor(cmd).inspect(r));
       if (o.format) process.stdout.write(docs.map((d) => renderTemplate(o.format!, d)).join('\n') + '\n');
       else process.stdout.write(JSON.stringify(docs, null, 2) + '\n');
     }));

@@ -1,0 +1,98 @@
+// stats and events: watching containers live.
+import type { Command } from 'commander';
+import { parseTime } from '../../config/parse.js';
+import { EngineError } from '../../errors.js';
+import { cpuPercent, type StatsSample } from '../../monitor/stats.js';
+import type { EventRecord } from '../../state/types.js';
+import { action, engineFor } from '../context.js';
+import { humanDuration, table } from '../format.js';
+
+const size = (n?: number) => {
+  if (n === undefined) return '-';
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)}KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)}MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)}GiB`;
+};
+
+/** Register stats and events. */
+export function registerMonitor(program: Command): void {
+  program
+    .command('stats')
+    .description('live CPU, memory and process counts of running containers')
+    .option('--no-stream', 'print one sample and exit')
+    .option('--json', 'JSON output (implies --no-stream)')
+    .argument('[containers...]')
+    .action(action(async (refs: string[], o: { stream: boolean; json?: boolean }, cmd: Command) => {
+      const engine = engineFor(cmd);
+      const stream = o.stream && !o.json;
+      let prev = new Map<string, StatsSample>();
+      for (let first = true; ; first = false) {
+        const samples = await engine.stats(refs.length ? refs : undefined);
+        const rows = samples.map((s) => ({ s, cpu: cpuPercent(prev.get(s.id), s) }));
+        prev = new Map(samples.map((s) => [s.id, s]));
+        if (first) {
+          // CPU % needs two samples: take the second half a second later
+          await new Promise((r) => setTimeout(r, 500));
+          continue;
+        }
+        if (o.json) {
+          process.stdout.write(JSON.stringify(rows.map(({ s, cpu }) => ({
+            Id: s.id, Name: s.name, CPUPerc: Number(cpu.toFixed(2)), MemUsage: s.memUsage ?? s.rss, MemLimit: s.memLimit ?? null,
+            MemRSS: s.rss, PIDs: s.pids, UptimeMs: s.uptimeMs, Restarts: s.restarts,
+          })), null, 2) + '\n');
+          return;
+        }
+        const text = table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS', 'UPTIME', 'RESTARTS'], rows.map(({ s, cpu }) => {
+          const used = s.memUsage ?? s.rss;
+          return [s.id.slice(0, 12), s.name, `${cpu.toFixed(2)}%`, `${size(used)} / ${size(s.memLimit)}`, s.memLimit ? `${((used / s.memLimit) * 100).toFixed(2)}%` : '-', String(s.pids), humanDuration(s.uptimeMs), String(s.restarts)];
+        }));
+        if (!stream) return void process.stdout.write(text);
+        process.stdout.write('\x1b[2J\x1b[H' + text); // clear and redraw, as docker stats does
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }));
+
+  program
+    .command('events')
+    .description('what happened to containers: create, start, die, oom, restart, health_status, stop, kill, remove, exec')
+    .option('--since <time>', 'events since a time (RFC 3339, unix seconds, or 10m)')
+    .option('--until <time>', 'events until a time')
+    .option('--filter <key=value>', 'container=NAME|ID or type=EVENT (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('-f, --follow', 'keep printing new events')
+    .option('--json', 'one JSON object per line')
+    .action(action(async (o: { since?: string; until?: string; filter?: string[]; follow?: boolean; json?: boolean }, cmd: Command) => {
+      const engine = engineFor(cmd);
+      const filters = (o.filter ?? []).map((f) => {
+        const [k, ...v] = f.split('=');
+        if (!['container', 'type', 'event', 'name'].includes(k) || !v.length)
+          throw new EngineError('INVALID_CONFIG', `Expected --filter to be container=NAME or type=EVENT, got \`${f}\``);
+        return { k, v: v.join('=') };
+      });
+      const keep = (e: EventRecord) => filters.every(({ k, v }) => (k === 'type' || k === 'event' ? e.type === v : e.name === v || (e.containerId ?? '').startsWith(v)));
+      const print = (e: EventRecord) => {
+        if (!keep(e)) return;
+        if (o.json) return void process.stdout.write(JSON.stringify(e) + '\n');
+        const attrs = Object.entries(e.attrs).map(([k, v]) => `${k}=${v}`).join(', ');
+        process.stdout.write(`${new Date(e.time).toISOString()} container ${e.type} ${(e.containerId ?? '').slice(0, 12)} (name=${e.name}${attrs ? ', ' + attrs : ''})\n`);
+      };
+      const since = o.since ? parseTime('`--since`', o.since) : o.follow ? Date.now() : 0;
+      const until = o.until ? parseTime('`--until`', o.until) : undefined;
+      let last = 0;
+      for (const e of engine.events({ since, until })) {
+        print(e);
+        last = e.id;
+      }
+      if (!o.follow) return;
+      let stop = false;
+      process.once('SIGINT', () => (stop = true));
+      while (!stop) {
+        await engine.list(); // reconcile, so exits the supervisors recorded become events
+        for (const e of engine.events({ afterId: last, until })) {
+          print(e);
+          last = e.id;
+        }
+        if (until && Date.now() > until) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }));
+}

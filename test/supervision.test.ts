@@ -1,0 +1,216 @@
+// Keeping bots alive and visible: restart policies, timeouts, health, capped logs, stats, events, recovery.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { missing, pidsWith, sandbox, sleep, until } from './helpers.js';
+
+const sb = sandbox();
+afterAll(() => sb.clean());
+const { cli, inspect, json } = sb;
+const M = ['--isolation', 'minimal'];
+
+const settled = (name: string, timeout = 15_000) =>
+  until(async () => {
+    const s = (await inspect(name)).State.Status;
+    return s === 'exited' || s === 'dead' ? s : undefined;
+  }, timeout, 100);
+
+describe('restart policies', () => {
+  it('on-failure:3 on a bot that exits 1: exactly 3 restarts, then exited with 4 runs', async () => {
+    await cli(['run', '-d', ...M, '--name', 'fail3', '--restart', 'on-failure:3', 'host', 'sh', '-c', 'echo run; exit 1']);
+    await settled('fail3');
+    await sleep(500); // a fourth restart, if one were wrongly scheduled, would show by now
+    const doc = await inspect('fail3');
+    expect(doc.State.Status).toBe('exited');
+    expect(doc.State.ExitCode).toBe(1);
+    expect(doc.RestartCount).toBe(3);
+    expect(doc.Runs).toHaveLength(4);
+    expect(doc.Runs.every((r: { exitCode: number; reason: string }) => r.exitCode === 1 && r.reason === 'failed')).toBe(true);
+    expect((await cli(['logs', 'fail3'])).stdout).toBe('run\nrun\nrun\nrun');
+  });
+
+  it('always on a bot that exits 0 backs off: the gaps between runs grow', async () => {
+    await cli(['run', '-d', ...M, '--name', 'loop', '--restart', 'always', 'host', 'sh', '-c', 'exit 0']);
+    await until(async () => (await inspect('loop')).Runs.length >= 5, 15_000, 100);
+    const runs = (await inspect('loop')).Runs as Array<{ startedAt: number; finishedAt: number }>;
+    const gaps = runs.slice(1).map((r, i) => r.startedAt - runs[i].finishedAt);
+    for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThan(gaps[i - 1] * 1.5);
+    expect(['restarting', 'running']).toContain((await inspect('loop')).State.Status);
+    await cli(['stop', 'loop']);
+    expect((await inspect('loop')).State.Status).toBe('exited'); // a user stop never triggers a restart
+    const n = (await inspect('loop')).Runs.length;
+    await sleep(1000);
+    expect((await inspect('loop')).Runs.length).toBe(n);
+    await cli(['rm', 'loop']);
+  });
+
+  it('a user stop of a running always container does not restart it', async () => {
+    await cli(['run', '-d', ...M, '--name', 'steady', '--restart', 'always', 'host', 'sleep', '100']);
+    await cli(['stop', '-t', '1', 'steady']);
+    await sleep(700);
+    const doc = await inspect('steady');
+    expect(doc.State.Status).toBe('exited');
+    expect(doc.RestartCount).toBe(0);
+    await cli(['rm', 'steady']);
+  });
+
+  it('--timeout stops the container with reason timeout', async () => {
+    const t0 = Date.now();
+    const r = await cli(['run', ...M, '--name', 'limited', '--timeout', '1', '--stop-timeout', '1', 'host', 'sleep', '30']);
+    expect(Date.now() - t0).toBeLessThan(6000);
+    expect(r.exitCode).toBe(143);
+    expect((await inspect('limited')).State.Reason).toBe('timeout');
+  });
+});
+
+describe('supervisor loss and host restarts', () => {
+  const shimOf = (marker: string) => {
+    const child = pidsWith(`sleep\0${marker}`)[0];
+    return Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(child)], { encoding: 'utf8' }).trim());
+  };
+
+  it('a killed supervisor is repaired per policy at the next engine call, leaving no orphan', async () => {
+    const marker = `${4000 + Math.floor(Math.random() * 900)}.5`;
+    await cli(['run', '-d', ...M, '--name', 'phoenix', '--restart', 'always', 'host', 'sleep', marker]);
+    const before = pidsWith(`sleep\0${marker}`);
+    process.kill(shimOf(marker), 'SIGKILL');
+    const ps = await json<Array<{ Name: string; Status: string; RestartCount: number }>>(['ps', '-a', '--json']);
+    const row = ps.find((c) => c.Name === 'phoenix')!;
+    expect(row.Status).toBe('running');
+    expect(row.RestartCount).toBe(1);
+    const after = pidsWith(`sleep\0${marker}`);
+    expect(after).toHaveLength(1);
+    expect(after[0]).not.toBe(before[0]); // the old process was killed, a new one started
+    await cli(['rm', '-f', 'phoenix']);
+    await until(() => pidsWith(`sleep\0${marker}`).length === 0, 3000);
+  });
+
+  it('after a host restart, ps shows exited with a reason and start --all brings back what the policy says', async () => {
+    const markers = { keep: '5101.5', once: '5102.5', unless: '5103.5' };
+    await cli(['run', '-d', ...M, '--name', 'keep', '--restart', 'always', 'host', 'sleep', markers.keep]);
+    await cli(['run', '-d', ...M, '--name', 'once', 'host', 'sleep', markers.once]);
+    await cli(['run', '-d', ...M, '--name', 'unless', '--restart', 'unless-stopped', 'host', 'sleep', '5104.5']);
+    await cli(['stop', '-t', '0', 'unless']); // stopped by its user: stays down after the restart
+    await cli(['start', 'unless']);
+    await cli(['stop', '-t', '0', 'unless']);
+    await cli(['run', '-d', ...M, '--name', 'unless2', '--restart', 'unless-stopped', 'host', 'sleep', markers.unless]);
+    // the host goes down: every supervisor and container dies at once
+    for (const m of Object.values(markers)) {
+      process.kill(shimOf(m), 'SIGKILL');
+      for (const p of pidsWith(`sleep\0${m}`)) process.kill(p, 'SIGKILL');
+    }
+    const rebooted = { env: { ...sb.env, CODEX32_BOOT_ID: 'another-boot' } };
+    const ps = JSON.parse(String((await cli(['ps', '-a', '--json'], rebooted)).stdout)) as Array<{ Name: string; Status: string }>;
+    expect(ps.find((c) => c.Name === 'keep')!.Status).toBe('exited');
+    expect(ps.find((c) => c.Name === 'once')!.Status).toBe('exited');
+    expect((await inspect('keep')).State.Reason).toBe('host-restart');
+    const started = await cli(['start', '--all'], rebooted);
+    expect(String(started.stdout).split('\n').sort()).toEqual(['keep', 'unless2']);
+    expect((await inspect('keep')).State.Status).toBe('running');
+    expect((await inspect('once')).State.Status).toBe('exited');
+    expect((await inspect('unless')).State.Status).toBe('exited');
+    await cli(['rm', '-f', 'keep', 'once', 'unless', 'unless2']);
+  });
+});
+
+describe('health checks', () => {
+  it('a check of false turns unhealthy after its retries and restarts when asked', async () => {
+    await cli(['run', '-d', ...M, '--name', 'sick', '--health-cmd', 'false', '--health-interval', '0.2', '--health-retries', '2', '--health-restart', 'host', 'sleep', '100']);
+    await until(async () => (await inspect('sick')).RestartCount >= 1, 10_000, 100);
+    const doc = await inspect('sick');
+    expect(doc.Runs[0].reason).toBe('unhealthy');
+    const lines = String((await cli(['events', '--filter', 'container=sick', '--filter', 'type=health_status', '--json'])).stdout).split('\n');
+    expect(lines.map((l) => JSON.parse(l).attrs.status)).toContain('unhealthy');
+    await cli(['rm', '-f', 'sick']);
+  });
+
+  it('a passing check is healthy with its log in inspect', async () => {
+    await cli(['run', '-d', ...M, '--name', 'fine', '--health-cmd', 'echo ok', '--health-interval', '0.2', 'host', 'sleep', '100']);
+    await until(async () => (await inspect('fine')).State.Health.Status === 'healthy', 10_000, 100);
+    const h = (await inspect('fine')).State.Health;
+    expect(h.FailingStreak).toBe(0);
+    expect(h.Log.at(-1)).toMatchObject({ ExitCode: 0, Output: 'ok' });
+    await cli(['rm', '-f', 'fine']);
+  });
+});
+
+describe('logs', () => {
+  it('yes for 20 s under --log-max-size 1m --log-max-files 2 stays near 3 MB and tails instantly', async () => {
+    await cli(['run', '-d', ...M, '--name', 'flood', '--log-max-size', '1m', '--log-max-files', '2', '--timeout', '20', '--stop-timeout', '1', 'host', 'yes']);
+    await sleep(3000);
+    const dir = join(sb.storage, 'containers', (await inspect('flood')).Id);
+    const logBytes = () => readdirSync(dir).filter((f) => f.startsWith('container.log')).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    let peak = 0;
+    while ((await inspect('flood')).State.Running) {
+      peak = Math.max(peak, logBytes());
+      await sleep(500);
+    }
+    expect(peak).toBeLessThanOrEqual(3 * 1024 * 1024);
+    expect(peak).toBeGreaterThan(512 * 1024);
+    const t0 = Date.now();
+    const tail = await cli(['logs', '--tail', '5', 'flood']);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(tail.stdout).toBe('y\ny\ny\ny\ny');
+  }, 40_000);
+
+  it('keeps binary output and splits lines over 64 KiB without losing a byte', async () => {
+    const script = 'import sys; sys.stdout.buffer.write(b"\\x00\\x01\\xfe\\xff" + b"x" * 100000 + b"\\n" + b"end\\n")';
+    await cli(['run', ...M, '--name', 'bin', 'host', 'python3', '-c', script]);
+    const out = execFileSync('node', [join(import.meta.dirname, '..', 'bin', 'codex32'), 'logs', 'bin'], { env: { ...process.env, ...sb.env } });
+    expect(out.length).toBe(4 + 100000 + 1 + 4);
+    expect([...out.subarray(0, 4)]).toEqual([0, 1, 0xfe, 0xff]);
+    expect(out.subarray(-4).toString()).toBe('end\n');
+  });
+
+  it('logs -f follows across restarts until the container stops', async () => {
+    await cli(['run', '-d', ...M, '--name', 'phases', '--restart', 'on-failure:2', 'host', 'sh', '-c', 'echo phase; sleep 0.2; exit 3']);
+    const r = await cli(['logs', '-f', 'phases']);
+    expect(r.stdout).toBe('phase\nphase\nphase');
+  });
+});
+
+describe('stats and events', () => {
+  it('counts the whole process tree: 5 processes touching 50 MB each show about 250 MB', async () => {
+    const script = [
+      'import os, time',
+      'for _ in range(4):',
+      '    if os.fork() == 0: break',
+      'b = bytearray(50 * 1024 * 1024)',
+      'for i in range(0, len(b), 4096): b[i] = 1',
+      'print("ready", flush=True)',
+      'time.sleep(60)',
+    ].join('\n');
+    await cli(['run', '-d', ...M, '--name', 'tree', 'host', 'python3', '-c', script]);
+    await until(async () => String((await cli(['logs', 'tree'])).stdout).split('\n').length === 5, 15_000);
+    const [s] = await json<Array<{ Name: string; MemRSS: number; PIDs: number }>>(['stats', '--json', 'tree']);
+    expect(s.PIDs).toBe(5);
+    expect(s.MemRSS).toBeGreaterThan(240 * 1024 * 1024);
+    expect(s.MemRSS).toBeLessThan(320 * 1024 * 1024);
+    await cli(['rm', '-f', 'tree']);
+  });
+
+  it('records lifecycle events in SQLite and filters them', async () => {
+    const since = String(Date.now() / 1000);
+    await cli(['run', '-d', ...M, '--name', 'evented', 'host', 'sleep', '30']);
+    await cli(['exec', 'evented', 'true']);
+    await cli(['kill', '-s', 'TERM', 'evented']);
+    await settled('evented');
+    await cli(['rm', 'evented']);
+    const lines = String((await cli(['events', '--since', since, '--filter', 'container=evented', '--json'])).stdout).split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((e) => e.type)).toEqual(['create', 'start', 'exec', 'kill', 'die', 'remove']);
+    const human = await cli(['events', '--since', since, '--filter', 'type=die']);
+    expect(human.stdout).toMatch(/container die [0-9a-f]{12} \(name=evented, exitCode=143/);
+  });
+});
+
+describe.skipIf(!!missing({ standard: true, cgroup: ['memory'] }))('stats at standard isolation', () => {
+  it('reports cgroup memory usage and limit', async () => {
+    await cli(['run', '-d', '--name', 'cg', '--memory', '64m', 'host', 'sleep', '30']);
+    const [s] = await json<Array<{ MemLimit: number; MemUsage: number; PIDs: number }>>(['stats', '--json', 'cg']);
+    expect(s.MemLimit).toBe(64 * 1024 * 1024);
+    expect(s.MemUsage).toBeGreaterThan(0);
+    expect(s.PIDs).toBeGreaterThanOrEqual(1);
+    await cli(['rm', '-f', 'cg']);
+  });
+});
