@@ -461,50 +461,78 @@ static int signal_cgroups(int sig) {
   return found;
 }
 
-/* descendants of this supervisor: with PR_SET_CHILD_SUBREAPER, double-forked processes stay ours */
-static int signal_descendants(int sig) {
-  int found = 0;
+/* parent pid and CPU ticks (utime+stime) of pid from /proc; 0 when it is gone */
+static int proc_ppid_ticks(pid_t pid, int *ppid, unsigned long long *ticks) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  char *s = read_file(path, NULL);
+  if (!s) return 0;
+  char *p = strrchr(s, ')');
+  unsigned long long ut = 0, st = 0;
+  int pp = 0;
+  int ok = p && sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &pp, &ut, &st) == 3;
+  free(s);
+  if (ppid) *ppid = pp;
+  if (ticks) *ticks = ut + st;
+  return ok;
+}
+
+/* descendants of this supervisor (the health check aside): with PR_SET_CHILD_SUBREAPER,
+ * double-forked processes stay ours, so this is every process of a minimal container */
+static int collect_descendants(pid_t *out, int max, unsigned long long *ticks) {
+  static pid_t pids[65536];
+  static int parents[65536];
+  int n = 0, found = 0;
   pid_t self = getpid();
-  for (int pass = 0; pass < 4; pass++) { /* a few passes catch chains listed out of order */
-    DIR *d = opendir("/proc");
-    if (!d) return found;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-      pid_t pid = (pid_t)atoi(de->d_name);
-      if (pid <= 0 || pid == self) continue;
-      char path[64];
-      snprintf(path, sizeof path, "/proc/%d/stat", pid);
-      char *s = read_file(path, NULL);
-      if (!s) continue;
-      char *p = strrchr(s, ')');
-      int ppid = 0;
-      if (p) sscanf(p + 2, "%*c %d", &ppid);
-      free(s);
-      /* walk up the parent chain: a descendant reaches us */
-      for (int depth = 0; ppid > 1 && depth < 64; depth++) {
-        if (ppid == self) {
-          kill(pid, sig);
-          found++;
+  DIR *d = opendir("/proc");
+  if (!d) return 0;
+  struct dirent *de;
+  while ((de = readdir(d)) && n < 65536) {
+    pid_t pid = (pid_t)atoi(de->d_name);
+    if (pid <= 0 || pid == self) continue;
+    if (proc_ppid_ticks(pid, &parents[n], NULL)) pids[n++] = pid;
+  }
+  closedir(d);
+  if (ticks) *ticks = 0;
+  for (int i = 0; i < n && found < max; i++) {
+    /* walk up the parent chain: a descendant reaches us */
+    int pp = parents[i];
+    for (int depth = 0; pp > 1 && depth < 64; depth++) {
+      if (pp == self) {
+        if (pids[i] == health_pid) break;
+        out[found++] = pids[i];
+        unsigned long long t = 0;
+        if (ticks && proc_ppid_ticks(pids[i], NULL, &t)) *ticks += t;
+        break;
+      }
+      int k = -1;
+      for (int j = 0; j < n; j++)
+        if (pids[j] == pp) {
+          k = j;
           break;
         }
-        snprintf(path, sizeof path, "/proc/%d/stat", ppid);
-        s = read_file(path, NULL);
-        if (!s) break;
-        p = strrchr(s, ')');
-        int up = 0;
-        if (p) sscanf(p + 2, "%*c %d", &up);
-        free(s);
-        ppid = up;
-      }
+      if (k < 0) break;
+      pp = parents[k];
     }
-    closedir(d);
-    if (sig != SIGKILL) break;
   }
   return found;
 }
 
+static int signal_descendants(int sig) {
+  static pid_t found[8192];
+  int total = 0;
+  for (int pass = 0; pass < 4; pass++) { /* a few passes catch processes forked meanwhile */
+    int n = collect_descendants(found, 8192, NULL);
+    for (int i = 0; i < n; i++) kill(found[i], sig);
+    total += n;
+    if (sig != SIGKILL || n == 0) break;
+  }
+  return total;
+}
+
 /* signal the container: its init (which forwards), and for SIGKILL every process it has */
 static void kill_container(int sig) {
+  if (isolation == 0 && sig != SIGKILL) signal_descendants(SIGCONT); /* a throttled tree must see the signal */
   if (child_pid > 0) {
     if (isolation == 0) kill(-child_pid, sig); /* minimal: the process group */
     kill(child_pid, sig);
@@ -994,6 +1022,17 @@ static int supervise(void) {
   int health_t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   int health_to_t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   int runs_started = 0;
+  /* --cpus without a cpu cgroup (minimal on such hosts): a duty cycle of SIGSTOP and SIGCONT */
+  long long cpu_permille = spec_num("cpu_throttle_permille", 0);
+  int throttle_t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  int resume_t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  unsigned long long cpu_prev = 0;
+  int throttled = 0;
+  long hz = sysconf(_SC_CLK_TCK);
+  if (cpu_permille > 0) {
+    struct itimerspec its = {{0, 100000000}, {0, 100000000}};
+    timerfd_settime(throttle_t, 0, &its, NULL);
+  }
   long long backoff = 0;
   int running = 0, waiting_backoff = 0;
   long long oom_before = 0;
@@ -1034,7 +1073,7 @@ static int supervise(void) {
       }
     }
 
-    struct pollfd pfd[8];
+    struct pollfd pfd[10];
     int np = 0;
     pfd[np++] = (struct pollfd){sfd, POLLIN, 0};
     pfd[np++] = (struct pollfd){grace_t, POLLIN, 0};
@@ -1042,6 +1081,8 @@ static int supervise(void) {
     pfd[np++] = (struct pollfd){timeout_t, POLLIN, 0};
     pfd[np++] = (struct pollfd){health_t, POLLIN, 0};
     pfd[np++] = (struct pollfd){health_to_t, POLLIN, 0};
+    pfd[np++] = (struct pollfd){throttle_t, POLLIN, 0};
+    pfd[np++] = (struct pollfd){resume_t, POLLIN, 0};
     int io_base = np;
     if (out_s.fd >= 0) pfd[np++] = (struct pollfd){out_s.fd, POLLIN, 0};
     if (err_s.fd >= 0) pfd[np++] = (struct pollfd){err_s.fd, POLLIN, 0};
@@ -1068,6 +1109,28 @@ static int supervise(void) {
         arm(health_to_t, health_timeout);
       }
       if (running && !stopping) arm(health_t, health_interval);
+    }
+    if (pfd[6].revents && read(throttle_t, &ticks, sizeof ticks) > 0 && running && !throttled) {
+      static pid_t tree[8192];
+      unsigned long long now_ticks = 0;
+      int n = collect_descendants(tree, 8192, &now_ticks);
+      /* CPU time used in the last 100 ms beyond the quota: stop the tree long enough to pay it back */
+      long long used_ms = cpu_prev && now_ticks >= cpu_prev ? (long long)(now_ticks - cpu_prev) * 1000 / hz : 0;
+      long long allowed_ms = 100 * cpu_permille / 1000;
+      cpu_prev = now_ticks;
+      if (used_ms > allowed_ms && n > 0) {
+        for (int i = 0; i < n; i++) kill(tree[i], SIGSTOP);
+        throttled = 1;
+        arm(resume_t, (used_ms - allowed_ms) * 1000 / cpu_permille);
+      }
+    }
+    if (pfd[7].revents && read(resume_t, &ticks, sizeof ticks) > 0 && throttled) {
+      signal_descendants(SIGCONT);
+      throttled = 0;
+      unsigned long long t = 0;
+      static pid_t tree2[8192];
+      collect_descendants(tree2, 8192, &t);
+      cpu_prev = t;
     }
     if (pfd[5].revents && read(health_to_t, &ticks, sizeof ticks) > 0 && health_pid) {
       kill(health_pid, SIGKILL); /* reaped below; counted as a failure there */

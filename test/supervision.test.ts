@@ -1,6 +1,6 @@
 // Keeping bots alive and visible: restart policies, timeouts, health, capped logs, stats, events, recovery.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { missing, pidsWith, sandbox, sleep, until } from './helpers.js';
@@ -212,5 +212,34 @@ describe.skipIf(!!missing({ standard: true, cgroup: ['memory'] }))('stats at sta
     expect(s.MemUsage).toBeGreaterThan(0);
     expect(s.PIDs).toBeGreaterThanOrEqual(1);
     await cli(['rm', '-f', 'cg']);
+  });
+});
+
+describe('cpu limit without a cpu cgroup', () => {
+  it('minimal --cpus 0.5 is held by the supervisor throttling the tree, as info says', async () => {
+    const noCgroups = { env: { ...sb.env, CODEX32_CGROUP_ROOT: '/nonexistent' } };
+    expect((await cli(['info'], noCgroups)).stdout).toMatch(/CPU limit \(minimal\): monitor/);
+    const marker = '6001.5';
+    const loop = 'import os, sys\nfor _ in range(2): os.fork()\nx = 0\nwhile True: x += 1';
+    await cli(['run', '-d', ...M, '--cpus', '0.5', '--name', 'throttled', 'host', 'python3', '-c', loop, marker], noCgroups);
+    const ticks = () =>
+      pidsWith(marker).reduce((t, p) => {
+        try {
+          const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+          return t + Number(f[11]) + Number(f[12]);
+        } catch {
+          return t;
+        }
+      }, 0);
+    await until(() => pidsWith(marker).length === 4, 5000);
+    await sleep(500);
+    const c0 = ticks();
+    const t0 = Date.now();
+    await sleep(3000);
+    const cpus = (ticks() - c0) / 100 / ((Date.now() - t0) / 1000);
+    expect(cpus).toBeGreaterThan(0.3);
+    expect(cpus).toBeLessThan(0.75);
+    await cli(['rm', '-f', 'throttled'], noCgroups);
+    await until(() => pidsWith(marker).length === 0, 3000);
   });
 });

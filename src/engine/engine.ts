@@ -188,7 +188,7 @@ export class ContainerEngine {
     } else if (limits.pids && uid === 0) {
       needCgroup.push('pids'); // RLIMIT_NPROC does not bind root: only a pids cgroup really limits it
     }
-    if (limits.cpus) needCgroup.push('cpu');
+    if (limits.cpus && isolation !== 'minimal') needCgroup.push('cpu'); // minimal falls back to the supervisor's throttle
     const missing = needCgroup.filter((c) => !host.cgroup.controllers[c]);
     if (missing.length)
       throw new EngineError('HOST_UNSUPPORTED', `This host has no usable cgroup ${missing.join(', ')} controller, which the requested limit needs at ${isolation} isolation. Run \`codex32 info\`.`);
@@ -285,7 +285,11 @@ export class ContainerEngine {
     for (const f of [paths.state, paths.stopRequest, paths.exits, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
     const host = probeHost();
     removeCgroups(row.state.cgroups); // a previous run's, now empty
-    const cgroups = createCgroups(host.cgroup, row.id, row.config.limits);
+    // minimal takes what the host has: memory is an rlimit there and --cpus falls back to the throttle
+    const limits = { ...row.config.limits };
+    if (row.config.isolation === 'minimal')
+      for (const [k, ctl] of [['memory', 'memory'], ['cpus', 'cpu'], ['pids', 'pids']] as const) if (!host.cgroup.controllers[ctl]) delete limits[k];
+    const cgroups = createCgroups(host.cgroup, row.id, limits);
     if (row.config.isolation !== 'minimal') {
       mkdirSync(paths.newroot, { recursive: true });
       if (image.kind === 'rootfs') {

@@ -17,6 +17,8 @@ export interface CgroupSet {
   /** where memory usage is read */
   memoryDir?: string;
   version: 'v1' | 'v2';
+  /** the controllers the container's processes are under */
+  controllers: string[];
 }
 
 const CPU_PERIOD_US = 100_000;
@@ -67,10 +69,10 @@ export function createCgroups(cg: HostInfo['cgroup'], id: string, limits: Cgroup
     }
     if (limits.pids) write(`${dir}/pids.max`, String(limits.pids));
     if (limits.cpus) write(`${dir}/cpu.max`, `${Math.round(limits.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}`);
-    return { dirs: [dir], oomEvents: cg.controllers.memory ? `${dir}/memory.events` : undefined, memoryDir: dir, version: 'v2' };
+    return { dirs: [dir], oomEvents: cg.controllers.memory ? `${dir}/memory.events` : undefined, memoryDir: dir, version: 'v2', controllers: Object.keys(cg.controllers) };
   }
   const dirs: string[] = [];
-  const set: CgroupSet = { dirs, version: 'v1' };
+  const set: CgroupSet = { dirs, version: 'v1', controllers: Object.keys(cg.controllers) };
   for (const [ctl, base] of Object.entries(cg.controllers) as Array<['memory' | 'pids' | 'cpu', string]>) {
     const dir = `${base}/codex32/${id}`;
     mkdirSync(dir, { recursive: true });

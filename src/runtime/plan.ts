@@ -121,6 +121,9 @@ export function buildPlan(
     ...(cgroups?.dirs ?? []).map((d) => `cgroup=${d}`),
   ];
   if (cgroups?.oomEvents) entries.push(`oom_events=${cgroups.oomEvents}`);
+  // no cpu cgroup to hold --cpus (minimal on such hosts): the supervisor throttles the process tree
+  if (c.limits.cpus && level === 'minimal' && !cgroups?.controllers.includes('cpu'))
+    entries.push(`cpu_throttle_permille=${Math.round(c.limits.cpus * 1000)}`);
   if (c.health) {
     const h = c.health;
     entries.push(...h.cmd.map((a) => `health_arg=${a}`));

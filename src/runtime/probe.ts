@@ -23,7 +23,8 @@ export interface HostInfo {
   };
   overlay: boolean;
   levels: Record<'minimal' | 'standard' | 'strict', LevelSupport>;
-  cpuLimitMinimal: 'cgroup' | 'unsupported';
+  /** how --cpus is enforced at minimal isolation: a cpu cgroup, or the supervisor's SIGSTOP/SIGCONT duty cycle */
+  cpuLimitMinimal: 'cgroup' | 'monitor';
 }
 
 const CGROUP_ROOT = process.env.CODEX32_CGROUP_ROOT ?? '/sys/fs/cgroup';
@@ -119,7 +120,7 @@ export function probeHost(): HostInfo {
       standard: { supported: standardMissing.length === 0, missing: standardMissing },
       strict: { supported: strictMissing.length === 0, missing: strictMissing },
     },
-    cpuLimitMinimal: cgroup.controllers.cpu ? 'cgroup' : 'unsupported',
+    cpuLimitMinimal: cgroup.controllers.cpu ? 'cgroup' : 'monitor',
   };
   return cached;
 }
