@@ -226,12 +226,16 @@ describe('commands', () => {
   });
 
   it('logs: --tail, --since, -t and -f', async () => {
-    await cli(['run', '-d', ...M, '--name', 'talker', 'host', 'sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late; echo oops >&2']);
+    const go = join(sb.storage, 'talker-go');
+    await cli(['run', '-d', ...M, '--name', 'talker', 'host', 'sh', '-c', `for i in 1 2 3 4 5; do echo line$i; done; while [ ! -e ${go} ]; do sleep 0.05; done; echo late; echo oops >&2`]);
     await until(async () => String((await cli(['logs', 'talker'])).stdout).includes('line5'));
     expect((await cli(['logs', '--tail', '2', 'talker'])).stdout).toBe('line4\nline5');
     const ts = await cli(['logs', '-t', '--tail', '1', 'talker']);
     expect(ts.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line5$/);
-    const follow = await cli(['logs', '-f', 'talker']);
+    const following = cli(['logs', '-f', 'talker']);
+    await sleep(300);
+    writeFileSync(go, '');
+    const follow = await following;
     expect(follow.stdout).toBe('line1\nline2\nline3\nline4\nline5\nlate');
     expect(follow.stderr).toBe('oops');
     expect((await cli(['logs', '--since', '1h', '--stream', 'stderr', 'talker'])).stderr).toBe('oops');

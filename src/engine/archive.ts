@@ -1,8 +1,7 @@
 // Archives in and out of containers: validation of incoming tar entries and the confined copy helpers.
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, normalize, posix } from 'node:path';
-import { list } from 'tar';
 import { EngineError } from '../errors.js';
 
 /** The host's statically linked busybox, run as tar inside a container's root. */
@@ -25,6 +24,7 @@ export async function validateArchive(file: string, options: { allowAbsoluteLink
   const bad: string[] = [];
   const names: string[] = [];
   const links = new Set<string>();
+  const { list } = await import('tar');
   await list({
     file,
     preservePaths: true, // see names exactly as written, so nothing is silently rewritten
@@ -53,14 +53,18 @@ export async function validateArchive(file: string, options: { allowAbsoluteLink
   return names;
 }
 
-/** Archive entries of dir inside the container to a stream (the shim confines every path to its root). */
-export function tarOut(shim: string, runDir: string, dir: string, entries: string[]): ResultPromise<{ buffer: false; reject: false; stdout: 'pipe'; stderr: 'pipe' }> {
-  return execa(shim, ['tar-out', runDir, busyboxPath(), dir, ...entries], { buffer: false, reject: false, stdout: 'pipe', stderr: 'pipe' });
+export type TarStream = ResultPromise<{ buffer: false; reject: false; stdout: 'pipe'; stderr: 'pipe' }>;
+
+/** Archive entries of dir inside the container; wrapped so that awaiting it does not await the process. */
+export async function tarOut(shim: string, runDir: string, dir: string, entries: string[]): Promise<{ proc: TarStream }> {
+  const { execa } = await import('execa');
+  return { proc: execa(shim, ['tar-out', runDir, busyboxPath(), dir, ...entries], { buffer: false, reject: false, stdout: 'pipe', stderr: 'pipe' }) };
 }
 
 /** Extract a validated archive file into dir inside the container. */
 export async function tarIn(shim: string, runDir: string, dir: string, file: string): Promise<void> {
   await validateArchive(file);
+  const { execa } = await import('execa');
   const r = await execa(shim, ['tar-in', runDir, busyboxPath(), dir], { inputFile: file, reject: false });
   if (r.exitCode !== 0)
     throw new EngineError('INVALID_CONFIG', `Cannot copy into ${dir}: ${String(r.stderr).replace(/^codex32-shim: /, '').trim()}`, { context: { path: dir } });
@@ -68,6 +72,7 @@ export async function tarIn(shim: string, runDir: string, dir: string, file: str
 
 /** What dir is inside the container: a directory, something else, or missing. */
 export async function statIn(shim: string, runDir: string, path: string): Promise<'dir' | 'other' | 'missing'> {
+  const { execa } = await import('execa');
   const r = await execa(shim, ['test-dir', runDir, path], { reject: false });
   if (r.exitCode === 0) return 'dir';
   if (r.exitCode === 1) return 'other';

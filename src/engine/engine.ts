@@ -16,7 +16,7 @@ import { buildPlan, encodeSpec, resolveArgv, STRICT_ID_BASE } from '../runtime/p
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
 import { launchShim, readShimState, shimPath } from '../runtime/supervisor.js';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { splitPath, statIn, tarIn, tarOut } from './archive.js';
 import { StateStore } from '../state/store.js';
 import type { ContainerRow, ContainerState, ContainerStatus, EventRecord, RunRecord } from '../state/types.js';
@@ -511,11 +511,11 @@ export class ContainerEngine {
    * Run a command inside a running container exactly like its main process: its namespaces, cgroups,
    * rlimits, capabilities and no_new_privs. Only the host's shim does the entering.
    */
-  exec(
+  async exec(
     ref: string,
     command: string[],
     options: { env?: Record<string, string>; workdir?: string; stdio?: 'inherit' | 'pipe' } = {},
-  ): ResultPromise<{ reject: false; stdio: 'inherit' | 'pipe' }> {
+  ): Promise<Awaited<ResultPromise<{ reject: false; stdio: 'inherit' | 'pipe' }>>> {
     const row = this.get(ref);
     if (row.status !== 'running') throw invalidState(row.name, row.status, 'exec in', 'Start it first.');
     if (!command.length) throw new EngineError('INVALID_CONFIG', 'Expected a command to exec, got nothing');
@@ -523,11 +523,12 @@ export class ContainerEngine {
     for (const [k, v] of Object.entries(options.env ?? {})) args.push('-e', `${k}=${v}`);
     if (options.workdir) args.push('-w', options.workdir);
     this.store.tx(() => this.event('exec', row, { command: command.join(' ') }));
+    const { execa } = await import('execa');
     return execa(shimPath(), [...args, '--', ...command], { reject: false, stdio: options.stdio ?? 'pipe' });
   }
 
   /** A tar stream of path inside the container (running or stopped); its basename is the top entry. */
-  copyFrom(ref: string, path: string) {
+  async copyFrom(ref: string, path: string) {
     const row = this.get(ref);
     const { dir, entry } = splitPath(path);
     return tarOut(shimPath(), this.paths(row.id).dir, dir, [entry]);
@@ -549,7 +550,7 @@ export class ContainerEngine {
   }
 
   /** A tar stream of the container's own filesystem: the whole root of a rootfs image, else /app. */
-  exportFs(ref: string) {
+  async exportFs(ref: string) {
     const row = this.get(ref);
     const image = resolveImage(this.store, row.config.image);
     const dir = this.paths(row.id).dir;

@@ -1,5 +1,4 @@
 // Import a root filesystem tarball as a named image, and remove images no container uses.
-import { execa } from 'execa';
 import { existsSync, mkdirSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateArchive } from '../engine/archive.js';
@@ -41,6 +40,7 @@ export async function importImage(store: StateStore, storageDir: string, file: s
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(tmp, 'rootfs'), { recursive: true, mode: 0o755 });
   try {
+    const { execa } = await import('execa'); // loaded only when needed: it costs ~100 ms of start-up
     const r = await execa('tar', ['-xpf', file, '-C', join(tmp, 'rootfs'), '--numeric-owner', '--no-overwrite-dir'], { reject: false });
     if (r.exitCode !== 0) throw new EngineError('INVALID_CONFIG', `Cannot unpack ${file}: ${String(r.stderr).trim()}`);
     for (const m of MOUNT_POINTS) {

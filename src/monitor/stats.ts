@@ -1,5 +1,5 @@
 // Resource usage of whole containers: every process they have (cgroup members or the init's tree), via pidusage.
-import pidusage from 'pidusage';
+import { createRequire } from 'node:module';
 import { cgroupMemory, cgroupPids } from '../runtime/cgroups.js';
 import { descendants, isAlive } from '../runtime/proc.js';
 import type { ContainerRow } from '../state/types.js';
@@ -31,6 +31,7 @@ export function containerPids(row: ContainerRow): number[] {
 
 /** One sample of each running container; CPU % comes from two samples (see cpuPercent). */
 export async function sampleStats(rows: ContainerRow[]): Promise<StatsSample[]> {
+  const pidusage = createRequire(import.meta.url)('pidusage') as typeof import('pidusage'); // only stats needs it
   const pidsOf = new Map(rows.map((r) => [r.id, containerPids(r)]));
   const all = [...new Set([...pidsOf.values()].flat())];
   let usage: Record<string, { ctime: number; memory: number } | undefined> = {};

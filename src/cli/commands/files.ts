@@ -1,7 +1,6 @@
 // exec, cp and export: reaching into a container from the host.
 import type { Command } from 'commander';
-import { execa } from 'execa';
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseEnvPair } from '../../config/parse.js';
@@ -21,7 +20,7 @@ function parseRef(arg: string): { container: string; path: string } | undefined 
 
 /** Stream a tar of the container's path into a temp file; fail with the shim's message if it fails. */
 async function pullArchive(engine: ContainerEngine, ref: string, path: string, file: string): Promise<void> {
-  const p = engine.copyFrom(ref, path);
+  const { proc: p } = await engine.copyFrom(ref, path);
   await pipeline(p.stdout!, createWriteStream(file));
   let err = '';
   for await (const c of p.stderr!) err += c;
@@ -52,6 +51,7 @@ export function registerFiles(program: Command): void {
     .argument('<dest>')
     .action(action(async (src: string, dest: string, _o: object, cmd: Command) => {
       const engine = engineFor(cmd);
+      const { execa } = await import('execa');
       const from = parseRef(src);
       const to = parseRef(dest);
       if (!!from === !!to) throw new EngineError('INVALID_CONFIG', 'Expected exactly one side of cp to be NAME:PATH, e.g. `codex32 cp bot:/app/state.json ./state.json`');
@@ -59,7 +59,7 @@ export function registerFiles(program: Command): void {
       try {
         if (from) {
           if (dest === '-') {
-            const p = engine.copyFrom(from.container, from.path);
+            const { proc: p } = await engine.copyFrom(from.container, from.path);
             await pipeline(p.stdout!, process.stdout);
             const r = await p;
             if (r.exitCode !== 0) throw new EngineError('INVALID_CONFIG', `Cannot copy ${from.path} out of ${from.container}`);
@@ -110,7 +110,7 @@ export function registerFiles(program: Command): void {
     .requiredOption('-o, --output <file>', 'the tar file to write')
     .argument('<container>')
     .action(action(async (ref: string, o: { output: string }, cmd: Command) => {
-      const p = engineFor(cmd).exportFs(ref);
+      const { proc: p } = await engineFor(cmd).exportFs(ref);
       const tmp = `${o.output}.partial`;
       await pipeline(p.stdout!, createWriteStream(tmp));
       const r = await p;
@@ -118,6 +118,6 @@ export function registerFiles(program: Command): void {
         rmSync(tmp, { force: true });
         throw new EngineError('RUNTIME_FAILED', `Cannot export ${ref}`);
       }
-      await execa('mv', [tmp, o.output]);
+      renameSync(tmp, o.output);
     }));
 }

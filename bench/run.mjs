@@ -1,0 +1,209 @@
+// codex32 benchmarks: medians over repeated runs, printed beside anchors measured in the same run.
+// Not a test: nothing here passes or fails. Results: a table on stdout and bench/results/latest.json.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ContainerEngine } from '../dist/index.js';
+import { probeHost } from '../dist/runtime/probe.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'codex32');
+const quick = process.argv.includes('--quick');
+const N = quick ? 5 : 21;
+const storage = mkdtempSync(join(tmpdir(), 'c32-bench-'));
+execFileSync('chmod', ['711', storage]);
+const env = { ...process.env, CONTAINER_STORAGE_DIR: storage, LOG_LEVEL: 'silent' };
+const host = probeHost();
+const results = {};
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+/** Median wall time in ms of a command run n times (after one warm-up). */
+function timeCmd(cmd, args, n = N, opts = {}) {
+  spawnSync(cmd, args, { env, stdio: 'ignore', ...opts });
+  const xs = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(cmd, args, { env, stdio: 'ignore', ...opts });
+    xs.push(performance.now() - t0);
+    if (r.status !== 0) return { error: `exit ${r.status}` };
+  }
+  return { median: median(xs), n };
+}
+
+function record(key, label, value, unit, anchors = {}) {
+  results[key] = { label, value, unit, anchors };
+}
+
+function fmt(v, unit) {
+  if (v === undefined || v === null) return 'n/a';
+  if (typeof v === 'object') return v.error ?? 'n/a';
+  return `${v.toFixed(unit === 'MB/s' || unit === 'ms' ? 1 : 2)} ${unit}`;
+}
+
+// ---- (a) codex32 run --rm host true, per isolation level, beside the anchors
+const runAnchors = {};
+if (which('bwrap'))
+  runAnchors.bubblewrap = timeCmd('bwrap', ['--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--proc', '/proc', '--dev', '/dev', '--unshare-pid', '--unshare-ipc', '--unshare-uts', 'true']).median;
+runAnchors.unshare = timeCmd('unshare', ['-pfmiu', '--mount-proc', 'true']).median;
+// runc and podman get the root codex32's standard level builds: the host's /usr read-only, the rest empty
+const anchorRoot = mkdtempSync(join(tmpdir(), 'c32-anchor-root-'));
+for (const d of ['usr', 'proc', 'dev', 'sys', 'tmp', 'etc']) mkdirSync(join(anchorRoot, d));
+for (const [l, t] of [['bin', 'usr/bin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64'], ['sbin', 'usr/sbin']]) execFileSync('ln', ['-s', t, join(anchorRoot, l)]);
+if (which('runc')) {
+  const bundle = mkdtempSync(join(tmpdir(), 'c32-runc-'));
+  execFileSync('runc', ['spec'], { cwd: bundle });
+  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  spec.root = { path: anchorRoot, readonly: true };
+  spec.process.terminal = false;
+  spec.process.args = ['true'];
+  spec.mounts = spec.mounts.filter((m) => m.destination !== '/sys/fs/cgroup');
+  spec.mounts.push({ destination: '/usr', type: 'bind', source: '/usr', options: ['rbind', 'ro'] });
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+  let i = 0;
+  const xs = [];
+  for (let k = 0; k <= N; k++) {
+    const t0 = performance.now();
+    const r = spawnSync('runc', ['run', '--bundle', bundle, `c32bench${process.pid}-${i++}`], { stdio: 'ignore' });
+    if (k > 0) xs.push(performance.now() - t0);
+    if (r.status !== 0) {
+      xs.length = 0;
+      break;
+    }
+  }
+  if (xs.length) runAnchors.runc = median(xs);
+  rmSync(bundle, { recursive: true, force: true });
+}
+if (which('podman')) {
+  // this host's root lacks CAP_SYS_RESOURCE: podman's default of raising nofile and nproc would fail
+  const r = timeCmd('podman', ['run', '--rm', '--network', 'host', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', '-v', '/usr:/usr:ro', '--rootfs', anchorRoot, 'true'], Math.min(N, 11));
+  if (r.median) runAnchors.podman = r.median;
+}
+for (const level of ['minimal', 'standard', 'strict']) {
+  if (!host.levels[level].supported) continue;
+  const r = timeCmd('node', [BIN, 'run', '--rm', '--isolation', level, 'host', 'true']);
+  record(`run_${level}`, `(a) codex32 run --rm --isolation ${level} host true`, r.median, 'ms', runAnchors);
+}
+record('cli_floor', 'node bin/codex32 --version (CLI start-up floor)', timeCmd('node', [BIN, '--version']).median, 'ms');
+
+// ---- (b) in-process create + start + wait of `true`
+const engine = new ContainerEngine({ storageDir: storage });
+for (const level of ['minimal', 'standard']) {
+  if (!host.levels[level].supported) continue;
+  const xs = [];
+  for (let i = 0; i <= N; i++) {
+    const t0 = performance.now();
+    const c = await engine.create({ image: 'host', command: ['true'], isolation: level });
+    await c.start();
+    await c.wait();
+    if (i > 0) xs.push(performance.now() - t0);
+    await c.remove(true);
+  }
+  record(`inproc_${level}`, `(b) in-process create+start+wait of true (${level})`, median(xs), 'ms');
+}
+
+// ---- (c) supervisor PSS per idle container, and (e) one stats sample over 100 containers
+const COUNT = quick ? 20 : 100;
+const started = [];
+for (let i = 0; i < COUNT; i++) {
+  const c = await engine.create({ image: 'host', command: ['sleep', '600'], isolation: 'minimal', name: `idle${i}` });
+  await c.start();
+  started.push(c);
+}
+const pss = [];
+for (const c of started) {
+  const row = engine.get(c.id);
+  const smaps = readFileSync(`/proc/${row.state.shim.pid}/smaps_rollup`, 'utf8');
+  pss.push(Number(/^Pss:\s+(\d+) kB/m.exec(smaps)[1]));
+}
+const sleepPss = (() => {
+  const pid = started.length ? engine.get(started[0].id).state.init.pid : undefined;
+  return pid ? Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) : undefined;
+})();
+record('shim_pss', `(c) supervisor PSS per idle container (median of ${COUNT})`, median(pss) / 1024, 'MB', { 'conmon (published)': 1.0, 'the container\'s own sleep': sleepPss / 1024 });
+const statTimes = [];
+for (let i = 0; i < (quick ? 3 : 7); i++) {
+  const t0 = performance.now();
+  const s = await engine.stats();
+  statTimes.push(performance.now() - t0);
+  if (s.length !== COUNT) throw new Error(`stats saw ${s.length} containers`);
+}
+record('stats_sample', `(e) one stats sample over ${COUNT} running containers`, median(statTimes), 'ms');
+for (const c of started) await c.remove(true);
+
+// ---- (d) codex32 ps -a with 1000 containers in the database
+const rows = 1000;
+engine.store.tx(() => {
+  for (let i = 0; i < rows; i++) {
+    const id = (i.toString(16).padStart(8, '0') + 'f'.repeat(56)).slice(0, 64);
+    engine.store.insertContainer({
+      id, name: `bulk${i}`, status: 'exited', createdAt: Date.now() - i * 1000,
+      config: { name: `bulk${i}`, image: 'host', command: ['true'], env: {}, isolation: 'minimal', limits: {}, volumes: [], restart: { name: 'no', maxRetries: 0, backoffInitialMs: 100, backoffMaxMs: 30000, backoffResetMs: 10000 }, stopSignal: 15, stopTimeout: 10, logMaxSize: 1, logMaxFiles: 1, labels: {} },
+      state: { restartCount: 0, runBase: 0, restartBase: 0, exitCode: 0, finishedAt: Date.now() },
+    });
+  }
+});
+record('ps_1000', '(d) codex32 ps -a with 1000 containers', timeCmd('node', [BIN, 'ps', '-a']).median, 'ms');
+engine.store.db.prepare("DELETE FROM containers WHERE name LIKE 'bulk%'").run();
+
+// ---- (f) log capture throughput beside `cat > file` on the same data
+const dataDir = mkdtempSync(join(tmpdir(), 'c32-logdata-'));
+const data = join(dataDir, 'lines.txt');
+const MB = quick ? 50 : 200;
+execFileSync('sh', ['-c', `yes 'codex32 log line with some payload to look like a real bot message 0123456789' | head -c ${MB * 1024 * 1024} > ${data}`]);
+const catT = [];
+for (let i = 0; i < 3; i++) {
+  const t0 = performance.now();
+  execFileSync('sh', ['-c', `cat ${data} > ${dataDir}/copy`]);
+  catT.push(performance.now() - t0);
+}
+const capT = [];
+for (let i = 0; i < 3; i++) {
+  const c = await engine.create({ image: 'host', command: ['cat', data], isolation: 'minimal', logMaxSize: 4 * MB * 1024 * 1024, logMaxFiles: 1 });
+  const t0 = performance.now();
+  await c.start();
+  await c.wait();
+  capT.push(performance.now() - t0);
+  await c.remove(true);
+}
+const mbps = (ms) => MB / (ms / 1000);
+record('log_throughput', `(f) log capture throughput (${MB} MB of 96-byte lines)`, mbps(median(capT)), 'MB/s', { 'cat > file': mbps(median(catT)) });
+rmSync(dataDir, { recursive: true, force: true });
+
+// ---- (g) restart latency: exit recorded to the next run started, with the backoff set to 1 ms
+{
+  const c = await engine.create({ image: 'host', command: ['true'], isolation: 'minimal', restart: { name: 'on-failure', maxRetries: 0, backoffInitialMs: 1, backoffMaxMs: 1 } });
+  await engine.remove(c.id, { force: true });
+  const r = await engine.create({ image: 'host', command: ['sh', '-c', 'exit 1'], isolation: 'minimal', restart: { name: 'on-failure', maxRetries: 20, backoffInitialMs: 1, backoffMaxMs: 1 } });
+  await r.start();
+  await r.wait();
+  const runs = engine.runs(r.id);
+  const gaps = runs.slice(1).map((x, i) => x.startedAt - runs[i].finishedAt);
+  record('restart_latency', `(g) restart latency (exit to next start, backoff 1 ms, ${gaps.length} restarts)`, median(gaps), 'ms');
+  await r.remove(true);
+}
+engine.close();
+rmSync(storage, { recursive: true, force: true });
+rmSync(anchorRoot, { recursive: true, force: true });
+
+// ---- report
+const lines = [];
+lines.push(`codex32 benchmarks — ${new Date().toISOString()} — ${N} runs per command, medians`);
+lines.push('');
+for (const r of Object.values(results)) {
+  let line = `${r.label.padEnd(62)} ${fmt(r.value, r.unit).padStart(12)}`;
+  const anchors = Object.entries(r.anchors).filter(([, v]) => typeof v === 'number');
+  if (anchors.length) line += '   ' + anchors.map(([k, v]) => `${k} ${fmt(v, r.unit)} (×${(r.value / v).toFixed(2)})`).join(', ');
+  lines.push(line);
+}
+const missingAnchors = ['bwrap', 'runc', 'podman'].filter((a) => !which(a));
+if (missingAnchors.length) lines.push('', `anchors not installed: ${missingAnchors.join(', ')} (make bench-anchors installs them)`);
+console.log(lines.join('\n'));
+mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify({ date: new Date().toISOString(), runs: N, results }, null, 2));
