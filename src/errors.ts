@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'INVALID_NAME'
   | 'NAME_IN_USE'
   | 'NO_SUCH_CONTAINER'
+  | 'NO_SUCH_BOT'
   | 'AMBIGUOUS_ID'
   | 'NO_SUCH_IMAGE'
   | 'IMAGE_EXISTS'

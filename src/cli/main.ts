@@ -6,6 +6,7 @@ import { registerQuery } from './commands/query.js';
 import { registerFiles } from './commands/files.js';
 import { registerImages } from './commands/images.js';
 import { registerMonitor } from './commands/monitor.js';
+import { registerBot } from './commands/bot.js';
 import { closeEngine } from './context.js';
 
 /** Build the program with every command registered. */
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerFiles(program);
   registerImages(program);
   registerMonitor(program);
+  registerBot(program);
   const override = (c: Command) => {
     c.exitOverride();
     c.commands.forEach(override);

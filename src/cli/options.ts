@@ -39,7 +39,8 @@ export function containerOptions(cmd: Command): Command {
     .option('--health-restart', 'restart the container when it turns unhealthy')
     .option('--log-max-size <size>', 'rotate the log at this size (default 10m)')
     .option('--log-max-files <n>', 'log files kept (default 3)')
-    .option('-l, --label <K=V>', 'metadata label (repeatable)', collect);
+    .option('-l, --label <K=V>', 'metadata label (repeatable)', collect)
+    .option('-p, --port <auto|N>', 'give the container a loopback port through PORT (auto picks a free one)');
 }
 
 export interface ContainerFlags {
@@ -71,6 +72,7 @@ export interface ContainerFlags {
   logMaxSize?: string;
   logMaxFiles?: string;
   label?: string[];
+  port?: string;
 }
 
 /** Turn parsed flags plus IMAGE and CMD into a config (validation of values happens here). */
@@ -127,6 +129,7 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     timeout: flags.timeout !== undefined ? parseSeconds('`--timeout`', flags.timeout) : undefined,
     logMaxSize: flags.logMaxSize ? parseSize('`--log-max-size`', flags.logMaxSize) : undefined,
     logMaxFiles: flags.logMaxFiles ? parsePositiveInt('`--log-max-files`', flags.logMaxFiles, 100) : undefined,
+    port: flags.port === undefined ? undefined : flags.port === 'auto' ? 'auto' : parsePositiveInt('`--port`', flags.port, 65535),
   };
   if (flags.workdir && !flags.workdir.startsWith('/')) throw expected('`-w`', 'an absolute path', flags.workdir);
   if (flags.healthCmd) {

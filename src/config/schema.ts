@@ -70,6 +70,8 @@ export const ContainerConfigSchema = z
     logMaxSize: z.number().int().positive().default(10 * 1024 * 1024),
     logMaxFiles: z.number().int().positive().max(100).default(3),
     labels: z.record(z.string()).default({}),
+    /** a loopback port for the bot, given to it as PORT ('auto' picks a free one at create) */
+    port: z.union([z.literal('auto'), z.number().int().min(1).max(65535)]).optional(),
   })
   .strict();
 export type ContainerConfig = z.input<typeof ContainerConfigSchema>;

@@ -15,6 +15,7 @@ import { containerPaths, type ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, resolveArgv, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
+import { freePort } from '../runtime/ports.js';
 import { launchShim, readShimState, shimPath } from '../runtime/supervisor.js';
 import type { ResultPromise } from 'execa';
 import { splitPath, statIn, tarIn, tarOut } from './archive.js';
@@ -151,9 +152,14 @@ export class ContainerEngine {
     if (cfg.workdir && isolation === 'minimal' && !existsSync(cfg.workdir))
       throw new EngineError('INVALID_CONFIG', `Expected \`-w\` to be an existing host directory under minimal isolation, got \`${cfg.workdir}\``);
 
+    if (cfg.port !== undefined && isolation === 'strict')
+      throw new EngineError('INVALID_CONFIG', 'A port cannot be given to a strict container: it has its own network namespace with only lo. Use --isolation standard, which shares the host network.');
+    const port = cfg.port === 'auto' ? await freePort() : cfg.port;
+    const env = port !== undefined ? { ...cfg.env, PORT: String(port) } : cfg.env;
+
     const id = newId();
     const paths = this.paths(id);
-    const config = { ...cfg, name, isolation, volumes, image: image.kind === 'path' ? image.source! : cfg.image };
+    const config = { ...cfg, name, isolation, volumes, env, port, image: image.kind === 'path' ? image.source! : cfg.image };
     const row: ContainerRow = {
       id,
       name,

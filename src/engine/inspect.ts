@@ -47,6 +47,7 @@ export interface InspectResult {
   };
   Mounts: Array<{ Type: 'bind'; Source: string; Destination: string; RW: boolean }>;
   LogPath: string;
+  NetworkSettings: { Mode: 'host' | 'none'; Port: number | null; URL: string | null };
   Runs: RunRecord[];
 }
 
@@ -102,6 +103,11 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
     },
     Mounts: c.volumes.map((v) => ({ Type: 'bind' as const, Source: v.source, Destination: v.target, RW: !v.readOnly })),
     LogPath: paths.log,
+    NetworkSettings: {
+      Mode: c.isolation === 'strict' ? 'none' : 'host',
+      Port: typeof c.port === 'number' ? c.port : null,
+      URL: typeof c.port === 'number' ? `http://127.0.0.1:${c.port}` : null,
+    },
     Runs: runs,
   };
 }

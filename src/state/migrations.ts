@@ -39,6 +39,17 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX events_time ON events(time);
   `,
+  // 2: bots, the bot runner's deployable definitions
+  `
+  CREATE TABLE bots (
+    name       TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 63),
+    type       TEXT NOT NULL CHECK (type IN ('LOCAL_PROCESS','CUSTOM_CONTAINER','KUBERNETES_POD')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    config     TEXT NOT NULL CHECK (json_valid(config)),
+    state      TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(state))
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

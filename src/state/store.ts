@@ -26,6 +26,24 @@ const toRow = (r: RawContainer): ContainerRow => ({
   state: JSON.parse(r.state),
 });
 
+export interface BotRow {
+  name: string;
+  type: string;
+  createdAt: number;
+  updatedAt: number;
+  config: unknown;
+  state: Record<string, unknown>;
+}
+interface RawBot {
+  name: string;
+  type: string;
+  created_at: number;
+  updated_at: number;
+  config: string;
+  state: string;
+}
+const toBot = (r: RawBot): BotRow => ({ name: r.name, type: r.type, createdAt: r.created_at, updatedAt: r.updated_at, config: JSON.parse(r.config), state: JSON.parse(r.state) });
+
 /** The engine's persistent state; every write is an IMMEDIATE transaction so no update is lost. */
 export class StateStore {
   readonly db: Database.Database;
@@ -245,6 +263,39 @@ export class StateStore {
   /** Delete an image row. */
   deleteImage(name: string): void {
     this.db.prepare('DELETE FROM images WHERE name = ?').run(name);
+  }
+
+  /** Insert or replace bot definitions in one transaction (the caller validated every one first). */
+  upsertBots(bots: Array<{ name: string; type: string; config: unknown }>): void {
+    const now = Date.now();
+    const stmt = this.db.prepare(
+      `INSERT INTO bots (name, type, created_at, updated_at, config) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET type = excluded.type, updated_at = excluded.updated_at, config = excluded.config`,
+    );
+    this.tx(() => {
+      for (const b of bots) stmt.run(b.name, b.type, now, now, JSON.stringify(b.config));
+    });
+  }
+
+  /** A bot by name. */
+  getBot(name: string): BotRow | undefined {
+    const r = this.db.prepare('SELECT * FROM bots WHERE name = ?').get(name) as RawBot | undefined;
+    return r && toBot(r);
+  }
+
+  /** Every bot, by name. */
+  listBots(): BotRow[] {
+    return (this.db.prepare('SELECT * FROM bots ORDER BY name').all() as RawBot[]).map(toBot);
+  }
+
+  /** Replace a bot's runtime state document. */
+  setBotState(name: string, state: Record<string, unknown>): void {
+    this.db.prepare('UPDATE bots SET state = ? WHERE name = ?').run(JSON.stringify(state), name);
+  }
+
+  /** Delete a bot definition. */
+  deleteBot(name: string): void {
+    this.db.prepare('DELETE FROM bots WHERE name = ?').run(name);
   }
 
   /** SQLite's own integrity check: "ok" or the problems found. */
