@@ -7,7 +7,7 @@ export CONTAINER_STORAGE_DIR ?= $(CURDIR)/.codex32
 SHIM := build/codex32-shim
 STAMP := node_modules/.install-stamp
 
-.PHONY: help setup install db-setup build shim run run-prod serve test test-unit test-coverage format lint type-check \
+.PHONY: help setup install db-setup build shim run demo run-prod serve test test-unit test-coverage format lint type-check \
         container-list container-cli clean docs bench bench-anchors
 
 help: ## list every target
@@ -34,7 +34,10 @@ build: install shim ## compile TypeScript to dist/ and the supervisor to build/
 db-setup: build ## create or migrate the state database
 	@./setup_database.sh
 
-run: setup ## set up everything and run the main job (sample bot in a container, shown, then stopped)
+run: setup ## set up everything and run the bot runner with the sample bots (prints the dashboard URL and token)
+	node bin/codex32 serve --apply bots/ecosystem.yaml
+
+demo: setup ## a sample bot in a container, shown with ps, logs and inspect, then stopped
 	@./scripts/demo.sh
 
 run-prod: build ## run the bot runner service with production settings
@@ -43,13 +46,15 @@ run-prod: build ## run the bot runner service with production settings
 serve: build ## run the bot runner service (HTTP API and dashboard)
 	$(CODEX32) serve
 
-test: setup ## set up everything and run all tests
+test: setup ## set up everything (the browser test's chromium too) and run all tests
+	@./scripts/test-setup.sh
 	$(NODE_BIN)/vitest run
 
 test-unit: build ## unit tests only (beside the code in src/)
 	$(NODE_BIN)/vitest run src
 
 test-coverage: setup ## all tests with a coverage report in coverage/
+	@./scripts/test-setup.sh
 	$(NODE_BIN)/vitest run --coverage
 
 format: install ## format the sources with prettier

@@ -7,6 +7,7 @@ import { registerFiles } from './commands/files.js';
 import { registerImages } from './commands/images.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerBot } from './commands/bot.js';
+import { registerServe } from './commands/serve.js';
 import { closeEngine } from './context.js';
 
 /** Build the program with every command registered. */
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerImages(program);
   registerMonitor(program);
   registerBot(program);
+  registerServe(program);
   const override = (c: Command) => {
     c.exitOverride();
     c.commands.forEach(override);

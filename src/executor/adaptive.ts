@@ -1,4 +1,5 @@
 // AdaptiveExecutor: one interface over the three deployment backends, and the bot definitions in SQLite.
+import { isAbsolute, resolve } from 'node:path';
 import type { ContainerEngine } from '../engine/engine.js';
 import { EngineError } from '../errors.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
@@ -39,7 +40,10 @@ export class AdaptiveExecutor {
   }
 
   /** Validate and store definitions (all or none; the raw form is stored, parsed on every read), then run those marked autostart. */
-  async apply(inputs: BotInput[], options: { start?: boolean } = {}): Promise<{ applied: string[]; started: string[]; failed: Array<{ name: string; error: string }> }> {
+  async apply(inputs: BotInput[], options: { start?: boolean; baseDir?: string } = {}): Promise<{ applied: string[]; started: string[]; failed: Array<{ name: string; error: string }> }> {
+    const given = validateBots(inputs);
+    // a relative script is resolved now, against where the definition was given, not where it later runs
+    inputs = inputs.map((b, i) => (isAbsolute(given[i].script) ? b : { ...b, script: resolve(options.baseDir ?? process.cwd(), given[i].script) }));
     const bots = validateBots(inputs);
     // a bot whose type changes must leave its old backend first
     for (const b of bots) {

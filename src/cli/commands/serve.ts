@@ -1,0 +1,37 @@
+// codex32 serve: the bot runner service (HTTP API and dashboard).
+import type { Command } from 'commander';
+import { parsePositiveInt } from '../../config/parse.js';
+import { action, engineFor } from '../context.js';
+
+/** Register serve. */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the bot runner service: HTTP API, events stream and dashboard')
+    .option('--host <host>', 'address to bind (default 127.0.0.1; any other needs a token)')
+    .option('--port <n>', 'port (default 8032)')
+    .option('--token <token>', 'bearer token for mutating calls (default: $CODEX32_TOKEN, else a random one printed at start)')
+    .option('--apply <file>', 'apply a bot file at start (e.g. bots/ecosystem.yaml)')
+    .option('--stop-on-exit', 'stop running containers when the service stops (default: they keep running)')
+    .action(action(async (o: { host?: string; port?: string; token?: string; apply?: string; stopOnExit?: boolean }, cmd: Command) => {
+      const engine = engineFor(cmd);
+      const { serve } = await import('../../service/server.js');
+      if (o.apply) {
+        const { AdaptiveExecutor } = await import('../../executor/adaptive.js');
+        const r = await new AdaptiveExecutor(engine).applyFile(o.apply);
+        for (const f of r.failed) process.stderr.write(`codex32: bot ${f.name}: ${f.error}\n`);
+      }
+      await serve({
+        engine,
+        host: o.host ?? engine.settings.host,
+        port: o.port !== undefined ? (o.port === '0' ? 0 : parsePositiveInt('`--port`', o.port, 65535)) : engine.settings.port,
+        token: o.token ?? engine.settings.token,
+        stopOnExit: o.stopOnExit,
+        logger: process.env.NODE_ENV === 'production',
+        onListen: (url, token) => {
+          process.stdout.write(`codex32 bot runner listening on ${url}\n  dashboard: ${url}/#token=${token}\n  API token: ${token}  (send Authorization: Bearer <token> on mutating calls)\n`);
+        },
+      });
+      await new Promise(() => undefined); // serve until a signal ends the process
+    }));
+}

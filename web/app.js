@@ -1,0 +1,136 @@
+// codex32 dashboard: polls the API for bots, containers and usage, follows logs and events over SSE.
+const token = (() => {
+  const m = /token=([^&]+)/.exec(location.hash);
+  if (m) localStorage.setItem('codex32-token', decodeURIComponent(m[1]));
+  return localStorage.getItem('codex32-token');
+})();
+document.getElementById('auth').textContent = token ? 'token set: buttons enabled' : 'read-only: open the URL with #token=… printed by codex32 serve';
+
+const history = new Map(); // container id -> { cpu: [], mem: [] }
+let logSource;
+
+const el = (tag, attrs = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'onclick') e.onclick = v;
+    else if (k === 'dataset') Object.assign(e.dataset, v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c ?? '')));
+  return e;
+};
+
+const uptime = (ms) => {
+  if (!ms) return '-';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+};
+const mib = (b) => (b ? `${(b / 1024 / 1024).toFixed(1)} MiB` : '-');
+
+function spark(values) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('viewBox', '0 0 90 22');
+  const max = Math.max(1, ...values);
+  const pts = values.map((v, i) => `${(i / Math.max(1, values.length - 1)) * 90},${21 - (v / max) * 20}`).join(' ');
+  const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+  line.setAttribute('points', pts || '0,21 90,21');
+  svg.append(line);
+  return svg;
+}
+
+async function api(method, path) {
+  const r = await fetch(path, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (!r.ok) {
+    const body = await r.json().catch(() => ({}));
+    alert(`${method} ${path}: ${body.message ?? r.status}`);
+  }
+  return r;
+}
+
+function usageCells(id) {
+  const h = history.get(id);
+  const last = h?.mem.at(-1);
+  return [
+    el('td', {}, spark(h?.cpu ?? []), ` ${(h?.cpu.at(-1) ?? 0).toFixed(0)}%`),
+    el('td', {}, spark(h?.mem ?? []), ` ${mib(last)}`),
+  ];
+}
+
+function showLogs(label, path) {
+  logSource?.close();
+  const pre = document.getElementById('log');
+  pre.textContent = '';
+  document.getElementById('log-target').textContent = label;
+  logSource = new EventSource(`${path}?follow=1&tail=100`);
+  const add = (e) => {
+    pre.textContent += JSON.parse(e.data).line + '\n';
+    pre.scrollTop = pre.scrollHeight;
+  };
+  logSource.addEventListener('stdout', add);
+  logSource.addEventListener('stderr', add);
+}
+
+async function refresh() {
+  const [bots, containers, stats] = await Promise.all([
+    fetch('/api/bots').then((r) => r.json()),
+    fetch('/api/containers').then((r) => r.json()),
+    fetch('/api/stats').then((r) => r.json()),
+  ]);
+  for (const s of stats) {
+    const h = history.get(s.id) ?? { cpu: [], mem: [] };
+    h.cpu.push(s.cpuPercent);
+    h.mem.push(s.memory);
+    h.cpu = h.cpu.slice(-40);
+    h.mem = h.mem.slice(-40);
+    history.set(s.id, h);
+  }
+  const now = Date.now();
+  const botBody = document.querySelector('#bots tbody');
+  botBody.replaceChildren(...bots.map((b) => el('tr', { dataset: { bot: b.name } },
+    el('td', {}, b.name),
+    el('td', { class: 'muted' }, b.type),
+    el('td', { class: `status ${b.status}`, dataset: { status: b.status } }, b.status),
+    el('td', {}, b.status === 'running' && b.startedAt ? uptime(now - b.startedAt) : '-'),
+    el('td', {}, b.restarts),
+    ...usageCells(b.containerId),
+    el('td', {}, b.url ? el('a', { href: b.url, target: '_blank' }, b.url) : '-'),
+    el('td', {},
+      el('button', { dataset: { action: 'run' }, onclick: () => api('POST', `/api/bots/${b.name}/run`).then(refresh) }, 'Start'),
+      el('button', { dataset: { action: 'stop' }, onclick: () => api('POST', `/api/bots/${b.name}/stop`).then(refresh) }, 'Stop'),
+      el('button', { dataset: { action: 'restart' }, onclick: () => api('POST', `/api/bots/${b.name}/restart`).then(refresh) }, 'Restart'),
+      el('button', { onclick: () => showLogs(`bot ${b.name}`, `/api/bots/${b.name}/logs`) }, 'Logs')),
+  )));
+  document.getElementById('no-bots').hidden = bots.length > 0;
+  const ctrBody = document.querySelector('#containers tbody');
+  ctrBody.replaceChildren(...containers.map((c) => el('tr', { dataset: { container: c.name } },
+    el('td', {}, c.name),
+    el('td', { class: 'muted' }, c.image.length > 32 ? '…' + c.image.slice(-31) : c.image),
+    el('td', {}, c.isolation),
+    el('td', { class: `status ${c.status}`, dataset: { status: c.status } }, c.status),
+    el('td', {}, c.status === 'running' && c.startedAt ? uptime(now - c.startedAt) : '-'),
+    el('td', {}, c.restarts),
+    ...usageCells(c.id),
+    el('td', {},
+      el('button', { dataset: { action: 'start' }, onclick: () => api('POST', `/api/containers/${c.id}/start`).then(refresh) }, 'Start'),
+      el('button', { dataset: { action: 'stop' }, onclick: () => api('POST', `/api/containers/${c.id}/stop`).then(refresh) }, 'Stop'),
+      el('button', { dataset: { action: 'restart' }, onclick: () => api('POST', `/api/containers/${c.id}/restart`).then(refresh) }, 'Restart'),
+      el('button', { onclick: () => showLogs(c.name, `/api/containers/${c.id}/logs`) }, 'Logs')),
+  )));
+}
+
+const events = new EventSource('/api/events?follow=1');
+events.onmessage = events.onerror = null;
+for (const type of ['create', 'start', 'die', 'oom', 'restart', 'health_status', 'stop', 'kill', 'remove', 'exec']) {
+  events.addEventListener(type, (e) => {
+    const ev = JSON.parse(e.data);
+    const attrs = Object.entries(ev.attrs).map(([k, v]) => `${k}=${v}`).join(' ');
+    document.getElementById('events').prepend(el('li', {}, `${new Date(ev.time).toLocaleTimeString()} ${ev.type} ${ev.name} ${attrs}`));
+    refresh();
+  });
+}
+
+refresh();
+setInterval(refresh, 2000);
