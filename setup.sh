@@ -49,6 +49,7 @@ cat <<TXT
 Next steps:
   node bin/codex32 info                      what isolation this host supports
   node bin/codex32 run --rm host echo hello  a first container
-  make run                                   the demo: a sample bot in a container
+  make run                                   the bot runner with the sample bots and its dashboard
+  make demo                                  a sample bot in a container, from the CLI
   make test                                  the test suite
 TXT

@@ -55,6 +55,11 @@ for (const level of ['standard', 'strict'] as const) {
       expect(r.out).toMatch(/NoNewPrivs:\s*1/);
     });
 
+    it('cannot reach the runtime through /proc/1 (no /proc/self/exe overwrite)', async () => {
+      const r = await sh(level, 'readlink /proc/1/exe || echo no-link; cat /proc/1/environ >/dev/null 2>&1 || echo no-environ; (echo x >> /proc/1/exe) 2>/dev/null || echo no-write');
+      expect(r.out).toBe('no-link\nno-environ\nno-write');
+    });
+
     it('the hostname is the container name', async () => {
       const r = await cli(['run', '--rm', '--isolation', level, '--name', `named-${level}`, 'host', 'hostname']);
       expect(r.stdout).toBe(`named-${level}`);
