@@ -1264,6 +1264,13 @@ static int supervise(void) {
 
 /* ---------- exec: enter a running container ---------- */
 
+/* read the spec of the container whose run directory is dir */
+static void load_container(const char *dir) {
+  rundir = dir;
+  load_spec(dir);
+  isolation = (int)spec_num("isolation_level", 0);
+}
+
 /* enter the running container's namespaces (init pid checked by start time); 0 when not running */
 static int join_running(const char *dir, int with_pidns) {
   char path[PATH_MAX];
@@ -1328,9 +1335,7 @@ static int run_tar(int bbfd, char **argv) {
 /* tar-out RUNDIR BUSYBOX DIR ENTRY...: archive ENTRYs of DIR (inside the container) to stdout */
 static int tar_out_main(char **args, int n) {
   if (n < 4) die("usage: tar-out RUNDIR BUSYBOX DIR ENTRY...");
-  rundir = args[0];
-  load_spec(rundir);
-  isolation = (int)spec_num("isolation_level", 0);
+  load_container(args[0]);
   int bb = open(args[1], O_RDONLY | O_CLOEXEC);
   if (bb < 0) die("open %s", args[1]);
   enter_root(rundir);
@@ -1364,9 +1369,7 @@ static int tar_out_main(char **args, int n) {
 /* tar-in RUNDIR BUSYBOX DIR: extract the (already validated) archive on stdin into DIR */
 static int tar_in_main(char **args, int n) {
   if (n != 3) die("usage: tar-in RUNDIR BUSYBOX DIR");
-  rundir = args[0];
-  load_spec(rundir);
-  isolation = (int)spec_num("isolation_level", 0);
+  load_container(args[0]);
   int bb = open(args[1], O_RDONLY | O_CLOEXEC);
   if (bb < 0) die("open %s", args[1]);
   enter_root(rundir);
@@ -1378,9 +1381,7 @@ static int tar_in_main(char **args, int n) {
 /* test-dir RUNDIR PATH: exit 0 if PATH is a directory inside the container, 1 if something else, 2 if missing */
 static int test_dir_main(char **args, int n) {
   if (n != 2) die("usage: test-dir RUNDIR PATH");
-  rundir = args[0];
-  load_spec(rundir);
-  isolation = (int)spec_num("isolation_level", 0);
+  load_container(args[0]);
   enter_root(rundir);
   struct stat st;
   if (stat(args[1], &st) < 0) return 2;
@@ -1390,8 +1391,7 @@ static int test_dir_main(char **args, int n) {
 static int exec_main(char **args, int nargs) {
   if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-w DIR] -- CMD [ARG...]");
   const char *dir = args[0];
-  rundir = dir;
-  load_spec(dir);
+  load_container(dir);
   char **extra_env = calloc((size_t)nargs + 1, sizeof(char *));
   int ne = 0, i = 1;
   const char *wd = NULL;
@@ -1406,7 +1406,6 @@ static int exec_main(char **args, int nargs) {
   }
   char **argv = args + i;
   if (!argv[0]) die("exec needs a command");
-  isolation = (int)spec_num("isolation_level", 0);
   char path[PATH_MAX];
   const char *cwd = wd ? wd : spec_get("cwd");
   /* the config's environment, then -e values on top */
@@ -1498,14 +1497,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: codex32-shim run RUNDIR | exec RUNDIR [-e K=V] [-w DIR] -- CMD [ARG...] | tar-out RUNDIR BUSYBOX DIR ENTRY... | tar-in RUNDIR BUSYBOX DIR\n");
     return 125;
   }
-  rundir = argv[2];
   if (fcntl(3, F_GETFD) >= 0) {
     sync_fd = 3;
     fcntl(3, F_SETFD, FD_CLOEXEC);
   }
   close_fds_from(4);
-  load_spec(rundir);
-  isolation = (int)spec_num("isolation_level", 0);
+  load_container(argv[2]);
   run_no = (int)spec_num("run_base", 0);
   log_path = spec_get("log");
   log_max_size = spec_num("log_max_size", 0);
