@@ -1,5 +1,6 @@
 // ps, inspect, logs and info: read-only views of containers and the host.
 import type { Command } from 'commander';
+import { basename } from 'node:path';
 import { parsePositiveInt, parseTime } from '../../config/parse.js';
 import { EngineError } from '../../errors.js';
 import { action, engineFor, writeOut } from '../context.js';
@@ -31,7 +32,7 @@ export function registerQuery(program: Command): void {
       process.stdout.write(table(
         ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'ISOLATION', 'NAMES'],
         rows.map((r) => [
-          r.id.slice(0, 12), ellipsis(r.config.image, 24), ellipsis(JSON.stringify(r.config.command.join(' ')), 24),
+          r.id.slice(0, 12), ellipsis(r.config.image, 24), ellipsis(r.config.command.length ? JSON.stringify(r.config.command.join(' ')) : `(${basename(r.config.image)})`, 24),
           `${humanDuration(now - r.createdAt)} ago`, statusLine(r, now), r.config.isolation, r.name,
         ]),
       ));
