@@ -1,7 +1,7 @@
 // The core engine through the real CLI: lifecycle, exit codes, bad input, concurrency, crashes, rlimits.
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -268,5 +268,64 @@ describe('commands', () => {
     const info = await sb.json<{ levels: Record<string, { supported: boolean }> }>(['info', '--json']);
     expect(info.levels.minimal.supported).toBe(true);
     expect((await cli(['info'])).stdout).toContain('Isolation levels');
+  });
+});
+
+describe('more bad input', () => {
+  it.each([
+    [['-v', '/etc:/proc/x'], 'outside /proc, /sys and /dev'],
+    [['-v', '/etc:relative'], 'absolute path'],
+    [['-v', '/etc:/a/../b'], 'without ..'],
+    [['-v', '/no/such/dir:/data'], 'exist on the host'],
+    [['-v', '/etc:/data', '-v', '/tmp:/data'], 'each volume destination once'],
+  ])('refuses volumes %j', async (flags, message) => {
+    const r = await cli(['create', '--isolation', 'standard', ...flags, 'host', 'true']);
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toContain(message);
+  });
+
+  it('refuses volumes at minimal, where there is no mount namespace for them', async () => {
+    const r = await cli(['create', ...M, '-v', '/etc:/data', 'host', 'true']);
+    expect(r.stderr).toContain('Volumes need a mount namespace');
+  });
+
+  it('--port auto gives a free loopback port through PORT and shows its URL; strict refuses a port', async () => {
+    const r = await cli(['run', ...M, '--name', 'porty', '--port', 'auto', 'host', 'sh', '-c', 'echo $PORT']);
+    const doc = await inspect('porty');
+    expect(doc.NetworkSettings.URL).toBe(`http://127.0.0.1:${r.stdout}`);
+    const s = await cli(['create', '--isolation', 'strict', '--port', '8080', 'host', 'true']);
+    expect(s.exitCode).toBe(125);
+    expect(s.stderr).toContain('own network namespace');
+  });
+
+  it('a bad setting in the environment names the variable, the value and what is expected', async () => {
+    const r = await cli(['ps'], { env: { ...sb.env, CONTAINER_ISOLATION_LEVEL: 'paranoid' } });
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toContain('CONTAINER_ISOLATION_LEVEL');
+    expect(r.stderr).toContain('paranoid');
+  });
+
+  it('a database newer than the code, or not a database, is refused with a way back', async () => {
+    const dir = join(sb.storage, 'dbtest');
+    mkdirSync(dir, { recursive: true });
+    const db = new Database(join(dir, 'state.db'));
+    db.pragma('user_version = 999');
+    db.close();
+    const r = await cli(['ps'], { env: { ...sb.env, CONTAINER_STORAGE_DIR: dir } });
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toContain('STATE_TOO_NEW');
+    writeFileSync(join(dir, 'state.db'), 'garbage'.repeat(1000));
+    rmSync(join(dir, 'state.db-wal'), { force: true });
+    rmSync(join(dir, 'state.db-shm'), { force: true });
+    const c = await cli(['ps'], { env: { ...sb.env, CONTAINER_STORAGE_DIR: dir } });
+    expect(c.exitCode).toBe(125);
+    expect(c.stderr).toContain('STATE_CORRUPT');
+    expect(c.stderr).toContain('docs/state.md');
+  });
+
+  it('the service refuses a non-loopback bind without a token', async () => {
+    const r = await cli(['serve', '--host', '0.0.0.0', '--port', '0']);
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toContain('without a token');
   });
 });
