@@ -33,3 +33,10 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
 export function writeOut(stream: NodeJS.WriteStream, data: string | Uint8Array): Promise<void> | void {
   if (!stream.write(data)) return new Promise((r) => stream.once('drain', () => r()));
 }
+
+/** Write one log record to stdout or stderr as the container wrote it (a full record ends its line). */
+export function writeRecord(rec: { stream: 'stdout' | 'stderr'; full: boolean; data: Buffer }, prefix?: string): Promise<void> | void {
+  const parts = prefix ? [Buffer.from(prefix), rec.data] : [rec.data];
+  if (rec.full) parts.push(Buffer.from('\n'));
+  return writeOut(rec.stream === 'stdout' ? process.stdout : process.stderr, Buffer.concat(parts));
+}

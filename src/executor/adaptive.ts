@@ -71,23 +71,23 @@ export class AdaptiveExecutor {
   }
 
   /** Run a stored bot. */
-  async runBot(name: string): Promise<BotStatus> {
-    const bot = this.get(name);
-    await this.backend(bot).run(bot);
-    return this.status(name);
+  runBot(name: string): Promise<BotStatus> {
+    return this.act(name, (backend, bot) => backend.run(bot));
   }
 
   /** Stop a running bot. */
-  async stopBot(name: string): Promise<BotStatus> {
-    const bot = this.get(name);
-    await this.backend(bot).stop(bot);
-    return this.status(name);
+  stopBot(name: string): Promise<BotStatus> {
+    return this.act(name, (backend, bot) => backend.stop(bot));
   }
 
   /** Restart a bot. */
-  async restartBot(name: string): Promise<BotStatus> {
+  restartBot(name: string): Promise<BotStatus> {
+    return this.act(name, (backend, bot) => backend.restart(bot));
+  }
+
+  private async act(name: string, fn: (backend: Backend, bot: Bot) => Promise<void>): Promise<BotStatus> {
     const bot = this.get(name);
-    await this.backend(bot).restart(bot);
+    await fn(this.backend(bot), bot);
     return this.status(name);
   }
 

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { parsePositiveInt } from '../../config/parse.js';
 import { AdaptiveExecutor } from '../../executor/adaptive.js';
-import { action, engineFor, writeOut } from '../context.js';
+import { action, engineFor, writeRecord } from '../context.js';
 import { humanDuration, table } from '../format.js';
 
 const executor = (cmd: Command) => new AdaptiveExecutor(engineFor(cmd));
@@ -62,9 +62,7 @@ export function registerBot(program: Command): void {
     .argument('<name>')
     .action(action(async (name: string, o: { follow?: boolean; tail?: string }, cmd: Command) => {
       const tail = o.tail ? parsePositiveInt('`--tail`', o.tail) : undefined;
-      for await (const rec of executor(cmd).logs(name, { follow: o.follow, tail })) {
-        await writeOut(rec.stream === 'stdout' ? process.stdout : process.stderr, rec.full ? Buffer.concat([rec.data, Buffer.from('\n')]) : rec.data);
-      }
+      for await (const rec of executor(cmd).logs(name, { follow: o.follow, tail })) await writeRecord(rec);
     }));
 
   bot

@@ -1,7 +1,7 @@
 // `codex32 create` and `codex32 run`.
 import type { Command } from 'commander';
 import { parseSignal } from '../../config/parse.js';
-import { action, engineFor, writeOut } from '../context.js';
+import { action, engineFor, writeRecord } from '../context.js';
 import { containerOptions, toConfig, type ContainerFlags } from '../options.js';
 
 /** Register create. */
@@ -43,10 +43,7 @@ export function registerRun(program: Command): void {
         // proxy the usual signals to the container, as docker run does
         const forward = (sig: NodeJS.Signals) => void engine.kill(c.id, parseSignal(sig)).catch(() => undefined);
         for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward);
-        for await (const rec of engine.logs(c.id, { follow: true })) {
-          const out = rec.stream === 'stdout' ? process.stdout : process.stderr;
-          await writeOut(out, rec.full ? Buffer.concat([rec.data, Buffer.from('\n')]) : rec.data);
-        }
+        for await (const rec of engine.logs(c.id, { follow: true })) await writeRecord(rec);
         const code = await engine.wait(c.id);
         if (flags.rm) await engine.remove(c.id, { force: true });
         process.exitCode = code;

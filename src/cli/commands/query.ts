@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { parsePositiveInt, parseTime } from '../../config/parse.js';
 import { EngineError } from '../../errors.js';
-import { action, engineFor, writeOut } from '../context.js';
+import { action, engineFor, writeRecord } from '../context.js';
 import { ellipsis, humanDuration, renderTemplate, statusLine, table } from '../format.js';
 
 /** Register ps/list, inspect, logs and info. */
@@ -71,13 +71,8 @@ export function registerQuery(program: Command): void {
         follow: o.follow, tail, since: o.since ? parseTime('`--since`', o.since) : undefined, until: o.until ? parseTime('`--until`', o.until) : undefined,
         streams: o.stream ? [o.stream as 'stdout' | 'stderr'] : undefined, signal: ac.signal,
       })) {
-        const out = rec.stream === 'stdout' ? process.stdout : process.stderr;
-        const parts: Buffer[] = [];
-        if (o.timestamps && lineStart) parts.push(Buffer.from(rec.time + ' '));
-        parts.push(rec.data);
-        if (rec.full) parts.push(Buffer.from('\n'));
+        await writeRecord(rec, o.timestamps && lineStart ? rec.time + ' ' : undefined);
         lineStart = rec.full;
-        await writeOut(out, Buffer.concat(parts));
       }
     }));
 
