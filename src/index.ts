@@ -8,6 +8,8 @@ export type { ContainerState, ContainerStatus, ContainerRow, RunRecord, EventRec
 export type { InspectResult } from './engine/inspect.js';
 export type { LogRecord, LogOptions } from './monitor/logs.js';
 export { EngineError, type ErrorCode } from './errors.js';
+export { AdaptiveExecutor, type BotStatus } from './executor/adaptive.js';
+export type { Bot, BotInput, DeploymentType } from './executor/bot.js';
 
 let engine: ContainerEngine | undefined;
 

@@ -12,6 +12,7 @@ import type { Backend, BotStatus } from './types.js';
 
 export type { BotStatus } from './types.js';
 
+/** Runs bots through the backend their deployment type names, over the definitions stored in SQLite. */
 export class AdaptiveExecutor {
   private readonly backends: Record<DeploymentType, Backend>;
 

@@ -34,6 +34,7 @@ export function botContainerConfig(bot: Bot): ContainerConfig {
 const containerName = (bot: Bot) => `bot-${bot.name}`;
 const hash = (bot: Bot) => createHash('sha256').update(JSON.stringify({ ...bot, autostart: undefined })).digest('hex').slice(0, 16);
 
+/** CUSTOM_CONTAINER: bots as codex32 containers. */
 export class ContainerBackend implements Backend {
   constructor(private readonly engine: ContainerEngine) {}
 

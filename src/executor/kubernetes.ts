@@ -104,6 +104,7 @@ async function client() {
   return { k8s, kc, objects: k8s.KubernetesObjectApi.makeApiClient(kc), core: kc.makeApiClient(k8s.CoreV1Api) };
 }
 
+/** KUBERNETES_POD: bots as pods on the cluster the kubeconfig names. */
 export class KubernetesBackend implements Backend {
   async run(bot: Bot): Promise<void> {
     const list = await validatedManifests(bot);

@@ -23,6 +23,7 @@ interface LocalState {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** LOCAL_PROCESS: bots as plain host processes under the supervisor. */
 export class LocalBackend implements Backend {
   constructor(private readonly engine: ContainerEngine) {}
 
