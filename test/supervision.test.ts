@@ -243,3 +243,15 @@ describe('cpu limit without a cpu cgroup', () => {
     await until(() => pidsWith(marker).length === 0, 3000);
   });
 });
+
+describe('following logs across rotation', () => {
+  it('logs -f receives every line in order while the log rotates many times', async () => {
+    // about 60 rotations of 16 KiB files, all kept, written after the follower is attached and faster
+    // than it polls, so it must walk several rotated files at once
+    await cli(['run', '-d', ...M, '--name', 'rotor', '--log-max-size', '16k', '--log-max-files', '100', 'host', 'sh', '-c', 'sleep 1.5; i=0; while [ $i -lt 20000 ]; do echo line$i; i=$((i+1)); done']);
+    const r = await cli(['logs', '-f', 'rotor']);
+    const lines = String(r.stdout).split('\n');
+    expect(lines).toHaveLength(20000);
+    expect(lines.every((l, i) => l === `line${i}`)).toBe(true);
+  });
+});

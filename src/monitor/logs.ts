@@ -1,5 +1,5 @@
 // Container logs: CRI-format records ("TIME STREAM F|P CONTENT") across rotated files, with tail, since and follow.
-import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
 export interface LogRecord {
@@ -122,53 +122,109 @@ export async function* readLogs(path: string, o: LogOptions = {}): AsyncGenerato
     yield* tailRecords(records, o.tail);
     return;
   }
-  for (const f of files.slice(0, -1)) records.push(...splitRecords(readAll(f)).records.filter((r) => keep(r, o)));
-  const current = files.at(-1) === path ? path : undefined;
-  let offset = 0;
-  let ino = -1;
-  if (current) {
-    const st = statSync(current);
-    ino = st.ino;
-    const buf = readAll(current);
+  // follow keeps the file it reads open by descriptor: a rename does not move an inode, so a
+  // rotation can never make us lose our place, however many happen between two looks
+  const snap = o.follow ? snapshot(path) : files.map((name) => ({ name, fd: -1, ino: 0 }));
+  const last = snap.at(-1);
+  for (const f of snap.slice(0, -1)) {
+    records.push(...splitRecords(f.fd >= 0 ? readFd(f.fd) : readAll(f.name)).records.filter((r) => keep(r, o)));
+    if (f.fd >= 0) closeSync(f.fd);
+  }
+  let cur = last && last.name === path ? { fd: last.fd, ino: last.ino, offset: 0 } : undefined;
+  if (last && last.name !== path && last.fd >= 0) {
+    records.push(...splitRecords(readFd(last.fd)).records.filter((r) => keep(r, o)));
+    closeSync(last.fd);
+  }
+  if (cur) {
+    const buf = cur.fd >= 0 ? readFd(cur.fd) : readAll(path);
     const { records: rs, used } = splitRecords(buf);
-    offset = used;
+    cur.offset = used;
     records.push(...rs.filter((r) => keep(r, o)));
   }
   yield* o.tail !== undefined ? tailRecords(records, o.tail) : records;
   if (!o.follow) return;
-  let idle = 5;
-  for (;;) {
-    if (o.signal?.aborted) return;
-    let st;
-    try {
-      st = statSync(path);
-    } catch {
-      st = undefined;
-    }
-    if (st && st.ino !== ino) {
-      // rotated: finish the old file (now container.log.1), then start the new one from 0
-      if (ino !== -1 && existsSync(`${path}.1`) && statSync(`${path}.1`).ino === ino) {
-        const rest = splitRecords(readAll(`${path}.1`, offset)).records;
-        for (const r of rest) if (keep(r, o)) yield r;
+  try {
+    let idle = 5;
+    for (;;) {
+      if (o.signal?.aborted) return;
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (cur && st && st.ino === cur.ino && st.size < cur.offset) cur.offset = 0; // truncated in place (single-file cap)
+      if (cur) {
+        const { records: rs, used } = splitRecords(readFd(cur.fd, cur.offset));
+        cur.offset += used;
+        for (const r of rs) if (keep(r, o)) yield r;
+        if (rs.length) {
+          idle = 5;
+          continue;
+        }
       }
-      ino = st.ino;
-      offset = 0;
-    } else if (st && st.size < offset) offset = 0; // truncated in place (single-file cap)
-    if (st && st.size > offset) {
-      const { records: rs, used } = splitRecords(readAll(path, offset));
-      offset += used;
-      for (const r of rs) if (keep(r, o)) yield r;
-      idle = 5;
-      continue;
+      if (st && st.ino !== cur?.ino) {
+        // rotated (or created): everything after our file, oldest first, then the new current one
+        const now = snapshot(path);
+        const at = cur ? now.findIndex((f) => f.ino === cur!.ino) : -1;
+        for (const f of now.slice(at + 1, -1)) {
+          for (const r of splitRecords(readFd(f.fd)).records) if (keep(r, o)) yield r;
+        }
+        for (const f of now.slice(0, -1)) closeSync(f.fd);
+        if (cur) closeSync(cur.fd); // drained above: the loop only rotates once our file has no more to give
+        const head = now.at(-1);
+        cur = head && head.name === path ? { fd: head.fd, ino: head.ino, offset: 0 } : undefined;
+        if (head && !cur) closeSync(head.fd);
+        continue;
+      }
+      if (o.done?.()) {
+        // one more look: the supervisor drains pipes before it records the end
+        if (cur) {
+          const { records: rs, used } = splitRecords(readFd(cur.fd, cur.offset));
+          cur.offset += used;
+          for (const r of rs) if (keep(r, o)) yield r;
+        }
+        return;
+      }
+      await new Promise((r) => setTimeout(r, idle));
+      idle = Math.min(idle * 2, 100);
     }
-    if (o.done?.()) {
-      // one more look: the supervisor drains pipes before it records the end
-      const { records: rs, used } = splitRecords(readAll(path, offset));
-      offset += used;
-      for (const r of rs) if (keep(r, o)) yield r;
-      return;
+  } finally {
+    if (cur && cur.fd >= 0) closeSync(cur.fd);
+  }
+}
+
+/** Read an open file from offset to its current end. */
+function readFd(fd: number, from = 0): Buffer {
+  const size = fstatSync(fd).size;
+  const buf = Buffer.allocUnsafe(Math.max(0, size - from));
+  let off = 0;
+  while (off < buf.length) {
+    const n = readSync(fd, buf, off, buf.length - off, from + off);
+    if (n <= 0) break;
+    off += n;
+  }
+  return buf.subarray(0, off);
+}
+
+/**
+ * The log files, oldest first, each opened: listed, opened, then listed again to be sure no rotation
+ * renamed them meanwhile (retried until the two listings agree).
+ */
+function snapshot(path: string): Array<{ name: string; fd: number; ino: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const names = logFiles(path);
+    const opened: Array<{ name: string; fd: number; ino: number }> = [];
+    let ok = true;
+    for (const name of names) {
+      try {
+        const fd = openSync(name, 'r');
+        opened.push({ name, fd, ino: fstatSync(fd).ino });
+      } catch {
+        ok = false;
+        break;
+      }
     }
-    await new Promise((r) => setTimeout(r, idle));
-    idle = Math.min(idle * 2, 100);
+    if (ok) {
+      const again = logFiles(path);
+      ok = again.length === names.length && again.every((n, i) => n === names[i] && statSync(n, { throwIfNoEntry: false })?.ino === opened[i].ino);
+    }
+    if (ok || attempt >= 50) return opened;
+    for (const f of opened) closeSync(f.fd);
   }
 }
