@@ -140,7 +140,8 @@ describe('logs', () => {
     await cli(['run', '-d', ...M, '--name', 'flood', '--log-max-size', '1m', '--log-max-files', '2', '--timeout', '20', '--stop-timeout', '1', 'host', 'yes']);
     await sleep(3000);
     const dir = join(sb.storage, 'containers', (await inspect('flood')).Id);
-    const logBytes = () => readdirSync(dir).filter((f) => f.startsWith('container.log')).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    // a file can be renamed between listing and stat while it rotates: count what is there
+    const logBytes = () => readdirSync(dir).filter((f) => f.startsWith('container.log')).reduce((n, f) => n + (statSync(join(dir, f), { throwIfNoEntry: false })?.size ?? 0), 0);
     let peak = 0;
     while ((await inspect('flood')).State.Running) {
       peak = Math.max(peak, logBytes());
