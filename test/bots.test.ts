@@ -57,6 +57,21 @@ describe.each(['LOCAL_PROCESS', 'CUSTOM_CONTAINER'] as const)('%s bots', (type) 
     expect((await logsOf(name)).match(/crasher up/g)).toHaveLength(3);
   });
 
+  it('never hands the bot codex32\'s own settings, such as the service token', async () => {
+    const name = n('env');
+    process.env.CODEX32_TOKEN = 'secret-token';
+    try {
+      await ex.apply([{ name, script: join(ROOT, 'bots', 'crasher.py'), args: ['sh', '-c', 'env'], deployment: { type } }]);
+      await until(async () => (await ex.status(name)).status === 'exited', 10_000, 100);
+      const out = await logsOf(name);
+      expect(out).toContain('PATH=');
+      expect(out).not.toContain('secret-token');
+    } finally {
+      delete process.env.CODEX32_TOKEN;
+      await ex.remove(name);
+    }
+  });
+
   it('gives a port through PORT and shows its URL', async () => {
     const name = n('web');
     await ex.apply([{ name, script: join(ROOT, 'bots', 'echo-bot'), deployment: { type, port: 'auto' } }]);

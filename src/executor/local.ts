@@ -52,7 +52,9 @@ export class LocalBackend implements Backend {
     const cfg = botContainerConfig(bot);
     const port = bot.deployment.port === 'auto' ? await freePort() : bot.deployment.port;
     // no isolation: the caller's environment is inherited (the documented difference from containers)
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), ...bot.env, ...(port ? { PORT: String(port) } : {}) };
+    // codex32's own settings (the service's token among them) are not the bot's to see
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CODEX32_'))) as Record<string, string>;
+    const env: Record<string, string> = { ...inherited, ...bot.env, ...(port ? { PORT: String(port) } : {}) };
     const r = bot.deployment.restart;
     const entries = [
       'isolation_level=0', `log=${join(dir, 'container.log')}`, `log_max_size=${10 * 1024 * 1024}`, 'log_max_files=3', `cwd=${home}`,
