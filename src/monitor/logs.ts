@@ -61,15 +61,7 @@ function readAll(path: string, from = 0): Buffer {
     return Buffer.alloc(0);
   }
   try {
-    const size = statSync(path).size;
-    const buf = Buffer.allocUnsafe(Math.max(0, size - from));
-    let off = 0;
-    while (off < buf.length) {
-      const n = readSync(fd, buf, off, buf.length - off, from + off);
-      if (n <= 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off);
+    return readFd(fd, from);
   } finally {
     closeSync(fd);
   }
