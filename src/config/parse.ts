@@ -20,12 +20,6 @@ export function parsePositiveInt(flag: string, value: string, max = Number.MAX_S
   return n;
 }
 
-/** Parse a non-negative whole number. */
-export function parseNonNegativeInt(flag: string, value: string): number {
-  if (!/^\d+$/.test(value.trim())) throw expected(flag, 'a whole number, 0 or more', value);
-  return Number(value);
-}
-
 /** Parse a CPU count such as 0.5 or 2. */
 export function parseCpus(flag: string, value: string): number {
   const n = Number(value);

@@ -11,8 +11,6 @@ export const ACTIVE: readonly ContainerStatus[] = ['starting', 'running', 'resta
 export const isActive = (s: ContainerStatus): boolean => ACTIVE.includes(s);
 /** True when start may be called in status s. */
 export const canStart = (s: ContainerStatus): boolean => s === 'created' || s === 'exited' || s === 'dead';
-/** True when stop or kill has something to act on in status s. */
-export const canStop = (s: ContainerStatus): boolean => isActive(s);
 /** True when remove may proceed without force. */
 export const canRemove = (s: ContainerStatus): boolean => !isActive(s);
 
