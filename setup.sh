@@ -16,12 +16,14 @@ if [ "$major" -lt 20 ]; then
   exit 1
 fi
 
-# 2. System tools: util-linux (unshare, nsenter, prlimit, setpriv), a C compiler for the supervisor,
-#    procps (ps, used by tests and docs), tar (import) and a static busybox (cp, export).
+# 2. System tools: util-linux (unshare, nsenter, prlimit, setpriv), a C compiler and libseccomp for the
+#    supervisor, procps (ps, used by tests and docs), tar (import), a static busybox (cp, export),
+#    iproute2 (ip, tc: private networks and bandwidth limits) and pasta (passt: user-mode networking).
 missing=()
-for tool in unshare nsenter prlimit setpriv mount cc make tar ps; do
+for tool in unshare nsenter prlimit setpriv mount cc make tar ps ip tc pasta; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
+[ -e /usr/include/seccomp.h ] || missing+=("libseccomp-dev")
 # cp and export run the host's static busybox as tar inside a container's root
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=("busybox-static")
 if [ ${#missing[@]} -gt 0 ]; then
@@ -29,9 +31,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     say "installing system packages for: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq util-linux mount gcc libc6-dev make tar procps busybox-static >/dev/null
+    apt-get install -y -qq util-linux mount gcc libc6-dev make tar procps busybox-static iproute2 passt libseccomp-dev pkg-config >/dev/null
   else
-    echo "missing tools: ${missing[*]}. Install util-linux, gcc, make, tar and procps, then run ./setup.sh again" >&2
+    echo "missing tools: ${missing[*]}. Install util-linux, gcc, make, tar, procps, busybox-static, iproute2, passt and libseccomp-dev, then run ./setup.sh again" >&2
     exit 1
   fi
 fi

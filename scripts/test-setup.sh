@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# Test-only set-up: Debian's chromium for the dashboard's browser test (playwright-core drives it;
-# no browser is downloaded from anywhere else). Idempotent.
+# Test-only set-up, idempotent: the real components the integration tests drive, from Debian's packages:
+# chromium (dashboard browser test, driven by playwright-core), docker-registry, skopeo, podman and
+# buildah (images), docker.io and python3-docker (Docker API clients), tmux (interactive terminals).
+# Nothing is downloaded from anywhere but Debian's archive.
 set -euo pipefail
-if [ ! -x /usr/bin/chromium ]; then
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v skopeo >/dev/null || need+=(skopeo)
+command -v podman >/dev/null || need+=(podman)
+command -v buildah >/dev/null || need+=(buildah)
+command -v dockerd >/dev/null || need+=(docker.io)
+/usr/bin/python3 -c 'import docker' 2>/dev/null || need+=(python3-docker)
+command -v tmux >/dev/null || need+=(tmux)
+if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "==> installing chromium for the browser test"
+    echo "==> installing test components: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq chromium >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null
   else
-    echo "the browser test needs /usr/bin/chromium: apt-get install chromium" >&2
+    echo "the integration tests need: ${need[*]} (apt-get install them as root)" >&2
   fi
 fi
