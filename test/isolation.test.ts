@@ -128,16 +128,16 @@ describe.skipIf(!!missing({ standard: true }))('on the host network', () => {
 
   it('a standard container holds no NET_RAW or NET_ADMIN in any set and cannot open a packet socket', async () => {
     const r = await cli(['run', '--rm', '--isolation', 'standard', 'host', 'sh', '-c', `grep ^Cap /proc/self/status; python3 -c '${probe}'`]);
-    for (const set of capSets(r.stdout)) expect(set & NET_BITS).toBe(0n);
-    expect(capSets(r.stdout)[3] & (1n << 10n)).not.toBe(0n); // NET_BIND_SERVICE stays: the rule is narrow
-    expect(r.stdout).toContain('packet 1\nraw-icmp 1'); // EPERM
+    for (const set of capSets(String(r.stdout))) expect(set & NET_BITS).toBe(0n);
+    expect(capSets(String(r.stdout))[3] & (1n << 10n)).not.toBe(0n); // NET_BIND_SERVICE stays: the rule is narrow
+    expect(String(r.stdout)).toContain('packet 1\nraw-icmp 1'); // EPERM
   });
 
   it('nor does a process exec\'d into it', async () => {
     await cli(['run', '-d', '--isolation', 'standard', '--name', 'hostnet', 'host', 'sleep', '300']);
     const r = await cli(['exec', 'hostnet', 'sh', '-c', `grep ^Cap /proc/self/status; python3 -c '${probe}'`]);
-    for (const set of capSets(r.stdout)) expect(set & NET_BITS).toBe(0n);
-    expect(r.stdout).toContain('packet 1\nraw-icmp 1');
+    for (const set of capSets(String(r.stdout))) expect(set & NET_BITS).toBe(0n);
+    expect(String(r.stdout)).toContain('packet 1\nraw-icmp 1');
     await cli(['rm', '-f', 'hostnet']);
   });
 });
