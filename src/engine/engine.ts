@@ -1,5 +1,5 @@
 // ContainerEngine: the one library every front end (CLI, service, embedding programs) drives.
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { ZodError } from 'zod';
 import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
@@ -16,7 +16,7 @@ import { buildPlan, encodeSpec, resolveArgv, STRICT_ID_BASE } from '../runtime/p
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
 import { freePort } from '../runtime/ports.js';
-import { launchShim, readShimState, shimPath } from '../runtime/supervisor.js';
+import { launchShim, readShimState, requestStop, shimPath, type StopRequest } from '../runtime/supervisor.js';
 import type { ResultPromise } from 'execa';
 import { splitPath, statIn, tarIn, tarOut } from './archive.js';
 import { StateStore } from '../state/store.js';
@@ -318,7 +318,7 @@ export class ContainerEngine {
     const row = this.get(ref);
     if (!isActive(row.status)) return;
     const grace = options.timeout ?? row.config.stopTimeout;
-    await this.signalSupervisor(row, `${options.signal ?? row.config.stopSignal} ${Math.round(grace * 1000)} stopped`, 'stop');
+    await this.signalSupervisor(row, { signal: options.signal ?? row.config.stopSignal, graceMs: grace * 1000, reason: 'stopped' }, 'stop');
     if (!(await this.waitInactive(row.id, grace * 1000 + 5000))) {
       // the supervisor did not finish the job: do it ourselves
       const cur = this.store.getContainer(row.id)!;
@@ -333,19 +333,16 @@ export class ContainerEngine {
   async kill(ref: string, signal = 9): Promise<void> {
     const row = this.get(ref);
     if (!isActive(row.status)) throw invalidState(row.name, row.status, 'kill', 'Only a running container can be signalled.');
-    await this.signalSupervisor(row, `${signal} -1 killed`, 'kill', { signal });
+    await this.signalSupervisor(row, { signal, graceMs: -1, reason: 'killed' }, 'kill', { signal });
   }
 
-  private async signalSupervisor(row: ContainerRow, request: string, event: string, attrs: Record<string, unknown> = {}): Promise<void> {
-    const paths = this.paths(row.id);
-    writeFileSync(paths.stopRequest + '.tmp', request);
-    renameSync(paths.stopRequest + '.tmp', paths.stopRequest);
+  private async signalSupervisor(row: ContainerRow, request: StopRequest, event: string, attrs: Record<string, unknown> = {}): Promise<void> {
     this.store.tx(() => {
       const cur = this.store.getContainer(row.id)!;
       this.store.updateContainer(cur.id, isActive(cur.status) && event === 'stop' ? 'stopping' : cur.status, { ...cur.state, userStopped: true });
       this.event(event, cur, attrs);
     });
-    if (!signalRef(row.state.shim, 'SIGUSR1')) {
+    if (!requestStop(this.paths(row.id).dir, row.state.shim, request)) {
       // no supervisor to ask: reconcile will find it gone and clean up
       this.reconcile(this.store.getContainer(row.id)!);
     }

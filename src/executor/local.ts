@@ -1,6 +1,6 @@
 // LOCAL_PROCESS: a bot as a plain host process, no isolation, but the same supervisor (logs, exits,
 // restart policy, health) launched detached through execa and tracked by pid plus start time.
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { ContainerEngine } from '../engine/engine.js';
 import { EngineError } from '../errors.js';
@@ -9,7 +9,7 @@ import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
 import { sampleStats } from '../monitor/stats.js';
 import { freePort } from '../runtime/ports.js';
 import { isAlive, procRef, signalRef } from '../runtime/proc.js';
-import { readExits, readShimState, shimPath } from '../runtime/supervisor.js';
+import { readExits, readShimState, requestStop, shimPath } from '../runtime/supervisor.js';
 import type { ProcRef } from '../state/types.js';
 import type { Bot } from './bot.js';
 import { botContainerConfig } from './container.js';
@@ -84,9 +84,7 @@ export class LocalBackend implements Backend {
     const st = this.state(bot);
     if (!isAlive(st.shim)) return;
     const dir = this.dir(bot);
-    writeFileSync(join(dir, 'stop-request.tmp'), '15 10000 stopped');
-    renameSync(join(dir, 'stop-request.tmp'), join(dir, 'stop-request'));
-    signalRef(st.shim, 'SIGUSR1');
+    requestStop(dir, st.shim, { signal: 15, graceMs: 10_000, reason: 'stopped' });
     for (let i = 0; i < 300 && isAlive(st.shim); i++) await sleep(50);
     if (isAlive(st.shim)) signalRef(st.shim, 'SIGKILL');
   }
