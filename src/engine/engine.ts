@@ -15,6 +15,7 @@ import { containerPaths, type ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, resolveArgv, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
+import { checkSeccomp } from '../runtime/seccomp.js';
 import { freePort } from '../runtime/ports.js';
 import { launchShim, readShimState, shimPath } from '../runtime/supervisor.js';
 import type { ResultPromise } from 'execa';
@@ -145,6 +146,7 @@ export class ContainerEngine {
         context: { isolation },
       });
     this.checkLimits(isolation, cfg.limits, cfg.user?.uid ?? 0, host);
+    checkSeccomp(isolation, cfg.seccomp);
     const volumes = this.checkVolumes(isolation, cfg.volumes, options.cwd);
     const image = resolveImage(this.store, cfg.image, options.cwd);
     if (image.kind === 'rootfs' && isolation === 'minimal')

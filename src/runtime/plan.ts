@@ -6,6 +6,8 @@ import { inferCommand } from '../images/store.js';
 import type { ContainerRow } from '../state/types.js';
 import type { CgroupSet } from './cgroups.js';
 import type { ContainerPaths } from './layout.js';
+import { compiledSeccomp, seccompFilters } from './seccomp.js';
+import { shimPath } from './supervisor.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -133,6 +135,8 @@ export function buildPlan(
   if (level !== 'minimal') {
     const caps = level === 'strict' ? 0n : STANDARD_CAPS.reduce((m, b) => m | (1n << BigInt(b)), 0n);
     entries.push(`newroot=${paths.newroot}`, `hostname=${c.hostname ?? c.name}`, `caps=${caps}`);
+    // the filter follows the capabilities the container holds, as docker's profile does
+    entries.push(...compiledSeccomp(paths.seccompCache, seccompFilters(level, c.seccomp, caps), shimPath()));
     entries.push(...rootfsEntries(row, image, paths));
   }
   if (level === 'strict') {
