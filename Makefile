@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_BIN := node_modules/.bin
-CODEX32 := node bin/codex32
+CODEX32 := bin/codex32
 export CONTAINER_STORAGE_DIR ?= $(CURDIR)/.codex32
 SHIM := build/codex32-shim
 STAMP := node_modules/.install-stamp
@@ -28,8 +28,9 @@ $(SHIM): native/shim.c
 
 shim: $(SHIM) ## build the per-container supervisor (C)
 
-build: install shim ## compile TypeScript to dist/ and the supervisor to build/
+build: install shim ## compile TypeScript to dist/ (the library), the CLI bundle and the supervisor to build/
 	$(NODE_BIN)/tsc -p tsconfig.build.json
+	@./scripts/bundle.sh
 
 db-setup: build ## create or migrate the state database
 	@./setup_database.sh
