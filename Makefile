@@ -22,9 +22,13 @@ $(STAMP): package.json
 
 install: $(STAMP) ## install npm dependencies
 
-$(SHIM): native/shim.c
+NATIVE_SRC := $(wildcard native/*.c)
+NATIVE_HDR := $(wildcard native/*.h)
+
+# one binary from every native/*.c; any source or header change rebuilds it
+$(SHIM): $(NATIVE_SRC) $(NATIVE_HDR)
 	@mkdir -p build
-	cc -O2 -Wall -Wextra -o $(SHIM) native/shim.c
+	cc -O2 -Wall -Wextra -Werror -o $(SHIM) $(NATIVE_SRC)
 
 shim: $(SHIM) ## build the per-container supervisor (C)
 
