@@ -26,6 +26,7 @@
 #include "health.h"
 #include "log.h"
 #include "record.h"
+#include "seccomp.h"
 #include "spec.h"
 #include "util.h"
 
@@ -348,6 +349,10 @@ int run_main(char **args, int n) {
   }
   close_fds_from(4);
   load_container(args[0]);
+  char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
+  char serr[256];
+  if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);
+  free(filters);
   run_no = (int)spec_num("run_base", 0);
   cgroups = spec_all("cgroup");
   const char *log_path = spec_get("log");
