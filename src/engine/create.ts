@@ -9,6 +9,7 @@ import { populateApp, resolveImage } from '../images/store.js';
 import { freePort } from '../runtime/ports.js';
 import { resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
+import { checkSeccomp } from '../runtime/seccomp.js';
 import type { ContainerRow } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, type EngineCore } from './core.js';
@@ -40,6 +41,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
       context: { isolation },
     });
   checkLimits(isolation, cfg.limits, cfg.user?.uid ?? 0, host);
+  checkSeccomp(isolation, cfg.seccomp);
   const volumes = checkVolumes(isolation, cfg.volumes, options.cwd);
   if (!cfg.allowHostRoot) refuseHostRoot(volumes, core.settings.storageDir);
   const image = resolveImage(core.store, cfg.image, options.cwd);
