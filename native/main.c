@@ -22,7 +22,7 @@ static const struct {
   int (*fn)(char **args, int n);
 } commands[] = {
     {"run", run_main},         /* run RUNDIR: supervise the container described by RUNDIR/spec */
-    {"exec", exec_main},       /* exec RUNDIR [-e K=V]... [-w DIR] -- CMD [ARG...] */
+    {"exec", exec_main},       /* exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] -- CMD [ARG...] */
     {"tar-out", tar_out_main}, /* tar-out RUNDIR BUSYBOX DIR ENTRY... */
     {"tar-in", tar_in_main},   /* tar-in RUNDIR BUSYBOX DIR */
     {"test-dir", test_dir_main}, /* test-dir RUNDIR PATH */
