@@ -139,7 +139,7 @@ static void read_stop_request(int *sig, long long *grace, char *reason, size_t r
   snprintf(path, sizeof path, "%s/stop-request", rundir);
   char *s = read_file(path, NULL);
   *sig = (int)spec_num("stop_signal", SIGTERM);
-  *grace = spec_num("stop_timeout", 10) * 1000;
+  *grace = spec_num("stop_timeout_ms", 10000);
   snprintf(reason, rlen, "stopped");
   if (s) {
     sscanf(s, "%d %lld %63s", sig, grace, reason);
@@ -285,7 +285,7 @@ static void on_timers(struct loop *l, const struct pollfd *pfd) {
     stop_reason = "timeout";
     write_state("stopping");
     kill_container((int)spec_num("stop_signal", SIGTERM));
-    arm(l->grace_t, spec_num("stop_timeout", 10) * 1000);
+    arm(l->grace_t, spec_num("stop_timeout_ms", 10000));
   }
   if (fired(&pfd[1])) l->waiting_backoff = 0;
   if (fired(&pfd[3])) {

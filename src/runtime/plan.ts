@@ -131,7 +131,7 @@ export function buildPlan(
     `backoff_max_ms=${c.restart.backoffMaxMs}`,
     `backoff_reset_ms=${c.restart.backoffResetMs}`,
     `stop_signal=${c.stopSignal}`,
-    `stop_timeout=${c.stopTimeout}`,
+    `stop_timeout_ms=${Math.round(c.stopTimeout * 1000)}`, // whole milliseconds: the shim reads integers
     `timeout_ms=${Math.round((c.timeout ?? 0) * 1000)}`,
     `run_base=${row.state.runBase}`,
     ...argv.map((a) => `arg=${a}`),
