@@ -69,7 +69,6 @@ function rlimitEntries(row: ContainerRow): string[] {
   const out: string[] = [];
   const minimal = row.config.isolation === 'minimal';
   if (minimal && l.memory) out.push(`rlimit=as ${l.memory} ${l.memory}`);
-  if (minimal && l.pids) out.push(`rlimit=nproc ${l.pids} ${l.pids}`);
   if (l.nofile) out.push(`rlimit=nofile ${l.nofile} ${l.nofile}`);
   if (l.cpuTime) out.push(`rlimit=cpu ${l.cpuTime} ${l.cpuTime}`);
   if (l.fsize) out.push(`rlimit=fsize ${l.fsize} ${l.fsize}`);
