@@ -10,6 +10,7 @@ import { checkCgroupLimits } from '../runtime/cgroups.js';
 import { freePort } from '../runtime/ports.js';
 import { resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
+import { checkSeccomp } from '../runtime/seccomp.js';
 import type { ContainerRow } from '../state/types.js';
 import { recordEvent, type EngineCore } from './core.js';
 
@@ -40,6 +41,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
       context: { isolation },
     });
   checkLimits(isolation, cfg.limits, host);
+  checkSeccomp(isolation, cfg.seccomp);
   const volumes = checkVolumes(isolation, cfg.volumes, options.cwd);
   const image = resolveImage(core.store, cfg.image, options.cwd);
   if (image.kind === 'rootfs' && isolation === 'minimal')

@@ -1,5 +1,5 @@
 // Lifecycle: start (prepare, launch the supervisor, record), stop, kill and wait.
-import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { resolveImage, type ContainerImage } from '../images/store.js';
@@ -9,7 +9,7 @@ import type { ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost } from '../runtime/probe.js';
-import { launchShim, readShimState } from '../runtime/supervisor.js';
+import { launchShim, readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
 import { bootId, killOrphans } from './reconcile.js';
@@ -121,7 +121,7 @@ export async function stopContainer(core: EngineCore, ref: string, options: { ti
   const row = core.get(ref);
   if (!isActive(row.status)) return;
   const grace = options.timeout ?? row.config.stopTimeout;
-  await signalSupervisor(core, row, `${options.signal ?? row.config.stopSignal} ${Math.round(grace * 1000)} stopped`, 'stop');
+  await signalSupervisor(core, row, { signal: options.signal ?? row.config.stopSignal, graceMs: grace * 1000, reason: 'stopped' }, 'stop');
   if (!(await waitInactive(core, row.id, grace * 1000 + 5000))) {
     // the supervisor did not finish the job: do it ourselves
     const cur = core.store.getContainer(row.id)!;
@@ -136,20 +136,17 @@ export async function stopContainer(core: EngineCore, ref: string, options: { ti
 export async function killContainer(core: EngineCore, ref: string, signal = 9): Promise<void> {
   const row = core.get(ref);
   if (!isActive(row.status)) throw invalidState(row.name, row.status, 'kill', 'Only a running container can be signalled.');
-  await signalSupervisor(core, row, `${signal} -1 killed`, 'kill', { signal });
+  await signalSupervisor(core, row, { signal, graceMs: -1, reason: 'killed' }, 'kill', { signal });
 }
 
 /** Hand the supervisor a stop request (signal, grace, reason) and wake it. */
-async function signalSupervisor(core: EngineCore, row: ContainerRow, request: string, event: string, attrs: Record<string, unknown> = {}): Promise<void> {
-  const paths = core.paths(row.id);
-  writeFileSync(paths.stopRequest + '.tmp', request);
-  renameSync(paths.stopRequest + '.tmp', paths.stopRequest);
+async function signalSupervisor(core: EngineCore, row: ContainerRow, request: StopRequest, event: string, attrs: Record<string, unknown> = {}): Promise<void> {
   core.store.tx(() => {
     const cur = core.store.getContainer(row.id)!;
     core.store.updateContainer(cur.id, isActive(cur.status) && event === 'stop' ? 'stopping' : cur.status, { ...cur.state, userStopped: true });
     recordEvent(core.store, event, cur, attrs);
   });
-  if (!signalRef(row.state.shim, 'SIGUSR1')) {
+  if (!requestStop(core.paths(row.id).dir, row.state.shim, request)) {
     // no supervisor to ask: reconcile will find it gone and clean up
     core.reconcile(core.store.getContainer(row.id)!);
   }
