@@ -11,6 +11,7 @@ import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost } from '../runtime/probe.js';
 import { launchShim, readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
+import { closeContainerDir } from './access.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
 import { bootId, killOrphans } from './reconcile.js';
 import { canStart, invalidState, isActive } from './status.js';
@@ -94,9 +95,10 @@ function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPa
       mkdirSync(paths.work, { recursive: true });
     }
   }
+  closeContainerDir(paths.dir, row.config); // a directory made by an older version was open to others
   if (row.config.isolation === 'strict') {
-    // container root is an unprivileged host uid: it must reach its directory, and own what it writes
-    for (let d = paths.dir; d !== '/'; d = dirname(d))
+    // container root is an unprivileged host uid: it must reach its directory (its group may), and own what it writes
+    for (let d = dirname(paths.dir); d !== '/'; d = dirname(d))
       if ((statSync(d).mode & 0o001) === 0)
         throw new EngineError('HOST_UNSUPPORTED', `Strict containers run as an unprivileged host uid, which cannot pass through ${d}. Run \`chmod o+x ${d}\` or choose a --storage directory whose parents are searchable.`, { context: { path: d } });
     for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) chownTree(p, STRICT_ID_BASE);
