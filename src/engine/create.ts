@@ -6,6 +6,7 @@ import { generateName, newId, validateName } from '../config/names.js';
 import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { populateApp, resolveImage } from '../images/store.js';
+import { checkCgroupLimits } from '../runtime/cgroups.js';
 import { freePort } from '../runtime/ports.js';
 import { resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
@@ -40,7 +41,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
     throw new EngineError('HOST_UNSUPPORTED', `This host cannot give ${isolation} isolation: missing ${level.missing.join('; ')}. Run \`codex32 info\`, or choose --isolation minimal for trusted code.`, {
       context: { isolation },
     });
-  checkLimits(isolation, cfg.limits, cfg.user?.uid ?? 0, host);
+  checkLimits(isolation, cfg.limits, host);
   checkSeccomp(isolation, cfg.seccomp);
   const volumes = checkVolumes(isolation, cfg.volumes, options.cwd);
   if (!cfg.allowHostRoot) refuseHostRoot(volumes, core.settings.storageDir);
@@ -86,18 +87,8 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
 }
 
 /** Refuse limits this host cannot enforce at the given isolation level, and values past what it allows. */
-function checkLimits(isolation: IsolationType, limits: ContainerConfig['limits'] & object, uid: number, host: HostInfo): void {
-  const needCgroup: Array<'memory' | 'pids' | 'cpu'> = [];
-  if (isolation !== 'minimal') {
-    if (limits.memory) needCgroup.push('memory');
-    if (limits.pids) needCgroup.push('pids');
-  } else if (limits.pids && uid === 0) {
-    needCgroup.push('pids'); // RLIMIT_NPROC does not bind root: only a pids cgroup really limits it
-  }
-  if (limits.cpus && isolation !== 'minimal') needCgroup.push('cpu'); // minimal falls back to the supervisor's throttle
-  const missing = needCgroup.filter((c) => !host.cgroup.controllers[c]);
-  if (missing.length)
-    throw new EngineError('HOST_UNSUPPORTED', `This host has no usable cgroup ${missing.join(', ')} controller, which the requested limit needs at ${isolation} isolation. Run \`codex32 info\`.`);
+function checkLimits(isolation: IsolationType, limits: ContainerConfig['limits'] & object, host: HostInfo): void {
+  checkCgroupLimits(isolation, limits, host.cgroup);
   if (limits.nofile) {
     const hard = currentHardNofile();
     if (hard !== undefined && limits.nofile > hard)

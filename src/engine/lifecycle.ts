@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { resolveImage, type ContainerImage } from '../images/store.js';
 import { containerLogger } from '../logger.js';
-import { createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
+import { cgroupLimitsFor, createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import type { ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
@@ -87,11 +87,7 @@ function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPa
   for (const f of [paths.state, paths.stopRequest, paths.exits, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
-  // minimal takes what the host has: memory is an rlimit there and --cpus falls back to the throttle
-  const limits = { ...row.config.limits };
-  if (row.config.isolation === 'minimal')
-    for (const [k, ctl] of [['memory', 'memory'], ['cpus', 'cpu'], ['pids', 'pids']] as const) if (!host.cgroup.controllers[ctl]) delete limits[k];
-  const cgroups = createCgroups(host.cgroup, row.id, limits);
+  const cgroups = createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup));
   if (row.config.isolation !== 'minimal') {
     mkdirSync(paths.newroot, { recursive: true });
     if (image.kind === 'rootfs') {
