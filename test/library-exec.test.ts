@@ -99,10 +99,8 @@ describe.skipIf(!!skipStd)(`exec through the library${skipStd ? ` (skipped: ${sk
   });
 });
 
-// strict is left out until a user switch at strict works for the main process too (issue 15, item 4:
-// capabilities are dropped before the switch); exec takes the same path.
-for (const level of ['minimal', 'standard'] as const) {
-  const skip = missing({ standard: level !== 'minimal' });
+for (const level of ['minimal', 'standard', 'strict'] as const) {
+  const skip = missing({ standard: level !== 'minimal', strict: level === 'strict' });
   it.skipIf(!!skip)(`exec -u 1000:1000 at ${level} runs as those ids${skip ? ` (skipped: ${skip})` : ''}`, async () => {
     const c = await engine.create({ name: `user-${level}`, image: 'host', isolation: level, command: ['sleep', '300'] });
     await c.start();
