@@ -1,19 +1,28 @@
 // Image references: a script or directory path, the built-in `host`, or a rootfs imported into the store.
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { EngineError } from '../errors.js';
 import type { StateStore } from '../state/store.js';
+import { ImageCatalog } from './catalog.js';
+import { layerDir } from './layers.js';
+import type { ImageConfig } from './manifest.js';
 
 export interface ContainerImage {
   /** how the user named it */
   ref: string;
-  kind: 'host' | 'path' | 'rootfs';
+  kind: 'host' | 'path' | 'rootfs' | 'oci';
   /** host path whose content becomes /app (path images) */
   source?: string;
   /** the file to run when no command is given, relative to /app */
   entry?: string;
   /** imported rootfs directory (rootfs images) */
   rootfs?: string;
+  /** OCI images: the image id, its unpacked layer directories (bottom first) and its config */
+  id?: string;
+  layers?: string[];
+  config?: ImageConfig;
+  /** OCI images: how many device nodes the layers hold */
+  devices?: number;
 }
 
 const INTERPRETERS: Record<string, string[]> = {
@@ -50,7 +59,15 @@ export function resolveImage(store: StateStore, ref: string, cwd = process.cwd()
     throw new EngineError('NO_SUCH_IMAGE', `The image path ${ref} is neither a file nor a directory.`, { context: { path: source } });
   }
   const row = store.getImage(ref);
-  if (!row) throw new EngineError('NO_SUCH_IMAGE', `No image named \`${ref}\`. Run \`codex32 images\` to list them, or give a path such as ./bots/heartbeat.py.`);
+  if (!row) {
+    const oci = new ImageCatalog(store).find(ref);
+    if (oci) {
+      const storageDir = dirname(store.db.name); // the database lives at the top of the storage directory
+      const layers = new ImageCatalog(store).layers(oci.id);
+      return { ref, kind: 'oci', id: oci.id, config: oci.doc.config, layers: layers.map((l) => layerDir(storageDir, l.diffId)), devices: layers.reduce((n, l) => n + l.devices, 0) };
+    }
+    throw new EngineError('NO_SUCH_IMAGE', `No image named \`${ref}\`. Run \`codex32 images\` to list them, \`codex32 pull ${ref}\`, or give a path such as ./bots/heartbeat.py.`);
+  }
   if (row.kind === 'builtin') return { ref, kind: 'host' };
   return { ref, kind: 'rootfs', rootfs: row.doc.path };
 }
