@@ -6,6 +6,7 @@ import type { StateStore } from '../state/store.js';
 import { ImageCatalog } from './catalog.js';
 import { layerDir } from './layers.js';
 import type { ImageConfig } from './manifest.js';
+import { displayRepo, splitTagged } from './reference.js';
 
 export interface ContainerImage {
   /** how the user named it */
@@ -35,15 +36,24 @@ const INTERPRETERS: Record<string, string[]> = {
 
 const DIR_ENTRIES = ['main.py', 'bot.py', 'app.py', '__main__.py', 'index.js', 'main.js', 'bot.js', 'index.mjs', 'main.sh', 'start.sh'];
 
-/** True when ref names a path rather than a stored image (docker's rule: it contains a slash). */
-export function isPathRef(ref: string): boolean {
-  return ref.includes('/') || ref === '.' || ref === '..';
+/**
+ * True when ref names a path rather than a stored image: it starts with / or ., or contains a slash
+ * and exists on disk (so `127.0.0.1:5000/team/bot:1` is an image reference, `bots/echo` a path).
+ */
+export function isPathRef(ref: string, cwd = process.cwd()): boolean {
+  if (ref.startsWith('/') || ref.startsWith('./') || ref.startsWith('../') || ref === '.' || ref === '..' || ref.startsWith('~')) return true;
+  return ref.includes('/') && existsSync(resolve(cwd, ref));
+}
+
+/** The image a stored container runs on: pinned by id for OCI images, so a moved tag does not change it. */
+export function imageFor(store: StateStore, config: { image: string; imageId?: string }): ContainerImage {
+  return resolveImage(store, config.imageId ?? config.image);
 }
 
 /** Resolve a user's image reference to what the runtime needs. */
 export function resolveImage(store: StateStore, ref: string, cwd = process.cwd()): ContainerImage {
   if (ref === 'host') return { ref, kind: 'host' };
-  if (isPathRef(ref)) {
+  if (isPathRef(ref, cwd)) {
     const source = resolve(cwd, ref);
     let st;
     try {
@@ -72,9 +82,32 @@ export function resolveImage(store: StateStore, ref: string, cwd = process.cwd()
   return { ref, kind: 'rootfs', rootfs: row.doc.path };
 }
 
-/** The images a user can name: the built-in host image and every imported one. */
-export function listImages(store: StateStore): Array<{ name: string; kind: string; createdAt?: number; size?: number; files?: number }> {
-  return [{ name: 'host', kind: 'builtin' }, ...store.listImages().map((i) => ({ name: i.name, kind: i.kind, createdAt: i.createdAt, size: i.doc.size, files: i.doc.files }))];
+export interface ImageListing {
+  /** what to type to use it: `host`, an imported name, or repo:tag */
+  name: string;
+  kind: string;
+  repository: string;
+  tag: string;
+  id?: string;
+  createdAt?: number;
+  size?: number;
+  files?: number;
+}
+
+/** The images a user can name: the built-in host image, imported ones, and every tag of an OCI image. */
+export function listImages(store: StateStore): ImageListing[] {
+  const out: ImageListing[] = [{ name: 'host', kind: 'builtin', repository: 'host', tag: '<builtin>' }];
+  for (const i of store.listImages()) out.push({ name: i.name, kind: i.kind, repository: i.name, tag: '<imported>', createdAt: i.createdAt, size: i.doc.size, files: i.doc.files });
+  for (const img of new ImageCatalog(store).list()) {
+    const created = img.doc.config.created ? Date.parse(img.doc.config.created) : img.createdAt;
+    const base = { kind: 'oci', id: img.id, createdAt: Number.isNaN(created) ? img.createdAt : created, size: img.doc.size };
+    if (!img.tags.length) out.push({ ...base, name: img.id, repository: '<none>', tag: '<none>' });
+    for (const t of img.tags) {
+      const { repo, tag } = splitTagged(t);
+      out.push({ ...base, name: `${displayRepo(repo)}:${tag}`, repository: displayRepo(repo), tag });
+    }
+  }
+  return out;
 }
 
 function packageMain(dir: string): string | undefined {
