@@ -1,6 +1,6 @@
 // Files inside a container: copies in and out, and export, all through the host's supervisor.
 import { validateArchive } from '../images/archive.js';
-import { resolveImage } from '../images/store.js';
+import { imageFor } from '../images/store.js';
 import { splitPath, statIn, tarIn, tarOut } from '../runtime/files.js';
 import { shimPath } from '../runtime/supervisor.js';
 import type { EngineCore } from './core.js';
@@ -30,8 +30,8 @@ export async function statPath(core: EngineCore, ref: string, path: string): Pro
 /** A tar stream of the container's own filesystem: the whole root of a rootfs image, else /app. */
 export async function exportFs(core: EngineCore, ref: string) {
   const row = core.get(ref);
-  const image = resolveImage(core.store, row.config.image);
+  const image = imageFor(core.store, row.config);
   const dir = core.paths(row.id).dir;
   if (row.config.isolation === 'minimal') return tarOut(shimPath(), dir, '/', ['*']);
-  return image.kind === 'rootfs' ? tarOut(shimPath(), dir, '/', ['*']) : tarOut(shimPath(), dir, '/', ['app']);
+  return image.kind === 'rootfs' || image.kind === 'oci' ? tarOut(shimPath(), dir, '/', ['*']) : tarOut(shimPath(), dir, '/', ['app']);
 }
