@@ -34,6 +34,8 @@ export const RestartPolicySchema = z
     backoffInitialMs: z.number().int().positive().default(100),
     backoffMaxMs: z.number().int().positive().default(30_000),
     backoffResetMs: z.number().int().positive().default(10_000),
+    /** when set, only runs shorter than this count toward maxRetries (PM2's min_uptime) */
+    minUptimeMs: z.number().int().positive().optional(),
   })
   .strict();
 export type RestartPolicy = z.infer<typeof RestartPolicySchema>;

@@ -111,6 +111,7 @@ export function buildPlan(
     `backoff_initial_ms=${c.restart.backoffInitialMs}`,
     `backoff_max_ms=${c.restart.backoffMaxMs}`,
     `backoff_reset_ms=${c.restart.backoffResetMs}`,
+    ...(c.restart.minUptimeMs ? [`restart_min_uptime_ms=${c.restart.minUptimeMs}`] : []),
     `stop_signal=${c.stopSignal}`,
     `stop_timeout=${c.stopTimeout}`,
     `timeout_ms=${Math.round((c.timeout ?? 0) * 1000)}`,
