@@ -1,7 +1,7 @@
 // The bot model (zod): what a user deploys, whichever backend runs it. Files use human units (64m, 0.5, on-failure:3).
 import { z } from 'zod';
 import { parseRestart, parseSignal, parseSize } from '../config/parse.js';
-import { IsolationTypeSchema, NAME_RE } from '../config/schema.js';
+import { IsolationTypeSchema, MAX, NAME_RE, SIZE_MAX_TEXT } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { cronValid } from './schedule.js';
 
@@ -19,9 +19,10 @@ const parsed = <T>(fn: (v: string) => T, what: string) =>
     }
   });
 
-const Size = z.union([z.number().int().positive(), parsed((v) => parseSize('the size', v), 'a size such as 64m')]);
+// a JSON or YAML number is a double: within the maximum (2^50) every whole number is exact
+const Size = z.union([z.number().int().positive().max(MAX.bytes, `at most ${SIZE_MAX_TEXT}`), parsed((v) => parseSize('the value', v), 'the value')]);
+const Seconds = z.number().min(0).max(MAX.durationMs / 1000, "at most 31536000 seconds (365 days)");
 const Signal = z.union([z.number().int().min(1).max(64), parsed(parseSignal, 'a signal such as SIGINT or 15')]);
-const Seconds = z.number().min(0).max(86_400);
 
 /** a cron pattern (5 or 6 fields), checked by croner when the file is read */
 const Cron = z.string().superRefine((v, ctx) => {
@@ -58,9 +59,9 @@ export const BotSchema = z
         limits: z
           .object({
             memory: Size.optional(),
-            cpus: z.number().positive().max(1024).optional(),
-            pids: z.number().int().positive().optional(),
-            nofile: z.number().int().positive().optional(),
+            cpus: z.number().positive().max(MAX.cpus).optional(),
+            pids: z.number().int().positive().max(MAX.pids).optional(),
+            nofile: z.number().int().positive().max(MAX.nofile).optional(),
           })
           .strict()
           .default({}),
@@ -80,15 +81,15 @@ export const BotSchema = z
         health: z
           .object({
             cmd: z.string().min(1),
-            interval: z.number().positive().default(30),
-            timeout: z.number().positive().default(10),
-            retries: z.number().int().positive().default(3),
-            startPeriod: z.number().min(0).default(0),
+            interval: Seconds.positive().default(30),
+            timeout: Seconds.positive().default(10),
+            retries: z.number().int().positive().max(MAX.retries).default(3),
+            startPeriod: Seconds.min(0).default(0),
             restart: z.boolean().default(false),
           })
           .strict()
           .optional(),
-        port: z.union([z.literal('auto'), z.number().int().min(1).max(65535)]).optional(),
+        port: z.union([z.literal('auto'), z.number().int().min(1).max(MAX.port)]).optional(),
         image: z.string().min(1).optional(), // the container image a KUBERNETES_POD runs
         namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('default'),
       })
