@@ -88,9 +88,9 @@ describe('bot definitions', () => {
     const dir = mkdtempSync(join(tmpdir(), 'c32-botfile-'));
     const file = join(dir, 'bots.yaml');
     writeFileSync(file, `bots:\n  - name: fine\n    script: ${ROOT}/bots/heartbeat.py\n  - name: broken\n    script: ${ROOT}/bots/heartbeat.py\n    deployment:\n      restart: sometimes\n`);
-    await expect(ex.applyFile(file)).rejects.toThrow(/bots\[1\]\.deployment\.restart/);
+    await expect(ex.applyFile(file)).rejects.toThrow(/bot broken: deployment\.restart/);
     expect(ex.list().map((b) => b.name)).not.toContain('fine');
-    writeFileSync(file, `apps:\n  - name: dup\n    script: x\n  - name: dup\n    script: y\n`);
+    writeFileSync(file, `bots:\n  - name: dup\n    script: x\n  - name: dup\n    script: y\n`);
     await expect(ex.applyFile(file)).rejects.toThrow(/appears twice/);
   });
 

@@ -17,12 +17,12 @@ load().then(async (m) => { m = await m; process.stdout.write(JSON.stringify(m &&
   .catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });
 `;
 
-async function evaluateJs(path: string): Promise<unknown> {
+async function evaluateJs(path: string, timeoutMs = JS_TIMEOUT_MS): Promise<unknown> {
   const { execa } = await import('execa');
   // the file runs with the user's environment less codex32's own settings, in its own directory
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CODEX32_')));
-  const r = await execa(process.execPath, ['-e', LOADER, path], { cwd: dirname(path), env, extendEnv: false, timeout: JS_TIMEOUT_MS, reject: false, stdin: 'ignore' });
-  if (r.timedOut) throw new EngineError('INVALID_CONFIG', `Expected ${path} to finish loading within ${JS_TIMEOUT_MS / 1000} s; it did not (PM2 evaluates ecosystem files the same way)`);
+  const r = await execa(process.execPath, ['-e', LOADER, path], { cwd: dirname(path), env, extendEnv: false, timeout: timeoutMs, reject: false, stdin: 'ignore' });
+  if (r.timedOut) throw new EngineError('INVALID_CONFIG', `Expected ${path} to finish loading within ${timeoutMs / 1000} s; it did not (PM2 evaluates ecosystem files the same way)`);
   if (r.exitCode !== 0) {
     const first = String(r.stderr).split('\n').find((l) => /Error|error/.test(l)) ?? String(r.stderr).split('\n')[0];
     throw new EngineError('INVALID_CONFIG', `Expected ${path} to load as a JavaScript module: ${first.trim()}`);
@@ -30,9 +30,9 @@ async function evaluateJs(path: string): Promise<unknown> {
   return JSON.parse(String(r.stdout));
 }
 
-async function parseDoc(path: string, text: string): Promise<unknown> {
+async function parseDoc(path: string, text: string, timeoutMs?: number): Promise<unknown> {
   const ext = extname(path);
-  if (ext === '.js' || ext === '.cjs' || ext === '.mjs') return evaluateJs(path);
+  if (ext === '.js' || ext === '.cjs' || ext === '.mjs') return evaluateJs(path, timeoutMs);
   try {
     return ext === '.json' ? JSON.parse(text) : (await import('yaml')).parse(text);
   } catch (e) {
@@ -41,7 +41,7 @@ async function parseDoc(path: string, text: string): Promise<unknown> {
 }
 
 /** Read a bot file: codex32's `bots:` list, or PM2's `apps:` translated for the environment `env` (`--env NAME`). */
-export async function readBotFile(file: string, options: { env?: string } = {}): Promise<{ bots: BotInput[]; format: 'codex32' | 'pm2' }> {
+export async function readBotFile(file: string, options: { env?: string; timeoutMs?: number } = {}): Promise<{ bots: BotInput[]; format: 'codex32' | 'pm2' }> {
   const path = resolve(file);
   let text = '';
   try {
@@ -49,7 +49,7 @@ export async function readBotFile(file: string, options: { env?: string } = {}):
   } catch {
     throw new EngineError('INVALID_CONFIG', `Expected a readable bot file, got \`${file}\``);
   }
-  const doc = (await parseDoc(path, text)) as { bots?: unknown; apps?: unknown } | unknown[] | null;
+  const doc = (await parseDoc(path, text, options.timeoutMs)) as { bots?: unknown; apps?: unknown } | unknown[] | null;
   // PM2 also takes a bare list of apps, or a single app object
   const apps = Array.isArray(doc) ? doc : doc && typeof doc === 'object' && !('bots' in doc) ? (doc.apps ?? ('script' in doc ? [doc] : undefined)) : undefined;
   if (apps !== undefined) {

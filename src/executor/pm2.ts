@@ -2,7 +2,7 @@
 // refused with the reason; every problem of every app is collected so one run reports them all.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, extname, isAbsolute, relative, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { parseEnvFile, parseSize } from '../config/parse.js';
 import type { BotInput } from './bot.js';
 
@@ -128,10 +128,12 @@ function translate(app: App, baseDir: string, envName: string | undefined, bad: 
   const interp = typeof app.interpreter === 'string' ? app.interpreter : undefined;
   const nodeArgs = Array.isArray(app.node_args) ? app.node_args.map(String) : typeof app.node_args === 'string' ? splitArgs(app.node_args) : [];
   const args = Array.isArray(app.args) ? app.args.map(String) : typeof app.args === 'string' ? splitArgs(app.args) : [];
-  const home = existsSync(script) && statSync(script).isDirectory() ? script : cwd;
+  // the bot's directory: the cwd given, else the script's own directory (what a container gets as /app)
+  const isDir = existsSync(script) && statSync(script).isDirectory();
+  const home = typeof app.cwd === 'string' && !isDir ? cwd : isDir ? script : dirname(script);
   const rel = relative(home, script) || '.';
   const interpreter = interp === 'none' ? undefined : interp ?? INTERPRETER_BY_EXT[extname(script)] ?? (hasShebang(script) ? undefined : 'node');
-  if (!isAbsolute(rel) && rel.startsWith('..')) bad('script', `Expected the script inside cwd (${home}), got \`${script}\``);
+  if (!isAbsolute(rel) && rel.startsWith('..')) bad('script', `Expected the script inside cwd (${home}): codex32 runs the bot in that directory, got \`${script}\``);
   const command = [...(interpreter ? [interpreter, ...nodeArgs] : []), rel === '.' ? script : `./${rel}`.replace(/^\.\/\.\//, './'), ...args];
 
   const watch = app.watch === undefined ? false : app.watch === true || app.watch === false ? app.watch : ([] as unknown[]).concat(app.watch).map(String);
