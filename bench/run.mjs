@@ -7,6 +7,9 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ContainerEngine } from '../dist/index.js';
 import { probeHost } from '../dist/runtime/probe.js';
+import { capabilityMask } from '../dist/runtime/plan.js';
+import { compiledSeccomp, seccompFilters } from '../dist/runtime/seccomp.js';
+import { shimPath } from '../dist/runtime/supervisor.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'codex32');
@@ -30,9 +33,9 @@ function timeCmd(cmd, args, n = N, opts = {}) {
   const xs = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    const r = spawnSync(cmd, args, { env, stdio: 'ignore', ...opts });
+    const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], ...opts });
     xs.push(performance.now() - t0);
-    if (r.status !== 0) return { error: `exit ${r.status}` };
+    if (r.status !== 0) return { error: `exit ${r.status}: ${String(r.stderr ?? '').trim().split('\n').pop()}` };
   }
   return { median: median(xs), n };
 }
@@ -80,11 +83,18 @@ if (which('runc')) {
   if (xs.length) runAnchors.runc = median(xs);
   rmSync(bundle, { recursive: true, force: true });
 }
-if (which('podman')) {
-  // this host's root lacks CAP_SYS_RESOURCE: podman's default of raising nofile and nproc would fail
-  const r = timeCmd('podman', ['run', '--rm', '--network', 'host', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', '-v', '/usr:/usr:ro', '--rootfs', anchorRoot, 'true'], Math.min(N, 11));
-  if (r.median) runAnchors.podman = r.median;
+// podman with runc: on this hybrid cgroup host its crun default fails; a failing anchor is reported, never dropped
+const PODMAN = ['--runtime', 'runc'];
+const PODMAN_RUN = ['run', '--network', 'host', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', '-v', '/usr:/usr:ro', '--rootfs', anchorRoot];
+const anchorErrors = {};
+/** A command's median, or its failure recorded under the anchor's name. */
+function anchor(name, r) {
+  if (typeof r?.median === 'number') return r.median;
+  anchorErrors[name] = r?.error ?? 'not measured';
+  return undefined;
 }
+if (which('podman')) runAnchors.podman = anchor('podman run', timeCmd('podman', [...PODMAN, ...PODMAN_RUN.slice(0, 1), '--rm', ...PODMAN_RUN.slice(1), 'true'], Math.min(N, 11)));
+else anchorErrors['podman run'] = 'podman is not installed (make bench-anchors)';
 {
   // the levels are timed in turn within each round, so a noisy moment falls on all of them alike
   const levels = ['minimal', 'standard', 'strict'].filter((l) => host.levels[l].supported);
@@ -103,6 +113,27 @@ if (which('podman')) {
 }
 record('cli_floor', 'codex32 --version (CLI start-up floor)', timeCmd(BIN, ['--version']).median, 'ms');
 
+// ---- (i) exec into a running container and inspect it, beside podman exec and podman inspect
+{
+  spawnSync(BIN, ['run', '-d', '--name', 'benchexec', 'host', 'sleep', '600'], { env, stdio: 'ignore' });
+  const execAnchors = {};
+  const inspectAnchors = {};
+  if (which('podman')) {
+    const name = `c32bench${process.pid}`;
+    const up = spawnSync('podman', [...PODMAN, ...PODMAN_RUN.slice(0, 1), '-d', '--name', name, ...PODMAN_RUN.slice(1), 'sleep', '600'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (up.status === 0) {
+      execAnchors.podman = anchor('podman exec', timeCmd('podman', [...PODMAN, 'exec', name, 'true'], Math.min(N, 11)));
+      inspectAnchors.podman = anchor('podman inspect', timeCmd('podman', ['inspect', name], Math.min(N, 11)));
+    } else anchorErrors['podman exec'] = `podman run -d failed: ${String(up.stderr).trim().split('\n').pop()}`;
+    spawnSync('podman', ['rm', '-f', '-t', '0', name], { stdio: 'ignore' });
+  }
+  const ex = timeCmd(BIN, ['exec', 'benchexec', 'true']);
+  record('exec', '(i) codex32 exec NAME true', ex.median ?? ex, 'ms', execAnchors);
+  const ins = timeCmd(BIN, ['inspect', 'benchexec']);
+  record('inspect', '(i) codex32 inspect NAME', ins.median ?? ins, 'ms', inspectAnchors);
+  spawnSync(BIN, ['rm', '-f', 'benchexec'], { env, stdio: 'ignore' });
+}
+
 // ---- (b) in-process create + start + wait of `true`
 const engine = new ContainerEngine({ storageDir: storage });
 for (const level of ['minimal', 'standard']) {
@@ -117,6 +148,32 @@ for (const level of ['minimal', 'standard']) {
     await c.remove(true);
   }
   record(`inproc_${level}`, `(b) in-process create+start+wait of true (${level})`, median(xs), 'ms');
+}
+
+// ---- (b') the seccomp filter's cost: standard with the default filter beside unconfined, paired per round,
+// and the one-time compile of the default profile (cached by content afterwards)
+if (host.levels.standard.supported) {
+  const times = { default: [], unconfined: [] };
+  for (let i = 0; i <= N; i++)
+    for (const seccomp of ['default', 'unconfined']) {
+      const t0 = performance.now();
+      const c = await engine.create({ image: 'host', command: ['true'], isolation: 'standard', seccomp });
+      await c.start();
+      await c.wait();
+      if (i > 0) times[seccomp].push(performance.now() - t0);
+      await c.remove(true);
+    }
+  record('inproc_seccomp', "(b') the same, standard, default seccomp filter", median(times.default), 'ms');
+  record('inproc_unconfined', "(b') the same, standard, seccomp=unconfined", median(times.unconfined), 'ms');
+  record('seccomp_cost', "(b') filter minus unconfined, paired per round", median(times.default.map((t, i) => t - times.unconfined[i])), 'ms');
+  const compile = [];
+  for (let i = 0; i < Math.min(N, 7); i++) {
+    rmSync(join(storage, 'seccomp'), { recursive: true, force: true });
+    const t0 = performance.now();
+    compiledSeccomp(join(storage, 'seccomp'), seccompFilters('standard', undefined, capabilityMask({ isolation: 'standard' })), shimPath());
+    compile.push(performance.now() - t0);
+  }
+  record('seccomp_compile', "(b') compiling the default filter once (libseccomp, 3 architectures)", median(compile), 'ms');
 }
 
 // ---- (c) supervisor PSS per idle container, and (e) one stats sample over 100 containers
@@ -244,6 +301,7 @@ for (const r of Object.values(results)) {
 }
 const missingAnchors = ['bwrap', 'runc', 'podman'].filter((a) => !which(a));
 if (missingAnchors.length) lines.push('', `anchors not installed: ${missingAnchors.join(', ')} (make bench-anchors installs them)`);
+for (const [name, why] of Object.entries(anchorErrors)) lines.push(`anchor ${name} not measured: ${why}`);
 console.log(lines.join('\n'));
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify({ date: new Date().toISOString(), runs: N, results }, null, 2));
+writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify({ date: new Date().toISOString(), runs: N, results, anchorErrors }, null, 2));

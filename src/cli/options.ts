@@ -5,6 +5,7 @@ import {
   parseCpus, parseDurationMs, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseUser, parseVolume,
 } from '../config/parse.js';
 import { MAX, type ContainerConfig, type IsolationType } from '../config/schema.js';
+import { parseSeccompOpt } from '../config/seccomp.js';
 import { EngineError, expected } from '../errors.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -40,7 +41,8 @@ export function containerOptions(cmd: Command): Command {
     .option('--log-max-size <size>', 'rotate the log at this size (default 10m)')
     .option('--log-max-files <n>', 'log files kept (default 3)')
     .option('-l, --label <K=V>', 'metadata label (repeatable)', collect)
-    .option('-p, --port <auto|N>', 'give the container a loopback port through PORT (auto picks a free one)');
+    .option('-p, --port <auto|N>', 'give the container a loopback port through PORT (auto picks a free one)')
+    .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect);
 }
 
 export interface ContainerFlags {
@@ -73,6 +75,7 @@ export interface ContainerFlags {
   logMaxFiles?: string;
   label?: string[];
   port?: string;
+  securityOpt?: string[];
 }
 
 /** Turn parsed flags plus IMAGE and CMD into a config (validation of values happens here). */
@@ -131,6 +134,10 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     logMaxFiles: flags.logMaxFiles ? parsePositiveInt('`--log-max-files`', flags.logMaxFiles, MAX.logMaxFiles) : undefined,
     port: flags.port === undefined ? undefined : flags.port === 'auto' ? 'auto' : parsePositiveInt('`--port`', flags.port, MAX.port),
   };
+  for (const o of flags.securityOpt ?? []) {
+    if (/^seccomp[=:]/.test(o)) cfg.seccomp = parseSeccompOpt(o, (p) => readFileSync(p, 'utf8'));
+    else throw expected('`--security-opt`', 'seccomp=unconfined or seccomp=PROFILE.json', o);
+  }
   if (flags.workdir && !flags.workdir.startsWith('/')) throw expected('`-w`', 'an absolute path', flags.workdir);
   if (flags.healthCmd) {
     cfg.health = {

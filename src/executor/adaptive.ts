@@ -128,6 +128,16 @@ export class AdaptiveExecutor {
     return this.act(name, (backend, bot) => backend.restart(bot));
   }
 
+  /** A restart codex32 decides on (memory, cron, watch): never starts a bot the user stopped meanwhile. */
+  async autoRestart(name: string): Promise<BotStatus> {
+    await this.act(name, (backend, bot) => backend.stop(bot));
+    if (this.intent(name).userStopped) return this.status(name);
+    await this.act(name, (backend, bot) => backend.run(bot));
+    // the user stopped it while it was starting: their stop wins
+    if (this.intent(name).userStopped) await this.act(name, (backend, bot) => backend.stop(bot));
+    return this.status(name);
+  }
+
   private async act(name: string, fn: (backend: Backend, bot: Bot) => Promise<void>): Promise<BotStatus> {
     const bot = this.get(name);
     await fn(this.backend(bot), bot);

@@ -52,7 +52,7 @@ const KNOWN = new Set([
   'name', 'script', 'cwd', 'args', 'interpreter', 'node_args', 'env', 'env_file', 'autorestart', 'max_restarts', 'min_uptime',
   'restart_delay', 'exp_backoff_restart_delay', 'max_memory_restart', 'kill_timeout', 'cron_restart', 'watch', 'ignore_watch',
   'watch_delay', 'instances', 'exec_mode', 'increment_var', 'instance_var', 'out_file', 'error_file', 'log_date_format', 'time',
-  'merge_logs', 'port', 'autostart', 'stop_exit_codes', 'windowsHide', 'deployment', 'volumes',
+  'merge_logs', 'port', 'autostart', 'stop_exit_codes', 'windowsHide', 'deployment',
 ]);
 
 const PM2_DATE = 'YYYY-MM-DDTHH:mm:ss';
@@ -144,7 +144,6 @@ function translate(app: App, baseDir: string, envName: string | undefined, bad: 
     watch: watch as boolean | string[], watch_ignore: ignore,
     ...(app.watch_delay !== undefined ? { watch_delay: Number(app.watch_delay) / 1000 } : {}),
     ...(logFormat ? { log_date_format: logFormat } : {}),
-    ...(app.volumes !== undefined ? { volumes: app.volumes as never } : {}),
     ...(app.autostart === false ? { autostart: false } : {}),
   };
   return instancesOf(app, base, cwd, bad);

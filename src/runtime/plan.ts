@@ -7,6 +7,8 @@ import type { ResolvedConfig } from '../config/schema.js';
 import type { ContainerRow } from '../state/types.js';
 import type { CgroupSet } from './cgroups.js';
 import type { ContainerPaths } from './layout.js';
+import { compiledSeccomp, seccompFilters } from './seccomp.js';
+import { shimPath } from './supervisor.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -151,7 +153,10 @@ export function buildPlan(
   }
   if (c.user) entries.push(`uid=${c.user.uid}`, `gid=${c.user.gid}`);
   if (level !== 'minimal') {
-    entries.push(`newroot=${paths.newroot}`, `hostname=${c.hostname ?? c.name}`, `caps=${capabilityMask(c)}`);
+    const caps = capabilityMask(c);
+    entries.push(`newroot=${paths.newroot}`, `hostname=${c.hostname ?? c.name}`, `caps=${caps}`);
+    // the filter follows the capabilities the container holds, as docker's profile does
+    entries.push(...compiledSeccomp(paths.seccompCache, seccompFilters(level, c.seccomp, caps), shimPath()));
     entries.push(...rootfsEntries(row, image, paths));
   }
   if (!sharesHostNetns(c)) entries.push('netns=1');
