@@ -161,7 +161,7 @@ static void read_stop_request(struct stop_request *r) {
   snprintf(path, sizeof path, "%s/stop-request", rundir);
   char *s = read_file(path, NULL);
   r->sig = (int)spec_num("stop_signal", SIGTERM);
-  r->grace = spec_num("stop_timeout", 10) * 1000;
+  r->grace = spec_num("stop_timeout_ms", 10000);
   snprintf(r->reason, sizeof r->reason, "stopped");
   if (s) {
     sscanf(s, "%d %lld %63s %15s", &r->sig, &r->grace, r->reason, scope);
@@ -311,7 +311,7 @@ static void on_timers(struct loop *l, const struct pollfd *pfd) {
     stopping = 1;
     stop_reason = "timeout";
     write_state("stopping");
-    stop_container(l, (int)spec_num("stop_signal", SIGTERM), 0, spec_num("stop_timeout", 10) * 1000);
+    stop_container(l, (int)spec_num("stop_signal", SIGTERM), 0, spec_num("stop_timeout_ms", 10000));
   }
   if (fired(&pfd[1])) l->waiting_backoff = 0;
   if (fired(&pfd[3])) {

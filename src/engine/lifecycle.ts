@@ -4,13 +4,14 @@ import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { resolveImage, type ContainerImage } from '../images/store.js';
 import { containerLogger } from '../logger.js';
-import { createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
+import { cgroupLimitsFor, createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import type { ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost } from '../runtime/probe.js';
 import { launchShim, readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
+import { closeContainerDir } from './access.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
 import { bootId, killOrphans } from './reconcile.js';
 import { canStart, invalidState, isActive } from './status.js';
@@ -86,11 +87,7 @@ function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPa
   for (const f of [paths.state, paths.stopRequest, paths.exits, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
-  // minimal takes what the host has: memory is an rlimit there and --cpus falls back to the throttle
-  const limits = { ...row.config.limits };
-  if (row.config.isolation === 'minimal')
-    for (const [k, ctl] of [['memory', 'memory'], ['cpus', 'cpu'], ['pids', 'pids']] as const) if (!host.cgroup.controllers[ctl]) delete limits[k];
-  const cgroups = createCgroups(host.cgroup, row.id, limits);
+  const cgroups = createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup));
   if (row.config.isolation !== 'minimal') {
     mkdirSync(paths.newroot, { recursive: true });
     if (image.kind === 'rootfs') {
@@ -98,9 +95,10 @@ function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPa
       mkdirSync(paths.work, { recursive: true });
     }
   }
+  closeContainerDir(paths.dir, row.config); // a directory made by an older version was open to others
   if (row.config.isolation === 'strict') {
-    // container root is an unprivileged host uid: it must reach its directory, and own what it writes
-    for (let d = paths.dir; d !== '/'; d = dirname(d))
+    // container root is an unprivileged host uid: it must reach its directory (its group may), and own what it writes
+    for (let d = dirname(paths.dir); d !== '/'; d = dirname(d))
       if ((statSync(d).mode & 0o001) === 0)
         throw new EngineError('HOST_UNSUPPORTED', `Strict containers run as an unprivileged host uid, which cannot pass through ${d}. Run \`chmod o+x ${d}\` or choose a --storage directory whose parents are searchable.`, { context: { path: d } });
     for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) chownTree(p, STRICT_ID_BASE);
