@@ -22,7 +22,7 @@ static const struct {
   int (*fn)(char **args, int n);
 } commands[] = {
     {"run", run_main},         /* run RUNDIR: supervise the container described by RUNDIR/spec */
-    {"exec", exec_main},       /* exec RUNDIR [-e K=V]... [-w DIR] -- CMD [ARG...] */
+    {"exec", exec_main},       /* exec RUNDIR [-e K=V]... [-w DIR] [-t] [-i] -- CMD [ARG...] */
     {"tar-out", tar_out_main}, /* tar-out RUNDIR BUSYBOX DIR ENTRY... */
     {"tar-in", tar_in_main},   /* tar-in RUNDIR BUSYBOX DIR */
     {"test-dir", test_dir_main}, /* test-dir RUNDIR PATH */
@@ -32,7 +32,7 @@ static const struct {
 int main(int argc, char **argv) {
   for (size_t i = 0; argc >= 2 && i < sizeof commands / sizeof commands[0]; i++)
     if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argv + 2, argc - 2);
-  fprintf(stderr, "usage: codex32-shim run RUNDIR | exec RUNDIR [-e K=V] [-w DIR] -- CMD [ARG...] | "
+  fprintf(stderr, "usage: codex32-shim run RUNDIR | exec RUNDIR [-e K=V] [-w DIR] [-t] [-i] -- CMD [ARG...] | "
                   "tar-out RUNDIR BUSYBOX DIR ENTRY... | tar-in RUNDIR BUSYBOX DIR | test-dir RUNDIR PATH | "
                   "seccomp-compile OUT\n");
   return 125;

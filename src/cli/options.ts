@@ -42,6 +42,8 @@ export function containerOptions(cmd: Command): Command {
     .option('--log-max-files <n>', 'log files kept (default 3)')
     .option('-l, --label <K=V>', 'metadata label (repeatable)', collect)
     .option('-p, --port <auto|N>', 'give the container a loopback port through PORT (auto picks a free one)')
+    .option('-i, --interactive', 'keep stdin open: attached callers feed it (`echo hi | codex32 run -i host cat`)')
+    .option('-t, --tty', 'give the command a terminal (run -it: an interactive shell; Ctrl-P Ctrl-Q detaches)')
     .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect);
 }
 
@@ -76,6 +78,8 @@ export interface ContainerFlags {
   label?: string[];
   port?: string;
   securityOpt?: string[];
+  interactive?: boolean;
+  tty?: boolean;
 }
 
 /** Turn parsed flags plus IMAGE and CMD into a config (validation of values happens here). */
@@ -113,6 +117,8 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     env,
     labels,
     name: flags.name,
+    tty: flags.tty,
+    interactive: flags.interactive,
     isolation: flags.isolation as IsolationType | undefined,
     workdir: flags.workdir,
     hostname: flags.hostname,

@@ -12,9 +12,11 @@ import type { StatsSample } from '../monitor/stats.js';
 import { containerPaths, type ContainerPaths } from '../runtime/layout.js';
 import { StateStore } from '../state/store.js';
 import type { ContainerRow, EventRecord, RunRecord } from '../state/types.js';
+import type { AttachSession } from '../runtime/attach.js';
+import { attachTo, startAttached } from './attach.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { createContainer } from './create.js';
-import { copyFrom, copyTo, execIn, exportFs, statPath, type ExecResult } from './files.js';
+import { copyFrom, copyTo, execIn, exportFs, statPath, type ExecOptions, type ExecResult } from './files.js';
 import { engineInfo, type EngineInfo } from './host.js';
 import { imageList, importImageFile, removeImageNamed } from './images.js';
 import type { InspectResult } from './inspect.js';
@@ -128,7 +130,17 @@ export class ContainerEngine implements EngineCore {
 
   /** Start a created or stopped container; resolves once its command has exec'd. */
   start(ref: string): Promise<void> {
-    return startContainer(this, ref);
+    return startContainer(this, ref).then(() => undefined);
+  }
+
+  /** Start a container created with -i or -t, attached: the session is connected before its command runs. */
+  startAttached(ref: string): Promise<AttachSession> {
+    return startAttached(this, ref);
+  }
+
+  /** Attach to the terminal or stdin of a running container created with -i or -t. */
+  attach(ref: string): Promise<AttachSession> {
+    return attachTo(this, ref);
   }
 
   /** Stop: the stop signal, then SIGKILL after the grace period; no process of the container remains. */
@@ -204,7 +216,7 @@ export class ContainerEngine implements EngineCore {
   }
 
   /** Run a command inside a running container exactly like its main process. */
-  exec(ref: string, command: string[], options: { env?: Record<string, string>; workdir?: string; stdio?: 'inherit' | 'pipe' } = {}): Promise<ExecResult> {
+  exec(ref: string, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
     return execIn(this, ref, command, options);
   }
 

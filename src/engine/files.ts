@@ -13,25 +13,33 @@ export { validateArchive } from '../images/archive.js';
 /** What exec resolves to: execa's result of the supervisor's exec. */
 export type ExecResult = Awaited<ResultPromise<{ reject: false; stdio: 'inherit' | 'pipe' }>>;
 
+export interface ExecOptions {
+  env?: Record<string, string>;
+  workdir?: string;
+  stdio?: 'inherit' | 'pipe';
+  /** docker's -i: the command reads our stdin (otherwise /dev/null) */
+  interactive?: boolean;
+  /** docker's -t: a terminal of its own inside the container, relayed to our stdio by the shim */
+  tty?: boolean;
+}
+
 /**
  * Run a command inside a running container exactly like its main process: its namespaces, cgroups,
- * rlimits, capabilities and no_new_privs. Only the host's shim does the entering.
+ * rlimits, capabilities, no_new_privs and seccomp filter. Only the host's shim does the entering.
  */
-export async function execIn(
-  core: EngineCore,
-  ref: string,
-  command: string[],
-  options: { env?: Record<string, string>; workdir?: string; stdio?: 'inherit' | 'pipe' } = {},
-): Promise<ExecResult> {
+export async function execIn(core: EngineCore, ref: string, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
   const row = core.get(ref);
   if (row.status !== 'running') throw invalidState(row.name, row.status, 'exec in', 'Start it first.');
   if (!command.length) throw new EngineError('INVALID_CONFIG', 'Expected a command to exec, got nothing');
   const args = ['exec', core.paths(row.id).dir];
   for (const [k, v] of Object.entries(options.env ?? {})) args.push('-e', `${k}=${v}`);
   if (options.workdir) args.push('-w', options.workdir);
+  if (options.tty) args.push('-t');
+  if (options.interactive) args.push('-i');
   core.store.tx(() => recordEvent(core.store, 'exec', row, { command: command.join(' ') }));
   const { execa } = await import('execa');
-  return execa(shimPath(), [...args, '--', ...command], { reject: false, stdio: options.stdio ?? 'pipe' });
+  const mode = options.stdio ?? 'pipe';
+  return execa(shimPath(), [...args, '--', ...command], { reject: false, stdin: options.interactive ? mode : 'ignore', stdout: mode, stderr: mode }) as unknown as ExecResult;
 }
 
 /** A tar stream of path inside the container (running or stopped); its basename is the top entry. */
