@@ -23,6 +23,7 @@ export function containerOptions(cmd: Command): Command {
     .option('--cpu-time <sec>', 'maximum CPU seconds (RLIMIT_CPU)')
     .option('--fsize <size>', 'maximum file size written')
     .option('-v, --volume <host:ctr[:ro]>', 'bind a host path (repeatable)', collect)
+    .option('--allow-host-root', "allow a volume of the host's root or of the storage directory (see docs/security.md)")
     .option('-e, --env <K=V>', 'set an environment variable (repeatable)', collect)
     .option('--env-file <file>', 'read K=V lines from a file (repeatable)', collect)
     .option('-w, --workdir <dir>', 'working directory')
@@ -58,6 +59,7 @@ export interface ContainerFlags {
   cpuTime?: string;
   fsize?: string;
   volume?: string[];
+  allowHostRoot?: boolean;
   env?: string[];
   envFile?: string[];
   workdir?: string;
@@ -132,6 +134,7 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
       fsize: flags.fsize !== undefined ? parseSize('`--fsize`', flags.fsize) : undefined,
     },
     volumes: (flags.volume ?? []).map(parseVolume),
+    allowHostRoot: flags.allowHostRoot,
     restart: flags.restart ? parseRestart(flags.restart) : undefined,
     stopSignal: flags.stopSignal ? parseSignal(flags.stopSignal) : undefined,
     stopTimeout: flags.stopTimeout !== undefined ? parseSeconds('`--stop-timeout`', flags.stopTimeout) : undefined,

@@ -96,6 +96,8 @@ export const ContainerConfigSchema = z
     isolation: IsolationTypeSchema.optional(),
     limits: ResourceLimitsSchema.default({}),
     volumes: z.array(VolumeSchema).default([]),
+    /** allow a volume whose source is the host's root, or holds or lies within the storage directory */
+    allowHostRoot: z.boolean().default(false),
     restart: RestartPolicySchema.default({}),
     stopSignal: z.number().int().min(1).max(64).default(15),
     stopTimeout: seconds.pipe(z.number().min(0)).default(10), // seconds, whole milliseconds

@@ -71,7 +71,6 @@ function rlimitEntries(row: ContainerRow): string[] {
   const out: string[] = [];
   const minimal = row.config.isolation === 'minimal';
   if (minimal && l.memory) out.push(`rlimit=as ${l.memory} ${l.memory}`);
-  if (minimal && l.pids) out.push(`rlimit=nproc ${l.pids} ${l.pids}`);
   if (l.nofile) out.push(`rlimit=nofile ${l.nofile} ${l.nofile}`);
   if (l.cpuTime) out.push(`rlimit=cpu ${l.cpuTime} ${l.cpuTime}`);
   if (l.fsize) out.push(`rlimit=fsize ${l.fsize} ${l.fsize}`);
@@ -134,7 +133,7 @@ export function buildPlan(
     `backoff_max_ms=${c.restart.backoffMaxMs}`,
     `backoff_reset_ms=${c.restart.backoffResetMs}`,
     `stop_signal=${c.stopSignal}`,
-    `stop_timeout=${c.stopTimeout}`,
+    `stop_timeout_ms=${Math.round(c.stopTimeout * 1000)}`, // whole milliseconds: the shim reads integers
     `timeout_ms=${Math.round((c.timeout ?? 0) * 1000)}`,
     `run_base=${row.state.runBase}`,
     ...argv.map((a) => `arg=${a}`),
