@@ -16,8 +16,8 @@ int fd_send(int sock, int fd);
 int fd_recv(int sock);
 /*
  * exec -t: copy our stdin to master and master to our stdout until the terminal closes, follow our
- * terminal's window size on SIGWINCH, forward SIGTERM, SIGINT and SIGHUP to child. mask holds those
- * signals and SIGCHLD, blocked. Returns child's wait status.
+ * terminal's window size on SIGWINCH, forward SIGTERM, SIGINT and SIGHUP to child (SIGUSR2 as SIGKILL).
+ * mask holds those signals and SIGCHLD, blocked. Returns child's wait status.
  */
 int pty_relay(int master, pid_t child, const sigset_t *mask);
 
