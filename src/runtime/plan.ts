@@ -6,6 +6,7 @@ import { inferCommand } from '../images/store.js';
 import type { ContainerRow } from '../state/types.js';
 import type { CgroupSet } from './cgroups.js';
 import type { ContainerPaths } from './layout.js';
+import { NET_ETC, networkEntries, ownsNetFiles } from './plan-net.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -70,7 +71,8 @@ function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: Containe
       if (st.isSymbolicLink()) e.push(`symlink=${readlinkSync(p)}\t${p}`);
       else if (st.isDirectory()) e.push(`bind=${p}\t${p}\tro`);
     }
-    for (const f of HOST_ETC) if (existsSync(`/etc/${f}`)) e.push(`bind=/etc/${f}\t/etc/${f}\tro`);
+    const own = ownsNetFiles(row) ? NET_ETC : [];
+    for (const f of HOST_ETC) if (!own.includes(f) && existsSync(`/etc/${f}`)) e.push(`bind=/etc/${f}\t/etc/${f}\tro`);
     e.push(`bind=${paths.etc}/hostname\t/etc/hostname\tro`);
   }
   e.push(`bind=${paths.app}\t/app\trw`);
@@ -93,6 +95,7 @@ export function buildPlan(
   image: ContainerImage,
   paths: ContainerPaths,
   cgroups: CgroupSet | undefined,
+  netnsPath?: string,
 ): LaunchPlan {
   const c = row.config;
   const level = c.isolation;
@@ -134,9 +137,10 @@ export function buildPlan(
     const caps = level === 'strict' ? 0n : STANDARD_CAPS.reduce((m, b) => m | (1n << BigInt(b)), 0n);
     entries.push(`newroot=${paths.newroot}`, `hostname=${c.hostname ?? c.name}`, `caps=${caps}`);
     entries.push(...rootfsEntries(row, image, paths));
+    entries.push(...networkEntries(row, paths, netnsPath));
   }
   if (level === 'strict') {
-    entries.push('netns=1', 'readonly_root=1');
+    entries.push('readonly_root=1');
     entries.push(`uid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`, `gid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`);
   }
   for (const e of entries)
