@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NODE_BIN := node_modules/.bin
-CODEX32 := node bin/codex32
+CODEX32 := bin/codex32
 export CONTAINER_STORAGE_DIR ?= $(CURDIR)/.codex32
 SHIM := build/codex32-shim
 STAMP := node_modules/.install-stamp
@@ -22,14 +22,19 @@ $(STAMP): package.json
 
 install: $(STAMP) ## install npm dependencies
 
-$(SHIM): native/shim.c
+NATIVE_SRC := $(wildcard native/*.c)
+NATIVE_HDR := $(wildcard native/*.h)
+
+# one binary from every native/*.c; any source or header change rebuilds it
+$(SHIM): $(NATIVE_SRC) $(NATIVE_HDR)
 	@mkdir -p build
-	cc -O2 -Wall -Wextra -o $(SHIM) native/shim.c
+	cc -O2 -Wall -Wextra -Werror -o $(SHIM) $(NATIVE_SRC)
 
 shim: $(SHIM) ## build the per-container supervisor (C)
 
-build: install shim ## compile TypeScript to dist/ and the supervisor to build/
+build: install shim ## compile TypeScript to dist/ (the library), the CLI bundle and the supervisor to build/
 	$(NODE_BIN)/tsc -p tsconfig.build.json
+	@./scripts/bundle.sh
 
 db-setup: build ## create or migrate the state database
 	@./setup_database.sh

@@ -92,7 +92,7 @@ if (which('podman')) {
   for (let i = 0; i <= N; i++)
     for (const level of levels) {
       const t0 = performance.now();
-      spawnSync('node', [BIN, 'run', '--rm', '--isolation', level, 'host', 'true'], { env, stdio: 'ignore' });
+      spawnSync(BIN, ['run', '--rm', '--isolation', level, 'host', 'true'], { env, stdio: 'ignore' });
       if (i > 0) times[level].push(performance.now() - t0);
     }
   for (const level of levels) record(`run_${level}`, `(a) codex32 run --rm --isolation ${level} host true`, median(times[level]), 'ms', runAnchors);
@@ -101,7 +101,7 @@ if (which('podman')) {
     record('standard_minus_minimal', '(a) standard minus minimal, paired per round', median(diffs), 'ms');
   }
 }
-record('cli_floor', 'node bin/codex32 --version (CLI start-up floor)', timeCmd('node', [BIN, '--version']).median, 'ms');
+record('cli_floor', 'codex32 --version (CLI start-up floor)', timeCmd(BIN, ['--version']).median, 'ms');
 
 // ---- (b) in-process create + start + wait of `true`
 const engine = new ContainerEngine({ storageDir: storage });
@@ -150,7 +150,7 @@ record('stats_sample', `(e) one stats sample over ${COUNT} running containers`, 
 // ---- (h) the service: GET /api/containers with these containers, and its own memory
 {
   const { spawn } = await import('node:child_process');
-  const svc = spawn('node', [BIN, 'serve', '--port', '0', '--token', 'bench'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const svc = spawn(BIN, ['serve', '--port', '0', '--token', 'bench'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((res, rej) => {
     let out = '';
     svc.stdout.on('data', (d) => {
@@ -189,7 +189,7 @@ engine.store.tx(() => {
     });
   }
 });
-record('ps_1000', '(d) codex32 ps -a with 1000 containers', timeCmd('node', [BIN, 'ps', '-a']).median, 'ms');
+record('ps_1000', '(d) codex32 ps -a with 1000 containers', timeCmd(BIN, ['ps', '-a']).median, 'ms');
 engine.store.db.prepare("DELETE FROM containers WHERE name LIKE 'bulk%'").run();
 
 // ---- (f) log capture throughput beside `cat > file` on the same data

@@ -15,9 +15,15 @@ export type ErrorCode =
   | 'COMMAND_NOT_FOUND'
   | 'COMMAND_NOT_EXECUTABLE'
   | 'STATE_CORRUPT'
+  | 'STATE_UNAVAILABLE'
   | 'STATE_TOO_NEW'
   | 'RUNTIME_FAILED'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'INVALID_IMAGE'
+  | 'DIGEST_MISMATCH'
+  | 'PLATFORM_MISMATCH'
+  | 'REGISTRY_ERROR'
+  | 'REGISTRY_UNAUTHORIZED';
 
 export interface ErrorContext {
   container?: string;

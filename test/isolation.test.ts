@@ -114,6 +114,34 @@ for (const level of ['standard', 'strict'] as const) {
   });
 }
 
+describe.skipIf(!!missing({ standard: true }))('on the host network', () => {
+  const NET_BITS = (1n << 12n) | (1n << 13n); // CAP_NET_ADMIN, CAP_NET_RAW
+  const probe = [
+    'import socket',
+    'for name, args in (("packet", (socket.AF_PACKET, socket.SOCK_RAW)), ("raw-icmp", (socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))):',
+    '  try:',
+    '    socket.socket(*args).close(); print(name, "opened")',
+    '  except OSError as e:',
+    '    print(name, e.errno)',
+  ].join('\n');
+  const capSets = (status: string) => ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'].map((k) => BigInt('0x' + new RegExp(`${k}:\\s*(\\w+)`).exec(status)![1]));
+
+  it('a standard container holds no NET_RAW or NET_ADMIN in any set and cannot open a packet socket', async () => {
+    const r = await cli(['run', '--rm', '--isolation', 'standard', 'host', 'sh', '-c', `grep ^Cap /proc/self/status; python3 -c '${probe}'`]);
+    for (const set of capSets(String(r.stdout))) expect(set & NET_BITS).toBe(0n);
+    expect(capSets(String(r.stdout))[3] & (1n << 10n)).not.toBe(0n); // NET_BIND_SERVICE stays: the rule is narrow
+    expect(String(r.stdout)).toContain('packet 1\nraw-icmp 1'); // EPERM
+  });
+
+  it('nor does a process exec\'d into it', async () => {
+    await cli(['run', '-d', '--isolation', 'standard', '--name', 'hostnet', 'host', 'sleep', '300']);
+    const r = await cli(['exec', 'hostnet', 'sh', '-c', `grep ^Cap /proc/self/status; python3 -c '${probe}'`]);
+    for (const set of capSets(String(r.stdout))) expect(set & NET_BITS).toBe(0n);
+    expect(String(r.stdout)).toContain('packet 1\nraw-icmp 1');
+    await cli(['rm', '-f', 'hostnet']);
+  });
+});
+
 describe.skipIf(!!missing({ strict: true }))('strict only', () => {
   it('maps root to an unprivileged host id, has only lo, and a read-only /', async () => {
     const r = await sh('strict', 'cat /proc/self/uid_map; ls /sys/class/net; touch /x 2>/dev/null || echo ro');

@@ -62,15 +62,22 @@ describe('bad input is refused before it touches anything', () => {
   });
 
   it.each([
-    ['--memory', '-1', 'a size such as 64m'],
+    ['--memory', '-1', 'Expected `--memory` to be a size such as 64m, got `-1`'],
+    ['--memory', '18446744073709551616', 'Expected `--memory` to be a size such as 64m of at most 1024t (1125899906842624 bytes), got `18446744073709551616`'],
+    ['--memory', '1e99', 'Expected `--memory` to be a size such as 64m, got `1e99`'],
+    ['--fsize', '0x10', 'Expected `--fsize` to be a size such as 64m, got `0x10`'],
+    ['--pids', '1.5.3', 'Expected `--pids` to be a whole number from 1 to 4194304, got `1.5.3`'],
+    ['--timeout', '1e99', 'Expected `--timeout` to be a duration such as 10, 30s or 5m, got `1e99`'],
     ['--pids', '0', 'a whole number'],
     ['--cpus', 'NaN', 'a number of CPUs'],
     ['--restart', 'sometimes', 'one of no, on-failure'],
     ['--nofile', '999999', 'at most'],
   ])('refuses %s %s with the expected form', async (flag, value, form) => {
+    const before = containersDir().length;
     const r = await cli(['create', ...M, `${flag}=${value}`, 'host', 'true']);
     expect(r.exitCode).toBe(125);
     expect(r.stderr).toContain(form);
+    expect(containersDir().length).toBe(before);
   });
 
   it('refuses an unknown flag with 125', async () => {

@@ -1,7 +1,7 @@
 // Shared CLI plumbing: the engine for this invocation and the wrapper that maps errors to exit codes.
 import type { Command } from 'commander';
 import { ContainerEngine } from '../engine/engine.js';
-import { reportError } from './errors.js';
+import { isClosedPipe, reportError } from './errors.js';
 
 let engine: ContainerEngine | undefined;
 
@@ -24,7 +24,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
     try {
       await fn(...args);
     } catch (err) {
-      process.exitCode = reportError(err);
+      process.exitCode = isClosedPipe(err) ? 0 : reportError(err);
     }
   };
 }

@@ -1,5 +1,6 @@
-// The one place engine errors become exit codes and messages on stderr.
+// The one place engine errors become exit codes and messages on stderr; no error ever prints a stack trace.
 import { EngineError } from '../errors.js';
+import { getLogger } from '../logger.js';
 
 /** docker's convention: 125 the engine failed, 126 cannot invoke, 127 not found. */
 export function exitCodeFor(err: unknown): number {
@@ -7,13 +8,20 @@ export function exitCodeFor(err: unknown): number {
     if (err.code === 'COMMAND_NOT_FOUND') return 127;
     if (err.code === 'COMMAND_NOT_EXECUTABLE') return 126;
   }
+  // STATE_CORRUPT, STATE_UNAVAILABLE and every other engine failure: 125
   return 125;
 }
 
-/** Print an error for a person and set the exit code. */
+/** Print an error for a person (one line, no stack: LOG_LEVEL=debug logs it) and return the exit code. */
 export function reportError(err: unknown): number {
   const code = exitCodeFor(err);
+  getLogger().debug({ err }, 'command failed');
   if (err instanceof EngineError) process.stderr.write(`codex32: ${err.message} [${err.code}]\n`);
-  else process.stderr.write(`codex32: ${(err as Error)?.stack ?? String(err)}\n`);
+  else process.stderr.write(`codex32: unexpected error: ${err instanceof Error ? err.message : String(err)} (LOG_LEVEL=debug logs the details)\n`);
   return code;
+}
+
+/** True for the error a write to a pipe whose reader has gone raises (`codex32 logs x | head -1`). */
+export function isClosedPipe(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === 'EPIPE';
 }

@@ -9,6 +9,7 @@ import { registerMonitor } from './commands/monitor.js';
 import { registerBot } from './commands/bot.js';
 import { registerServe } from './commands/serve.js';
 import { closeEngine } from './context.js';
+import { isClosedPipe, reportError } from './errors.js';
 
 /** Build the program with every command registered. */
 export function buildProgram(): Command {
@@ -36,8 +37,24 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** End the process now: a closed pipe quietly with 0, anything else reported once without a stack. */
+function fatal(err: unknown): never {
+  const code = isClosedPipe(err) ? 0 : reportError(err);
+  try {
+    closeEngine();
+  } catch {
+    /* exiting anyway */
+  }
+  process.exit(code);
+}
+
 /** Run the CLI with argv; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // the reader of our output went away (`| head -1`): the command has nothing left to do
+  process.stdout.on('error', fatal);
+  process.stderr.on('error', (err) => (isClosedPipe(err) ? fatal(err) : undefined));
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
@@ -45,9 +62,14 @@ export async function main(argv: string[]): Promise<number> {
       // help and version exit 0; a usage error is the engine refusing: 125
       return err.exitCode === 0 ? 0 : 125;
     }
-    throw err;
+    if (isClosedPipe(err)) return 0;
+    return reportError(err);
   } finally {
-    closeEngine();
+    try {
+      closeEngine();
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }

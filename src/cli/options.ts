@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
-  parseCpus, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseUser, parseVolume,
+  parseCpus, parseDurationMs, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseUser, parseVolume,
 } from '../config/parse.js';
 import { parseAddHost, parseDns, parseNetworkMode, parsePublish, parseRate } from '../config/parse-net.js';
-import type { ContainerConfig, IsolationType } from '../config/schema.js';
+import { MAX, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { EngineError, expected } from '../errors.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -147,29 +147,29 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     limits: {
       memory: flags.memory !== undefined ? parseSize('`--memory`', flags.memory) : undefined,
       cpus: flags.cpus !== undefined ? parseCpus('`--cpus`', flags.cpus) : undefined,
-      pids: flags.pids !== undefined ? parsePositiveInt('`--pids`', flags.pids, 4194304) : undefined,
-      nofile: flags.nofile !== undefined ? parsePositiveInt('`--nofile`', flags.nofile, 1048576) : undefined,
-      cpuTime: flags.cpuTime !== undefined ? parsePositiveInt('`--cpu-time`', flags.cpuTime) : undefined,
+      pids: flags.pids !== undefined ? parsePositiveInt('`--pids`', flags.pids, MAX.pids) : undefined,
+      nofile: flags.nofile !== undefined ? parsePositiveInt('`--nofile`', flags.nofile, MAX.nofile) : undefined,
+      cpuTime: flags.cpuTime !== undefined ? parsePositiveInt('`--cpu-time`', flags.cpuTime, MAX.cpuTime) : undefined,
       fsize: flags.fsize !== undefined ? parseSize('`--fsize`', flags.fsize) : undefined,
     },
     volumes: (flags.volume ?? []).map(parseVolume),
     restart: flags.restart ? parseRestart(flags.restart) : undefined,
     stopSignal: flags.stopSignal ? parseSignal(flags.stopSignal) : undefined,
     stopTimeout: flags.stopTimeout !== undefined ? parseSeconds('`--stop-timeout`', flags.stopTimeout) : undefined,
-    timeout: flags.timeout !== undefined ? parseSeconds('`--timeout`', flags.timeout) : undefined,
+    timeout: flags.timeout !== undefined ? parseSeconds('`--timeout`', flags.timeout, 1) : undefined,
     logMaxSize: flags.logMaxSize ? parseSize('`--log-max-size`', flags.logMaxSize) : undefined,
-    logMaxFiles: flags.logMaxFiles ? parsePositiveInt('`--log-max-files`', flags.logMaxFiles, 100) : undefined,
-    port: flags.port === undefined ? undefined : flags.port === 'auto' ? 'auto' : parsePositiveInt('`--port`', flags.port, 65535),
+    logMaxFiles: flags.logMaxFiles ? parsePositiveInt('`--log-max-files`', flags.logMaxFiles, MAX.logMaxFiles) : undefined,
+    port: flags.port === undefined ? undefined : flags.port === 'auto' ? 'auto' : parsePositiveInt('`--port`', flags.port, MAX.port),
     ...net,
   };
   if (flags.workdir && !flags.workdir.startsWith('/')) throw expected('`-w`', 'an absolute path', flags.workdir);
   if (flags.healthCmd) {
     cfg.health = {
       cmd: ['sh', '-c', flags.healthCmd],
-      intervalMs: flags.healthInterval ? Math.round(parseSeconds('`--health-interval`', flags.healthInterval) * 1000) : undefined,
-      timeoutMs: flags.healthTimeout ? Math.round(parseSeconds('`--health-timeout`', flags.healthTimeout) * 1000) : undefined,
-      retries: flags.healthRetries ? parsePositiveInt('`--health-retries`', flags.healthRetries) : undefined,
-      startPeriodMs: flags.healthStartPeriod ? Math.round(parseSeconds('`--health-start-period`', flags.healthStartPeriod) * 1000) : undefined,
+      intervalMs: flags.healthInterval ? parseDurationMs('`--health-interval`', flags.healthInterval, 1) : undefined,
+      timeoutMs: flags.healthTimeout ? parseDurationMs('`--health-timeout`', flags.healthTimeout, 1) : undefined,
+      retries: flags.healthRetries ? parsePositiveInt('`--health-retries`', flags.healthRetries, MAX.retries) : undefined,
+      startPeriodMs: flags.healthStartPeriod ? parseDurationMs('`--health-start-period`', flags.healthStartPeriod) : undefined,
       restartOnUnhealthy: flags.healthRestart,
     };
   }

@@ -1,48 +1,90 @@
 // Parsers for the human forms users type (sizes, durations, restart policies, volumes, env).
+// Numbers are exact: digits become BigInt, never floating point, and are checked against their
+// documented maximum (MAX) before they become a JS number, which within that maximum is exact.
 import { expected } from '../errors.js';
+import { MAX, SIZE_MAX_TEXT } from './schema.js';
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+const KI = 1024n;
+const SIZE_UNITS: Record<string, bigint> = { '': 1n, b: 1n, k: KI, m: KI ** 2n, g: KI ** 3n, t: KI ** 4n };
+/** the form a size takes: digits, an optional fraction, an optional binary unit (k, kb, kib, ...) */
+const SIZE_RE = /^(\d+)(?:\.(\d+))?\s*(?:([kmgt])i?b?|(b))?$/i;
 
-/** Parse a size such as 512k, 64m or 1g into bytes. */
+/** Digits and fraction digits as an exact rational scaled by unit: the whole part of (int.frac × unit). */
+function scaled(int: string, frac: string | undefined, unit: bigint): bigint {
+  const f = frac ?? '';
+  return ((BigInt(int) * 10n ** BigInt(f.length) + BigInt(f || '0')) * unit) / 10n ** BigInt(f.length);
+}
+
+/** Parse a size such as 512k, 64m, 1.5g or 1024 (bytes) into bytes; a fraction of a byte is dropped. */
 export function parseSize(flag: string, value: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?$/i.exec(value.trim());
-  if (!m) throw expected(flag, 'a size such as 64m', value);
-  const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
-  if (!Number.isFinite(bytes) || bytes <= 0) throw expected(flag, 'a size such as 64m', value);
-  return bytes;
+  const m = SIZE_RE.exec(value.trim());
+  const form = 'a size such as 64m';
+  if (!m) throw expected(flag, form, value);
+  const bytes = scaled(m[1], m[2], SIZE_UNITS[(m[3] ?? m[4] ?? '').toLowerCase()]);
+  if (bytes < 1n) throw expected(flag, form, value);
+  if (bytes > BigInt(MAX.bytes)) throw expected(flag, `${form} of at most ${SIZE_MAX_TEXT}`, value);
+  return Number(bytes);
 }
 
-/** Parse a positive whole number. */
-export function parsePositiveInt(flag: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^\d+$/.test(value.trim())) throw expected(flag, `a whole number from 1 to ${max}`, value);
-  const n = Number(value);
-  if (n < 1 || n > max) throw expected(flag, `a whole number from 1 to ${max}`, value);
-  return n;
+/** Parse a whole number from min (default 1) to max, exactly. */
+export function parsePositiveInt(flag: string, value: string, max: number = Number.MAX_SAFE_INTEGER, min = 1): number {
+  const v = value.trim();
+  const form = `a whole number from ${min} to ${max}`;
+  if (!/^\d+$/.test(v)) throw expected(flag, form, value);
+  const n = BigInt(v);
+  if (n < BigInt(min) || n > BigInt(max)) throw expected(flag, form, value);
+  return Number(n);
 }
 
-/** Parse a CPU count such as 0.5 or 2. */
+/** Parse a CPU count such as 0.5 or 2: thousandths of a CPU at most, up to MAX.cpus. */
 export function parseCpus(flag: string, value: string): number {
-  const n = Number(value);
-  if (!/^\d*\.?\d+$/.test(value.trim()) || !Number.isFinite(n) || n <= 0 || n > 1024)
-    throw expected(flag, 'a number of CPUs such as 0.5 or 2', value);
-  return n;
+  const form = `a number of CPUs such as 0.5 or 2 (at most ${MAX.cpus}, in steps of 0.001)`;
+  const m = /^(\d*)(?:\.(\d+))?$/.exec(value.trim());
+  if (!m || (!m[1] && !m[2])) throw expected(flag, form, value);
+  const milli = scaled(m[1] || '0', m[2], 1000n);
+  // finer than a thousandth would be silently rounded: refuse it instead
+  const finer = /[1-9]/.test((m[2] ?? '').slice(3));
+  if (finer || milli < 1n || milli > BigInt(MAX.cpus) * 1000n) throw expected(flag, form, value);
+  return Number(milli) / 1000;
 }
 
-/** Parse seconds, whole or fractional, or a duration such as 500ms, 30s, 5m, 1h. */
-export function parseSeconds(flag: string, value: string): number {
-  const m = /^(\d*\.?\d+)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw expected(flag, 'a duration such as 10, 30s or 5m', value);
-  const unit = { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Number(m[1]) * unit;
+const DURATION_MS: Record<string, bigint> = { ms: 1n, s: 1000n, m: 60_000n, h: 3_600_000n };
+
+/**
+ * Parse a duration (seconds, whole or fractional, or 500ms, 30s, 5m, 1h) into whole milliseconds,
+ * from min to MAX.durationMs (8760h); a fraction of a millisecond is dropped.
+ */
+export function parseDurationMs(flag: string, value: string, min: 0 | 1 = 0): number {
+  const form = 'a duration such as 10, 30s or 5m';
+  const m = /^(\d*)(?:\.(\d+))?(ms|s|m|h)?$/.exec(value.trim());
+  if (!m || (!m[1] && !m[2])) throw expected(flag, form, value);
+  const ms = scaled(m[1] || '0', m[2], DURATION_MS[m[3] ?? 's']);
+  if (ms < BigInt(min)) throw expected(flag, min ? `${form}, longer than 0` : form, value);
+  if (ms > BigInt(MAX.durationMs)) throw expected(flag, `${form} of at most 8760h`, value);
+  return Number(ms);
 }
+
+/** Parse a duration into seconds (whole milliseconds, so exact through a later × 1000). */
+export function parseSeconds(flag: string, value: string, min: 0 | 1 = 0): number {
+  return parseDurationMs(flag, value, min) / 1000;
+}
+
+/** The latest time JavaScript's Date can hold, in ms since the epoch. */
+const MAX_TIME_MS = 8_640_000_000_000_000n;
 
 /** Parse a point in time: RFC 3339, a unix timestamp, or a relative duration such as 10m (ago). */
 export function parseTime(flag: string, value: string, now = Date.now()): number {
   const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.floor(Number(v) * 1000);
-  if (/^\d*\.?\d+(ms|s|m|h)$/.test(v)) return now - parseSeconds(flag, v) * 1000;
+  const form = 'a time such as 2026-01-02T15:04:05Z, a unix timestamp or 10m';
+  const unix = /^(\d+)(?:\.(\d+))?$/.exec(v);
+  if (unix) {
+    const ms = scaled(unix[1], unix[2], 1000n);
+    if (ms > MAX_TIME_MS) throw expected(flag, form, value);
+    return Number(ms);
+  }
+  if (/^\d*\.?\d+(ms|s|m|h)$/.test(v)) return now - parseDurationMs(flag, v);
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw expected(flag, 'a time such as 2026-01-02T15:04:05Z, a unix timestamp or 10m', value);
+  if (Number.isNaN(t)) throw expected(flag, form, value);
   return t;
 }
 
@@ -51,8 +93,9 @@ export type RestartName = 'no' | 'on-failure' | 'always' | 'unless-stopped';
 /** Parse no | on-failure[:N] | always | unless-stopped. */
 export function parseRestart(value: string): { name: RestartName; maxRetries: number } {
   const m = /^(no|on-failure|always|unless-stopped)(?::(\d+))?$/.exec(value.trim());
-  if (!m || (m[2] !== undefined && m[1] !== 'on-failure'))
-    throw expected('`--restart`', 'one of no, on-failure[:N], always, unless-stopped', value);
+  const form = `one of no, on-failure[:N], always, unless-stopped (N at most ${MAX.retries})`;
+  if (!m || (m[2] !== undefined && (m[1] !== 'on-failure' || BigInt(m[2]) > BigInt(MAX.retries))))
+    throw expected('`--restart`', form, value);
   return { name: m[1] as RestartName, maxRetries: m[2] ? Number(m[2]) : 0 };
 }
 
@@ -86,7 +129,8 @@ export function parseEnvFile(text: string): Array<[string, string]> {
 /** Parse UID[:GID]. */
 export function parseUser(value: string): { uid: number; gid: number } {
   const m = /^(\d+)(?::(\d+))?$/.exec(value.trim());
-  if (!m) throw expected('`--user`', 'UID or UID:GID as numbers', value);
+  const form = `UID or UID:GID as numbers from 0 to ${MAX.id}`;
+  if (!m || BigInt(m[1]) > BigInt(MAX.id) || (m[2] !== undefined && BigInt(m[2]) > BigInt(MAX.id))) throw expected('`--user`', form, value);
   const uid = Number(m[1]);
   return { uid, gid: m[2] !== undefined ? Number(m[2]) : uid };
 }
@@ -98,7 +142,7 @@ const SIGNALS: Record<string, number> = {
 /** Parse a signal name (TERM, SIGTERM) or number into its number. */
 export function parseSignal(value: string): number {
   const v = value.trim().toUpperCase().replace(/^SIG/, '');
-  if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 64) return Number(v);
+  if (/^\d{1,2}$/.test(v) && Number(v) >= 1 && Number(v) <= 64) return Number(v);
   const n = SIGNALS[v];
   if (!n) throw expected('the signal', `one of ${Object.keys(SIGNALS).join(', ')} or a number`, value);
   return n;

@@ -3,17 +3,50 @@ import { z } from 'zod';
 
 export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
+/**
+ * The documented maximum of every size, count and duration (CUSTOM_CONTAINER_ENGINE.md lists them).
+ * All are at most 2^53 so that a value within its maximum is exact as a JS number.
+ */
+export const MAX = {
+  /** bytes: --memory, --fsize, --log-max-size (1024t, 1 PiB) */
+  bytes: 2 ** 50,
+  cpus: 1024,
+  /** the kernel's PID_MAX_LIMIT */
+  pids: 4_194_304,
+  /** the kernel's default fs.nr_open */
+  nofile: 1_048_576,
+  /** seconds of CPU (365 days) */
+  cpuTime: 31_536_000,
+  /** every duration, in milliseconds (365 days, 8760h) */
+  durationMs: 31_536_000_000,
+  logMaxFiles: 100,
+  /** restart on-failure:N and --health-retries */
+  retries: 1_000_000,
+  /** uid and gid: (uid_t)-1 means "unchanged" to the kernel */
+  id: 4_294_967_294,
+  port: 65_535,
+} as const;
+
+/** The maximum size as users type it, with its exact byte count. */
+export const SIZE_MAX_TEXT = `1024t (${MAX.bytes} bytes)`;
+const whole = (max: number, what: string) => z.number().int().positive().max(max, `at most ${what}`);
+const durationMs = (min: 0 | 1) => z.number().int().min(min).max(MAX.durationMs, 'at most 8760h (365 days)');
+/** seconds with at most millisecond precision: the supervisor counts in milliseconds */
+const seconds = z.number().max(MAX.durationMs / 1000, 'at most 8760h (365 days)')
+  .refine((s) => Math.abs(s * 1000 - Math.round(s * 1000)) < 1e-3, 'whole milliseconds (at most three decimals)');
+
 export const IsolationTypeSchema = z.enum(['minimal', 'standard', 'strict']);
 export type IsolationType = z.infer<typeof IsolationTypeSchema>;
 
 export const ResourceLimitsSchema = z
   .object({
-    memory: z.number().int().positive().optional(), // bytes
-    cpus: z.number().positive().max(1024).optional(),
-    pids: z.number().int().positive().optional(),
-    nofile: z.number().int().positive().optional(),
-    cpuTime: z.number().int().positive().optional(), // seconds of CPU
-    fsize: z.number().int().positive().optional(), // bytes
+    memory: whole(MAX.bytes, SIZE_MAX_TEXT).optional(), // bytes
+    cpus: z.number().positive().max(MAX.cpus)
+      .refine((n) => Math.abs(n * 1000 - Math.round(n * 1000)) < 1e-6 && n >= 0.001, 'a multiple of 0.001').optional(),
+    pids: whole(MAX.pids, String(MAX.pids)).optional(),
+    nofile: whole(MAX.nofile, String(MAX.nofile)).optional(),
+    cpuTime: whole(MAX.cpuTime, `${MAX.cpuTime} seconds`).optional(), // seconds of CPU
+    fsize: whole(MAX.bytes, SIZE_MAX_TEXT).optional(), // bytes
   })
   .strict();
 export type ResourceLimits = z.infer<typeof ResourceLimitsSchema>;
@@ -30,10 +63,10 @@ export type Volume = z.infer<typeof VolumeSchema>;
 export const RestartPolicySchema = z
   .object({
     name: z.enum(['no', 'on-failure', 'always', 'unless-stopped']).default('no'),
-    maxRetries: z.number().int().min(0).default(0),
-    backoffInitialMs: z.number().int().positive().default(100),
-    backoffMaxMs: z.number().int().positive().default(30_000),
-    backoffResetMs: z.number().int().positive().default(10_000),
+    maxRetries: z.number().int().min(0).max(MAX.retries).default(0),
+    backoffInitialMs: durationMs(1).default(100),
+    backoffMaxMs: durationMs(1).default(30_000),
+    backoffResetMs: durationMs(1).default(10_000),
   })
   .strict();
 export type RestartPolicy = z.infer<typeof RestartPolicySchema>;
@@ -41,10 +74,10 @@ export type RestartPolicy = z.infer<typeof RestartPolicySchema>;
 export const HealthCheckSchema = z
   .object({
     cmd: z.array(z.string()).min(1),
-    intervalMs: z.number().int().positive().default(30_000),
-    timeoutMs: z.number().int().positive().default(10_000),
-    retries: z.number().int().positive().default(3),
-    startPeriodMs: z.number().int().min(0).default(0),
+    intervalMs: durationMs(1).default(30_000),
+    timeoutMs: durationMs(1).default(10_000),
+    retries: whole(MAX.retries, String(MAX.retries)).default(3),
+    startPeriodMs: durationMs(0).default(0),
     restartOnUnhealthy: z.boolean().default(false),
   })
   .strict();
@@ -74,21 +107,21 @@ export const ContainerConfigSchema = z
     command: z.array(z.string()).default([]),
     env: z.record(z.string()).default({}),
     workdir: z.string().startsWith('/').optional(),
-    user: z.object({ uid: z.number().int().min(0), gid: z.number().int().min(0) }).optional(),
+    user: z.object({ uid: z.number().int().min(0).max(MAX.id), gid: z.number().int().min(0).max(MAX.id) }).optional(),
     hostname: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/).optional(),
     isolation: IsolationTypeSchema.optional(),
     limits: ResourceLimitsSchema.default({}),
     volumes: z.array(VolumeSchema).default([]),
     restart: RestartPolicySchema.default({}),
     stopSignal: z.number().int().min(1).max(64).default(15),
-    stopTimeout: z.number().min(0).default(10),
-    timeout: z.number().positive().optional(),
+    stopTimeout: seconds.pipe(z.number().min(0)).default(10), // seconds, whole milliseconds
+    timeout: seconds.pipe(z.number().positive()).optional(), // seconds, whole milliseconds
     health: HealthCheckSchema.optional(),
-    logMaxSize: z.number().int().positive().default(10 * 1024 * 1024),
-    logMaxFiles: z.number().int().positive().max(100).default(3),
+    logMaxSize: whole(MAX.bytes, SIZE_MAX_TEXT).default(10 * 1024 * 1024),
+    logMaxFiles: whole(MAX.logMaxFiles, String(MAX.logMaxFiles)).default(3),
     labels: z.record(z.string()).default({}),
     /** a loopback port for the bot, given to it as PORT ('auto' picks a free one at create) */
-    port: z.union([z.literal('auto'), z.number().int().min(1).max(65535)]).optional(),
+    port: z.union([z.literal('auto'), z.number().int().min(1).max(MAX.port)]).optional(),
     /** missing in containers created before networks existed: their old mode (host, or none at strict) */
     network: NetworkModeSchema.optional(),
     publish: z.array(PortMappingSchema).default([]),

@@ -11,7 +11,8 @@ const SettingsSchema = z.object({
   CONTAINER_ISOLATION_LEVEL: IsolationTypeSchema.default('standard'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   CODEX32_HOST: z.string().min(1).default('127.0.0.1'),
-  CODEX32_PORT: z.coerce.number().int().min(0).max(65535).default(8032),
+  // digits only: Number() would also take 1e3, 0x10 and ' 80 '
+  CODEX32_PORT: z.string().regex(/^\d{1,5}$/, 'a port from 0 to 65535').transform(Number).pipe(z.number().max(65535, 'a port from 0 to 65535')).default('8032'),
   CODEX32_TOKEN: z.string().optional(),
 });
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { z } from 'zod';
 import { parseRestart, parseSize } from '../config/parse.js';
-import { IsolationTypeSchema, NAME_RE } from '../config/schema.js';
+import { IsolationTypeSchema, MAX, NAME_RE, SIZE_MAX_TEXT } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 
 export const DeploymentTypeSchema = z.enum(['LOCAL_PROCESS', 'CUSTOM_CONTAINER', 'KUBERNETES_POD']);
@@ -20,7 +20,9 @@ const parsed = <T>(fn: (v: string) => T, what: string) =>
     }
   });
 
-const Size = z.union([z.number().int().positive(), parsed((v) => parseSize('the size', v), 'a size such as 64m')]);
+// a JSON or YAML number is a double: within the maximum (2^50) every whole number is exact
+const Size = z.union([z.number().int().positive().max(MAX.bytes, `at most ${SIZE_MAX_TEXT}`), parsed((v) => parseSize('the value', v), 'the value')]);
+const Seconds = z.number().max(MAX.durationMs / 1000, 'at most 31536000 seconds (365 days)');
 
 export const BotSchema = z
   .object({
@@ -36,9 +38,9 @@ export const BotSchema = z
         limits: z
           .object({
             memory: Size.optional(),
-            cpus: z.number().positive().max(1024).optional(),
-            pids: z.number().int().positive().optional(),
-            nofile: z.number().int().positive().optional(),
+            cpus: z.number().positive().max(MAX.cpus).optional(),
+            pids: z.number().int().positive().max(MAX.pids).optional(),
+            nofile: z.number().int().positive().max(MAX.nofile).optional(),
           })
           .strict()
           .default({}),
@@ -46,15 +48,15 @@ export const BotSchema = z
         health: z
           .object({
             cmd: z.string().min(1),
-            interval: z.number().positive().default(30),
-            timeout: z.number().positive().default(10),
-            retries: z.number().int().positive().default(3),
-            startPeriod: z.number().min(0).default(0),
+            interval: Seconds.positive().default(30),
+            timeout: Seconds.positive().default(10),
+            retries: z.number().int().positive().max(MAX.retries).default(3),
+            startPeriod: Seconds.min(0).default(0),
             restart: z.boolean().default(false),
           })
           .strict()
           .optional(),
-        port: z.union([z.literal('auto'), z.number().int().min(1).max(65535)]).optional(),
+        port: z.union([z.literal('auto'), z.number().int().min(1).max(MAX.port)]).optional(),
         image: z.string().min(1).optional(), // the container image a KUBERNETES_POD runs
         namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('default'),
       })

@@ -3,6 +3,7 @@ import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { EngineError } from '../errors.js';
 import type { ContainerImage } from '../images/store.js';
 import { inferCommand } from '../images/store.js';
+import type { ResolvedConfig } from '../config/schema.js';
 import type { ContainerRow } from '../state/types.js';
 import type { CgroupSet } from './cgroups.js';
 import type { ContainerPaths } from './layout.js';
@@ -12,6 +13,24 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 
 /** docker's default capability set: never CAP_SYS_ADMIN, CAP_SYS_PTRACE or CAP_NET_ADMIN. */
 export const STANDARD_CAPS = [0 /* CHOWN */, 1 /* DAC_OVERRIDE */, 3 /* FOWNER */, 4 /* FSETID */, 5 /* KILL */, 6 /* SETGID */, 7 /* SETUID */, 8 /* SETPCAP */, 10 /* NET_BIND_SERVICE */, 13 /* NET_RAW */, 18 /* SYS_CHROOT */, 27 /* MKNOD */, 29 /* AUDIT_WRITE */, 31 /* SETFCAP */];
+/** Raw access to a network (packet sockets, forged packets, interface and route changes). */
+export const HOST_NET_DENIED = [12 /* NET_ADMIN */, 13 /* NET_RAW */];
+
+/** Whether the container runs in the host's network namespace rather than one of its own. */
+export function sharesHostNetns(c: Pick<ResolvedConfig, 'isolation'>): boolean {
+  return c.isolation !== 'strict';
+}
+
+/**
+ * The capabilities a container keeps, as the shim's bit mask (every set, bounding included): none at
+ * strict; docker's set at standard, less NET_RAW and NET_ADMIN whenever the container shares the
+ * host's network namespace, where they would read and forge the host's own traffic.
+ */
+export function capabilityMask(c: Pick<ResolvedConfig, 'isolation'>): bigint {
+  if (c.isolation === 'strict') return 0n;
+  const denied = sharesHostNetns(c) ? HOST_NET_DENIED : [];
+  return STANDARD_CAPS.filter((b) => !denied.includes(b)).reduce((m, b) => m | (1n << BigInt(b)), 0n);
+}
 
 /** Host userland shown read-only in standard and strict containers on the `host` image. */
 const HOST_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
@@ -134,11 +153,11 @@ export function buildPlan(
   }
   if (c.user) entries.push(`uid=${c.user.uid}`, `gid=${c.user.gid}`);
   if (level !== 'minimal') {
-    const caps = level === 'strict' ? 0n : STANDARD_CAPS.reduce((m, b) => m | (1n << BigInt(b)), 0n);
-    entries.push(`newroot=${paths.newroot}`, `hostname=${c.hostname ?? c.name}`, `caps=${caps}`);
+    entries.push(`newroot=${paths.newroot}`, `hostname=${c.hostname ?? c.name}`, `caps=${capabilityMask(c)}`);
     entries.push(...rootfsEntries(row, image, paths));
     entries.push(...networkEntries(row, paths, netnsPath));
   }
+  if (!sharesHostNetns(c)) entries.push('netns=1');
   if (level === 'strict') {
     entries.push('readonly_root=1');
     entries.push(`uid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`, `gid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`);

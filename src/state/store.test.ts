@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../errors.js';
 import { SCHEMA_VERSION } from './migrations.js';
+import { stateError } from './errors.js';
 import { StateStore } from './store.js';
 
 const dbPath = () => join(mkdtempSync(join(tmpdir(), 'c32-store-')), 'state.db');
@@ -62,5 +63,72 @@ describe('StateStore', () => {
     s.deleteContainer(r.id);
     expect(s.listRuns(r.id)).toEqual([]);
     s.close();
+  });
+});
+
+describe('StateStore failures', () => {
+  const codeOf = (fn: () => unknown): string | undefined => {
+    try {
+      fn();
+    } catch (e) {
+      expect(e).toBeInstanceOf(EngineError);
+      return (e as EngineError).code;
+    }
+    return undefined;
+  };
+
+  it('reports damage found by any query as STATE_CORRUPT, pointing at system repair', () => {
+    const p = dbPath();
+    const s = StateStore.open(p);
+    for (let i = 0; i < 200; i++) s.insertContainer(row(i.toString(16).padStart(4, '0'), `c${i}`));
+    s.close();
+    const fd = openSync(p, 'r+');
+    writeSync(fd, Buffer.alloc(200, 0xa5), 0, 200, 4096); // not a page type: always detected
+    closeSync(fd);
+    const t = StateStore.open(p);
+    try {
+      t.listContainers();
+      expect.unreachable();
+    } catch (e) {
+      expect((e as EngineError).code).toBe('STATE_CORRUPT');
+      expect((e as EngineError).message).toContain('codex32 system repair');
+    }
+    t.close();
+  });
+
+  it('reports a lock held past the busy timeout as STATE_UNAVAILABLE naming fuser', () => {
+    const p = dbPath();
+    StateStore.open(p).close();
+    const holder = new Database(p);
+    holder.prepare('BEGIN IMMEDIATE').run();
+    const s = StateStore.open(p, { busyTimeoutMs: 50 });
+    try {
+      s.tx(() => s.deleteContainer('x'));
+      expect.unreachable();
+    } catch (e) {
+      expect((e as EngineError).code).toBe('STATE_UNAVAILABLE');
+      expect((e as EngineError).message).toContain('fuser');
+    }
+    holder.prepare('ROLLBACK').run();
+    holder.close();
+    s.close();
+  });
+
+  it('reports a read-only database as STATE_UNAVAILABLE, never corrupt', () => {
+    const p = dbPath();
+    StateStore.open(p).close();
+    const s = StateStore.open(p, { readonly: true });
+    expect(codeOf(() => s.insertContainer(row('d', 'ro')))).toBe('STATE_UNAVAILABLE');
+    s.close();
+  });
+
+  it('classifies errno failures of the storage directory: a full disk is STATE_UNAVAILABLE with what to free', () => {
+    const full = stateError(Object.assign(new Error('no space'), { code: 'ENOSPC' }), '/var/lib/codex32/state.db');
+    expect(full?.code).toBe('STATE_UNAVAILABLE');
+    expect(full?.message).toContain('codex32 prune');
+    expect(full?.message).toContain('/var/lib/codex32/containers/*/container.log*');
+    expect(stateError(Object.assign(new Error('disk full'), { code: 'SQLITE_FULL' }), '/x/state.db')?.code).toBe('STATE_UNAVAILABLE');
+    expect(stateError(Object.assign(new Error('ro'), { code: 'EROFS' }), '/x')?.code).toBe('STATE_UNAVAILABLE');
+    expect(stateError(new TypeError('a bug'), '/x')).toBeUndefined();
   });
 });

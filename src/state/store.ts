@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EngineError } from '../errors.js';
+import { malformedRow, stateError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import type { ContainerRow, ContainerStatus, EventRecord, ImageRow, RunRecord } from './types.js';
 
@@ -47,31 +48,36 @@ const toBot = (r: RawBot): BotRow => ({ name: r.name, type: r.type, createdAt: r
 /** The engine's persistent state; every write is an IMMEDIATE transaction so no update is lost. */
 export class StateStore {
   readonly db: Database.Database;
+  readonly path: string;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, path: string) {
     this.db = db;
+    this.path = path;
   }
 
   /** Open (creating if needed) and migrate the database at path. */
-  static open(path: string, options: { readonly?: boolean } = {}): StateStore {
+  static open(path: string, options: { readonly?: boolean; busyTimeoutMs?: number } = {}): StateStore {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     let db: Database.Database;
     try {
-      db = new Database(path, { readonly: options.readonly ?? false, timeout: 30_000 });
+      const busy = options.busyTimeoutMs ?? 30_000;
+      db = new Database(path, { readonly: options.readonly ?? false, timeout: busy });
       // WAL lets readers run beside one writer; NORMAL sync is safe under WAL (no corruption, only the last commit at a power cut)
-      db.pragma('busy_timeout = 30000');
+      db.pragma(`busy_timeout = ${busy}`);
       if (!options.readonly) db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       if (!options.readonly) chmodSync(path, 0o600);
     } catch (cause) {
-      throw new EngineError(
-        'STATE_CORRUPT',
-        `Cannot open the state database ${path}: ${(cause as Error).message}. Run \`./setup_database.sh --check\`; see docs/state.md for recovery.`,
-        { cause, context: { path } },
+      throw (
+        stateError(cause, path, 'open the state database') ??
+        new EngineError('STATE_UNAVAILABLE', `Cannot open the state database ${path}: ${(cause as Error).message}. Run \`codex32 system check\`; see docs/state.md.`, {
+          cause,
+          context: { path },
+        })
       );
     }
-    const store = new StateStore(db);
+    const store = new StateStore(db, path);
     if (!options.readonly) store.migrate(path);
     return store;
   }
@@ -81,11 +87,7 @@ export class StateStore {
     try {
       version = this.db.pragma('user_version', { simple: true }) as number;
     } catch (cause) {
-      throw new EngineError(
-        'STATE_CORRUPT',
-        `The state database ${path} is not a valid SQLite file. Move it aside and run \`./setup_database.sh\`; see docs/state.md.`,
-        { cause, context: { path } },
-      );
+      throw stateError(cause, path, 'open the state database') ?? cause;
     }
     if (version > SCHEMA_VERSION)
       throw new EngineError(
@@ -298,13 +300,41 @@ export class StateStore {
     this.db.prepare('DELETE FROM bots WHERE name = ?').run(name);
   }
 
-  /** SQLite's own integrity check: "ok" or the problems found. */
-  integrityCheck(): string[] {
-    return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+  /** SQLite's own integrity check: "ok" or the problems found (at most limit of them). */
+  integrityCheck(limit = 100): string[] {
+    return (this.db.pragma(`integrity_check(${Math.max(1, Math.floor(limit))})`) as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+  }
+
+  /** SQLite's quick check (no index cross-checks): true when the file's pages are sound. */
+  quickCheck(): boolean {
+    return this.db.pragma('quick_check', { simple: true }) === 'ok';
+  }
+
+  /** How many rows each table holds. */
+  counts(): Record<'containers' | 'runs' | 'images' | 'events' | 'bots', number> {
+    const n = (t: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    return { containers: n('containers'), runs: n('runs'), images: n('images'), events: n('events'), bots: n('bots') };
   }
 
   /** Close the database cleanly (checkpointing the WAL). */
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+// Every query method turns a SQLite failure (corruption, a full disk, a read-only file system, a lock held
+// past the busy timeout) into an EngineError that says what to do, whichever caller hit it; wrapping the
+// prototype once means a method added later cannot forget it.
+for (const name of Object.getOwnPropertyNames(StateStore.prototype)) {
+  const proto = StateStore.prototype as unknown as Record<string, unknown>;
+  const fn = proto[name];
+  if (name === 'constructor' || typeof fn !== 'function') continue;
+  proto[name] = function (this: StateStore, ...args: unknown[]) {
+    try {
+      return (fn as (...a: unknown[]) => unknown).apply(this, args);
+    } catch (err) {
+      if (err instanceof SyntaxError && name !== 'tx') throw malformedRow(this.path, 'the state database', err);
+      throw stateError(err, this.path) ?? err;
+    }
+  };
 }

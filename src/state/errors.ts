@@ -1,0 +1,112 @@
+// What a failure of the state database or the storage directory means, and what the operator should do.
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { EngineError } from '../errors.js';
+
+type Kind = 'corrupt' | 'full' | 'readonly' | 'busy' | 'cantopen' | 'io';
+
+const SQLITE_KINDS: Array<[RegExp, Kind]> = [
+  [/^SQLITE_(CORRUPT|NOTADB)/, 'corrupt'],
+  [/^SQLITE_FULL/, 'full'],
+  [/^SQLITE_READONLY/, 'readonly'],
+  [/^SQLITE_(BUSY|LOCKED)/, 'busy'],
+  [/^SQLITE_(CANTOPEN|PERM|AUTH)/, 'cantopen'],
+  [/^SQLITE_(IOERR|NOMEM|PROTOCOL)/, 'io'],
+];
+
+const ERRNO_KINDS: Record<string, Kind> = {
+  ENOSPC: 'full',
+  EDQUOT: 'full',
+  EROFS: 'readonly',
+  EIO: 'io',
+};
+
+/** Bytes free for this user on the file system holding path, or undefined when it cannot be asked. */
+export function freeBytes(path: string): number | undefined {
+  try {
+    const s = statfsSync(path);
+    return Number(s.bavail) * Number(s.bsize);
+  } catch {
+    return undefined;
+  }
+}
+
+const human = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
+
+function kindOf(err: unknown): Kind | undefined {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string') return undefined;
+  for (const [re, kind] of SQLITE_KINDS) if (re.test(code)) return kind;
+  return ERRNO_KINDS[code];
+}
+
+/** The message for a full file system: how much is left and what can be freed, where. */
+export function diskFullMessage(storageDir: string, what: string): string {
+  const free = freeBytes(storageDir);
+  return (
+    `No space left to ${what}: the file system holding ${storageDir} is full${free === undefined ? '' : ` (${human(free)} free)`}. ` +
+    `Free space there and retry: \`codex32 prune\` removes stopped containers, container logs are ${storageDir}/containers/*/container.log*, ` +
+    `imported images are under ${storageDir}/images (\`codex32 image rm\`). Nothing was changed.`
+  );
+}
+
+/**
+ * Turn a failure of SQLite or of a file under the storage directory into an EngineError whose code is
+ * stable and whose message says what to do; returns undefined for anything else (a bug, bad input).
+ * A full disk is STATE_UNAVAILABLE, never STATE_CORRUPT: nothing needs repairing once space is freed.
+ */
+export function stateError(err: unknown, path: string, what = 'update the state database'): EngineError | undefined {
+  if (err instanceof EngineError) return err;
+  let kind = kindOf(err);
+  if (!kind) return undefined;
+  const storageDir = path.endsWith('.db') ? dirname(path) : path;
+  const detail = (err as Error).message;
+  // SQLite reports some ENOSPC writes (the WAL index, an fsync) as I/O errors: ask the file system
+  if (kind === 'io' && (freeBytes(storageDir) ?? Infinity) < 64 * 1024) kind = 'full';
+  const opts = { cause: err, context: { path } };
+  switch (kind) {
+    case 'corrupt':
+      return new EngineError(
+        'STATE_CORRUPT',
+        `The state database ${path} is damaged (${detail}). Running containers are not affected. ` +
+          `Run \`codex32 system repair\` to keep the damaged file aside and rebuild the database from the container directories; see docs/state.md.`,
+        opts,
+      );
+    case 'full':
+      return new EngineError('STATE_UNAVAILABLE', diskFullMessage(storageDir, what), opts);
+    case 'readonly':
+      return new EngineError(
+        'STATE_UNAVAILABLE',
+        `Cannot write ${path}: it is read-only (${detail}). Remount the file system holding ${storageDir} read-write, fix the file's permissions, or choose another --storage directory.`,
+        opts,
+      );
+    case 'busy':
+      return new EngineError(
+        'STATE_UNAVAILABLE',
+        `The state database ${path} stayed locked by another process past the 30 s busy timeout (${detail}). Find the holder with \`fuser ${path}\`, let it finish or stop it, and retry.`,
+        opts,
+      );
+    case 'cantopen':
+      return new EngineError(
+        'STATE_UNAVAILABLE',
+        `Cannot open ${path} (${detail}). Check that ${storageDir} exists and that this user may read and write it, or choose another --storage directory.`,
+        opts,
+      );
+    case 'io':
+      return new EngineError(
+        'STATE_UNAVAILABLE',
+        `An I/O error on ${path} (${detail}). Check the disk holding ${storageDir} (\`dmesg\`) and its free space, then retry.`,
+        opts,
+      );
+  }
+}
+
+/** A value read from the database that does not parse: the file was damaged under SQLite's checks. */
+export function malformedRow(path: string, table: string, cause: unknown): EngineError {
+  return new EngineError(
+    'STATE_CORRUPT',
+    `The state database ${path} is damaged: a row of ${table} does not parse (${(cause as Error).message}). ` +
+      `Run \`codex32 system repair\` to rebuild it from the container directories; see docs/state.md.`,
+    { cause, context: { path } },
+  );
+}
