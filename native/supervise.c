@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "supervise.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -335,6 +336,7 @@ int run_main(char **args, int n) {
   }
   close_fds_from(4);
   load_container(args[0]);
+  net_join();
   run_no = (int)spec_num("run_base", 0);
   cgroups = spec_all("cgroup");
   const char *log_path = spec_get("log");
