@@ -80,11 +80,12 @@ container-cli: build ## the CLI's help (then run: node bin/codex32 <command>)
 docs: ## where the documentation is
 	@echo "README.md, CUSTOM_CONTAINER_ENGINE.md and docs/*.md"; ls docs
 
-bench: build ## benchmarks: medians and ratios against anchors measured in the same run
+bench: build ## benchmarks: medians and ratios against anchors measured in the same run, then 1000 containers at scale
 	node --expose-gc bench/run.mjs
+	node bench/scale.mjs
 
-bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman)
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman
+bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman docker.io
 
 clean: ## remove build output, the local storage dir and test artifacts
 	rm -rf dist build coverage test-artifacts bench/results
