@@ -31,7 +31,7 @@ export interface NetworkLease {
 }
 
 /** The mode a container runs with; containers created before networks existed keep their old one. */
-export function networkMode(c: { isolation: string; network?: NetworkMode }): NetworkMode {
+export function networkMode(c: { isolation?: string; network?: NetworkMode }): NetworkMode {
   if (c.network) return c.network;
   return c.isolation === 'strict' ? 'none' : 'host';
 }
