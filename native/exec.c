@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 
 #include "caps.h"
 #include "cgroup.h"
+#include "seccomp.h"
 #include "spec.h"
 #include "util.h"
 
@@ -99,7 +101,12 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
     if (write(cgfds[k], "0", 1) != 1) die("join cgroup");
   if (isolation == ISO_STRICT && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
   prctl(PR_SET_DUMPABLE, 0);
-  if (isolation == ISO_MINIMAL) setsid();
+  /*
+   * A session of its own, so no controlling terminal: the caller's terminal may still be its stdio,
+   * but without CAP_SYS_ADMIN it cannot push input into it (TIOCSTI), take it over (TIOCSCTTY) or
+   * signal the caller's foreground jobs through it. An interactive exec needs a pty of its own.
+   */
+  if (setsid() < 0) die("setsid");
   apply_rlimits();
   /* only stdio and the exec-error pipe cross into the container */
   int x = fcntl(errw, F_DUPFD_CLOEXEC, 3);
@@ -143,6 +150,10 @@ int exec_main(char **args, int nargs) {
   if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-w DIR] -- CMD [ARG...]");
   const char *dir = args[0];
   load_container(dir);
+  char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
+  char serr[256];
+  if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);
+  free(filters);
   struct exec_req r;
   parse_exec_args(args, nargs, &r);
   /* cgroup files are host paths: open them before entering the container's mount namespace */
@@ -153,6 +164,8 @@ int exec_main(char **args, int nargs) {
     snprintf(path, sizeof path, "%s/cgroup.procs", *cg);
     if ((cgfds[ncg++] = open(path, O_WRONLY | O_CLOEXEC)) < 0) die("open cgroup %s", *cg);
   }
+  /* a strict user namespace denies setgroups: drop ours before joining it */
+  if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
   if (!join_running(dir, 1)) die("container is not running");
   /* block the signals we wait for before forking, so an early exit cannot be missed */
   sigset_t mask;

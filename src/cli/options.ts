@@ -6,6 +6,7 @@ import {
 } from '../config/parse.js';
 import { parseAddHost, parseDns, parseNetworkMode, parsePublish, parseRate } from '../config/parse-net.js';
 import { MAX, type ContainerConfig, type IsolationType } from '../config/schema.js';
+import { parseSeccompOpt } from '../config/seccomp.js';
 import { EngineError, expected } from '../errors.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -23,6 +24,7 @@ export function containerOptions(cmd: Command): Command {
     .option('--cpu-time <sec>', 'maximum CPU seconds (RLIMIT_CPU)')
     .option('--fsize <size>', 'maximum file size written')
     .option('-v, --volume <host:ctr[:ro]>', 'bind a host path (repeatable)', collect)
+    .option('--allow-host-root', "allow a volume of the host's root or of the storage directory (see docs/security.md)")
     .option('-e, --env <K=V>', 'set an environment variable (repeatable)', collect)
     .option('--env-file <file>', 'read K=V lines from a file (repeatable)', collect)
     .option('-w, --workdir <dir>', 'working directory')
@@ -46,7 +48,8 @@ export function containerOptions(cmd: Command): Command {
     .option('-p, --publish <[ip:][hostport:]port[/proto]>', 'publish a container port on the host (repeatable)', collect)
     .option('--dns <ip>', 'DNS server for a private network (repeatable)', collect)
     .option('--add-host <name:ip>', 'add a line to the container\'s /etc/hosts (repeatable)', collect)
-    .option('--network-bandwidth <rate>', 'cap each direction of a private network, e.g. 1m (bytes/s) or 8mbit');
+    .option('--network-bandwidth <rate>', 'cap each direction of a private network, e.g. 1m (bytes/s) or 8mbit')
+    .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect);
 }
 
 export interface ContainerFlags {
@@ -60,6 +63,7 @@ export interface ContainerFlags {
   cpuTime?: string;
   fsize?: string;
   volume?: string[];
+  allowHostRoot?: boolean;
   env?: string[];
   envFile?: string[];
   workdir?: string;
@@ -84,6 +88,7 @@ export interface ContainerFlags {
   dns?: string[];
   addHost?: string[];
   networkBandwidth?: string;
+  securityOpt?: string[];
 }
 
 /** The network part of a config: mode, published ports, DNS, extra hosts, bandwidth. */
@@ -153,6 +158,7 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
       fsize: flags.fsize !== undefined ? parseSize('`--fsize`', flags.fsize) : undefined,
     },
     volumes: (flags.volume ?? []).map(parseVolume),
+    allowHostRoot: flags.allowHostRoot,
     restart: flags.restart ? parseRestart(flags.restart) : undefined,
     stopSignal: flags.stopSignal ? parseSignal(flags.stopSignal) : undefined,
     stopTimeout: flags.stopTimeout !== undefined ? parseSeconds('`--stop-timeout`', flags.stopTimeout) : undefined,
@@ -162,6 +168,10 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     port: flags.port === undefined ? undefined : flags.port === 'auto' ? 'auto' : parsePositiveInt('`--port`', flags.port, MAX.port),
     ...net,
   };
+  for (const o of flags.securityOpt ?? []) {
+    if (/^seccomp[=:]/.test(o)) cfg.seccomp = parseSeccompOpt(o, (p) => readFileSync(p, 'utf8'));
+    else throw expected('`--security-opt`', 'seccomp=unconfined or seccomp=PROFILE.json', o);
+  }
   if (flags.workdir && !flags.workdir.startsWith('/')) throw expected('`-w`', 'an absolute path', flags.workdir);
   if (flags.healthCmd) {
     cfg.health = {

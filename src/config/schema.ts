@@ -1,5 +1,6 @@
 // zod schemas: the single source of truth for container configuration; types come from z.infer.
 import { z } from 'zod';
+import { SeccompSettingSchema } from './seccomp.js';
 
 export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
@@ -112,6 +113,8 @@ export const ContainerConfigSchema = z
     isolation: IsolationTypeSchema.optional(),
     limits: ResourceLimitsSchema.default({}),
     volumes: z.array(VolumeSchema).default([]),
+    /** allow a volume whose source is the host's root, or holds or lies within the storage directory */
+    allowHostRoot: z.boolean().default(false),
     restart: RestartPolicySchema.default({}),
     stopSignal: z.number().int().min(1).max(64).default(15),
     stopTimeout: seconds.pipe(z.number().min(0)).default(10), // seconds, whole milliseconds
@@ -129,6 +132,8 @@ export const ContainerConfigSchema = z
     addHosts: z.array(z.object({ host: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,252}$/), ip: Ipv4Schema }).strict()).default([]),
     /** bytes per second each way through the container's interface (private network only) */
     networkBandwidth: z.number().int().positive().max(1e11).optional(),
+    /** docker's --security-opt seccomp: the level's default filter when absent */
+    seccomp: SeccompSettingSchema.optional(),
   })
   .strict();
 export type ContainerConfig = z.input<typeof ContainerConfigSchema>;

@@ -22,7 +22,7 @@ import { killContainer, startContainer, stopContainer, waitContainer } from './l
 import { containerLogs, containerStats, inspectContainer } from './observe.js';
 import { listContainers, startAll, wantsRestart } from './policy.js';
 import { SupervisedProcesses } from './process.js';
-import { reconcileRow } from './reconcile.js';
+import { quietMark, reconcileRow } from './reconcile.js';
 import { pruneContainers, removeContainer } from './removal.js';
 import { isActive } from './status.js';
 
@@ -111,10 +111,12 @@ export class ContainerEngine implements EngineCore {
   /** Bring a row up to date with its supervisor, recording exits and events. */
   reconcile(row: ContainerRow): ContainerRow {
     if (!isActive(row.status)) return row;
+    const mark = quietMark(row, this.paths(row.id).dir);
+    if (mark !== undefined && mark === row.state.mark) return row; // nothing recorded since the last look
     return this.store.tx(() => {
       const cur = this.store.getContainer(row.id);
       if (!cur) throw new EngineError('NO_SUCH_CONTAINER', `No such container: ${row.name}.`, { context: { container: row.name } });
-      const { row: next, events } = reconcileRow(this.store, cur, this.paths(cur.id).dir);
+      const { row: next, events } = reconcileRow(this.store, cur, this.paths(cur.id).dir, mark);
       for (const e of events) this.store.insertEvent({ time: e.time ?? Date.now(), type: e.type, containerId: next.id, name: next.name, attrs: e.attrs });
       return next;
     });

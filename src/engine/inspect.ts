@@ -51,6 +51,7 @@ export interface InspectResult {
     Dns: string[];
     ExtraHosts: string[];
     NetworkBandwidth: number;
+    SecurityOpt: string[];
   };
   Mounts: Array<{ Type: 'bind'; Source: string; Destination: string; RW: boolean }>;
   LogPath: string;
@@ -112,6 +113,8 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       Dns: c.dns ?? [],
       ExtraHosts: (c.addHosts ?? []).map((h) => `${h.host}:${h.ip}`),
       NetworkBandwidth: c.networkBandwidth ?? 0,
+      // as docker: nothing for the default filter, the profile itself for a custom one
+      SecurityOpt: c.seccomp === undefined || c.seccomp === 'default' ? [] : [`seccomp=${typeof c.seccomp === 'string' ? c.seccomp : JSON.stringify(c.seccomp)}`],
     },
     Mounts: c.volumes.map((v) => ({ Type: 'bind' as const, Source: v.source, Destination: v.target, RW: !v.readOnly })),
     LogPath: paths.log,

@@ -1,11 +1,11 @@
 // Launch the per-container shim detached, wait for its start report, and read what it records.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../errors.js';
 import type { ProcRef, RunRecord } from '../state/types.js';
-import { procRef } from './proc.js';
+import { procRef, signalRef } from './proc.js';
 
 /** The shim binary: CODEX32_SHIM, else build/codex32-shim at the package root. */
 export function shimPath(): string {
@@ -48,6 +48,25 @@ export function launchShim(runDir: string): Promise<LaunchResult> {
   });
 }
 
+/** How the shim stops a container: what it writes to RUNDIR/stop-request. */
+export interface StopRequest {
+  /** Sent once to the container's main process, as docker does (to every process with scope `group`). */
+  signal: number;
+  /** Milliseconds after which every process of the container gets SIGKILL; -1 never escalates (a kill). */
+  graceMs: number;
+  reason: 'stopped' | 'killed';
+  /** `main` (the default): the main process only; `group`: every process of the container, each once. */
+  scope?: 'main' | 'group';
+}
+
+/** Ask the shim supervising runDir to stop its container; false when there is no live shim to ask. */
+export function requestStop(runDir: string, shim: ProcRef | undefined, req: StopRequest): boolean {
+  const line = `${req.signal} ${Math.round(req.graceMs)} ${req.reason} ${req.scope ?? 'main'}`;
+  writeFileSync(`${runDir}/stop-request.tmp`, line);
+  renameSync(`${runDir}/stop-request.tmp`, `${runDir}/stop-request`);
+  return signalRef(shim, 'SIGUSR1');
+}
+
 export interface ShimState {
   phase: 'running' | 'restarting' | 'stopping' | 'exited';
   init: ProcRef;
@@ -56,6 +75,27 @@ export interface ShimState {
   health: string;
   healthStreak: number;
   runStartedAt: number;
+}
+
+/**
+ * A fingerprint of everything the supervisor has recorded: its state line (rewritten by rename on every
+ * change) and the sizes of its append-only exits and events files. Equal marks mean nothing new.
+ */
+export function recordMark(runDir: string): string {
+  let state = '';
+  try {
+    state = readFileSync(`${runDir}/state`, 'utf8').trim();
+  } catch {
+    /* not written yet */
+  }
+  const size = (f: string) => {
+    try {
+      return statSync(`${runDir}/${f}`).size;
+    } catch {
+      return -1;
+    }
+  };
+  return `${state}|${size('exits')}|${size('events')}`;
 }
 
 /** The shim's current state file, or undefined if it wrote none yet. */
