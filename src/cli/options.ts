@@ -43,6 +43,7 @@ export function containerOptions(cmd: Command): Command {
     .option('--log-max-size <size>', 'rotate the log at this size (default 10m)')
     .option('--log-max-files <n>', 'log files kept (default 3)')
     .option('-l, --label <K=V>', 'metadata label (repeatable)', collect)
+    .option('--entrypoint <cmd>', "override the image's entrypoint (\"\" clears it); the image's Cmd is then dropped too")
     .option('--port <auto|N>', 'give the container a loopback port through PORT (auto picks a free one)')
     .option('--network <mode>', 'host | none | private (standard defaults to private, strict to none)')
     .option('-p, --publish <[ip:][hostport:]port[/proto]>', 'publish a container port on the host (repeatable)', collect)
@@ -88,6 +89,7 @@ export interface ContainerFlags {
   dns?: string[];
   addHost?: string[];
   networkBandwidth?: string;
+  entrypoint?: string;
   securityOpt?: string[];
 }
 
@@ -165,6 +167,7 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     timeout: flags.timeout !== undefined ? parseSeconds('`--timeout`', flags.timeout, 1) : undefined,
     logMaxSize: flags.logMaxSize ? parseSize('`--log-max-size`', flags.logMaxSize) : undefined,
     logMaxFiles: flags.logMaxFiles ? parsePositiveInt('`--log-max-files`', flags.logMaxFiles, MAX.logMaxFiles) : undefined,
+    entrypoint: flags.entrypoint === undefined ? undefined : flags.entrypoint === '' ? [] : [flags.entrypoint],
     port: flags.port === undefined ? undefined : flags.port === 'auto' ? 'auto' : parsePositiveInt('`--port`', flags.port, MAX.port),
     ...net,
   };

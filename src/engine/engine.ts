@@ -16,7 +16,7 @@ import { recordEvent, type EngineCore } from './core.js';
 import { createContainer } from './create.js';
 import { copyFrom, copyTo, execIn, exportFs, statPath, type ExecResult } from './files.js';
 import { engineInfo, type EngineInfo } from './host.js';
-import { imageList, importImageFile, removeImageNamed } from './images.js';
+import { EngineImages, imageList, importImageFile, removeImageNamed } from './images.js';
 import type { InspectResult } from './inspect.js';
 import { killContainer, startContainer, stopContainer, waitContainer } from './lifecycle.js';
 import { containerLogs, containerStats, inspectContainer } from './observe.js';
@@ -75,6 +75,8 @@ export class ContainerEngine implements EngineCore {
   readonly store: StateStore;
   /** Unisolated host processes under the same supervisor (LOCAL_PROCESS bots). */
   readonly processes: SupervisedProcesses;
+  /** OCI images: pull, push, load, save, tag, rmi, prune, inspect, login. */
+  readonly image: EngineImages;
 
   constructor(options: EngineOptions = {}) {
     this.settings = { ...loadSettings(process.env, options) };
@@ -83,6 +85,7 @@ export class ContainerEngine implements EngineCore {
     for (const d of [this.settings.storageDir, join(this.settings.storageDir, 'containers')]) if ((statSync(d).mode & 0o777) === 0o700) chmodSync(d, 0o711);
     this.store = StateStore.open(join(this.settings.storageDir, 'state.db'));
     this.processes = new SupervisedProcesses(this);
+    this.image = new EngineImages(this);
   }
 
   /** What this host supports. */
