@@ -2,7 +2,8 @@
 import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
-import { resolveImage, type ContainerImage } from '../images/store.js';
+import { prepareImageRoot } from '../images/rootfs.js';
+import { imageFor, type ContainerImage } from '../images/store.js';
 import { containerLogger } from '../logger.js';
 import { cgroupLimitsFor, createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import type { ContainerPaths } from '../runtime/layout.js';
@@ -47,8 +48,12 @@ export async function startContainer(core: EngineCore, ref: string): Promise<voi
   const log = containerLogger(row.id, row.name);
   let result;
   try {
-    const image = resolveImage(core.store, row.config.image);
+    const image = imageFor(core.store, row.config);
     const cgroups = prepareRun(claimed, image, paths);
+    if (image.kind === 'oci') {
+      const strict = row.config.isolation === 'strict';
+      image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, strict ? STRICT_ID_BASE : 0, strict ? STRICT_ID_BASE : undefined);
+    }
     claimed.state.cgroups = cgroups;
     core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
     const plan = buildPlan(claimed, image, paths, cgroups);
@@ -90,7 +95,7 @@ function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPa
   const cgroups = createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup));
   if (row.config.isolation !== 'minimal') {
     mkdirSync(paths.newroot, { recursive: true });
-    if (image.kind === 'rootfs') {
+    if (image.kind === 'rootfs' || image.kind === 'oci') {
       mkdirSync(paths.upper, { recursive: true });
       mkdirSync(paths.work, { recursive: true });
     }
