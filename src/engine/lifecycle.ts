@@ -15,6 +15,7 @@ import { launchShim, readShimState, requestStop, type StopRequest } from '../run
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
+import { startNetwork, stopNetwork } from './network.js';
 import { bootId, killOrphans } from './reconcile.js';
 import { canStart, invalidState, isActive } from './status.js';
 
@@ -66,10 +67,12 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
     }
     claimed.state.cgroups = cgroups;
     core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
-    const plan = buildPlan(claimed, image, paths, cgroups, { attachWait: options.attach });
+    const netnsPath = await startNetwork(claimed, paths);
+    const plan = buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach });
     writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });
     result = await launchShim(paths.dir, options.attach ? attach : undefined);
   } catch (e) {
+    stopNetwork(claimed);
     core.store.tx(() => core.store.updateContainer(row.id, claimed.state.previous ?? 'created', { ...claimed.state, owner: undefined }));
     if (e instanceof EngineError) throw e;
     throw new EngineError('RUNTIME_FAILED', `Cannot start container ${row.name}: ${(e as Error).message}`, { cause: e, context: { container: row.name } });
@@ -90,6 +93,7 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
       recordEvent(core.store, 'die', row, { exitCode: result.exitCode, reason: state.reason });
     }
   });
+  if (!result.ok) stopNetwork(claimed);
   if (!result.ok) {
     if (session) void session.then((s) => s.detach(), () => undefined);
     const code = result.exitCode === 127 ? 'COMMAND_NOT_FOUND' : result.exitCode === 126 ? 'COMMAND_NOT_EXECUTABLE' : 'RUNTIME_FAILED';
@@ -149,6 +153,7 @@ export async function stopContainer(core: EngineCore, ref: string, options: { ti
     await killCgroups(cur.state.cgroups);
     await waitInactive(core, row.id, 5000);
   }
+  stopNetwork(row);
 }
 
 /** Send a signal to the container's processes (no restart follows if it ends). */
