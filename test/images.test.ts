@@ -120,6 +120,18 @@ describe.skipIf(!!skip)('OCI images from real tools', () => {
     expect(p.stdout).toContain(remote.Digest);
   });
 
+  it("commits a container's changes as a new layer, whiteouts included", async () => {
+    const r = await cli(['run', '--name', 'changer', `${reg}/test/app:1`, 'sh', '-c', 'rm /etc/kept.txt; echo new > /new.txt']);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const c = await cli(['commit', 'changer', 'test/committed:1']);
+    expect(c.exitCode, String(c.stderr)).toBe(0);
+    const o = await cli(['run', '--rm', 'test/committed:1', 'sh', '-c', 'ls /etc; cat /new.txt; echo $GREETING']);
+    expect(String(o.stdout).split('\n')).toEqual(['passwd', 'new', 'hello from env']);
+    expect(JSON.parse(String((await cli(['image', 'inspect', 'test/committed:1'])).stdout))[0].RootFS.Layers).toHaveLength(3);
+    await cli(['rm', '-f', 'changer']);
+    expect((await cli(['rmi', 'test/committed:1'])).stdout).toContain('Deleted');
+  });
+
   it('refuses rmi while a container uses the image, and removes layers only when nothing uses them', async () => {
     const id = JSON.parse(String((await cli(['image', 'inspect', `${reg}/test/app:1`])).stdout))[0].Id.slice(7, 19);
     const r = await cli(['rmi', id]);
