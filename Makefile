@@ -22,9 +22,13 @@ $(STAMP): package.json
 
 install: $(STAMP) ## install npm dependencies
 
-$(SHIM): native/shim.c
+NATIVE_SRC := $(wildcard native/*.c)
+NATIVE_HDR := $(wildcard native/*.h)
+
+# one binary from every native/*.c; any source or header change rebuilds it
+$(SHIM): $(NATIVE_SRC) $(NATIVE_HDR)
 	@mkdir -p build
-	cc -O2 -Wall -Wextra -o $(SHIM) native/shim.c
+	cc -O2 -Wall -Wextra -Werror -o $(SHIM) $(NATIVE_SRC)
 
 shim: $(SHIM) ## build the per-container supervisor (C)
 
@@ -76,11 +80,12 @@ container-cli: build ## the CLI's help (then run: node bin/codex32 <command>)
 docs: ## where the documentation is
 	@echo "README.md, CUSTOM_CONTAINER_ENGINE.md and docs/*.md"; ls docs
 
-bench: build ## benchmarks: medians and ratios against anchors measured in the same run
+bench: build ## benchmarks: medians and ratios against anchors measured in the same run, then 1000 containers at scale
 	node --expose-gc bench/run.mjs
+	node bench/scale.mjs
 
-bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman)
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman
+bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman docker.io
 
 clean: ## remove build output, the local storage dir and test artifacts
 	rm -rf dist build coverage test-artifacts bench/results

@@ -18,7 +18,12 @@ export type ErrorCode =
   | 'STATE_UNAVAILABLE'
   | 'STATE_TOO_NEW'
   | 'RUNTIME_FAILED'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'INVALID_IMAGE'
+  | 'DIGEST_MISMATCH'
+  | 'PLATFORM_MISMATCH'
+  | 'REGISTRY_ERROR'
+  | 'REGISTRY_UNAUTHORIZED';
 
 export interface ErrorContext {
   container?: string;

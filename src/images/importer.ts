@@ -1,8 +1,8 @@
 // Import a root filesystem tarball as a named image, and remove images no container uses.
 import { existsSync, mkdirSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateArchive } from '../engine/archive.js';
-import { validateName } from '../engine/names.js';
+import { validateArchive } from './archive.js';
+import { validateName } from '../config/names.js';
 import { EngineError } from '../errors.js';
 import type { StateStore } from '../state/store.js';
 import type { ImageRow } from '../state/types.js';

@@ -20,6 +20,11 @@ const STATUS: Record<ErrorCode, number> = {
   STATE_TOO_NEW: 503,
   RUNTIME_FAILED: 500,
   TIMEOUT: 504,
+  INVALID_IMAGE: 400,
+  DIGEST_MISMATCH: 400,
+  PLATFORM_MISMATCH: 400,
+  REGISTRY_ERROR: 502,
+  REGISTRY_UNAUTHORIZED: 401,
 };
 
 /** HTTP status for an engine error code. */

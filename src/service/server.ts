@@ -8,8 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { ContainerEngine } from '../engine/engine.js';
 import { EngineError } from '../errors.js';
 import { AdaptiveExecutor } from '../executor/adaptive.js';
-import { cpuPercent, type StatsSample } from '../monitor/stats.js';
-import { probeHost } from '../runtime/probe.js';
+import { cpuPercent, type StatsSample } from '../engine/observe.js';
 import { statusFor } from './errors.js';
 import { openapi } from './openapi.js';
 
@@ -67,7 +66,7 @@ export async function buildService(opts: ServiceOptions): Promise<{ app: Fastify
   // ---- service
   app.get('/', async (req, reply) => {
     if ((req.headers.accept ?? '').includes('text/html')) return reply.type('text/html').send(readFileSync(join(WEB, 'index.html')));
-    const info = probeHost();
+    const info = engine.info();
     return {
       name: 'codex32',
       version: VERSION,

@@ -50,6 +50,37 @@ export const MIGRATIONS: string[] = [
     state      TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(state))
   );
   `,
+  // 3: OCI images (id = config digest), their tags, shared layers and the blobs each image keeps
+  `
+  CREATE TABLE oci_images (
+    id         TEXT PRIMARY KEY CHECK (id GLOB 'sha256:*' AND length(id) = 71),
+    created_at INTEGER NOT NULL,
+    doc        TEXT NOT NULL CHECK (json_valid(doc))
+  );
+  CREATE TABLE image_tags (
+    name     TEXT PRIMARY KEY CHECK (length(name) BETWEEN 3 AND 4096),
+    image_id TEXT NOT NULL REFERENCES oci_images(id)
+  );
+  CREATE INDEX image_tags_image ON image_tags(image_id);
+  CREATE TABLE layers (
+    diff_id TEXT PRIMARY KEY CHECK (diff_id GLOB 'sha256:*' AND length(diff_id) = 71),
+    size    INTEGER NOT NULL CHECK (size >= 0),
+    devices INTEGER NOT NULL DEFAULT 0 CHECK (devices >= 0)
+  );
+  CREATE TABLE image_layers (
+    image_id TEXT NOT NULL REFERENCES oci_images(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL CHECK (position >= 0),
+    diff_id  TEXT NOT NULL REFERENCES layers(diff_id),
+    PRIMARY KEY (image_id, position)
+  );
+  CREATE INDEX image_layers_diff ON image_layers(diff_id);
+  CREATE TABLE image_blobs (
+    image_id TEXT NOT NULL REFERENCES oci_images(id) ON DELETE CASCADE,
+    digest   TEXT NOT NULL CHECK (digest GLOB 'sha256:*' AND length(digest) = 71),
+    PRIMARY KEY (image_id, digest)
+  );
+  CREATE INDEX image_blobs_digest ON image_blobs(digest);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

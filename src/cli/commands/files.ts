@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseEnvPair } from '../../config/parse.js';
 import type { ContainerEngine } from '../../engine/engine.js';
-import { validateArchive } from '../../engine/archive.js';
+import { validateArchive } from '../../engine/files.js';
 import { EngineError } from '../../errors.js';
 import { action, engineFor } from '../context.js';
 

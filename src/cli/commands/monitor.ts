@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { parseTime } from '../../config/parse.js';
 import { EngineError } from '../../errors.js';
-import { cpuPercent, type StatsSample } from '../../monitor/stats.js';
+import { cpuPercent, type StatsSample } from '../../engine/observe.js';
 import type { EventRecord } from '../../state/types.js';
 import { action, engineFor } from '../context.js';
 import { humanDuration, table } from '../format.js';

@@ -1,6 +1,6 @@
 // Container names and ids: validated before they touch a path, a cgroup or the database.
 import { randomBytes, randomInt } from 'node:crypto';
-import { NAME_RE } from '../config/schema.js';
+import { NAME_RE } from './schema.js';
 import { EngineError } from '../errors.js';
 
 /** Refuse anything but [a-zA-Z0-9][a-zA-Z0-9_.-]* of at most 63 characters. */

@@ -1,0 +1,183 @@
+// codex32 at scale: a thousand idle standard containers started by 20 CLIs in parallel, then ps, stats,
+// the service with its dashboard, stop, and what is left. Not a test: it prints figures beside their targets.
+// Usage: node bench/scale.mjs [--count N] [--clis N]   (results also in bench/results/scale.json)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'codex32');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const COUNT = arg('--count', 1000);
+const CLIS = arg('--clis', 20);
+const storage = mkdtempSync(join(tmpdir(), 'c32-scale-'));
+spawnSync('chmod', ['711', storage]);
+const env = { ...process.env, CONTAINER_STORAGE_DIR: storage, LOG_LEVEL: 'silent' };
+const results = [];
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const record = (label, value, unit, target) => results.push({ label, value, unit, target });
+
+/** Run the CLI; resolves to { code, stdout, stderr }. */
+function cli(args) {
+  return new Promise((res) => {
+    const p = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+/** Run fn over items with at most n at once. */
+async function pool(items, n, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+/** Median wall time of a CLI command over n runs. */
+async function timeCli(args, n) {
+  const xs = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const r = await cli(args);
+    xs.push(performance.now() - t0);
+    if (r.code !== 0) return { error: `exit ${r.code}: ${r.stderr.trim().split('\n')[0]}` };
+  }
+  return median(xs);
+}
+
+const kb = (pid, key) => {
+  try {
+    return Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]);
+  } catch {
+    return 0;
+  }
+};
+/** Live processes whose command line mentions the storage directory (supervisors and their helpers). */
+function ownProcesses() {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.includes(storage)) out.push({ pid: Number(d), cmd: cmd.split('\0')[0] });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+const names = Array.from({ length: COUNT }, (_, i) => `idle${i}`);
+const limits = {
+  'kernel.pid_max': readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim(),
+  'kernel.threads-max': readFileSync('/proc/sys/kernel/threads-max', 'utf8').trim(),
+  'fs.file-nr (open, free, max)': readFileSync('/proc/sys/fs/file-nr', 'utf8').trim().replace(/\s+/g, ' '),
+  'MemAvailable before': /MemAvailable:\s+(\d+ kB)/.exec(readFileSync('/proc/meminfo', 'utf8'))[1],
+};
+
+// 1. start them all
+let errors = 0;
+let locked = 0;
+const firstErrors = [];
+const t0 = performance.now();
+await pool(names, CLIS, async (name) => {
+  const r = await cli(['run', '-d', '--name', name, '--isolation', 'standard', 'host', 'sleep', '100000']);
+  if (r.code !== 0) {
+    errors++;
+    if (/locked/i.test(r.stderr)) locked++;
+    if (firstErrors.length < 3) firstErrors.push(`${name}: ${r.stderr.trim().split('\n')[0]}`);
+  }
+});
+const startSecs = (performance.now() - t0) / 1000;
+record(`start ${COUNT} standard containers, ${CLIS} CLIs in parallel`, startSecs, 's', '≤ 60 s');
+record('start errors', errors, '', '0');
+record('"database is locked" errors', locked, '', '0');
+
+// 2. memory of the supervisors and any per-container helper process
+const procs = ownProcesses();
+const pssTotal = procs.reduce((s, p) => s + kb(p.pid, 'Pss'), 0) / 1024;
+record(`PSS of ${procs.length} supervisor and helper processes, in total`, pssTotal, 'MB', '≤ 300 MB');
+record('PSS per container', pssTotal / COUNT, 'MB', '≤ 0.5 MB with its network');
+limits['MemAvailable with all running'] = /MemAvailable:\s+(\d+ kB)/.exec(readFileSync('/proc/meminfo', 'utf8'))[1];
+limits['fs.file-nr with all running'] = readFileSync('/proc/sys/fs/file-nr', 'utf8').trim().replace(/\s+/g, ' ');
+limits['processes on the host with all running'] = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).length;
+
+// 3. ps, inspect, stats
+record(`ps -a with ${COUNT} running`, await timeCli(['ps', '-a'], 5), 'ms', '≤ 100 ms');
+record('inspect of one container', await timeCli(['inspect', names[0]], 5), 'ms', '≤ 60 ms');
+record(`stats --no-stream over all ${COUNT}`, await timeCli(['stats', '--no-stream'], 3), 'ms', '≤ 1000 ms');
+
+// 4. the service with the dashboard open: the page, its API calls and its event stream
+{
+  const svc = spawn(BIN, ['serve', '--port', '0', '--token', 'bench'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const url = await new Promise((res, rej) => {
+    let out = '';
+    svc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) res(m[1]);
+    });
+    svc.once('exit', () => rej(new Error('the service exited')));
+  });
+  const auth = { headers: { authorization: 'Bearer bench' } };
+  const events = new AbortController();
+  fetch(`${url}/api/events`, { ...auth, signal: events.signal }).then((r) => r.body?.getReader().read()).catch(() => {});
+  await (await fetch(`${url}/`)).text();
+  for (let i = 0; i < 5; i++) {
+    await (await fetch(`${url}/api/containers`, auth)).text();
+    await (await fetch(`${url}/api/bots`, auth)).text();
+  }
+  record('the service with the dashboard open: RSS', kb(svc.pid, 'Rss') / 1024, 'MB', '≤ 150 MB');
+  events.abort();
+  svc.kill('SIGTERM');
+  await new Promise((r) => svc.once('exit', r));
+}
+
+// 5. stop them all, then remove
+const t1 = performance.now();
+const batches = [];
+for (let i = 0; i < names.length; i += 50) batches.push(names.slice(i, i + 50));
+let stopErrors = 0;
+await pool(batches, CLIS, async (b) => {
+  const r = await cli(['stop', ...b]);
+  if (r.code !== 0) stopErrors++;
+});
+record(`stop all ${COUNT}`, (performance.now() - t1) / 1000, 's', '≤ 30 s');
+record('stop errors', stopErrors, '', '0');
+const ids = existsSync(join(storage, 'containers')) ? readdirSync(join(storage, 'containers')) : [];
+await pool(batches, CLIS, async (b) => {
+  await cli(['rm', '-f', ...b]);
+});
+
+// 6. what is left: processes, mounts and cgroups of this storage directory
+const leftProcs = ownProcesses().length;
+const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(storage)).length;
+let cgroups = 0;
+for (const base of ['/sys/fs/cgroup/memory/codex32', '/sys/fs/cgroup/pids/codex32', '/sys/fs/cgroup/cpu,cpuacct/codex32', '/sys/fs/cgroup/codex32'])
+  for (const id of ids) if (existsSync(join(base, id))) cgroups++;
+record('left behind: processes / mounts / codex32 cgroups', `${leftProcs} / ${mounts} / ${cgroups}`, '', '0 / 0 / 0');
+
+// report
+const lines = [`codex32 at scale — ${new Date().toISOString()} — ${COUNT} containers, ${CLIS} CLIs`, ''];
+for (const r of results) {
+  const v = typeof r.value === 'number' ? `${r.value.toFixed(r.unit === '' ? 0 : r.unit === 'MB' ? 2 : 1)} ${r.unit}` : typeof r.value === 'object' ? r.value.error : r.value;
+  lines.push(`${r.label.padEnd(62)} ${String(v).padStart(14)}   target ${r.target}`);
+}
+if (firstErrors.length) lines.push('', 'first start errors:', ...firstErrors.map((e) => `  ${e}`));
+lines.push('', 'host limits that bound the count:', ...Object.entries(limits).map(([k, v]) => `  ${k}: ${v}`));
+console.log(lines.join('\n'));
+mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(join(ROOT, 'bench', 'results', 'scale.json'), JSON.stringify({ date: new Date().toISOString(), count: COUNT, clis: CLIS, results, limits }, null, 2));
+rmSync(storage, { recursive: true, force: true });

@@ -1,0 +1,9 @@
+/* archive: tar in and out of a container's root, and a type test, all from inside it */
+#ifndef CODEX32_ARCHIVE_H
+#define CODEX32_ARCHIVE_H
+
+int tar_out_main(char **args, int n);
+int tar_in_main(char **args, int n);
+int test_dir_main(char **args, int n);
+
+#endif

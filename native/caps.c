@@ -1,0 +1,88 @@
+/* caps: identity, capabilities, rlimits and no_new_privs of a process entering the container */
+#define _GNU_SOURCE
+#include "caps.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "spec.h"
+#include "util.h"
+
+static int rlimit_resource(const char *name) {
+  static const struct { const char *n; int r; } map[] = {
+      {"as", RLIMIT_AS},       {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC},
+      {"cpu", RLIMIT_CPU},     {"fsize", RLIMIT_FSIZE},   {"core", RLIMIT_CORE},
+      {"stack", RLIMIT_STACK}, {"memlock", RLIMIT_MEMLOCK}, {"data", RLIMIT_DATA}};
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (strcmp(map[i].n, name) == 0) return map[i].r;
+  return -1;
+}
+
+void apply_rlimits(void) {
+  char **rl = spec_all("rlimit");
+  for (char **r = rl; *r; r++) {
+    char name[32];
+    unsigned long long soft, hard;
+    if (sscanf(*r, "%31s %llu %llu", name, &soft, &hard) != 3) die("bad rlimit %s", *r);
+    int res = rlimit_resource(name);
+    if (res < 0) die("unknown rlimit %s", name);
+    struct rlimit lim = {soft, hard};
+    if (setrlimit(res, &lim) < 0) die("setrlimit %s %llu", name, hard);
+  }
+  free(rl);
+}
+
+void restrict_caps(uint64_t keep) {
+  for (int c = 0; c <= 63; c++) {
+    if (keep & (1ULL << c)) continue;
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) die("drop cap %d", c);
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  data[0].effective = data[0].permitted = data[0].inheritable = (uint32_t)keep;
+  data[1].effective = data[1].permitted = data[1].inheritable = (uint32_t)(keep >> 32);
+  if (syscall(SYS_capset, &hdr, data) < 0) die("capset");
+}
+
+void become_and_exec(char **argv, char **envp, const char *cwd, int errpipe) {
+  long long uid = spec_num("uid", 0), gid = spec_num("gid", 0);
+  if (isolation > 0) {
+    uint64_t keep = (uint64_t)spec_num("caps", 0);
+    /* changing uid drops permitted caps anyway; keep the bounding set honest first */
+    if (setgroups(0, NULL) < 0 && errno != EPERM) die("setgroups");
+    if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0) die("setgid");
+    if (uid != 0) prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    restrict_caps(keep);
+    if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0) die("setuid");
+  } else if (uid || gid) {
+    if (setgroups(0, NULL) < 0) die("setgroups");
+    if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0) die("setgid");
+    if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0) die("setuid");
+  }
+  if (isolation > 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
+  if (cwd && chdir(cwd) < 0) {
+    struct launch_error le = {errno, 0, {0}};
+    snprintf(le.msg, sizeof le.msg, "working directory %s: %s", cwd, strerror(errno));
+    write_all(errpipe, &le, sizeof le);
+    _exit(126);
+  }
+  for (char **e = envp; *e; e++) putenv(*e);
+  /* look the command up on the container's own PATH */
+  extern char **environ;
+  environ = envp;
+  execvp(argv[0], argv);
+  struct launch_error le = {errno, 0, {0}};
+  snprintf(le.msg, sizeof le.msg, "%s: %s", argv[0], strerror(errno));
+  write_all(errpipe, &le, sizeof le);
+  _exit(le.err == ENOENT ? 127 : 126);
+}

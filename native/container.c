@@ -1,0 +1,181 @@
+/*
+ * container: one run of the container. The supervisor clones the first process into its
+ * namespaces, places it in its cgroups and user mapping, then releases it through a pipe; that
+ * process builds the root and becomes pid 1 (standard, strict) or execs the command (minimal).
+ * The steps of a run, in order: start_run (supervisor side), child_main (inside), become_and_exec.
+ */
+#define _GNU_SOURCE
+#include "container.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cgroup.h"
+#include "record.h"
+#include "sandbox.h"
+#include "spec.h"
+#include "util.h"
+
+/* pid 1 of a standard or strict container: forwards signals to the command, reaps zombies */
+static int container_init(pid_t cmd) {
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, NULL);
+  int code = 0;
+  for (;;) {
+    siginfo_t si;
+    int sig = sigwaitinfo(&all, &si);
+    if (sig < 0) continue;
+    if (sig == SIGCHLD) {
+      int st;
+      pid_t p;
+      while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+        if (p == cmd) {
+          code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+          /* the command is gone: the container ends, as with docker; leave no straggler */
+          kill(-1, SIGKILL);
+          while (waitpid(-1, NULL, 0) > 0) {
+          }
+          if (WIFSIGNALED(st)) {
+            /* die by the same signal so the supervisor records it faithfully */
+            int s = WTERMSIG(st);
+            signal(s, SIG_DFL);
+            sigset_t one;
+            sigemptyset(&one);
+            sigaddset(&one, s);
+            sigprocmask(SIG_UNBLOCK, &one, NULL);
+            prctl(PR_SET_DUMPABLE, 0);
+            kill(getpid(), s);
+          }
+          _exit(code);
+        }
+    } else {
+      kill(cmd, sig);
+    }
+  }
+}
+
+/* in the new child: wait for the supervisor's go, build the container, exec the command */
+static void child_main(int gofd, int errpipe, char **argv) {
+  char go;
+  if (read(gofd, &go, 1) != 1) _exit(125); /* supervisor died before releasing us */
+  close(gofd);
+  report_fd = errpipe;
+  char **envp = env_vec();
+  const char *cwd = spec_get("cwd");
+  if (isolation == 0) {
+    setsid();
+    apply_rlimits();
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    become_and_exec(argv, envp, cwd, errpipe);
+  }
+  /* standard and strict: we are pid 1 of a fresh pid namespace */
+  setsid();
+  if (isolation == 2) {
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become container root");
+  }
+  const char *hn = spec_get("hostname");
+  if (hn && sethostname(hn, strlen(hn)) < 0) die("sethostname");
+  if (spec_num("netns", 0)) loopback_up();
+  setup_rootfs(spec_get("newroot"));
+  prctl(PR_SET_DUMPABLE, 0); /* /proc/1 of the container stays closed to it */
+  pid_t cmd = fork();
+  if (cmd < 0) die("fork");
+  if (cmd == 0) {
+    setpgid(0, 0);
+    apply_rlimits();
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    become_and_exec(argv, envp, cwd, errpipe);
+  }
+  close(errpipe);
+  restrict_caps((1ULL << CAP_KILL));
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  _exit(container_init(cmd));
+}
+
+static unsigned long ns_flags(void) {
+  if (isolation == 0) return 0;
+  unsigned long f = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+  if (spec_num("netns", 0)) f |= CLONE_NEWNET;
+  if (isolation == 2) f |= CLONE_NEWUSER;
+  return f;
+}
+
+/* in the clone: only stdio and our two private pipes survive, nothing the caller held leaks in */
+static void child_enter(const int gop[2], const int errp[2], const int o[2], const int e[2], char **argv) {
+  close(gop[1]);
+  close(errp[0]);
+  close(o[0]);
+  close(e[0]);
+  int devnull = open("/dev/null", O_RDONLY);
+  dup2(devnull, 0);
+  dup2(o[1], 1);
+  dup2(e[1], 2);
+  int g = fcntl(gop[0], F_DUPFD_CLOEXEC, 3), x = fcntl(errp[1], F_DUPFD_CLOEXEC, 4);
+  int keep_lo = g < x ? g : x, keep_hi = g < x ? x : g;
+  for (int fd = 3; fd < keep_lo; fd++) close(fd);
+  for (int fd = keep_lo + 1; fd < keep_hi; fd++) close(fd);
+  close_fds_from(keep_hi + 1);
+  child_main(g, x, argv);
+  _exit(125);
+}
+
+/* place the new process in its cgroups and user mapping before it runs a single instruction of its own */
+static void place_child(pid_t pid) {
+  for (char **cg = cgroups; cg && *cg; cg++) {
+    char path[PATH_MAX], num[32];
+    snprintf(path, sizeof path, "%s/cgroup.procs", *cg);
+    snprintf(num, sizeof num, "%d", pid);
+    if (write_file(path, num) < 0) die("join cgroup %s", *cg);
+  }
+  if (isolation == ISO_STRICT) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
+    if (write_file(path, spec_get("uid_map")) < 0) die("uid_map");
+    snprintf(path, sizeof path, "/proc/%d/setgroups", pid);
+    write_file(path, "deny");
+    snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
+    if (write_file(path, spec_get("gid_map")) < 0) die("gid_map");
+  }
+}
+
+void start_run(int *outpipe, int *errpipe_out) {
+  int gop[2], errp[2], o[2], e[2];
+  if (pipe2(gop, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0 ||
+      pipe2(e, O_CLOEXEC) < 0)
+    die("pipe");
+  char **argv = spec_all("arg");
+  pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD | ns_flags(), 0, 0, 0, 0);
+  if (pid < 0) die("clone");
+  if (pid == 0) child_enter(gop, errp, o, e, argv);
+  free(argv);
+  close(gop[0]);
+  close(errp[1]);
+  close(o[1]);
+  close(e[1]);
+  child_pid = pid;
+  child_start = proc_starttime(pid);
+  run_started_ms = now_ms();
+  run_no++;
+  place_child(pid);
+  if (write(gop[1], "g", 1) != 1) die("release child");
+  close(gop[1]);
+  outpipe[0] = o[0];
+  outpipe[1] = e[0];
+  *errpipe_out = errp[0];
+}

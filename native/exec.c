@@ -1,0 +1,175 @@
+/*
+ * exec: join a running container to run one more command in it, exactly like its main process:
+ * its namespaces and cgroups, its rlimits, identity and capabilities. The health check uses it too.
+ */
+#define _GNU_SOURCE
+#include "exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cgroup.h"
+#include "spec.h"
+#include "util.h"
+
+int join_running(const char *dir, int with_pidns) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/state", dir);
+  char *st = read_file(path, NULL);
+  if (!st) return 0;
+  char phase[32];
+  int pid;
+  unsigned long long start;
+  int ok = sscanf(st, "%31s %d %llu", phase, &pid, &start) == 3 && strcmp(phase, "running") == 0 &&
+           proc_starttime(pid) == start;
+  free(st);
+  if (!ok) return 0;
+  if (isolation == 0) return pid;
+  const char *names[] = {"user", "ipc", "uts", "net", "pid", "mnt"};
+  int fds[6];
+  for (int i = 0; i < 6; i++) {
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, names[i]);
+    fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+  }
+  /* the pid could have been reused between reading state and opening: check again */
+  if (proc_starttime(pid) != start) die("container process is gone");
+  for (int i = 0; i < 6; i++) {
+    if (fds[i] < 0) die("open namespace %s", names[i]);
+    int skip = (i == 0 && isolation != 2) || (i == 3 && !spec_num("netns", 0)) ||
+               (!with_pidns && (i == 1 || i == 2 || i == 3 || i == 4));
+    if (!skip && setns(fds[i], 0) < 0) die("setns %s", names[i]);
+    close(fds[i]);
+  }
+  return pid;
+}
+
+struct exec_req {
+  char **argv;
+  char **envp;
+  const char *cwd;
+};
+
+/* parse "[-e K=V]... [-w DIR] -- CMD [ARG...]"; the config's environment, then -e values on top */
+static void parse_exec_args(char **args, int nargs, struct exec_req *r) {
+  char **extra_env = calloc((size_t)nargs + 1, sizeof(char *));
+  int ne = 0, i = 1;
+  const char *wd = NULL;
+  for (; i < nargs; i++) {
+    if (strcmp(args[i], "--") == 0) {
+      i++;
+      break;
+    }
+    if (strcmp(args[i], "-e") == 0 && i + 1 < nargs) extra_env[ne++] = args[++i];
+    else if (strcmp(args[i], "-w") == 0 && i + 1 < nargs) wd = args[++i];
+    else die("unknown exec option %s", args[i]);
+  }
+  r->argv = args + i;
+  if (!r->argv[0]) die("exec needs a command");
+  r->cwd = wd ? wd : spec_get("cwd");
+  char **base = env_vec();
+  int nb = 0;
+  while (base[nb]) nb++;
+  r->envp = calloc((size_t)(nb + ne + 1), sizeof(char *));
+  int m = 0;
+  for (int b = 0; b < nb; b++) {
+    size_t kl = strcspn(base[b], "=");
+    int overridden = 0;
+    for (int x = 0; x < ne; x++)
+      if (strncmp(extra_env[x], base[b], kl) == 0 && extra_env[x][kl] == '=') overridden = 1;
+    if (!overridden) r->envp[m++] = base[b];
+  }
+  for (int x = 0; x < ne; x++) r->envp[m++] = extra_env[x];
+}
+
+/* in the forked child, inside the container's namespaces: join its cgroups, then become its process */
+static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int errw) {
+  report_fd = errw;
+  for (int k = 0; k < ncg; k++)
+    if (write(cgfds[k], "0", 1) != 1) die("join cgroup");
+  if (isolation == ISO_STRICT && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
+  prctl(PR_SET_DUMPABLE, 0);
+  if (isolation == ISO_MINIMAL) setsid();
+  apply_rlimits();
+  /* only stdio and the exec-error pipe cross into the container */
+  int x = fcntl(errw, F_DUPFD_CLOEXEC, 3);
+  if (x != 3) {
+    dup2(errw, 3);
+    fcntl(3, F_SETFD, FD_CLOEXEC);
+  }
+  close_fds_from(4);
+  report_fd = 3;
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  become_and_exec(r->argv, r->envp, r->cwd, 3);
+}
+
+/* wait for the exec'd command, forwarding SIGTERM, SIGINT and SIGHUP; its exit code as a shell gives it */
+static int wait_exec(pid_t child, int errr, const sigset_t *mask) {
+  struct launch_error le;
+  memset(&le, 0, sizeof le);
+  ssize_t n;
+  while ((n = read(errr, &le, sizeof le)) < 0 && errno == EINTR) {
+  }
+  if (n > 0) {
+    le.msg[sizeof le.msg - 1] = 0;
+    fprintf(stderr, "codex32: %s\n", le.msg);
+    waitpid(child, NULL, 0);
+    return le.stage ? 125 : le.err == ENOENT ? 127 : 126;
+  }
+  int status;
+  for (;;) {
+    siginfo_t si;
+    int sig = sigwaitinfo(mask, &si);
+    if (sig == SIGCHLD) {
+      if (waitpid(child, &status, WNOHANG) == child) break;
+    } else if (sig > 0) kill(child, sig);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int exec_main(char **args, int nargs) {
+  if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-w DIR] -- CMD [ARG...]");
+  const char *dir = args[0];
+  load_container(dir);
+  struct exec_req r;
+  parse_exec_args(args, nargs, &r);
+  /* cgroup files are host paths: open them before entering the container's mount namespace */
+  char path[PATH_MAX];
+  cgroups = spec_all("cgroup");
+  int cgfds[64], ncg = 0;
+  for (char **cg = cgroups; *cg && ncg < 64; cg++) {
+    snprintf(path, sizeof path, "%s/cgroup.procs", *cg);
+    if ((cgfds[ncg++] = open(path, O_WRONLY | O_CLOEXEC)) < 0) die("open cgroup %s", *cg);
+  }
+  if (!join_running(dir, 1)) die("container is not running");
+  /* block the signals we wait for before forking, so an early exit cannot be missed */
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int errp[2];
+  if (pipe2(errp, O_CLOEXEC) < 0) die("pipe");
+  pid_t child = fork(); /* a fork is needed to be inside the pid namespace */
+  if (child < 0) die("fork");
+  if (child == 0) {
+    close(errp[0]);
+    exec_child(&r, cgfds, ncg, errp[1]);
+  }
+  for (int k = 0; k < ncg; k++) close(cgfds[k]);
+  close(errp[1]);
+  return wait_exec(child, errp[0], &mask);
+}

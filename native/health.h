@@ -1,0 +1,17 @@
+/* health: the container's health command, run through our own exec path, and its results */
+#ifndef CODEX32_HEALTH_H
+#define CODEX32_HEALTH_H
+#include <stdint.h>
+#include <sys/types.h>
+
+extern pid_t health_pid;        /* the running check, 0 when none */
+extern int64_t health_started;  /* -1 once the running check timed out */
+
+/* fork "codex32-shim exec RUNDIR -- HEALTH_ARG..." with its output in RUNDIR/health.out */
+void health_start(void);
+/* record a status change as an event */
+void set_health(const char *status);
+/* a check finished (code -1: it timed out); returns 1 when the container should be restarted */
+int health_done(int code);
+
+#endif

@@ -1,0 +1,25 @@
+/* log: the container's stdout and stderr captured as CRI lines, capped and rotated */
+#ifndef CODEX32_LOG_H
+#define CODEX32_LOG_H
+#include <stddef.h>
+
+#define LINE_MAX_BYTES (64 * 1024)
+
+struct stream {
+  const char *name;
+  int fd;
+  size_t len;
+  char buf[LINE_MAX_BYTES];
+};
+extern struct stream out_s, err_s;
+
+/* open (append) the log file at path; max_size 0 means no cap */
+void log_init(const char *path, long long max_size, int max_files);
+/* stamp the lines of the next records with the current time */
+void log_stamp(void);
+void log_write(const char *stream, char tag, const char *data, size_t len);
+void log_flush(void);
+/* read what is available; 0 once the stream reached its end (and was closed) */
+int stream_pump(struct stream *s);
+
+#endif

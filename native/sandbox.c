@@ -1,0 +1,196 @@
+/* sandbox: the container's root (mounts, masks, pivot_root) and its loopback */
+#define _GNU_SOURCE
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "spec.h"
+#include "util.h"
+
+/* open PATH below the root without following any symlink: a planted link cannot redirect a mount */
+static int open_beneath(int rootfd, const char *path, int flags) {
+  struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  while (*path == '/') path++;
+  if (!*path) path = ".";
+  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+/* create the directories of PATH below root, refusing symlinks; returns an O_PATH fd */
+static int mkpath_beneath(int rootfd, const char *path, int as_file) {
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", path);
+  int fd = dup(rootfd);
+  char *save, *tok = strtok_r(buf, "/", &save);
+  while (tok) {
+    char *next = strtok_r(NULL, "/", &save);
+    if (strcmp(tok, "..") == 0 || strcmp(tok, ".") == 0) die("refusing path %s", path);
+    int nfd = openat(fd, tok, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (nfd < 0 && errno == ENOENT) {
+      if (!next && as_file) {
+        int f = openat(fd, tok, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (f >= 0) close(f);
+      } else mkdirat(fd, tok, 0755);
+      nfd = openat(fd, tok, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (nfd < 0) die("cannot open %s in the container root", path);
+    struct stat st;
+    if (fstat(nfd, &st) < 0 || S_ISLNK(st.st_mode)) {
+      errno = 0;
+      die("refusing %s: a component is a symlink in the container root", path);
+    }
+    close(fd);
+    fd = nfd;
+    tok = next;
+  }
+  return fd;
+}
+
+static void fdpath(int fd, char *out, size_t len) { snprintf(out, len, "/proc/self/fd/%d", fd); }
+
+static void mount_at(int rootfd, const char *dst, const char *src, const char *type, unsigned long flags,
+                     const char *data, int as_file) {
+  int fd = mkpath_beneath(rootfd, dst, as_file);
+  char p[64];
+  fdpath(fd, p, sizeof p);
+  if (mount(src, p, type, flags, data) < 0) die("mount %s on %s", src ? src : type, dst);
+  close(fd);
+}
+
+/* remount an existing mount point read-only, keeping its other flags */
+static void remount_ro(int rootfd, const char *dst, unsigned long extra) {
+  int fd = open_beneath(rootfd, dst, O_PATH);
+  if (fd < 0) return; /* nothing there to protect */
+  char p[64];
+  fdpath(fd, p, sizeof p);
+  if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | extra, NULL) < 0 &&
+      mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+    /* a locked mount in a user namespace keeps its flags: add nosuid/nodev/noexec and retry */
+    if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+      die("remount %s read-only", dst);
+  }
+  close(fd);
+}
+
+/* mount the root file system (tmpfs, overlay or a bind) on NEWROOT */
+static void mount_root(const char *newroot) {
+  const char *rootsrc = spec_get("root");
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
+  if (!rootsrc || strcmp(rootsrc, "tmpfs") == 0) {
+    if (mount("tmpfs", newroot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m") < 0) die("tmpfs root");
+  } else if (strncmp(rootsrc, "overlay:", 8) == 0) {
+    char opts[PATH_MAX * 3 + 64];
+    snprintf(opts, sizeof opts, "%s", rootsrc + 8);
+    if (mount("overlay", newroot, "overlay", MS_NOSUID | MS_NODEV, opts) < 0) die("overlay root");
+  } else {
+    if (mount(rootsrc, newroot, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind root %s", rootsrc);
+  }
+}
+
+/* carry out one mount step of the spec (KEY=VAL) under the new root */
+static void mount_step(int rootfd, const char *e, size_t kl, const char *value) {
+  char val[PATH_MAX * 2];
+  snprintf(val, sizeof val, "%s", value);
+  char *f[4] = {0};
+#define IS(k) (kl == strlen(k) && strncmp(e, k, kl) == 0)
+  if (IS("bind")) { /* SRC \t DST \t ro|rw */
+    int n = split_tab(val, f, 3);
+    struct stat st;
+    if (n < 3 || stat(f[0], &st) < 0) die("bind source %s", f[0]);
+    int fd = mkpath_beneath(rootfd, f[1], !S_ISDIR(st.st_mode));
+    char p[64];
+    fdpath(fd, p, sizeof p);
+    if (mount(f[0], p, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s", f[0]);
+    close(fd);
+    if (strcmp(f[2], "ro") == 0) remount_ro(rootfd, f[1], MS_NOSUID | MS_NODEV);
+  } else if (IS("symlink")) { /* TARGET \t LINK */
+    split_tab(val, f, 2);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", f[1]);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    int dfd = slash && slash != dir ? (*slash = 0, mkpath_beneath(rootfd, dir, 0)) : dup(rootfd);
+    if (symlinkat(f[0], dfd, base) < 0 && errno != EEXIST) die("symlink %s", f[1]);
+    close(dfd);
+  } else if (IS("mkdir")) {
+    close(mkpath_beneath(rootfd, val, 0));
+  } else if (IS("tmpfs")) { /* DST \t OPTIONS */
+    split_tab(val, f, 2);
+    mount_at(rootfd, f[0], "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, f[1], 0);
+  } else if (IS("proc")) {
+    mount_at(rootfd, val, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0);
+  } else if (IS("sysfs")) {
+    mount_at(rootfd, val, "sysfs", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL, 0);
+  } else if (IS("devpts")) {
+    mount_at(rootfd, val, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", 0);
+  } else if (IS("mqueue")) {
+    mount_at(rootfd, val, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0);
+  } else if (IS("mask")) { /* hide a path: /dev/null over a file, an empty read-only tmpfs over a dir */
+    int fd = open_beneath(rootfd, val, O_PATH);
+    if (fd < 0) return;
+    struct stat st;
+    fstat(fd, &st);
+    char p[64];
+    fdpath(fd, p, sizeof p);
+    if (S_ISDIR(st.st_mode)) {
+      if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0) die("mask %s", val);
+    } else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0) die("mask %s", val);
+    close(fd);
+  } else if (IS("readonly")) { /* bind a path onto itself and make it read-only */
+    int fd = open_beneath(rootfd, val, O_PATH);
+    if (fd < 0) return;
+    char p[64];
+    fdpath(fd, p, sizeof p);
+    if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s", val);
+    close(fd);
+    remount_ro(rootfd, val, MS_NOSUID | MS_NODEV);
+  }
+#undef IS
+}
+
+/* build the container's root under NEWROOT from the ordered mount steps in the spec, then pivot */
+void setup_rootfs(const char *newroot) {
+  mount_root(newroot);
+  int rootfd = open(newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) die("open new root");
+  for (int i = 0; i < n_entries; i++) {
+    char *eq = strchr(entries[i], '=');
+    if (eq) mount_step(rootfd, entries[i], (size_t)(eq - entries[i]), eq + 1);
+  }
+
+  /* pivot_root(".", ".") then detach the old root: no path to the host remains */
+  if (fchdir(rootfd) < 0) die("chdir new root");
+  if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root");
+  if (umount2(".", MNT_DETACH) < 0) die("detach old root");
+  if (chdir("/") < 0) die("chdir /");
+  close(rootfd);
+  if (spec_num("readonly_root", 0)) {
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+      die("read-only root");
+  }
+}
+
+void loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) die("socket");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) die("lo flags");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("lo up");
+  close(s);
+}

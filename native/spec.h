@@ -1,0 +1,22 @@
+/* spec: the container's RUNDIR/spec, NUL-terminated "key=value" entries written by the engine */
+#ifndef CODEX32_SPEC_H
+#define CODEX32_SPEC_H
+
+#define MAX_ENTRIES 4096
+enum { ISO_MINIMAL = 0, ISO_STANDARD = 1, ISO_STRICT = 2 };
+
+extern char *entries[MAX_ENTRIES]; /* in spec order: the mount steps are carried out in this order */
+extern int n_entries;
+extern const char *rundir; /* the container's run directory */
+extern int isolation;      /* ISO_MINIMAL, ISO_STANDARD or ISO_STRICT */
+
+/* read the spec of the container whose run directory is dir */
+void load_container(const char *dir);
+const char *spec_get(const char *key);
+long long spec_num(const char *key, long long dflt);
+/* every value of a repeated key, as a NULL-terminated vector (free the vector, not the values) */
+char **spec_all(const char *key);
+/* the container's environment, "K=V" entries */
+char **env_vec(void);
+
+#endif

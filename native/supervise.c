@@ -1,0 +1,352 @@
+/*
+ * supervise: the event loop of "codex32-shim run". One poll over a signalfd, timerfds and the
+ * container's two output pipes: start runs, capture logs, carry out stop requests, restart by
+ * policy with backoff, run health checks, enforce the maximum runtime and the CPU duty cycle.
+ */
+#define _GNU_SOURCE
+#include "supervise.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "container.h"
+#include "health.h"
+#include "log.h"
+#include "record.h"
+#include "spec.h"
+#include "util.h"
+
+/* the loop's descriptors and settings; the run being supervised is in record.h */
+struct loop {
+  int sfd, grace_t, backoff_t, timeout_t, health_t, health_to_t, throttle_t, resume_t;
+  long long backoff_initial, backoff_max, backoff_reset, timeout_ms;
+  long long health_interval, health_timeout;
+  long long cpu_permille; /* --cpus without a cpu cgroup: a duty cycle of SIGSTOP and SIGCONT */
+  unsigned long long cpu_prev;
+  int throttled;
+  long hz;
+  long long backoff, oom_before;
+  int running, waiting_backoff, runs_started;
+};
+
+enum { LOOP_GO_ON = 0, LOOP_DONE = 1 };
+
+static int timer(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); }
+
+static void loop_init(struct loop *l) {
+  memset(l, 0, sizeof *l);
+  sigset_t mask;
+  sigemptyset(&mask);
+  int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGPIPE};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&mask, sigs[i]);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  l->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  l->grace_t = timer();
+  l->backoff_t = timer();
+  l->timeout_t = timer();
+  l->health_t = timer();
+  l->health_to_t = timer();
+  l->throttle_t = timer();
+  l->resume_t = timer();
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  l->backoff_initial = spec_num("backoff_initial_ms", 100);
+  l->backoff_max = spec_num("backoff_max_ms", 30000);
+  l->backoff_reset = spec_num("backoff_reset_ms", 10000);
+  l->timeout_ms = spec_num("timeout_ms", 0);
+  l->health_interval = spec_get("health_arg") ? spec_num("health_interval_ms", 30000) : 0;
+  l->health_timeout = spec_num("health_timeout_ms", 10000);
+  l->cpu_permille = spec_num("cpu_throttle_permille", 0);
+  l->hz = sysconf(_SC_CLK_TCK);
+  if (l->cpu_permille > 0) {
+    struct itimerspec its = {{0, 100000000}, {0, 100000000}};
+    timerfd_settime(l->throttle_t, 0, &its, NULL);
+  }
+}
+
+static int restart_wanted(int code, int sig) {
+  if (stopping) return 0;
+  if (force_restart) {
+    force_restart = 0;
+    return 1;
+  }
+  const char *pol = spec_get("restart");
+  long long max = spec_num("restart_max", 0);
+  if (!pol || strcmp(pol, "no") == 0) return 0;
+  if (strcmp(pol, "on-failure") == 0) {
+    if (code == 0 && sig == 0) return 0;
+    return max == 0 || restarts < max;
+  }
+  return max == 0 || restarts < max; /* always, unless-stopped */
+}
+
+/* start a run and answer the engine's start call with its outcome */
+static void begin_run(struct loop *l) {
+  int pipes[2], errfd;
+  l->oom_before = oom_count();
+  start_run(pipes, &errfd);
+  struct launch_error le;
+  memset(&le, 0, sizeof le);
+  ssize_t n;
+  while ((n = read(errfd, &le, sizeof le)) < 0 && errno == EINTR) {
+  }
+  close(errfd);
+  out_s.fd = pipes[0];
+  err_s.fd = pipes[1];
+  /* a larger pipe means fewer wake-ups for a chatty bot (the kernel caps it at pipe-max-size) */
+  fcntl(out_s.fd, F_SETPIPE_SZ, 1024 * 1024);
+  fcntl(err_s.fd, F_SETPIPE_SZ, 1024 * 1024);
+  fcntl(out_s.fd, F_SETFL, O_NONBLOCK);
+  fcntl(err_s.fd, F_SETFL, O_NONBLOCK);
+  l->running = 1;
+  if (n > 0) { /* set-up or exec failed: report it and do not restart what cannot run */
+    int code = le.stage ? 125 : le.err == ENOENT ? 127 : 126;
+    le.msg[sizeof le.msg - 1] = 0;
+    log_stamp();
+    log_write("stderr", 'F', le.msg, strlen(le.msg));
+    log_flush();
+    sync_reply("err %d %d %s\n", code, le.err, le.msg);
+    stopping = 1;
+    stop_reason = le.stage ? "setup-failed" : le.err == ENOENT ? "not-found" : "not-executable";
+    return;
+  }
+  sync_reply("ok %d %llu\n", child_pid, child_start);
+  if (l->health_interval) {
+    set_health("starting");
+    health_streak = 0;
+    arm(l->health_t, l->health_interval);
+  }
+  write_state("running");
+  /* the maximum runtime counts from the first start, not from each restart */
+  if (l->timeout_ms > 0 && l->runs_started++ == 0) arm(l->timeout_t, l->timeout_ms);
+}
+
+/* read RUNDIR/stop-request ("SIGNAL GRACE_MS REASON") written by the engine before it signals us */
+static void read_stop_request(int *sig, long long *grace, char *reason, size_t rlen) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/stop-request", rundir);
+  char *s = read_file(path, NULL);
+  *sig = (int)spec_num("stop_signal", SIGTERM);
+  *grace = spec_num("stop_timeout", 10) * 1000;
+  snprintf(reason, rlen, "stopped");
+  if (s) {
+    sscanf(s, "%d %lld %63s", sig, grace, reason);
+    free(s);
+  }
+}
+
+/* a stop or kill request from the engine */
+static int on_stop_request(struct loop *l) {
+  int sig;
+  long long grace;
+  char reason[64];
+  read_stop_request(&sig, &grace, reason, sizeof reason);
+  stopping = 1;
+  stop_reason = strcmp(reason, "killed") == 0 ? "killed" : "stopped";
+  if (!l->running) { /* in backoff: nothing to signal */
+    write_state("exited");
+    return LOOP_DONE;
+  }
+  write_state("stopping");
+  kill_container(sig);
+  if (grace >= 0) arm(l->grace_t, grace > 0 ? grace : 1);
+  return LOOP_GO_ON;
+}
+
+/* the main process is gone: read what is left of its output, for at most two seconds */
+static void drain_streams(void) {
+  int64_t end = now_ms() + 2000;
+  while ((out_s.fd >= 0 || err_s.fd >= 0) && now_ms() < end) {
+    struct pollfd d[2];
+    int nd = 0;
+    if (out_s.fd >= 0) d[nd++] = (struct pollfd){out_s.fd, POLLIN, 0};
+    if (err_s.fd >= 0) d[nd++] = (struct pollfd){err_s.fd, POLLIN, 0};
+    if (poll(d, (nfds_t)nd, 100) <= 0) {
+      kill_container(SIGKILL);
+      continue;
+    }
+    for (int k = 0; k < nd; k++)
+      if (d[k].revents) stream_pump(d[k].fd == out_s.fd ? &out_s : &err_s);
+  }
+  if (out_s.fd >= 0) close(out_s.fd), out_s.fd = -1;
+  if (err_s.fd >= 0) close(err_s.fd), err_s.fd = -1;
+}
+
+/* the container's main process exited with status st: record it, then restart or finish */
+static int on_main_exit(struct loop *l, int st) {
+  int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+  /* nothing else of the container may outlive its main process */
+  kill_container(SIGKILL);
+  drain_streams();
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+  int oom = oom_count() > l->oom_before;
+  const char *reason = stopping ? stop_reason : force_restart ? "unhealthy" : oom ? "oom" : sig ? "signal" : code ? "failed" : "completed";
+  if (oom && !stopping) code = 137;
+  append_exit(code, sig, oom, reason);
+  l->running = 0;
+  arm(l->grace_t, 0);
+  arm(l->health_t, 0);
+  if (!restart_wanted(code, sig)) {
+    arm(l->timeout_t, 0);
+    write_state("exited");
+    return LOOP_DONE;
+  }
+  int64_t lasted = now_ms() - run_started_ms;
+  l->backoff = (lasted >= l->backoff_reset || l->backoff == 0) ? l->backoff_initial : l->backoff * 2;
+  if (l->backoff > l->backoff_max) l->backoff = l->backoff_max;
+  restarts++;
+  l->waiting_backoff = 1;
+  write_state("restarting");
+  arm(l->backoff_t, l->backoff);
+  return LOOP_GO_ON;
+}
+
+/* a health check process ended with status st */
+static void on_health_exit(struct loop *l, int st) {
+  int hc = health_started < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  arm(l->health_to_t, 0);
+  if (health_done(hc) && l->running && !stopping) {
+    /* unhealthy with restart requested: end this run; the exit path restarts it */
+    force_restart = 1;
+    stop_reason = "unhealthy";
+    kill_container(SIGKILL);
+  }
+  write_state(l->running ? "running" : "restarting");
+}
+
+static int on_signals(struct loop *l) {
+  struct signalfd_siginfo si;
+  while (read(l->sfd, &si, sizeof si) == sizeof si) {
+    if (si.ssi_signo == SIGPIPE) continue;
+    if (si.ssi_signo != SIGCHLD) {
+      if (on_stop_request(l) == LOOP_DONE) return LOOP_DONE;
+      continue;
+    }
+    int st;
+    pid_t p;
+    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+      if (p == health_pid) on_health_exit(l, st);
+      else if (p == child_pid && on_main_exit(l, st) == LOOP_DONE) return LOOP_DONE;
+      /* any other pid is an orphan we adopted as subreaper */
+    }
+  }
+  return LOOP_GO_ON;
+}
+
+/* every 100 ms: CPU time used beyond the quota stops the tree long enough to pay it back */
+static void throttle_tick(struct loop *l) {
+  static pid_t tree[8192];
+  unsigned long long now_ticks = 0;
+  int n = collect_descendants(tree, 8192, &now_ticks);
+  long long used_ms = l->cpu_prev && now_ticks >= l->cpu_prev ? (long long)(now_ticks - l->cpu_prev) * 1000 / l->hz : 0;
+  long long allowed_ms = 100 * l->cpu_permille / 1000;
+  l->cpu_prev = now_ticks;
+  if (used_ms > allowed_ms && n > 0) {
+    for (int i = 0; i < n; i++) kill(tree[i], SIGSTOP);
+    l->throttled = 1;
+    arm(l->resume_t, (used_ms - allowed_ms) * 1000 / l->cpu_permille);
+  }
+}
+
+static void throttle_resume(struct loop *l) {
+  static pid_t tree[8192];
+  signal_descendants(SIGCONT);
+  l->throttled = 0;
+  unsigned long long t = 0;
+  collect_descendants(tree, 8192, &t);
+  l->cpu_prev = t;
+}
+
+/* true when timer fd fired (its expiry count is consumed) */
+static int fired(const struct pollfd *p) {
+  uint64_t ticks;
+  return p->revents && read(p->fd, &ticks, sizeof ticks) > 0;
+}
+
+/* the timers, in pfd order: grace, backoff, timeout, health, health timeout, throttle, resume */
+static void on_timers(struct loop *l, const struct pollfd *pfd) {
+  if (fired(&pfd[0]) && l->running) kill_container(SIGKILL);
+  if (fired(&pfd[2]) && l->running && !stopping) {
+    stopping = 1;
+    stop_reason = "timeout";
+    write_state("stopping");
+    kill_container((int)spec_num("stop_signal", SIGTERM));
+    arm(l->grace_t, spec_num("stop_timeout", 10) * 1000);
+  }
+  if (fired(&pfd[1])) l->waiting_backoff = 0;
+  if (fired(&pfd[3])) {
+    if (l->running && !stopping && !health_pid) {
+      health_start();
+      arm(l->health_to_t, l->health_timeout);
+    }
+    if (l->running && !stopping) arm(l->health_t, l->health_interval);
+  }
+  if (fired(&pfd[5]) && l->running && !l->throttled) throttle_tick(l);
+  if (fired(&pfd[6]) && l->throttled) throttle_resume(l);
+  if (fired(&pfd[4]) && health_pid) {
+    kill(health_pid, SIGKILL); /* reaped with the other children; counted as a failure there */
+    health_started = -1;
+  }
+}
+
+static int supervise(void) {
+  struct loop l;
+  loop_init(&l);
+  for (;;) {
+    if (!l.running && !l.waiting_backoff) begin_run(&l);
+    struct pollfd pfd[10];
+    int np = 0;
+    int timers[] = {l.grace_t, l.backoff_t, l.timeout_t, l.health_t, l.health_to_t, l.throttle_t, l.resume_t};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) pfd[np++] = (struct pollfd){timers[i], POLLIN, 0};
+    pfd[np++] = (struct pollfd){l.sfd, POLLIN, 0};
+    int io_base = np;
+    if (out_s.fd >= 0) pfd[np++] = (struct pollfd){out_s.fd, POLLIN, 0};
+    if (err_s.fd >= 0) pfd[np++] = (struct pollfd){err_s.fd, POLLIN, 0};
+    if (poll(pfd, (nfds_t)np, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll");
+    }
+    for (int i = io_base; i < np; i++)
+      if (pfd[i].revents) stream_pump(pfd[i].fd == out_s.fd ? &out_s : &err_s);
+    on_timers(&l, pfd);
+    if (pfd[io_base - 1].revents && on_signals(&l) == LOOP_DONE) return 0;
+  }
+}
+
+int run_main(char **args, int n) {
+  if (n != 1) die("usage: run RUNDIR");
+  if (fcntl(3, F_GETFD) >= 0) {
+    sync_fd = 3;
+    fcntl(3, F_SETFD, FD_CLOEXEC);
+  }
+  close_fds_from(4);
+  load_container(args[0]);
+  run_no = (int)spec_num("run_base", 0);
+  cgroups = spec_all("cgroup");
+  const char *log_path = spec_get("log");
+  if (!log_path) die("spec has no log path");
+  log_init(log_path, spec_num("log_max_size", 0), (int)spec_num("log_max_files", 1));
+  /* stdin, stdout and stderr of the supervisor itself go nowhere: it lives detached */
+  int devnull = open("/dev/null", O_RDWR);
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  char errlog[PATH_MAX];
+  snprintf(errlog, sizeof errlog, "%s/shim.err", rundir);
+  int ef = open(errlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  dup2(ef >= 0 ? ef : devnull, 2);
+  return supervise();
+}

@@ -1,0 +1,27 @@
+// What every engine module needs from the engine: settings, the store, paths, lookup and event recording.
+import type { Settings } from '../config/settings.js';
+import type { ContainerPaths } from '../runtime/layout.js';
+import type { StateStore } from '../state/store.js';
+import type { ContainerRow } from '../state/types.js';
+
+/** The engine as its modules see it; ContainerEngine implements it. */
+export interface EngineCore {
+  readonly settings: Settings;
+  readonly store: StateStore;
+  /** Paths of a container's files. */
+  paths(id: string): ContainerPaths;
+  /** A container by name, id or id prefix, reconciled. */
+  get(ref: string): ContainerRow;
+  /** Bring a row up to date with its supervisor. */
+  reconcile(row: ContainerRow): ContainerRow;
+  /** Start a container (used by the restart policy). */
+  start(ref: string): Promise<void>;
+}
+
+/** Record one event about a container (call inside a transaction when it goes with a state change). */
+export function recordEvent(store: StateStore, type: string, row: { id: string; name: string }, attrs: Record<string, unknown> = {}): void {
+  store.insertEvent({ time: Date.now(), type, containerId: row.id, name: row.name, attrs });
+}
+
+/** Resolve after ms milliseconds. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

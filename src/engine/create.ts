@@ -1,0 +1,135 @@
+// Create: a config resolved against settings, the host and the image, validated, then stored with its files.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isAbsolute, normalize, resolve } from 'node:path';
+import { ZodError } from 'zod';
+import { generateName, newId, validateName } from '../config/names.js';
+import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
+import { EngineError } from '../errors.js';
+import { populateApp, resolveImage } from '../images/store.js';
+import { freePort } from '../runtime/ports.js';
+import { resolveArgv } from '../runtime/plan.js';
+import { probeHost, type HostInfo } from '../runtime/probe.js';
+import type { ContainerRow } from '../state/types.js';
+import { recordEvent, type EngineCore } from './core.js';
+
+const FORBIDDEN_TARGETS = ['/', '/proc', '/sys', '/dev', '/app'];
+
+/** Parse a config with the schema; the first problem becomes an INVALID_CONFIG in the expected form. */
+function parseConfig(input: ContainerConfig) {
+  try {
+    return ContainerConfigSchema.parse(input);
+  } catch (e) {
+    if (e instanceof ZodError) {
+      const i = e.issues[0];
+      throw new EngineError('INVALID_CONFIG', `Expected \`${i.path.join('.') || 'config'}\` to be valid: ${i.message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Validate a config and create the container (not started); returns its id and name. */
+export async function createContainer(core: EngineCore, input: ContainerConfig, options: { cwd?: string } = {}): Promise<{ id: string; name: string }> {
+  const cfg = parseConfig(input);
+  const name = cfg.name ? validateName(cfg.name) : generateName();
+  const isolation = cfg.isolation ?? core.settings.isolation;
+  const host = probeHost();
+  const level = host.levels[isolation];
+  if (!level.supported)
+    throw new EngineError('HOST_UNSUPPORTED', `This host cannot give ${isolation} isolation: missing ${level.missing.join('; ')}. Run \`codex32 info\`, or choose --isolation minimal for trusted code.`, {
+      context: { isolation },
+    });
+  checkLimits(isolation, cfg.limits, cfg.user?.uid ?? 0, host);
+  const volumes = checkVolumes(isolation, cfg.volumes, options.cwd);
+  const image = resolveImage(core.store, cfg.image, options.cwd);
+  if (image.kind === 'rootfs' && isolation === 'minimal')
+    throw new EngineError('INVALID_CONFIG', `The image ${cfg.image} is a root filesystem; minimal isolation runs on the host's filesystem. Use --isolation standard or strict.`);
+  if (cfg.workdir && isolation === 'minimal' && !existsSync(cfg.workdir))
+    throw new EngineError('INVALID_CONFIG', `Expected \`-w\` to be an existing host directory under minimal isolation, got \`${cfg.workdir}\``);
+
+  if (cfg.port !== undefined && isolation === 'strict')
+    throw new EngineError('INVALID_CONFIG', 'A port cannot be given to a strict container: it has its own network namespace with only lo. Use --isolation standard, which shares the host network.');
+  const port = cfg.port === 'auto' ? await freePort() : cfg.port;
+  const env = port !== undefined ? { ...cfg.env, PORT: String(port) } : cfg.env;
+
+  const id = newId();
+  const paths = core.paths(id);
+  const config = { ...cfg, name, isolation, volumes, env, port, image: image.kind === 'path' ? image.source! : cfg.image };
+  const row: ContainerRow = {
+    id,
+    name,
+    status: 'created',
+    createdAt: Date.now(),
+    config,
+    state: { restartCount: 0, runBase: 0, restartBase: 0 },
+  };
+  resolveArgv(row, image, paths); // a command that cannot be inferred is refused now, not at start
+  try {
+    mkdirSync(paths.dir, { recursive: false, mode: 0o711 });
+    populateApp(image, paths.app);
+    mkdirSync(paths.etc, { mode: 0o755 });
+    writeFileSync(`${paths.etc}/hostname`, `${cfg.hostname ?? name}\n`);
+    core.store.tx(() => {
+      core.store.insertContainer(row);
+      recordEvent(core.store, 'create', row, { image: cfg.image, isolation });
+    });
+  } catch (e) {
+    rmSync(paths.dir, { recursive: true, force: true });
+    if (e instanceof EngineError) throw e;
+    throw new EngineError('RUNTIME_FAILED', `Cannot create container ${name}: ${(e as Error).message}`, { cause: e, context: { container: name } });
+  }
+  return { id, name };
+}
+
+/** Refuse limits this host cannot enforce at the given isolation level, and values past what it allows. */
+function checkLimits(isolation: IsolationType, limits: ContainerConfig['limits'] & object, uid: number, host: HostInfo): void {
+  const needCgroup: Array<'memory' | 'pids' | 'cpu'> = [];
+  if (isolation !== 'minimal') {
+    if (limits.memory) needCgroup.push('memory');
+    if (limits.pids) needCgroup.push('pids');
+  } else if (limits.pids && uid === 0) {
+    needCgroup.push('pids'); // RLIMIT_NPROC does not bind root: only a pids cgroup really limits it
+  }
+  if (limits.cpus && isolation !== 'minimal') needCgroup.push('cpu'); // minimal falls back to the supervisor's throttle
+  const missing = needCgroup.filter((c) => !host.cgroup.controllers[c]);
+  if (missing.length)
+    throw new EngineError('HOST_UNSUPPORTED', `This host has no usable cgroup ${missing.join(', ')} controller, which the requested limit needs at ${isolation} isolation. Run \`codex32 info\`.`);
+  if (limits.nofile) {
+    const hard = currentHardNofile();
+    if (hard !== undefined && limits.nofile > hard)
+      throw new EngineError('INVALID_CONFIG', `Expected \`--nofile\` to be at most ${hard} (this host's hard limit, which codex32 cannot raise), got \`${limits.nofile}\``);
+  }
+  if (limits.memory !== undefined && limits.memory < 4 * 1024 * 1024)
+    throw new EngineError('INVALID_CONFIG', `Expected \`--memory\` to be at least 4m, got \`${limits.memory}\` bytes`);
+}
+
+/** Normalise volumes: absolute, distinct destinations outside the kernel's filesystems, existing sources. */
+function checkVolumes(isolation: IsolationType, volumes: Array<{ source: string; target: string; readOnly: boolean }>, cwd = process.cwd()) {
+  if (volumes.length && isolation === 'minimal')
+    throw new EngineError('INVALID_CONFIG', 'Volumes need a mount namespace: use --isolation standard or strict (minimal sees the host filesystem already).');
+  const seen = new Set<string>();
+  return volumes.map((v) => {
+    const target = normalize(v.target).replace(/\/+$/, '') || '/';
+    if (!isAbsolute(v.target) || v.target.split('/').includes('..'))
+      throw new EngineError('INVALID_CONFIG', `Expected the volume destination to be an absolute path without .., got \`${v.target}\``);
+    if (FORBIDDEN_TARGETS.some((f) => target === f || (f !== '/' && f !== '/app' && target.startsWith(f + '/'))))
+      throw new EngineError('INVALID_CONFIG', `Expected the volume destination to be outside /proc, /sys and /dev and not / or /app, got \`${v.target}\``);
+    if (seen.has(target)) throw new EngineError('INVALID_CONFIG', `Expected each volume destination once, got \`${v.target}\` twice`);
+    seen.add(target);
+    const source = resolve(cwd, v.source);
+    if (!existsSync(source)) throw new EngineError('INVALID_CONFIG', `Expected the volume source to exist on the host, got \`${v.source}\``);
+    return { source, target, readOnly: v.readOnly };
+  });
+}
+
+let hardNofile: number | undefined | null = null;
+/** This process's hard RLIMIT_NOFILE (read once), or undefined when unlimited or unknown. */
+function currentHardNofile(): number | undefined {
+  if (hardNofile !== null) return hardNofile;
+  try {
+    const m = /Max open files\s+\S+\s+(\S+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+    hardNofile = m && m[1] !== 'unlimited' ? Number(m[1]) : undefined;
+  } catch {
+    hardNofile = undefined;
+  }
+  return hardNofile;
+}

@@ -1,0 +1,190 @@
+// Lifecycle: start (prepare, launch the supervisor, record), stop, kill and wait.
+import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { EngineError } from '../errors.js';
+import { resolveImage, type ContainerImage } from '../images/store.js';
+import { containerLogger } from '../logger.js';
+import { createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
+import type { ContainerPaths } from '../runtime/layout.js';
+import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
+import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
+import { probeHost } from '../runtime/probe.js';
+import { launchShim, readShimState } from '../runtime/supervisor.js';
+import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
+import { recordEvent, sleep, type EngineCore } from './core.js';
+import { bootId, killOrphans } from './reconcile.js';
+import { canStart, invalidState, isActive } from './status.js';
+
+/** Claim a startable container for this process: it goes to `starting` with our identity as owner. */
+function claimStart(core: EngineCore, row: ContainerRow): ContainerRow {
+  return core.store.tx(() => {
+    const cur = core.store.getContainer(row.id)!;
+    if (!canStart(cur.status)) throw invalidState(cur.name, cur.status, 'start', 'Wait for it to finish, or stop it first.');
+    const state: ContainerState = {
+      ...cur.state,
+      owner: selfRef(),
+      previous: cur.status,
+      shim: undefined,
+      init: undefined,
+      userStopped: false,
+      error: undefined,
+      runBase: core.store.lastRun(cur.id),
+      restartBase: cur.state.restartCount,
+      shimEvents: 0,
+    };
+    core.store.updateContainer(cur.id, 'starting', state);
+    return { ...cur, status: 'starting' as ContainerStatus, state };
+  });
+}
+
+/** Start a created or stopped container; resolves once its command has exec'd. */
+export async function startContainer(core: EngineCore, ref: string): Promise<void> {
+  const row = core.get(ref);
+  if (isActive(row.status)) return; // already running: nothing to do, as docker start
+  const claimed = claimStart(core, row);
+  const paths = core.paths(row.id);
+  const log = containerLogger(row.id, row.name);
+  let result;
+  try {
+    const image = resolveImage(core.store, row.config.image);
+    const cgroups = prepareRun(claimed, image, paths);
+    claimed.state.cgroups = cgroups;
+    core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
+    const plan = buildPlan(claimed, image, paths, cgroups);
+    writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });
+    result = await launchShim(paths.dir);
+  } catch (e) {
+    core.store.tx(() => core.store.updateContainer(row.id, claimed.state.previous ?? 'created', { ...claimed.state, owner: undefined }));
+    if (e instanceof EngineError) throw e;
+    throw new EngineError('RUNTIME_FAILED', `Cannot start container ${row.name}: ${(e as Error).message}`, { cause: e, context: { container: row.name } });
+  }
+  log.debug({ result }, 'supervisor launched');
+  core.store.tx(() => {
+    const state: ContainerState = { ...claimed.state, owner: undefined, shim: result.shim };
+    if (result.ok) {
+      state.init = result.init;
+      state.startedAt = Date.now();
+      state.bootId = bootId();
+      core.store.updateContainer(row.id, 'running', state);
+      recordEvent(core.store, 'start', row);
+    } else {
+      const reason = result.exitCode === 127 ? 'not-found' : result.exitCode === 126 ? 'not-executable' : 'setup-failed';
+      Object.assign(state, { exitCode: result.exitCode, finishedAt: Date.now(), reason, error: result.message });
+      core.store.updateContainer(row.id, 'exited', state);
+      recordEvent(core.store, 'die', row, { exitCode: result.exitCode, reason: state.reason });
+    }
+  });
+  if (!result.ok) {
+    const code = result.exitCode === 127 ? 'COMMAND_NOT_FOUND' : result.exitCode === 126 ? 'COMMAND_NOT_EXECUTABLE' : 'RUNTIME_FAILED';
+    const what = code === 'RUNTIME_FAILED' ? 'set up' : 'run the command of';
+    throw new EngineError(code, `Cannot ${what} container ${row.name}: ${result.message}`, { context: { container: row.name, command: row.config.command.join(' ') } });
+  }
+}
+
+/** Make the cgroups and directories one run needs; returns the cgroup set. */
+function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
+  for (const f of [paths.state, paths.stopRequest, paths.exits, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
+  const host = probeHost();
+  removeCgroups(row.state.cgroups); // a previous run's, now empty
+  // minimal takes what the host has: memory is an rlimit there and --cpus falls back to the throttle
+  const limits = { ...row.config.limits };
+  if (row.config.isolation === 'minimal')
+    for (const [k, ctl] of [['memory', 'memory'], ['cpus', 'cpu'], ['pids', 'pids']] as const) if (!host.cgroup.controllers[ctl]) delete limits[k];
+  const cgroups = createCgroups(host.cgroup, row.id, limits);
+  if (row.config.isolation !== 'minimal') {
+    mkdirSync(paths.newroot, { recursive: true });
+    if (image.kind === 'rootfs') {
+      mkdirSync(paths.upper, { recursive: true });
+      mkdirSync(paths.work, { recursive: true });
+    }
+  }
+  if (row.config.isolation === 'strict') {
+    // container root is an unprivileged host uid: it must reach its directory, and own what it writes
+    for (let d = paths.dir; d !== '/'; d = dirname(d))
+      if ((statSync(d).mode & 0o001) === 0)
+        throw new EngineError('HOST_UNSUPPORTED', `Strict containers run as an unprivileged host uid, which cannot pass through ${d}. Run \`chmod o+x ${d}\` or choose a --storage directory whose parents are searchable.`, { context: { path: d } });
+    for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) chownTree(p, STRICT_ID_BASE);
+  }
+  return cgroups;
+}
+
+/** Give a tree to uid and gid id, symlinks excluded (they are never followed). */
+function chownTree(path: string, id: number): void {
+  chownSync(path, id, id);
+  const st = statSync(path);
+  if (!st.isDirectory()) return;
+  for (const e of readdirSync(path, { withFileTypes: true })) {
+    const p = join(path, e.name);
+    if (e.isDirectory()) chownTree(p, id);
+    else if (!e.isSymbolicLink()) chownSync(p, id, id);
+  }
+}
+
+/** Stop: the stop signal, then SIGKILL after the grace period; no process of the container remains. */
+export async function stopContainer(core: EngineCore, ref: string, options: { timeout?: number; signal?: number } = {}): Promise<void> {
+  const row = core.get(ref);
+  if (!isActive(row.status)) return;
+  const grace = options.timeout ?? row.config.stopTimeout;
+  await signalSupervisor(core, row, `${options.signal ?? row.config.stopSignal} ${Math.round(grace * 1000)} stopped`, 'stop');
+  if (!(await waitInactive(core, row.id, grace * 1000 + 5000))) {
+    // the supervisor did not finish the job: do it ourselves
+    const cur = core.store.getContainer(row.id)!;
+    signalRef(cur.state.shim, 'SIGKILL');
+    killOrphans(cur, cur.state.cgroups);
+    await killCgroups(cur.state.cgroups);
+    await waitInactive(core, row.id, 5000);
+  }
+}
+
+/** Send a signal to the container's processes (no restart follows if it ends). */
+export async function killContainer(core: EngineCore, ref: string, signal = 9): Promise<void> {
+  const row = core.get(ref);
+  if (!isActive(row.status)) throw invalidState(row.name, row.status, 'kill', 'Only a running container can be signalled.');
+  await signalSupervisor(core, row, `${signal} -1 killed`, 'kill', { signal });
+}
+
+/** Hand the supervisor a stop request (signal, grace, reason) and wake it. */
+async function signalSupervisor(core: EngineCore, row: ContainerRow, request: string, event: string, attrs: Record<string, unknown> = {}): Promise<void> {
+  const paths = core.paths(row.id);
+  writeFileSync(paths.stopRequest + '.tmp', request);
+  renameSync(paths.stopRequest + '.tmp', paths.stopRequest);
+  core.store.tx(() => {
+    const cur = core.store.getContainer(row.id)!;
+    core.store.updateContainer(cur.id, isActive(cur.status) && event === 'stop' ? 'stopping' : cur.status, { ...cur.state, userStopped: true });
+    recordEvent(core.store, event, cur, attrs);
+  });
+  if (!signalRef(row.state.shim, 'SIGUSR1')) {
+    // no supervisor to ask: reconcile will find it gone and clean up
+    core.reconcile(core.store.getContainer(row.id)!);
+  }
+}
+
+/** Poll until the container is no longer active; false on timeout. */
+async function waitInactive(core: EngineCore, id: string, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  let delay = 1;
+  for (;;) {
+    const row = core.store.getContainer(id);
+    if (!row) return true;
+    const shimGone = !isAlive(row.state.shim);
+    const phase = shimGone ? undefined : readShimState(core.paths(id).dir)?.phase;
+    if (shimGone || phase === 'exited') {
+      if (!isActive(core.reconcile(row).status)) return true;
+    }
+    if (Date.now() > end) return false;
+    await sleep(delay);
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+/** Wait until the container stops; resolves to its exit code. */
+export async function waitContainer(core: EngineCore, ref: string, options: { timeoutMs?: number } = {}): Promise<number> {
+  const row = core.get(ref);
+  if (row.status === 'created') return row.state.exitCode ?? 0;
+  if (isActive(row.status)) {
+    const ok = await waitInactive(core, row.id, options.timeoutMs ?? Number.MAX_SAFE_INTEGER);
+    if (!ok) throw new EngineError('TIMEOUT', `Container ${row.name} is still running after ${options.timeoutMs} ms.`, { context: { container: row.name } });
+  }
+  const done = core.store.getContainer(row.id);
+  return done?.state.exitCode ?? 0;
+}

@@ -1,0 +1,67 @@
+// Observation: inspect, logs and stats of containers, read through the engine so state stays true.
+import { readFileSync } from 'node:fs';
+import { resolveImage } from '../images/store.js';
+import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
+import { sampleStats, type StatsSample } from '../monitor/stats.js';
+import { resolveArgv } from '../runtime/plan.js';
+import type { EngineCore } from './core.js';
+import { toInspect, type InspectResult } from './inspect.js';
+import { listContainers, reviveLost } from './policy.js';
+import { isActive } from './status.js';
+
+export { cpuPercent, type StatsSample } from '../monitor/stats.js';
+
+/** docker-shaped description of a container. */
+export async function inspectContainer(core: EngineCore, ref: string): Promise<InspectResult> {
+  const row = await reviveLost(core, core.get(ref));
+  const paths = core.paths(row.id);
+  let argv: string[] = row.config.command;
+  try {
+    argv = resolveArgv(row, resolveImage(core.store, row.config.image), paths);
+  } catch {
+    /* image gone: show the command as configured */
+  }
+  return toInspect(row, paths, argv, core.store.listRuns(row.id), readHealthLog(paths.dir));
+}
+
+/** Log records of a container; follow ends when the container stops. */
+export function containerLogs(core: EngineCore, ref: string, options: LogOptions = {}): AsyncGenerator<LogRecord> {
+  const row = core.get(ref);
+  const paths = core.paths(row.id);
+  const done = options.done ?? (() => !isActive(core.get(row.id).status));
+  return readLogs(paths.log, { ...options, done: options.follow ? throttle(done, 50) : done });
+}
+
+/** One usage sample of the given running containers (all running ones when none are named). */
+export async function containerStats(core: EngineCore, refs?: string[]): Promise<StatsSample[]> {
+  const rows = refs ? refs.map((r) => core.get(r)) : await listContainers(core);
+  return sampleStats(rows.filter((r) => r.status === 'running'));
+}
+
+/** The supervisor's last five health check results. */
+function readHealthLog(dir: string): Array<{ Start: string; ExitCode: number; Output: string }> {
+  try {
+    return readFileSync(`${dir}/health`, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [at, code, ...out] = l.split(' ');
+        return { Start: new Date(Number(at)).toISOString(), ExitCode: Number(code), Output: out.join(' ') };
+      });
+  } catch {
+    return [];
+  }
+}
+
+/** fn, evaluated at most once per ms milliseconds (the last answer in between). */
+function throttle(fn: () => boolean, ms: number): () => boolean {
+  let last = 0;
+  let value = false;
+  return () => {
+    if (Date.now() - last >= ms) {
+      value = fn();
+      last = Date.now();
+    }
+    return value;
+  };
+}

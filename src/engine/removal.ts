@@ -1,0 +1,50 @@
+// Removal: a container, its cgroups and its files; prune of stopped containers and interrupted creates.
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
+import { isAlive, selfRef } from '../runtime/proc.js';
+import { recordEvent, type EngineCore } from './core.js';
+import { stopContainer } from './lifecycle.js';
+import { listContainers } from './policy.js';
+import { killOrphans } from './reconcile.js';
+import { canRemove, invalidState } from './status.js';
+
+/** Remove a container and everything it has on disk; force stops it first. */
+export async function removeContainer(core: EngineCore, ref: string, options: { force?: boolean } = {}): Promise<void> {
+  let row = core.get(ref);
+  if (!canRemove(row.status)) {
+    if (!options.force) throw invalidState(row.name, row.status, 'remove', 'Stop it first, or use `rm -f`.');
+    await stopContainer(core, row.id, { timeout: 0 });
+    row = core.get(row.id);
+  }
+  core.store.tx(() => {
+    const cur = core.store.getContainer(row.id);
+    if (cur) core.store.updateContainer(cur.id, 'removing', { ...cur.state, owner: selfRef() });
+  });
+  killOrphans(row, row.state.cgroups);
+  await killCgroups(row.state.cgroups);
+  removeCgroups(row.state.cgroups);
+  rmSync(core.paths(row.id).dir, { recursive: true, force: true });
+  core.store.tx(() => {
+    core.store.deleteContainer(row.id);
+    recordEvent(core.store, 'remove', row);
+  });
+}
+
+/** Remove stopped containers, and leftovers of interrupted creates; returns the names removed. */
+export async function pruneContainers(core: EngineCore): Promise<string[]> {
+  const removed: string[] = [];
+  for (const row of await listContainers(core, { all: true })) {
+    if (row.status === 'exited' || row.status === 'dead' || row.status === 'created' || (row.status === 'removing' && !isAlive(row.state.owner))) {
+      await removeContainer(core, row.id, { force: true }).catch(() => undefined);
+      removed.push(row.name);
+    }
+  }
+  const known = new Set(core.store.listContainers().map((r) => r.id));
+  const dir = join(core.settings.storageDir, 'containers');
+  for (const d of readdirSync(dir)) {
+    // a directory with no row is what a create killed midway leaves; give in-flight creates a minute
+    if (!known.has(d) && Date.now() - statSync(join(dir, d)).mtimeMs > 60_000) rmSync(join(dir, d), { recursive: true, force: true });
+  }
+  return removed;
+}

@@ -1,0 +1,73 @@
+// Unpack a layer once into its own directory, in the form overlayfs reads as a lower layer.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { EngineError } from '../errors.js';
+import { ociPaths, tempPath } from './blobs.js';
+import { scanLayer, type LayerScan } from './tarscan.js';
+
+const run = promisify(execFile);
+
+/** Directory of an unpacked layer, by its DiffID. */
+export function layerDir(storageDir: string, diffId: string): string {
+  return join(ociPaths(storageDir).layers, diffId.slice(7));
+}
+
+/**
+ * Turn OCI whiteouts into overlayfs ones: `.wh.NAME` becomes a 0/0 character device NAME, and
+ * `.wh..wh..opq` becomes the trusted.overlay.opaque xattr on its directory.
+ */
+async function convertWhiteouts(dir: string, scan: LayerScan): Promise<void> {
+  for (const p of scan.whiteouts) {
+    const i = p.lastIndexOf('/');
+    const marker = join(dir, i < 0 ? '' : p.slice(0, i), `.wh.${p.slice(i + 1)}`);
+    rmSync(marker, { force: true });
+    rmSync(join(dir, p), { recursive: true, force: true }); // the same layer may also hold the name: the whiteout wins
+    await run('mknod', ['-m', '0000', join(dir, p), 'c', '0', '0']);
+  }
+  if (scan.opaque.length) {
+    for (const d of scan.opaque) rmSync(join(dir, d, '.wh..wh..opq'), { force: true });
+    await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', ...scan.opaque.map((d) => join(dir, d))]).catch((cause: Error) => {
+      throw new EngineError('HOST_UNSUPPORTED', `Cannot mark opaque directories in a layer: ${cause.message}. Install the attr package (./setup.sh does).`, { cause });
+    });
+  }
+}
+
+/**
+ * Unpack the layer in file (tar, gzip or zstd) unless its DiffID is already unpacked. expectedDiffId,
+ * when known (from an image config), must match. Nothing is left behind when anything fails.
+ */
+export async function unpackLayer(storageDir: string, file: string, label: string, expectedDiffId?: string, journal?: Set<string>): Promise<LayerScan & { dir: string }> {
+  const scan = await scanLayer(file, label);
+  if (expectedDiffId && scan.diffId !== expectedDiffId)
+    throw new EngineError('DIGEST_MISMATCH', `The layer ${label} unpacks to ${scan.diffId}, but the image config says ${expectedDiffId}. The image is corrupt.`);
+  const dir = layerDir(storageDir, scan.diffId);
+  if (existsSync(dir)) return { ...scan, dir };
+  mkdirSync(ociPaths(storageDir).layers, { recursive: true, mode: 0o700 });
+  const tmp = tempPath(storageDir, 'layer');
+  mkdirSync(tmp, { mode: 0o755 });
+  try {
+    const args = ['-xf', file, '-C', tmp, '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=user.*', '--xattrs-include=security.capability'];
+    if (scan.compression === 'zstd') args.push('--zstd');
+    await run('tar', args, { maxBuffer: 16 * 1024 * 1024 }).catch((cause: Error & { stderr?: string }) => {
+      throw new EngineError('INVALID_IMAGE', `Cannot unpack the layer ${label}: ${(cause.stderr ?? cause.message).trim().split('\n').slice(-3).join(' ')}`, { cause });
+    });
+    await convertWhiteouts(tmp, scan);
+    try {
+      renameSync(tmp, dir);
+      journal?.add(scan.diffId);
+    } catch (e) {
+      if (!existsSync(dir)) throw e; // otherwise another process unpacked the same layer first: use theirs
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return { ...scan, dir };
+}
+
+/** Remove an unpacked layer and its shifted copy. */
+export function removeLayerDir(storageDir: string, diffId: string): void {
+  rmSync(layerDir(storageDir, diffId), { recursive: true, force: true });
+  rmSync(join(ociPaths(storageDir).shifted, diffId.slice(7)), { recursive: true, force: true });
+}
