@@ -2,6 +2,7 @@
 import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
+import { ensureRoom, stateError } from '../state/errors.js';
 import { resolveImage, type ContainerImage } from '../images/store.js';
 import { containerLogger } from '../logger.js';
 import { createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
@@ -41,6 +42,7 @@ function claimStart(core: EngineCore, row: ContainerRow): ContainerRow {
 export async function startContainer(core: EngineCore, ref: string): Promise<void> {
   const row = core.get(ref);
   if (isActive(row.status)) return; // already running: nothing to do, as docker start
+  ensureRoom(core.settings.storageDir, 'start the container');
   const claimed = claimStart(core, row);
   const paths = core.paths(row.id);
   const log = containerLogger(row.id, row.name);
@@ -54,9 +56,10 @@ export async function startContainer(core: EngineCore, ref: string): Promise<voi
     writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });
     result = await launchShim(paths.dir);
   } catch (e) {
+    rmSync(paths.spec, { force: true }); // a spec cut short by a full disk must never be launched
     core.store.tx(() => core.store.updateContainer(row.id, claimed.state.previous ?? 'created', { ...claimed.state, owner: undefined }));
     if (e instanceof EngineError) throw e;
-    throw new EngineError('RUNTIME_FAILED', `Cannot start container ${row.name}: ${(e as Error).message}`, { cause: e, context: { container: row.name } });
+    throw stateError(e, core.settings.storageDir, 'start the container') ?? new EngineError('RUNTIME_FAILED', `Cannot start container ${row.name}: ${(e as Error).message}`, { cause: e, context: { container: row.name } });
   }
   log.debug({ result }, 'supervisor launched');
   core.store.tx(() => {
@@ -83,7 +86,8 @@ export async function startContainer(core: EngineCore, ref: string): Promise<voi
 
 /** Make the cgroups and directories one run needs; returns the cgroup set. */
 function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
-  for (const f of [paths.state, paths.stopRequest, paths.exits, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
+  // the exits file is kept: it is the container's whole exit history, which system repair reads back
+  for (const f of [paths.state, paths.stopRequest, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
   // minimal takes what the host has: memory is an rlimit there and --cpus falls back to the throttle
@@ -146,13 +150,23 @@ export async function killContainer(core: EngineCore, ref: string, signal = 9): 
 /** Hand the supervisor a stop request (signal, grace, reason) and wake it. */
 async function signalSupervisor(core: EngineCore, row: ContainerRow, request: string, event: string, attrs: Record<string, unknown> = {}): Promise<void> {
   const paths = core.paths(row.id);
-  writeFileSync(paths.stopRequest + '.tmp', request);
-  renameSync(paths.stopRequest + '.tmp', paths.stopRequest);
-  core.store.tx(() => {
-    const cur = core.store.getContainer(row.id)!;
-    core.store.updateContainer(cur.id, isActive(cur.status) && event === 'stop' ? 'stopping' : cur.status, { ...cur.state, userStopped: true });
-    recordEvent(core.store, event, cur, attrs);
-  });
+  try {
+    writeFileSync(paths.stopRequest + '.tmp', request);
+    renameSync(paths.stopRequest + '.tmp', paths.stopRequest);
+  } catch (e) {
+    rmSync(paths.stopRequest + '.tmp', { force: true }); // no half-written request for the supervisor to find
+    throw e;
+  }
+  try {
+    core.store.tx(() => {
+      const cur = core.store.getContainer(row.id)!;
+      core.store.updateContainer(cur.id, isActive(cur.status) && event === 'stop' ? 'stopping' : cur.status, { ...cur.state, userStopped: true });
+      recordEvent(core.store, event, cur, attrs);
+    });
+  } catch (e) {
+    rmSync(paths.stopRequest, { force: true }); // not recorded, so not requested: the container keeps running
+    throw e;
+  }
   if (!signalRef(row.state.shim, 'SIGUSR1')) {
     // no supervisor to ask: reconcile will find it gone and clean up
     core.reconcile(core.store.getContainer(row.id)!);

@@ -62,6 +62,23 @@ export function repairState(storageDir: string, options: { force?: boolean } = {
   return { ...report, repaired: true, bots: old.bots.length, events: old.events.length, lost: old.lost };
 }
 
+/**
+ * Open the storage directory's database for the engine. A missing database while container directories
+ * exist means it was lost: creating an empty one would hide running containers, so refuse and point at repair.
+ */
+export function openState(storageDir: string): StateStore {
+  const path = join(storageDir, 'state.db');
+  const dirs = existsSync(path) ? [] : containerDirs(storageDir);
+  if (dirs.length)
+    throw new EngineError(
+      'STATE_CORRUPT',
+      `The state database ${path} is missing, but ${dirs.length} container ${dirs.length === 1 ? 'directory remains' : 'directories remain'} under ${storageDir}/containers. ` +
+        'Run `codex32 system repair` to rebuild the database from them (running containers are adopted again); see docs/state.md.',
+      { context: { path } },
+    );
+  return StateStore.open(path);
+}
+
 /** Images: the rows that could be read back, else a row for each rootfs in the image store. */
 function restoreImages(store: StateStore, storageDir: string, salvaged: ImageRow[]): number {
   const byName = new Map(salvaged.map((i) => [i.name, i]));
