@@ -28,7 +28,7 @@ NATIVE_HDR := $(wildcard native/*.h)
 # one binary from every native/*.c; any source or header change rebuilds it
 $(SHIM): $(NATIVE_SRC) $(NATIVE_HDR)
 	@mkdir -p build
-	cc -O2 -Wall -Wextra -Werror -o $(SHIM) $(NATIVE_SRC)
+	cc -O2 -Wall -Wextra -Werror -o $(SHIM) $(NATIVE_SRC) -lseccomp
 
 shim: $(SHIM) ## build the per-container supervisor (C)
 

@@ -7,6 +7,9 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ContainerEngine } from '../dist/index.js';
 import { probeHost } from '../dist/runtime/probe.js';
+import { capabilityMask } from '../dist/runtime/plan.js';
+import { compiledSeccomp, seccompFilters } from '../dist/runtime/seccomp.js';
+import { shimPath } from '../dist/runtime/supervisor.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'codex32');
@@ -145,6 +148,32 @@ for (const level of ['minimal', 'standard']) {
     await c.remove(true);
   }
   record(`inproc_${level}`, `(b) in-process create+start+wait of true (${level})`, median(xs), 'ms');
+}
+
+// ---- (b') the seccomp filter's cost: standard with the default filter beside unconfined, paired per round,
+// and the one-time compile of the default profile (cached by content afterwards)
+if (host.levels.standard.supported) {
+  const times = { default: [], unconfined: [] };
+  for (let i = 0; i <= N; i++)
+    for (const seccomp of ['default', 'unconfined']) {
+      const t0 = performance.now();
+      const c = await engine.create({ image: 'host', command: ['true'], isolation: 'standard', seccomp });
+      await c.start();
+      await c.wait();
+      if (i > 0) times[seccomp].push(performance.now() - t0);
+      await c.remove(true);
+    }
+  record('inproc_seccomp', "(b') the same, standard, default seccomp filter", median(times.default), 'ms');
+  record('inproc_unconfined', "(b') the same, standard, seccomp=unconfined", median(times.unconfined), 'ms');
+  record('seccomp_cost', "(b') filter minus unconfined, paired per round", median(times.default.map((t, i) => t - times.unconfined[i])), 'ms');
+  const compile = [];
+  for (let i = 0; i < Math.min(N, 7); i++) {
+    rmSync(join(storage, 'seccomp'), { recursive: true, force: true });
+    const t0 = performance.now();
+    compiledSeccomp(join(storage, 'seccomp'), seccompFilters('standard', undefined, capabilityMask({ isolation: 'standard' })), shimPath());
+    compile.push(performance.now() - t0);
+  }
+  record('seccomp_compile', "(b') compiling the default filter once (libseccomp, 3 architectures)", median(compile), 'ms');
 }
 
 // ---- (c) supervisor PSS per idle container, and (e) one stats sample over 100 containers

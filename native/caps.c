@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "seccomp.h"
 #include "spec.h"
 #include "util.h"
 
@@ -75,6 +76,12 @@ void become_and_exec(char **argv, char **envp, const char *cwd, int errpipe) {
     snprintf(le.msg, sizeof le.msg, "working directory %s: %s", cwd, strerror(errno));
     write_all(errpipe, &le, sizeof le);
     _exit(126);
+  }
+  /* the last step before exec: from here on the container's filter answers every syscall */
+  char err[256];
+  if (seccomp_install(err, sizeof err) < 0) {
+    errno = 0;
+    die("%s", err);
   }
   for (char **e = envp; *e; e++) putenv(*e);
   /* look the command up on the container's own PATH */

@@ -91,16 +91,24 @@ int signal_descendants(int sig) {
   return total;
 }
 
-void kill_container(int sig) {
-  if (isolation == 0 && sig != SIGKILL) signal_descendants(SIGCONT); /* a throttled tree must see the signal */
+void signal_container(int sig, int group) {
+  if (!group) {
+    if (child_pid > 0) kill(child_pid, sig);
+    return;
+  }
+  static pid_t found[8192];
+  int n = collect_descendants(found, 8192, NULL);
+  for (int i = 0; i < n; i++)
+    if (isolation == ISO_MINIMAL || found[i] != child_pid) kill(found[i], sig);
+}
+
+void kill_container(void) {
   if (child_pid > 0) {
-    if (isolation == 0) kill(-child_pid, sig); /* minimal: the process group */
-    kill(child_pid, sig);
+    if (isolation == ISO_MINIMAL) kill(-child_pid, SIGKILL); /* minimal: the process group */
+    kill(child_pid, SIGKILL);
   }
-  if (sig == SIGKILL || isolation == 0) {
-    signal_cgroups(sig);
-    if (isolation == 0) signal_descendants(sig);
-  }
+  signal_cgroups(SIGKILL);
+  if (isolation == ISO_MINIMAL) signal_descendants(SIGKILL);
 }
 
 long long oom_count(void) {

@@ -10,8 +10,14 @@ int signal_cgroups(int sig);
 /* descendants of this supervisor (the health check aside), with their CPU ticks summed */
 int collect_descendants(pid_t *out, int max, unsigned long long *ticks);
 int signal_descendants(int sig);
-/* signal the container: its init (which forwards), and for SIGKILL every process it has */
-void kill_container(int sig);
+/*
+ * A stop or kill signal, as docker sends it: once, to the container's main process (at standard and
+ * strict its init, which forwards it to the command). With group, to every process of the container
+ * instead, each once (the init aside, whose command gets it directly).
+ */
+void signal_container(int sig, int group);
+/* SIGKILL to every process of the container: its init, process group, cgroups and descendants */
+void kill_container(void);
 /* the memory cgroup's oom_kill counter (0 without one) */
 long long oom_count(void);
 

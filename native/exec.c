@@ -19,6 +19,7 @@
 
 #include "caps.h"
 #include "cgroup.h"
+#include "seccomp.h"
 #include "spec.h"
 #include "util.h"
 
@@ -142,6 +143,10 @@ int exec_main(char **args, int nargs) {
   if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-w DIR] -- CMD [ARG...]");
   const char *dir = args[0];
   load_container(dir);
+  char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
+  char serr[256];
+  if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);
+  free(filters);
   struct exec_req r;
   parse_exec_args(args, nargs, &r);
   /* cgroup files are host paths: open them before entering the container's mount namespace */

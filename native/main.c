@@ -14,6 +14,7 @@
 
 #include "archive.h"
 #include "exec.h"
+#include "seccomp.h"
 #include "supervise.h"
 
 static const struct {
@@ -25,12 +26,14 @@ static const struct {
     {"tar-out", tar_out_main}, /* tar-out RUNDIR BUSYBOX DIR ENTRY... */
     {"tar-in", tar_in_main},   /* tar-in RUNDIR BUSYBOX DIR */
     {"test-dir", test_dir_main}, /* test-dir RUNDIR PATH */
+    {"seccomp-compile", seccomp_compile_main}, /* seccomp-compile OUT < LINES */
 };
 
 int main(int argc, char **argv) {
   for (size_t i = 0; argc >= 2 && i < sizeof commands / sizeof commands[0]; i++)
     if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argv + 2, argc - 2);
   fprintf(stderr, "usage: codex32-shim run RUNDIR | exec RUNDIR [-e K=V] [-w DIR] -- CMD [ARG...] | "
-                  "tar-out RUNDIR BUSYBOX DIR ENTRY... | tar-in RUNDIR BUSYBOX DIR | test-dir RUNDIR PATH\n");
+                  "tar-out RUNDIR BUSYBOX DIR ENTRY... | tar-in RUNDIR BUSYBOX DIR | test-dir RUNDIR PATH | "
+                  "seccomp-compile OUT\n");
   return 125;
 }

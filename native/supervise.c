@@ -26,6 +26,7 @@
 #include "health.h"
 #include "log.h"
 #include "record.h"
+#include "seccomp.h"
 #include "spec.h"
 #include "util.h"
 
@@ -43,6 +44,8 @@ struct loop {
 };
 
 enum { LOOP_GO_ON = 0, LOOP_DONE = 1 };
+
+static void throttle_resume(struct loop *l);
 
 static int timer(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); }
 
@@ -133,35 +136,47 @@ static void begin_run(struct loop *l) {
   if (l->timeout_ms > 0 && l->runs_started++ == 0) arm(l->timeout_t, l->timeout_ms);
 }
 
-/* read RUNDIR/stop-request ("SIGNAL GRACE_MS REASON") written by the engine before it signals us */
-static void read_stop_request(int *sig, long long *grace, char *reason, size_t rlen) {
-  char path[PATH_MAX];
+/* what the engine asks for in RUNDIR/stop-request: "SIGNAL GRACE_MS REASON [main|group]" */
+struct stop_request {
+  int sig;
+  long long grace; /* ms before SIGKILL to everything; -1: never (a kill) */
+  char reason[64];
+  int group; /* signal every process, not only the main one */
+};
+
+static void read_stop_request(struct stop_request *r) {
+  char path[PATH_MAX], scope[16] = "main";
   snprintf(path, sizeof path, "%s/stop-request", rundir);
   char *s = read_file(path, NULL);
-  *sig = (int)spec_num("stop_signal", SIGTERM);
-  *grace = spec_num("stop_timeout", 10) * 1000;
-  snprintf(reason, rlen, "stopped");
+  r->sig = (int)spec_num("stop_signal", SIGTERM);
+  r->grace = spec_num("stop_timeout_ms", 10000);
+  snprintf(r->reason, sizeof r->reason, "stopped");
   if (s) {
-    sscanf(s, "%d %lld %63s", sig, grace, reason);
+    sscanf(s, "%d %lld %63s %15s", &r->sig, &r->grace, r->reason, scope);
     free(s);
   }
+  r->group = strcmp(scope, "group") == 0;
+}
+
+/* the stop signal, once, then SIGKILL to everything when the grace period ends */
+static void stop_container(struct loop *l, int sig, int group, long long grace) {
+  if (l->throttled) throttle_resume(l); /* a tree stopped by the CPU duty cycle must see the signal */
+  signal_container(sig, group);
+  if (grace >= 0) arm(l->grace_t, grace > 0 ? grace : 1);
 }
 
 /* a stop or kill request from the engine */
 static int on_stop_request(struct loop *l) {
-  int sig;
-  long long grace;
-  char reason[64];
-  read_stop_request(&sig, &grace, reason, sizeof reason);
+  struct stop_request r;
+  read_stop_request(&r);
   stopping = 1;
-  stop_reason = strcmp(reason, "killed") == 0 ? "killed" : "stopped";
+  stop_reason = strcmp(r.reason, "killed") == 0 ? "killed" : "stopped";
   if (!l->running) { /* in backoff: nothing to signal */
     write_state("exited");
     return LOOP_DONE;
   }
   write_state("stopping");
-  kill_container(sig);
-  if (grace >= 0) arm(l->grace_t, grace > 0 ? grace : 1);
+  stop_container(l, r.sig, r.group, r.grace);
   return LOOP_GO_ON;
 }
 
@@ -174,7 +189,7 @@ static void drain_streams(void) {
     if (out_s.fd >= 0) d[nd++] = (struct pollfd){out_s.fd, POLLIN, 0};
     if (err_s.fd >= 0) d[nd++] = (struct pollfd){err_s.fd, POLLIN, 0};
     if (poll(d, (nfds_t)nd, 100) <= 0) {
-      kill_container(SIGKILL);
+      kill_container();
       continue;
     }
     for (int k = 0; k < nd; k++)
@@ -189,7 +204,7 @@ static int on_main_exit(struct loop *l, int st) {
   int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
   /* nothing else of the container may outlive its main process */
-  kill_container(SIGKILL);
+  kill_container();
   drain_streams();
   while (waitpid(-1, NULL, WNOHANG) > 0) {
   }
@@ -223,7 +238,7 @@ static void on_health_exit(struct loop *l, int st) {
     /* unhealthy with restart requested: end this run; the exit path restarts it */
     force_restart = 1;
     stop_reason = "unhealthy";
-    kill_container(SIGKILL);
+    kill_container();
   }
   write_state(l->running ? "running" : "restarting");
 }
@@ -279,13 +294,12 @@ static int fired(const struct pollfd *p) {
 
 /* the timers, in pfd order: grace, backoff, timeout, health, health timeout, throttle, resume */
 static void on_timers(struct loop *l, const struct pollfd *pfd) {
-  if (fired(&pfd[0]) && l->running) kill_container(SIGKILL);
+  if (fired(&pfd[0]) && l->running) kill_container();
   if (fired(&pfd[2]) && l->running && !stopping) {
     stopping = 1;
     stop_reason = "timeout";
     write_state("stopping");
-    kill_container((int)spec_num("stop_signal", SIGTERM));
-    arm(l->grace_t, spec_num("stop_timeout", 10) * 1000);
+    stop_container(l, (int)spec_num("stop_signal", SIGTERM), 0, spec_num("stop_timeout_ms", 10000));
   }
   if (fired(&pfd[1])) l->waiting_backoff = 0;
   if (fired(&pfd[3])) {
@@ -335,6 +349,10 @@ int run_main(char **args, int n) {
   }
   close_fds_from(4);
   load_container(args[0]);
+  char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
+  char serr[256];
+  if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);
+  free(filters);
   run_no = (int)spec_num("run_base", 0);
   cgroups = spec_all("cgroup");
   const char *log_path = spec_get("log");

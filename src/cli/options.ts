@@ -5,6 +5,7 @@ import {
   parseCpus, parseDurationMs, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseUser, parseVolume,
 } from '../config/parse.js';
 import { MAX, type ContainerConfig, type IsolationType } from '../config/schema.js';
+import { parseSeccompOpt } from '../config/seccomp.js';
 import { EngineError, expected } from '../errors.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -22,6 +23,7 @@ export function containerOptions(cmd: Command): Command {
     .option('--cpu-time <sec>', 'maximum CPU seconds (RLIMIT_CPU)')
     .option('--fsize <size>', 'maximum file size written')
     .option('-v, --volume <host:ctr[:ro]>', 'bind a host path (repeatable)', collect)
+    .option('--allow-host-root', "allow a volume of the host's root or of the storage directory (see docs/security.md)")
     .option('-e, --env <K=V>', 'set an environment variable (repeatable)', collect)
     .option('--env-file <file>', 'read K=V lines from a file (repeatable)', collect)
     .option('-w, --workdir <dir>', 'working directory')
@@ -40,7 +42,8 @@ export function containerOptions(cmd: Command): Command {
     .option('--log-max-size <size>', 'rotate the log at this size (default 10m)')
     .option('--log-max-files <n>', 'log files kept (default 3)')
     .option('-l, --label <K=V>', 'metadata label (repeatable)', collect)
-    .option('-p, --port <auto|N>', 'give the container a loopback port through PORT (auto picks a free one)');
+    .option('-p, --port <auto|N>', 'give the container a loopback port through PORT (auto picks a free one)')
+    .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect);
 }
 
 export interface ContainerFlags {
@@ -54,6 +57,7 @@ export interface ContainerFlags {
   cpuTime?: string;
   fsize?: string;
   volume?: string[];
+  allowHostRoot?: boolean;
   env?: string[];
   envFile?: string[];
   workdir?: string;
@@ -73,6 +77,7 @@ export interface ContainerFlags {
   logMaxFiles?: string;
   label?: string[];
   port?: string;
+  securityOpt?: string[];
 }
 
 /** Turn parsed flags plus IMAGE and CMD into a config (validation of values happens here). */
@@ -123,6 +128,7 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
       fsize: flags.fsize !== undefined ? parseSize('`--fsize`', flags.fsize) : undefined,
     },
     volumes: (flags.volume ?? []).map(parseVolume),
+    allowHostRoot: flags.allowHostRoot,
     restart: flags.restart ? parseRestart(flags.restart) : undefined,
     stopSignal: flags.stopSignal ? parseSignal(flags.stopSignal) : undefined,
     stopTimeout: flags.stopTimeout !== undefined ? parseSeconds('`--stop-timeout`', flags.stopTimeout) : undefined,
@@ -131,6 +137,10 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     logMaxFiles: flags.logMaxFiles ? parsePositiveInt('`--log-max-files`', flags.logMaxFiles, MAX.logMaxFiles) : undefined,
     port: flags.port === undefined ? undefined : flags.port === 'auto' ? 'auto' : parsePositiveInt('`--port`', flags.port, MAX.port),
   };
+  for (const o of flags.securityOpt ?? []) {
+    if (/^seccomp[=:]/.test(o)) cfg.seccomp = parseSeccompOpt(o, (p) => readFileSync(p, 'utf8'));
+    else throw expected('`--security-opt`', 'seccomp=unconfined or seccomp=PROFILE.json', o);
+  }
   if (flags.workdir && !flags.workdir.startsWith('/')) throw expected('`-w`', 'an absolute path', flags.workdir);
   if (flags.healthCmd) {
     cfg.health = {

@@ -1,5 +1,6 @@
 // zod schemas: the single source of truth for container configuration; types come from z.infer.
 import { z } from 'zod';
+import { SeccompSettingSchema } from './seccomp.js';
 
 export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
@@ -95,6 +96,8 @@ export const ContainerConfigSchema = z
     isolation: IsolationTypeSchema.optional(),
     limits: ResourceLimitsSchema.default({}),
     volumes: z.array(VolumeSchema).default([]),
+    /** allow a volume whose source is the host's root, or holds or lies within the storage directory */
+    allowHostRoot: z.boolean().default(false),
     restart: RestartPolicySchema.default({}),
     stopSignal: z.number().int().min(1).max(64).default(15),
     stopTimeout: seconds.pipe(z.number().min(0)).default(10), // seconds, whole milliseconds
@@ -105,6 +108,8 @@ export const ContainerConfigSchema = z
     labels: z.record(z.string()).default({}),
     /** a loopback port for the bot, given to it as PORT ('auto' picks a free one at create) */
     port: z.union([z.literal('auto'), z.number().int().min(1).max(MAX.port)]).optional(),
+    /** docker's --security-opt seccomp: the level's default filter when absent */
+    seccomp: SeccompSettingSchema.optional(),
   })
   .strict();
 export type ContainerConfig = z.input<typeof ContainerConfigSchema>;

@@ -1,16 +1,19 @@
 // Create: a config resolved against settings, the host and the image, validated, then stored with its files.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { ZodError } from 'zod';
 import { generateName, newId, validateName } from '../config/names.js';
 import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { populateApp, resolveImage } from '../images/store.js';
+import { checkCgroupLimits } from '../runtime/cgroups.js';
 import { freePort } from '../runtime/ports.js';
 import { resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
+import { checkSeccomp } from '../runtime/seccomp.js';
 import { ensureRoom, stateError } from '../state/errors.js';
 import type { ContainerRow } from '../state/types.js';
+import { closeContainerDir } from './access.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { writeMeta } from './ondisk.js';
 
@@ -40,8 +43,10 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
     throw new EngineError('HOST_UNSUPPORTED', `This host cannot give ${isolation} isolation: missing ${level.missing.join('; ')}. Run \`codex32 info\`, or choose --isolation minimal for trusted code.`, {
       context: { isolation },
     });
-  checkLimits(isolation, cfg.limits, cfg.user?.uid ?? 0, host);
+  checkLimits(isolation, cfg.limits, host);
+  checkSeccomp(isolation, cfg.seccomp);
   const volumes = checkVolumes(isolation, cfg.volumes, options.cwd);
+  if (!cfg.allowHostRoot) refuseHostRoot(volumes, core.settings.storageDir);
   const image = resolveImage(core.store, cfg.image, options.cwd);
   if (image.kind === 'rootfs' && isolation === 'minimal')
     throw new EngineError('INVALID_CONFIG', `The image ${cfg.image} is a root filesystem; minimal isolation runs on the host's filesystem. Use --isolation standard or strict.`);
@@ -67,7 +72,8 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
   resolveArgv(row, image, paths); // a command that cannot be inferred is refused now, not at start
   ensureRoom(core.settings.storageDir, 'create the container');
   try {
-    mkdirSync(paths.dir, { recursive: false, mode: 0o711 });
+    mkdirSync(paths.dir, { recursive: false, mode: 0o700 });
+    closeContainerDir(paths.dir, config);
     writeMeta(paths.dir, row); // what system repair rebuilds this row from if the database is lost
     populateApp(image, paths.app);
     mkdirSync(paths.etc, { mode: 0o755 });
@@ -85,18 +91,8 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
 }
 
 /** Refuse limits this host cannot enforce at the given isolation level, and values past what it allows. */
-function checkLimits(isolation: IsolationType, limits: ContainerConfig['limits'] & object, uid: number, host: HostInfo): void {
-  const needCgroup: Array<'memory' | 'pids' | 'cpu'> = [];
-  if (isolation !== 'minimal') {
-    if (limits.memory) needCgroup.push('memory');
-    if (limits.pids) needCgroup.push('pids');
-  } else if (limits.pids && uid === 0) {
-    needCgroup.push('pids'); // RLIMIT_NPROC does not bind root: only a pids cgroup really limits it
-  }
-  if (limits.cpus && isolation !== 'minimal') needCgroup.push('cpu'); // minimal falls back to the supervisor's throttle
-  const missing = needCgroup.filter((c) => !host.cgroup.controllers[c]);
-  if (missing.length)
-    throw new EngineError('HOST_UNSUPPORTED', `This host has no usable cgroup ${missing.join(', ')} controller, which the requested limit needs at ${isolation} isolation. Run \`codex32 info\`.`);
+function checkLimits(isolation: IsolationType, limits: ContainerConfig['limits'] & object, host: HostInfo): void {
+  checkCgroupLimits(isolation, limits, host.cgroup);
   if (limits.nofile) {
     const hard = currentHardNofile();
     if (hard !== undefined && limits.nofile > hard)
@@ -123,6 +119,25 @@ function checkVolumes(isolation: IsolationType, volumes: Array<{ source: string;
     if (!existsSync(source)) throw new EngineError('INVALID_CONFIG', `Expected the volume source to exist on the host, got \`${v.source}\``);
     return { source, target, readOnly: v.readOnly };
   });
+}
+
+/**
+ * Refuse a volume that would hand the container the host's root, or codex32's storage directory (every
+ * container's files, its database and its images): from there a container can rewrite its own spec or
+ * another container's app. --allow-host-root (allowHostRoot) is the explicit way to want it anyway.
+ */
+function refuseHostRoot(volumes: Array<{ source: string }>, storageDir: string): void {
+  const storage = realpathSync(storageDir);
+  for (const v of volumes) {
+    const src = realpathSync(v.source); // a symlink to / is /
+    const within = (inner: string, outer: string) => outer === '/' || inner === outer || inner.startsWith(outer + '/');
+    let what: string | undefined;
+    if (src === '/') what = "the host's root";
+    else if (within(storage, src)) what = `a directory holding codex32's storage (${storage})`;
+    else if (within(src, storage)) what = `a path inside codex32's storage (${storage})`;
+    if (what)
+      throw new EngineError('INVALID_CONFIG', `Expected a volume source other than ${what}, got \`${v.source}\`: it would give the container every container's files and codex32's database. Pass --allow-host-root (allowHostRoot in a config) to mount it anyway.`, { context: { path: v.source } });
+  }
 }
 
 let hardNofile: number | undefined | null = null;

@@ -44,6 +44,7 @@ export interface InspectResult {
     RestartPolicy: { Name: string; MaximumRetryCount: number };
     Timeout: number;
     LogConfig: { MaxSize: number; MaxFiles: number };
+    SecurityOpt: string[];
   };
   Mounts: Array<{ Type: 'bind'; Source: string; Destination: string; RW: boolean }>;
   LogPath: string;
@@ -100,6 +101,8 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       RestartPolicy: { Name: c.restart.name, MaximumRetryCount: c.restart.maxRetries },
       Timeout: c.timeout ?? 0,
       LogConfig: { MaxSize: c.logMaxSize, MaxFiles: c.logMaxFiles },
+      // as docker: nothing for the default filter, the profile itself for a custom one
+      SecurityOpt: c.seccomp === undefined || c.seccomp === 'default' ? [] : [`seccomp=${typeof c.seccomp === 'string' ? c.seccomp : JSON.stringify(c.seccomp)}`],
     },
     Mounts: c.volumes.map((v) => ({ Type: 'bind' as const, Source: v.source, Destination: v.target, RW: !v.readOnly })),
     LogPath: paths.log,

@@ -1,17 +1,18 @@
 // Lifecycle: start (prepare, launch the supervisor, record), stop, kill and wait.
-import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { ensureRoom, stateError } from '../state/errors.js';
 import { resolveImage, type ContainerImage } from '../images/store.js';
 import { containerLogger } from '../logger.js';
-import { createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
+import { cgroupLimitsFor, createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import type { ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost } from '../runtime/probe.js';
-import { launchShim, readShimState } from '../runtime/supervisor.js';
+import { launchShim, readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
+import { closeContainerDir } from './access.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
 import { bootId, killOrphans } from './reconcile.js';
 import { canStart, invalidState, isActive } from './status.js';
@@ -90,11 +91,7 @@ function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPa
   for (const f of [paths.state, paths.stopRequest, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
-  // minimal takes what the host has: memory is an rlimit there and --cpus falls back to the throttle
-  const limits = { ...row.config.limits };
-  if (row.config.isolation === 'minimal')
-    for (const [k, ctl] of [['memory', 'memory'], ['cpus', 'cpu'], ['pids', 'pids']] as const) if (!host.cgroup.controllers[ctl]) delete limits[k];
-  const cgroups = createCgroups(host.cgroup, row.id, limits);
+  const cgroups = createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup));
   if (row.config.isolation !== 'minimal') {
     mkdirSync(paths.newroot, { recursive: true });
     if (image.kind === 'rootfs') {
@@ -102,9 +99,10 @@ function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPa
       mkdirSync(paths.work, { recursive: true });
     }
   }
+  closeContainerDir(paths.dir, row.config); // a directory made by an older version was open to others
   if (row.config.isolation === 'strict') {
-    // container root is an unprivileged host uid: it must reach its directory, and own what it writes
-    for (let d = paths.dir; d !== '/'; d = dirname(d))
+    // container root is an unprivileged host uid: it must reach its directory (its group may), and own what it writes
+    for (let d = dirname(paths.dir); d !== '/'; d = dirname(d))
       if ((statSync(d).mode & 0o001) === 0)
         throw new EngineError('HOST_UNSUPPORTED', `Strict containers run as an unprivileged host uid, which cannot pass through ${d}. Run \`chmod o+x ${d}\` or choose a --storage directory whose parents are searchable.`, { context: { path: d } });
     for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) chownTree(p, STRICT_ID_BASE);
@@ -129,7 +127,7 @@ export async function stopContainer(core: EngineCore, ref: string, options: { ti
   const row = core.get(ref);
   if (!isActive(row.status)) return;
   const grace = options.timeout ?? row.config.stopTimeout;
-  await signalSupervisor(core, row, `${options.signal ?? row.config.stopSignal} ${Math.round(grace * 1000)} stopped`, 'stop');
+  await signalSupervisor(core, row, { signal: options.signal ?? row.config.stopSignal, graceMs: grace * 1000, reason: 'stopped' }, 'stop');
   if (!(await waitInactive(core, row.id, grace * 1000 + 5000))) {
     // the supervisor did not finish the job: do it ourselves
     const cur = core.store.getContainer(row.id)!;
@@ -144,30 +142,17 @@ export async function stopContainer(core: EngineCore, ref: string, options: { ti
 export async function killContainer(core: EngineCore, ref: string, signal = 9): Promise<void> {
   const row = core.get(ref);
   if (!isActive(row.status)) throw invalidState(row.name, row.status, 'kill', 'Only a running container can be signalled.');
-  await signalSupervisor(core, row, `${signal} -1 killed`, 'kill', { signal });
+  await signalSupervisor(core, row, { signal, graceMs: -1, reason: 'killed' }, 'kill', { signal });
 }
 
 /** Hand the supervisor a stop request (signal, grace, reason) and wake it. */
-async function signalSupervisor(core: EngineCore, row: ContainerRow, request: string, event: string, attrs: Record<string, unknown> = {}): Promise<void> {
-  const paths = core.paths(row.id);
-  try {
-    writeFileSync(paths.stopRequest + '.tmp', request);
-    renameSync(paths.stopRequest + '.tmp', paths.stopRequest);
-  } catch (e) {
-    rmSync(paths.stopRequest + '.tmp', { force: true }); // no half-written request for the supervisor to find
-    throw e;
-  }
-  try {
-    core.store.tx(() => {
-      const cur = core.store.getContainer(row.id)!;
-      core.store.updateContainer(cur.id, isActive(cur.status) && event === 'stop' ? 'stopping' : cur.status, { ...cur.state, userStopped: true });
-      recordEvent(core.store, event, cur, attrs);
-    });
-  } catch (e) {
-    rmSync(paths.stopRequest, { force: true }); // not recorded, so not requested: the container keeps running
-    throw e;
-  }
-  if (!signalRef(row.state.shim, 'SIGUSR1')) {
+async function signalSupervisor(core: EngineCore, row: ContainerRow, request: StopRequest, event: string, attrs: Record<string, unknown> = {}): Promise<void> {
+  core.store.tx(() => {
+    const cur = core.store.getContainer(row.id)!;
+    core.store.updateContainer(cur.id, isActive(cur.status) && event === 'stop' ? 'stopping' : cur.status, { ...cur.state, userStopped: true });
+    recordEvent(core.store, event, cur, attrs);
+  });
+  if (!requestStop(core.paths(row.id).dir, row.state.shim, request)) {
     // no supervisor to ask: reconcile will find it gone and clean up
     core.reconcile(core.store.getContainer(row.id)!);
   }

@@ -1,5 +1,5 @@
 // Supervised host processes (LOCAL_PROCESS): no isolation, but the same supervisor and launch path as a container.
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { HealthCheckSchema, type HealthCheck, type ResourceLimits, type RestartPolicy } from '../config/schema.js';
 import { EngineError } from '../errors.js';
@@ -9,7 +9,7 @@ import { sampleStats, type StatsSample } from '../monitor/stats.js';
 import { freePort } from '../runtime/ports.js';
 import { isAlive, signalRef } from '../runtime/proc.js';
 import { processPlanEntries } from '../runtime/process-plan.js';
-import { launchShim, readExits, readShimState, type ShimState } from '../runtime/supervisor.js';
+import { launchShim, readExits, readShimState, requestStop, type ShimState } from '../runtime/supervisor.js';
 import type { ProcRef, RunRecord } from '../state/types.js';
 import { sleep, type EngineCore } from './core.js';
 
@@ -81,9 +81,7 @@ export class SupervisedProcesses {
   async stop(name: string, shim: ProcRef | undefined): Promise<void> {
     if (!isAlive(shim)) return;
     const dir = this.dir(name);
-    writeFileSync(join(dir, 'stop-request.tmp'), '15 10000 stopped');
-    renameSync(join(dir, 'stop-request.tmp'), join(dir, 'stop-request'));
-    signalRef(shim, 'SIGUSR1');
+    requestStop(dir, shim, { signal: 15, graceMs: 10_000, reason: 'stopped' });
     for (let i = 0; i < 300 && isAlive(shim); i++) await sleep(50);
     if (isAlive(shim)) signalRef(shim, 'SIGKILL');
   }

@@ -1,12 +1,12 @@
 // system repair: keep a damaged database aside and rebuild it from the container directories and the image store.
-import { chmodSync, existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { imageDir } from '../images/store.js';
 import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { containerPaths } from '../runtime/layout.js';
 import { isAlive, signalRef } from '../runtime/proc.js';
-import { findShim, readExits, readShimEvents, readShimState } from '../runtime/supervisor.js';
+import { findShim, readExits, readShimEvents, readShimState, requestStop } from '../runtime/supervisor.js';
 import { restoreSalvage, salvage, setAside } from '../state/salvage.js';
 import { StateStore } from '../state/store.js';
 import type { ContainerRow, ContainerState, ImageRow } from '../state/types.js';
@@ -145,9 +145,7 @@ export async function removeFromDisk(storageDir: string, ref: string): Promise<s
     throw new EngineError('NO_SUCH_CONTAINER', `No container directory matches ${ref} (the database is damaged, so only ids and names recorded on disk can be used).`, { context: { container: ref } });
   const paths = containerPaths(storageDir, found.id);
   if (isAlive(found.shim)) {
-    writeFileSync(paths.stopRequest + '.tmp', `9 0 stopped`);
-    renameSync(paths.stopRequest + '.tmp', paths.stopRequest);
-    signalRef(found.shim, 'SIGUSR1');
+    requestStop(paths.dir, found.shim, { signal: 9, graceMs: 0, reason: 'stopped', scope: 'group' });
     for (let i = 0; i < 200 && isAlive(found.shim); i++) await new Promise((r) => setTimeout(r, 25));
     signalRef(found.shim, 'SIGKILL');
   }

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cgroupMemory, createCgroups, missingControllers } from './cgroups.js';
+import { cgroupLimitsFor, cgroupMemory, checkCgroupLimits, createCgroups, missingControllers } from './cgroups.js';
 import { probeCgroups } from './probe.js';
 
 function fakeV2(): string {
@@ -64,5 +64,18 @@ describe('cgroups', () => {
     expect(cg.version).toBe('none');
     expect(missingControllers(cg, { memory: 1, cpus: 1 })).toEqual(['memory', 'cpu']);
     expect(() => createCgroups(cg, 'x', { pids: 5 })).toThrow(/no usable cgroup pids controller/);
+  });
+
+  it('minimal falls back for memory and cpus without their controllers, never for pids', () => {
+    const none = probeCgroups(mkdtempSync(join(tmpdir(), 'c32-cg0-')));
+    const all = probeCgroups(fakeV1());
+    const limits = { memory: 1 << 26, pids: 20, cpus: 0.5 };
+    expect(cgroupLimitsFor('minimal', limits, none)).toEqual({ pids: 20 });
+    expect(cgroupLimitsFor('minimal', limits, all)).toEqual(limits);
+    expect(cgroupLimitsFor('standard', limits, none)).toEqual(limits);
+    expect(() => checkCgroupLimits('minimal', { memory: 1 << 26, cpus: 0.5 }, none)).not.toThrow();
+    expect(() => checkCgroupLimits('minimal', { pids: 20 }, none)).toThrow(/no usable cgroup pids controller.*RLIMIT_NPROC counts every process of the uid/);
+    expect(() => checkCgroupLimits('standard', { memory: 1 << 26 }, none)).toThrow(/no usable cgroup memory controller, which the requested limit needs at standard isolation\./);
+    expect(() => checkCgroupLimits('minimal', { pids: 20 }, all)).not.toThrow();
   });
 });

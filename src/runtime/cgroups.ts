@@ -46,6 +46,32 @@ export function missingControllers(cg: HostInfo['cgroup'], limits: CgroupLimits)
 }
 
 /**
+ * The limits a container's cgroups must hold at its isolation level. Minimal has fallbacks for two
+ * of them where the host lacks the controller: --memory is an address-space rlimit per process and
+ * --cpus the supervisor's throttle. --pids has none: RLIMIT_NPROC counts every process of the uid
+ * on the whole host, so one container would starve another of the same uid; only a pids cgroup
+ * limits one container's processes.
+ */
+export function cgroupLimitsFor(isolation: 'minimal' | 'standard' | 'strict', limits: CgroupLimits, cg: HostInfo['cgroup']): CgroupLimits {
+  const out: CgroupLimits = { memory: limits.memory, pids: limits.pids, cpus: limits.cpus };
+  if (isolation === 'minimal') {
+    if (!cg.controllers.memory) delete out.memory;
+    if (!cg.controllers.cpu) delete out.cpus;
+  }
+  return out;
+}
+
+/** Refuse limits this host cannot hold at the isolation level, naming the controller and why. */
+export function checkCgroupLimits(isolation: 'minimal' | 'standard' | 'strict', limits: CgroupLimits, cg: HostInfo['cgroup']): void {
+  const missing = missingControllers(cg, cgroupLimitsFor(isolation, limits, cg));
+  if (!missing.length) return;
+  const why = isolation === 'minimal' && missing.includes('pids')
+    ? ' (at minimal too: RLIMIT_NPROC counts every process of the uid on the host, so it cannot limit one container)'
+    : '';
+  throw new EngineError('HOST_UNSUPPORTED', `This host has no usable cgroup ${missing.join(', ')} controller, which the requested limit needs at ${isolation} isolation${why}. Run \`codex32 info\`.`);
+}
+
+/**
  * Create the container's cgroups and write its limits. Every usable controller gets a directory even
  * without a limit: the cgroup is how stop finds every process, whatever it forked.
  */

@@ -14,6 +14,8 @@ export interface ContainerPaths {
   shimErr: string;
   log: string;
   etc: string;
+  /** compiled seccomp filters, shared by every container (keyed by their content) */
+  seccompCache: string;
 }
 
 /** Paths of container id's files. */
@@ -32,5 +34,6 @@ export function containerPaths(storageDir: string, id: string): ContainerPaths {
     shimErr: join(dir, 'shim.err'),
     log: join(dir, 'container.log'),
     etc: join(dir, 'etc'),
+    seccompCache: join(storageDir, 'seccomp'),
   };
 }

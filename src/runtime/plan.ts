@@ -7,6 +7,8 @@ import type { ResolvedConfig } from '../config/schema.js';
 import type { ContainerRow } from '../state/types.js';
 import type { CgroupSet } from './cgroups.js';
 import type { ContainerPaths } from './layout.js';
+import { compiledSeccomp, seccompFilters } from './seccomp.js';
+import { shimPath } from './supervisor.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -69,7 +71,6 @@ function rlimitEntries(row: ContainerRow): string[] {
   const out: string[] = [];
   const minimal = row.config.isolation === 'minimal';
   if (minimal && l.memory) out.push(`rlimit=as ${l.memory} ${l.memory}`);
-  if (minimal && l.pids) out.push(`rlimit=nproc ${l.pids} ${l.pids}`);
   if (l.nofile) out.push(`rlimit=nofile ${l.nofile} ${l.nofile}`);
   if (l.cpuTime) out.push(`rlimit=cpu ${l.cpuTime} ${l.cpuTime}`);
   if (l.fsize) out.push(`rlimit=fsize ${l.fsize} ${l.fsize}`);
@@ -131,7 +132,7 @@ export function buildPlan(
     `backoff_max_ms=${c.restart.backoffMaxMs}`,
     `backoff_reset_ms=${c.restart.backoffResetMs}`,
     `stop_signal=${c.stopSignal}`,
-    `stop_timeout=${c.stopTimeout}`,
+    `stop_timeout_ms=${Math.round(c.stopTimeout * 1000)}`, // whole milliseconds: the shim reads integers
     `timeout_ms=${Math.round((c.timeout ?? 0) * 1000)}`,
     `run_base=${row.state.runBase}`,
     ...argv.map((a) => `arg=${a}`),
@@ -150,7 +151,10 @@ export function buildPlan(
   }
   if (c.user) entries.push(`uid=${c.user.uid}`, `gid=${c.user.gid}`);
   if (level !== 'minimal') {
-    entries.push(`newroot=${paths.newroot}`, `hostname=${c.hostname ?? c.name}`, `caps=${capabilityMask(c)}`);
+    const caps = capabilityMask(c);
+    entries.push(`newroot=${paths.newroot}`, `hostname=${c.hostname ?? c.name}`, `caps=${caps}`);
+    // the filter follows the capabilities the container holds, as docker's profile does
+    entries.push(...compiledSeccomp(paths.seccompCache, seccompFilters(level, c.seccomp, caps), shimPath()));
     entries.push(...rootfsEntries(row, image, paths));
   }
   if (!sharesHostNetns(c)) entries.push('netns=1');

@@ -20,7 +20,7 @@ export function processPlanEntries(p: ProcessPlanInput): string[] {
   const entries = [
     'isolation_level=0', `log=${p.log}`, `log_max_size=${p.logMaxSize ?? 10 * 1024 * 1024}`, `log_max_files=${p.logMaxFiles ?? 3}`, `cwd=${p.cwd}`,
     `restart=${r.name}`, `restart_max=${r.maxRetries}`, 'backoff_initial_ms=100', 'backoff_max_ms=30000', 'backoff_reset_ms=10000',
-    'stop_signal=15', 'stop_timeout=10', 'timeout_ms=0', `run_base=${p.runBase}`,
+    'stop_signal=15', 'stop_timeout_ms=10000', 'timeout_ms=0', `run_base=${p.runBase}`,
     ...p.argv.map((a) => `arg=${a}`),
     // an entry cannot hold a NUL, and a key with = would be read as another variable
     ...Object.entries(p.env).filter(([k, v]) => !k.includes('=') && !v.includes('\0')).map(([k, v]) => `env=${k}=${v}`),

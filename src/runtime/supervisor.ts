@@ -1,11 +1,11 @@
 // Launch the per-container shim detached, wait for its start report, and read what it records.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../errors.js';
 import type { ProcRef, RunRecord } from '../state/types.js';
-import { procRef } from './proc.js';
+import { procRef, signalRef } from './proc.js';
 
 /** The shim binary: CODEX32_SHIM, else build/codex32-shim at the package root. */
 export function shimPath(): string {
@@ -46,6 +46,25 @@ export function launchShim(runDir: string): Promise<LaunchResult> {
     });
     child.on('error', (cause) => reject(new EngineError('RUNTIME_FAILED', `Cannot start the supervisor ${bin}: ${cause.message}`, { cause })));
   });
+}
+
+/** How the shim stops a container: what it writes to RUNDIR/stop-request. */
+export interface StopRequest {
+  /** Sent once to the container's main process, as docker does (to every process with scope `group`). */
+  signal: number;
+  /** Milliseconds after which every process of the container gets SIGKILL; -1 never escalates (a kill). */
+  graceMs: number;
+  reason: 'stopped' | 'killed';
+  /** `main` (the default): the main process only; `group`: every process of the container, each once. */
+  scope?: 'main' | 'group';
+}
+
+/** Ask the shim supervising runDir to stop its container; false when there is no live shim to ask. */
+export function requestStop(runDir: string, shim: ProcRef | undefined, req: StopRequest): boolean {
+  const line = `${req.signal} ${Math.round(req.graceMs)} ${req.reason} ${req.scope ?? 'main'}`;
+  writeFileSync(`${runDir}/stop-request.tmp`, line);
+  renameSync(`${runDir}/stop-request.tmp`, `${runDir}/stop-request`);
+  return signalRef(shim, 'SIGUSR1');
 }
 
 export interface ShimState {
