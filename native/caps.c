@@ -41,11 +41,16 @@ void apply_rlimits(void) {
   free(rl);
 }
 
-void restrict_caps(uint64_t keep) {
+/* drop every capability outside KEEP from the bounding set (needs CAP_SETPCAP) */
+static void drop_bounding(uint64_t keep) {
   for (int c = 0; c <= 63; c++) {
     if (keep & (1ULL << c)) continue;
     if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) die("drop cap %d", c);
   }
+}
+
+/* effective, permitted and inheritable become KEEP; no ambient capabilities */
+static void set_caps(uint64_t keep) {
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
@@ -55,16 +60,30 @@ void restrict_caps(uint64_t keep) {
   if (syscall(SYS_capset, &hdr, data) < 0) die("capset");
 }
 
+void restrict_caps(uint64_t keep) {
+  drop_bounding(keep);
+  set_caps(keep);
+}
+
+/*
+ * Become uid:gid with no supplementary groups, then keep only KEEP (none at all for a non-root uid,
+ * as docker does). The order matters: the bounding set needs CAP_SETPCAP and the switch CAP_SETUID,
+ * which a strict container's KEEP does not hold.
+ */
+static void become_user(uid_t uid, gid_t gid, uint64_t keep) {
+  /* a strict user namespace denies setgroups: its supervisor cleared its own groups before cloning */
+  if (setgroups(0, NULL) < 0 && errno != EPERM) die("setgroups");
+  if (setresgid(gid, gid, gid) < 0) die("setgid");
+  drop_bounding(keep);
+  prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0); /* a non-root uid loses its permitted capabilities */
+  if (setresuid(uid, uid, uid) < 0) die("setuid");
+  set_caps(uid == 0 ? keep : 0);
+}
+
 void become_and_exec(char **argv, char **envp, const char *cwd, int errpipe) {
   long long uid = spec_num("uid", 0), gid = spec_num("gid", 0);
   if (isolation > 0) {
-    uint64_t keep = (uint64_t)spec_num("caps", 0);
-    /* changing uid drops permitted caps anyway; keep the bounding set honest first */
-    if (setgroups(0, NULL) < 0 && errno != EPERM) die("setgroups");
-    if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0) die("setgid");
-    if (uid != 0) prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-    restrict_caps(keep);
-    if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0) die("setuid");
+    become_user((uid_t)uid, (gid_t)gid, (uint64_t)spec_num("caps", 0));
   } else if (uid || gid) {
     if (setgroups(0, NULL) < 0) die("setgroups");
     if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0) die("setgid");

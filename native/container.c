@@ -8,6 +8,7 @@
 #include "container.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -86,6 +87,12 @@ static void child_main(int gofd, int errpipe, char **argv) {
   setsid();
   if (isolation == 2) {
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become container root");
+    /*
+     * No nested user namespaces: the limit is per user namespace, written here with the container
+     * root's CAP_SYS_RESOURCE, which its processes never hold; mount and network namespaces need
+     * CAP_SYS_ADMIN, so without a nested user namespace none can be made either.
+     */
+    if (write_file("/proc/sys/user/max_user_namespaces", "0") < 0) die("cap nested user namespaces");
   }
   const char *hn = spec_get("hostname");
   if (hn && sethostname(hn, strlen(hn)) < 0) die("sethostname");
@@ -160,6 +167,8 @@ void start_run(int *outpipe, int *errpipe_out) {
       pipe2(e, O_CLOEXEC) < 0)
     die("pipe");
   char **argv = spec_all("arg");
+  /* a strict user namespace denies setgroups: drop the supervisor's groups before they are inherited */
+  if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
   pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD | ns_flags(), 0, 0, 0, 0);
   if (pid < 0) die("clone");
   if (pid == 0) child_enter(gop, errp, o, e, argv);

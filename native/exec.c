@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -99,7 +100,12 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
     if (write(cgfds[k], "0", 1) != 1) die("join cgroup");
   if (isolation == ISO_STRICT && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
   prctl(PR_SET_DUMPABLE, 0);
-  if (isolation == ISO_MINIMAL) setsid();
+  /*
+   * A session of its own, so no controlling terminal: the caller's terminal may still be its stdio,
+   * but without CAP_SYS_ADMIN it cannot push input into it (TIOCSTI), take it over (TIOCSCTTY) or
+   * signal the caller's foreground jobs through it. An interactive exec needs a pty of its own.
+   */
+  if (setsid() < 0) die("setsid");
   apply_rlimits();
   /* only stdio and the exec-error pipe cross into the container */
   int x = fcntl(errw, F_DUPFD_CLOEXEC, 3);
@@ -157,6 +163,8 @@ int exec_main(char **args, int nargs) {
     snprintf(path, sizeof path, "%s/cgroup.procs", *cg);
     if ((cgfds[ncg++] = open(path, O_WRONLY | O_CLOEXEC)) < 0) die("open cgroup %s", *cg);
   }
+  /* a strict user namespace denies setgroups: drop ours before joining it */
+  if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
   if (!join_running(dir, 1)) die("container is not running");
   /* block the signals we wait for before forking, so an early exit cannot be missed */
   sigset_t mask;

@@ -14,24 +14,34 @@
 
 #include "archive.h"
 #include "exec.h"
+#include "selfexe.h"
 #include "seccomp.h"
 #include "supervise.h"
 
+/*
+ * protect: the subcommand puts a process of this binary inside a container (its init, an exec'd
+ * command before its exec), so it runs from a read-only view of the binary (selfexe.c). The other
+ * subcommands never run where a container's processes can see them.
+ */
 static const struct {
   const char *name;
   int (*fn)(char **args, int n);
+  int protect;
 } commands[] = {
-    {"run", run_main},         /* run RUNDIR: supervise the container described by RUNDIR/spec */
-    {"exec", exec_main},       /* exec RUNDIR [-e K=V]... [-w DIR] -- CMD [ARG...] */
-    {"tar-out", tar_out_main}, /* tar-out RUNDIR BUSYBOX DIR ENTRY... */
-    {"tar-in", tar_in_main},   /* tar-in RUNDIR BUSYBOX DIR */
-    {"test-dir", test_dir_main}, /* test-dir RUNDIR PATH */
-    {"seccomp-compile", seccomp_compile_main}, /* seccomp-compile OUT < LINES */
+    {"run", run_main, 1},                         /* run RUNDIR: supervise the container described by RUNDIR/spec */
+    {"exec", exec_main, 1},                       /* exec RUNDIR [-e K=V]... [-w DIR] -- CMD [ARG...] */
+    {"tar-out", tar_out_main, 0},                 /* tar-out RUNDIR BUSYBOX DIR ENTRY... */
+    {"tar-in", tar_in_main, 0},                   /* tar-in RUNDIR BUSYBOX DIR */
+    {"test-dir", test_dir_main, 0},               /* test-dir RUNDIR PATH */
+    {"seccomp-compile", seccomp_compile_main, 0}, /* seccomp-compile OUT < LINES */
 };
 
 int main(int argc, char **argv) {
   for (size_t i = 0; argc >= 2 && i < sizeof commands / sizeof commands[0]; i++)
-    if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argv + 2, argc - 2);
+    if (strcmp(argv[1], commands[i].name) == 0) {
+      if (commands[i].protect) protect_self(argv);
+      return commands[i].fn(argv + 2, argc - 2);
+    }
   fprintf(stderr, "usage: codex32-shim run RUNDIR | exec RUNDIR [-e K=V] [-w DIR] -- CMD [ARG...] | "
                   "tar-out RUNDIR BUSYBOX DIR ENTRY... | tar-in RUNDIR BUSYBOX DIR | test-dir RUNDIR PATH | "
                   "seccomp-compile OUT\n");

@@ -5,6 +5,7 @@ import { registerLifecycle } from './commands/lifecycle.js';
 import { registerQuery } from './commands/query.js';
 import { registerFiles } from './commands/files.js';
 import { registerImages } from './commands/images.js';
+import { registerRegistry } from './commands/registry.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerBot } from './commands/bot.js';
 import { registerServe } from './commands/serve.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerQuery(program);
   registerFiles(program);
   registerImages(program);
+  registerRegistry(program);
   registerMonitor(program);
   registerBot(program);
   registerServe(program);

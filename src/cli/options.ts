@@ -42,6 +42,7 @@ export function containerOptions(cmd: Command): Command {
     .option('--log-max-size <size>', 'rotate the log at this size (default 10m)')
     .option('--log-max-files <n>', 'log files kept (default 3)')
     .option('-l, --label <K=V>', 'metadata label (repeatable)', collect)
+    .option('--entrypoint <cmd>', "override the image's entrypoint (\"\" clears it); the image's Cmd is then dropped too")
     .option('-p, --port <auto|N>', 'give the container a loopback port through PORT (auto picks a free one)')
     .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect);
 }
@@ -77,6 +78,7 @@ export interface ContainerFlags {
   logMaxFiles?: string;
   label?: string[];
   port?: string;
+  entrypoint?: string;
   securityOpt?: string[];
 }
 
@@ -135,6 +137,7 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     timeout: flags.timeout !== undefined ? parseSeconds('`--timeout`', flags.timeout, 1) : undefined,
     logMaxSize: flags.logMaxSize ? parseSize('`--log-max-size`', flags.logMaxSize) : undefined,
     logMaxFiles: flags.logMaxFiles ? parsePositiveInt('`--log-max-files`', flags.logMaxFiles, MAX.logMaxFiles) : undefined,
+    entrypoint: flags.entrypoint === undefined ? undefined : flags.entrypoint === '' ? [] : [flags.entrypoint],
     port: flags.port === undefined ? undefined : flags.port === 'auto' ? 'auto' : parsePositiveInt('`--port`', flags.port, MAX.port),
   };
   for (const o of flags.securityOpt ?? []) {

@@ -89,6 +89,12 @@ export const ContainerConfigSchema = z
     name: z.string().regex(NAME_RE).optional(),
     image: z.string().min(1),
     command: z.array(z.string()).default([]),
+    /** runs before command (docker's Entrypoint); from the image or --entrypoint */
+    entrypoint: z.array(z.string()).optional(),
+    /** the OCI image id (config digest) the container was created from, pinned at create */
+    imageId: z.string().regex(/^sha256:[a-f0-9]{64}$/).optional(),
+    /** ports the image declares (docker's ExposedPorts), shown by inspect */
+    exposedPorts: z.array(z.string()).optional(),
     env: z.record(z.string()).default({}),
     workdir: z.string().startsWith('/').optional(),
     user: z.object({ uid: z.number().int().min(0).max(MAX.id), gid: z.number().int().min(0).max(MAX.id) }).optional(),

@@ -15,6 +15,7 @@ import { ensureRoom, stateError } from '../state/errors.js';
 import type { ContainerRow } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, type EngineCore } from './core.js';
+import { withImageConfig } from './images.js';
 import { writeMeta } from './ondisk.js';
 
 const FORBIDDEN_TARGETS = ['/', '/proc', '/sys', '/dev', '/app'];
@@ -34,7 +35,7 @@ function parseConfig(input: ContainerConfig) {
 
 /** Validate a config and create the container (not started); returns its id and name. */
 export async function createContainer(core: EngineCore, input: ContainerConfig, options: { cwd?: string } = {}): Promise<{ id: string; name: string }> {
-  const cfg = parseConfig(input);
+  const cfg = parseConfig(withImageConfig(core, input, options.cwd));
   const name = cfg.name ? validateName(cfg.name) : generateName();
   const isolation = cfg.isolation ?? core.settings.isolation;
   const host = probeHost();
@@ -47,9 +48,11 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
   checkSeccomp(isolation, cfg.seccomp);
   const volumes = checkVolumes(isolation, cfg.volumes, options.cwd);
   if (!cfg.allowHostRoot) refuseHostRoot(volumes, core.settings.storageDir);
-  const image = resolveImage(core.store, cfg.image, options.cwd);
-  if (image.kind === 'rootfs' && isolation === 'minimal')
+  const image = resolveImage(core.store, cfg.imageId ?? cfg.image, options.cwd);
+  if ((image.kind === 'rootfs' || image.kind === 'oci') && isolation === 'minimal')
     throw new EngineError('INVALID_CONFIG', `The image ${cfg.image} is a root filesystem; minimal isolation runs on the host's filesystem. Use --isolation standard or strict.`);
+  if (image.kind === 'oci' && image.devices && isolation === 'strict')
+    throw new EngineError('INVALID_IMAGE', `The image ${cfg.image} holds ${image.devices} device node(s), which strict isolation forbids. Use --isolation standard (its root is mounted nodev), or an image without device nodes.`);
   if (cfg.workdir && isolation === 'minimal' && !existsSync(cfg.workdir))
     throw new EngineError('INVALID_CONFIG', `Expected \`-w\` to be an existing host directory under minimal isolation, got \`${cfg.workdir}\``);
 

@@ -16,13 +16,13 @@ import { recordEvent, type EngineCore } from './core.js';
 import { createContainer } from './create.js';
 import { copyFrom, copyTo, execIn, exportFs, statPath, type ExecResult } from './files.js';
 import { engineInfo, type EngineInfo } from './host.js';
-import { imageList, importImageFile, removeImageNamed } from './images.js';
+import { EngineImages, imageList, importImageFile, removeImageNamed } from './images.js';
 import type { InspectResult } from './inspect.js';
 import { killContainer, startContainer, stopContainer, waitContainer } from './lifecycle.js';
 import { containerLogs, containerStats, inspectContainer } from './observe.js';
 import { listContainers, startAll, wantsRestart } from './policy.js';
 import { SupervisedProcesses } from './process.js';
-import { reconcileRow } from './reconcile.js';
+import { quietMark, reconcileRow } from './reconcile.js';
 import { pruneContainers, removeContainer } from './removal.js';
 import { openState, removeFromDisk } from './repair.js';
 import { mapStorageErrors } from './storage-errors.js';
@@ -79,6 +79,8 @@ export class ContainerEngine implements EngineCore {
   private readonly openError?: EngineError;
   /** Unisolated host processes under the same supervisor (LOCAL_PROCESS bots). */
   readonly processes: SupervisedProcesses;
+  /** OCI images: pull, push, load, save, tag, rmi, prune, inspect, login. */
+  readonly image: EngineImages;
 
   constructor(options: EngineOptions = {}) {
     this.settings = { ...loadSettings(process.env, options) };
@@ -92,6 +94,7 @@ export class ContainerEngine implements EngineCore {
       this.openError = e;
     }
     this.processes = new SupervisedProcesses(this);
+    this.image = new EngineImages(this);
   }
 
   /** The state database; raises the error that kept it from opening. */
@@ -126,10 +129,12 @@ export class ContainerEngine implements EngineCore {
   /** Bring a row up to date with its supervisor, recording exits and events. */
   reconcile(row: ContainerRow): ContainerRow {
     if (!isActive(row.status)) return row;
+    const mark = quietMark(row, this.paths(row.id).dir);
+    if (mark !== undefined && mark === row.state.mark) return row; // nothing recorded since the last look
     return this.store.tx(() => {
       const cur = this.store.getContainer(row.id);
       if (!cur) throw new EngineError('NO_SUCH_CONTAINER', `No such container: ${row.name}.`, { context: { container: row.name } });
-      const { row: next, events } = reconcileRow(this.store, cur, this.paths(cur.id).dir);
+      const { row: next, events } = reconcileRow(this.store, cur, this.paths(cur.id).dir, mark);
       for (const e of events) this.store.insertEvent({ time: e.time ?? Date.now(), type: e.type, containerId: next.id, name: next.name, attrs: e.attrs });
       return next;
     });

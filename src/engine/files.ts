@@ -1,7 +1,7 @@
 // Files and commands inside a container: exec, copies in and out, and export, all through the host's supervisor.
 import type { ResultPromise } from 'execa';
 import { validateArchive } from '../images/archive.js';
-import { resolveImage } from '../images/store.js';
+import { imageFor } from '../images/store.js';
 import { EngineError } from '../errors.js';
 import { splitPath, statIn, tarIn, tarOut } from '../runtime/files.js';
 import { shimPath } from '../runtime/supervisor.js';
@@ -57,8 +57,8 @@ export async function statPath(core: EngineCore, ref: string, path: string): Pro
 /** A tar stream of the container's own filesystem: the whole root of a rootfs image, else /app. */
 export async function exportFs(core: EngineCore, ref: string) {
   const row = core.get(ref);
-  const image = resolveImage(core.store, row.config.image);
+  const image = imageFor(core.store, row.config);
   const dir = core.paths(row.id).dir;
   if (row.config.isolation === 'minimal') return tarOut(shimPath(), dir, '/', ['*']);
-  return image.kind === 'rootfs' ? tarOut(shimPath(), dir, '/', ['*']) : tarOut(shimPath(), dir, '/', ['app']);
+  return image.kind === 'rootfs' || image.kind === 'oci' ? tarOut(shimPath(), dir, '/', ['*']) : tarOut(shimPath(), dir, '/', ['app']);
 }

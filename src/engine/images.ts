@@ -1,7 +1,11 @@
-// The engine's image calls: import a rootfs tarball, list, remove.
+// The engine's image calls: rootfs imports, and OCI images (pull, push, load, save, tag, rmi, prune, login).
 import { resolve } from 'node:path';
+import type { ContainerConfig } from '../config/schema.js';
+import type { Credentials } from '../images/auth.js';
+import { applyImageConfig } from '../images/config.js';
 import { importImage, removeImage } from '../images/importer.js';
-import { listImages } from '../images/store.js';
+import { ImageService, type RegistryFlags } from '../images/service.js';
+import { isPathRef, listImages, resolveImage } from '../images/store.js';
 import type { ImageRow } from '../state/types.js';
 import type { EngineCore } from './core.js';
 
@@ -10,7 +14,7 @@ export function importImageFile(core: EngineCore, file: string, name: string): P
   return importImage(core.store, core.settings.storageDir, resolve(file), name);
 }
 
-/** The built-in and imported images. */
+/** The built-in, imported and OCI images. */
 export function imageList(core: EngineCore): ReturnType<typeof listImages> {
   return listImages(core.store);
 }
@@ -18,4 +22,89 @@ export function imageList(core: EngineCore): ReturnType<typeof listImages> {
 /** Remove an imported image no container uses. */
 export function removeImageNamed(core: EngineCore, name: string): void {
   removeImage(core.store, core.settings.storageDir, name);
+}
+
+/** A create's input with its OCI image's config merged under the user's flags (other images: unchanged). */
+export function withImageConfig(core: EngineCore, input: ContainerConfig, cwd?: string): ContainerConfig {
+  const ref = input.image;
+  if (!ref || ref === 'host' || isPathRef(ref, cwd) || core.store.getImage(ref)) return input;
+  const image = resolveImage(core.store, ref, cwd);
+  if (image.kind !== 'oci') return input;
+  return applyImageConfig(input, new ImageService(core.store, core.settings.storageDir).get(image.id!), image.layers ?? []);
+}
+
+/** OCI images as the engine offers them: every call that removes checks the containers first. */
+export class EngineImages {
+  private readonly svc: ImageService;
+  constructor(private readonly core: EngineCore) {
+    this.svc = new ImageService(core.store, core.settings.storageDir);
+  }
+
+  /** Names of the containers created from image id. */
+  private usedBy = (id: string): string[] => this.core.store.listContainers().filter((c) => c.config.imageId === id).map((c) => c.name);
+
+  /** Pull a reference from its registry. */
+  pull(ref: string, flags: RegistryFlags = {}) {
+    return this.svc.pull(ref, flags);
+  }
+
+  /** Push a stored image, to target when given. */
+  push(source: string, target: string | undefined, flags: RegistryFlags = {}) {
+    return this.svc.push(source, target, flags);
+  }
+
+  /** Load a docker-archive or oci-archive file (relative to the caller's directory). */
+  load(file: string) {
+    return this.svc.load(resolve(file));
+  }
+
+  /** Save images as a docker-archive at file. */
+  save(refs: string[], file: string) {
+    return this.svc.save(refs, resolve(file));
+  }
+
+  /** Name an image anew; returns the normalised name. */
+  tag(source: string, target: string): string {
+    return this.svc.tag(source, target);
+  }
+
+  /** Remove images or their names (refused while used unless force); returns docker's Untagged/Deleted lines. */
+  remove(refs: string[], force = false): string[] {
+    return refs.flatMap((r) => this.svc.remove(r, force, this.usedBy));
+  }
+
+  /** Remove unused untagged images (all unused with all); returns their ids. */
+  prune(all = false): string[] {
+    return this.svc.prune(all, this.usedBy);
+  }
+
+  /** docker image inspect's shape. */
+  inspect(ref: string) {
+    const img = this.svc.get(ref);
+    const c = img.doc.config;
+    return {
+      Id: img.id,
+      RepoTags: img.tags,
+      RepoDigests: img.doc.repoDigests,
+      Created: c.created ?? new Date(img.createdAt).toISOString(),
+      Architecture: c.architecture,
+      Os: c.os,
+      Size: img.doc.size,
+      Config: c.config ?? {},
+      RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
+      Manifest: { Digest: img.doc.manifestDigest, MediaType: img.doc.manifestMediaType },
+      UsedBy: this.usedBy(img.id),
+    };
+  }
+
+  /** Check and keep credentials for a registry; returns its normalised name. */
+  login(registry: string, credentials: Credentials, flags: RegistryFlags = {}) {
+    return this.svc.login(registry, credentials, flags);
+  }
+
+  /** Forget a registry's credentials. */
+  logout(registry: string): void {
+    this.svc.logout(registry);
+  }
+
 }

@@ -2,8 +2,8 @@
 import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
-import { ensureRoom, stateError } from '../state/errors.js';
-import { resolveImage, type ContainerImage } from '../images/store.js';
+import { prepareImageRoot } from '../images/rootfs.js';
+import { imageFor, type ContainerImage } from '../images/store.js';
 import { containerLogger } from '../logger.js';
 import { cgroupLimitsFor, createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import type { ContainerPaths } from '../runtime/layout.js';
@@ -11,6 +11,7 @@ import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost } from '../runtime/probe.js';
 import { launchShim, readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
+import { ensureRoom, stateError } from '../state/errors.js';
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
@@ -49,8 +50,12 @@ export async function startContainer(core: EngineCore, ref: string): Promise<voi
   const log = containerLogger(row.id, row.name);
   let result;
   try {
-    const image = resolveImage(core.store, row.config.image);
+    const image = imageFor(core.store, row.config);
     const cgroups = prepareRun(claimed, image, paths);
+    if (image.kind === 'oci') {
+      const strict = row.config.isolation === 'strict';
+      image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, strict ? STRICT_ID_BASE : 0, strict ? STRICT_ID_BASE : undefined);
+    }
     claimed.state.cgroups = cgroups;
     core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
     const plan = buildPlan(claimed, image, paths, cgroups);
@@ -94,7 +99,7 @@ function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPa
   const cgroups = createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup));
   if (row.config.isolation !== 'minimal') {
     mkdirSync(paths.newroot, { recursive: true });
-    if (image.kind === 'rootfs') {
+    if (image.kind === 'rootfs' || image.kind === 'oci') {
       mkdirSync(paths.upper, { recursive: true });
       mkdirSync(paths.work, { recursive: true });
     }

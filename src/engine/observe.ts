@@ -1,6 +1,6 @@
 // Observation: inspect, logs and stats of containers, read through the engine so state stays true.
 import { readFileSync } from 'node:fs';
-import { resolveImage } from '../images/store.js';
+import { imageFor } from '../images/store.js';
 import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
 import { sampleStats, type StatsSample } from '../monitor/stats.js';
 import { resolveArgv } from '../runtime/plan.js';
@@ -17,7 +17,7 @@ export async function inspectContainer(core: EngineCore, ref: string): Promise<I
   const paths = core.paths(row.id);
   let argv: string[] = row.config.command;
   try {
-    argv = resolveArgv(row, resolveImage(core.store, row.config.image), paths);
+    argv = resolveArgv(row, imageFor(core.store, row.config), paths);
   } catch {
     /* image gone: show the command as configured */
   }

@@ -1,4 +1,5 @@
 // `save -o`: a docker-archive (manifest.json, config, uncompressed layers) that docker and podman load.
+import { execFile } from 'node:child_process';
 import { createWriteStream, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -39,7 +40,6 @@ export async function saveArchive(storageDir: string, blobs: BlobStore, images: 
       manifest.push({ Config: configName, RepoTags: tags.map((t) => { const { repo, tag } = splitTagged(t); return `${displayRepo(repo)}:${tag}`; }), Layers: layers });
     }
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-    const { execFile } = await import('node:child_process');
     await new Promise<void>((res, rej) =>
       execFile('tar', ['-cf', out, '-C', dir, '--owner=0', '--group=0', '--numeric-owner', '--mode=0644', 'manifest.json', ...written], (err, _o, stderr) =>
         err ? rej(new EngineError('RUNTIME_FAILED', `Cannot write ${file}: ${String(stderr).trim() || err.message}`, { cause: err })) : res(),

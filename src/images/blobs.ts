@@ -49,7 +49,10 @@ export class BlobStore {
   /** blobs and layers this instance created: what a failed operation removes again if nothing uses them */
   readonly journal = { blobs: new Set<string>(), layers: new Set<string>() };
   constructor(readonly storageDir: string) {
-    this.dir = ociPaths(storageDir).blobs;
+    const p = ociPaths(storageDir);
+    // searchable, not listable: strict containers' unprivileged root mounts shifted layers from below it
+    mkdirSync(p.root, { recursive: true, mode: 0o711 });
+    this.dir = p.blobs;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 

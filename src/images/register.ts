@@ -4,6 +4,7 @@ import type { BlobStore } from './blobs.js';
 import { digestOf } from './blobs.js';
 import type { ImageCatalog, LayerRef, OciImage } from './catalog.js';
 import { unpackLayer } from './layers.js';
+import type { LayerScan } from './tarscan.js';
 import { checkConfigPlatform, MT, parseImageConfig, type Manifest } from './manifest.js';
 
 export interface RegisterInput {
@@ -16,6 +17,8 @@ export interface RegisterInput {
   label: string;
   /** called as each layer is unpacked */
   onLayer?: (digest: string, state: 'unpacking' | 'done') => void;
+  /** layers the caller already unpacked (a pull unpacks each as it arrives), in manifest order */
+  unpacked?: Array<LayerScan & { dir: string }>;
 }
 
 /** Run fn over items, at most limit at a time; rejects with the first failure after all settle. */
@@ -51,7 +54,7 @@ export async function registerImage(storageDir: string, blobs: BlobStore, catalo
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length)
     throw new EngineError('INVALID_IMAGE', `The image ${input.label} lists ${manifest.layers.length} layers but its config has ${diffIds.length} DiffIDs.`);
-  const unpacked = await inParallel(manifest.layers, 2, async (l, i) => {
+  const unpacked = input.unpacked ?? await inParallel(manifest.layers, 2, async (l, i) => {
     input.onLayer?.(l.digest, 'unpacking');
     const r = await unpackLayer(storageDir, blobs.path(l.digest), `${l.digest.slice(7, 19)} of ${input.label}`, diffIds[i], blobs.journal.layers);
     input.onLayer?.(l.digest, 'done');

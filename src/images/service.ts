@@ -8,7 +8,16 @@ import { saveArchive } from './archive-save.js';
 import { BlobStore, ociPaths } from './blobs.js';
 import { ImageCatalog, type OciImage } from './catalog.js';
 import { removeLayerDir } from './layers.js';
+import { getCredentials, removeCredentials, saveCredentials, type Credentials } from './auth.js';
+import { pull, type PullEvent } from './pull.js';
+import { push } from './push.js';
 import { formatReference, parseReference } from './reference.js';
+import { RegistryClient } from './registry.js';
+
+export interface RegistryFlags {
+  tlsVerify?: boolean;
+  onEvent?: (e: PullEvent) => void;
+}
 
 /** The OCI image store of one storage directory. */
 export class ImageService {
@@ -45,6 +54,42 @@ export class ImageService {
     const img = this.catalog.find(ref);
     if (!img) throw new EngineError('NO_SUCH_IMAGE', `No image \`${ref}\`. Run \`codex32 images\` to list them, or \`codex32 pull ${ref}\`.`);
     return img;
+  }
+
+  private client(registry: string, repository: string, flags: RegistryFlags, actions: 'pull' | 'pull,push', credentials?: Credentials): RegistryClient {
+    return new RegistryClient(registry, repository, { tlsVerify: flags.tlsVerify ?? true, actions, credentials: credentials ?? getCredentials(this.storageDir, registry) });
+  }
+
+  /** Pull ref from its registry (docker's name normalisation; loopback registries over HTTP). */
+  pull(refText: string, flags: RegistryFlags = {}): Promise<OciImage> {
+    const ref = parseReference(refText);
+    const client = this.client(ref.registry, ref.repository, flags, 'pull');
+    return this.guarded(() => pull({ storageDir: this.storageDir, blobs: this.blobs, catalog: this.catalog }, client, ref, flags.onEvent ?? (() => undefined)));
+  }
+
+  /** Push a stored image to target (default: its own name); returns the manifest digest. */
+  async push(source: string, target: string | undefined, flags: RegistryFlags = {}): Promise<{ name: string; digest: string }> {
+    const image = this.get(source);
+    const ref = parseReference(target ?? source);
+    if (!ref.tag) throw new EngineError('INVALID_CONFIG', `Expected the push destination to carry a tag such as 127.0.0.1:5000/team/bot:1.0, got \`${target ?? source}\``);
+    const client = this.client(ref.registry, ref.repository, flags, 'pull,push');
+    const digest = await push(this.blobs, client, image, ref, flags.onEvent ?? (() => undefined));
+    return { name: formatReference(ref), digest };
+  }
+
+  /** Check credentials against a registry, then keep them (readable by root only). */
+  async login(registryText: string, credentials: Credentials, flags: RegistryFlags = {}): Promise<string> {
+    const registry = registryText === 'docker.io' || registryText === 'index.docker.io' || registryText === 'registry-1.docker.io' ? 'docker.io' : registryText.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+    if (!/^[a-zA-Z0-9.[\]:-]+$/.test(registry)) throw new EngineError('INVALID_CONFIG', `Expected a registry such as 127.0.0.1:5000 or ghcr.io, got \`${registryText}\``);
+    if (!credentials.username || !credentials.password) throw new EngineError('INVALID_CONFIG', 'Expected a user name (-u) and a password (-p or --password-stdin), got an empty one');
+    await this.client(registry, 'library/codex32-login', flags, 'pull', credentials).ping();
+    saveCredentials(this.storageDir, registry, credentials);
+    return registry;
+  }
+
+  /** Forget a registry's credentials. */
+  logout(registry: string): void {
+    if (!removeCredentials(this.storageDir, registry)) throw new EngineError('INVALID_CONFIG', `Expected a registry you are logged in to, got \`${registry}\``);
   }
 
   /** Load a docker-archive or oci-archive. */

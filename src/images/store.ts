@@ -1,19 +1,29 @@
 // Image references: a script or directory path, the built-in `host`, or a rootfs imported into the store.
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { EngineError } from '../errors.js';
 import type { StateStore } from '../state/store.js';
+import { ImageCatalog } from './catalog.js';
+import { layerDir } from './layers.js';
+import type { ImageConfig } from './manifest.js';
+import { displayRepo, splitTagged } from './reference.js';
 
 export interface ContainerImage {
   /** how the user named it */
   ref: string;
-  kind: 'host' | 'path' | 'rootfs';
+  kind: 'host' | 'path' | 'rootfs' | 'oci';
   /** host path whose content becomes /app (path images) */
   source?: string;
   /** the file to run when no command is given, relative to /app */
   entry?: string;
   /** imported rootfs directory (rootfs images) */
   rootfs?: string;
+  /** OCI images: the image id, its unpacked layer directories (bottom first) and its config */
+  id?: string;
+  layers?: string[];
+  config?: ImageConfig;
+  /** OCI images: how many device nodes the layers hold */
+  devices?: number;
 }
 
 const INTERPRETERS: Record<string, string[]> = {
@@ -26,15 +36,24 @@ const INTERPRETERS: Record<string, string[]> = {
 
 const DIR_ENTRIES = ['main.py', 'bot.py', 'app.py', '__main__.py', 'index.js', 'main.js', 'bot.js', 'index.mjs', 'main.sh', 'start.sh'];
 
-/** True when ref names a path rather than a stored image (docker's rule: it contains a slash). */
-export function isPathRef(ref: string): boolean {
-  return ref.includes('/') || ref === '.' || ref === '..';
+/**
+ * True when ref names a path rather than a stored image: it starts with / or ., or contains a slash
+ * and exists on disk (so `127.0.0.1:5000/team/bot:1` is an image reference, `bots/echo` a path).
+ */
+export function isPathRef(ref: string, cwd = process.cwd()): boolean {
+  if (ref.startsWith('/') || ref.startsWith('./') || ref.startsWith('../') || ref === '.' || ref === '..' || ref.startsWith('~')) return true;
+  return ref.includes('/') && existsSync(resolve(cwd, ref));
+}
+
+/** The image a stored container runs on: pinned by id for OCI images, so a moved tag does not change it. */
+export function imageFor(store: StateStore, config: { image: string; imageId?: string }): ContainerImage {
+  return resolveImage(store, config.imageId ?? config.image);
 }
 
 /** Resolve a user's image reference to what the runtime needs. */
 export function resolveImage(store: StateStore, ref: string, cwd = process.cwd()): ContainerImage {
   if (ref === 'host') return { ref, kind: 'host' };
-  if (isPathRef(ref)) {
+  if (isPathRef(ref, cwd)) {
     const source = resolve(cwd, ref);
     let st;
     try {
@@ -50,14 +69,45 @@ export function resolveImage(store: StateStore, ref: string, cwd = process.cwd()
     throw new EngineError('NO_SUCH_IMAGE', `The image path ${ref} is neither a file nor a directory.`, { context: { path: source } });
   }
   const row = store.getImage(ref);
-  if (!row) throw new EngineError('NO_SUCH_IMAGE', `No image named \`${ref}\`. Run \`codex32 images\` to list them, or give a path such as ./bots/heartbeat.py.`);
+  if (!row) {
+    const oci = new ImageCatalog(store).find(ref);
+    if (oci) {
+      const storageDir = dirname(store.db.name); // the database lives at the top of the storage directory
+      const layers = new ImageCatalog(store).layers(oci.id);
+      return { ref, kind: 'oci', id: oci.id, config: oci.doc.config, layers: layers.map((l) => layerDir(storageDir, l.diffId)), devices: layers.reduce((n, l) => n + l.devices, 0) };
+    }
+    throw new EngineError('NO_SUCH_IMAGE', `No image named \`${ref}\`. Run \`codex32 images\` to list them, \`codex32 pull ${ref}\`, or give a path such as ./bots/heartbeat.py.`);
+  }
   if (row.kind === 'builtin') return { ref, kind: 'host' };
   return { ref, kind: 'rootfs', rootfs: row.doc.path };
 }
 
-/** The images a user can name: the built-in host image and every imported one. */
-export function listImages(store: StateStore): Array<{ name: string; kind: string; createdAt?: number; size?: number; files?: number }> {
-  return [{ name: 'host', kind: 'builtin' }, ...store.listImages().map((i) => ({ name: i.name, kind: i.kind, createdAt: i.createdAt, size: i.doc.size, files: i.doc.files }))];
+export interface ImageListing {
+  /** what to type to use it: `host`, an imported name, or repo:tag */
+  name: string;
+  kind: string;
+  repository: string;
+  tag: string;
+  id?: string;
+  createdAt?: number;
+  size?: number;
+  files?: number;
+}
+
+/** The images a user can name: the built-in host image, imported ones, and every tag of an OCI image. */
+export function listImages(store: StateStore): ImageListing[] {
+  const out: ImageListing[] = [{ name: 'host', kind: 'builtin', repository: 'host', tag: '<builtin>' }];
+  for (const i of store.listImages()) out.push({ name: i.name, kind: i.kind, repository: i.name, tag: '<imported>', createdAt: i.createdAt, size: i.doc.size, files: i.doc.files });
+  for (const img of new ImageCatalog(store).list()) {
+    const created = img.doc.config.created ? Date.parse(img.doc.config.created) : img.createdAt;
+    const base = { kind: 'oci', id: img.id, createdAt: Number.isNaN(created) ? img.createdAt : created, size: img.doc.size };
+    if (!img.tags.length) out.push({ ...base, name: img.id, repository: '<none>', tag: '<none>' });
+    for (const t of img.tags) {
+      const { repo, tag } = splitTagged(t);
+      out.push({ ...base, name: `${displayRepo(repo)}:${tag}`, repository: displayRepo(repo), tag });
+    }
+  }
+  return out;
 }
 
 function packageMain(dir: string): string | undefined {

@@ -57,9 +57,10 @@ export function appRootFor(isolation: string, paths: ContainerPaths): string {
   return isolation === 'minimal' ? paths.app : '/app';
 }
 
-/** The command a container runs: the user's, else the one inferred from its image. */
+/** The command a container runs: entrypoint plus command (an OCI image's, merged at create), else the one inferred from its image. */
 export function resolveArgv(row: ContainerRow, image: ContainerImage, paths: ContainerPaths): string[] {
-  if (row.config.command.length) return row.config.command;
+  const given = [...(row.config.entrypoint ?? []), ...row.config.command];
+  if (given.length) return given;
   const inferred = inferCommand(image, appRootFor(row.config.isolation, paths));
   if (!inferred)
     throw new EngineError('INVALID_CONFIG', `The image ${image.ref} has no file to run. Give a command after the image, e.g. \`codex32 run host sh -c 'echo hi'\`.`);
@@ -81,6 +82,9 @@ function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: Containe
   const e: string[] = [];
   if (image.kind === 'rootfs' && image.rootfs) {
     e.push(`root=overlay:lowerdir=${image.rootfs},upperdir=${paths.upper},workdir=${paths.work}`);
+  } else if (image.kind === 'oci' && image.layers?.length) {
+    // overlay lists lower dirs top first; layers are kept bottom first
+    e.push(`root=overlay:lowerdir=${image.layers.slice().reverse().join(':')},upperdir=${paths.upper},workdir=${paths.work}`);
   } else {
     e.push('root=tmpfs');
     for (const d of HOST_DIRS) {

@@ -1,6 +1,6 @@
 // Launch the per-container shim detached, wait for its start report, and read what it records.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../errors.js';
@@ -75,6 +75,27 @@ export interface ShimState {
   health: string;
   healthStreak: number;
   runStartedAt: number;
+}
+
+/**
+ * A fingerprint of everything the supervisor has recorded: its state line (rewritten by rename on every
+ * change) and the sizes of its append-only exits and events files. Equal marks mean nothing new.
+ */
+export function recordMark(runDir: string): string {
+  let state = '';
+  try {
+    state = readFileSync(`${runDir}/state`, 'utf8').trim();
+  } catch {
+    /* not written yet */
+  }
+  const size = (f: string) => {
+    try {
+      return statSync(`${runDir}/${f}`).size;
+    } catch {
+      return -1;
+    }
+  };
+  return `${state}|${size('exits')}|${size('events')}`;
 }
 
 /** The shim's current state file, or undefined if it wrote none yet. */

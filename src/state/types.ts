@@ -31,6 +31,7 @@ export interface ContainerState {
   cgroups?: CgroupSet;
   bootId?: string;
   shimEvents?: number; // lines of the supervisor's events file already recorded
+  mark?: string; // the supervisor's records when last reconciled while running: unchanged means nothing to do
 }
 
 export interface ContainerRow {

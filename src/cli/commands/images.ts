@@ -1,9 +1,30 @@
-// import, images and image rm.
+// import, images, load, save, tag, rmi and the `image` group (ls, rm, inspect, prune).
 import type { Command } from 'commander';
+import type { ContainerEngine } from '../../engine/engine.js';
 import { action, engineFor } from '../context.js';
-import { humanDuration, table } from '../format.js';
+import { humanDuration, renderTemplate, table } from '../format.js';
 
 const mb = (n?: number) => (n === undefined ? '-' : `${(n / 1024 / 1024).toFixed(1)} MB`);
+
+function listImages(engine: ContainerEngine, o: { json?: boolean; quiet?: boolean }): void {
+  const imgs = engine.images();
+  if (o.json) return void process.stdout.write(JSON.stringify(imgs, null, 2) + '\n');
+  if (o.quiet) return void process.stdout.write([...new Set(imgs.filter((i) => i.id).map((i) => i.id!.slice(7, 19)))].map((i) => i + '\n').join(''));
+  const now = Date.now();
+  process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], imgs.map((i) => [
+    i.repository, i.tag, i.id ? i.id.slice(7, 19) : '-', i.createdAt ? `${humanDuration(now - i.createdAt)} ago` : '-', i.kind === 'builtin' ? '-' : mb(i.size),
+  ])));
+}
+
+/** rmi: OCI images by reference; an imported rootfs image by its name. */
+function removeImages(engine: ContainerEngine, refs: string[], force: boolean): void {
+  for (const r of refs) {
+    if (engine.images().some((i) => i.kind === 'rootfs' && i.name === r)) {
+      engine.removeImage(r);
+      process.stdout.write(`Deleted: ${r}\n`);
+    } else for (const line of engine.image.remove([r], force)) process.stdout.write(line + '\n');
+  }
+}
 
 /** Register the image commands. */
 export function registerImages(program: Command): void {
@@ -19,29 +40,78 @@ export function registerImages(program: Command): void {
 
   program
     .command('images')
-    .description('list images')
+    .description('list images: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE')
     .option('--json', 'JSON output')
-    .action(action((o: { json?: boolean }, cmd: Command) => {
-      const imgs = engineFor(cmd).images();
-      if (o.json) return void process.stdout.write(JSON.stringify(imgs, null, 2) + '\n');
-      const now = Date.now();
-      process.stdout.write(table(['NAME', 'KIND', 'CREATED', 'SIZE', 'FILES'], imgs.map((i) => [
-        i.name, i.kind, i.createdAt ? `${humanDuration(now - i.createdAt)} ago` : '-', i.kind === 'builtin' ? '-' : mb(i.size), String(i.files ?? '-'),
-      ])));
+    .option('-q, --quiet', 'only OCI image ids')
+    .action(action((o: { json?: boolean; quiet?: boolean }, cmd: Command) => listImages(engineFor(cmd), o)));
+
+  program
+    .command('load')
+    .description('load images from a docker-archive or oci-archive (docker save, podman save, skopeo)')
+    .requiredOption('-i, --input <file>', 'the archive')
+    .option('-q, --quiet', 'print only the ids')
+    .action(action(async (o: { input: string; quiet?: boolean }, cmd: Command) => {
+      for (const img of await engineFor(cmd).image.load(o.input)) {
+        if (o.quiet || !img.tags.length) process.stdout.write(`Loaded image ID: ${img.id}\n`);
+        else for (const t of img.tags) process.stdout.write(`Loaded image: ${t}\n`);
+      }
     }));
+
+  program
+    .command('save')
+    .description('save images as a docker-archive that docker load and podman load accept')
+    .requiredOption('-o, --output <file>', 'the archive to write')
+    .argument('<images...>')
+    .action(action(async (refs: string[], o: { output: string }, cmd: Command) => {
+      await engineFor(cmd).image.save(refs, o.output);
+    }));
+
+  program
+    .command('tag')
+    .description('give an image another name')
+    .argument('<source>')
+    .argument('<target>')
+    .action(action((source: string, target: string, _o: object, cmd: Command) => {
+      engineFor(cmd).image.tag(source, target);
+    }));
+
+  program
+    .command('rmi')
+    .description('remove images (refused while a container uses one, unless -f)')
+    .option('-f, --force', 'remove even when used: containers keep the image, only its names go')
+    .argument('<images...>')
+    .action(action((refs: string[], o: { force?: boolean }, cmd: Command) => removeImages(engineFor(cmd), refs, !!o.force)));
 
   const image = program.command('image').description('manage images');
   image
     .command('rm')
     .description('remove images no container uses')
+    .option('-f, --force', 'remove even when used: containers keep the image, only its names go')
     .argument('<names...>')
-    .action(action((names: string[], _o: object, cmd: Command) => {
-      for (const n of names) {
-        engineFor(cmd).removeImage(n);
-        process.stdout.write(n + '\n');
-      }
+    .action(action((names: string[], o: { force?: boolean }, cmd: Command) => removeImages(engineFor(cmd), names, !!o.force)));
+  image
+    .command('ls')
+    .description('list images')
+    .option('--json', 'JSON output')
+    .option('-q, --quiet', 'only OCI image ids')
+    .action(action((o: { json?: boolean; quiet?: boolean }, cmd: Command) => listImages(engineFor(cmd), o)));
+  image
+    .command('inspect')
+    .description('describe OCI images (docker image inspect shape)')
+    .option('-f, --format <template>', 'Go-template such as {{.Config.Cmd}}')
+    .argument('<images...>')
+    .action(action((refs: string[], o: { format?: string }, cmd: Command) => {
+      const out = refs.map((r) => engineFor(cmd).image.inspect(r));
+      if (o.format) for (const i of out) process.stdout.write(renderTemplate(o.format, i) + '\n');
+      else process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     }));
-  image.command('ls').description('list images').action(action((_o: object, cmd: Command) => {
-    for (const i of engineFor(cmd).images()) process.stdout.write(`${i.name}\t${i.kind}\n`);
-  }));
+  image
+    .command('prune')
+    .description('remove untagged images no container uses (-a: every unused image)')
+    .option('-a, --all', 'also tagged images no container uses')
+    .action(action((o: { all?: boolean }, cmd: Command) => {
+      const removed = engineFor(cmd).image.prune(!!o.all);
+      for (const id of removed) process.stdout.write(`Deleted: ${id}\n`);
+      if (!removed.length && process.stdout.isTTY) process.stdout.write('Nothing to prune\n');
+    }));
 }
