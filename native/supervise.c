@@ -79,6 +79,18 @@ static void loop_init(struct loop *l) {
   }
 }
 
+static int unstable_runs; /* restarts after runs shorter than restart_min_uptime_ms (PM2's min_uptime) */
+
+/* is one more restart within restart_max? With restart_min_uptime_ms, only short runs count (PM2's rule) */
+static int under_limit(long long max) {
+  long long min_up = spec_num("restart_min_uptime_ms", 0);
+  if (min_up <= 0) return max == 0 || restarts < max;
+  if (now_ms() - run_started_ms >= min_up) return 1;
+  if (max != 0 && unstable_runs >= max) return 0;
+  unstable_runs++;
+  return 1;
+}
+
 static int restart_wanted(int code, int sig) {
   if (stopping) return 0;
   if (force_restart) {
@@ -90,9 +102,9 @@ static int restart_wanted(int code, int sig) {
   if (!pol || strcmp(pol, "no") == 0) return 0;
   if (strcmp(pol, "on-failure") == 0) {
     if (code == 0 && sig == 0) return 0;
-    return max == 0 || restarts < max;
+    return under_limit(max);
   }
-  return max == 0 || restarts < max; /* always, unless-stopped */
+  return under_limit(max); /* always, unless-stopped */
 }
 
 /* start a run and answer the engine's start call with its outcome */

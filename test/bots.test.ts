@@ -57,6 +57,25 @@ describe.each(['LOCAL_PROCESS', 'CUSTOM_CONTAINER'] as const)('%s bots', (type) 
     expect((await logsOf(name)).match(/crasher up/g)).toHaveLength(3);
   });
 
+  it('a serve restart keeps a stopped bot stopped and an exhausted on-failure bot down', async () => {
+    const kept = n('kept');
+    const spent = n('spent');
+    await ex.apply([
+      { name: kept, script: join(ROOT, 'bots', 'heartbeat.py'), deployment: { type, restart: 'always' } },
+      { name: spent, script: join(ROOT, 'bots', 'crasher.py'), env: { LIFETIME: '0.05' }, deployment: { type, restart: 'on-failure:1' } },
+    ]);
+    await ex.stopBot(kept);
+    await until(async () => (await ex.status(spent)).status === 'exited', 15_000, 100);
+    // what serve does when it starts: the engine's start --all, then the bots' restore
+    const again = new AdaptiveExecutor(engine);
+    await engine.startAll();
+    expect(await again.restore({ initial: true })).toEqual([]);
+    expect((await again.status(kept)).status).toBe('exited');
+    expect(await again.status(spent)).toMatchObject({ status: 'exited', restarts: 1 });
+    await ex.remove(kept);
+    await ex.remove(spent);
+  });
+
   it('never hands the bot codex32\'s own settings, such as the service token', async () => {
     const name = n('env');
     process.env.CODEX32_TOKEN = 'secret-token';
@@ -88,9 +107,9 @@ describe('bot definitions', () => {
     const dir = mkdtempSync(join(tmpdir(), 'c32-botfile-'));
     const file = join(dir, 'bots.yaml');
     writeFileSync(file, `bots:\n  - name: fine\n    script: ${ROOT}/bots/heartbeat.py\n  - name: broken\n    script: ${ROOT}/bots/heartbeat.py\n    deployment:\n      restart: sometimes\n`);
-    await expect(ex.applyFile(file)).rejects.toThrow(/bots\[1\]\.deployment\.restart/);
+    await expect(ex.applyFile(file)).rejects.toThrow(/bot broken: deployment\.restart/);
     expect(ex.list().map((b) => b.name)).not.toContain('fine');
-    writeFileSync(file, `apps:\n  - name: dup\n    script: x\n  - name: dup\n    script: y\n`);
+    writeFileSync(file, `bots:\n  - name: dup\n    script: x\n  - name: dup\n    script: y\n`);
     await expect(ex.applyFile(file)).rejects.toThrow(/appears twice/);
   });
 

@@ -49,17 +49,21 @@ describe('service', () => {
     expect(root.json.isolation_levels.map((l: { level: string }) => l.level)).toEqual(['minimal', 'standard', 'strict']);
     const html = await fetch(base + '/', { headers: { accept: 'text/html' } });
     expect(await html.text()).toContain('codex32 <span>bot runner');
-    expect((await call('GET', '/health')).json).toMatchObject({ status: 'ok', database: { integrity: 'ok' } });
+    expect((await call('GET', '/health', undefined, false)).json).toMatchObject({ status: 'ok', container_engine: 'custom', database: { integrity: 'ok' } });
+    expect((await call('GET', '/openapi.json', undefined, false)).status).toBe(200);
     const spec = (await call('GET', '/openapi.json')).json;
     expect(spec.openapi).toBe('3.1.0');
     expect(Object.keys(spec.paths)).toContain('/api/bots/{name}/run');
   });
 
-  it('an unauthenticated mutating call gets 401; a wrong token too', async () => {
+  it('a call without the token gets 401 (reads too: logs can hold secrets); a wrong token too', async () => {
     expect((await call('POST', '/api/containers', { image: 'host', command: ['true'] }, false)).status).toBe(401);
     const r = await fetch(base + '/api/bots/x/run', { method: 'POST', headers: { authorization: 'Bearer wrong' } });
     expect(r.status).toBe(401);
-    expect((await call('GET', '/api/containers', undefined, false)).status).toBe(200);
+    for (const path of ['/api/containers', '/api/containers/x/logs', '/api/bots/x/logs', '/api/events', '/api/stats'])
+      expect((await call('GET', path, undefined, false)).status).toBe(401);
+    expect((await call('GET', '/api/containers')).status).toBe(200);
+    expect((await fetch(base + '/web/app.js')).status).toBe(200);
   });
 
   it('a bad body gets 400 naming the field and what is expected', async () => {
@@ -83,7 +87,7 @@ describe('service', () => {
       ],
     });
     expect(r.status).toBe(400);
-    expect(r.json.message).toContain('bots[1].deployment.limits.memory');
+    expect(r.json.message).toContain('bot bad: deployment.limits.memory');
     expect(r.json.message).toContain('a size such as 64m');
     expect((await call('GET', '/api/bots')).json).toEqual([]);
   });
@@ -110,7 +114,7 @@ describe('service', () => {
     const tar = execFileSync('tar', ['-cf', '-', '-C', dir, 'up.txt']);
     const put = await fetch(`${base}/api/containers/api1/archive?path=/`, { method: 'PUT', body: tar, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-tar' } });
     expect(put.status).toBe(204);
-    const got = Buffer.from(await (await fetch(`${base}/api/containers/api1/archive?path=/up.txt`)).arrayBuffer());
+    const got = Buffer.from(await (await fetch(`${base}/api/containers/api1/archive?path=/up.txt`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer());
     expect(got.toString('latin1')).toContain('uploaded');
     expect((await call('GET', '/api/containers/api1/logs?tail=5')).json).toBe('hello\n');
     const st = await call('GET', '/api/containers/api1/stats');
@@ -123,7 +127,7 @@ describe('service', () => {
 
   it('follows logs as server-sent events', async () => {
     await call('POST', '/api/containers', { image: 'host', command: ['sh', '-c', 'echo one; sleep 0.3; echo two'], name: 'sse' });
-    const r = await fetch(`${base}/api/containers/sse/logs?follow=1`, { headers: { accept: 'text/event-stream' } });
+    const r = await fetch(`${base}/api/containers/sse/logs?follow=1`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` } });
     const text = await r.text();
     expect(text).toContain('event: stdout\ndata: {"time":');
     expect(text).toContain('"line":"two"');

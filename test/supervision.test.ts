@@ -95,6 +95,10 @@ describe('supervisor loss and host restarts', () => {
     await cli(['start', 'unless']);
     await cli(['stop', '-t', '0', 'unless']);
     await cli(['run', '-d', ...M, '--name', 'unless2', '--restart', 'unless-stopped', 'host', 'sleep', markers.unless]);
+    await cli(['run', '-d', ...M, '--name', 'always-stopped', '--restart', 'always', 'host', 'sleep', '5105.5']);
+    await cli(['stop', '-t', '0', 'always-stopped']); // the user's stop stands whatever the policy
+    await cli(['run', '-d', ...M, '--name', 'spent', '--restart', 'on-failure:1', 'host', 'sh', '-c', 'exit 3']);
+    await until(async () => (await inspect('spent')).State.Status === 'exited' && (await inspect('spent')).RestartCount === 1, 10_000, 100);
     // the host goes down: every supervisor and container dies at once
     for (const m of Object.values(markers)) {
       process.kill(shimOf(m), 'SIGKILL');
@@ -110,7 +114,10 @@ describe('supervisor loss and host restarts', () => {
     expect((await inspect('keep')).State.Status).toBe('running');
     expect((await inspect('once')).State.Status).toBe('exited');
     expect((await inspect('unless')).State.Status).toBe('exited');
-    await cli(['rm', '-f', 'keep', 'once', 'unless', 'unless2']);
+    expect((await inspect('always-stopped')).State.Status).toBe('exited');
+    expect((await inspect('spent')).State.Status).toBe('exited'); // an exhausted on-failure stays exhausted
+    expect((await cli(['start', '--all'], rebooted)).stdout).toBe('');
+    await cli(['rm', '-f', 'keep', 'once', 'unless', 'unless2', 'always-stopped', 'spent']);
   });
 });
 

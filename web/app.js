@@ -1,13 +1,15 @@
 // codex32 dashboard: polls the API for bots, containers and usage, follows logs and events over SSE.
+// Every call but the page itself carries the token (EventSource cannot send it, so SSE is read through fetch).
 const token = (() => {
   const m = /token=([^&]+)/.exec(location.hash);
   if (m) localStorage.setItem('codex32-token', decodeURIComponent(m[1]));
   return localStorage.getItem('codex32-token');
 })();
-document.getElementById('auth').textContent = token ? 'token set: buttons enabled' : 'read-only: open the URL with #token=… printed by codex32 serve';
+document.getElementById('auth').textContent = token ? 'token set' : 'no token: open the URL with #token=… printed by codex32 serve';
+const auth = () => (token ? { authorization: `Bearer ${token}` } : {});
 
 const history = new Map(); // container id -> { cpu: [], mem: [] }
-let logSource;
+let logSource; // AbortController of the log being followed
 
 const el = (tag, attrs = {}, ...children) => {
   const e = document.createElement(tag);
@@ -42,7 +44,7 @@ function spark(values) {
 }
 
 async function api(method, path) {
-  const r = await fetch(path, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const r = await fetch(path, { method, headers: auth() });
   if (!r.ok) {
     const body = await r.json().catch(() => ({}));
     alert(`${method} ${path}: ${body.message ?? r.status}`);
@@ -59,25 +61,44 @@ function usageCells(id) {
   ];
 }
 
+/** Follow a server-sent event stream with the token; calls onEvent(type, data) per event. */
+async function sse(path, onEvent, signal) {
+  const r = await fetch(path, { headers: { ...auth(), accept: 'text/event-stream' }, signal });
+  if (!r.ok || !r.body) return;
+  const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += value;
+    let end;
+    while ((end = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      const type = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (data !== undefined) onEvent(type, JSON.parse(data));
+    }
+  }
+}
+
 function showLogs(label, path) {
-  logSource?.close();
+  logSource?.abort();
   const pre = document.getElementById('log');
   pre.textContent = '';
   document.getElementById('log-target').textContent = label;
-  logSource = new EventSource(`${path}?follow=1&tail=100`);
-  const add = (e) => {
-    pre.textContent += JSON.parse(e.data).line + '\n';
+  logSource = new AbortController();
+  sse(`${path}?follow=1&tail=100`, (_type, data) => {
+    pre.textContent += data.line + '\n';
     pre.scrollTop = pre.scrollHeight;
-  };
-  logSource.addEventListener('stdout', add);
-  logSource.addEventListener('stderr', add);
+  }, logSource.signal).catch(() => undefined);
 }
 
 async function refresh() {
   const [bots, containers, stats] = await Promise.all([
-    fetch('/api/bots').then((r) => r.json()),
-    fetch('/api/containers').then((r) => r.json()),
-    fetch('/api/stats').then((r) => r.json()),
+    fetch('/api/bots', { headers: auth() }).then((r) => (r.ok ? r.json() : [])),
+    fetch('/api/containers', { headers: auth() }).then((r) => (r.ok ? r.json() : [])),
+    fetch('/api/stats', { headers: auth() }).then((r) => (r.ok ? r.json() : [])),
   ]);
   for (const s of stats) {
     const h = history.get(s.id) ?? { cpu: [], mem: [] };
@@ -95,7 +116,7 @@ async function refresh() {
     el('td', { class: `status ${b.status}`, dataset: { status: b.status } }, b.status),
     el('td', {}, b.status === 'running' && b.startedAt ? uptime(now - b.startedAt) : '-'),
     el('td', {}, b.restarts),
-    ...usageCells(b.containerId),
+    ...usageCells(b.containerId ?? `local-${b.name}`),
     el('td', {}, b.url ? el('a', { href: b.url, target: '_blank' }, b.url) : '-'),
     el('td', {},
       el('button', { dataset: { action: 'run' }, onclick: () => api('POST', `/api/bots/${b.name}/run`).then(refresh) }, 'Start'),
@@ -121,16 +142,11 @@ async function refresh() {
   )));
 }
 
-const events = new EventSource('/api/events?follow=1');
-events.onmessage = events.onerror = null;
-for (const type of ['create', 'start', 'die', 'oom', 'restart', 'health_status', 'stop', 'kill', 'remove', 'exec']) {
-  events.addEventListener(type, (e) => {
-    const ev = JSON.parse(e.data);
-    const attrs = Object.entries(ev.attrs).map(([k, v]) => `${k}=${v}`).join(' ');
-    document.getElementById('events').prepend(el('li', {}, `${new Date(ev.time).toLocaleTimeString()} ${ev.type} ${ev.name} ${attrs}`));
-    refresh();
-  });
-}
+sse('/api/events?follow=1', (_type, ev) => {
+  const attrs = Object.entries(ev.attrs).map(([k, v]) => `${k}=${v}`).join(' ');
+  document.getElementById('events').prepend(el('li', {}, `${new Date(ev.time).toLocaleTimeString()} ${ev.type} ${ev.name} ${attrs}`));
+  refresh();
+}).catch(() => undefined);
 
 refresh();
 setInterval(refresh, 2000);

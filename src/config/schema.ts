@@ -68,6 +68,8 @@ export const RestartPolicySchema = z
     backoffInitialMs: durationMs(1).default(100),
     backoffMaxMs: durationMs(1).default(30_000),
     backoffResetMs: durationMs(1).default(10_000),
+    /** when set, only runs shorter than this count toward maxRetries (PM2's min_uptime) */
+    minUptimeMs: durationMs(1).optional(),
   })
   .strict();
 export type RestartPolicy = z.infer<typeof RestartPolicySchema>;

@@ -11,11 +11,16 @@ export async function listContainers(core: EngineCore, options: { all?: boolean 
   return options.all ? out : out.filter((r) => isActive(r.status));
 }
 
-/** True when the restart policy asks for this stopped container to run again. */
+/**
+ * True when the restart policy asks for this stopped container to run again. The user's stop stands
+ * whatever the policy, and so does the supervisor's own decision (an on-failure container that used up
+ * its retries, max_restarts reached): only a container whose supervisor was lost is started again.
+ */
 export function wantsRestart(row: ContainerRow): boolean {
   const p = row.config.restart;
-  if (p.name === 'always') return true;
-  if (p.name === 'unless-stopped') return !row.state.userStopped;
+  if (row.state.userStopped) return false;
+  if (row.state.reason !== 'host-restart' && row.state.reason !== 'supervisor-lost') return false;
+  if (p.name === 'always' || p.name === 'unless-stopped') return true;
   if (p.name === 'on-failure') return (row.state.exitCode ?? 0) !== 0 && (p.maxRetries === 0 || row.state.restartCount < p.maxRetries);
   return false;
 }

@@ -22,8 +22,11 @@ export interface ProcessConfig {
   env: Record<string, string>;
   /** a loopback port given as PORT ('auto' picks a free one) */
   port?: number | 'auto';
-  restart: Pick<RestartPolicy, 'name' | 'maxRetries'>;
+  restart: Pick<RestartPolicy, 'name' | 'maxRetries'> & Partial<RestartPolicy>;
   health?: Partial<HealthCheck> & { cmd: string[] };
+  /** sent once to the main process on stop; SIGKILL follows after stopTimeout seconds */
+  stopSignal?: number;
+  stopTimeout?: number;
 }
 
 /** What the supervisor of a process reports: liveness, its phase, and the last recorded exit. */
@@ -59,7 +62,10 @@ export class SupervisedProcesses {
     const port = cfg.port === 'auto' ? await freePort() : cfg.port;
     const env = { ...cfg.env, ...(port ? { PORT: String(port) } : {}) };
     const health = cfg.health && HealthCheckSchema.parse(cfg.health);
-    const entries = processPlanEntries({ argv, cwd: home, env, log: join(dir, 'container.log'), restart: cfg.restart, health, runBase: readExits(dir).at(-1)?.run ?? 0 });
+    const entries = processPlanEntries({
+      argv, cwd: home, env, log: join(dir, 'container.log'), restart: cfg.restart, health, runBase: readExits(dir).at(-1)?.run ?? 0,
+      stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout,
+    });
     for (const f of ['state', 'stop-request', 'events', 'health']) rmSync(join(dir, f), { force: true });
     writeFileSync(join(dir, 'spec'), entries.map((e) => e + '\0').join(''), { mode: 0o600 });
     const result = await launchShim(dir);
@@ -77,12 +83,14 @@ export class SupervisedProcesses {
     return isAlive(shim);
   }
 
-  /** Ask the supervisor to stop the process (SIGTERM, SIGKILL after 10 s); waits until it is gone. */
-  async stop(name: string, shim: ProcRef | undefined): Promise<void> {
+  /** Ask the supervisor to stop the process (the stop signal, SIGKILL after the grace period); waits until it is gone. */
+  async stop(name: string, shim: ProcRef | undefined, options: { signal?: number; timeout?: number } = {}): Promise<void> {
     if (!isAlive(shim)) return;
     const dir = this.dir(name);
-    requestStop(dir, shim, { signal: 15, graceMs: 10_000, reason: 'stopped' });
-    for (let i = 0; i < 300 && isAlive(shim); i++) await sleep(50);
+    const graceMs = Math.round((options.timeout ?? 10) * 1000);
+    requestStop(dir, shim, { signal: options.signal ?? 15, graceMs, reason: 'stopped' });
+    // the supervisor kills after the grace period; past that and 5 s more, it is killed itself
+    for (const end = Date.now() + graceMs + 5000; isAlive(shim) && Date.now() < end; ) await sleep(50);
     if (isAlive(shim)) signalRef(shim, 'SIGKILL');
   }
 
@@ -111,8 +119,8 @@ export class SupervisedProcesses {
   }
 
   /** Stop the process and delete its run directory. */
-  async remove(name: string, shim: ProcRef | undefined): Promise<void> {
-    await this.stop(name, shim);
+  async remove(name: string, shim: ProcRef | undefined, options: { signal?: number; timeout?: number } = {}): Promise<void> {
+    await this.stop(name, shim, options);
     rmSync(this.dir(name), { recursive: true, force: true });
   }
 }

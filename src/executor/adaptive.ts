@@ -1,14 +1,22 @@
 // AdaptiveExecutor: one interface over the three deployment backends, and the bot definitions in SQLite.
 import { isAbsolute, resolve } from 'node:path';
+import picomatch from 'picomatch';
 import type { ContainerEngine } from '../engine/engine.js';
 import { EngineError } from '../errors.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { StatsSample } from '../monitor/stats.js';
-import { parseBot, readBotFile, validateBots, type Bot, type BotInput, type DeploymentType } from './bot.js';
+import { parseBot, validateBots, type Bot, type BotInput, type DeploymentType } from './bot.js';
+import { readBotFile } from './botfile.js';
 import { ContainerBackend } from './container.js';
 import { KubernetesBackend, validatedManifests } from './kubernetes.js';
 import { LocalBackend } from './local.js';
 import type { Backend, BotStatus } from './types.js';
+
+/** What codex32 keeps about a bot beside its definition: the user's intent survives every restart of codex32. */
+export interface BotIntent {
+  /** the user stopped it: nothing brings it back but the user (serve, start --all, boot) */
+  userStopped?: boolean;
+}
 
 export type { BotStatus } from './types.js';
 
@@ -46,6 +54,10 @@ export class AdaptiveExecutor {
     // a relative script is resolved now, against where the definition was given, not where it later runs
     inputs = inputs.map((b, i) => (isAbsolute(given[i].script) ? b : { ...b, script: resolve(options.baseDir ?? process.cwd(), given[i].script) }));
     const bots = validateBots(inputs);
+    const names = new Set(bots.map((b) => b.name));
+    // copies of an `instances` definition that the new definition no longer has are removed
+    const groups = new Set(bots.flatMap((b) => [b.name, b.instance_of ?? b.name]));
+    for (const old of this.list()) if (old.instance_of && groups.has(old.instance_of) && !names.has(old.name)) await this.remove(old.name);
     // a bot whose type changes must leave its old backend first
     for (const b of bots) {
       const old = this.engine.store.getBot(b.name);
@@ -57,7 +69,7 @@ export class AdaptiveExecutor {
     if (options.start !== false)
       for (const b of bots.filter((x) => x.autostart)) {
         try {
-          await this.backend(b).run(b);
+          await this.runBot(b.name);
           started.push(b.name);
         } catch (e) {
           failed.push({ name: b.name, error: (e as Error).message });
@@ -66,24 +78,64 @@ export class AdaptiveExecutor {
     return { applied: bots.map((b) => b.name), started, failed };
   }
 
-  /** Apply a bot file (JSON or YAML). Nothing is stored unless every bot in it is valid. */
-  async applyFile(path: string, options: { start?: boolean } = {}) {
-    return this.apply(await readBotFile(path), options);
+  /** Apply a bot file (codex32's, or a PM2 ecosystem file as JSON, YAML or JavaScript). Nothing is stored unless every bot in it is valid. */
+  async applyFile(path: string, options: { start?: boolean; env?: string } = {}) {
+    const { bots, format } = await readBotFile(path, { env: options.env });
+    // PM2 paths are resolved against the file already; codex32's against where the user applies it
+    return this.apply(bots, { start: options.start, baseDir: format === 'pm2' ? undefined : process.cwd() });
+  }
+
+  /** The user's intent for a bot. */
+  intent(name: string): BotIntent {
+    return (this.engine.store.getBot(name)?.state ?? {}) as BotIntent;
+  }
+
+  private setIntent(name: string, patch: BotIntent): void {
+    this.engine.store.tx(() => {
+      const row = this.engine.store.getBot(name);
+      if (row) this.engine.store.setBotState(name, { ...row.state, ...patch });
+    });
+  }
+
+  /** Bot names matching each pattern: a name, the name of an `instances` definition (all its copies), a glob, or `all`. */
+  resolve(patterns: string[]): string[] {
+    const all = this.list();
+    const out = new Set<string>();
+    for (const p of patterns) {
+      const isGlob = /[*?[\]{}]/.test(p);
+      const hit = p === 'all' ? all : all.filter((b) => b.name === p || b.instance_of === p || (isGlob && globMatch(p, b.name)));
+      if (!hit.length) throw new EngineError('NO_SUCH_BOT', `No such bot: ${p}. Run \`codex32 bot ls\` to list bots.`, { context: { bot: p } });
+      for (const b of hit) out.add(b.name);
+    }
+    return [...out];
   }
 
   /** Run a stored bot. */
   runBot(name: string): Promise<BotStatus> {
+    this.setIntent(name, { userStopped: false });
     return this.act(name, (backend, bot) => backend.run(bot));
   }
 
-  /** Stop a running bot. */
+  /** Stop a running bot gracefully; it stays stopped until the user runs it again. */
   stopBot(name: string): Promise<BotStatus> {
+    this.setIntent(name, { userStopped: true });
     return this.act(name, (backend, bot) => backend.stop(bot));
   }
 
-  /** Restart a bot. */
+  /** Restart a bot: a graceful stop, then a start of the code now on disk. */
   restartBot(name: string): Promise<BotStatus> {
+    this.setIntent(name, { userStopped: false });
     return this.act(name, (backend, bot) => backend.restart(bot));
+  }
+
+  /** A restart codex32 decides on (memory, cron, watch): never starts a bot the user stopped meanwhile. */
+  async autoRestart(name: string): Promise<BotStatus> {
+    await this.act(name, (backend, bot) => backend.stop(bot));
+    if (this.intent(name).userStopped) return this.status(name);
+    await this.act(name, (backend, bot) => backend.run(bot));
+    // the user stopped it while it was starting: their stop wins
+    if (this.intent(name).userStopped) await this.act(name, (backend, bot) => backend.stop(bot));
+    return this.status(name);
   }
 
   private async act(name: string, fn: (backend: Backend, bot: Bot) => Promise<void>): Promise<BotStatus> {
@@ -110,6 +162,16 @@ export class AdaptiveExecutor {
     return this.backend(bot).stats(bot);
   }
 
+  /** Usage samples of every running LOCAL_PROCESS bot (containers' come from the engine's stats). */
+  async localStats(): Promise<StatsSample[]> {
+    const out: StatsSample[] = [];
+    for (const b of this.list()) if (b.deployment.type === 'LOCAL_PROCESS') {
+      const s = await this.backend(b).stats(b).catch(() => undefined);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
   /** The Kubernetes manifests the bot would be deployed as, validated. */
   manifest(name: string) {
     return validatedManifests(this.get(name));
@@ -122,16 +184,26 @@ export class AdaptiveExecutor {
     this.engine.store.tx(() => this.engine.store.deleteBot(name));
   }
 
-  /** Bring back bots whose restart policy says they should run (service start, host restart). */
-  async restore(): Promise<string[]> {
+  /**
+   * Bring back bots that should run and do not, by docker's rules: a bot the user stopped stays stopped,
+   * whatever its policy; a bot whose supervisor ended it (an `on-failure` bot that succeeded or used up its
+   * retries, a `no` bot that exited) stays down; a bot whose supervisor was lost (killed, host restart) runs
+   * again. `initial` (service start) also runs bots stored but never deployed.
+   */
+  async restore(options: { initial?: boolean } = {}): Promise<string[]> {
     const out: string[] = [];
     for (const b of this.list()) {
-      if (b.deployment.type === 'KUBERNETES_POD' || !b.autostart || b.deployment.restart.name === 'no') continue;
-      const s = await this.status(b.name);
-      if (s.status === 'running' || s.status === 'restarting') continue;
-      if (s.status !== 'not-deployed' && b.deployment.restart.name === 'on-failure' && s.exitCode === 0) continue;
-      await this.runBot(b.name).then(() => out.push(b.name)).catch(() => undefined);
+      if (b.deployment.type === 'KUBERNETES_POD' || !b.autostart || this.intent(b.name).userStopped) continue;
+      if (b.deployment.restart.name === 'no') continue;
+      const s = await this.status(b.name).catch(() => undefined);
+      if (s?.status !== 'dead' && !(options.initial && s?.status === 'not-deployed')) continue;
+      await this.act(b.name, (backend, bot) => backend.run(bot)).then(() => out.push(b.name)).catch(() => undefined);
     }
     return out;
   }
+}
+
+/** a shell-style glob match of a whole bot name */
+function globMatch(pattern: string, name: string): boolean {
+  return picomatch.isMatch(name, pattern, { dot: true });
 }

@@ -1,10 +1,9 @@
 // The bot model (zod): what a user deploys, whichever backend runs it. Files use human units (64m, 0.5, on-failure:3).
-import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
 import { z } from 'zod';
-import { parseRestart, parseSize } from '../config/parse.js';
+import { parseRestart, parseSignal, parseSize } from '../config/parse.js';
 import { IsolationTypeSchema, MAX, NAME_RE, SIZE_MAX_TEXT } from '../config/schema.js';
 import { EngineError } from '../errors.js';
+import { cronValid } from './schedule.js';
 
 export const DeploymentTypeSchema = z.enum(['LOCAL_PROCESS', 'CUSTOM_CONTAINER', 'KUBERNETES_POD']);
 export type DeploymentType = z.infer<typeof DeploymentTypeSchema>;
@@ -22,7 +21,13 @@ const parsed = <T>(fn: (v: string) => T, what: string) =>
 
 // a JSON or YAML number is a double: within the maximum (2^50) every whole number is exact
 const Size = z.union([z.number().int().positive().max(MAX.bytes, `at most ${SIZE_MAX_TEXT}`), parsed((v) => parseSize('the value', v), 'the value')]);
-const Seconds = z.number().max(MAX.durationMs / 1000, 'at most 31536000 seconds (365 days)');
+const Seconds = z.number().min(0).max(MAX.durationMs / 1000, "at most 31536000 seconds (365 days)");
+const Signal = z.union([z.number().int().min(1).max(64), parsed(parseSignal, 'a signal such as SIGINT or 15')]);
+
+/** a cron pattern (5 or 6 fields), checked by croner when the file is read */
+const Cron = z.string().superRefine((v, ctx) => {
+  if (!cronValid(v)) ctx.addIssue({ code: 'custom', message: `Expected a cron pattern such as "0 3 * * *", got \`${v}\`` });
+});
 
 export const BotSchema = z
   .object({
@@ -31,6 +36,16 @@ export const BotSchema = z
     script: z.string().min(1, 'Expected the path of a script or directory'),
     args: z.array(z.string()).default([]),
     env: z.record(z.string()).default({}),
+    /** set by `instances`: the definition this copy was made from */
+    instance_of: z.string().optional(),
+    /** restart when a file under the bot's directory changes (or under the paths listed), unless ignored */
+    watch: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+    watch_ignore: z.array(z.string().min(1)).default([]),
+    watch_delay: Seconds.default(1),
+    /** extra copies of the bot's output (the bot's own log stays the source of `bot logs`) */
+    out_file: z.string().min(1).optional(),
+    error_file: z.string().min(1).optional(),
+    log_date_format: z.string().min(1).optional(),
     deployment: z
       .object({
         type: DeploymentTypeSchema.default('CUSTOM_CONTAINER'),
@@ -45,6 +60,17 @@ export const BotSchema = z
           .strict()
           .default({}),
         restart: parsed(parseRestart, 'the restart policy').default('no'),
+        /** seconds before the first restart, doubling per quick failure up to backoff_max */
+        restart_delay: Seconds.optional(),
+        /** PM2's limit: at most this many restarts of runs that lasted less than min_uptime seconds */
+        max_restarts: z.number().int().min(1, 'Expected at least 1 (use restart: no for none)').optional(),
+        min_uptime: Seconds.optional(),
+        backoff_max: Seconds.optional(),
+        stop_signal: Signal.default(15),
+        stop_timeout: Seconds.default(10),
+        /** a graceful restart when the bot's memory passes this (the hard limit is limits.memory) */
+        memory_restart: Size.optional(),
+        cron_restart: Cron.optional(),
         health: z
           .object({
             cmd: z.string().min(1),
@@ -69,42 +95,33 @@ export const BotSchema = z
 export type BotInput = z.input<typeof BotSchema>;
 export type Bot = z.output<typeof BotSchema>;
 
+/** Every problem with one bot, each naming the bot and the field. */
+export function botIssues(input: unknown, where = 'bot'): string[] {
+  const r = BotSchema.safeParse(input);
+  if (r.success) return [];
+  const name = (input as { name?: unknown } | null)?.name;
+  const label = typeof name === 'string' && name ? `bot ${name}` : where;
+  return r.error.issues.map((i) => `${label}: ${[...i.path].join('.') || 'definition'}: ${i.message}`);
+}
+
 /** Validate one bot; a bad field is named with what is expected. */
 export function parseBot(input: unknown, where = 'bot'): Bot {
   const r = BotSchema.safeParse(input);
   if (r.success) return r.data;
-  const i = r.error.issues[0];
-  const field = [where, ...i.path].join('.');
-  throw new EngineError('INVALID_CONFIG', `Invalid ${field}: ${i.message}`, { context: { field } });
+  const issues = botIssues(input, where);
+  throw new EngineError('INVALID_CONFIG', `Invalid ${issues.join('\n')}`, { context: { issues } });
 }
 
-/** Read a bot file (JSON or YAML; `bots:` or PM2's `apps:`): the raw definitions, each one valid. */
-export async function readBotFile(path: string): Promise<BotInput[]> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new EngineError('INVALID_CONFIG', `Expected a readable bot file, got \`${path}\``);
-  }
-  let doc: unknown;
-  try {
-    doc = extname(path) === '.json' ? JSON.parse(text) : (await import('yaml')).parse(text);
-  } catch (e) {
-    throw new EngineError('INVALID_CONFIG', `Expected ${path} to be valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
-  }
-  const list = (doc as { bots?: unknown; apps?: unknown } | null)?.bots ?? (doc as { apps?: unknown } | null)?.apps;
-  if (!Array.isArray(list)) throw new EngineError('INVALID_CONFIG', `Expected ${path} to hold a list under \`bots:\` (or \`apps:\`)`);
-  validateBots(list);
-  return list as BotInput[];
-}
-
-/** Validate a list of raw definitions: every bot valid, no name twice. Returns them parsed. */
+/** Validate a list of raw definitions: every bot valid, no name twice; every problem reported at once. */
 export function validateBots(list: unknown[]): Bot[] {
-  const bots = list.map((b, i) => parseBot(b, `bots[${i}]`));
+  const issues = list.flatMap((b, i) => botIssues(b, `bots[${i}]`));
   const seen = new Set<string>();
-  for (const b of bots) {
-    if (seen.has(b.name)) throw new EngineError('INVALID_CONFIG', `Invalid bots: the name \`${b.name}\` appears twice`);
-    seen.add(b.name);
+  for (const b of list) {
+    const name = (b as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string') continue;
+    if (seen.has(name)) issues.push(`bot ${name}: the name \`${name}\` appears twice`);
+    seen.add(name);
   }
-  return bots;
+  if (issues.length) throw new EngineError('INVALID_CONFIG', `Invalid bot file:\n  ${issues.join('\n  ')}`, { context: { issues } });
+  return list.map((b) => BotSchema.parse(b));
 }

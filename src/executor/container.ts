@@ -10,14 +10,16 @@ import type { Backend, BotStatus } from './types.js';
 /** The container config a bot becomes (shared with the local backend's command inference). */
 export function botContainerConfig(bot: Bot): ContainerConfig {
   const d = bot.deployment;
-  return {
+  const cfg = {
     name: containerName(bot),
     image: bot.script,
     command: bot.args.length ? bot.args : [],
-    env: bot.env,
+    env: botEnv(bot),
     isolation: d.isolation,
     limits: d.limits,
-    restart: d.restart,
+    restart: restartPolicy(bot),
+    stopSignal: d.stop_signal,
+    stopTimeout: d.stop_timeout,
     port: d.port,
     health: d.health && {
       cmd: ['sh', '-c', d.health.cmd],
@@ -27,12 +29,33 @@ export function botContainerConfig(bot: Bot): ContainerConfig {
       startPeriodMs: Math.round(d.health.startPeriod * 1000),
       restartOnUnhealthy: d.health.restart,
     },
-    labels: { 'codex32.bot': bot.name, 'codex32.bot.hash': hash(bot) },
+  };
+  // only what the container is made of counts: a change of watch or log copies needs no new container
+  const digest = createHash('sha256').update(JSON.stringify(cfg)).digest('hex').slice(0, 16);
+  return { ...cfg, labels: { 'codex32.bot': bot.name, 'codex32.bot.hash': digest } };
+}
+
+/** The bot's environment: its own, plus PYTHONUNBUFFERED=1 so a Python bot's output is seen as it is written. */
+export function botEnv(bot: Bot): Record<string, string> {
+  return { PYTHONUNBUFFERED: '1', ...bot.env };
+}
+
+/** The supervisor's restart policy for a bot: docker's policy, with the bot's delays. */
+export function restartPolicy(bot: Bot) {
+  const d = bot.deployment;
+  const ms = (s: number | undefined) => (s === undefined ? undefined : Math.max(1, Math.round(s * 1000)));
+  return {
+    name: d.restart.name,
+    // PM2's max_restarts counts only runs shorter than min_uptime; docker's on-failure:N counts every restart
+    maxRetries: d.max_restarts ?? d.restart.maxRetries,
+    ...(d.max_restarts !== undefined ? { minUptimeMs: Math.round((d.min_uptime ?? 1) * 1000) } : {}),
+    ...(d.restart_delay !== undefined ? { backoffInitialMs: ms(d.restart_delay) } : {}),
+    ...(d.backoff_max !== undefined ? { backoffMaxMs: ms(Math.max(d.backoff_max, d.restart_delay ?? 0)) } : {}),
   };
 }
 
 const containerName = (bot: Bot) => `bot-${bot.name}`;
-const hash = (bot: Bot) => createHash('sha256').update(JSON.stringify({ ...bot, autostart: undefined })).digest('hex').slice(0, 16);
+const hash = (bot: Bot) => botContainerConfig(bot).labels!['codex32.bot.hash'];
 
 /** CUSTOM_CONTAINER: bots as codex32 containers. */
 export class ContainerBackend implements Backend {
@@ -50,7 +73,9 @@ export class ContainerBackend implements Backend {
   async run(bot: Bot): Promise<void> {
     let row = this.find(bot);
     if (row && row.config.labels['codex32.bot.hash'] !== hash(bot)) {
-      await this.engine.remove(row.id, { force: true }); // the definition changed: a fresh container
+      // the definition changed: a graceful stop, then a fresh container
+      await this.engine.stop(row.id);
+      await this.engine.remove(row.id, { force: true });
       row = undefined;
     }
     if (!row) row = this.engine.get((await this.engine.create(botContainerConfig(bot))).id);
@@ -64,7 +89,7 @@ export class ContainerBackend implements Backend {
 
   async restart(bot: Bot): Promise<void> {
     const row = this.find(bot);
-    if (!row) return this.run(bot);
+    if (!row || row.config.labels['codex32.bot.hash'] !== hash(bot)) return this.run(bot);
     await this.engine.restart(row.id);
   }
 
@@ -99,6 +124,8 @@ export class ContainerBackend implements Backend {
 
   async remove(bot: Bot): Promise<void> {
     const row = this.find(bot);
-    if (row) await this.engine.remove(row.id, { force: true });
+    if (!row) return;
+    await this.engine.stop(row.id); // the bot's own stop signal and grace period, not remove's immediate kill
+    await this.engine.remove(row.id, { force: true });
   }
 }

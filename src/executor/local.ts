@@ -4,7 +4,7 @@ import type { ContainerEngine } from '../engine/engine.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { ProcRef } from '../state/types.js';
 import type { Bot } from './bot.js';
-import { botContainerConfig } from './container.js';
+import { botContainerConfig, botEnv, restartPolicy } from './container.js';
 import type { Backend, BotStatus } from './types.js';
 
 interface LocalState {
@@ -21,6 +21,10 @@ export class LocalBackend implements Backend {
     return (this.engine.store.getBot(bot.name)?.state ?? {}) as LocalState;
   }
 
+  private stopOptions(bot: Bot) {
+    return { signal: bot.deployment.stop_signal, timeout: bot.deployment.stop_timeout };
+  }
+
   private running(bot: Bot): boolean {
     return this.engine.processes.alive(this.state(bot).shim);
   }
@@ -28,18 +32,20 @@ export class LocalBackend implements Backend {
   async run(bot: Bot): Promise<void> {
     if (this.running(bot)) return;
     const cfg = botContainerConfig(bot);
-    // no isolation: the caller's environment is inherited (the documented difference from containers)
-    // codex32's own settings (the service's token among them) are not the bot's to see
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CODEX32_'))) as Record<string, string>;
-    const env: Record<string, string> = { ...inherited, ...bot.env };
-    const launched = await this.engine.processes.launch(bot.name, { source: bot.script, command: bot.args, env, port: bot.deployment.port, restart: bot.deployment.restart, health: cfg.health });
+    // a defined environment whoever starts it (a shell, serve, systemd at boot): the bot's own, plus
+    // PATH and HOME; nothing of the caller's (codex32's settings and the service token among them)
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...botEnv(bot) };
+    const launched = await this.engine.processes.launch(bot.name, {
+      source: bot.script, command: bot.args, env, port: bot.deployment.port, restart: restartPolicy(bot), health: cfg.health,
+      stopSignal: bot.deployment.stop_signal, stopTimeout: bot.deployment.stop_timeout,
+    });
     const prev = this.state(bot);
     this.engine.store.setBotState(bot.name, { shim: launched.shim, port: launched.port, restartBase: prev.restartBase ?? 0 });
     if (launched.failure) throw launched.failure;
   }
 
   async stop(bot: Bot): Promise<void> {
-    await this.engine.processes.stop(bot.name, this.state(bot).shim);
+    await this.engine.processes.stop(bot.name, this.state(bot).shim, this.stopOptions(bot));
   }
 
   async restart(bot: Bot): Promise<void> {
@@ -52,17 +58,18 @@ export class LocalBackend implements Backend {
     const base = { name: bot.name, type: 'LOCAL_PROCESS' as const };
     const { exists, alive, shim, last } = this.engine.processes.view(bot.name, st.shim);
     if (!exists) return { ...base, status: 'not-deployed', restarts: 0 };
-    const status = alive ? (shim?.phase ?? 'starting') : 'exited';
+    // a supervisor gone without recording its end was lost (killed, host restart): the bot is dead, not exited
+    const status = alive ? (shim?.phase ?? 'starting') : shim && shim.phase !== 'exited' ? 'dead' : 'exited';
     return {
       ...base,
       status,
       pid: alive && shim?.phase === 'running' ? shim.init.pid : undefined,
       restarts: shim?.restarts ?? 0,
-      exitCode: !alive ? last?.exitCode : undefined,
+      exitCode: status === 'exited' ? last?.exitCode : undefined,
       startedAt: shim?.runStartedAt || undefined,
       health: shim && shim.health !== 'none' ? shim.health : undefined,
       url: st.port ? `http://127.0.0.1:${st.port}` : undefined,
-      detail: alive ? undefined : last?.reason,
+      detail: status === 'dead' ? 'supervisor-lost' : alive ? undefined : last?.reason,
     };
   }
 
@@ -75,6 +82,6 @@ export class LocalBackend implements Backend {
   }
 
   async remove(bot: Bot): Promise<void> {
-    await this.engine.processes.remove(bot.name, this.state(bot).shim);
+    await this.engine.processes.remove(bot.name, this.state(bot).shim, this.stopOptions(bot));
   }
 }

@@ -135,6 +135,7 @@ export function buildPlan(
     `backoff_initial_ms=${c.restart.backoffInitialMs}`,
     `backoff_max_ms=${c.restart.backoffMaxMs}`,
     `backoff_reset_ms=${c.restart.backoffResetMs}`,
+    ...(c.restart.minUptimeMs ? [`restart_min_uptime_ms=${c.restart.minUptimeMs}`] : []),
     `stop_signal=${c.stopSignal}`,
     `stop_timeout_ms=${Math.round(c.stopTimeout * 1000)}`, // whole milliseconds: the shim reads integers
     `timeout_ms=${Math.round((c.timeout ?? 0) * 1000)}`,

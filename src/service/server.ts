@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { ContainerEngine } from '../engine/engine.js';
 import { EngineError } from '../errors.js';
 import { AdaptiveExecutor } from '../executor/adaptive.js';
+import { BotManager } from '../executor/manager.js';
 import { cpuPercent, type StatsSample } from '../engine/observe.js';
 import { statusFor } from './errors.js';
 import { openapi } from './openapi.js';
@@ -36,12 +37,15 @@ export async function buildService(opts: ServiceOptions): Promise<{ app: Fastify
   const app = Fastify({ logger: opts.logger ? { level: process.env.LOG_LEVEL ?? 'info' } : false, bodyLimit: 64 * 1024 * 1024 });
   app.addContentTypeParser('application/x-tar', (_req, payload, done) => done(null, payload));
 
-  // every mutating call needs the bearer token; reads are open on the (default) loopback bind
+  // every call needs the bearer token but the service description, health, the API description and
+  // the dashboard's static files: logs, stats and events can hold secrets a bot printed
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'GET' || req.method === 'HEAD') return;
+    const path = req.url.split('?')[0];
+    const open = (req.method === 'GET' || req.method === 'HEAD') && (path === '/' || path === '/health' || path === '/openapi.json' || path.startsWith('/web/'));
+    if (open) return;
     const auth = req.headers.authorization ?? '';
     if (auth !== `Bearer ${token}`)
-      return reply.code(401).send({ error: 'UNAUTHORIZED', message: 'This call changes state: send `Authorization: Bearer <token>` (printed when the service starts).' });
+      return reply.code(401).send({ error: 'UNAUTHORIZED', message: 'Send `Authorization: Bearer <token>` (printed when the service starts); only /, /health, /openapi.json and the dashboard are open.' });
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
@@ -87,6 +91,7 @@ export async function buildService(opts: ServiceOptions): Promise<{ app: Fastify
     const info = engine.info();
     return {
       status: integrity === 'ok' ? 'ok' : 'degraded',
+      container_engine: 'custom',
       engine: { version: VERSION, storage: info.storageDir, defaultIsolation: info.defaultIsolation },
       database: { schemaVersion: info.schemaVersion, integrity },
       host: { root: info.root, cgroup: info.cgroup.version, controllers: Object.keys(info.cgroup.controllers), levels: info.levels },
@@ -222,7 +227,7 @@ export async function buildService(opts: ServiceOptions): Promise<{ app: Fastify
   // ---- live views for the dashboard: every running container's usage, and the event stream
   let lastStats = new Map<string, StatsSample>();
   app.get('/api/stats', async () => {
-    const samples = await engine.stats();
+    const samples = [...(await engine.stats()), ...(await executor.localStats())];
     const out = samples.map((s) => statsView(lastStats.get(s.id), s));
     lastStats = new Map(samples.map((s) => [s.id, s]));
     return out;
@@ -280,15 +285,20 @@ async function streamLogs(req: FastifyRequest, reply: FastifyReply, gen: AsyncGe
 }
 
 /** Serve until SIGINT/SIGTERM; containers keep running afterwards (daemonless) unless stopOnExit. */
-export async function serve(opts: ServiceOptions & { stopOnExit?: boolean; onListen?: (url: string, token: string) => void }): Promise<FastifyInstance> {
+export async function serve(opts: ServiceOptions & { stopOnExit?: boolean; reconcileMs?: number; onListen?: (url: string, token: string) => void }): Promise<FastifyInstance> {
   const { app, token } = await buildService(opts);
   const executor = new AdaptiveExecutor(opts.engine);
   await opts.engine.list({ all: true }); // reconcile everything first
   await opts.engine.startAll().catch(() => []);
-  await executor.restore();
+  await executor.restore({ initial: true });
+  // while the service runs, a reconcile every few seconds repairs what a lost supervisor left, and the
+  // restart strategies that need a watcher (memory, cron, watch) and the log copies are carried out
+  const manager = new BotManager(executor, opts.reconcileMs ?? 3000);
+  manager.start();
   const url = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8032 });
   opts.onListen?.(url, token);
   const shutdown = async () => {
+    manager.stop();
     if (opts.stopOnExit) for (const r of await opts.engine.list()) await opts.engine.stop(r.id).catch(() => undefined);
     await app.close();
     opts.engine.close();

@@ -4,6 +4,10 @@ import { parsePositiveInt } from '../../config/parse.js';
 import { AdaptiveExecutor } from '../../executor/adaptive.js';
 import { action, engineFor, writeRecord } from '../context.js';
 import { humanDuration, table } from '../format.js';
+import { needsManager } from '../../executor/manager.js';
+import { botUsage, mergedLogs } from '../../executor/views.js';
+
+const size = (n: number) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)}GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)}MiB` : `${(n / 1024).toFixed(0)}KiB`);
 
 const executor = (cmd: Command) => new AdaptiveExecutor(engineFor(cmd));
 
@@ -13,12 +17,17 @@ export function registerBot(program: Command): void {
 
   bot
     .command('apply')
-    .description('validate a bot file (JSON or YAML) and apply every bot in it, or none')
+    .description('validate a bot file and apply every bot in it, or none: codex32 YAML/JSON, or a PM2 ecosystem file (.js, .cjs, .json, .yaml)')
     .option('--no-start', 'store the definitions without running them')
+    .option('--env <name>', "a PM2 file's env_<name> over its env")
     .argument('<file>')
-    .action(action(async (file: string, o: { start: boolean }, cmd: Command) => {
-      const r = await executor(cmd).applyFile(file, { start: o.start });
+    .action(action(async (file: string, o: { start: boolean; env?: string }, cmd: Command) => {
+      const ex = executor(cmd);
+      const r = await ex.applyFile(file, { start: o.start, env: o.env });
       for (const n of r.applied) process.stdout.write(`${n}: ${r.started.includes(n) ? 'applied and running' : 'applied'}\n`);
+      const managed = r.applied.filter((n) => needsManager(ex.get(n)));
+      if (managed.length)
+        process.stderr.write(`codex32: note: watch, cron_restart, max_memory_restart and out_file/error_file of ${managed.join(', ')} are carried out by \`codex32 serve\` while it runs\n`);
       for (const f of r.failed) process.stderr.write(`codex32: ${f.name}: ${f.error}\n`);
       if (r.failed.length) process.exitCode = 125;
     }));
@@ -26,43 +35,65 @@ export function registerBot(program: Command): void {
   bot
     .command('ls')
     .alias('list')
-    .description('list bots and their status')
+    .description('list bots: status, pid, CPU, memory, restarts, uptime')
     .option('--json', 'JSON output')
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const ex = executor(cmd);
-      const rows = [];
-      for (const b of ex.list()) rows.push(await ex.status(b.name));
+      const rows = await botUsage(ex, ex.list().map((b) => b.name));
       if (o.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       const now = Date.now();
-      process.stdout.write(table(['NAME', 'TYPE', 'STATUS', 'PID', 'RESTARTS', 'UPTIME', 'URL'], rows.map((s) => [
-        s.name, s.type, s.status, s.pid ? String(s.pid) : '-', String(s.restarts), s.startedAt && s.status === 'running' ? humanDuration(now - s.startedAt) : '-', s.url ?? '-',
+      process.stdout.write(table(['NAME', 'TYPE', 'STATUS', 'PID', 'CPU %', 'MEMORY', 'RESTARTS', 'UPTIME', 'URL'], rows.map((s) => [
+        s.name, s.type, s.status, s.pid ? String(s.pid) : '-', s.cpuPercent !== undefined ? s.cpuPercent.toFixed(1) : '-',
+        s.memory !== undefined ? size(s.memory) + (s.memoryLimit ? ` / ${size(s.memoryLimit)}` : '') : '-', String(s.restarts),
+        s.startedAt && s.status === 'running' ? humanDuration(now - s.startedAt) : '-', s.url ?? '-',
       ])));
     }));
 
-  for (const [verb, desc] of [['run', 'run a bot'], ['stop', 'stop a bot'], ['restart', 'restart a bot']] as const) {
-    bot.command(verb).description(desc).argument('<name>').action(action(async (name: string, _o: object, cmd: Command) => {
+  const verbs = [['start', 'run stopped bots again'], ['stop', 'stop bots gracefully; they stay stopped until started'], ['restart', 'restart bots (stop, then start the code on disk)']] as const;
+  for (const [verb, desc] of verbs) {
+    const c = bot.command(verb).description(`${desc}: names, globs ("api-*") or all`).argument('<names...>');
+    if (verb === 'start') c.alias('run');
+    c.action(action(async (patterns: string[], _o: object, cmd: Command) => {
       const ex = executor(cmd);
-      const s = verb === 'run' ? await ex.runBot(name) : verb === 'stop' ? await ex.stopBot(name) : await ex.restartBot(name);
-      process.stdout.write(`${name}: ${s.status}\n`);
+      for (const name of ex.resolve(patterns)) {
+        const s = verb === 'start' ? await ex.runBot(name) : verb === 'stop' ? await ex.stopBot(name) : await ex.restartBot(name);
+        process.stdout.write(`${name}: ${s.status}\n`);
+      }
     }));
   }
 
-  bot.command('rm').alias('remove').description('stop a bot and delete its definition').argument('<names...>').action(action(async (names: string[], _o: object, cmd: Command) => {
-    for (const n of names) {
-      await executor(cmd).remove(n);
+  bot.command('rm').alias('remove').description('stop bots gracefully and delete their definitions: names, globs or all').argument('<names...>').action(action(async (patterns: string[], _o: object, cmd: Command) => {
+    const ex = executor(cmd);
+    for (const n of ex.resolve(patterns)) {
+      await ex.remove(n);
       process.stdout.write(n + '\n');
     }
   }));
 
   bot
     .command('logs')
-    .description("a bot's output")
+    .description("bots' output: one bot, several, or (no name) every bot merged, each line prefixed with its bot")
     .option('-f, --follow', 'keep printing new output')
-    .option('-n, --tail <n>', 'only the last N lines')
-    .argument('<name>')
-    .action(action(async (name: string, o: { follow?: boolean; tail?: string }, cmd: Command) => {
+    .option('-n, --tail <n>', 'only the last N lines of each bot')
+    .option('-t, --timestamps', 'prefix each line with its time')
+    .option('--err', 'stderr only')
+    .option('--out', 'stdout only')
+    .argument('[names...]')
+    .action(action(async (patterns: string[], o: { follow?: boolean; tail?: string; timestamps?: boolean; err?: boolean; out?: boolean }, cmd: Command) => {
       const tail = o.tail ? parsePositiveInt('`--tail`', o.tail) : undefined;
-      for await (const rec of executor(cmd).logs(name, { follow: o.follow, tail })) await writeRecord(rec);
+      const ex = executor(cmd);
+      const names = ex.resolve(patterns.length ? patterns : ['all']);
+      const prefixed = names.length > 1 || !patterns.length;
+      const width = Math.max(...names.map((n) => n.length));
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      const streams = o.err ? (['stderr'] as const) : o.out ? (['stdout'] as const) : undefined;
+      let lineStart = true;
+      for await (const rec of mergedLogs(ex, names, { follow: o.follow, tail, streams: streams && [...streams], signal: ac.signal })) {
+        const prefix = lineStart ? `${prefixed ? rec.bot.padEnd(width) + ' | ' : ''}${o.timestamps ? rec.time + ' ' : ''}` : '';
+        await writeRecord(rec, prefix || undefined);
+        lineStart = rec.full;
+      }
     }));
 
   bot

@@ -1,0 +1,17 @@
+// Cron patterns for cron_restart, read by croner (5 or 6 fields, as PM2 takes them).
+import { Cron } from 'croner';
+
+/** True when pattern is a cron pattern croner accepts. */
+export function cronValid(pattern: string): boolean {
+  try {
+    new Cron(pattern, { paused: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The next time (ms) pattern fires after `after`, or undefined when it never fires again. */
+export function cronNext(pattern: string, after: number): number | undefined {
+  return new Cron(pattern, { paused: true }).nextRun(new Date(after))?.getTime();
+}
