@@ -61,10 +61,58 @@ struct exec_req {
   const char *cwd;
 };
 
-/* parse "[-e K=V]... [-w DIR] -- CMD [ARG...]"; the config's environment, then -e values on top */
+/* replace the spec's value of key for this exec only (or add it): become_and_exec reads uid and gid there */
+static void override_entry(const char *key, const char *value) {
+  size_t kl = strlen(key);
+  char *e = malloc(kl + strlen(value) + 2);
+  sprintf(e, "%s=%s", key, value);
+  for (int i = 0; i < n_entries; i++)
+    if (strncmp(entries[i], key, kl) == 0 && entries[i][kl] == '=') {
+      entries[i] = e;
+      return;
+    }
+  if (n_entries < MAX_ENTRIES) entries[n_entries++] = e;
+}
+
+/* "-u UID:GID": the identity inside the container for this exec only */
+static void exec_user(const char *v) {
+  char uid[16], gid[16];
+  if (sscanf(v, "%15[0-9]:%15[0-9]", uid, gid) != 2) die("expected -u UID:GID, got %s", v);
+  override_entry("uid", uid);
+  override_entry("gid", gid);
+}
+
+/* "-E FD": NUL-terminated K=V entries read from FD until EOF, so values never show on a command line */
+static char *read_env_fd(const char *v, size_t *len) {
+  int fd = atoi(v);
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap + 1);
+  for (;;) {
+    if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
+    ssize_t got = read(fd, buf + n, cap - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) die("read environment from fd %d", fd);
+    if (got == 0) break;
+    n += (size_t)got;
+  }
+  close(fd);
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
+/* parse "[-e K=V]... [-E FD] [-u UID:GID] [-w DIR] -- CMD [ARG...]"; the config's environment, then extra values on top */
 static void parse_exec_args(char **args, int nargs, struct exec_req *r) {
-  char **extra_env = calloc((size_t)nargs + 1, sizeof(char *));
+  char *fdenv = NULL;
+  size_t fdlen = 0;
+  for (int k = 1; k + 1 < nargs && strcmp(args[k], "--") != 0; k++)
+    if (strcmp(args[k], "-E") == 0) fdenv = read_env_fd(args[k + 1], &fdlen);
+  size_t nfd = 0;
+  for (size_t k = 0; k < fdlen; k++) nfd += fdenv[k] == 0;
+  char **extra_env = calloc((size_t)nargs + nfd + 2, sizeof(char *));
   int ne = 0, i = 1;
+  for (size_t k = 0; k < fdlen; k += strlen(fdenv + k) + 1)
+    if (fdenv[k]) extra_env[ne++] = fdenv + k;
   const char *wd = NULL;
   for (; i < nargs; i++) {
     if (strcmp(args[i], "--") == 0) {
@@ -72,6 +120,8 @@ static void parse_exec_args(char **args, int nargs, struct exec_req *r) {
       break;
     }
     if (strcmp(args[i], "-e") == 0 && i + 1 < nargs) extra_env[ne++] = args[++i];
+    else if (strcmp(args[i], "-E") == 0 && i + 1 < nargs) i++; /* read above */
+    else if (strcmp(args[i], "-u") == 0 && i + 1 < nargs) exec_user(args[++i]);
     else if (strcmp(args[i], "-w") == 0 && i + 1 < nargs) wd = args[++i];
     else die("unknown exec option %s", args[i]);
   }
@@ -121,7 +171,7 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
   become_and_exec(r->argv, r->envp, r->cwd, 3);
 }
 
-/* wait for the exec'd command, forwarding SIGTERM, SIGINT and SIGHUP; its exit code as a shell gives it */
+/* wait for the exec'd command, forwarding SIGTERM, SIGINT and SIGHUP (SIGUSR2 becomes SIGKILL); its exit code as a shell gives it */
 static int wait_exec(pid_t child, int errr, const sigset_t *mask) {
   struct launch_error le;
   memset(&le, 0, sizeof le);
@@ -140,13 +190,14 @@ static int wait_exec(pid_t child, int errr, const sigset_t *mask) {
     int sig = sigwaitinfo(mask, &si);
     if (sig == SIGCHLD) {
       if (waitpid(child, &status, WNOHANG) == child) break;
-    } else if (sig > 0) kill(child, sig);
+    } else if (sig == SIGUSR2) kill(child, SIGKILL); /* the caller's timeout ran out: no grace left */
+    else if (sig > 0) kill(child, sig);
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int exec_main(char **args, int nargs) {
-  if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-w DIR] -- CMD [ARG...]");
+  if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] -- CMD [ARG...]");
   const char *dir = args[0];
   load_container(dir);
   char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
@@ -172,6 +223,7 @@ int exec_main(char **args, int nargs) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGUSR2);
   sigaddset(&mask, SIGCHLD);
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int errp[2];

@@ -29,7 +29,7 @@ static const struct {
   int protect;
 } commands[] = {
     {"run", run_main, 1},                         /* run RUNDIR: supervise the container described by RUNDIR/spec */
-    {"exec", exec_main, 1},                       /* exec RUNDIR [-e K=V]... [-w DIR] -- CMD [ARG...] */
+    {"exec", exec_main, 1},                       /* exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] -- CMD [ARG...] */
     {"tar-out", tar_out_main, 0},                 /* tar-out RUNDIR BUSYBOX DIR ENTRY... */
     {"tar-in", tar_in_main, 0},                   /* tar-in RUNDIR BUSYBOX DIR */
     {"test-dir", test_dir_main, 0},               /* test-dir RUNDIR PATH */
