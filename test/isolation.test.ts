@@ -127,14 +127,14 @@ describe.skipIf(!!missing({ standard: true }))('on the host network', () => {
   const capSets = (status: string) => ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'].map((k) => BigInt('0x' + new RegExp(`${k}:\\s*(\\w+)`).exec(status)![1]));
 
   it('a standard container holds no NET_RAW or NET_ADMIN in any set and cannot open a packet socket', async () => {
-    const r = await cli(['run', '--rm', '--isolation', 'standard', 'host', 'sh', '-c', `grep ^Cap /proc/self/status; python3 -c '${probe}'`]);
+    const r = await cli(['run', '--rm', '--isolation', 'standard', '--network', 'host', 'host', 'sh', '-c', `grep ^Cap /proc/self/status; python3 -c '${probe}'`]);
     for (const set of capSets(String(r.stdout))) expect(set & NET_BITS).toBe(0n);
     expect(capSets(String(r.stdout))[3] & (1n << 10n)).not.toBe(0n); // NET_BIND_SERVICE stays: the rule is narrow
     expect(String(r.stdout)).toContain('packet 1\nraw-icmp 1'); // EPERM
   });
 
   it('nor does a process exec\'d into it', async () => {
-    await cli(['run', '-d', '--isolation', 'standard', '--name', 'hostnet', 'host', 'sleep', '300']);
+    await cli(['run', '-d', '--isolation', 'standard', '--network', 'host', '--name', 'hostnet', 'host', 'sleep', '300']);
     const r = await cli(['exec', 'hostnet', 'sh', '-c', `grep ^Cap /proc/self/status; python3 -c '${probe}'`]);
     for (const set of capSets(String(r.stdout))) expect(set & NET_BITS).toBe(0n);
     expect(String(r.stdout)).toContain('packet 1\nraw-icmp 1');
@@ -161,7 +161,7 @@ describe.skipIf(!!missing({ strict: true }))('strict only', () => {
     try {
       const probe = `import socket\ntry:\n  socket.create_connection(("127.0.0.1", ${port}), timeout=2); print("reached")\nexcept OSError as e:\n  print("refused", e.errno)`;
       expect((await cli(['run', '--rm', '--isolation', 'strict', 'host', 'python3', '-c', probe])).stdout).toMatch(/^refused/);
-      expect((await cli(['run', '--rm', '--isolation', 'standard', 'host', 'python3', '-c', probe])).stdout).toBe('reached');
+      expect((await cli(['run', '--rm', '--isolation', 'standard', '--network', 'host', 'host', 'python3', '-c', probe])).stdout).toBe('reached');
     } finally {
       server.close();
     }
