@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "exec.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +48,7 @@ int join_running(const char *dir, int with_pidns) {
   if (proc_starttime(pid) != start) die("container process is gone");
   for (int i = 0; i < 6; i++) {
     if (fds[i] < 0) die("open namespace %s", names[i]);
-    int skip = (i == 0 && isolation != 2) || (i == 3 && !spec_num("netns", 0)) ||
+    int skip = (i == 0 && isolation != 2) || (i == 3 && !net_own()) ||
                (!with_pidns && (i == 1 || i == 2 || i == 3 || i == 4));
     if (!skip && setns(fds[i], 0) < 0) die("setns %s", names[i]);
     close(fds[i]);

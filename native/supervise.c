@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "supervise.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -361,6 +362,7 @@ int run_main(char **args, int n) {
   }
   close_fds_from(4);
   load_container(args[0]);
+  net_join();
   char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
   char serr[256];
   if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);

@@ -14,6 +14,7 @@ import { launchShim, readShimState, requestStop, type StopRequest } from '../run
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
+import { startNetwork, stopNetwork } from './network.js';
 import { bootId, killOrphans } from './reconcile.js';
 import { canStart, invalidState, isActive } from './status.js';
 
@@ -56,10 +57,12 @@ export async function startContainer(core: EngineCore, ref: string): Promise<voi
     }
     claimed.state.cgroups = cgroups;
     core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
-    const plan = buildPlan(claimed, image, paths, cgroups);
+    const netnsPath = await startNetwork(claimed, paths);
+    const plan = buildPlan(claimed, image, paths, cgroups, netnsPath);
     writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });
     result = await launchShim(paths.dir);
   } catch (e) {
+    stopNetwork(claimed);
     core.store.tx(() => core.store.updateContainer(row.id, claimed.state.previous ?? 'created', { ...claimed.state, owner: undefined }));
     if (e instanceof EngineError) throw e;
     throw new EngineError('RUNTIME_FAILED', `Cannot start container ${row.name}: ${(e as Error).message}`, { cause: e, context: { container: row.name } });
@@ -80,6 +83,7 @@ export async function startContainer(core: EngineCore, ref: string): Promise<voi
       recordEvent(core.store, 'die', row, { exitCode: result.exitCode, reason: state.reason });
     }
   });
+  if (!result.ok) stopNetwork(claimed);
   if (!result.ok) {
     const code = result.exitCode === 127 ? 'COMMAND_NOT_FOUND' : result.exitCode === 126 ? 'COMMAND_NOT_EXECUTABLE' : 'RUNTIME_FAILED';
     const what = code === 'RUNTIME_FAILED' ? 'set up' : 'run the command of';
@@ -137,6 +141,7 @@ export async function stopContainer(core: EngineCore, ref: string, options: { ti
     await killCgroups(cur.state.cgroups);
     await waitInactive(core, row.id, 5000);
   }
+  stopNetwork(row);
 }
 
 /** Send a signal to the container's processes (no restart follows if it ends). */
