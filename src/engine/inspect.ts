@@ -31,6 +31,8 @@ export interface InspectResult {
     Hostname: string;
     Env: string[];
     Cmd: string[];
+    Entrypoint: string[] | null;
+    ExposedPorts?: Record<string, object>;
     WorkingDir: string;
     User: string;
     Labels: Record<string, string>;
@@ -93,6 +95,8 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       Hostname: c.hostname ?? c.name,
       Env: Object.entries(c.env).map(([k, v]) => `${k}=${v}`),
       Cmd: c.command,
+      Entrypoint: c.entrypoint ?? null,
+      ...(c.exposedPorts?.length ? { ExposedPorts: Object.fromEntries(c.exposedPorts.map((p) => [p, {}])) } : {}),
       WorkingDir: c.workdir ?? '',
       User: c.user ? `${c.user.uid}:${c.user.gid}` : '',
       Labels: c.labels,
