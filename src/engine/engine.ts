@@ -12,6 +12,8 @@ import type { StatsSample } from '../monitor/stats.js';
 import { containerPaths, type ContainerPaths } from '../runtime/layout.js';
 import { StateStore } from '../state/store.js';
 import type { ContainerRow, EventRecord, RunRecord } from '../state/types.js';
+import type { AttachSession } from '../runtime/attach.js';
+import { attachTo, startAttached } from './attach.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { createContainer } from './create.js';
 import { execDetached, execIn, execStream, type ExecOptions, type ExecProcess, type ExecResult } from './exec.js';
@@ -134,7 +136,17 @@ export class ContainerEngine implements EngineCore {
 
   /** Start a created or stopped container; resolves once its command has exec'd. */
   start(ref: string): Promise<void> {
-    return startContainer(this, ref);
+    return startContainer(this, ref).then(() => undefined);
+  }
+
+  /** Start a container created with -i or -t, attached: the session is connected before its command runs. */
+  startAttached(ref: string): Promise<AttachSession> {
+    return startAttached(this, ref);
+  }
+
+  /** Attach to the terminal or stdin of a running container created with -i or -t. */
+  attach(ref: string): Promise<AttachSession> {
+    return attachTo(this, ref);
   }
 
   /** Stop: the stop signal, then SIGKILL after the grace period; no process of the container remains. */

@@ -31,11 +31,15 @@ export interface InspectResult {
     Hostname: string;
     Env: string[];
     Cmd: string[];
+    Entrypoint: string[] | null;
+    ExposedPorts?: Record<string, object>;
     WorkingDir: string;
     User: string;
     Labels: Record<string, string>;
     StopSignal: number;
     StopTimeout: number;
+    Tty: boolean;
+    OpenStdin: boolean;
   };
   HostConfig: {
     Isolation: string;
@@ -93,11 +97,15 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       Hostname: c.hostname ?? c.name,
       Env: Object.entries(c.env).map(([k, v]) => `${k}=${v}`),
       Cmd: c.command,
+      Entrypoint: c.entrypoint ?? null,
+      ...(c.exposedPorts?.length ? { ExposedPorts: Object.fromEntries(c.exposedPorts.map((p) => [p, {}])) } : {}),
       WorkingDir: c.workdir ?? '',
       User: c.user ? `${c.user.uid}:${c.user.gid}` : '',
       Labels: c.labels,
       StopSignal: c.stopSignal,
       StopTimeout: c.stopTimeout,
+      Tty: c.tty,
+      OpenStdin: c.interactive,
     },
     HostConfig: {
       Isolation: c.isolation,
