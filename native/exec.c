@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "exec.h"
+#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "pty.h"
 #include "cgroup.h"
 #include "seccomp.h"
 #include "spec.h"
@@ -47,7 +49,7 @@ int join_running(const char *dir, int with_pidns) {
   if (proc_starttime(pid) != start) die("container process is gone");
   for (int i = 0; i < 6; i++) {
     if (fds[i] < 0) die("open namespace %s", names[i]);
-    int skip = (i == 0 && isolation != 2) || (i == 3 && !spec_num("netns", 0)) ||
+    int skip = (i == 0 && isolation != 2) || (i == 3 && !net_own()) ||
                (!with_pidns && (i == 1 || i == 2 || i == 3 || i == 4));
     if (!skip && setns(fds[i], 0) < 0) die("setns %s", names[i]);
     close(fds[i]);
@@ -59,12 +61,62 @@ struct exec_req {
   char **argv;
   char **envp;
   const char *cwd;
+  int tty;         /* -t: a terminal of its own, relayed to ours */
+  int interactive; /* -i: our stdin is its stdin; otherwise it reads /dev/null */
 };
 
-/* parse "[-e K=V]... [-w DIR] -- CMD [ARG...]"; the config's environment, then -e values on top */
+/* replace the spec's value of key for this exec only (or add it): become_and_exec reads uid and gid there */
+static void override_entry(const char *key, const char *value) {
+  size_t kl = strlen(key);
+  char *e = malloc(kl + strlen(value) + 2);
+  sprintf(e, "%s=%s", key, value);
+  for (int i = 0; i < n_entries; i++)
+    if (strncmp(entries[i], key, kl) == 0 && entries[i][kl] == '=') {
+      entries[i] = e;
+      return;
+    }
+  if (n_entries < MAX_ENTRIES) entries[n_entries++] = e;
+}
+
+/* "-u UID:GID": the identity inside the container for this exec only */
+static void exec_user(const char *v) {
+  char uid[16], gid[16];
+  if (sscanf(v, "%15[0-9]:%15[0-9]", uid, gid) != 2) die("expected -u UID:GID, got %s", v);
+  override_entry("uid", uid);
+  override_entry("gid", gid);
+}
+
+/* "-E FD": NUL-terminated K=V entries read from FD until EOF, so values never show on a command line */
+static char *read_env_fd(const char *v, size_t *len) {
+  int fd = atoi(v);
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap + 1);
+  for (;;) {
+    if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
+    ssize_t got = read(fd, buf + n, cap - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) die("read environment from fd %d", fd);
+    if (got == 0) break;
+    n += (size_t)got;
+  }
+  close(fd);
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
+/* parse "[-e K=V]... [-E FD] [-u UID:GID] [-w DIR] -- CMD [ARG...]"; the config's environment, then extra values on top */
 static void parse_exec_args(char **args, int nargs, struct exec_req *r) {
-  char **extra_env = calloc((size_t)nargs + 1, sizeof(char *));
+  char *fdenv = NULL;
+  size_t fdlen = 0;
+  for (int k = 1; k + 1 < nargs && strcmp(args[k], "--") != 0; k++)
+    if (strcmp(args[k], "-E") == 0) fdenv = read_env_fd(args[k + 1], &fdlen);
+  size_t nfd = 0;
+  for (size_t k = 0; k < fdlen; k++) nfd += fdenv[k] == 0;
+  char **extra_env = calloc((size_t)nargs + nfd + 2, sizeof(char *));
   int ne = 0, i = 1;
+  for (size_t k = 0; k < fdlen; k += strlen(fdenv + k) + 1)
+    if (fdenv[k]) extra_env[ne++] = fdenv + k;
   const char *wd = NULL;
   for (; i < nargs; i++) {
     if (strcmp(args[i], "--") == 0) {
@@ -72,7 +124,11 @@ static void parse_exec_args(char **args, int nargs, struct exec_req *r) {
       break;
     }
     if (strcmp(args[i], "-e") == 0 && i + 1 < nargs) extra_env[ne++] = args[++i];
+    else if (strcmp(args[i], "-E") == 0 && i + 1 < nargs) i++; /* read above */
+    else if (strcmp(args[i], "-u") == 0 && i + 1 < nargs) exec_user(args[++i]);
     else if (strcmp(args[i], "-w") == 0 && i + 1 < nargs) wd = args[++i];
+    else if (strcmp(args[i], "-t") == 0) r->tty = 1;
+    else if (strcmp(args[i], "-i") == 0) r->interactive = 1;
     else die("unknown exec option %s", args[i]);
   }
   r->argv = args + i;
@@ -94,8 +150,14 @@ static void parse_exec_args(char **args, int nargs, struct exec_req *r) {
 }
 
 /* in the forked child, inside the container's namespaces: join its cgroups, then become its process */
-static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int errw) {
+static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int errw, int slave) {
   report_fd = errw;
+  if (slave >= 0) setsid(), pty_take(slave); /* its own session, the terminal its controlling one */
+  else if (!r->interactive) {
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul < 0 || dup2(nul, 0) < 0) die("stdin");
+    close(nul);
+  }
   for (int k = 0; k < ncg; k++)
     if (write(cgfds[k], "0", 1) != 1) die("join cgroup");
   if (isolation == ISO_STRICT && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
@@ -103,9 +165,9 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
   /*
    * A session of its own, so no controlling terminal: the caller's terminal may still be its stdio,
    * but without CAP_SYS_ADMIN it cannot push input into it (TIOCSTI), take it over (TIOCSCTTY) or
-   * signal the caller's foreground jobs through it. An interactive exec needs a pty of its own.
+   * signal the caller's foreground jobs through it. An interactive exec has a pty of its own (exec -t).
    */
-  if (setsid() < 0) die("setsid");
+  if (slave < 0 && setsid() < 0) die("setsid"); /* with -t, pty_take made the session already */
   apply_rlimits();
   /* only stdio and the exec-error pipe cross into the container */
   int x = fcntl(errw, F_DUPFD_CLOEXEC, 3);
@@ -121,8 +183,8 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
   become_and_exec(r->argv, r->envp, r->cwd, 3);
 }
 
-/* wait for the exec'd command, forwarding SIGTERM, SIGINT and SIGHUP; its exit code as a shell gives it */
-static int wait_exec(pid_t child, int errr, const sigset_t *mask) {
+/* wait for the exec'd command, forwarding SIGTERM, SIGINT and SIGHUP (SIGUSR2 becomes SIGKILL); its exit code as a shell gives it */
+static int wait_exec(pid_t child, int errr, int master, const sigset_t *mask) {
   struct launch_error le;
   memset(&le, 0, sizeof le);
   ssize_t n;
@@ -135,25 +197,27 @@ static int wait_exec(pid_t child, int errr, const sigset_t *mask) {
     return le.stage ? 125 : le.err == ENOENT ? 127 : 126;
   }
   int status;
-  for (;;) {
+  if (master >= 0) status = pty_relay(master, child, mask);
+  for (; master < 0;) {
     siginfo_t si;
     int sig = sigwaitinfo(mask, &si);
     if (sig == SIGCHLD) {
       if (waitpid(child, &status, WNOHANG) == child) break;
-    } else if (sig > 0) kill(child, sig);
+    } else if (sig == SIGUSR2) kill(child, SIGKILL); /* the caller's timeout ran out: no grace left */
+    else if (sig > 0) kill(child, sig);
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int exec_main(char **args, int nargs) {
-  if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-w DIR] -- CMD [ARG...]");
+  if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] [-t] [-i] -- CMD [ARG...]");
   const char *dir = args[0];
   load_container(dir);
   char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
   char serr[256];
   if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);
   free(filters);
-  struct exec_req r;
+  struct exec_req r = {0};
   parse_exec_args(args, nargs, &r);
   /* cgroup files are host paths: open them before entering the container's mount namespace */
   char path[PATH_MAX];
@@ -172,17 +236,22 @@ int exec_main(char **args, int nargs) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGUSR2);
   sigaddset(&mask, SIGCHLD);
   sigprocmask(SIG_BLOCK, &mask, NULL);
-  int errp[2];
+  int errp[2], master = -1, slave = -1;
   if (pipe2(errp, O_CLOEXEC) < 0) die("pipe");
+  /* opened here, inside the container's mount namespace: its own devpts names the terminal */
+  if (r.tty && pty_open(&master, &slave) < 0) die("open a terminal");
   pid_t child = fork(); /* a fork is needed to be inside the pid namespace */
   if (child < 0) die("fork");
   if (child == 0) {
     close(errp[0]);
-    exec_child(&r, cgfds, ncg, errp[1]);
+    if (master >= 0) close(master);
+    exec_child(&r, cgfds, ncg, errp[1], slave);
   }
+  if (slave >= 0) close(slave);
   for (int k = 0; k < ncg; k++) close(cgfds[k]);
   close(errp[1]);
-  return wait_exec(child, errp[0], &mask);
+  return wait_exec(child, errp[0], master, &mask);
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, 
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeRootfsTar } from './fixtures/rootfs.js';
-import { host, missing, sandbox, sleep } from './helpers.js';
+import { host, missing, sandbox, until } from './helpers.js';
 
 const sb = sandbox();
 afterAll(() => sb.clean());
@@ -26,7 +26,7 @@ describe.each(['minimal', 'standard', 'strict'] as const)('exec and cp at %s iso
 
   it.skipIf(!!skip)('exec runs inside with the container environment, -e and -w, and its exit code', async () => {
     await cli(['run', '-d', '--isolation', level, '--name', name, '-e', 'BASE=1', 'host', 'sh', '-c', 'mkdir -p $HOME/sub; sleep 300']);
-    await sleep(200);
+    await until(async () => (await cli(['exec', name, 'test', '-d', await seen('/sub')])).exitCode === 0, 30_000, 100);
     const r = await cli(['exec', '-e', 'EXTRA=2', name, 'sh', '-c', 'echo $BASE$EXTRA; exit 9']);
     expect(r.stdout).toBe('12');
     expect(r.exitCode).toBe(9);

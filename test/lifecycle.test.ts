@@ -1,7 +1,7 @@
 // The core engine through the real CLI: lifecycle, exit codes, bad input, concurrency, crashes, rlimits.
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -118,11 +118,17 @@ describe('concurrency', () => {
 
 describe('daemonless supervision', () => {
   it('a container outlives the CLI and its exit is recorded with no engine process running', async () => {
-    const r = await cli(['run', '-d', ...M, '--name', 'later', 'host', 'sh', '-c', 'sleep 1; echo done; exit 7']);
+    const go = join(sb.storage, 'later-go');
+    const r = await cli(['run', '-d', ...M, '--name', 'later', 'host', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.05; done; echo done; exit 7`]);
     expect(r.exitCode).toBe(0);
-    expect((await inspect('later')).State.Running).toBe(true);
-    await sleep(1800); // no codex32 process exists during this time
-    const doc = await inspect('later');
+    const before = await inspect('later');
+    expect(before.State.Running).toBe(true);
+    // the container ends while no codex32 process runs: watch only /proc and the supervisor's exit record
+    writeFileSync(go, '');
+    const exits = join(sb.storage, 'containers', before.Id, 'exits');
+    await until(() => pidsWith(go).length === 0 && existsSync(exits) && readFileSync(exits, 'utf8').includes('\n'), 60_000, 100);
+    // the supervisor may still be finishing its last write: the record, not a CLI, decided the outcome
+    const doc = await until(async () => ((d) => (d.State.Status === 'running' ? undefined : d))(await inspect('later')));
     expect(doc.State.Status).toBe('exited');
     expect(doc.State.ExitCode).toBe(7);
     expect(doc.Runs).toHaveLength(1);
@@ -134,10 +140,12 @@ describe('daemonless supervision', () => {
     await until(async () => String((await cli(['logs', 'stubborn'])).stdout).includes('ready'));
     const t0 = Date.now();
     const stop = cli(['stop', '-t', '2', 'stubborn']);
-    await sleep(500);
-    const ps = await cli(['ps', '--json']);
-    expect(ps.exitCode).toBe(0);
-    expect(JSON.parse(String(ps.stdout)).find((c: { Name: string }) => c.Name === 'stubborn').Status).toBe('stopping');
+    // ps answers while the stop waits out its grace period, and shows it
+    await until(async () => {
+      const ps = await cli(['ps', '--json']);
+      expect(ps.exitCode).toBe(0);
+      return JSON.parse(String(ps.stdout)).find((c: { Name: string }) => c.Name === 'stubborn').Status === 'stopping';
+    }, 30_000, 100);
     expect((await stop).exitCode).toBe(0);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
     const doc = await inspect('stubborn');
@@ -150,7 +158,7 @@ describe('daemonless supervision', () => {
     await cli(['run', '-d', ...M, '--name', 'forker', 'host', 'sh', '-c', `setsid sh -c 'sleep ${marker} & exit' ; sleep ${marker}`]);
     await until(() => pidsWith(`sleep\0${marker}`).length >= 2);
     await cli(['stop', '-t', '1', 'forker']);
-    await until(() => pidsWith(`sleep\0${marker}`).length === 0, 3000);
+    await until(() => pidsWith(`sleep\0${marker}`).length === 0, 30_000);
   });
 
   it('a killed supervisor is reported truthfully and rm -f kills what was left', async () => {
@@ -160,11 +168,10 @@ describe('daemonless supervision', () => {
     expect(shim).toBeDefined();
     const shimPid = (await execa('sh', ['-c', `ps -o ppid= -p ${pidsWith(`sleep\0${marker}`)[0]}`])).stdout.trim();
     process.kill(Number(shimPid), 'SIGKILL');
-    await sleep(100);
-    const doc = await inspect('orphan');
+    const doc = await until(async () => ((d) => (d.State.Status === 'running' ? undefined : d))(await inspect('orphan')));
     expect(doc.State.Status).toBe('dead');
     expect(doc.State.Reason).toBe('supervisor-lost');
-    await until(() => pidsWith(`sleep\0${marker}`).length === 0, 3000);
+    await until(() => pidsWith(`sleep\0${marker}`).length === 0, 30_000);
     expect((await cli(['rm', '-f', 'orphan'])).exitCode).toBe(0);
   });
 
@@ -198,7 +205,7 @@ describe('daemonless supervision', () => {
       const mine = ps.find((c) => c.Name === name);
       if (mine) expect(['created', 'running', 'exited']).toContain(mine.Status);
       await cli(['rm', '-f', name]);
-      await until(() => pidsWith(`sleep\0${marker}`).length === 0, 3000);
+      await until(() => pidsWith(`sleep\0${marker}`).length === 0, 30_000);
       const again = await cli(['create', ...M, '--name', name, 'host', 'true']);
       expect(again.exitCode).toBe(0);
       await cli(['rm', name]);

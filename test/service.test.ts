@@ -108,7 +108,7 @@ describe('service', () => {
     expect(c.status).toBe(201);
     expect(c.json.State.Running).toBe(true);
     const ex = await call('POST', '/api/containers/api1/exec', { cmd: ['sh', '-c', 'echo $FOO; exit 3'], env: { FOO: 'bar' } });
-    expect(ex.json).toEqual({ exitCode: 3, stdout: 'bar', stderr: '' });
+    expect(ex.json).toEqual({ exitCode: 3, stdout: 'bar\n', stderr: '' }); // exact output, final newline kept
     const dir = mkdtempSync(join(tmpdir(), 'c32-up-'));
     writeFileSync(join(dir, 'up.txt'), 'uploaded\n');
     const tar = execFileSync('tar', ['-cf', '-', '-C', dir, 'up.txt']);

@@ -45,7 +45,7 @@ for (const level of ['minimal', 'standard', 'strict'] as const) {
       expect(logs).toBe('ready\nsignals 15'); // exactly one signal, SIGTERM; the orphan got none
       const doc = await inspect(name);
       expect(doc.State.ExitCode).toBe(0);
-      await until(() => pidsWith(name).length === 0, 5000);
+      await until(() => pidsWith(name).length === 0, 30_000);
     });
   });
 }
@@ -60,6 +60,6 @@ describe('restart', () => {
     expect(String((await cli(['logs', name])).stdout)).toBe('ready\nsignals 15\nready');
     expect((await inspect(name)).Runs[0].exitCode).toBe(0);
     await cli(['rm', '-f', name]);
-    await until(() => pidsWith(name).length === 0, 5000);
+    await until(() => pidsWith(name).length === 0, 30_000);
   });
 });

@@ -134,6 +134,7 @@ async function refresh() {
     el('td', {}, c.status === 'running' && c.startedAt ? uptime(now - c.startedAt) : '-'),
     el('td', {}, c.restarts),
     ...usageCells(c.id),
+    el('td', {}, c.url ? el('a', { href: c.url, target: '_blank' }, c.url) : '-'),
     el('td', {},
       el('button', { dataset: { action: 'start' }, onclick: () => api('POST', `/api/containers/${c.id}/start`).then(refresh) }, 'Start'),
       el('button', { dataset: { action: 'stop' }, onclick: () => api('POST', `/api/containers/${c.id}/stop`).then(refresh) }, 'Stop'),

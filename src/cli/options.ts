@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import {
   parseCpus, parseDurationMs, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseUser, parseVolume,
 } from '../config/parse.js';
+import { parseAddHost, parseDns, parseNetworkMode, parsePublish, parseRate } from '../config/parse-net.js';
 import { MAX, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { parseSeccompOpt } from '../config/seccomp.js';
 import { EngineError, expected } from '../errors.js';
@@ -43,7 +44,14 @@ export function containerOptions(cmd: Command): Command {
     .option('--log-max-files <n>', 'log files kept (default 3)')
     .option('-l, --label <K=V>', 'metadata label (repeatable)', collect)
     .option('--entrypoint <cmd>', "override the image's entrypoint (\"\" clears it); the image's Cmd is then dropped too")
-    .option('-p, --port <auto|N>', 'give the container a loopback port through PORT (auto picks a free one)')
+    .option('--port <auto|N>', 'give the container a loopback port through PORT (auto picks a free one)')
+    .option('--network <mode>', 'host | none | private (standard defaults to private, strict to none)')
+    .option('-p, --publish <[ip:][hostport:]port[/proto]>', 'publish a container port on the host (repeatable)', collect)
+    .option('--dns <ip>', 'DNS server for a private network (repeatable)', collect)
+    .option('--add-host <name:ip>', 'add a line to the container\'s /etc/hosts (repeatable)', collect)
+    .option('--network-bandwidth <rate>', 'cap each direction of a private network, e.g. 1m (bytes/s) or 8mbit')
+    .option('-i, --interactive', 'keep stdin open: attached callers feed it (`echo hi | codex32 run -i host cat`)')
+    .option('-t, --tty', 'give the command a terminal (run -it: an interactive shell; Ctrl-P Ctrl-Q detaches)')
     .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect);
 }
 
@@ -78,8 +86,33 @@ export interface ContainerFlags {
   logMaxFiles?: string;
   label?: string[];
   port?: string;
+  network?: string;
+  publish?: string[];
+  dns?: string[];
+  addHost?: string[];
+  networkBandwidth?: string;
   entrypoint?: string;
   securityOpt?: string[];
+  interactive?: boolean;
+  tty?: boolean;
+}
+
+/** The network part of a config: mode, published ports, DNS, extra hosts, bandwidth. */
+function networkConfig(flags: ContainerFlags): Partial<ContainerConfig> {
+  const publish = [...(flags.publish ?? [])];
+  // `-p auto` was the short form of --port auto before -p meant publish
+  const autoAt = publish.indexOf('auto');
+  if (autoAt >= 0 && flags.port === undefined) {
+    publish.splice(autoAt, 1);
+    flags.port = 'auto';
+  }
+  return {
+    network: flags.network !== undefined ? parseNetworkMode(flags.network) : undefined,
+    publish: publish.length ? publish.map(parsePublish) : undefined,
+    dns: flags.dns?.map(parseDns),
+    addHosts: flags.addHost?.map(parseAddHost),
+    networkBandwidth: flags.networkBandwidth !== undefined ? parseRate('`--network-bandwidth`', flags.networkBandwidth) : undefined,
+  };
 }
 
 /** Turn parsed flags plus IMAGE and CMD into a config (validation of values happens here). */
@@ -111,12 +144,15 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     const i = l.indexOf('=');
     labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
   }
+  const net = networkConfig(flags);
   const cfg: ContainerConfig = {
     image,
     command,
     env,
     labels,
     name: flags.name,
+    tty: flags.tty,
+    interactive: flags.interactive,
     isolation: flags.isolation as IsolationType | undefined,
     workdir: flags.workdir,
     hostname: flags.hostname,
@@ -139,6 +175,7 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     logMaxFiles: flags.logMaxFiles ? parsePositiveInt('`--log-max-files`', flags.logMaxFiles, MAX.logMaxFiles) : undefined,
     entrypoint: flags.entrypoint === undefined ? undefined : flags.entrypoint === '' ? [] : [flags.entrypoint],
     port: flags.port === undefined ? undefined : flags.port === 'auto' ? 'auto' : parsePositiveInt('`--port`', flags.port, MAX.port),
+    ...net,
   };
   for (const o of flags.securityOpt ?? []) {
     if (/^seccomp[=:]/.test(o)) cfg.seccomp = parseSeccompOpt(o, (p) => readFileSync(p, 'utf8'));

@@ -119,10 +119,10 @@ describe('library config and bot files hold the same maximums', () => {
     const bot = (limits: Record<string, unknown>) => () => parseBot({ name: 'b', script: 'x.py', deployment: { limits } });
     expect(bot({ memory: '1.5g' })().deployment.limits.memory).toBe(1.5 * 1024 ** 3);
     expect(bot({ memory: MAX.bytes })().deployment.limits.memory).toBe(MAX.bytes);
-    expect(bot({ memory: '18446744073709551616' })).toThrow('Invalid bot.deployment.limits.memory: Expected the value to be a size such as 64m of at most 1024t');
-    expect(bot({ memory: 18446744073709551616 })).toThrow(/bot.deployment.limits.memory/);
-    expect(bot({ memory: '-1' })).toThrow(/bot.deployment.limits.memory/);
-    expect(bot({ pids: 4194305 })).toThrow(/bot.deployment.limits.pids/);
+    expect(bot({ memory: '18446744073709551616' })).toThrow('deployment.limits.memory: Expected the value to be a size such as 64m of at most 1024t (1125899906842624 bytes), got `18446744073709551616`');
+    expect(bot({ memory: 18446744073709551616 })).toThrow(/deployment.limits.memory/);
+    expect(bot({ memory: '-1' })).toThrow(/deployment.limits.memory/);
+    expect(bot({ pids: 4194305 })).toThrow(/deployment.limits.pids/);
   });
   it('the service port setting takes digits only', () => {
     expect(loadSettings({ CODEX32_PORT: '8080' }).port).toBe(8080);

@@ -86,6 +86,23 @@ export const HealthCheckSchema = z
   .strict();
 export type HealthCheck = z.infer<typeof HealthCheckSchema>;
 
+export const NetworkModeSchema = z.enum(['host', 'none', 'private']);
+export type NetworkMode = z.infer<typeof NetworkModeSchema>;
+
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+export const Ipv4Schema = z.string().regex(IPV4_RE, 'an IPv4 address such as 10.0.0.1');
+
+/** One published port: HOSTIP:HOSTPORT on the host forwarded to CONTAINERPORT inside (hostPort 0: pick a free one). */
+export const PortMappingSchema = z
+  .object({
+    hostIp: Ipv4Schema.default('0.0.0.0'),
+    hostPort: z.number().int().min(0).max(65535).default(0),
+    containerPort: z.number().int().min(1).max(65535),
+    protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  })
+  .strict();
+export type PortMapping = z.output<typeof PortMappingSchema>;
+
 export const ContainerConfigSchema = z
   .object({
     name: z.string().regex(NAME_RE).optional(),
@@ -116,6 +133,17 @@ export const ContainerConfigSchema = z
     labels: z.record(z.string()).default({}),
     /** a loopback port for the bot, given to it as PORT ('auto' picks a free one at create) */
     port: z.union([z.literal('auto'), z.number().int().min(1).max(MAX.port)]).optional(),
+    /** docker's -t: the command gets a terminal of its own (the supervisor holds the master) */
+    tty: z.boolean().default(false),
+    /** docker's -i: the command's stdin stays open for attached clients */
+    interactive: z.boolean().default(false),
+    /** missing in containers created before networks existed: their old mode (host, or none at strict) */
+    network: NetworkModeSchema.optional(),
+    publish: z.array(PortMappingSchema).default([]),
+    dns: z.array(Ipv4Schema).default([]),
+    addHosts: z.array(z.object({ host: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,252}$/), ip: Ipv4Schema }).strict()).default([]),
+    /** bytes per second each way through the container's interface (private network only) */
+    networkBandwidth: z.number().int().positive().max(1e11).optional(),
     /** docker's --security-opt seccomp: the level's default filter when absent */
     seccomp: SeccompSettingSchema.optional(),
   })

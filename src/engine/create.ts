@@ -7,13 +7,13 @@ import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from 
 import { EngineError } from '../errors.js';
 import { populateApp, resolveImage } from '../images/store.js';
 import { checkCgroupLimits } from '../runtime/cgroups.js';
-import { freePort } from '../runtime/ports.js';
 import { resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
 import { checkSeccomp } from '../runtime/seccomp.js';
 import type { ContainerRow } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, type EngineCore } from './core.js';
+import { resolveNetwork } from './network.js';
 import { withImageConfig } from './images.js';
 
 const FORBIDDEN_TARGETS = ['/', '/proc', '/sys', '/dev', '/app'];
@@ -54,14 +54,11 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
   if (cfg.workdir && isolation === 'minimal' && !existsSync(cfg.workdir))
     throw new EngineError('INVALID_CONFIG', `Expected \`-w\` to be an existing host directory under minimal isolation, got \`${cfg.workdir}\``);
 
-  if (cfg.port !== undefined && isolation === 'strict')
-    throw new EngineError('INVALID_CONFIG', 'A port cannot be given to a strict container: it has its own network namespace with only lo. Use --isolation standard, which shares the host network.');
-  const port = cfg.port === 'auto' ? await freePort() : cfg.port;
-  const env = port !== undefined ? { ...cfg.env, PORT: String(port) } : cfg.env;
+  const { network, port, env, publish } = await resolveNetwork(core, cfg, isolation);
 
   const id = newId();
   const paths = core.paths(id);
-  const config = { ...cfg, name, isolation, volumes, env, port, image: image.kind === 'path' ? image.source! : cfg.image };
+  const config = { ...cfg, name, isolation, volumes, env, port, network, publish, image: image.kind === 'path' ? image.source! : cfg.image };
   const row: ContainerRow = {
     id,
     name,

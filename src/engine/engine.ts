@@ -12,9 +12,12 @@ import type { StatsSample } from '../monitor/stats.js';
 import { containerPaths, type ContainerPaths } from '../runtime/layout.js';
 import { StateStore } from '../state/store.js';
 import type { ContainerRow, EventRecord, RunRecord } from '../state/types.js';
+import type { AttachSession } from '../runtime/attach.js';
+import { attachTo, startAttached } from './attach.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { createContainer } from './create.js';
-import { copyFrom, copyTo, execIn, exportFs, statPath, type ExecResult } from './files.js';
+import { execDetached, execIn, execStream, type ExecOptions, type ExecProcess, type ExecResult } from './exec.js';
+import { copyFrom, copyTo, exportFs, statPath } from './files.js';
 import { engineInfo, type EngineInfo } from './host.js';
 import { EngineImages, imageList, importImageFile, removeImageNamed } from './images.js';
 import type { InspectResult } from './inspect.js';
@@ -133,7 +136,17 @@ export class ContainerEngine implements EngineCore {
 
   /** Start a created or stopped container; resolves once its command has exec'd. */
   start(ref: string): Promise<void> {
-    return startContainer(this, ref);
+    return startContainer(this, ref).then(() => undefined);
+  }
+
+  /** Start a container created with -i or -t, attached: the session is connected before its command runs. */
+  startAttached(ref: string): Promise<AttachSession> {
+    return startAttached(this, ref);
+  }
+
+  /** Attach to the terminal or stdin of a running container created with -i or -t. */
+  attach(ref: string): Promise<AttachSession> {
+    return attachTo(this, ref);
   }
 
   /** Stop: the stop signal, then SIGKILL after the grace period; no process of the container remains. */
@@ -208,9 +221,22 @@ export class ContainerEngine implements EngineCore {
     return pruneContainers(this);
   }
 
-  /** Run a command inside a running container exactly like its main process. */
-  exec(ref: string, command: string[], options: { env?: Record<string, string>; workdir?: string; stdio?: 'inherit' | 'pipe' } = {}): Promise<ExecResult> {
+  /**
+   * Run a command inside a running container exactly like its main process (namespaces, cgroups,
+   * rlimits, capabilities): exact output as a string (or bytes with encoding 'buffer'), with stdin,
+   * timeout, AbortSignal, user, env and workdir; with detach, start it and return its helper's pid.
+   */
+  exec(ref: string, command: string[], options: ExecOptions & { detach: true }): Promise<{ pid: number }>;
+  exec(ref: string, command: string[], options: ExecOptions & { encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
+  exec(ref: string, command: string[], options?: ExecOptions): Promise<ExecResult<string>>;
+  async exec(ref: string, command: string[], options: ExecOptions = {}): Promise<ExecResult<string | Buffer> | { pid: number }> {
+    if (options.detach) return execDetached(this, ref, command, options);
     return execIn(this, ref, command, options);
+  }
+
+  /** Start a command inside a running container with its stdio as streams and its exit code as a promise. */
+  execStream(ref: string, command: string[], options: Omit<ExecOptions, 'encoding' | 'stdio' | 'detach'> = {}): ExecProcess {
+    return execStream(this, ref, command, options);
   }
 
   /** A tar stream of path inside the container (running or stopped); its basename is the top entry. */

@@ -3,6 +3,9 @@ import { resolve } from 'node:path';
 import type { ContainerConfig } from '../config/schema.js';
 import type { Credentials } from '../images/auth.js';
 import { applyImageConfig } from '../images/config.js';
+import { commitContainer } from '../images/commit.js';
+import { EngineError } from '../errors.js';
+import { STRICT_ID_BASE } from '../runtime/plan.js';
 import { importImage, removeImage } from '../images/importer.js';
 import { ImageService, type RegistryFlags } from '../images/service.js';
 import { isPathRef, listImages, resolveImage } from '../images/store.js';
@@ -100,6 +103,21 @@ export class EngineImages {
   /** Check and keep credentials for a registry; returns its normalised name. */
   login(registry: string, credentials: Credentials, flags: RegistryFlags = {}) {
     return this.svc.login(registry, credentials, flags);
+  }
+
+  /** A container's changes as a new image on its own (OCI) image; the container's settings become its config. */
+  async commit(containerRef: string, target: string) {
+    const row = this.core.get(containerRef);
+    if (!row.config.imageId) throw new EngineError('INVALID_CONFIG', `Expected a container created from an OCI image, got \`${row.name}\` on ${row.config.image}. Only OCI images have layers to add to.`);
+    const base = this.svc.get(row.config.imageId);
+    const c = row.config;
+    const env = { ...c.env };
+    if (c.port !== undefined) delete env.PORT; // given by codex32 at create, not part of the image
+    return commitContainer(this.svc, base, {
+      upper: this.core.paths(row.id).upper,
+      offset: c.isolation === 'strict' ? STRICT_ID_BASE : 0,
+      container: { entrypoint: c.entrypoint, command: c.command, env, workdir: c.workdir, user: c.user, labels: c.labels },
+    }, target);
   }
 
   /** Forget a registry's credentials. */

@@ -1,6 +1,8 @@
 // docker-shaped inspect output from a container row and its run history.
 import type { ContainerPaths } from '../runtime/layout.js';
+import { networkMode } from '../runtime/network.js';
 import type { ContainerRow, RunRecord } from '../state/types.js';
+import { networkInfo, portMap, type NetworkInfo, type PortMap } from './netinfo.js';
 
 export interface InspectResult {
   Id: string;
@@ -29,11 +31,15 @@ export interface InspectResult {
     Hostname: string;
     Env: string[];
     Cmd: string[];
+    Entrypoint: string[] | null;
+    ExposedPorts?: Record<string, object>;
     WorkingDir: string;
     User: string;
     Labels: Record<string, string>;
     StopSignal: number;
     StopTimeout: number;
+    Tty: boolean;
+    OpenStdin: boolean;
   };
   HostConfig: {
     Isolation: string;
@@ -44,11 +50,16 @@ export interface InspectResult {
     RestartPolicy: { Name: string; MaximumRetryCount: number };
     Timeout: number;
     LogConfig: { MaxSize: number; MaxFiles: number };
+    NetworkMode: string;
+    PortBindings: PortMap;
+    Dns: string[];
+    ExtraHosts: string[];
+    NetworkBandwidth: number;
     SecurityOpt: string[];
   };
   Mounts: Array<{ Type: 'bind'; Source: string; Destination: string; RW: boolean }>;
   LogPath: string;
-  NetworkSettings: { Mode: 'host' | 'none'; Port: number | null; URL: string | null };
+  NetworkSettings: NetworkInfo;
   Runs: RunRecord[];
 }
 
@@ -86,11 +97,15 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       Hostname: c.hostname ?? c.name,
       Env: Object.entries(c.env).map(([k, v]) => `${k}=${v}`),
       Cmd: c.command,
+      Entrypoint: c.entrypoint ?? null,
+      ...(c.exposedPorts?.length ? { ExposedPorts: Object.fromEntries(c.exposedPorts.map((p) => [p, {}])) } : {}),
       WorkingDir: c.workdir ?? '',
       User: c.user ? `${c.user.uid}:${c.user.gid}` : '',
       Labels: c.labels,
       StopSignal: c.stopSignal,
       StopTimeout: c.stopTimeout,
+      Tty: c.tty,
+      OpenStdin: c.interactive,
     },
     HostConfig: {
       Isolation: c.isolation,
@@ -101,16 +116,17 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       RestartPolicy: { Name: c.restart.name, MaximumRetryCount: c.restart.maxRetries },
       Timeout: c.timeout ?? 0,
       LogConfig: { MaxSize: c.logMaxSize, MaxFiles: c.logMaxFiles },
+      NetworkMode: networkMode(c),
+      PortBindings: portMap(c.publish ?? []),
+      Dns: c.dns ?? [],
+      ExtraHosts: (c.addHosts ?? []).map((h) => `${h.host}:${h.ip}`),
+      NetworkBandwidth: c.networkBandwidth ?? 0,
       // as docker: nothing for the default filter, the profile itself for a custom one
       SecurityOpt: c.seccomp === undefined || c.seccomp === 'default' ? [] : [`seccomp=${typeof c.seccomp === 'string' ? c.seccomp : JSON.stringify(c.seccomp)}`],
     },
     Mounts: c.volumes.map((v) => ({ Type: 'bind' as const, Source: v.source, Destination: v.target, RW: !v.readOnly })),
     LogPath: paths.log,
-    NetworkSettings: {
-      Mode: c.isolation === 'strict' ? 'none' : 'host',
-      Port: typeof c.port === 'number' ? c.port : null,
-      URL: typeof c.port === 'number' ? `http://127.0.0.1:${c.port}` : null,
-    },
+    NetworkSettings: networkInfo(row),
     Runs: runs,
   };
 }

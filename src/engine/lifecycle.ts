@@ -10,10 +10,12 @@ import type { ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost } from '../runtime/probe.js';
+import { connectAttach, type AttachSession } from '../runtime/attach.js';
 import { launchShim, readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
+import { startNetwork, stopNetwork } from './network.js';
 import { bootId, killOrphans } from './reconcile.js';
 import { canStart, invalidState, isActive } from './status.js';
 
@@ -39,14 +41,23 @@ function claimStart(core: EngineCore, row: ContainerRow): ContainerRow {
   });
 }
 
-/** Start a created or stopped container; resolves once its command has exec'd. */
-export async function startContainer(core: EngineCore, ref: string): Promise<void> {
+/**
+ * Start a created or stopped container; resolves once its command has exec'd. With attach (a
+ * container with a terminal or open stdin) the caller is connected to its attach socket before the
+ * command runs, and gets the session.
+ */
+export async function startContainer(core: EngineCore, ref: string, options: { attach?: boolean } = {}): Promise<AttachSession | undefined> {
   const row = core.get(ref);
   if (isActive(row.status)) return; // already running: nothing to do, as docker start
   const claimed = claimStart(core, row);
   const paths = core.paths(row.id);
   const log = containerLogger(row.id, row.name);
   let result;
+  let session: Promise<AttachSession> | undefined;
+  const attach = () => {
+    session = connectAttach(paths.dir, row.name);
+    session.catch(() => undefined); // awaited below, once the start's outcome is known
+  };
   try {
     const image = imageFor(core.store, row.config);
     const cgroups = prepareRun(claimed, image, paths);
@@ -56,10 +67,12 @@ export async function startContainer(core: EngineCore, ref: string): Promise<voi
     }
     claimed.state.cgroups = cgroups;
     core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
-    const plan = buildPlan(claimed, image, paths, cgroups);
+    const netnsPath = await startNetwork(claimed, paths);
+    const plan = buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach });
     writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });
-    result = await launchShim(paths.dir);
+    result = await launchShim(paths.dir, options.attach ? attach : undefined);
   } catch (e) {
+    stopNetwork(claimed);
     core.store.tx(() => core.store.updateContainer(row.id, claimed.state.previous ?? 'created', { ...claimed.state, owner: undefined }));
     if (e instanceof EngineError) throw e;
     throw new EngineError('RUNTIME_FAILED', `Cannot start container ${row.name}: ${(e as Error).message}`, { cause: e, context: { container: row.name } });
@@ -80,11 +93,14 @@ export async function startContainer(core: EngineCore, ref: string): Promise<voi
       recordEvent(core.store, 'die', row, { exitCode: result.exitCode, reason: state.reason });
     }
   });
+  if (!result.ok) stopNetwork(claimed);
   if (!result.ok) {
+    if (session) void session.then((s) => s.detach(), () => undefined);
     const code = result.exitCode === 127 ? 'COMMAND_NOT_FOUND' : result.exitCode === 126 ? 'COMMAND_NOT_EXECUTABLE' : 'RUNTIME_FAILED';
     const what = code === 'RUNTIME_FAILED' ? 'set up' : 'run the command of';
     throw new EngineError(code, `Cannot ${what} container ${row.name}: ${result.message}`, { context: { container: row.name, command: row.config.command.join(' ') } });
   }
+  return session;
 }
 
 /** Make the cgroups and directories one run needs; returns the cgroup set. */
@@ -137,6 +153,7 @@ export async function stopContainer(core: EngineCore, ref: string, options: { ti
     await killCgroups(cur.state.cgroups);
     await waitInactive(core, row.id, 5000);
   }
+  stopNetwork(row);
 }
 
 /** Send a signal to the container's processes (no restart follows if it ends). */

@@ -126,12 +126,15 @@ export function reconcileRow(store: StateStore, row: ContainerRow, runDir: strin
     state.signal = 9;
     events.push({ type: 'die', attrs: { exitCode: 137, reason: state.reason } });
   }
-  if (lastExit && status === 'exited') {
-    state.exitCode = lastExit.exitCode;
-    state.signal = lastExit.signal;
-    state.oomKilled = lastExit.oom;
-    state.reason = lastExit.reason;
-    state.finishedAt = lastExit.finishedAt;
+  // the supervisor appends the exit before it writes "exited": a look between the two ingested the
+  // exit while the container still showed stopping, so the final look takes it from the store
+  const finalExit = lastExit ?? (status === 'exited' && row.status !== 'exited' ? store.listRuns(row.id).at(-1) : undefined);
+  if (finalExit && status === 'exited') {
+    state.exitCode = finalExit.exitCode;
+    state.signal = finalExit.signal;
+    state.oomKilled = finalExit.oom;
+    state.reason = finalExit.reason;
+    state.finishedAt = finalExit.finishedAt;
   }
   if (status !== 'exited' && status !== 'dead' && lastExit) {
     // restarted since: report the last exit but keep running

@@ -5,6 +5,7 @@ import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { isAlive, selfRef } from '../runtime/proc.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { stopContainer } from './lifecycle.js';
+import { stopNetwork } from './network.js';
 import { listContainers } from './policy.js';
 import { killOrphans } from './reconcile.js';
 import { canRemove, invalidState } from './status.js';
@@ -24,6 +25,7 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
   killOrphans(row, row.state.cgroups);
   await killCgroups(row.state.cgroups);
   removeCgroups(row.state.cgroups);
+  stopNetwork(row);
   rmSync(core.paths(row.id).dir, { recursive: true, force: true });
   core.store.tx(() => {
     core.store.deleteContainer(row.id);

@@ -7,6 +7,8 @@ import type { ResolvedConfig } from '../config/schema.js';
 import type { ContainerRow } from '../state/types.js';
 import type { CgroupSet } from './cgroups.js';
 import type { ContainerPaths } from './layout.js';
+import { networkMode } from './network.js';
+import { NET_ETC, networkEntries, ownsNetFiles } from './plan-net.js';
 import { compiledSeccomp, seccompFilters } from './seccomp.js';
 import { shimPath } from './supervisor.js';
 
@@ -18,8 +20,8 @@ export const STANDARD_CAPS = [0 /* CHOWN */, 1 /* DAC_OVERRIDE */, 3 /* FOWNER *
 export const HOST_NET_DENIED = [12 /* NET_ADMIN */, 13 /* NET_RAW */];
 
 /** Whether the container runs in the host's network namespace rather than one of its own. */
-export function sharesHostNetns(c: Pick<ResolvedConfig, 'isolation'>): boolean {
-  return c.isolation !== 'strict';
+export function sharesHostNetns(c: Pick<ResolvedConfig, 'isolation' | 'network'>): boolean {
+  return networkMode(c) === 'host';
 }
 
 /**
@@ -27,7 +29,7 @@ export function sharesHostNetns(c: Pick<ResolvedConfig, 'isolation'>): boolean {
  * strict; docker's set at standard, less NET_RAW and NET_ADMIN whenever the container shares the
  * host's network namespace, where they would read and forge the host's own traffic.
  */
-export function capabilityMask(c: Pick<ResolvedConfig, 'isolation'>): bigint {
+export function capabilityMask(c: Pick<ResolvedConfig, 'isolation' | 'network'>): bigint {
   if (c.isolation === 'strict') return 0n;
   const denied = sharesHostNetns(c) ? HOST_NET_DENIED : [];
   return STANDARD_CAPS.filter((b) => !denied.includes(b)).reduce((m, b) => m | (1n << BigInt(b)), 0n);
@@ -94,7 +96,8 @@ function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: Containe
       if (st.isSymbolicLink()) e.push(`symlink=${readlinkSync(p)}\t${p}`);
       else if (st.isDirectory()) e.push(`bind=${p}\t${p}\tro`);
     }
-    for (const f of HOST_ETC) if (existsSync(`/etc/${f}`)) e.push(`bind=/etc/${f}\t/etc/${f}\tro`);
+    const own = ownsNetFiles(row) ? NET_ETC : [];
+    for (const f of HOST_ETC) if (!own.includes(f) && existsSync(`/etc/${f}`)) e.push(`bind=/etc/${f}\t/etc/${f}\tro`);
     e.push(`bind=${paths.etc}/hostname\t/etc/hostname\tro`);
   }
   e.push(`bind=${paths.app}\t/app\trw`);
@@ -104,7 +107,10 @@ function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: Containe
   for (const d of DEVICES) e.push(`bind=/dev/${d}\t/dev/${d}\trw`);
   e.push('devpts=/dev/pts', 'symlink=pts/ptmx\t/dev/ptmx', `tmpfs=/dev/shm\tmode=1777,size=${64 * 1024 * 1024}`, 'mqueue=/dev/mqueue');
   e.push('symlink=/proc/self/fd\t/dev/fd', 'symlink=/proc/self/fd/0\t/dev/stdin', 'symlink=/proc/self/fd/1\t/dev/stdout', 'symlink=/proc/self/fd/2\t/dev/stderr');
-  e.push('sysfs=/sys');
+  // sysfs belongs to the network namespace's owner: a strict container's root does not own the
+  // private network's namespace (that is the point), so it gets an empty /sys there
+  const ownSys = row.config.isolation === 'strict' && networkMode(row.config) === 'private';
+  e.push(ownSys ? 'tmpfs=/sys\tmode=0555,size=4096' : 'sysfs=/sys');
   for (const m of MASKED) e.push(`mask=${m}`);
   for (const r of READONLY) e.push(`readonly=${r}`);
   for (const v of row.config.volumes) e.push(`bind=${v.source}\t${v.target}\t${v.readOnly ? 'ro' : 'rw'}`);
@@ -117,13 +123,15 @@ export function buildPlan(
   image: ContainerImage,
   paths: ContainerPaths,
   cgroups: CgroupSet | undefined,
+  netnsPath?: string,
+  options: { attachWait?: boolean } = {},
 ): LaunchPlan {
   const c = row.config;
   const level = c.isolation;
   const appRoot = appRootFor(level, paths);
   const argv = resolveArgv(row, image, paths);
   const cwd = c.workdir ?? appRoot;
-  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: appRoot, HOSTNAME: c.hostname ?? c.name, ...c.env };
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: appRoot, HOSTNAME: c.hostname ?? c.name, ...(c.tty ? { TERM: 'xterm' } : {}), ...c.env };
   const entries: string[] = [
     `isolation_level=${{ minimal: 0, standard: 1, strict: 2 }[level]}`,
     `log=${paths.log}`,
@@ -146,6 +154,11 @@ export function buildPlan(
     ...(cgroups?.dirs ?? []).map((d) => `cgroup=${d}`),
   ];
   if (cgroups?.oomEvents) entries.push(`oom_events=${cgroups.oomEvents}`);
+  // a terminal or open stdin: the supervisor serves the attach socket; attachWait holds the command
+  // until the caller is attached, so a foreground `run -it` misses none of its output
+  if (c.tty) entries.push('tty=1');
+  if (c.interactive) entries.push('stdin_open=1');
+  if (options.attachWait && (c.tty || c.interactive)) entries.push('attach_wait=1');
   // no cpu cgroup to hold --cpus (minimal on such hosts): the supervisor throttles the process tree
   if (c.limits.cpus && level === 'minimal' && !cgroups?.controllers.includes('cpu'))
     entries.push(`cpu_throttle_permille=${Math.round(c.limits.cpus * 1000)}`);
@@ -161,8 +174,8 @@ export function buildPlan(
     // the filter follows the capabilities the container holds, as docker's profile does
     entries.push(...compiledSeccomp(paths.seccompCache, seccompFilters(level, c.seccomp, caps), shimPath()));
     entries.push(...rootfsEntries(row, image, paths));
+    entries.push(...networkEntries(row, paths, netnsPath));
   }
-  if (!sharesHostNetns(c)) entries.push('netns=1');
   if (level === 'strict') {
     entries.push('readonly_root=1');
     entries.push(`uid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`, `gid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`);

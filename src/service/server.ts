@@ -10,6 +10,7 @@ import { EngineError } from '../errors.js';
 import { AdaptiveExecutor } from '../executor/adaptive.js';
 import { BotManager } from '../executor/manager.js';
 import { cpuPercent, type StatsSample } from '../engine/observe.js';
+import { containerUrl, networkMode, portMap } from '../engine/netinfo.js';
 import { statusFor } from './errors.js';
 import { openapi } from './openapi.js';
 
@@ -103,7 +104,7 @@ export async function buildService(opts: ServiceOptions): Promise<{ app: Fastify
   const summary = (r: Awaited<ReturnType<ContainerEngine['list']>>[number]) => ({
     id: r.id, name: r.name, image: r.config.image, status: r.status, isolation: r.config.isolation, created: r.createdAt,
     startedAt: r.state.startedAt ?? null, exitCode: r.state.exitCode ?? null, restarts: r.state.restartCount, pid: r.status === 'running' ? (r.state.init?.pid ?? null) : null,
-    url: typeof r.config.port === 'number' ? `http://127.0.0.1:${r.config.port}` : null, bot: r.config.labels['codex32.bot'] ?? null,
+    url: containerUrl(r), ports: portMap(r.config.publish ?? []), network: networkMode(r.config), bot: r.config.labels['codex32.bot'] ?? null,
   });
   app.get('/api/containers', async (req) => (await engine.list({ all: (req.query as { all?: string }).all !== '0' })).map(summary));
   app.post('/api/containers', async (req, reply) => {

@@ -82,6 +82,15 @@ export function registerImages(program: Command): void {
     .argument('<images...>')
     .action(action((refs: string[], o: { force?: boolean }, cmd: Command) => removeImages(engineFor(cmd), refs, !!o.force)));
 
+  program
+    .command('commit')
+    .description("save a container's changes as a new image on the image it runs")
+    .argument('<container>')
+    .argument('<image>', 'the new name, e.g. team/bot:2')
+    .action(action(async (container: string, target: string, _o: object, cmd: Command) => {
+      process.stdout.write(`${(await engineFor(cmd).image.commit(container, target)).id}\n`);
+    }));
+
   const image = program.command('image').description('manage images');
   image
     .command('rm')

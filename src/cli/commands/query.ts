@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { parsePositiveInt, parseTime } from '../../config/parse.js';
+import { portsText } from '../../engine/netinfo.js';
 import { EngineError } from '../../errors.js';
 import { action, engineFor, writeRecord } from '../context.js';
 import { ellipsis, humanDuration, renderTemplate, statusLine, table } from '../format.js';
@@ -24,16 +25,16 @@ export function registerQuery(program: Command): void {
         const out = rows.map((r) => ({
           Id: r.id, Name: r.name, Image: r.config.image, Command: r.config.command.join(' '), Created: new Date(r.createdAt).toISOString(),
           Status: r.status, State: statusLine(r), ExitCode: r.state.exitCode ?? null, RestartCount: r.state.restartCount,
-          Isolation: r.config.isolation, Pid: r.status === 'running' ? (r.state.init?.pid ?? 0) : 0,
+          Isolation: r.config.isolation, Ports: portsText(r), Pid: r.status === 'running' ? (r.state.init?.pid ?? 0) : 0,
         }));
         return void process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       }
       const now = Date.now();
       process.stdout.write(table(
-        ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'ISOLATION', 'NAMES'],
+        ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'ISOLATION', 'PORTS', 'NAMES'],
         rows.map((r) => [
           r.id.slice(0, 12), ellipsis(r.config.image, 24), ellipsis(r.config.command.length ? JSON.stringify(r.config.command.join(' ')) : `(${basename(r.config.image)})`, 24),
-          `${humanDuration(now - r.createdAt)} ago`, statusLine(r, now), r.config.isolation, r.name,
+          `${humanDuration(now - r.createdAt)} ago`, statusLine(r, now), r.config.isolation, portsText(r), r.name,
         ]),
       ));
     }));
@@ -48,6 +49,21 @@ export function registerQuery(program: Command): void {
       for (const r of refs) docs.push(await engineFor(cmd).inspect(r));
       if (o.format) process.stdout.write(docs.map((d) => renderTemplate(o.format!, d)).join('\n') + '\n');
       else process.stdout.write(JSON.stringify(docs, null, 2) + '\n');
+    }));
+
+  program
+    .command('port')
+    .description("list a container's published ports (docker's form: 3001/tcp -> 0.0.0.0:32768)")
+    .argument('<container>')
+    .argument('[port]', 'only this container port, e.g. 3001 or 3001/udp')
+    .action(action(async (ref: string, only: string | undefined, _o: unknown, cmd: Command) => {
+      const ports = (await engineFor(cmd).inspect(ref)).NetworkSettings.Ports;
+      const want = only && !only.includes('/') ? `${only}/tcp` : only;
+      const lines = Object.entries(ports)
+        .filter(([k]) => !want || k === want)
+        .flatMap(([k, binds]) => (binds ?? []).map((b) => (want ? '' : `${k} -> `) + `${b.HostIp}:${b.HostPort}`));
+      if (want && !lines.length) throw new EngineError('INVALID_CONFIG', `Expected a published port of ${ref}, got \`${only}\`. Run \`codex32 port ${ref}\` to list them.`);
+      process.stdout.write(lines.map((l) => l + '\n').join(''));
     }));
 
   program

@@ -1,0 +1,65 @@
+// Parsers for the network and I/O flags in docker's forms: -p, --add-host, --dns, rates.
+import { expected } from '../errors.js';
+import type { NetworkMode, PortMapping } from './schema.js';
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+/** True for a dotted IPv4 address. */
+export function isIpv4(v: string): boolean {
+  return IPV4.test(v);
+}
+
+/** Parse host | none | private. */
+export function parseNetworkMode(value: string): NetworkMode {
+  if (value === 'host' || value === 'none' || value === 'private') return value;
+  throw expected('`--network`', 'one of host, none, private', value);
+}
+
+const PUBLISH_FORM = '[IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp] with ports from 1 to 65535, such as 8080:3001';
+
+/** Parse `-p [IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]` (a missing or 0 HOSTPORT means any free port). */
+export function parsePublish(value: string): PortMapping {
+  const m = /^(?:(?:([\d.]+):)?(\d*):)?(\d+)(?:\/(tcp|udp))?$/.exec(value.trim());
+  if (!m) throw expected('`-p`', PUBLISH_FORM, value);
+  const [, ip, hp, cp, proto] = m;
+  const hostPort = hp ? Number(hp) : 0;
+  const containerPort = Number(cp);
+  if (ip !== undefined && !isIpv4(ip)) throw expected('`-p`', PUBLISH_FORM, value);
+  if (hostPort > 65535 || containerPort < 1 || containerPort > 65535) throw expected('`-p`', PUBLISH_FORM, value);
+  return { hostIp: ip ?? '0.0.0.0', hostPort, containerPort, protocol: (proto ?? 'tcp') as 'tcp' | 'udp' };
+}
+
+/** Parse `--add-host NAME:IP`. */
+export function parseAddHost(value: string): { host: string; ip: string } {
+  const i = value.lastIndexOf(':');
+  const host = value.slice(0, i);
+  const ip = value.slice(i + 1);
+  if (i < 1 || !/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,252}$/.test(host) || !isIpv4(ip))
+    throw expected('`--add-host`', 'NAME:IPv4 such as db.local:10.0.0.5', value);
+  return { host, ip };
+}
+
+/** Parse `--dns IP`. */
+export function parseDns(value: string): string {
+  if (!isIpv4(value.trim())) throw expected('`--dns`', 'an IPv4 address such as 10.0.0.53', value);
+  return value.trim();
+}
+
+const RATE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+/** Highest rate accepted (bytes or operations per second): far above any device or link. */
+export const MAX_RATE = 1e11;
+
+/**
+ * Parse a rate: bytes per second as a size (`1m`, `512k`, `1mb`) or bits per second with `bit`
+ * (`8mbit`). Rounds to whole bytes per second.
+ */
+export function parseRate(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kmg]?)(b|bit)?$/i.exec(value.trim());
+  const form = 'a rate such as 1m (bytes per second) or 8mbit';
+  if (!m) throw expected(flag, form, value);
+  let n = Number(m[1]) * RATE_UNITS[m[2].toLowerCase()];
+  if (m[3]?.toLowerCase() === 'bit') n = (Number(m[1]) * ({ '': 1, k: 1000, m: 1e6, g: 1e9 } as Record<string, number>)[m[2].toLowerCase()]) / 8;
+  n = Math.floor(n);
+  if (!Number.isFinite(n) || n < 1 || n > MAX_RATE) throw expected(flag, `${form}, from 1 byte to 100g per second`, value);
+  return n;
+}

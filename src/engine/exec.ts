@@ -1,0 +1,183 @@
+// exec: one more command in a running container, with exact output, stdin, a timeout, an AbortSignal,
+// a per-exec user, environment and working directory; buffered, streamed or detached.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { EngineError } from '../errors.js';
+import { shimPath } from '../runtime/supervisor.js';
+import type { ContainerRow } from '../state/types.js';
+import { recordEvent, type EngineCore } from './core.js';
+import { invalidState } from './status.js';
+
+export interface ExecOptions {
+  /** added to (and overriding) the container's environment; passed on a pipe, never on a command line */
+  env?: Record<string, string>;
+  /** working directory inside the container */
+  workdir?: string;
+  /** identity inside the container for this command: ids or "UID[:GID]" */
+  user?: { uid: number; gid: number } | string;
+  /** what the command reads on stdin; none means /dev/null */
+  stdin?: string | Buffer | Readable;
+  /** milliseconds: then SIGTERM, and SIGKILL killGraceMs later; the result says timedOut */
+  timeout?: number;
+  /** aborting sends the same SIGTERM then SIGKILL; the result says aborted */
+  signal?: AbortSignal;
+  /** grace between SIGTERM and SIGKILL on timeout or abort (default 2000 ms) */
+  killGraceMs?: number;
+  /** 'utf8' (default) gives exact strings, 'buffer' the raw bytes */
+  encoding?: 'utf8' | 'buffer';
+  /** 'inherit' hands the command this process's stdio (the CLI); output is then not captured */
+  stdio?: 'inherit' | 'pipe';
+  /** start it and return at once with its helper's pid; output is discarded */
+  detach?: boolean;
+  /** docker's -i with stdio 'inherit': the command reads this process's stdin (otherwise /dev/null) */
+  interactive?: boolean;
+  /** docker's -t: a terminal of its own inside the container, relayed to this process's stdio by the helper */
+  tty?: boolean;
+}
+
+export interface ExecResult<T extends string | Buffer = string> {
+  exitCode: number;
+  stdout: T;
+  stderr: T;
+  timedOut: boolean;
+  aborted: boolean;
+}
+
+/** A running exec: its streams, and its exit code as a promise. */
+export interface ExecProcess {
+  /** the exec helper's pid (it forwards TERM, INT and HUP to the command) */
+  pid?: number;
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
+  exitCode: Promise<number>;
+  /** SIGTERM (forwarded), or SIGKILL of the command itself */
+  kill(signal?: 'SIGTERM' | 'SIGKILL'): void;
+}
+
+const USER_RE = /^(\d{1,10})(?::(\d{1,10}))?$/;
+
+/** The exec user as ids, validated. */
+function parseUser(user: NonNullable<ExecOptions['user']>): { uid: number; gid: number } {
+  const m = typeof user === 'string' ? USER_RE.exec(user) : null;
+  const u = typeof user === 'string' ? (m ? { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) } : undefined) : user;
+  if (!u || !Number.isInteger(u.uid) || !Number.isInteger(u.gid) || u.uid < 0 || u.gid < 0 || u.uid > 4294967294 || u.gid > 4294967294)
+    throw new EngineError('INVALID_CONFIG', `Expected the exec user to be UID[:GID] such as 1000:1000, got \`${typeof user === 'string' ? user : JSON.stringify(user)}\``);
+  return u;
+}
+
+/** The shim's exec arguments for options (the environment goes on fd 3). */
+function execArgs(row: ContainerRow, dir: string, command: string[], o: ExecOptions, withStdin: boolean): string[] {
+  const args = ['exec', dir];
+  if (o.tty) args.push('-t');
+  if (withStdin) args.push('-i'); // otherwise the helper gives the command /dev/null
+  if (o.env && Object.keys(o.env).length) args.push('-E', '3');
+  if (o.user !== undefined) {
+    const u = parseUser(o.user);
+    const own = row.config.user ?? { uid: 0, gid: 0 };
+    // minimal runs on the host from the container's directory, which is closed to every other user
+    if (row.config.isolation === 'minimal' && !o.workdir && (u.uid !== own.uid || u.gid !== own.gid))
+      throw new EngineError('INVALID_CONFIG', `Expected a workdir with an exec user other than the container's at minimal isolation: ${u.uid}:${u.gid} cannot enter the container's directory (closed to other users, see docs/security.md)`);
+    args.push('-u', `${u.uid}:${u.gid}`);
+  }
+  if (o.workdir) args.push('-w', o.workdir);
+  return [...args, '--', ...command];
+}
+
+/** Spawn the shim's exec for a running container; the environment is written to its fd 3. */
+function spawnExec(core: EngineCore, ref: string, command: string[], o: ExecOptions, openStdin = false): ChildProcess {
+  const row = core.get(ref);
+  if (row.status !== 'running') throw invalidState(row.name, row.status, 'exec in', 'Start it first.');
+  if (!command.length) throw new EngineError('INVALID_CONFIG', 'Expected a command to exec, got nothing');
+  for (const [k, v] of Object.entries(o.env ?? {}))
+    if (!k || k.includes('=') || k.includes('\0') || v.includes('\0')) throw new EngineError('INVALID_CONFIG', `Expected exec environment names without = or NUL and values without NUL, got \`${k}\``);
+  const inherit = o.stdio === 'inherit';
+  const withStdin = inherit ? !!o.interactive : o.stdin !== undefined || openStdin;
+  const args = execArgs(row, core.paths(row.id).dir, command, o, withStdin);
+  const withEnv = args.includes('-E');
+  const stdin = !withStdin ? 'ignore' : inherit ? 'inherit' : 'pipe';
+  const io = o.detach ? 'ignore' : (o.stdio ?? 'pipe');
+  core.store.tx(() => recordEvent(core.store, 'exec', row, { command: command.join(' '), ...(o.detach ? { detach: true } : {}) }));
+  const child = spawn(shimPath(), args, { stdio: [stdin, io, io, withEnv ? 'pipe' : 'ignore'], detached: !!o.detach });
+  child.on('error', () => undefined); // reported through the exit code promise
+  if (withEnv) {
+    const fd3 = child.stdio[3] as Writable;
+    fd3.on('error', () => undefined); // the helper died before reading: its exit says why
+    fd3.end(Buffer.from(Object.entries(o.env!).map(([k, v]) => `${k}=${v}\0`).join('')));
+  }
+  const input = child.stdin;
+  if (input && o.stdin !== undefined) {
+    input.on('error', () => undefined); // the command may exit without reading all of it
+    if (typeof o.stdin === 'string' || Buffer.isBuffer(o.stdin)) input.end(o.stdin);
+    else o.stdin.pipe(input);
+  }
+  return child;
+}
+
+/** SIGTERM now (forwarded to the command), SIGKILL of the command graceMs later if it still runs. */
+function terminate(child: ChildProcess, graceMs: number): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGUSR2'), graceMs);
+  t.unref();
+  child.once('exit', () => clearTimeout(t));
+}
+
+/** The exit code a shell would give: the code, or 128 + the signal number. */
+function exitPromise(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    child.once('error', (cause) => reject(new EngineError('RUNTIME_FAILED', `Cannot run the exec helper: ${cause.message}`, { cause })));
+    child.once('close', (code, sig) => resolve(code ?? 128 + (sig ? (osSignals[sig] ?? 9) : 9)));
+  });
+}
+const osSignals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGUSR2: 12, SIGTERM: 15 };
+
+/** Run a command in the container and collect its output exactly (bytes or an exact string). */
+export async function execIn(core: EngineCore, ref: string, command: string[], o: ExecOptions = {}): Promise<ExecResult<string | Buffer>> {
+  const child = spawnExec(core, ref, command, o);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout?.on('data', (c: Buffer) => out.push(c));
+  child.stderr?.on('data', (c: Buffer) => err.push(c));
+  let timedOut = false;
+  let aborted = false;
+  const grace = o.killGraceMs ?? 2000;
+  const timer = o.timeout !== undefined ? setTimeout(() => ((timedOut = true), terminate(child, grace)), o.timeout) : undefined;
+  const onAbort = () => ((aborted = true), terminate(child, grace));
+  if (o.signal?.aborted) onAbort();
+  else o.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const exitCode = await exitPromise(child);
+    const enc = (b: Buffer[]) => (o.encoding === 'buffer' ? Buffer.concat(b) : Buffer.concat(b).toString('utf8'));
+    return { exitCode, stdout: enc(out), stderr: enc(err), timedOut, aborted };
+  } finally {
+    clearTimeout(timer);
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Start a command in the container and return at once: the helper runs on, detached, output discarded. */
+export function execDetached(core: EngineCore, ref: string, command: string[], o: ExecOptions = {}): { pid: number } {
+  const child = spawnExec(core, ref, command, { ...o, detach: true, stdin: undefined });
+  child.unref();
+  if (!child.pid) throw new EngineError('RUNTIME_FAILED', 'Cannot start the exec helper');
+  return { pid: child.pid };
+}
+
+/** Start a command in the container with its stdin, stdout and stderr as streams. */
+export function execStream(core: EngineCore, ref: string, command: string[], o: Omit<ExecOptions, 'encoding' | 'stdio' | 'detach'> = {}): ExecProcess {
+  const child = spawnExec(core, ref, command, { ...o, stdio: 'pipe' }, true);
+  if (o.timeout !== undefined) {
+    const t = setTimeout(() => terminate(child, o.killGraceMs ?? 2000), o.timeout);
+    child.once('exit', () => clearTimeout(t));
+  }
+  o.signal?.addEventListener('abort', () => terminate(child, o.killGraceMs ?? 2000), { once: true });
+  return {
+    pid: child.pid,
+    stdin: child.stdin,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    exitCode: exitPromise(child),
+    kill: (signal = 'SIGTERM') => (signal === 'SIGKILL' ? child.kill('SIGUSR2') : child.kill('SIGTERM')),
+  };
+}

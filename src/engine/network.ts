@@ -1,0 +1,116 @@
+// The engine's side of networks: a config's mode and ports checked and resolved at create, the private
+// network brought up before the supervisor starts and taken down when the container stops.
+import { existsSync } from 'node:fs';
+import type { NetworkMode, PortMapping, ResolvedConfig } from '../config/schema.js';
+import { EngineError } from '../errors.js';
+import type { ContainerPaths } from '../runtime/layout.js';
+import { defaultNetworkMode, networkMode, setupNetwork, teardownNetwork, writeNetFiles } from '../runtime/network.js';
+import { freePort, pickPort, portTaken } from '../runtime/ports.js';
+import type { ContainerRow } from '../state/types.js';
+import type { EngineCore } from './core.js';
+
+type Isolation = 'minimal' | 'standard' | 'strict';
+
+const bad = (msg: string) => new EngineError('INVALID_CONFIG', msg);
+
+/** Whether this host has what private networks need: root, ip (iproute2) and nft. */
+export function privateNetworkMissing(): string[] {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push('root (veth pairs and nftables rules need it)');
+  if (!['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip'].some(existsSync)) missing.push('ip (Debian package iproute2)');
+  if (!['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft'].some(existsSync)) missing.push('nft (Debian package nftables)');
+  return missing;
+}
+
+/** Refuse network options the mode cannot honour. */
+function checkMode(mode: NetworkMode, isolation: Isolation, cfg: ResolvedConfig): void {
+  if (isolation === 'minimal' && mode !== 'host')
+    throw bad(`Expected \`--network\` to be host at minimal isolation (it has no namespaces), got \`${mode}\`. Use --isolation standard for a private network.`);
+  if (isolation === 'strict' && mode === 'host')
+    throw bad('Expected `--network` to be none or private at strict isolation (strict never shares the host network), got `host`');
+  const needPrivate: Array<[boolean, string]> = [
+    [cfg.publish.length > 0, '`-p`'],
+    [cfg.dns.length > 0, '`--dns`'],
+    [cfg.networkBandwidth !== undefined, '`--network-bandwidth`'],
+  ];
+  for (const [given, flag] of needPrivate)
+    if (given && mode !== 'private') throw bad(`Expected ${flag} with --network private (this container's network is ${mode})`);
+  if (cfg.addHosts.length && mode === 'host') throw bad('Expected `--add-host` with --network private or none (on the host network the host\'s /etc/hosts is shown)');
+  if (cfg.port !== undefined && mode === 'none')
+    throw bad(`A port cannot be given to a container with --network none: it has its own network namespace with only lo. Use --network private${isolation === 'strict' ? '' : ' or host'}.`);
+  if (mode === 'private') {
+    const missing = privateNetworkMissing();
+    if (missing.length)
+      throw new EngineError('HOST_UNSUPPORTED', `This host cannot give a private network: missing ${missing.join('; ')}. Use --network host or none.`);
+  }
+}
+
+/** Host ports already promised to other containers, per protocol and address. */
+function heldPorts(core: EngineCore): PortMapping[] {
+  return core.store.listContainers().flatMap((r) => r.config.publish ?? []);
+}
+
+const clash = (a: PortMapping, b: PortMapping) =>
+  a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostIp === b.hostIp || a.hostIp === '0.0.0.0' || b.hostIp === '0.0.0.0');
+
+/** Give every mapping a host port: free ones picked, asked-for ones checked against the host and other containers. */
+async function resolvePorts(core: EngineCore, wanted: PortMapping[]): Promise<PortMapping[]> {
+  const held = heldPorts(core);
+  const out: PortMapping[] = [];
+  for (const p of wanted) {
+    if (p.hostPort === 0) {
+      const avoid = new Set([...held, ...out].filter((h) => h.protocol === p.protocol).map((h) => h.hostPort));
+      out.push({ ...p, hostPort: await pickPort(p.hostIp, p.protocol, avoid) });
+      continue;
+    }
+    const spec = `${p.hostIp}:${p.hostPort}/${p.protocol}`;
+    if ([...held, ...out].some((h) => clash(h, p))) throw bad(`Expected \`-p\` to name a free host port, got \`${spec}\`: another container publishes it`);
+    if (await portTaken(p.hostIp, p.hostPort, p.protocol)) throw bad(`Expected \`-p\` to name a free host port, got \`${spec}\`: something on this host already uses it`);
+    out.push(p);
+  }
+  return out;
+}
+
+/** Resolve the network part of a new container's config: its mode, ports and PORT variable. */
+export async function resolveNetwork(core: EngineCore, cfg: ResolvedConfig, isolation: Isolation) {
+  const network = cfg.network ?? defaultNetworkMode(isolation);
+  checkMode(network, isolation, cfg);
+  let port = cfg.port === 'auto' ? undefined : cfg.port;
+  const publish = [...cfg.publish];
+  if (cfg.port !== undefined && network === 'private') {
+    // --port keeps its meaning: the bot listens on PORT and is reached at 127.0.0.1:PORT on the host
+    if (port === undefined) {
+      const avoid = new Set(heldPorts(core).map((h) => h.hostPort));
+      port = await pickPort('127.0.0.1', 'tcp', avoid);
+    }
+    publish.push({ hostIp: '127.0.0.1', hostPort: port, containerPort: port, protocol: 'tcp' });
+  } else if (cfg.port === 'auto') {
+    port = await freePort();
+  }
+  const env = port !== undefined ? { ...cfg.env, PORT: String(port) } : cfg.env;
+  return { network, port, env, publish: await resolvePorts(core, publish) };
+}
+
+/**
+ * Bring up what the container's network needs before its supervisor starts; returns the namespace
+ * the supervisor joins (private only).
+ */
+export async function startNetwork(row: ContainerRow, paths: ContainerPaths): Promise<string | undefined> {
+  const c = row.config;
+  const mode = networkMode(c);
+  const req = { id: row.id, hostname: c.hostname ?? c.name, etcDir: paths.etc, publish: c.publish ?? [], dns: c.dns ?? [], addHosts: c.addHosts ?? [], bandwidth: c.networkBandwidth };
+  if (c.isolation === 'minimal' || mode === 'host') return undefined;
+  if (mode === 'none') {
+    writeNetFiles(req);
+    return undefined;
+  }
+  for (const p of req.publish)
+    if (await portTaken(p.hostIp, p.hostPort, p.protocol))
+      throw new EngineError('INVALID_STATE', `Cannot start ${c.name}: host port ${p.hostIp}:${p.hostPort}/${p.protocol} is now used by another program on this host. Stop that program, or recreate the container with another -p.`);
+  return setupNetwork(req).netnsPath;
+}
+
+/** Take the container's private network down (its namespace, interfaces, rules, address). */
+export function stopNetwork(row: ContainerRow): void {
+  if (networkMode(row.config) === 'private') teardownNetwork(row.id);
+}

@@ -1,0 +1,160 @@
+// Private networks as docker's bridge does it as root, with no process per container: a named network
+// namespace, a routed veth pair, nftables for NAT, published ports and isolation, tc for bandwidth.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import type { NetworkMode, PortMapping } from '../config/schema.js';
+import { EngineError } from '../errors.js';
+import { hostsFile, resolverPlan } from './netfiles.js';
+import { baseRules, GATEWAY, IF_PREFIX, nft, portRules, removePortRules } from './nftables.js';
+
+/** Leases live in /run: they vanish with the namespaces at reboot, and are shared by every storage dir. */
+export const LEASE_DIR = '/run/codex32/net';
+
+export interface NetworkRequest {
+  id: string;
+  hostname: string;
+  /** where the container's hosts and resolv.conf are written */
+  etcDir: string;
+  publish: PortMapping[];
+  dns: string[];
+  addHosts: Array<{ host: string; ip: string }>;
+  /** bytes per second each way */
+  bandwidth?: number;
+}
+
+export interface NetworkLease {
+  /** the bind-mounted namespace the supervisor joins */
+  netnsPath: string;
+  address: string;
+  hostIf: string;
+}
+
+/** The mode a container runs with; containers created before networks existed keep their old one. */
+export function networkMode(c: { isolation?: string; network?: NetworkMode }): NetworkMode {
+  if (c.network) return c.network;
+  return c.isolation === 'strict' ? 'none' : 'host';
+}
+
+/** The mode a new container gets when none is asked for. */
+export function defaultNetworkMode(isolation: string): NetworkMode {
+  return isolation === 'strict' ? 'none' : isolation === 'standard' ? 'private' : 'host';
+}
+
+/** Namespace and host interface name of a container (interface names hold 15 bytes). */
+export function netName(id: string): string {
+  return IF_PREFIX + id.slice(0, 15 - IF_PREFIX.length);
+}
+
+function run(cmd: string, args: string[], input?: string): void {
+  try {
+    execFileSync(cmd, args, { input, stdio: ['pipe', 'ignore', 'pipe'], encoding: 'utf8' });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new EngineError('RUNTIME_FAILED', `Cannot set up the private network (${cmd} ${args.join(' ')}): ${(err.stderr || err.message).trim()}`, { cause: e });
+  }
+}
+
+/** Lease a free address in 10.89.0.0/16 by creating its file exclusively (safe across processes). */
+function leaseAddress(id: string): string {
+  mkdirSync(`${LEASE_DIR}/ip`, { recursive: true });
+  const span = 65534 - 2;
+  const start = randomInt(span);
+  for (let i = 0; i < span; i++) {
+    const n = 2 + ((start + i) % span);
+    if ((n & 255) === 0 || (n & 255) === 255) continue;
+    const address = `10.89.${n >> 8}.${n & 255}`;
+    try {
+      closeSync(openSync(`${LEASE_DIR}/ip/${address}`, 'wx'));
+      writeFileSync(`${LEASE_DIR}/ip/${address}`, id);
+      writeFileSync(`${LEASE_DIR}/${netName(id)}`, address);
+      return address;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  throw new EngineError('RUNTIME_FAILED', 'Every address of the private network 10.89.0.0/16 is in use. Remove stopped containers with `codex32 prune`.');
+}
+
+/** The address of a container whose private network is set up, else undefined. */
+export function networkAddress(id: string): string | undefined {
+  try {
+    return readFileSync(`${LEASE_DIR}/${netName(id)}`, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Write the container's /etc/hosts (and resolv.conf for a private network); returns the loopback DNS to forward to. */
+export function writeNetFiles(req: Pick<NetworkRequest, 'etcDir' | 'hostname' | 'dns' | 'addHosts'>, address?: string): string | undefined {
+  mkdirSync(req.etcDir, { recursive: true });
+  writeFileSync(`${req.etcDir}/hosts`, hostsFile(req.hostname, address, req.addHosts));
+  if (!address) return undefined;
+  const resolver = resolverPlan(req.dns);
+  writeFileSync(`${req.etcDir}/resolv.conf`, resolver.resolvConf);
+  return resolver.loopbackDns;
+}
+
+/** tc token bucket: burst of a twentieth of a second, never below a few full frames. */
+function shape(bytesPerSec: number): string[] {
+  const burst = Math.max(16 * 1024, Math.round(bytesPerSec / 20));
+  return ['root', 'tbf', 'rate', `${bytesPerSec}bps`, 'burst', String(burst), 'latency', '200ms'];
+}
+
+/** Create the container's namespace, veth pair, address, routes, rules and shaping. */
+export function setupNetwork(req: NetworkRequest): NetworkLease {
+  const name = netName(req.id);
+  teardownNetwork(req.id); // a previous run's leftovers, if its supervisor was killed
+  const address = leaseAddress(req.id);
+  try {
+    const loopbackDns = writeNetFiles(req, address);
+    run('ip', ['netns', 'add', name]);
+    run('ip', ['-batch', '-'], [
+      `link add ${name} type veth peer name eth0 netns ${name}`,
+      `addr add ${GATEWAY}/32 dev ${name}`,
+      `link set ${name} up`,
+      `route add ${address}/32 dev ${name} src ${GATEWAY}`,
+    ].join('\n') + '\n');
+    run('ip', ['-n', name, '-batch', '-'], [
+      'link set lo up',
+      'link set eth0 up',
+      `addr add ${address}/32 dev eth0`,
+      `route add ${GATEWAY} dev eth0 scope link`,
+      `route add default via ${GATEWAY} dev eth0`,
+    ].join('\n') + '\n');
+    // host-loopback clients of published ports leave through this interface (then masqueraded)
+    writeFileSync(`/proc/sys/net/ipv4/conf/${name}/route_localnet`, '1');
+    if (req.bandwidth) {
+      run('tc', ['qdisc', 'replace', 'dev', name, ...shape(req.bandwidth)]); // towards the container
+      run('tc', ['-n', name, 'qdisc', 'replace', 'dev', 'eth0', ...shape(req.bandwidth)]); // from it
+    }
+    nft(baseRules(loopbackDns) + portRules(req.id, address, req.publish));
+    return { netnsPath: `/run/netns/${name}`, address, hostIf: name };
+  } catch (e) {
+    teardownNetwork(req.id);
+    throw e;
+  }
+}
+
+/** Remove everything the container's private network holds on the host; safe to call twice. */
+export function teardownNetwork(id: string): void {
+  const name = netName(id);
+  removePortRules(id);
+  if (existsSync(`/sys/class/net/${name}`)) {
+    try {
+      execFileSync('ip', ['link', 'del', name], { stdio: 'ignore' });
+    } catch {
+      /* gone with its namespace meanwhile */
+    }
+  }
+  if (existsSync(`/run/netns/${name}`)) {
+    try {
+      execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    } catch {
+      /* already deleted */
+    }
+  }
+  const address = networkAddress(id);
+  if (address) rmSync(`${LEASE_DIR}/ip/${address}`, { force: true });
+  rmSync(`${LEASE_DIR}/${name}`, { force: true });
+}

@@ -1,0 +1,87 @@
+// nftables rules of the private network: NAT out, published ports in, and the walls between.
+import { execFileSync } from 'node:child_process';
+import { EngineError } from '../errors.js';
+import type { PortMapping } from '../config/schema.js';
+
+export const TABLE = 'codex32';
+/** Host-side interfaces of private containers all start with this (nft matches "c32-*"). */
+export const IF_PREFIX = 'c32-';
+export const SUBNET = '10.89.0.0/16';
+export const GATEWAY = '10.89.0.1';
+
+/** Run nft with a script on stdin; failures become RUNTIME_FAILED with nft's own words. */
+export function nft(script: string, args: string[] = ['-f', '-']): string {
+  try {
+    return execFileSync('nft', args, { input: script, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new EngineError('RUNTIME_FAILED', `nftables refused the private network's rules: ${(err.stderr || err.message).trim()}`, { cause: e });
+  }
+}
+
+/**
+ * The table's fixed chains, rewritten whole in one transaction (so concurrent starts converge);
+ * the `ports` chain keeps each container's published ports between rewrites.
+ */
+export function baseRules(loopbackDns?: string): string {
+  const c = `ip ${TABLE}`;
+  const any = `"${IF_PREFIX}*"`;
+  const lines = [
+    `add table ${c}`,
+    `add chain ${c} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+    `add chain ${c} output { type nat hook output priority -100; policy accept; }`,
+    `add chain ${c} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+    `add chain ${c} forward { type filter hook forward priority filter; policy accept; }`,
+    `add chain ${c} input { type filter hook input priority filter; policy accept; }`,
+    `add chain ${c} ports`,
+    ...['prerouting', 'output', 'postrouting', 'forward', 'input'].map((ch) => `flush chain ${c} ${ch}`),
+    // published ports: any address of this host (loopback too, from the host itself)
+    `add rule ${c} prerouting fib daddr type local jump ports`,
+    `add rule ${c} output fib daddr type local jump ports`,
+    // out to the world under the host's address; host-loopback clients and hairpins under the gateway's
+    `add rule ${c} postrouting ip saddr ${SUBNET} oifname != ${any} masquerade`,
+    `add rule ${c} postrouting ip saddr 127.0.0.0/8 oifname ${any} masquerade`,
+    `add rule ${c} postrouting iifname ${any} oifname ${any} ct status dnat masquerade`,
+    // containers reach each other only through published ports
+    `add rule ${c} forward iifname ${any} oifname ${any} ct status dnat accept`,
+    `add rule ${c} forward iifname ${any} oifname ${any} drop`,
+    // and the host itself not at all, except the answers to what the host opened (and DNS below)
+    `add rule ${c} input iifname ${any} ct state established,related accept`,
+  ];
+  if (loopbackDns) {
+    // the host resolves through a loopback server: the gateway's port 53 leads to it, nothing else does
+    lines.push(`add rule ${c} prerouting iifname ${any} ip daddr ${GATEWAY} meta l4proto { tcp, udp } th dport 53 dnat to ${loopbackDns}`);
+    lines.push(`add rule ${c} input iifname ${any} ct status dnat ip daddr ${loopbackDns} meta l4proto { tcp, udp } th dport 53 accept`);
+  }
+  lines.push(`add rule ${c} input iifname ${any} drop`);
+  return lines.join('\n') + '\n';
+}
+
+const tag = (id: string) => `c32:${id}`;
+
+/** Rules forwarding each published port to the container's address. */
+export function portRules(id: string, address: string, ports: PortMapping[]): string {
+  return ports
+    .map((p) => {
+      const daddr = p.hostIp === '0.0.0.0' ? '' : `ip daddr ${p.hostIp} `;
+      return `add rule ip ${TABLE} ports ${daddr}${p.protocol} dport ${p.hostPort} dnat to ${address}:${p.containerPort} comment "${tag(id)}"\n`;
+    })
+    .join('');
+}
+
+/** Delete the container's published-port rules (by their comment). */
+export function removePortRules(id: string): void {
+  let listing: string;
+  try {
+    listing = execFileSync('nft', ['-a', 'list', 'chain', 'ip', TABLE, 'ports'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return; // no table: nothing of ours to remove
+  }
+  const marker = `comment "${tag(id)}"`;
+  const handles = listing
+    .split('\n')
+    .filter((l) => l.includes(marker))
+    .map((l) => /# handle (\d+)/.exec(l)?.[1])
+    .filter((h): h is string => !!h);
+  if (handles.length) nft(handles.map((h) => `delete rule ip ${TABLE} ports handle ${h}\n`).join(''));
+}

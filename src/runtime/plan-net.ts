@@ -1,0 +1,27 @@
+// The network part of a launch plan: which namespace the container joins and the /etc files it sees.
+import type { ContainerRow } from '../state/types.js';
+import type { ContainerPaths } from './layout.js';
+import { networkMode } from './network.js';
+
+/** Host /etc files a container with its own network namespace gets from codex32 instead. */
+export const NET_ETC = ['hosts', 'resolv.conf'];
+
+/** Whether the container sees codex32's own /etc/hosts and resolv.conf rather than the host's. */
+export function ownsNetFiles(row: ContainerRow): boolean {
+  return row.config.isolation !== 'minimal' && networkMode(row.config) !== 'host';
+}
+
+/**
+ * Spec entries for the container's network: a fresh namespace with only lo (none), the prepared
+ * namespace of its private network (the supervisor joins it before the first run), or none at all
+ * (host). netnsPath is required for private.
+ */
+export function networkEntries(row: ContainerRow, paths: ContainerPaths, netnsPath?: string): string[] {
+  if (row.config.isolation === 'minimal') return [];
+  const mode = networkMode(row.config);
+  if (mode === 'host') return [];
+  const e = mode === 'none' ? ['netns=1'] : [`netns_path=${netnsPath}`];
+  e.push(`bind=${paths.etc}/hosts\t/etc/hosts\tro`);
+  if (mode === 'private') e.push(`bind=${paths.etc}/resolv.conf\t/etc/resolv.conf\tro`);
+  return e;
+}

@@ -1,0 +1,181 @@
+// Private networks with real namespaces, nftables and HTTP servers on both sides: published ports,
+// outbound traffic to a test host in a namespace of our own, and what a container must not reach.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { privateNetworkMissing } from '../src/engine/network.js';
+import { missing, sandbox, until } from './helpers.js';
+
+const skip = missing({ standard: true }) ?? (process.env.CI === 'true' ? undefined : privateNetworkMissing()[0]);
+const sb = sandbox('c32-net-');
+const { cli, inspect } = sb;
+
+// the test host: a namespace with a veth pair; its side is TEST_IP, ours TEST_GW (never c32-*: that is ours)
+const tag = process.pid.toString(36).slice(-5);
+const TEST_NS = `t32n-${tag}`;
+const TEST_IF = `t32h-${tag}`;
+const octet = 100 + (process.pid % 100);
+const TEST_GW = `10.201.${octet}.1`;
+const TEST_IP = `10.201.${octet}.2`;
+const www = mkdtempSync(join(tmpdir(), 'c32-www-'));
+let testHost: ResultPromise | undefined;
+let loopSrv: Server;
+let loopPort = 0;
+
+const ip = (...a: string[]) => execFileSync('ip', a, { stdio: 'pipe' });
+const ourNetns = () => (existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith('c32-')) : []);
+const ourRules = () => execFileSync('nft', ['list', 'chain', 'ip', 'codex32', 'ports'], { encoding: 'utf8' });
+
+/** Fetch a URL from inside a container; prints the body or FAIL. */
+const fetchIn = (name: string, url: string) =>
+  cli(['exec', name, 'sh', '-c', `curl -s -m 2 ${url} || echo FAIL`]).then((r) => String(r.stdout).trim());
+
+beforeAll(async () => {
+  if (skip) return;
+  writeFileSync(join(www, 'index.html'), 'test-host-page');
+  writeFileSync(join(www, 'big'), Buffer.alloc(3 * 1024 * 1024, 7));
+  ip('netns', 'add', TEST_NS);
+  ip('link', 'add', TEST_IF, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', TEST_NS);
+  ip('addr', 'add', `${TEST_GW}/24`, 'dev', TEST_IF);
+  ip('link', 'set', TEST_IF, 'up');
+  ip('-n', TEST_NS, 'addr', 'add', `${TEST_IP}/24`, 'dev', 'eth0');
+  ip('-n', TEST_NS, 'link', 'set', 'eth0', 'up');
+  ip('-n', TEST_NS, 'link', 'set', 'lo', 'up');
+  testHost = execa('ip', ['netns', 'exec', TEST_NS, 'python3', '-m', 'http.server', '8080', '--bind', TEST_IP, '--directory', www], { reject: false });
+  await until(() => execa('curl', ['-s', '-m', '1', `http://${TEST_IP}:8080/`], { reject: false }).then((r) => r.stdout === 'test-host-page'));
+  loopSrv = createServer((_q, res) => res.end('host-loopback-secret'));
+  await new Promise<void>((r) => loopSrv.listen(0, '127.0.0.1', r));
+  loopPort = (loopSrv.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  await sb.clean();
+  testHost?.kill('SIGKILL');
+  loopSrv?.close();
+  try {
+    ip('link', 'del', TEST_IF);
+  } catch {
+    /* not created */
+  }
+  try {
+    ip('netns', 'del', TEST_NS);
+  } catch {
+    /* not created */
+  }
+  rmSync(www, { recursive: true, force: true });
+});
+
+describe.skipIf(!!skip)(`private network${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('standard defaults to private: own address, outbound to the test host, DNS from the host', async () => {
+    const r = await cli(['run', '--rm', 'host', 'sh', '-c', `cat /proc/net/route | wc -l; curl -s -m 5 http://${TEST_IP}:8080/; echo; cat /etc/resolv.conf`]);
+    expect(r.exitCode).toBe(0);
+    const [, page] = String(r.stdout).split('\n');
+    expect(page).toBe('test-host-page');
+    const hostNs = execFileSync('sh', ['-c', "grep '^nameserver' /etc/resolv.conf | grep -v ' 127\\.' || true"], { encoding: 'utf8' }).trim();
+    if (hostNs) expect(String(r.stdout)).toContain(hostNs.split('\n')[0]);
+  });
+
+  it('a published port reaches the server inside; ports show in port, ps, inspect', async () => {
+    const r = await cli(['run', '-d', '--name', 'web', '-v', `${www}:/www:ro`, '-p', '3001', '-p', '127.0.0.1::3002/udp', 'host', 'python3', '-m', 'http.server', '3001', '--directory', '/www']);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const doc = await inspect('web');
+    const bind = doc.NetworkSettings.Ports['3001/tcp'][0];
+    expect(bind.HostIp).toBe('0.0.0.0');
+    expect(Number(bind.HostPort)).toBeGreaterThan(0);
+    expect(doc.NetworkSettings.Ports['3002/udp'][0].HostIp).toBe('127.0.0.1');
+    expect(doc.NetworkSettings.IPAddress).toMatch(/^10\.89\./);
+    expect(doc.HostConfig.NetworkMode).toBe('private');
+    const page = await until(() => execa('curl', ['-s', '-m', '2', `http://127.0.0.1:${bind.HostPort}/`], { reject: false }).then((x) => x.stdout === 'test-host-page' && x.stdout));
+    expect(page).toBe('test-host-page');
+    expect(String((await cli(['port', 'web'])).stdout)).toContain(`3001/tcp -> 0.0.0.0:${bind.HostPort}`);
+    expect(String((await cli(['port', 'web', '3001'])).stdout)).toBe(`0.0.0.0:${bind.HostPort}`);
+    expect(String((await cli(['ps'])).stdout)).toContain(`0.0.0.0:${bind.HostPort}->3001/tcp`);
+    expect(doc.NetworkSettings.URL).toBe(`http://127.0.0.1:${bind.HostPort}`);
+  });
+
+  it("reaches neither the host's loopback services nor another container's unpublished ports", async () => {
+    await cli(['run', '-d', '--name', 'other', '-v', `${www}:/www:ro`, '-p', '8001', 'host', 'sh', '-c', 'python3 -m http.server 8000 --directory /www & python3 -m http.server 8001 --directory /www']);
+    await cli(['run', '-d', '--name', 'prober', 'host', 'sleep', '300']);
+    const other = await inspect('other');
+    const otherIp = other.NetworkSettings.IPAddress;
+    const published = other.NetworkSettings.Ports['8001/tcp'][0].HostPort;
+    await until(() => execa('curl', ['-s', '-m', '1', `http://127.0.0.1:${published}/`], { reject: false }).then((x) => x.stdout === 'test-host-page'));
+    expect(await fetchIn('prober', `http://127.0.0.1:${loopPort}/`)).toBe('FAIL');
+    expect(await fetchIn('prober', `http://10.89.0.1:${loopPort}/`)).toBe('FAIL');
+    expect(await fetchIn('prober', `http://${otherIp}:8000/`)).toBe('FAIL');
+    expect(await fetchIn('prober', `http://${otherIp}:8001/`)).toBe('FAIL');
+    // the same server stays reachable where it is published
+    expect(await fetchIn('prober', `http://${TEST_GW}:${published}/`)).toBe('test-host-page');
+    await cli(['rm', '-f', 'other', 'prober']);
+  });
+
+  it('--add-host and --dns write the container\'s hosts and resolv.conf', async () => {
+    const r = await cli(['run', '--rm', '--add-host', 'db.local:10.1.2.3', '--dns', '10.9.9.9', 'host', 'sh', '-c', 'getent hosts db.local; cat /etc/resolv.conf']);
+    expect(String(r.stdout)).toMatch(/10\.1\.2\.3\s+db\.local/);
+    expect(String(r.stdout)).toContain('nameserver 10.9.9.9');
+  });
+
+  it('--network host shares the host stack; strict defaults to none and accepts private', async () => {
+    const h = await cli(['run', '--rm', '--network', 'host', 'host', 'sh', '-c', `curl -s -m 3 http://127.0.0.1:${loopPort}/`]);
+    expect(String(h.stdout)).toBe('host-loopback-secret');
+    const none = await cli(['run', '--rm', '--isolation', 'strict', 'host', 'sh', '-c', 'ls /sys/class/net; cat /proc/net/route | wc -l']);
+    expect(String(none.stdout)).toBe('lo\n1');
+    const priv = await cli(['run', '--rm', '--isolation', 'strict', '--network', 'private', 'host', 'sh', '-c', `ip link set eth0 down 2>/dev/null || true; curl -s -m 5 http://${TEST_IP}:8080/`]);
+    expect(String(priv.stdout), String(priv.stderr)).toBe('test-host-page');
+  });
+
+  it('--network-bandwidth caps both directions, measured with real transfers', async () => {
+    const rate = 1024 * 1024; // 1m: bytes per second
+    await cli(['run', '-d', '--name', 'slow', '--network-bandwidth', '1m', '-v', `${www}:/www:ro`, '-p', '8080', 'host', 'sh', '-c', 'python3 -m http.server 8080 --directory /www']);
+    const hp = (await inspect('slow')).NetworkSettings.Ports['8080/tcp'][0].HostPort;
+    await until(() => execa('curl', ['-s', '-m', '1', `http://127.0.0.1:${hp}/`], { reject: false }).then((x) => x.stdout === 'test-host-page'));
+    // out of the container: the host downloads 3 MB from it
+    const out = await execa('curl', ['-s', '-o', '/dev/null', '-w', '%{speed_download}', `http://127.0.0.1:${hp}/big`]);
+    // into the container: it downloads 3 MB from the test host
+    const inn = await cli(['exec', 'slow', 'curl', '-s', '-o', '/dev/null', '-w', '%{speed_download}', `http://${TEST_IP}:8080/big`]);
+    for (const speed of [Number(out.stdout), Number(inn.stdout)]) {
+      expect(speed).toBeLessThan(rate * 1.25);
+      expect(speed).toBeGreaterThan(rate * 0.3);
+    }
+    console.log(`--network-bandwidth 1m: out ${(Number(out.stdout) / rate).toFixed(2)} MiB/s, in ${(Number(inn.stdout) / rate).toFixed(2)} MiB/s`);
+    await cli(['rm', '-f', 'slow']);
+  });
+
+  it('removal leaves no namespace, no rule, no address lease', async () => {
+    await cli(['rm', '-f', 'web']);
+    expect(ourNetns()).toEqual([]);
+    expect(ourRules()).not.toContain('dnat');
+  });
+
+  it('bad input: exit 125 with the expected form, nothing left behind', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const busyPort = (busy.address() as AddressInfo).port;
+    const cases: Array<[string[], RegExp]> = [
+      [['-p', `127.0.0.1:${busyPort}:80`], /Expected `-p` to name a free host port/],
+      [['-p', '70000:80'], /Expected `-p` to be \[IP:\]\[HOSTPORT:\]CONTAINERPORT/],
+      [['-p', '80:0'], /Expected `-p`/],
+      [['--network', 'bridge'], /Expected `--network` to be one of host, none, private, got `bridge`/],
+      [['--network-bandwidth', '-1'], /Expected `--network-bandwidth` to be a rate/],
+      [['--network-bandwidth', '1e99'], /Expected `--network-bandwidth` to be a rate/],
+      [['--network', 'host', '-p', '80'], /Expected `-p` with --network private/],
+      [['--add-host', 'nocolon'], /Expected `--add-host` to be NAME:IPv4/],
+    ];
+    const before = sb.storage;
+    for (const [flags, msg] of cases) {
+      const r = await cli(['run', '--rm', '--name', 'bad', ...flags, 'host', 'true']);
+      expect(r.exitCode, flags.join(' ')).toBe(125);
+      expect(String(r.stderr)).toMatch(msg);
+    }
+    busy.close();
+    expect(String((await cli(['ps', '-aq'])).stdout)).toBe('');
+    expect(ourNetns()).toEqual([]);
+    expect(ourRules()).not.toContain('dnat');
+    expect(readdirSync(join(before, 'containers'))).toEqual([]);
+  });
+});
