@@ -17,6 +17,7 @@ import { attachTo, startAttached } from './attach.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { createContainer } from './create.js';
 import { execDetached, execIn, execStream, type ExecOptions, type ExecProcess, type ExecResult } from './exec.js';
+import { readFiles, writeFiles, type FileRead, type FileToWrite } from './contents.js';
 import { copyFrom, copyTo, exportFs, statPath } from './files.js';
 import { engineInfo, type EngineInfo } from './host.js';
 import { EngineImages, imageList, importImageFile, removeImageNamed } from './images.js';
@@ -255,6 +256,16 @@ export class ContainerEngine implements EngineCore {
   /** Whether path inside the container is a directory, something else, or missing. */
   statPath(ref: string, path: string): Promise<'dir' | 'other' | 'missing'> {
     return statPath(this, ref, path);
+  }
+
+  /** Write files into the container (parents made as needed) in one supervisor round trip, never through a link out of it. */
+  writeFiles(ref: string, files: FileToWrite[]): Promise<void> {
+    return writeFiles(this, ref, files);
+  }
+
+  /** Read files from the container in one round trip; a missing path is an EngineError with code NO_SUCH_PATH. */
+  readFiles(ref: string, paths: string[]): Promise<FileRead[]> {
+    return readFiles(this, ref, paths);
   }
 
   /** A tar stream of the container's own filesystem: the whole root of a rootfs image, else /app. */

@@ -1,5 +1,6 @@
 // Lifecycle: start (prepare, launch the supervisor, record), stop, kill and wait.
-import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chown, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { prepareImageRoot } from '../images/rootfs.js';
@@ -60,7 +61,7 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
   };
   try {
     const image = imageFor(core.store, row.config);
-    const cgroups = prepareRun(claimed, image, paths);
+    const cgroups = await prepareRun(claimed, image, paths);
     if (image.kind === 'oci') {
       const strict = row.config.isolation === 'strict';
       image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, strict ? STRICT_ID_BASE : 0, strict ? STRICT_ID_BASE : undefined);
@@ -104,7 +105,7 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
 }
 
 /** Make the cgroups and directories one run needs; returns the cgroup set. */
-function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
+async function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
   for (const f of [paths.state, paths.stopRequest, paths.exits, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
@@ -122,20 +123,19 @@ function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPa
     for (let d = dirname(paths.dir); d !== '/'; d = dirname(d))
       if ((statSync(d).mode & 0o001) === 0)
         throw new EngineError('HOST_UNSUPPORTED', `Strict containers run as an unprivileged host uid, which cannot pass through ${d}. Run \`chmod o+x ${d}\` or choose a --storage directory whose parents are searchable.`, { context: { path: d } });
-    for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) chownTree(p, STRICT_ID_BASE);
+    for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) await chownTree(p, STRICT_ID_BASE);
   }
   return cgroups;
 }
 
-/** Give a tree to uid and gid id, symlinks excluded (they are never followed). */
-function chownTree(path: string, id: number): void {
-  chownSync(path, id, id);
-  const st = statSync(path);
-  if (!st.isDirectory()) return;
-  for (const e of readdirSync(path, { withFileTypes: true })) {
+/** Give a tree to uid and gid id, symlinks excluded (they are never followed); asynchronous, as a big app can be. */
+async function chownTree(path: string, id: number): Promise<void> {
+  await chown(path, id, id);
+  if (!(await stat(path)).isDirectory()) return;
+  for (const e of await readdir(path, { withFileTypes: true })) {
     const p = join(path, e.name);
-    if (e.isDirectory()) chownTree(p, id);
-    else if (!e.isSymbolicLink()) chownSync(p, id, id);
+    if (e.isDirectory()) await chownTree(p, id);
+    else if (!e.isSymbolicLink()) await chown(p, id, id);
   }
 }
 
