@@ -3,6 +3,7 @@
 import type { ContainerEngine } from '../engine/engine.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { ProcRef } from '../state/types.js';
+import { EngineError } from '../errors.js';
 import type { Bot } from './bot.js';
 import { botContainerConfig, botEnv, restartPolicy } from './container.js';
 import type { Backend, BotStatus } from './types.js';
@@ -31,6 +32,7 @@ export class LocalBackend implements Backend {
 
   async run(bot: Bot): Promise<void> {
     if (this.running(bot)) return;
+    if (!bot.script) throw new EngineError('INVALID_CONFIG', `Invalid bot ${bot.name}: LOCAL_PROCESS runs a script on the host; an image needs CUSTOM_CONTAINER or KUBERNETES_POD`);
     const cfg = botContainerConfig(bot);
     // a defined environment whoever starts it (a shell, serve, systemd at boot): the bot's own, plus
     // PATH and HOME; nothing of the caller's (codex32's settings and the service token among them)
