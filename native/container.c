@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "caps.h"
+#include "pty.h"
 #include "cgroup.h"
 #include "record.h"
 #include "sandbox.h"
@@ -67,8 +69,19 @@ static int container_init(pid_t cmd) {
   }
 }
 
+/* tty: open the container's terminal, hand its master to the supervisor; returns the slave */
+static int open_terminal(int psock) {
+  int master, slave;
+  if (pty_open(&master, &slave) < 0) die("open a terminal");
+  pty_resize(master, 24, 80); /* until a client says its size */
+  if (fd_send(psock, master) < 0) die("pass the terminal to the supervisor");
+  close(master);
+  close(psock);
+  return slave;
+}
+
 /* in the new child: wait for the supervisor's go, build the container, exec the command */
-static void child_main(int gofd, int errpipe, char **argv) {
+static void child_main(int gofd, int errpipe, int psock, char **argv) {
   char go;
   if (read(gofd, &go, 1) != 1) _exit(125); /* supervisor died before releasing us */
   close(gofd);
@@ -77,6 +90,7 @@ static void child_main(int gofd, int errpipe, char **argv) {
   const char *cwd = spec_get("cwd");
   if (isolation == 0) {
     setsid();
+    if (psock >= 0) pty_take(open_terminal(psock));
     apply_rlimits();
     sigset_t none;
     sigemptyset(&none);
@@ -99,10 +113,13 @@ static void child_main(int gofd, int errpipe, char **argv) {
   if (spec_num("netns", 0)) loopback_up();
   setup_rootfs(spec_get("newroot"));
   prctl(PR_SET_DUMPABLE, 0); /* /proc/1 of the container stays closed to it */
+  int slave = psock >= 0 ? open_terminal(psock) : -1;
   pid_t cmd = fork();
   if (cmd < 0) die("fork");
   if (cmd == 0) {
-    setpgid(0, 0);
+    /* with a terminal the command leads its own session, the terminal its controlling one */
+    if (slave >= 0) setsid(), pty_take(slave);
+    else setpgid(0, 0);
     apply_rlimits();
     sigset_t none;
     sigemptyset(&none);
@@ -110,6 +127,7 @@ static void child_main(int gofd, int errpipe, char **argv) {
     become_and_exec(argv, envp, cwd, errpipe);
   }
   close(errpipe);
+  if (slave >= 0) close(slave); /* the terminal reports end of file once the command's copies are gone */
   restrict_caps((1ULL << CAP_KILL));
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   _exit(container_init(cmd));
@@ -123,22 +141,34 @@ static unsigned long ns_flags(void) {
   return f;
 }
 
-/* in the clone: only stdio and our two private pipes survive, nothing the caller held leaks in */
-static void child_enter(const int gop[2], const int errp[2], const int o[2], const int e[2], char **argv) {
+/* close every descriptor from 3 up but the n in keep */
+static void close_except(const int *keep, int n) {
+  int hi = 2;
+  for (int i = 0; i < n; i++)
+    if (keep[i] > hi) hi = keep[i];
+  for (int fd = 3; fd < hi; fd++) {
+    int kept = 0;
+    for (int i = 0; i < n; i++) kept |= keep[i] == fd;
+    if (!kept) close(fd);
+  }
+  close_fds_from(hi + 1);
+}
+
+/* in the clone: only stdio and our private pipes survive, nothing the caller held leaks in */
+static void child_enter(const int gop[2], const int errp[2], const int o[2], const int e[2], const int in[2], const int ps[2], char **argv) {
   close(gop[1]);
   close(errp[0]);
   close(o[0]);
   close(e[0]);
+  if (ps[0] >= 0) close(ps[0]);
+  if (in[1] >= 0) close(in[1]);
   int devnull = open("/dev/null", O_RDONLY);
-  dup2(devnull, 0);
+  dup2(in[0] >= 0 ? in[0] : devnull, 0); /* stdin_open: the pipe the supervisor feeds from attached clients */
   dup2(o[1], 1);
   dup2(e[1], 2);
-  int g = fcntl(gop[0], F_DUPFD_CLOEXEC, 3), x = fcntl(errp[1], F_DUPFD_CLOEXEC, 4);
-  int keep_lo = g < x ? g : x, keep_hi = g < x ? x : g;
-  for (int fd = 3; fd < keep_lo; fd++) close(fd);
-  for (int fd = keep_lo + 1; fd < keep_hi; fd++) close(fd);
-  close_fds_from(keep_hi + 1);
-  child_main(g, x, argv);
+  int keep[3] = {fcntl(gop[0], F_DUPFD_CLOEXEC, 3), fcntl(errp[1], F_DUPFD_CLOEXEC, 3), ps[1] >= 0 ? fcntl(ps[1], F_DUPFD_CLOEXEC, 3) : -1};
+  close_except(keep, 3);
+  child_main(keep[0], keep[1], keep[2], argv);
   _exit(125);
 }
 
@@ -161,22 +191,27 @@ static void place_child(pid_t pid) {
   }
 }
 
-void start_run(int *outpipe, int *errpipe_out) {
-  int gop[2], errp[2], o[2], e[2];
+void start_run(struct run_io *io) {
+  int gop[2], errp[2], o[2], e[2], in[2] = {-1, -1}, ps[2] = {-1, -1};
   if (pipe2(gop, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0 ||
       pipe2(e, O_CLOEXEC) < 0)
     die("pipe");
+  int tty = (int)spec_num("tty", 0);
+  if (tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ps) < 0) die("socketpair");
+  if (!tty && spec_num("stdin_open", 0) && pipe2(in, O_CLOEXEC) < 0) die("pipe");
   char **argv = spec_all("arg");
   /* a strict user namespace denies setgroups: drop the supervisor's groups before they are inherited */
   if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
   pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD | ns_flags(), 0, 0, 0, 0);
   if (pid < 0) die("clone");
-  if (pid == 0) child_enter(gop, errp, o, e, argv);
+  if (pid == 0) child_enter(gop, errp, o, e, in, ps, argv);
   free(argv);
   close(gop[0]);
   close(errp[1]);
   close(o[1]);
   close(e[1]);
+  if (in[0] >= 0) close(in[0]);
+  if (ps[1] >= 0) close(ps[1]);
   child_pid = pid;
   child_start = proc_starttime(pid);
   run_started_ms = now_ms();
@@ -184,7 +219,5 @@ void start_run(int *outpipe, int *errpipe_out) {
   place_child(pid);
   if (write(gop[1], "g", 1) != 1) die("release child");
   close(gop[1]);
-  outpipe[0] = o[0];
-  outpipe[1] = e[0];
-  *errpipe_out = errp[0];
+  *io = (struct run_io){o[0], e[0], errp[0], in[1], ps[0]};
 }

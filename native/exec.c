@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "pty.h"
 #include "cgroup.h"
 #include "seccomp.h"
 #include "spec.h"
@@ -60,6 +61,8 @@ struct exec_req {
   char **argv;
   char **envp;
   const char *cwd;
+  int tty;         /* -t: a terminal of its own, relayed to ours */
+  int interactive; /* -i: our stdin is its stdin; otherwise it reads /dev/null */
 };
 
 /* replace the spec's value of key for this exec only (or add it): become_and_exec reads uid and gid there */
@@ -124,6 +127,8 @@ static void parse_exec_args(char **args, int nargs, struct exec_req *r) {
     else if (strcmp(args[i], "-E") == 0 && i + 1 < nargs) i++; /* read above */
     else if (strcmp(args[i], "-u") == 0 && i + 1 < nargs) exec_user(args[++i]);
     else if (strcmp(args[i], "-w") == 0 && i + 1 < nargs) wd = args[++i];
+    else if (strcmp(args[i], "-t") == 0) r->tty = 1;
+    else if (strcmp(args[i], "-i") == 0) r->interactive = 1;
     else die("unknown exec option %s", args[i]);
   }
   r->argv = args + i;
@@ -145,8 +150,14 @@ static void parse_exec_args(char **args, int nargs, struct exec_req *r) {
 }
 
 /* in the forked child, inside the container's namespaces: join its cgroups, then become its process */
-static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int errw) {
+static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int errw, int slave) {
   report_fd = errw;
+  if (slave >= 0) setsid(), pty_take(slave); /* its own session, the terminal its controlling one */
+  else if (!r->interactive) {
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul < 0 || dup2(nul, 0) < 0) die("stdin");
+    close(nul);
+  }
   for (int k = 0; k < ncg; k++)
     if (write(cgfds[k], "0", 1) != 1) die("join cgroup");
   if (isolation == ISO_STRICT && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
@@ -154,9 +165,9 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
   /*
    * A session of its own, so no controlling terminal: the caller's terminal may still be its stdio,
    * but without CAP_SYS_ADMIN it cannot push input into it (TIOCSTI), take it over (TIOCSCTTY) or
-   * signal the caller's foreground jobs through it. An interactive exec needs a pty of its own.
+   * signal the caller's foreground jobs through it. An interactive exec has a pty of its own (exec -t).
    */
-  if (setsid() < 0) die("setsid");
+  if (slave < 0 && setsid() < 0) die("setsid"); /* with -t, pty_take made the session already */
   apply_rlimits();
   /* only stdio and the exec-error pipe cross into the container */
   int x = fcntl(errw, F_DUPFD_CLOEXEC, 3);
@@ -173,7 +184,7 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
 }
 
 /* wait for the exec'd command, forwarding SIGTERM, SIGINT and SIGHUP (SIGUSR2 becomes SIGKILL); its exit code as a shell gives it */
-static int wait_exec(pid_t child, int errr, const sigset_t *mask) {
+static int wait_exec(pid_t child, int errr, int master, const sigset_t *mask) {
   struct launch_error le;
   memset(&le, 0, sizeof le);
   ssize_t n;
@@ -186,7 +197,8 @@ static int wait_exec(pid_t child, int errr, const sigset_t *mask) {
     return le.stage ? 125 : le.err == ENOENT ? 127 : 126;
   }
   int status;
-  for (;;) {
+  if (master >= 0) status = pty_relay(master, child, mask);
+  for (; master < 0;) {
     siginfo_t si;
     int sig = sigwaitinfo(mask, &si);
     if (sig == SIGCHLD) {
@@ -198,14 +210,14 @@ static int wait_exec(pid_t child, int errr, const sigset_t *mask) {
 }
 
 int exec_main(char **args, int nargs) {
-  if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] -- CMD [ARG...]");
+  if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] [-t] [-i] -- CMD [ARG...]");
   const char *dir = args[0];
   load_container(dir);
   char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
   char serr[256];
   if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);
   free(filters);
-  struct exec_req r;
+  struct exec_req r = {0};
   parse_exec_args(args, nargs, &r);
   /* cgroup files are host paths: open them before entering the container's mount namespace */
   char path[PATH_MAX];
@@ -227,15 +239,19 @@ int exec_main(char **args, int nargs) {
   sigaddset(&mask, SIGUSR2);
   sigaddset(&mask, SIGCHLD);
   sigprocmask(SIG_BLOCK, &mask, NULL);
-  int errp[2];
+  int errp[2], master = -1, slave = -1;
   if (pipe2(errp, O_CLOEXEC) < 0) die("pipe");
+  /* opened here, inside the container's mount namespace: its own devpts names the terminal */
+  if (r.tty && pty_open(&master, &slave) < 0) die("open a terminal");
   pid_t child = fork(); /* a fork is needed to be inside the pid namespace */
   if (child < 0) die("fork");
   if (child == 0) {
     close(errp[0]);
-    exec_child(&r, cgfds, ncg, errp[1]);
+    if (master >= 0) close(master);
+    exec_child(&r, cgfds, ncg, errp[1], slave);
   }
+  if (slave >= 0) close(slave);
   for (int k = 0; k < ncg; k++) close(cgfds[k]);
   close(errp[1]);
-  return wait_exec(child, errp[0], &mask);
+  return wait_exec(child, errp[0], master, &mask);
 }

@@ -91,6 +91,7 @@ void log_write(const char *stream, char tag, const char *data, size_t len) {
 }
 
 struct stream out_s = {"stdout", -1, 0, {0}}, err_s = {"stderr", -1, 0, {0}};
+void (*log_tap)(const struct stream *s, const char *data, size_t len);
 
 /* read what is available; emit whole lines as F records and over-long ones as P chunks */
 int stream_pump(struct stream *s) {
@@ -105,6 +106,7 @@ int stream_pump(struct stream *s) {
     s->fd = -1;
     return 0;
   }
+  if (log_tap) log_tap(s, s->buf + s->len, (size_t)n);
   s->len += (size_t)n;
   size_t start = 0;
   for (char *nl = memchr(s->buf + s->len - (size_t)n, '\n', (size_t)n); nl;

@@ -19,6 +19,8 @@ void log_init(const char *path, long long max_size, int max_files);
 void log_stamp(void);
 void log_write(const char *stream, char tag, const char *data, size_t len);
 void log_flush(void);
+/* when set, sees every byte read from a stream before it is logged (the attach socket) */
+extern void (*log_tap)(const struct stream *s, const char *data, size_t len);
 /* read what is available; 0 once the stream reached its end (and was closed) */
 int stream_pump(struct stream *s);
 

@@ -29,7 +29,7 @@ static const struct {
   int protect;
 } commands[] = {
     {"run", run_main, 1},                         /* run RUNDIR: supervise the container described by RUNDIR/spec */
-    {"exec", exec_main, 1},                       /* exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] -- CMD [ARG...] */
+    {"exec", exec_main, 1},                       /* exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] [-t] [-i] -- CMD [ARG...] */
     {"tar-out", tar_out_main, 0},                 /* tar-out RUNDIR BUSYBOX DIR ENTRY... */
     {"tar-in", tar_in_main, 0},                   /* tar-in RUNDIR BUSYBOX DIR */
     {"test-dir", test_dir_main, 0},               /* test-dir RUNDIR PATH */
@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
       if (commands[i].protect) protect_self(argv);
       return commands[i].fn(argv + 2, argc - 2);
     }
-  fprintf(stderr, "usage: codex32-shim run RUNDIR | exec RUNDIR [-e K=V] [-w DIR] -- CMD [ARG...] | "
+  fprintf(stderr, "usage: codex32-shim run RUNDIR | exec RUNDIR [-e K=V] [-w DIR] [-t] [-i] -- CMD [ARG...] | "
                   "tar-out RUNDIR BUSYBOX DIR ENTRY... | tar-in RUNDIR BUSYBOX DIR | test-dir RUNDIR PATH | "
                   "seccomp-compile OUT\n");
   return 125;

@@ -22,10 +22,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cgroup.h"
 #include "container.h"
 #include "health.h"
 #include "log.h"
+#include "pty.h"
 #include "record.h"
 #include "seccomp.h"
 #include "spec.h"
@@ -110,17 +112,23 @@ static int restart_wanted(int code, int sig) {
 
 /* start a run and answer the engine's start call with its outcome */
 static void begin_run(struct loop *l) {
-  int pipes[2], errfd;
+  struct run_io io;
   l->oom_before = oom_count();
-  start_run(pipes, &errfd);
+  start_run(&io);
+  int errfd = io.errpipe;
+  /* with a terminal, the command's output is its master, sent by the container before exec */
+  int master = io.pty_sock >= 0 ? fd_recv(io.pty_sock) : -1;
+  if (io.pty_sock >= 0) close(io.pty_sock);
+  if (master >= 0) close(io.out), io.out = master;
+  attach_set_run(master >= 0 ? dup(master) : io.input, master >= 0);
   struct launch_error le;
   memset(&le, 0, sizeof le);
   ssize_t n;
   while ((n = read(errfd, &le, sizeof le)) < 0 && errno == EINTR) {
   }
   close(errfd);
-  out_s.fd = pipes[0];
-  err_s.fd = pipes[1];
+  out_s.fd = io.out;
+  err_s.fd = io.err;
   /* a larger pipe means fewer wake-ups for a chatty bot (the kernel caps it at pipe-max-size) */
   fcntl(out_s.fd, F_SETPIPE_SZ, 1024 * 1024);
   fcntl(err_s.fd, F_SETPIPE_SZ, 1024 * 1024);
@@ -219,6 +227,7 @@ static int on_main_exit(struct loop *l, int st) {
   /* nothing else of the container may outlive its main process */
   kill_container();
   drain_streams();
+  attach_run_ended();
   while (waitpid(-1, NULL, WNOHANG) > 0) {
   }
   int oom = oom_count() > l->oom_before;
@@ -335,20 +344,25 @@ static int supervise(void) {
   loop_init(&l);
   for (;;) {
     if (!l.running && !l.waiting_backoff) begin_run(&l);
-    struct pollfd pfd[10];
+    struct pollfd pfd[24];
     int np = 0;
     int timers[] = {l.grace_t, l.backoff_t, l.timeout_t, l.health_t, l.health_to_t, l.throttle_t, l.resume_t};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) pfd[np++] = (struct pollfd){timers[i], POLLIN, 0};
     pfd[np++] = (struct pollfd){l.sfd, POLLIN, 0};
     int io_base = np;
-    if (out_s.fd >= 0) pfd[np++] = (struct pollfd){out_s.fd, POLLIN, 0};
-    if (err_s.fd >= 0) pfd[np++] = (struct pollfd){err_s.fd, POLLIN, 0};
-    if (poll(pfd, (nfds_t)np, -1) < 0) {
+    /* an attached client still taking earlier output holds the container's output back */
+    int held = attach_backlogged();
+    if (out_s.fd >= 0 && !held) pfd[np++] = (struct pollfd){out_s.fd, POLLIN, 0};
+    if (err_s.fd >= 0 && !held) pfd[np++] = (struct pollfd){err_s.fd, POLLIN, 0};
+    int attach_base = np, na = attach_pollfds(pfd + np, 24 - np);
+    np += na;
+    if (poll(pfd, (nfds_t)np, held ? 500 : -1) < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }
-    for (int i = io_base; i < np; i++)
+    for (int i = io_base; i < attach_base; i++)
       if (pfd[i].revents) stream_pump(pfd[i].fd == out_s.fd ? &out_s : &err_s);
+    attach_handle(pfd + attach_base, na);
     on_timers(&l, pfd);
     if (pfd[io_base - 1].revents && on_signals(&l) == LOOP_DONE) return 0;
   }
@@ -380,5 +394,8 @@ int run_main(char **args, int n) {
   snprintf(errlog, sizeof errlog, "%s/shim.err", rundir);
   int ef = open(errlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   dup2(ef >= 0 ? ef : devnull, 2);
-  return supervise();
+  attach_init();
+  int code = supervise();
+  attach_shutdown();
+  return code;
 }

@@ -84,7 +84,8 @@ for (const level of ['minimal', 'standard', 'strict'] as const) {
     it('exec gets a session of its own: no controlling terminal of the caller, no TIOCSTI into it', async () => {
       const name = `tty-${level}`;
       expect((await cli(['run', '-d', '--isolation', level, '--name', name, 'host', 'sleep', '300'])).exitCode).toBe(0);
-      const command = ['node', BIN, 'exec', name, ...py(TTY_PROBE)].map(shq).join(' ');
+      // -i: the caller's terminal is the command's stdin (without it, as with docker, stdin is /dev/null)
+      const command = ['node', BIN, 'exec', '-i', name, ...py(TTY_PROBE)].map(shq).join(' ');
       const r = await execa('script', ['-qec', command, '/dev/null'], { env: sb.env, reject: false, timeout: 60_000 });
       const out = String(r.stdout).replace(/\r/g, '');
       expect(out).toContain('own-session no-ctty stdin-tty');

@@ -50,6 +50,8 @@ export function containerOptions(cmd: Command): Command {
     .option('--dns <ip>', 'DNS server for a private network (repeatable)', collect)
     .option('--add-host <name:ip>', 'add a line to the container\'s /etc/hosts (repeatable)', collect)
     .option('--network-bandwidth <rate>', 'cap each direction of a private network, e.g. 1m (bytes/s) or 8mbit')
+    .option('-i, --interactive', 'keep stdin open: attached callers feed it (`echo hi | codex32 run -i host cat`)')
+    .option('-t, --tty', 'give the command a terminal (run -it: an interactive shell; Ctrl-P Ctrl-Q detaches)')
     .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect);
 }
 
@@ -91,6 +93,8 @@ export interface ContainerFlags {
   networkBandwidth?: string;
   entrypoint?: string;
   securityOpt?: string[];
+  interactive?: boolean;
+  tty?: boolean;
 }
 
 /** The network part of a config: mode, published ports, DNS, extra hosts, bandwidth. */
@@ -147,6 +151,8 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     env,
     labels,
     name: flags.name,
+    tty: flags.tty,
+    interactive: flags.interactive,
     isolation: flags.isolation as IsolationType | undefined,
     workdir: flags.workdir,
     hostname: flags.hostname,

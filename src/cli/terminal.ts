@@ -1,6 +1,7 @@
 // The caller's terminal joined to a container's: raw mode, window size, input, output, Ctrl-P Ctrl-Q.
+import type { ContainerEngine } from '../engine/engine.js';
+import { EngineError } from '../errors.js';
 import type { AttachSession } from '../runtime/attach.js';
-import { writeOut } from './context.js';
 
 const CTRL_P = 0x10;
 const CTRL_Q = 0x11;
@@ -43,7 +44,18 @@ export async function relay(session: AttachSession, opts: RelayOptions): Promise
   const stdin = process.stdin;
   const rawTty = opts.tty && opts.interactive && stdin.isTTY === true;
   let detached = false;
-  session.on('output', ({ stream, data }) => void writeOut(stream === 'stdout' ? process.stdout : process.stderr, data));
+  let full = false;
+  session.on('output', ({ stream, data }) => {
+    const out = stream === 'stdout' ? process.stdout : process.stderr;
+    if (out.write(data) || full) return;
+    // our output is full: take no more until it drains (the supervisor then holds the container back)
+    full = true;
+    session.pause();
+    out.once('drain', () => {
+      full = false;
+      session.resume();
+    });
+  });
   const onResize = () => {
     if (process.stdout.isTTY) void session.resize(process.stdout.rows, process.stdout.columns);
   };
@@ -83,4 +95,22 @@ export async function relay(session: AttachSession, opts: RelayOptions): Promise
     }
   }
   return detached ? 'detached' : 'ended';
+}
+
+/**
+ * Stay attached until the container's process ends (resolves to its exit code) or the user detaches
+ * (resolves to undefined, after saying how to come back).
+ */
+export async function stayAttached(engine: ContainerEngine, ref: string, session: AttachSession, opts: RelayOptions): Promise<number | undefined> {
+  if ((await relay(session, opts)) === 'detached') {
+    process.stderr.write(`${opts.tty ? '\r\n' : ''}codex32: detached from ${ref}; it keeps running. \`codex32 attach ${ref}\` reattaches.\n`);
+    return undefined;
+  }
+  return engine.wait(ref);
+}
+
+/** docker's rule: -it needs a terminal to read from. */
+export function requireTerminal(opts: RelayOptions): void {
+  if (opts.tty && opts.interactive && !process.stdin.isTTY)
+    throw new EngineError('INVALID_CONFIG', 'Expected a terminal on stdin for -it, got a pipe or a file. Use -i alone to pipe input, e.g. `echo hi | codex32 run -i host cat`.');
 }

@@ -133,6 +133,10 @@ export const ContainerConfigSchema = z
     labels: z.record(z.string()).default({}),
     /** a loopback port for the bot, given to it as PORT ('auto' picks a free one at create) */
     port: z.union([z.literal('auto'), z.number().int().min(1).max(MAX.port)]).optional(),
+    /** docker's -t: the command gets a terminal of its own (the supervisor holds the master) */
+    tty: z.boolean().default(false),
+    /** docker's -i: the command's stdin stays open for attached clients */
+    interactive: z.boolean().default(false),
     /** missing in containers created before networks existed: their old mode (host, or none at strict) */
     network: NetworkModeSchema.optional(),
     publish: z.array(PortMappingSchema).default([]),

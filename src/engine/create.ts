@@ -1,5 +1,6 @@
 // Create: a config resolved against settings, the host and the image, validated, then stored with its files.
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { ZodError } from 'zod';
 import { generateName, newId, validateName } from '../config/names.js';
@@ -71,7 +72,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
   try {
     mkdirSync(paths.dir, { recursive: false, mode: 0o700 });
     closeContainerDir(paths.dir, config);
-    populateApp(image, paths.app);
+    await populateApp(image, paths.app);
     mkdirSync(paths.etc, { mode: 0o755 });
     writeFileSync(`${paths.etc}/hostname`, `${cfg.hostname ?? name}\n`);
     core.store.tx(() => {
@@ -79,7 +80,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
       recordEvent(core.store, 'create', row, { image: cfg.image, isolation });
     });
   } catch (e) {
-    rmSync(paths.dir, { recursive: true, force: true });
+    await rm(paths.dir, { recursive: true, force: true });
     if (e instanceof EngineError) throw e;
     throw new EngineError('RUNTIME_FAILED', `Cannot create container ${name}: ${(e as Error).message}`, { cause: e, context: { container: name } });
   }

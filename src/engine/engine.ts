@@ -12,9 +12,12 @@ import type { StatsSample } from '../monitor/stats.js';
 import { containerPaths, type ContainerPaths } from '../runtime/layout.js';
 import { StateStore } from '../state/store.js';
 import type { ContainerRow, EventRecord, RunRecord } from '../state/types.js';
+import type { AttachSession } from '../runtime/attach.js';
+import { attachTo, startAttached } from './attach.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { createContainer } from './create.js';
 import { execDetached, execIn, execStream, type ExecOptions, type ExecProcess, type ExecResult } from './exec.js';
+import { readFiles, writeFiles, type FileRead, type FileToWrite } from './contents.js';
 import { copyFrom, copyTo, exportFs, statPath } from './files.js';
 import { engineInfo, type EngineInfo } from './host.js';
 import { EngineImages, imageList, importImageFile, removeImageNamed } from './images.js';
@@ -134,7 +137,17 @@ export class ContainerEngine implements EngineCore {
 
   /** Start a created or stopped container; resolves once its command has exec'd. */
   start(ref: string): Promise<void> {
-    return startContainer(this, ref);
+    return startContainer(this, ref).then(() => undefined);
+  }
+
+  /** Start a container created with -i or -t, attached: the session is connected before its command runs. */
+  startAttached(ref: string): Promise<AttachSession> {
+    return startAttached(this, ref);
+  }
+
+  /** Attach to the terminal or stdin of a running container created with -i or -t. */
+  attach(ref: string): Promise<AttachSession> {
+    return attachTo(this, ref);
   }
 
   /** Stop: the stop signal, then SIGKILL after the grace period; no process of the container remains. */
@@ -243,6 +256,16 @@ export class ContainerEngine implements EngineCore {
   /** Whether path inside the container is a directory, something else, or missing. */
   statPath(ref: string, path: string): Promise<'dir' | 'other' | 'missing'> {
     return statPath(this, ref, path);
+  }
+
+  /** Write files into the container (parents made as needed) in one supervisor round trip, never through a link out of it. */
+  writeFiles(ref: string, files: FileToWrite[]): Promise<void> {
+    return writeFiles(this, ref, files);
+  }
+
+  /** Read files from the container in one round trip; a missing path is an EngineError with code NO_SUCH_PATH. */
+  readFiles(ref: string, paths: string[]): Promise<FileRead[]> {
+    return readFiles(this, ref, paths);
   }
 
   /** A tar stream of the container's own filesystem: the whole root of a rootfs image, else /app. */

@@ -29,6 +29,10 @@ export interface ExecOptions {
   stdio?: 'inherit' | 'pipe';
   /** start it and return at once with its helper's pid; output is discarded */
   detach?: boolean;
+  /** docker's -i with stdio 'inherit': the command reads this process's stdin (otherwise /dev/null) */
+  interactive?: boolean;
+  /** docker's -t: a terminal of its own inside the container, relayed to this process's stdio by the helper */
+  tty?: boolean;
 }
 
 export interface ExecResult<T extends string | Buffer = string> {
@@ -63,8 +67,10 @@ function parseUser(user: NonNullable<ExecOptions['user']>): { uid: number; gid: 
 }
 
 /** The shim's exec arguments for options (the environment goes on fd 3). */
-function execArgs(row: ContainerRow, dir: string, command: string[], o: ExecOptions): string[] {
+function execArgs(row: ContainerRow, dir: string, command: string[], o: ExecOptions, withStdin: boolean): string[] {
   const args = ['exec', dir];
+  if (o.tty) args.push('-t');
+  if (withStdin) args.push('-i'); // otherwise the helper gives the command /dev/null
   if (o.env && Object.keys(o.env).length) args.push('-E', '3');
   if (o.user !== undefined) {
     const u = parseUser(o.user);
@@ -85,12 +91,14 @@ function spawnExec(core: EngineCore, ref: string, command: string[], o: ExecOpti
   if (!command.length) throw new EngineError('INVALID_CONFIG', 'Expected a command to exec, got nothing');
   for (const [k, v] of Object.entries(o.env ?? {}))
     if (!k || k.includes('=') || k.includes('\0') || v.includes('\0')) throw new EngineError('INVALID_CONFIG', `Expected exec environment names without = or NUL and values without NUL, got \`${k}\``);
-  const args = execArgs(row, core.paths(row.id).dir, command, o);
+  const inherit = o.stdio === 'inherit';
+  const withStdin = inherit ? !!o.interactive : o.stdin !== undefined || openStdin;
+  const args = execArgs(row, core.paths(row.id).dir, command, o, withStdin);
   const withEnv = args.includes('-E');
-  const stdin = o.stdin === undefined && !openStdin ? 'ignore' : 'pipe';
+  const stdin = !withStdin ? 'ignore' : inherit ? 'inherit' : 'pipe';
   const io = o.detach ? 'ignore' : (o.stdio ?? 'pipe');
   core.store.tx(() => recordEvent(core.store, 'exec', row, { command: command.join(' '), ...(o.detach ? { detach: true } : {}) }));
-  const child = spawn(shimPath(), args, { stdio: [o.stdio === 'inherit' ? 'inherit' : stdin, io, io, withEnv ? 'pipe' : 'ignore'], detached: !!o.detach });
+  const child = spawn(shimPath(), args, { stdio: [stdin, io, io, withEnv ? 'pipe' : 'ignore'], detached: !!o.detach });
   child.on('error', () => undefined); // reported through the exit code promise
   if (withEnv) {
     const fd3 = child.stdio[3] as Writable;

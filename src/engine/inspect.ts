@@ -38,6 +38,8 @@ export interface InspectResult {
     Labels: Record<string, string>;
     StopSignal: number;
     StopTimeout: number;
+    Tty: boolean;
+    OpenStdin: boolean;
   };
   HostConfig: {
     Isolation: string;
@@ -102,6 +104,8 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       Labels: c.labels,
       StopSignal: c.stopSignal,
       StopTimeout: c.stopTimeout,
+      Tty: c.tty,
+      OpenStdin: c.interactive,
     },
     HostConfig: {
       Isolation: c.isolation,

@@ -1,5 +1,6 @@
 // Lifecycle: start (prepare, launch the supervisor, record), stop, kill and wait.
-import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chown, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { prepareImageRoot } from '../images/rootfs.js';
@@ -10,6 +11,7 @@ import type { ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost } from '../runtime/probe.js';
+import { connectAttach, type AttachSession } from '../runtime/attach.js';
 import { launchShim, readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
 import { closeContainerDir } from './access.js';
@@ -40,17 +42,26 @@ function claimStart(core: EngineCore, row: ContainerRow): ContainerRow {
   });
 }
 
-/** Start a created or stopped container; resolves once its command has exec'd. */
-export async function startContainer(core: EngineCore, ref: string): Promise<void> {
+/**
+ * Start a created or stopped container; resolves once its command has exec'd. With attach (a
+ * container with a terminal or open stdin) the caller is connected to its attach socket before the
+ * command runs, and gets the session.
+ */
+export async function startContainer(core: EngineCore, ref: string, options: { attach?: boolean } = {}): Promise<AttachSession | undefined> {
   const row = core.get(ref);
   if (isActive(row.status)) return; // already running: nothing to do, as docker start
   const claimed = claimStart(core, row);
   const paths = core.paths(row.id);
   const log = containerLogger(row.id, row.name);
   let result;
+  let session: Promise<AttachSession> | undefined;
+  const attach = () => {
+    session = connectAttach(paths.dir, row.name);
+    session.catch(() => undefined); // awaited below, once the start's outcome is known
+  };
   try {
     const image = imageFor(core.store, row.config);
-    const cgroups = prepareRun(claimed, image, paths);
+    const cgroups = await prepareRun(claimed, image, paths);
     if (image.kind === 'oci') {
       const strict = row.config.isolation === 'strict';
       image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, strict ? STRICT_ID_BASE : 0, strict ? STRICT_ID_BASE : undefined);
@@ -58,9 +69,9 @@ export async function startContainer(core: EngineCore, ref: string): Promise<voi
     claimed.state.cgroups = cgroups;
     core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
     const netnsPath = await startNetwork(claimed, paths);
-    const plan = buildPlan(claimed, image, paths, cgroups, netnsPath);
+    const plan = buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach });
     writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });
-    result = await launchShim(paths.dir);
+    result = await launchShim(paths.dir, options.attach ? attach : undefined);
   } catch (e) {
     stopNetwork(claimed);
     core.store.tx(() => core.store.updateContainer(row.id, claimed.state.previous ?? 'created', { ...claimed.state, owner: undefined }));
@@ -85,14 +96,16 @@ export async function startContainer(core: EngineCore, ref: string): Promise<voi
   });
   if (!result.ok) stopNetwork(claimed);
   if (!result.ok) {
+    if (session) void session.then((s) => s.detach(), () => undefined);
     const code = result.exitCode === 127 ? 'COMMAND_NOT_FOUND' : result.exitCode === 126 ? 'COMMAND_NOT_EXECUTABLE' : 'RUNTIME_FAILED';
     const what = code === 'RUNTIME_FAILED' ? 'set up' : 'run the command of';
     throw new EngineError(code, `Cannot ${what} container ${row.name}: ${result.message}`, { context: { container: row.name, command: row.config.command.join(' ') } });
   }
+  return session;
 }
 
 /** Make the cgroups and directories one run needs; returns the cgroup set. */
-function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
+async function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
   for (const f of [paths.state, paths.stopRequest, paths.exits, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
@@ -110,20 +123,19 @@ function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPa
     for (let d = dirname(paths.dir); d !== '/'; d = dirname(d))
       if ((statSync(d).mode & 0o001) === 0)
         throw new EngineError('HOST_UNSUPPORTED', `Strict containers run as an unprivileged host uid, which cannot pass through ${d}. Run \`chmod o+x ${d}\` or choose a --storage directory whose parents are searchable.`, { context: { path: d } });
-    for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) chownTree(p, STRICT_ID_BASE);
+    for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) await chownTree(p, STRICT_ID_BASE);
   }
   return cgroups;
 }
 
-/** Give a tree to uid and gid id, symlinks excluded (they are never followed). */
-function chownTree(path: string, id: number): void {
-  chownSync(path, id, id);
-  const st = statSync(path);
-  if (!st.isDirectory()) return;
-  for (const e of readdirSync(path, { withFileTypes: true })) {
+/** Give a tree to uid and gid id, symlinks excluded (they are never followed); asynchronous, as a big app can be. */
+async function chownTree(path: string, id: number): Promise<void> {
+  await chown(path, id, id);
+  if (!(await stat(path)).isDirectory()) return;
+  for (const e of await readdir(path, { withFileTypes: true })) {
     const p = join(path, e.name);
-    if (e.isDirectory()) chownTree(p, id);
-    else if (!e.isSymbolicLink()) chownSync(p, id, id);
+    if (e.isDirectory()) await chownTree(p, id);
+    else if (!e.isSymbolicLink()) await chown(p, id, id);
   }
 }
 

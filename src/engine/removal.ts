@@ -1,5 +1,6 @@
 // Removal: a container, its cgroups and its files; prune of stopped containers and interrupted creates.
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { isAlive, selfRef } from '../runtime/proc.js';
@@ -26,7 +27,7 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
   await killCgroups(row.state.cgroups);
   removeCgroups(row.state.cgroups);
   stopNetwork(row);
-  rmSync(core.paths(row.id).dir, { recursive: true, force: true });
+  await rm(core.paths(row.id).dir, { recursive: true, force: true }); // a big app would block the event loop for long
   core.store.tx(() => {
     core.store.deleteContainer(row.id);
     recordEvent(core.store, 'remove', row);
@@ -46,7 +47,7 @@ export async function pruneContainers(core: EngineCore): Promise<string[]> {
   const dir = join(core.settings.storageDir, 'containers');
   for (const d of readdirSync(dir)) {
     // a directory with no row is what a create killed midway leaves; give in-flight creates a minute
-    if (!known.has(d) && Date.now() - statSync(join(dir, d)).mtimeMs > 60_000) rmSync(join(dir, d), { recursive: true, force: true });
+    if (!known.has(d) && Date.now() - statSync(join(dir, d)).mtimeMs > 60_000) await rm(join(dir, d), { recursive: true, force: true });
   }
   return removed;
 }

@@ -49,6 +49,16 @@ export class AttachSession extends EventEmitter<{ output: [AttachOutput]; close:
     return this.send(FRAME_RESIZE, p);
   }
 
+  /** Stop taking output for a while (the caller's output is full): the supervisor holds the container's back. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  /** Take output again. */
+  resume(): void {
+    this.socket.resume();
+  }
+
   /** Leave the container running and drop this connection. */
   detach(): void {
     this.socket.destroy();

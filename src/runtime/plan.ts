@@ -124,13 +124,14 @@ export function buildPlan(
   paths: ContainerPaths,
   cgroups: CgroupSet | undefined,
   netnsPath?: string,
+  options: { attachWait?: boolean } = {},
 ): LaunchPlan {
   const c = row.config;
   const level = c.isolation;
   const appRoot = appRootFor(level, paths);
   const argv = resolveArgv(row, image, paths);
   const cwd = c.workdir ?? appRoot;
-  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: appRoot, HOSTNAME: c.hostname ?? c.name, ...c.env };
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: appRoot, HOSTNAME: c.hostname ?? c.name, ...(c.tty ? { TERM: 'xterm' } : {}), ...c.env };
   const entries: string[] = [
     `isolation_level=${{ minimal: 0, standard: 1, strict: 2 }[level]}`,
     `log=${paths.log}`,
@@ -153,6 +154,11 @@ export function buildPlan(
     ...(cgroups?.dirs ?? []).map((d) => `cgroup=${d}`),
   ];
   if (cgroups?.oomEvents) entries.push(`oom_events=${cgroups.oomEvents}`);
+  // a terminal or open stdin: the supervisor serves the attach socket; attachWait holds the command
+  // until the caller is attached, so a foreground `run -it` misses none of its output
+  if (c.tty) entries.push('tty=1');
+  if (c.interactive) entries.push('stdin_open=1');
+  if (options.attachWait && (c.tty || c.interactive)) entries.push('attach_wait=1');
   // no cpu cgroup to hold --cpus (minimal on such hosts): the supervisor throttles the process tree
   if (c.limits.cpus && level === 'minimal' && !cgroups?.controllers.includes('cpu'))
     entries.push(`cpu_throttle_permille=${Math.round(c.limits.cpus * 1000)}`);

@@ -19,8 +19,12 @@ export type LaunchResult =
   | { ok: true; shim: ProcRef; init: ProcRef }
   | { ok: false; shim?: ProcRef; exitCode: number; message: string };
 
-/** Start the shim for runDir in its own session; resolves once the container's command has exec'd or failed to. */
-export function launchShim(runDir: string): Promise<LaunchResult> {
+/**
+ * Start the shim for runDir in its own session; resolves once the container's command has exec'd or
+ * failed to. With attach_wait in the spec the shim first says `attach` and waits for a client:
+ * onAttach is called then, and the command starts once it connected.
+ */
+export function launchShim(runDir: string, onAttach?: () => void): Promise<LaunchResult> {
   const bin = shimPath();
   return new Promise((resolvePromise, reject) => {
     const child = spawn(bin, ['run', runDir], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
@@ -28,7 +32,13 @@ export function launchShim(runDir: string): Promise<LaunchResult> {
     let out = '';
     const pipe = child.stdio[3] as NodeJS.ReadableStream;
     pipe.setEncoding('utf8');
-    pipe.on('data', (d: string) => (out += d));
+    pipe.on('data', (d: string) => {
+      out += d;
+      if (out.startsWith('attach\n')) {
+        out = out.slice(7);
+        onAttach?.();
+      }
+    });
     pipe.on('end', () => {
       child.unref();
       const line = out.trim();

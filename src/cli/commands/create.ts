@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseSignal } from '../../config/parse.js';
 import { action, engineFor, writeRecord } from '../context.js';
 import { containerOptions, toConfig, type ContainerFlags } from '../options.js';
+import { requireTerminal, stayAttached } from '../terminal.js';
 
 /** Register create. */
 export function registerCreate(program: Command): void {
@@ -29,9 +30,14 @@ export function registerRun(program: Command): void {
     .action(
       action(async (image: string | undefined, command: string[], flags: ContainerFlags & { detach?: boolean; rm?: boolean }, cmd: Command) => {
         const engine = engineFor(cmd);
+        const attached = !flags.detach && (flags.tty || flags.interactive);
+        const term = { tty: !!flags.tty, interactive: !!flags.interactive };
+        if (attached) requireTerminal(term);
         const c = await engine.create(toConfig(flags, image, command));
+        let session;
         try {
-          await engine.start(c.id);
+          if (attached) session = await engine.startAttached(c.id);
+          else await engine.start(c.id);
         } catch (e) {
           if (flags.rm) await engine.remove(c.id, { force: true }).catch(() => undefined);
           throw e;
@@ -40,11 +46,19 @@ export function registerRun(program: Command): void {
           process.stdout.write(c.id + '\n');
           return;
         }
-        // proxy the usual signals to the container, as docker run does
+        // proxy the usual signals to the container, as docker run does (a raw terminal sends its keys instead)
         const forward = (sig: NodeJS.Signals) => void engine.kill(c.id, parseSignal(sig)).catch(() => undefined);
         for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward);
-        for await (const rec of engine.logs(c.id, { follow: true })) await writeRecord(rec);
-        const code = await engine.wait(c.id);
+        let code: number | undefined;
+        if (session) code = await stayAttached(engine, c.name, session, term);
+        else {
+          for await (const rec of engine.logs(c.id, { follow: true })) await writeRecord(rec);
+          code = await engine.wait(c.id);
+        }
+        if (code === undefined) {
+          if (flags.rm) process.stderr.write(`codex32: --rm removes a container only while attached: remove ${c.name} with \`codex32 rm -f ${c.name}\` when done.\n`);
+          return;
+        }
         if (flags.rm) await engine.remove(c.id, { force: true });
         process.exitCode = code;
       }),
