@@ -143,7 +143,7 @@ export const ContainerConfigSchema = z
     dns: z.array(Ipv4Schema).default([]),
     addHosts: z.array(z.object({ host: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,252}$/), ip: Ipv4Schema }).strict()).default([]),
     /** bytes per second each way through the container's interface (private network only) */
-    networkBandwidth: z.number().int().positive().max(1e11).optional(),
+    networkBandwidth: z.number().int().positive().max(100 * 1024 ** 3, 'at most 100g (bytes per second)').optional(),
     /** docker's --security-opt seccomp: the level's default filter when absent */
     seccomp: SeccompSettingSchema.optional(),
   })
