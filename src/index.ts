@@ -10,6 +10,7 @@ export type { ContainerState, ContainerStatus, ContainerRow, RunRecord, EventRec
 export type { InspectResult } from './engine/inspect.js';
 export type { LogRecord, LogOptions } from './monitor/logs.js';
 export { EngineError, type ErrorCode } from './errors.js';
+export { systemCheck, systemRepair, type RepairReport, type StateReport } from './engine/system.js';
 export { AdaptiveExecutor, type BotStatus } from './executor/adaptive.js';
 export type { Bot, BotInput, DeploymentType } from './executor/bot.js';
 

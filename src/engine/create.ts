@@ -11,11 +11,13 @@ import { checkCgroupLimits } from '../runtime/cgroups.js';
 import { resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
 import { checkSeccomp } from '../runtime/seccomp.js';
+import { ensureRoom, stateError } from '../state/errors.js';
 import type { ContainerRow } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { resolveNetwork } from './network.js';
 import { withImageConfig } from './images.js';
+import { writeMeta } from './ondisk.js';
 
 const FORBIDDEN_TARGETS = ['/', '/proc', '/sys', '/dev', '/app'];
 
@@ -69,9 +71,11 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
     state: { restartCount: 0, runBase: 0, restartBase: 0 },
   };
   resolveArgv(row, image, paths); // a command that cannot be inferred is refused now, not at start
+  ensureRoom(core.settings.storageDir, 'create the container');
   try {
     mkdirSync(paths.dir, { recursive: false, mode: 0o700 });
     closeContainerDir(paths.dir, config);
+    writeMeta(paths.dir, row); // what system repair rebuilds this row from if the database is lost
     await populateApp(image, paths.app);
     mkdirSync(paths.etc, { mode: 0o755 });
     writeFileSync(`${paths.etc}/hostname`, `${cfg.hostname ?? name}\n`);
@@ -82,7 +86,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
   } catch (e) {
     await rm(paths.dir, { recursive: true, force: true });
     if (e instanceof EngineError) throw e;
-    throw new EngineError('RUNTIME_FAILED', `Cannot create container ${name}: ${(e as Error).message}`, { cause: e, context: { container: name } });
+    throw stateError(e, core.settings.storageDir, 'create the container') ?? new EngineError('RUNTIME_FAILED', `Cannot create container ${name}: ${(e as Error).message}`, { cause: e, context: { container: name } });
   }
   return { id, name };
 }

@@ -13,6 +13,7 @@ import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost } from '../runtime/probe.js';
 import { connectAttach, type AttachSession } from '../runtime/attach.js';
 import { launchShim, readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
+import { ensureRoom, stateError } from '../state/errors.js';
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
@@ -50,6 +51,7 @@ function claimStart(core: EngineCore, row: ContainerRow): ContainerRow {
 export async function startContainer(core: EngineCore, ref: string, options: { attach?: boolean } = {}): Promise<AttachSession | undefined> {
   const row = core.get(ref);
   if (isActive(row.status)) return; // already running: nothing to do, as docker start
+  ensureRoom(core.settings.storageDir, 'start the container');
   const claimed = claimStart(core, row);
   const paths = core.paths(row.id);
   const log = containerLogger(row.id, row.name);
@@ -74,9 +76,10 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
     result = await launchShim(paths.dir, options.attach ? attach : undefined);
   } catch (e) {
     stopNetwork(claimed);
+    rmSync(paths.spec, { force: true }); // a spec cut short by a full disk must never be launched
     core.store.tx(() => core.store.updateContainer(row.id, claimed.state.previous ?? 'created', { ...claimed.state, owner: undefined }));
     if (e instanceof EngineError) throw e;
-    throw new EngineError('RUNTIME_FAILED', `Cannot start container ${row.name}: ${(e as Error).message}`, { cause: e, context: { container: row.name } });
+    throw stateError(e, core.settings.storageDir, 'start the container') ?? new EngineError('RUNTIME_FAILED', `Cannot start container ${row.name}: ${(e as Error).message}`, { cause: e, context: { container: row.name } });
   }
   log.debug({ result }, 'supervisor launched');
   core.store.tx(() => {
@@ -106,7 +109,8 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
 
 /** Make the cgroups and directories one run needs; returns the cgroup set. */
 async function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
-  for (const f of [paths.state, paths.stopRequest, paths.exits, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
+  // the exits file is kept: it is the container's whole exit history, which system repair reads back
+  for (const f of [paths.state, paths.stopRequest, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
   const cgroups = createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup));

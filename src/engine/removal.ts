@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { isAlive, selfRef } from '../runtime/proc.js';
+import { findShim } from '../runtime/supervisor.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { stopContainer } from './lifecycle.js';
 import { stopNetwork } from './network.js';
@@ -47,7 +48,8 @@ export async function pruneContainers(core: EngineCore): Promise<string[]> {
   const dir = join(core.settings.storageDir, 'containers');
   for (const d of readdirSync(dir)) {
     // a directory with no row is what a create killed midway leaves; give in-flight creates a minute
-    if (!known.has(d) && Date.now() - statSync(join(dir, d)).mtimeMs > 60_000) await rm(join(dir, d), { recursive: true, force: true });
+    // one whose supervisor still runs lost its row with the database: `system repair` adopts it, prune must not delete it
+    if (!known.has(d) && Date.now() - statSync(join(dir, d)).mtimeMs > 60_000 && !findShim(join(dir, d))) await rm(join(dir, d), { recursive: true, force: true });
   }
   return removed;
 }

@@ -41,13 +41,27 @@ function kindOf(err: unknown): Kind | undefined {
 }
 
 /** The message for a full file system: how much is left and what can be freed, where. */
-export function diskFullMessage(storageDir: string, what: string): string {
+export function diskFullMessage(storageDir: string, what: string, need?: number): string {
   const free = freeBytes(storageDir);
+  const room = [free === undefined ? '' : `${human(free)} free`, need ? `codex32 needs at least ${human(need)}` : ''].filter(Boolean).join('; ');
   return (
-    `No space left to ${what}: the file system holding ${storageDir} is full${free === undefined ? '' : ` (${human(free)} free)`}. ` +
+    `No space left to ${what}: the file system holding ${storageDir} is ${need ? 'nearly ' : ''}full${room ? ` (${room})` : ''}. ` +
     `Free space there and retry: \`codex32 prune\` removes stopped containers, container logs are ${storageDir}/containers/*/container.log*, ` +
     `imported images are under ${storageDir}/images (\`codex32 image rm\`). Nothing was changed.`
   );
+}
+
+/** Free space below which create and start refuse: a container's spec, records and first logs need room. */
+export const MIN_FREE_BYTES = 1024 * 1024;
+
+/**
+ * Refuse, before anything is written, to begin an operation that needs room on a nearly full storage
+ * directory: failing halfway would leave rows and files that then need the space to be removed.
+ */
+export function ensureRoom(storageDir: string, what: string): void {
+  const free = freeBytes(storageDir);
+  if (free !== undefined && free < MIN_FREE_BYTES)
+    throw new EngineError('STATE_UNAVAILABLE', diskFullMessage(storageDir, what, MIN_FREE_BYTES), { context: { path: storageDir } });
 }
 
 /**
