@@ -83,6 +83,7 @@ docs: ## where the documentation is
 bench: build ## benchmarks: medians and ratios against anchors measured in the same run, then 1000 containers at scale
 	node --expose-gc bench/run.mjs
 	node bench/scale.mjs
+	node bench/network.mjs
 
 bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman docker.io

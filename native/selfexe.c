@@ -42,16 +42,14 @@ static int readonly_view(void) {
 /* a sealed in-memory copy: costs the binary's size per process, so only where mounting is refused */
 static int sealed_copy(void) {
   int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (src < 0) return -1;
   struct stat st;
-  if (src < 0 || fstat(src, &st) < 0) return -1;
-  int fd = memfd_create("codex32-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return -1;
-  for (off_t off = 0; off < st.st_size;) {
-    ssize_t n = sendfile(fd, src, &off, (size_t)(st.st_size - off));
-    if (n <= 0) return -1;
+  int fd = fstat(src, &st) == 0 ? memfd_create("codex32-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING) : -1;
+  for (off_t off = 0; fd >= 0 && off < st.st_size;) {
+    if (sendfile(fd, src, &off, (size_t)(st.st_size - off)) <= 0) close(fd), fd = -1;
   }
   close(src);
-  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) return -1;
+  if (fd >= 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) close(fd), fd = -1;
   return fd;
 }
 

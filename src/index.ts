@@ -3,12 +3,14 @@ import { ContainerEngine, type EngineOptions } from './engine/engine.js';
 
 export { Container, ContainerEngine, type EngineOptions } from './engine/engine.js';
 export type { ExecOptions, ExecProcess, ExecResult } from './engine/exec.js';
+export type { FileRead, FileToWrite } from './engine/contents.js';
 export type { ContainerConfig, IsolationType, ResourceLimits, Volume, RestartPolicy, HealthCheck } from './config/schema.js';
 export type { ContainerImage } from './images/store.js';
 export type { ContainerState, ContainerStatus, ContainerRow, RunRecord, EventRecord } from './state/types.js';
 export type { InspectResult } from './engine/inspect.js';
 export type { LogRecord, LogOptions } from './monitor/logs.js';
 export { EngineError, type ErrorCode } from './errors.js';
+export { systemCheck, systemRepair, type RepairReport, type StateReport } from './engine/system.js';
 export { AdaptiveExecutor, type BotStatus } from './executor/adaptive.js';
 export type { Bot, BotInput, DeploymentType } from './executor/bot.js';
 

@@ -7,9 +7,14 @@ let engine: ContainerEngine | undefined;
 
 /** The engine for this CLI process, opened on first use with the global --storage. */
 export function engineFor(cmd: Command): ContainerEngine {
-  const storage = (cmd.optsWithGlobals() as { storage?: string }).storage;
-  engine ??= new ContainerEngine(storage ? { storageDir: storage } : {});
+  engine ??= new ContainerEngine(storageOption(cmd));
   return engine;
+}
+
+/** The global --storage as engine options (empty: the settings' default). */
+export function storageOption(cmd: Command): { storageDir?: string } {
+  const storage = (cmd.optsWithGlobals() as { storage?: string }).storage;
+  return storage ? { storageDir: storage } : {};
 }
 
 /** Close the engine if one was opened. */

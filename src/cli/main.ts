@@ -9,6 +9,7 @@ import { registerRegistry } from './commands/registry.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerBot } from './commands/bot.js';
 import { registerServe } from './commands/serve.js';
+import { registerSystem } from './commands/system.js';
 import { closeEngine } from './context.js';
 import { isClosedPipe, reportError } from './errors.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerMonitor(program);
   registerBot(program);
   registerServe(program);
+  registerSystem(program);
   const override = (c: Command) => {
     c.exitOverride();
     c.commands.forEach(override);

@@ -1,5 +1,6 @@
 // Parsers for the network and I/O flags in docker's forms: -p, --add-host, --dns, rates.
 import { expected } from '../errors.js';
+import { scaled } from './parse.js';
 import type { NetworkMode, PortMapping } from './schema.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -45,21 +46,46 @@ export function parseDns(value: string): string {
   return value.trim();
 }
 
-const RATE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-/** Highest rate accepted (bytes or operations per second): far above any device or link. */
-export const MAX_RATE = 1e11;
+const RATE_BYTES: Record<string, bigint> = { '': 1n, k: 1024n, m: 1024n ** 2n, g: 1024n ** 3n };
+const RATE_BITS: Record<string, bigint> = { '': 1n, k: 1000n, m: 1000n ** 2n, g: 1000n ** 3n };
+/** Highest rate accepted, bytes per second (100g): far above any device or link. */
+export const MAX_RATE = 100 * 1024 ** 3;
 
 /**
  * Parse a rate: bytes per second as a size (`1m`, `512k`, `1mb`) or bits per second with `bit`
- * (`8mbit`). Rounds to whole bytes per second.
+ * (`8mbit`), exactly (no floating point), to whole bytes per second.
  */
 export function parseRate(flag: string, value: string): number {
-  const m = /^(\d+(?:\.\d+)?)([kmg]?)(b|bit)?$/i.exec(value.trim());
+  const m = /^(\d+)(?:\.(\d+))?([kmg]?)(b|bit)?$/i.exec(value.trim());
   const form = 'a rate such as 1m (bytes per second) or 8mbit';
   if (!m) throw expected(flag, form, value);
-  let n = Number(m[1]) * RATE_UNITS[m[2].toLowerCase()];
-  if (m[3]?.toLowerCase() === 'bit') n = (Number(m[1]) * ({ '': 1, k: 1000, m: 1e6, g: 1e9 } as Record<string, number>)[m[2].toLowerCase()]) / 8;
-  n = Math.floor(n);
-  if (!Number.isFinite(n) || n < 1 || n > MAX_RATE) throw expected(flag, `${form}, from 1 byte to 100g per second`, value);
-  return n;
+  const unit = m[3].toLowerCase();
+  const bits = m[4]?.toLowerCase() === 'bit';
+  const n = bits ? scaled(m[1], m[2], RATE_BITS[unit]) / 8n : scaled(m[1], m[2], RATE_BYTES[unit]);
+  if (n < 1n || n > BigInt(MAX_RATE)) throw expected(flag, `${form}, from 1 byte to 100g per second`, value);
+  return Number(n);
+}
+
+/** Parse DEVICE:RATE for --device-{read,write}-bps (a rate) and --device-{read,write}-iops (a count per second). */
+export function parseDeviceRate(flag: string, value: string, kind: 'bps' | 'iops'): { path: string; rate: number } {
+  const i = value.lastIndexOf(':');
+  const form = kind === 'bps' ? 'DEVICE:RATE such as /dev/sda:1m' : 'DEVICE:IOPS such as /dev/sda:100';
+  if (i < 2 || !value.startsWith('/')) throw expected(flag, form, value);
+  const path = value.slice(0, i);
+  const v = value.slice(i + 1);
+  if (kind === 'bps') {
+    try {
+      return { path, rate: parseRate(flag, v) };
+    } catch {
+      throw expected(flag, `${form}, from 1 byte to 100g per second`, value);
+    }
+  }
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1e9) throw expected(flag, `${form}, from 1 to 1000000000`, value);
+  return { path, rate: Number(v) };
+}
+
+/** Parse --blkio-weight: 10 to 1000, as docker. */
+export function parseBlkioWeight(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 10 || Number(value) > 1000) throw expected('`--blkio-weight`', 'a whole number from 10 to 1000', value);
+  return Number(value);
 }

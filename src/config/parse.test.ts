@@ -3,6 +3,7 @@ import { parseBot } from '../executor/bot.js';
 import {
   parseCpus, parseDurationMs, parseEnvFile, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseTime, parseUser, parseVolume,
 } from './parse.js';
+import { parseRate } from './parse-net.js';
 import { ContainerConfigSchema, MAX } from './schema.js';
 import { loadSettings } from './settings.js';
 
@@ -127,5 +128,17 @@ describe('library config and bot files hold the same maximums', () => {
   it('the service port setting takes digits only', () => {
     expect(loadSettings({ CODEX32_PORT: '8080' }).port).toBe(8080);
     for (const bad of ['1e3', '0x10', '65536', '-1', '80.5']) expect(() => loadSettings({ CODEX32_PORT: bad })).toThrow(/Expected CODEX32_PORT/);
+  });
+});
+
+describe('network rates', () => {
+  it('are exact bytes per second up to 100g', () => {
+    expect(parseRate('`--network-bandwidth`', '1m')).toBe(1024 * 1024);
+    expect(parseRate('`--network-bandwidth`', '1.5k')).toBe(1536);
+    expect(parseRate('`--network-bandwidth`', '8mbit')).toBe(1_000_000);
+    expect(parseRate('`--network-bandwidth`', '1.1m')).toBe(1153433); // 1.1 × 1048576 = 1153433.6, the fraction dropped
+    expect(parseRate('`--network-bandwidth`', '100g')).toBe(100 * 1024 ** 3);
+    for (const bad of ['0', '-1', '1e3', '0x10', '1.5.3', '100.0001g', '18446744073709551616', '7bit'])
+      expect(() => parseRate('`--network-bandwidth`', bad)).toThrow(/Expected `--network-bandwidth` to be a rate such as 1m/);
   });
 });

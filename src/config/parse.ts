@@ -10,7 +10,7 @@ const SIZE_UNITS: Record<string, bigint> = { '': 1n, b: 1n, k: KI, m: KI ** 2n, 
 const SIZE_RE = /^(\d+)(?:\.(\d+))?\s*(?:([kmgt])i?b?|(b))?$/i;
 
 /** Digits and fraction digits as an exact rational scaled by unit: the whole part of (int.frac × unit). */
-function scaled(int: string, frac: string | undefined, unit: bigint): bigint {
+export function scaled(int: string, frac: string | undefined, unit: bigint): bigint {
   const f = frac ?? '';
   return ((BigInt(int) * 10n ** BigInt(f.length) + BigInt(f || '0')) * unit) / 10n ** BigInt(f.length);
 }

@@ -1,20 +1,24 @@
 // Create: a config resolved against settings, the host and the image, validated, then stored with its files.
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { ZodError } from 'zod';
 import { generateName, newId, validateName } from '../config/names.js';
 import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { populateApp, resolveImage } from '../images/store.js';
+import { checkBlkio } from '../runtime/blkio.js';
 import { checkCgroupLimits } from '../runtime/cgroups.js';
 import { resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
 import { checkSeccomp } from '../runtime/seccomp.js';
+import { ensureRoom, stateError } from '../state/errors.js';
 import type { ContainerRow } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { resolveNetwork } from './network.js';
 import { withImageConfig } from './images.js';
+import { writeMeta } from './ondisk.js';
 
 const FORBIDDEN_TARGETS = ['/', '/proc', '/sys', '/dev', '/app'];
 
@@ -43,6 +47,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
       context: { isolation },
     });
   checkLimits(isolation, cfg.limits, host);
+  checkBlkio(cfg.blkio);
   checkSeccomp(isolation, cfg.seccomp);
   const volumes = checkVolumes(isolation, cfg.volumes, options.cwd);
   if (!cfg.allowHostRoot) refuseHostRoot(volumes, core.settings.storageDir);
@@ -68,10 +73,12 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
     state: { restartCount: 0, runBase: 0, restartBase: 0 },
   };
   resolveArgv(row, image, paths); // a command that cannot be inferred is refused now, not at start
+  ensureRoom(core.settings.storageDir, 'create the container');
   try {
     mkdirSync(paths.dir, { recursive: false, mode: 0o700 });
     closeContainerDir(paths.dir, config);
-    populateApp(image, paths.app);
+    writeMeta(paths.dir, row); // what system repair rebuilds this row from if the database is lost
+    await populateApp(image, paths.app);
     mkdirSync(paths.etc, { mode: 0o755 });
     writeFileSync(`${paths.etc}/hostname`, `${cfg.hostname ?? name}\n`);
     core.store.tx(() => {
@@ -79,9 +86,9 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
       recordEvent(core.store, 'create', row, { image: cfg.image, isolation });
     });
   } catch (e) {
-    rmSync(paths.dir, { recursive: true, force: true });
+    await rm(paths.dir, { recursive: true, force: true });
     if (e instanceof EngineError) throw e;
-    throw new EngineError('RUNTIME_FAILED', `Cannot create container ${name}: ${(e as Error).message}`, { cause: e, context: { container: name } });
+    throw stateError(e, core.settings.storageDir, 'create the container') ?? new EngineError('RUNTIME_FAILED', `Cannot create container ${name}: ${(e as Error).message}`, { cause: e, context: { container: name } });
   }
   return { id, name };
 }

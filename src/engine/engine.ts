@@ -6,17 +6,18 @@ import { join } from 'node:path';
 import { isValidRef, validateName } from '../config/names.js';
 import type { ContainerConfig } from '../config/schema.js';
 import { loadSettings, type Settings } from '../config/settings.js';
-import { EngineError } from '../errors.js';
+import { EngineError, isEngineError } from '../errors.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { StatsSample } from '../monitor/stats.js';
 import { containerPaths, type ContainerPaths } from '../runtime/layout.js';
-import { StateStore } from '../state/store.js';
+import type { StateStore } from '../state/store.js';
 import type { ContainerRow, EventRecord, RunRecord } from '../state/types.js';
 import type { AttachSession } from '../runtime/attach.js';
 import { attachTo, startAttached } from './attach.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { createContainer } from './create.js';
 import { execDetached, execIn, execStream, type ExecOptions, type ExecProcess, type ExecResult } from './exec.js';
+import { readFiles, writeFiles, type FileRead, type FileToWrite } from './contents.js';
 import { copyFrom, copyTo, exportFs, statPath } from './files.js';
 import { engineInfo, type EngineInfo } from './host.js';
 import { EngineImages, imageList, importImageFile, removeImageNamed } from './images.js';
@@ -27,6 +28,8 @@ import { listContainers, startAll, wantsRestart } from './policy.js';
 import { SupervisedProcesses } from './process.js';
 import { quietMark, reconcileRow } from './reconcile.js';
 import { pruneContainers, removeContainer } from './removal.js';
+import { openState, removeFromDisk } from './repair.js';
+import { mapStorageErrors } from './storage-errors.js';
 import { isActive } from './status.js';
 
 export interface EngineOptions extends Partial<Settings> {}
@@ -75,7 +78,9 @@ export class Container {
 /** The container engine: state in SQLite, one supervisor per running container, no daemon. */
 export class ContainerEngine implements EngineCore {
   readonly settings: Settings;
-  readonly store: StateStore;
+  private readonly opened?: StateStore;
+  /** why the database could not be opened: raised by every call that needs it, so rm -f can still work from disk */
+  private readonly openError?: EngineError;
   /** Unisolated host processes under the same supervisor (LOCAL_PROCESS bots). */
   readonly processes: SupervisedProcesses;
   /** OCI images: pull, push, load, save, tag, rmi, prune, inspect, login. */
@@ -86,9 +91,20 @@ export class ContainerEngine implements EngineCore {
     // searchable but not listable: strict containers' unprivileged root must reach its own directory
     mkdirSync(join(this.settings.storageDir, 'containers'), { recursive: true, mode: 0o711 });
     for (const d of [this.settings.storageDir, join(this.settings.storageDir, 'containers')]) if ((statSync(d).mode & 0o777) === 0o700) chmodSync(d, 0o711);
-    this.store = StateStore.open(join(this.settings.storageDir, 'state.db'));
+    try {
+      this.opened = openState(this.settings.storageDir);
+    } catch (e) {
+      if (!isEngineError(e)) throw e;
+      this.openError = e;
+    }
     this.processes = new SupervisedProcesses(this);
     this.image = new EngineImages(this);
+  }
+
+  /** The state database; raises the error that kept it from opening. */
+  get store(): StateStore {
+    if (this.openError) throw this.openError;
+    return this.opened!;
   }
 
   /** What this host supports. */
@@ -172,8 +188,14 @@ export class ContainerEngine implements EngineCore {
   }
 
   /** Remove a container and everything it has on disk; force stops it first. */
-  remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
-    return removeContainer(this, ref, options);
+  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    try {
+      await removeContainer(this, ref, options);
+    } catch (e) {
+      // a damaged database must not keep a running container from being stopped: its directory says enough
+      if (!options.force || !isEngineError(e, 'STATE_CORRUPT')) throw e;
+      await removeFromDisk(this.settings.storageDir, ref);
+    }
   }
 
   /** All containers (reconciled, lost supervisors repaired per policy); only active ones unless all. */
@@ -257,6 +279,16 @@ export class ContainerEngine implements EngineCore {
     return statPath(this, ref, path);
   }
 
+  /** Write files into the container (parents made as needed) in one supervisor round trip, never through a link out of it. */
+  writeFiles(ref: string, files: FileToWrite[]): Promise<void> {
+    return writeFiles(this, ref, files);
+  }
+
+  /** Read files from the container in one round trip; a missing path is an EngineError with code NO_SUCH_PATH. */
+  readFiles(ref: string, paths: string[]): Promise<FileRead[]> {
+    return readFiles(this, ref, paths);
+  }
+
   /** A tar stream of the container's own filesystem: the whole root of a rootfs image, else /app. */
   exportFs(ref: string) {
     return exportFs(this, ref);
@@ -279,6 +311,8 @@ export class ContainerEngine implements EngineCore {
 
   /** Close the database; containers keep running (daemonless). */
   close(): void {
-    this.store.close();
+    this.opened?.close();
   }
 }
+
+mapStorageErrors(ContainerEngine);

@@ -1,17 +1,20 @@
 // Lifecycle: start (prepare, launch the supervisor, record), stop, kill and wait.
-import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chown, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { prepareImageRoot } from '../images/rootfs.js';
 import { imageFor, type ContainerImage } from '../images/store.js';
 import { containerLogger } from '../logger.js';
 import { cgroupLimitsFor, createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
+import { withBlkio } from './blkio.js';
 import type { ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost } from '../runtime/probe.js';
 import { connectAttach, type AttachSession } from '../runtime/attach.js';
 import { launchShim, readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
+import { ensureRoom, stateError } from '../state/errors.js';
 import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
@@ -49,6 +52,7 @@ function claimStart(core: EngineCore, row: ContainerRow): ContainerRow {
 export async function startContainer(core: EngineCore, ref: string, options: { attach?: boolean } = {}): Promise<AttachSession | undefined> {
   const row = core.get(ref);
   if (isActive(row.status)) return; // already running: nothing to do, as docker start
+  ensureRoom(core.settings.storageDir, 'start the container');
   const claimed = claimStart(core, row);
   const paths = core.paths(row.id);
   const log = containerLogger(row.id, row.name);
@@ -60,7 +64,7 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
   };
   try {
     const image = imageFor(core.store, row.config);
-    const cgroups = prepareRun(claimed, image, paths);
+    const cgroups = await prepareRun(claimed, image, paths);
     if (image.kind === 'oci') {
       const strict = row.config.isolation === 'strict';
       image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, strict ? STRICT_ID_BASE : 0, strict ? STRICT_ID_BASE : undefined);
@@ -73,9 +77,10 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
     result = await launchShim(paths.dir, options.attach ? attach : undefined);
   } catch (e) {
     stopNetwork(claimed);
+    rmSync(paths.spec, { force: true }); // a spec cut short by a full disk must never be launched
     core.store.tx(() => core.store.updateContainer(row.id, claimed.state.previous ?? 'created', { ...claimed.state, owner: undefined }));
     if (e instanceof EngineError) throw e;
-    throw new EngineError('RUNTIME_FAILED', `Cannot start container ${row.name}: ${(e as Error).message}`, { cause: e, context: { container: row.name } });
+    throw stateError(e, core.settings.storageDir, 'start the container') ?? new EngineError('RUNTIME_FAILED', `Cannot start container ${row.name}: ${(e as Error).message}`, { cause: e, context: { container: row.name } });
   }
   log.debug({ result }, 'supervisor launched');
   core.store.tx(() => {
@@ -104,11 +109,12 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
 }
 
 /** Make the cgroups and directories one run needs; returns the cgroup set. */
-function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
-  for (const f of [paths.state, paths.stopRequest, paths.exits, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
+async function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
+  // the exits file is kept: it is the container's whole exit history, which system repair reads back
+  for (const f of [paths.state, paths.stopRequest, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
-  const cgroups = createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup));
+  const cgroups = withBlkio(createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup)), row);
   if (row.config.isolation !== 'minimal') {
     mkdirSync(paths.newroot, { recursive: true });
     if (image.kind === 'rootfs' || image.kind === 'oci') {
@@ -122,20 +128,19 @@ function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPa
     for (let d = dirname(paths.dir); d !== '/'; d = dirname(d))
       if ((statSync(d).mode & 0o001) === 0)
         throw new EngineError('HOST_UNSUPPORTED', `Strict containers run as an unprivileged host uid, which cannot pass through ${d}. Run \`chmod o+x ${d}\` or choose a --storage directory whose parents are searchable.`, { context: { path: d } });
-    for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) chownTree(p, STRICT_ID_BASE);
+    for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) await chownTree(p, STRICT_ID_BASE);
   }
   return cgroups;
 }
 
-/** Give a tree to uid and gid id, symlinks excluded (they are never followed). */
-function chownTree(path: string, id: number): void {
-  chownSync(path, id, id);
-  const st = statSync(path);
-  if (!st.isDirectory()) return;
-  for (const e of readdirSync(path, { withFileTypes: true })) {
+/** Give a tree to uid and gid id, symlinks excluded (they are never followed); asynchronous, as a big app can be. */
+async function chownTree(path: string, id: number): Promise<void> {
+  await chown(path, id, id);
+  if (!(await stat(path)).isDirectory()) return;
+  for (const e of await readdir(path, { withFileTypes: true })) {
     const p = join(path, e.name);
-    if (e.isDirectory()) chownTree(p, id);
-    else if (!e.isSymbolicLink()) chownSync(p, id, id);
+    if (e.isDirectory()) await chownTree(p, id);
+    else if (!e.isSymbolicLink()) await chown(p, id, id);
   }
 }
 

@@ -112,5 +112,5 @@ export async function startNetwork(row: ContainerRow, paths: ContainerPaths): Pr
 
 /** Take the container's private network down (its namespace, interfaces, rules, address). */
 export function stopNetwork(row: ContainerRow): void {
-  if (networkMode(row.config) === 'private') teardownNetwork(row.id);
+  if (networkMode(row.config) === 'private') teardownNetwork(row.id, { ports: (row.config.publish ?? []).length > 0 });
 }

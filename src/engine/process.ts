@@ -1,5 +1,6 @@
 // Supervised host processes (LOCAL_PROCESS): no isolation, but the same supervisor and launch path as a container.
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { HealthCheckSchema, type HealthCheck, type ResourceLimits, type RestartPolicy } from '../config/schema.js';
 import { EngineError } from '../errors.js';
@@ -121,6 +122,6 @@ export class SupervisedProcesses {
   /** Stop the process and delete its run directory. */
   async remove(name: string, shim: ProcRef | undefined, options: { signal?: number; timeout?: number } = {}): Promise<void> {
     await this.stop(name, shim, options);
-    rmSync(this.dir(name), { recursive: true, force: true });
+    await rm(this.dir(name), { recursive: true, force: true });
   }
 }

@@ -1,8 +1,10 @@
 // Removal: a container, its cgroups and its files; prune of stopped containers and interrupted creates.
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { isAlive, selfRef } from '../runtime/proc.js';
+import { findShim } from '../runtime/supervisor.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { stopContainer } from './lifecycle.js';
 import { stopNetwork } from './network.js';
@@ -26,7 +28,7 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
   await killCgroups(row.state.cgroups);
   removeCgroups(row.state.cgroups);
   stopNetwork(row);
-  rmSync(core.paths(row.id).dir, { recursive: true, force: true });
+  await rm(core.paths(row.id).dir, { recursive: true, force: true }); // a big app would block the event loop for long
   core.store.tx(() => {
     core.store.deleteContainer(row.id);
     recordEvent(core.store, 'remove', row);
@@ -46,7 +48,8 @@ export async function pruneContainers(core: EngineCore): Promise<string[]> {
   const dir = join(core.settings.storageDir, 'containers');
   for (const d of readdirSync(dir)) {
     // a directory with no row is what a create killed midway leaves; give in-flight creates a minute
-    if (!known.has(d) && Date.now() - statSync(join(dir, d)).mtimeMs > 60_000) rmSync(join(dir, d), { recursive: true, force: true });
+    // one whose supervisor still runs lost its row with the database: `system repair` adopts it, prune must not delete it
+    if (!known.has(d) && Date.now() - statSync(join(dir, d)).mtimeMs > 60_000 && !findShim(join(dir, d))) await rm(join(dir, d), { recursive: true, force: true });
   }
   return removed;
 }

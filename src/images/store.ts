@@ -1,5 +1,6 @@
 // Image references: a script or directory path, the built-in `host`, or a rootfs imported into the store.
-import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { EngineError } from '../errors.js';
 import type { StateStore } from '../state/store.js';
@@ -141,12 +142,13 @@ export function inferCommand(image: ContainerImage, appRoot: string): string[] |
 }
 
 /** Put the image's content into the container's app directory (a private copy per container). */
-export function populateApp(image: ContainerImage, appDir: string): void {
+export async function populateApp(image: ContainerImage, appDir: string): Promise<void> {
   mkdirSync(appDir, { recursive: true, mode: 0o755 });
   if (image.kind !== 'path' || !image.source) return;
   const st = statSync(image.source);
-  if (st.isFile()) cpSync(image.source, `${appDir}/${basename(image.source)}`, { preserveTimestamps: true });
-  else cpSync(image.source, appDir, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  // asynchronous: a synchronous copy of a big app blocks the event loop of whoever embeds the engine
+  if (st.isFile()) await cp(image.source, `${appDir}/${basename(image.source)}`, { preserveTimestamps: true });
+  else await cp(image.source, appDir, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
 }
 
 /** Directory of a stored image's root filesystem. */

@@ -119,19 +119,19 @@ export async function* readLogs(path: string, o: LogOptions = {}): AsyncGenerato
   const snap = o.follow ? snapshot(path) : files.map((name) => ({ name, fd: -1, ino: 0 }));
   const last = snap.at(-1);
   for (const f of snap.slice(0, -1)) {
-    records.push(...splitRecords(f.fd >= 0 ? readFd(f.fd) : readAll(f.name)).records.filter((r) => keep(r, o)));
+    records = records.concat(splitRecords(f.fd >= 0 ? readFd(f.fd) : readAll(f.name)).records.filter((r) => keep(r, o)));
     if (f.fd >= 0) closeSync(f.fd);
   }
   let cur = last && last.name === path ? { fd: last.fd, ino: last.ino, offset: 0 } : undefined;
   if (last && last.name !== path && last.fd >= 0) {
-    records.push(...splitRecords(readFd(last.fd)).records.filter((r) => keep(r, o)));
+    records = records.concat(splitRecords(readFd(last.fd)).records.filter((r) => keep(r, o)));
     closeSync(last.fd);
   }
   if (cur) {
     const buf = cur.fd >= 0 ? readFd(cur.fd) : readAll(path);
     const { records: rs, used } = splitRecords(buf);
     cur.offset = used;
-    records.push(...rs.filter((r) => keep(r, o)));
+    records = records.concat(rs.filter((r) => keep(r, o))); // concat: spreading 100k records overflows the stack
   }
   yield* o.tail !== undefined ? tailRecords(records, o.tail) : records;
   if (!o.follow) return;

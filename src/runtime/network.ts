@@ -104,7 +104,8 @@ function shape(bytesPerSec: number): string[] {
 /** Create the container's namespace, veth pair, address, routes, rules and shaping. */
 export function setupNetwork(req: NetworkRequest): NetworkLease {
   const name = netName(req.id);
-  teardownNetwork(req.id); // a previous run's leftovers, if its supervisor was killed
+  // a previous run's leftovers (its supervisor was killed, or its command ended on its own)
+  if (networkAddress(req.id) || existsSync(`/run/netns/${name}`)) teardownNetwork(req.id, { ports: req.publish.length > 0 });
   const address = leaseAddress(req.id);
   try {
     const loopbackDns = writeNetFiles(req, address);
@@ -131,27 +132,23 @@ export function setupNetwork(req: NetworkRequest): NetworkLease {
     nft(baseRules(loopbackDns) + portRules(req.id, address, req.publish));
     return { netnsPath: `/run/netns/${name}`, address, hostIf: name };
   } catch (e) {
-    teardownNetwork(req.id);
+    teardownNetwork(req.id, { ports: req.publish.length > 0 });
     throw e;
   }
 }
 
 /** Remove everything the container's private network holds on the host; safe to call twice. */
-export function teardownNetwork(id: string): void {
+export function teardownNetwork(id: string, options: { ports?: boolean } = {}): void {
   const name = netName(id);
-  removePortRules(id);
-  if (existsSync(`/sys/class/net/${name}`)) {
+  if (options.ports !== false) removePortRules(id);
+  const parts = [];
+  if (existsSync(`/sys/class/net/${name}`)) parts.push(`link del ${name}`); // both ends go with it
+  if (existsSync(`/run/netns/${name}`)) parts.push(`netns del ${name}`);
+  if (parts.length) {
     try {
-      execFileSync('ip', ['link', 'del', name], { stdio: 'ignore' });
+      execFileSync('ip', ['-force', '-batch', '-'], { input: parts.join('\n') + '\n', stdio: ['pipe', 'ignore', 'ignore'] });
     } catch {
-      /* gone with its namespace meanwhile */
-    }
-  }
-  if (existsSync(`/run/netns/${name}`)) {
-    try {
-      execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-    } catch {
-      /* already deleted */
+      /* gone meanwhile */
     }
   }
   const address = networkAddress(id);

@@ -1,5 +1,5 @@
 // What a failure of the state database or the storage directory means, and what the operator should do.
-import { statfsSync } from 'node:fs';
+import { accessSync, constants, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EngineError } from '../errors.js';
 
@@ -31,6 +31,15 @@ export function freeBytes(path: string): number | undefined {
   }
 }
 
+function readOnlyMount(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return false;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EROFS';
+  }
+}
+
 const human = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 
 function kindOf(err: unknown): Kind | undefined {
@@ -41,13 +50,27 @@ function kindOf(err: unknown): Kind | undefined {
 }
 
 /** The message for a full file system: how much is left and what can be freed, where. */
-export function diskFullMessage(storageDir: string, what: string): string {
+export function diskFullMessage(storageDir: string, what: string, need?: number): string {
   const free = freeBytes(storageDir);
+  const room = [free === undefined ? '' : `${human(free)} free`, need ? `codex32 needs at least ${human(need)}` : ''].filter(Boolean).join('; ');
   return (
-    `No space left to ${what}: the file system holding ${storageDir} is full${free === undefined ? '' : ` (${human(free)} free)`}. ` +
+    `No space left to ${what}: the file system holding ${storageDir} is ${need ? 'nearly ' : ''}full${room ? ` (${room})` : ''}. ` +
     `Free space there and retry: \`codex32 prune\` removes stopped containers, container logs are ${storageDir}/containers/*/container.log*, ` +
     `imported images are under ${storageDir}/images (\`codex32 image rm\`). Nothing was changed.`
   );
+}
+
+/** Free space below which create and start refuse: a container's spec, records and first logs need room. */
+export const MIN_FREE_BYTES = 1024 * 1024;
+
+/**
+ * Refuse, before anything is written, to begin an operation that needs room on a nearly full storage
+ * directory: failing halfway would leave rows and files that then need the space to be removed.
+ */
+export function ensureRoom(storageDir: string, what: string): void {
+  const free = freeBytes(storageDir);
+  if (free !== undefined && free < MIN_FREE_BYTES)
+    throw new EngineError('STATE_UNAVAILABLE', diskFullMessage(storageDir, what, MIN_FREE_BYTES), { context: { path: storageDir } });
 }
 
 /**
@@ -63,6 +86,8 @@ export function stateError(err: unknown, path: string, what = 'update the state 
   const detail = (err as Error).message;
   // SQLite reports some ENOSPC writes (the WAL index, an fsync) as I/O errors: ask the file system
   if (kind === 'io' && (freeBytes(storageDir) ?? Infinity) < 64 * 1024) kind = 'full';
+  // SQLite cannot create its WAL index on a read-only mount and says only "unable to open": ask the kernel
+  if ((kind === 'cantopen' || kind === 'io') && readOnlyMount(storageDir)) kind = 'readonly';
   const opts = { cause: err, context: { path } };
   switch (kind) {
     case 'corrupt':

@@ -1,0 +1,59 @@
+// codex32 system check | repair: the state database's health, and its rebuild from what is on disk.
+import type { Command } from 'commander';
+import { systemCheck, systemRepair, type RepairReport, type StateReport } from '../../engine/system.js';
+import { action, storageOption } from '../context.js';
+
+const line = (k: string, v: string) => `${k.padEnd(16)} ${v}\n`;
+
+function renderCheck(r: StateReport): string {
+  let out = line('state database', r.exists ? r.database : `${r.database} (missing)`);
+  if (r.schemaVersion !== undefined) out += line('schema version', `${r.schemaVersion} (this codex32: ${r.codeSchemaVersion})`);
+  const sound = r.integrity.length === 1 && r.integrity[0] === 'ok';
+  out += line('integrity', sound ? 'ok' : r.integrity[0] === 'missing' ? 'missing' : 'FAILED');
+  if (!sound && r.integrity[0] !== 'missing') for (const p of r.integrity) out += line('', `  ${p}`);
+  if (r.counts) out += line('rows', Object.entries(r.counts).map(([t, n]) => `${n} ${t}`).join(', '));
+  const matched = r.rowsRead || !r.exists
+    ? `${r.orphanDirectories.length} without a row, ${r.rowsWithoutDirectory.length} rows without a directory`
+    : 'the rows cannot be read to match them';
+  out += line('directories', `${r.directories} container directories, ${matched}`);
+  for (const d of r.orphanDirectories) out += line('', `  no row:       ${d}`);
+  for (const n of r.rowsWithoutDirectory) out += line('', `  no directory: ${n}`);
+  out += line('result', r.healthy ? 'healthy' : 'damaged');
+  for (const a of r.advice) out += line('', a);
+  return out;
+}
+
+function renderRepair(r: RepairReport): string {
+  if (!r.repaired) return 'The state database is healthy and agrees with the container directories: nothing to repair (--force rebuilds it anyway).\n';
+  let out = r.aside ? `kept the damaged database as ${r.aside}\n` : 'there was no database to keep\n';
+  out += `rebuilt the database from ${r.containers.length} container ${r.containers.length === 1 ? 'directory' : 'directories'}:\n`;
+  for (const c of r.containers) out += `  ${c.id.slice(0, 12)}  ${c.status.padEnd(10)} ${c.name}\n`;
+  if (r.skipped.length) out += `left ${r.skipped.length} ${r.skipped.length === 1 ? 'directory' : 'directories'} untouched:\n`;
+  for (const s of r.skipped) out += `  ${s.id.slice(0, 12)}  ${s.reason}\n`;
+  out += `images: ${r.images}; bots restored: ${r.bots}; events restored: ${r.events}\n`;
+  if (r.lost.length) out += `lost with the old database: ${r.lost.join(', ')}${r.lost.includes('bots') ? ' (re-apply your bot files)' : ''}\n`;
+  return out;
+}
+
+/** Register system check and system repair. */
+export function registerSystem(program: Command): void {
+  const system = program.command('system').description('state database maintenance');
+  system
+    .command('check')
+    .description('check the state database: integrity, schema version, row counts, container directories; exits 1 when damaged')
+    .option('--json', 'JSON output')
+    .action(action((o: { json?: boolean }, cmd: Command) => {
+      const r = systemCheck(storageOption(cmd));
+      process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : renderCheck(r));
+      if (!r.healthy) process.exitCode = 1;
+    }));
+  system
+    .command('repair')
+    .description('keep a damaged state database aside and rebuild it from the container directories and the image store')
+    .option('--force', 'rebuild even a healthy database')
+    .option('--json', 'JSON output')
+    .action(action((o: { force?: boolean; json?: boolean }, cmd: Command) => {
+      const r = systemRepair(storageOption(cmd), { force: o.force });
+      process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : renderRepair(r));
+    }));
+}
