@@ -1,5 +1,5 @@
 // What a failure of the state database or the storage directory means, and what the operator should do.
-import { statfsSync } from 'node:fs';
+import { accessSync, constants, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EngineError } from '../errors.js';
 
@@ -28,6 +28,15 @@ export function freeBytes(path: string): number | undefined {
     return Number(s.bavail) * Number(s.bsize);
   } catch {
     return undefined;
+  }
+}
+
+function readOnlyMount(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return false;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EROFS';
   }
 }
 
@@ -77,6 +86,8 @@ export function stateError(err: unknown, path: string, what = 'update the state 
   const detail = (err as Error).message;
   // SQLite reports some ENOSPC writes (the WAL index, an fsync) as I/O errors: ask the file system
   if (kind === 'io' && (freeBytes(storageDir) ?? Infinity) < 64 * 1024) kind = 'full';
+  // SQLite cannot create its WAL index on a read-only mount and says only "unable to open": ask the kernel
+  if ((kind === 'cantopen' || kind === 'io') && readOnlyMount(storageDir)) kind = 'readonly';
   const opts = { cause: err, context: { path } };
   switch (kind) {
     case 'corrupt':
@@ -123,4 +134,25 @@ export function malformedRow(path: string, table: string, cause: unknown): Engin
       `Run \`codex32 system repair\` to rebuild it from the container directories; see docs/state.md.`,
     { cause, context: { path } },
   );
+}
+
+/**
+ * Wrap every method of a store class so a SQLite failure (corruption, a full disk, a read-only file
+ * system, a lock held past the busy timeout) becomes an EngineError that says what to do; wrapping the
+ * prototype once means a method added later cannot forget it. A row whose JSON does not parse is damage.
+ */
+export function guardQueries(cls: { prototype: { path: string } }): void {
+  const proto = cls.prototype as unknown as Record<string, unknown>;
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    const fn = Object.getOwnPropertyDescriptor(proto, name)?.value;
+    if (name === 'constructor' || typeof fn !== 'function') continue;
+    proto[name] = function (this: { path: string }, ...args: unknown[]) {
+      try {
+        return (fn as (...a: unknown[]) => unknown).apply(this, args);
+      } catch (err) {
+        if (err instanceof SyntaxError && name !== 'tx') throw malformedRow(this.path, 'the state database', err);
+        throw stateError(err, this.path) ?? err;
+      }
+    };
+  }
 }
