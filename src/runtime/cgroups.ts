@@ -99,7 +99,7 @@ export function createCgroups(cg: HostInfo['cgroup'], id: string, limits: Cgroup
   }
   const dirs: string[] = [];
   const set: CgroupSet = { dirs, version: 'v1', controllers: Object.keys(cg.controllers) };
-  for (const [ctl, base] of Object.entries(cg.controllers) as Array<['memory' | 'pids' | 'cpu', string]>) {
+  for (const [ctl, base] of Object.entries(cg.controllers) as Array<['memory' | 'pids' | 'cpu' | 'cpuacct', string]>) {
     const dir = `${base}/codex32/${id}`;
     mkdirSync(dir, { recursive: true });
     dirs.push(dir);
@@ -181,4 +181,44 @@ export function cgroupMemory(set: CgroupSet | undefined): { usage: number; limit
   if (usage === undefined) return undefined;
   const lim = limit && limit !== 'max' && Number(limit) < 2 ** 60 ? Number(limit) : undefined;
   return { usage: Number(usage), limit: lim };
+}
+
+/** Read a small cgroup file, or undefined when it is not there. */
+function readCg(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU time, in ms, of everything that ever ran in the container's cgroup (exited processes included),
+ * or undefined when the container has no accounting cgroup.
+ */
+export function cgroupCpuMs(set: CgroupSet | undefined): number | undefined {
+  if (!set) return undefined;
+  if (set.version === 'v2') {
+    const m = /^usage_usec (\d+)/m.exec(readCg(`${set.dirs[0]}/cpu.stat`) ?? '');
+    return m ? Number(m[1]) / 1000 : undefined;
+  }
+  const dir = set.dirs.find((d) => /\/cpuacct(,[^/]*)?\/codex32\//.test(d) || /\/cpu,cpuacct\/codex32\//.test(d));
+  const ns = dir ? readCg(`${dir}/cpuacct.usage`) : undefined;
+  return ns === undefined ? undefined : Number(ns) / 1e6;
+}
+
+/** Processes in the container's cgroup: one read of pids.current where there is a pids cgroup. */
+export function cgroupTaskCount(set: CgroupSet | undefined): number | undefined {
+  const pidsDir = set?.version === 'v2' ? set.dirs[0] : set?.dirs.find((d) => /\/pids\/codex32\//.test(d));
+  const n = pidsDir ? readCg(`${pidsDir}/pids.current`) : undefined;
+  return n === undefined ? undefined : Number(n);
+}
+
+/** Resident memory of the cgroup (anonymous plus mapped files), from memory.stat. */
+export function cgroupRss(set: CgroupSet | undefined): number | undefined {
+  if (!set?.memoryDir) return undefined;
+  const stat = readCg(`${set.memoryDir}/memory.stat`);
+  if (stat === undefined) return undefined;
+  const field = (k: string) => Number(new RegExp(`^${k} (\\d+)`, 'm').exec(stat)?.[1] ?? 0);
+  return set.version === 'v2' ? field('anon') + field('file_mapped') : field('total_rss') + field('total_mapped_file');
 }
