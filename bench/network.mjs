@@ -94,7 +94,7 @@ const shimPss = (ids) => median(ids.map((id) => {
   return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${ppid}/smaps_rollup`, 'utf8'))[1]) / 1024;
 }));
 const measure = async (mode) => {
-  const netProcs = () => Number(execFileSync('sh', ['-c', 'pgrep -c "pasta|passt|slirp4netns" || true'], { encoding: 'utf8' }).trim() || 0);
+  const netProcs = () => Number(execFileSync('sh', ['-c', 'ps -eo comm | grep -cE "^(pasta|passt|slirp4netns)" || true'], { encoding: 'utf8' }).trim() || 0);
   const procsBefore = netProcs();
   const before = slab();
   const ids = [];

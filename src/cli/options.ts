@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import {
   parseCpus, parseDurationMs, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseUser, parseVolume,
 } from '../config/parse.js';
-import { parseAddHost, parseDns, parseNetworkMode, parsePublish, parseRate } from '../config/parse-net.js';
+import { parseAddHost, parseBlkioWeight, parseDeviceRate, parseDns, parseNetworkMode, parsePublish, parseRate } from '../config/parse-net.js';
 import { MAX, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { parseSeccompOpt } from '../config/seccomp.js';
 import { EngineError, expected } from '../errors.js';
@@ -52,6 +52,11 @@ export function containerOptions(cmd: Command): Command {
     .option('--network-bandwidth <rate>', 'cap each direction of a private network, e.g. 1m (bytes/s) or 8mbit')
     .option('-i, --interactive', 'keep stdin open: attached callers feed it (`echo hi | codex32 run -i host cat`)')
     .option('-t, --tty', 'give the command a terminal (run -it: an interactive shell; Ctrl-P Ctrl-Q detaches)')
+    .option('--device-read-bps <dev:rate>', 'limit reads from a block device, e.g. /dev/sda:1m (repeatable)', collect)
+    .option('--device-write-bps <dev:rate>', 'limit writes to a block device, e.g. /dev/sda:1m (repeatable)', collect)
+    .option('--device-read-iops <dev:n>', 'limit read operations per second on a block device (repeatable)', collect)
+    .option('--device-write-iops <dev:n>', 'limit write operations per second on a block device (repeatable)', collect)
+    .option('--blkio-weight <n>', 'relative block I/O weight, 10 to 1000')
     .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect);
 }
 
@@ -93,6 +98,11 @@ export interface ContainerFlags {
   networkBandwidth?: string;
   entrypoint?: string;
   securityOpt?: string[];
+  deviceReadBps?: string[];
+  deviceWriteBps?: string[];
+  deviceReadIops?: string[];
+  deviceWriteIops?: string[];
+  blkioWeight?: string;
   interactive?: boolean;
   tty?: boolean;
 }
@@ -112,7 +122,23 @@ function networkConfig(flags: ContainerFlags): Partial<ContainerConfig> {
     dns: flags.dns?.map(parseDns),
     addHosts: flags.addHost?.map(parseAddHost),
     networkBandwidth: flags.networkBandwidth !== undefined ? parseRate('`--network-bandwidth`', flags.networkBandwidth) : undefined,
+    blkio: blkioConfig(flags),
   };
+}
+
+/** The block I/O limits, or undefined when none is asked for. */
+function blkioConfig(flags: ContainerFlags): ContainerConfig['blkio'] {
+  const rates = (list: string[] | undefined, flag: string, kind: 'bps' | 'iops') => (list ?? []).map((v) => parseDeviceRate(flag, v, kind));
+  const b = {
+    weight: flags.blkioWeight !== undefined ? parseBlkioWeight(flags.blkioWeight) : undefined,
+    readBps: rates(flags.deviceReadBps, '`--device-read-bps`', 'bps'),
+    writeBps: rates(flags.deviceWriteBps, '`--device-write-bps`', 'bps'),
+    readIops: rates(flags.deviceReadIops, '`--device-read-iops`', 'iops'),
+    writeIops: rates(flags.deviceWriteIops, '`--device-write-iops`', 'iops'),
+  };
+  if (b.weight === undefined) delete b.weight;
+  const any = b.weight !== undefined || b.readBps.length + b.writeBps.length + b.readIops.length + b.writeIops.length > 0;
+  return any ? b : undefined;
 }
 
 /** Turn parsed flags plus IMAGE and CMD into a config (validation of values happens here). */

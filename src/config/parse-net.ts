@@ -65,3 +65,27 @@ export function parseRate(flag: string, value: string): number {
   if (n < 1n || n > BigInt(MAX_RATE)) throw expected(flag, `${form}, from 1 byte to 100g per second`, value);
   return Number(n);
 }
+
+/** Parse DEVICE:RATE for --device-{read,write}-bps (a rate) and --device-{read,write}-iops (a count per second). */
+export function parseDeviceRate(flag: string, value: string, kind: 'bps' | 'iops'): { path: string; rate: number } {
+  const i = value.lastIndexOf(':');
+  const form = kind === 'bps' ? 'DEVICE:RATE such as /dev/sda:1m' : 'DEVICE:IOPS such as /dev/sda:100';
+  if (i < 2 || !value.startsWith('/')) throw expected(flag, form, value);
+  const path = value.slice(0, i);
+  const v = value.slice(i + 1);
+  if (kind === 'bps') {
+    try {
+      return { path, rate: parseRate(flag, v) };
+    } catch {
+      throw expected(flag, `${form}, from 1 byte to 100g per second`, value);
+    }
+  }
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1e9) throw expected(flag, `${form}, from 1 to 1000000000`, value);
+  return { path, rate: Number(v) };
+}
+
+/** Parse --blkio-weight: 10 to 1000, as docker. */
+export function parseBlkioWeight(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 10 || Number(value) > 1000) throw expected('`--blkio-weight`', 'a whole number from 10 to 1000', value);
+  return Number(value);
+}

@@ -103,6 +103,19 @@ export const PortMappingSchema = z
   .strict();
 export type PortMapping = z.output<typeof PortMappingSchema>;
 
+const DeviceRateSchema = z.object({ path: z.string().startsWith('/'), rate: z.number().int().positive().max(1e11) }).strict();
+/** docker's --blkio-weight and --device-{read,write}-{bps,iops}: blkio on cgroup v1, io on v2. */
+export const BlkioSchema = z
+  .object({
+    weight: z.number().int().min(10).max(1000).optional(),
+    readBps: z.array(DeviceRateSchema).default([]),
+    writeBps: z.array(DeviceRateSchema).default([]),
+    readIops: z.array(DeviceRateSchema).default([]),
+    writeIops: z.array(DeviceRateSchema).default([]),
+  })
+  .strict();
+export type Blkio = z.output<typeof BlkioSchema>;
+
 export const ContainerConfigSchema = z
   .object({
     name: z.string().regex(NAME_RE).optional(),
@@ -146,6 +159,7 @@ export const ContainerConfigSchema = z
     networkBandwidth: z.number().int().positive().max(100 * 1024 ** 3, 'at most 100g (bytes per second)').optional(),
     /** docker's --security-opt seccomp: the level's default filter when absent */
     seccomp: SeccompSettingSchema.optional(),
+    blkio: BlkioSchema.optional(),
   })
   .strict();
 export type ContainerConfig = z.input<typeof ContainerConfigSchema>;

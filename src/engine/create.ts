@@ -7,6 +7,7 @@ import { generateName, newId, validateName } from '../config/names.js';
 import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { populateApp, resolveImage } from '../images/store.js';
+import { checkBlkio } from '../runtime/blkio.js';
 import { checkCgroupLimits } from '../runtime/cgroups.js';
 import { resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
@@ -46,6 +47,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
       context: { isolation },
     });
   checkLimits(isolation, cfg.limits, host);
+  checkBlkio(cfg.blkio);
   checkSeccomp(isolation, cfg.seccomp);
   const volumes = checkVolumes(isolation, cfg.volumes, options.cwd);
   if (!cfg.allowHostRoot) refuseHostRoot(volumes, core.settings.storageDir);

@@ -55,6 +55,11 @@ export interface InspectResult {
     Dns: string[];
     ExtraHosts: string[];
     NetworkBandwidth: number;
+    BlkioWeight: number;
+    BlkioDeviceReadBps: Array<{ Path: string; Rate: number }>;
+    BlkioDeviceWriteBps: Array<{ Path: string; Rate: number }>;
+    BlkioDeviceReadIOps: Array<{ Path: string; Rate: number }>;
+    BlkioDeviceWriteIOps: Array<{ Path: string; Rate: number }>;
     SecurityOpt: string[];
   };
   Mounts: Array<{ Type: 'bind'; Source: string; Destination: string; RW: boolean }>;
@@ -63,6 +68,7 @@ export interface InspectResult {
   Runs: RunRecord[];
 }
 
+const dev = (list?: Array<{ path: string; rate: number }>) => (list ?? []).map((d) => ({ Path: d.path, Rate: d.rate }));
 const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : '0001-01-01T00:00:00Z');
 
 /** Build the inspect document. */
@@ -121,6 +127,11 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       Dns: c.dns ?? [],
       ExtraHosts: (c.addHosts ?? []).map((h) => `${h.host}:${h.ip}`),
       NetworkBandwidth: c.networkBandwidth ?? 0,
+      BlkioWeight: c.blkio?.weight ?? 0,
+      BlkioDeviceReadBps: dev(c.blkio?.readBps),
+      BlkioDeviceWriteBps: dev(c.blkio?.writeBps),
+      BlkioDeviceReadIOps: dev(c.blkio?.readIops),
+      BlkioDeviceWriteIOps: dev(c.blkio?.writeIops),
       // as docker: nothing for the default filter, the profile itself for a custom one
       SecurityOpt: c.seccomp === undefined || c.seccomp === 'default' ? [] : [`seccomp=${typeof c.seccomp === 'string' ? c.seccomp : JSON.stringify(c.seccomp)}`],
     },

@@ -7,6 +7,7 @@ import { prepareImageRoot } from '../images/rootfs.js';
 import { imageFor, type ContainerImage } from '../images/store.js';
 import { containerLogger } from '../logger.js';
 import { cgroupLimitsFor, createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
+import { withBlkio } from './blkio.js';
 import type { ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
@@ -113,7 +114,7 @@ async function prepareRun(row: ContainerRow, image: ContainerImage, paths: Conta
   for (const f of [paths.state, paths.stopRequest, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
-  const cgroups = createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup));
+  const cgroups = withBlkio(createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup)), row);
   if (row.config.isolation !== 'minimal') {
     mkdirSync(paths.newroot, { recursive: true });
     if (image.kind === 'rootfs' || image.kind === 'oci') {

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { EngineError } from '../errors.js';
+import { optionalImport } from '../optional.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { Bot } from './bot.js';
 import type { Backend, BotStatus } from './types.js';
@@ -76,7 +77,7 @@ export function manifests(bot: Bot): Manifest[] {
 /** Validate each manifest against the Kubernetes schema, offline; returns them. */
 export async function validatedManifests(bot: Bot): Promise<Manifest[]> {
   const list = JSON.parse(JSON.stringify(manifests(bot))) as Manifest[]; // drop undefined fields
-  const [{ ConfigMap, Pod }, { Deployment }] = await Promise.all([import('kubernetes-models/v1'), import('kubernetes-models/apps/v1')]);
+  const [{ ConfigMap, Pod }, { Deployment }] = await optionalImport('kubernetes-models', 'Validating KUBERNETES_POD manifests', () => Promise.all([import('kubernetes-models/v1'), import('kubernetes-models/apps/v1')]));
   for (const m of list) {
     const Model = m.kind === 'ConfigMap' ? ConfigMap : m.kind === 'Pod' ? Pod : Deployment;
     try {
@@ -98,7 +99,7 @@ function kubeconfigPath(): string {
 
 async function client() {
   const path = kubeconfigPath();
-  const k8s = await import('@kubernetes/client-node');
+  const k8s = await optionalImport('@kubernetes/client-node', 'Deploying KUBERNETES_POD bots', () => import('@kubernetes/client-node'));
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(path);
   return { k8s, kc, objects: k8s.KubernetesObjectApi.makeApiClient(kc), core: kc.makeApiClient(k8s.CoreV1Api) };

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { parsePositiveInt } from '../../config/parse.js';
 import { action, engineFor } from '../context.js';
+import { optionalImport } from '../../optional.js';
 
 /** Register serve. */
 export function registerServe(program: Command): void {
@@ -15,7 +16,7 @@ export function registerServe(program: Command): void {
     .option('--stop-on-exit', 'stop running containers when the service stops (default: they keep running)')
     .action(action(async (o: { host?: string; port?: string; token?: string; apply?: string; stopOnExit?: boolean }, cmd: Command) => {
       const engine = engineFor(cmd);
-      const { serve } = await import('../../service/server.js');
+      const { serve } = await optionalImport('fastify', '`codex32 serve`', () => import('../../service/server.js'));
       if (o.apply) {
         const { AdaptiveExecutor } = await import('../../executor/adaptive.js');
         const r = await new AdaptiveExecutor(engine).applyFile(o.apply);

@@ -1,0 +1,100 @@
+// Block I/O limits: blkio throttling and weight on cgroup v1, io.max and io.weight on v2.
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import type { Blkio } from '../config/schema.js';
+import { EngineError } from '../errors.js';
+
+interface IoHierarchy {
+  version: 'v1' | 'v2';
+  /** the blkio hierarchy's root (v1) or the unified root (v2) */
+  root: string;
+}
+
+const CGROUP_ROOT = process.env.CODEX32_CGROUP_ROOT ?? '/sys/fs/cgroup';
+
+/** Where this host's block I/O controller is, if it has a usable one. */
+export function ioHierarchy(): IoHierarchy | undefined {
+  for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const [, dir, type, opts] = line.split(' ');
+    if (type === 'cgroup' && opts?.split(',').includes('blkio') && existsSync(`${dir}/blkio.throttle.read_bps_device`)) return { version: 'v1', root: dir };
+  }
+  const unified = existsSync(`${CGROUP_ROOT}/cgroup.controllers`) ? CGROUP_ROOT : existsSync(`${CGROUP_ROOT}/unified/cgroup.controllers`) ? `${CGROUP_ROOT}/unified` : undefined;
+  if (unified && readFileSync(`${unified}/cgroup.controllers`, 'utf8').split(/\s+/).includes('io')) return { version: 'v2', root: unified };
+  return undefined;
+}
+
+/** MAJOR:MINOR of a block device, or an INVALID_CONFIG naming the flag when path is not one. */
+export function deviceNumber(flag: string, path: string): string {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new EngineError('INVALID_CONFIG', `Expected ${flag} to name a block device such as /dev/sda, got \`${path}\`, which does not exist`);
+  }
+  if (!st.isBlockDevice()) throw new EngineError('INVALID_CONFIG', `Expected ${flag} to name a block device such as /dev/sda, got \`${path}\`, which is not a block device`);
+  const rdev = st.rdev;
+  const major = ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
+  const minor = (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
+  return `${major}:${minor}`;
+}
+
+const FLAGS = { readBps: '`--device-read-bps`', writeBps: '`--device-write-bps`', readIops: '`--device-read-iops`', writeIops: '`--device-write-iops`' } as const;
+const V1_FILES = { readBps: 'read_bps_device', writeBps: 'write_bps_device', readIops: 'read_iops_device', writeIops: 'write_iops_device' } as const;
+const V2_KEYS = { readBps: 'rbps', writeBps: 'wbps', readIops: 'riops', writeIops: 'wiops' } as const;
+
+/** The weight file this host honours (bfq's on v1 kernels without cfq), if any. */
+function weightFile(h: IoHierarchy, dir: string): string | undefined {
+  const names = h.version === 'v1' ? ['blkio.bfq.weight', 'blkio.weight'] : ['io.bfq.weight', 'io.weight'];
+  return names.find((n) => existsSync(`${dir}/${n}`));
+}
+
+/** Refuse block I/O limits this host cannot enforce, and devices that are not block devices. */
+export function checkBlkio(b: Blkio | undefined): void {
+  if (!b) return;
+  const h = ioHierarchy();
+  if (!h) throw new EngineError('HOST_UNSUPPORTED', 'This host has no usable block I/O cgroup controller (blkio on v1, io on v2), which device limits and --blkio-weight need. Run `codex32 info`.');
+  if (process.getuid?.() !== 0) throw new EngineError('HOST_UNSUPPORTED', 'Block I/O limits need root (codex32 writes them into the container\'s cgroup).');
+  for (const k of Object.keys(FLAGS) as Array<keyof typeof FLAGS>) for (const d of b[k]) deviceNumber(FLAGS[k], d.path);
+  if (b.weight !== undefined) {
+    // the weight files exist only below the root (v1 bfq) or once io is enabled for children (v2)
+    const probe = h.version === 'v1' ? `${h.root}/codex32` : h.root;
+    mkdirSync(probe, { recursive: true });
+    const known = weightFile(h, probe) ?? (h.version === 'v1' && existsSync(`${h.root}/blkio.bfq.io_service_bytes`) ? 'blkio.bfq.weight' : undefined);
+    if (!known) throw new EngineError('HOST_UNSUPPORTED', 'This host\'s block I/O controller has no weight (neither bfq nor cfq is available), so `--blkio-weight` cannot be enforced.');
+  }
+}
+
+/**
+ * Create the container's block I/O cgroup and write its limits; returns the directory its processes
+ * join, or undefined when no limit is asked for.
+ */
+export function applyBlkio(id: string, b: Blkio | undefined): string | undefined {
+  if (!b) return undefined;
+  const h = ioHierarchy();
+  if (!h) throw new EngineError('HOST_UNSUPPORTED', 'This host has no usable block I/O cgroup controller any more; the container asked for block I/O limits.');
+  const write = (path: string, value: string) => {
+    try {
+      writeFileSync(path, value);
+    } catch (cause) {
+      throw new EngineError('RUNTIME_FAILED', `Cannot write block I/O limit ${value.trim()} to ${path}: ${(cause as Error).message}`, { cause });
+    }
+  };
+  const parent = `${h.root}/codex32`;
+  mkdirSync(parent, { recursive: true });
+  if (h.version === 'v2') write(`${parent}/cgroup.subtree_control`, '+io');
+  const dir = `${parent}/${id}`;
+  mkdirSync(dir, { recursive: true });
+  const byDev = new Map<string, string[]>();
+  for (const k of Object.keys(FLAGS) as Array<keyof typeof FLAGS>)
+    for (const d of b[k]) {
+      const dev = deviceNumber(FLAGS[k], d.path);
+      if (h.version === 'v1') write(`${dir}/blkio.throttle.${V1_FILES[k]}`, `${dev} ${d.rate}`);
+      else byDev.set(dev, [...(byDev.get(dev) ?? []), `${V2_KEYS[k]}=${d.rate}`]);
+    }
+  for (const [dev, kv] of byDev) write(`${dir}/io.max`, `${dev} ${kv.join(' ')}`);
+  if (b.weight !== undefined) {
+    const f = weightFile(h, dir);
+    if (!f) throw new EngineError('HOST_UNSUPPORTED', 'This host\'s block I/O controller has no weight file, so `--blkio-weight` cannot be enforced.');
+    write(`${dir}/${f}`, f === 'io.weight' ? `default ${b.weight}` : String(b.weight));
+  }
+  return dir;
+}
