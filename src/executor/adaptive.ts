@@ -1,4 +1,5 @@
 // AdaptiveExecutor: one interface over the three deployment backends, and the bot definitions in SQLite.
+import { rmSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import type { ContainerEngine } from '../engine/engine.js';
@@ -7,7 +8,7 @@ import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { StatsSample } from '../monitor/stats.js';
 import { parseBot, validateBots, type Bot, type BotInput, type DeploymentType } from './bot.js';
 import { readBotFile } from './botfile.js';
-import { ContainerBackend } from './container.js';
+import { ContainerBackend, volumeDir } from './container.js';
 import { KubernetesBackend, validatedManifests } from './kubernetes.js';
 import { LocalBackend } from './local.js';
 import type { Backend, BotStatus } from './types.js';
@@ -54,6 +55,7 @@ export class AdaptiveExecutor {
     // a relative script is resolved now, against where the definition was given, not where it later runs
     inputs = inputs.map((b, i) => (isAbsolute(given[i].script) ? b : { ...b, script: resolve(options.baseDir ?? process.cwd(), given[i].script) }));
     const bots = validateBots(inputs);
+    this.checkDeployable(bots);
     const names = new Set(bots.map((b) => b.name));
     // copies of an `instances` definition that the new definition no longer has are removed
     const groups = new Set(bots.flatMap((b) => [b.name, b.instance_of ?? b.name]));
@@ -76,6 +78,20 @@ export class AdaptiveExecutor {
         }
       }
     return { applied: bots.map((b) => b.name), started, failed };
+  }
+
+  /** Refuse, all at once, what a backend cannot honour: nothing is stored when one bot asks for it. */
+  private checkDeployable(bots: Bot[]): void {
+    const issues: string[] = [];
+    for (const b of bots) {
+      const d = b.deployment;
+      const isolation = d.isolation ?? this.engine.settings.isolation;
+      if (d.type === 'LOCAL_PROCESS' && Object.keys(d.limits).length)
+        issues.push(`bot ${b.name}: deployment.limits: a LOCAL_PROCESS bot runs unconfined, so its limits could not be enforced; use type CUSTOM_CONTAINER with isolation minimal (a host process with rlimits and cgroups), or memory_restart for a graceful restart`);
+      if (d.volumes.length && (d.type === 'LOCAL_PROCESS' || (d.type === 'CUSTOM_CONTAINER' && isolation === 'minimal')))
+        issues.push(`bot ${b.name}: deployment.volumes: a volume needs a mount namespace (isolation standard or strict); a ${d.type === 'LOCAL_PROCESS' ? 'LOCAL_PROCESS bot' : 'minimal container'} sees the host's filesystem, so write to a host directory instead`);
+    }
+    if (issues.length) throw new EngineError('INVALID_CONFIG', `Invalid bot file:\n  ${issues.join('\n  ')}`, { context: { issues } });
   }
 
   /** Apply a bot file (codex32's, or a PM2 ecosystem file as JSON, YAML or JavaScript). Nothing is stored unless every bot in it is valid. */
@@ -177,11 +193,12 @@ export class AdaptiveExecutor {
     return validatedManifests(this.get(name));
   }
 
-  /** Stop a bot, remove what runs it and its definition. */
-  async remove(name: string): Promise<void> {
+  /** Stop a bot gracefully, remove what runs it and its definition; its data volumes stay unless `volumes`. */
+  async remove(name: string, options: { volumes?: boolean } = {}): Promise<void> {
     const bot = this.get(name);
     await this.backend(bot).remove(bot);
     this.engine.store.tx(() => this.engine.store.deleteBot(name));
+    if (options.volumes) rmSync(volumeDir(this.engine.settings.storageDir, name, ''), { recursive: true, force: true });
   }
 
   /**

@@ -29,6 +29,12 @@ const Cron = z.string().superRefine((v, ctx) => {
   if (!cronValid(v)) ctx.addIssue({ code: 'custom', message: `Expected a cron pattern such as "0 3 * * *", got \`${v}\`` });
 });
 
+/** a data volume: a named directory codex32 keeps for the bot, mounted at target */
+const DataVolume = z.union([
+  z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*:\/[^:]*$/, 'Expected a volume as NAME:/path, such as data:/data'),
+  z.object({ name: z.string().regex(NAME_RE, 'Expected a volume name of letters, digits, _ . -'), target: z.string().startsWith('/') }).strict(),
+]).transform((v) => (typeof v === 'string' ? { name: v.slice(0, v.indexOf(':')), target: v.slice(v.indexOf(':') + 1) } : v));
+
 export const BotSchema = z
   .object({
     // at most 59 characters: its container is named bot-NAME
@@ -71,6 +77,8 @@ export const BotSchema = z
         /** a graceful restart when the bot's memory passes this (the hard limit is limits.memory) */
         memory_restart: Size.optional(),
         cron_restart: Cron.optional(),
+        /** data volumes: directories codex32 keeps for the bot across restarts, re-applies and removal */
+        volumes: z.array(DataVolume).default([]),
         health: z
           .object({
             cmd: z.string().min(1),

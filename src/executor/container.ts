@@ -1,5 +1,8 @@
 // CUSTOM_CONTAINER: a bot is a codex32 container named bot-NAME, recreated when its definition changes.
 import { createHash } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { STRICT_ID_BASE } from '../runtime/plan.js';
 import type { ContainerConfig } from '../config/schema.js';
 import type { ContainerEngine } from '../engine/engine.js';
 import { isEngineError } from '../errors.js';
@@ -8,7 +11,7 @@ import type { Bot } from './bot.js';
 import type { Backend, BotStatus } from './types.js';
 
 /** The container config a bot becomes (shared with the local backend's command inference). */
-export function botContainerConfig(bot: Bot): ContainerConfig {
+export function botContainerConfig(bot: Bot, storageDir?: string): ContainerConfig {
   const d = bot.deployment;
   const cfg = {
     name: containerName(bot),
@@ -31,8 +34,29 @@ export function botContainerConfig(bot: Bot): ContainerConfig {
     },
   };
   // only what the container is made of counts: a change of watch or log copies needs no new container
-  const digest = createHash('sha256').update(JSON.stringify(cfg)).digest('hex').slice(0, 16);
-  return { ...cfg, labels: { 'codex32.bot': bot.name, 'codex32.bot.hash': digest } };
+  const digest = createHash('sha256').update(JSON.stringify({ ...cfg, volumes: d.volumes })).digest('hex').slice(0, 16);
+  return {
+    ...cfg,
+    labels: { 'codex32.bot': bot.name, 'codex32.bot.hash': digest },
+    volumes: storageDir ? d.volumes.map((v) => ({ source: volumeDir(storageDir, bot.name, v.name), target: v.target, readOnly: false })) : [],
+    // a data volume is a directory codex32 made for this bot alone under its storage, not the storage itself
+    ...(storageDir && d.volumes.length ? { allowHostRoot: true } : {}),
+  };
+}
+
+/** Where a bot's data volume lives: outside every container, so it outlives them. */
+export function volumeDir(storageDir: string, bot: string, volume: string): string {
+  return join(storageDir, 'bot-volumes', bot, volume);
+}
+
+/** Make a bot's data volumes (owned by the container's root under strict isolation). */
+export function makeVolumes(storageDir: string, bot: Bot, strictOwner: number): void {
+  for (const v of bot.deployment.volumes) {
+    const dir = volumeDir(storageDir, bot.name, v.name);
+    if (existsSync(dir)) continue;
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    if (bot.deployment.isolation === 'strict') chownSync(dir, strictOwner, strictOwner);
+  }
 }
 
 /** The bot's environment: its own, plus PYTHONUNBUFFERED=1 so a Python bot's output is seen as it is written. */
@@ -55,7 +79,7 @@ export function restartPolicy(bot: Bot) {
 }
 
 const containerName = (bot: Bot) => `bot-${bot.name}`;
-const hash = (bot: Bot) => botContainerConfig(bot).labels!['codex32.bot.hash'];
+const hash = (bot: Bot) => botContainerConfig(bot).labels!['codex32.bot.hash']; // the volumes' place is fixed: the names suffice
 
 /** CUSTOM_CONTAINER: bots as codex32 containers. */
 export class ContainerBackend implements Backend {
@@ -78,7 +102,10 @@ export class ContainerBackend implements Backend {
       await this.engine.remove(row.id, { force: true });
       row = undefined;
     }
-    if (!row) row = this.engine.get((await this.engine.create(botContainerConfig(bot))).id);
+    if (!row) {
+      makeVolumes(this.engine.settings.storageDir, bot, STRICT_ID_BASE);
+      row = this.engine.get((await this.engine.create(botContainerConfig(bot, this.engine.settings.storageDir))).id);
+    }
     await this.engine.start(row.id);
   }
 

@@ -9,6 +9,8 @@ import type { Backend, BotStatus } from './types.js';
 
 interface LocalState {
   shim?: ProcRef;
+  /** the definition the running process was started from */
+  hash?: string;
   port?: number;
   restartBase?: number;
 }
@@ -30,8 +32,12 @@ export class LocalBackend implements Backend {
   }
 
   async run(bot: Bot): Promise<void> {
-    if (this.running(bot)) return;
     const cfg = botContainerConfig(bot);
+    const hash = cfg.labels!['codex32.bot.hash'];
+    if (this.running(bot)) {
+      if (this.state(bot).hash === hash) return;
+      await this.stop(bot); // the definition changed: a graceful stop, then the new one
+    }
     // a defined environment whoever starts it (a shell, serve, systemd at boot): the bot's own, plus
     // PATH and HOME; nothing of the caller's (codex32's settings and the service token among them)
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...botEnv(bot) };
@@ -40,7 +46,7 @@ export class LocalBackend implements Backend {
       stopSignal: bot.deployment.stop_signal, stopTimeout: bot.deployment.stop_timeout,
     });
     const prev = this.state(bot);
-    this.engine.store.setBotState(bot.name, { shim: launched.shim, port: launched.port, restartBase: prev.restartBase ?? 0 });
+    this.engine.store.setBotState(bot.name, { ...prev, shim: launched.shim, port: launched.port, hash, restartBase: prev.restartBase ?? 0 });
     if (launched.failure) throw launched.failure;
   }
 

@@ -62,10 +62,11 @@ export function registerBot(program: Command): void {
     }));
   }
 
-  bot.command('rm').alias('remove').description('stop bots gracefully and delete their definitions: names, globs or all').argument('<names...>').action(action(async (patterns: string[], _o: object, cmd: Command) => {
+  bot.command('rm').alias('remove').description('stop bots gracefully and delete their definitions (data volumes stay): names, globs or all')
+    .option('--volumes', 'delete their data volumes too').argument('<names...>').action(action(async (patterns: string[], o: { volumes?: boolean }, cmd: Command) => {
     const ex = executor(cmd);
     for (const n of ex.resolve(patterns)) {
-      await ex.remove(n);
+      await ex.remove(n, { volumes: o.volumes });
       process.stdout.write(n + '\n');
     }
   }));
