@@ -161,4 +161,26 @@ describe('a full storage directory', () => {
     await until(() => pidsWith(marker).length === 0, 10_000);
     rmSync(sb.storage, { recursive: true, force: true });
   });
+
+  it.skipIf(!canMount && process.env.CI !== 'true')('a read-only storage directory is STATE_UNAVAILABLE naming the remount, never corrupt', async () => {
+    const sb = sandbox();
+    const marker = `c32-ro-${process.pid}`;
+    expect((await sb.cli(['run', '-d', '--name', 'ro', '--isolation', 'minimal', 'host', 'sh', '-c', `exec sleep 300 # ${marker}`])).exitCode).toBe(0);
+    expect((await execa('mount', ['--bind', sb.storage, sb.storage], { reject: false })).exitCode).toBe(0);
+    try {
+      expect((await execa('mount', ['-o', 'remount,ro,bind', sb.storage], { reject: false })).exitCode).toBe(0);
+      for (const args of [['ps'], ['stop', 'ro'], ['run', '--rm', '--isolation', 'minimal', 'host', 'true']]) {
+        const r = await sb.cli(args);
+        expect(r.exitCode, args.join(' ')).toBe(125);
+        expect(String(r.stderr)).toContain('[STATE_UNAVAILABLE]');
+        expect(String(r.stderr)).toContain('read-only');
+        expect(String(r.stderr)).not.toMatch(STACK);
+      }
+    } finally {
+      await execa('umount', [sb.storage], { reject: false });
+    }
+    expect((await sb.cli(['rm', '-f', 'ro'])).exitCode).toBe(0);
+    await until(() => pidsWith(marker).length === 0, 10_000);
+    rmSync(sb.storage, { recursive: true, force: true });
+  });
 });

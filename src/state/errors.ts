@@ -1,5 +1,5 @@
 // What a failure of the state database or the storage directory means, and what the operator should do.
-import { statfsSync } from 'node:fs';
+import { accessSync, constants, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EngineError } from '../errors.js';
 
@@ -28,6 +28,15 @@ export function freeBytes(path: string): number | undefined {
     return Number(s.bavail) * Number(s.bsize);
   } catch {
     return undefined;
+  }
+}
+
+function readOnlyMount(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return false;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EROFS';
   }
 }
 
@@ -77,6 +86,8 @@ export function stateError(err: unknown, path: string, what = 'update the state 
   const detail = (err as Error).message;
   // SQLite reports some ENOSPC writes (the WAL index, an fsync) as I/O errors: ask the file system
   if (kind === 'io' && (freeBytes(storageDir) ?? Infinity) < 64 * 1024) kind = 'full';
+  // SQLite cannot create its WAL index on a read-only mount and says only "unable to open": ask the kernel
+  if ((kind === 'cantopen' || kind === 'io') && readOnlyMount(storageDir)) kind = 'readonly';
   const opts = { cause: err, context: { path } };
   switch (kind) {
     case 'corrupt':
