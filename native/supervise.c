@@ -31,24 +31,21 @@
 #include "record.h"
 #include "seccomp.h"
 #include "spec.h"
+#include "throttle.h"
 #include "util.h"
 
 /* the loop's descriptors and settings; the run being supervised is in record.h */
 struct loop {
-  int sfd, grace_t, backoff_t, timeout_t, health_t, health_to_t, throttle_t, resume_t;
+  int sfd, grace_t, backoff_t, timeout_t, health_t, health_to_t;
+  struct throttle_fds throttle;
   long long backoff_initial, backoff_max, backoff_reset, timeout_ms;
   long long health_interval, health_timeout;
-  long long cpu_permille; /* --cpus without a cpu cgroup: a duty cycle of SIGSTOP and SIGCONT */
-  unsigned long long cpu_prev;
-  int throttled;
-  long hz;
   long long backoff, oom_before;
   int running, waiting_backoff, runs_started;
 };
 
 enum { LOOP_GO_ON = 0, LOOP_DONE = 1 };
 
-static void throttle_resume(struct loop *l);
 
 static int timer(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); }
 
@@ -65,8 +62,7 @@ static void loop_init(struct loop *l) {
   l->timeout_t = timer();
   l->health_t = timer();
   l->health_to_t = timer();
-  l->throttle_t = timer();
-  l->resume_t = timer();
+  l->throttle = throttle_init();
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   l->backoff_initial = spec_num("backoff_initial_ms", 100);
   l->backoff_max = spec_num("backoff_max_ms", 30000);
@@ -74,12 +70,6 @@ static void loop_init(struct loop *l) {
   l->timeout_ms = spec_num("timeout_ms", 0);
   l->health_interval = spec_get("health_arg") ? spec_num("health_interval_ms", 30000) : 0;
   l->health_timeout = spec_num("health_timeout_ms", 10000);
-  l->cpu_permille = spec_num("cpu_throttle_permille", 0);
-  l->hz = sysconf(_SC_CLK_TCK);
-  if (l->cpu_permille > 0) {
-    struct itimerspec its = {{0, 100000000}, {0, 100000000}};
-    timerfd_settime(l->throttle_t, 0, &its, NULL);
-  }
 }
 
 static int unstable_runs; /* restarts after runs shorter than restart_min_uptime_ms (PM2's min_uptime) */
@@ -181,7 +171,7 @@ static void read_stop_request(struct stop_request *r) {
 
 /* the stop signal, once, then SIGKILL to everything when the grace period ends */
 static void stop_container(struct loop *l, int sig, int group, long long grace) {
-  if (l->throttled) throttle_resume(l); /* a tree stopped by the CPU duty cycle must see the signal */
+  throttle_resume(); /* a tree stopped by the CPU duty cycle must see the signal */
   signal_container(sig, group);
   if (grace >= 0) arm(l->grace_t, grace > 0 ? grace : 1);
 }
@@ -284,30 +274,6 @@ static int on_signals(struct loop *l) {
   return LOOP_GO_ON;
 }
 
-/* every 100 ms: CPU time used beyond the quota stops the tree long enough to pay it back */
-static void throttle_tick(struct loop *l) {
-  static pid_t tree[8192];
-  unsigned long long now_ticks = 0;
-  int n = collect_descendants(tree, 8192, &now_ticks);
-  long long used_ms = l->cpu_prev && now_ticks >= l->cpu_prev ? (long long)(now_ticks - l->cpu_prev) * 1000 / l->hz : 0;
-  long long allowed_ms = 100 * l->cpu_permille / 1000;
-  l->cpu_prev = now_ticks;
-  if (used_ms > allowed_ms && n > 0) {
-    for (int i = 0; i < n; i++) kill(tree[i], SIGSTOP);
-    l->throttled = 1;
-    arm(l->resume_t, (used_ms - allowed_ms) * 1000 / l->cpu_permille);
-  }
-}
-
-static void throttle_resume(struct loop *l) {
-  static pid_t tree[8192];
-  signal_descendants(SIGCONT);
-  l->throttled = 0;
-  unsigned long long t = 0;
-  collect_descendants(tree, 8192, &t);
-  l->cpu_prev = t;
-}
-
 /* true when timer fd fired (its expiry count is consumed) */
 static int fired(const struct pollfd *p) {
   uint64_t ticks;
@@ -331,8 +297,8 @@ static void on_timers(struct loop *l, const struct pollfd *pfd) {
     }
     if (l->running && !stopping) arm(l->health_t, l->health_interval);
   }
-  if (fired(&pfd[5]) && l->running && !l->throttled) throttle_tick(l);
-  if (fired(&pfd[6]) && l->throttled) throttle_resume(l);
+  if (fired(&pfd[5]) && l->running) throttle_tick();
+  if (fired(&pfd[6])) throttle_resume();
   if (fired(&pfd[4]) && health_pid) {
     kill(health_pid, SIGKILL); /* reaped with the other children; counted as a failure there */
     health_started = -1;
@@ -346,7 +312,7 @@ static int supervise(void) {
     if (!l.running && !l.waiting_backoff) begin_run(&l);
     struct pollfd pfd[24];
     int np = 0;
-    int timers[] = {l.grace_t, l.backoff_t, l.timeout_t, l.health_t, l.health_to_t, l.throttle_t, l.resume_t};
+    int timers[] = {l.grace_t, l.backoff_t, l.timeout_t, l.health_t, l.health_to_t, l.throttle.tick, l.throttle.resume};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) pfd[np++] = (struct pollfd){timers[i], POLLIN, 0};
     pfd[np++] = (struct pollfd){l.sfd, POLLIN, 0};
     int io_base = np;
