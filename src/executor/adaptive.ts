@@ -53,7 +53,7 @@ export class AdaptiveExecutor {
   async apply(inputs: BotInput[], options: { start?: boolean; baseDir?: string } = {}): Promise<{ applied: string[]; started: string[]; failed: Array<{ name: string; error: string }> }> {
     const given = validateBots(inputs);
     // a relative script is resolved now, against where the definition was given, not where it later runs
-    inputs = inputs.map((b, i) => (isAbsolute(given[i].script) ? b : { ...b, script: resolve(options.baseDir ?? process.cwd(), given[i].script) }));
+    inputs = inputs.map((b, i) => { const s = given[i].script; return s === undefined || isAbsolute(s) ? b : { ...b, script: resolve(options.baseDir ?? process.cwd(), s) }; });
     const bots = validateBots(inputs);
     this.checkDeployable(bots);
     const names = new Set(bots.map((b) => b.name));

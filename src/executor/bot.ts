@@ -39,7 +39,9 @@ export const BotSchema = z
   .object({
     // at most 59 characters: its container is named bot-NAME
     name: z.string().regex(NAME_RE, 'Expected a name of letters, digits, _ . - starting with a letter or digit').max(59, 'Expected a name of at most 59 characters'),
-    script: z.string().min(1, 'Expected the path of a script or directory'),
+    script: z.string().min(1, 'Expected the path of a script or directory').optional(),
+    /** an OCI image (as `codex32 pull` names it) to run instead of a script: the same image runs here and in a cluster */
+    image: z.string().min(1, 'Expected an image reference such as team/bot:1.0').optional(),
     args: z.array(z.string()).default([]),
     env: z.record(z.string()).default({}),
     /** set by `instances`: the definition this copy was made from */
@@ -98,7 +100,12 @@ export const BotSchema = z
       .default({}),
     autostart: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .superRefine((b, ctx) => {
+    if (!b.script === !b.image) ctx.addIssue({ code: 'custom', path: ['script'], message: 'Expected exactly one of `script` (a path) and `image` (an OCI image such as team/bot:1.0)' });
+    if (b.image && b.deployment.type === 'LOCAL_PROCESS') ctx.addIssue({ code: 'custom', path: ['image'], message: 'Expected a script for LOCAL_PROCESS, which runs on the host without a root filesystem; an image needs CUSTOM_CONTAINER or KUBERNETES_POD' });
+    if (b.image && b.watch !== false) ctx.addIssue({ code: 'custom', path: ['watch'], message: 'Expected no watch for an image bot: it has no files on the host to watch' });
+  });
 
 export type BotInput = z.input<typeof BotSchema>;
 export type Bot = z.output<typeof BotSchema>;

@@ -15,7 +15,7 @@ export function botContainerConfig(bot: Bot, storageDir?: string): ContainerConf
   const d = bot.deployment;
   const cfg = {
     name: containerName(bot),
-    image: bot.script,
+    image: bot.image ?? bot.script ?? '', // the schema gives every bot exactly one of them
     command: bot.args.length ? bot.args : [],
     env: botEnv(bot),
     isolation: d.isolation,

@@ -16,9 +16,9 @@ const MAX_CONFIGMAP = 900 * 1024; // ConfigMaps hold at most 1 MiB
 type Manifest = Record<string, unknown> & { kind: string; metadata: { name: string; namespace: string; labels: Record<string, string> } };
 
 /** The bot's files for its ConfigMap, and the entry file to run. */
-function botFiles(bot: Bot): { files: Record<string, string>; entry: string } {
-  const src = resolve(bot.script);
-  if (!existsSync(src)) throw new EngineError('INVALID_CONFIG', `Invalid bot ${bot.name}: the script ${bot.script} does not exist`);
+function botFiles(bot: Bot, script: string): { files: Record<string, string>; entry: string } {
+  const src = resolve(script);
+  if (!existsSync(src)) throw new EngineError('INVALID_CONFIG', `Invalid bot ${bot.name}: the script ${script} does not exist`);
   const files: Record<string, string> = {};
   let entry: string;
   if (statSync(src).isDirectory()) {
@@ -36,12 +36,16 @@ function botFiles(bot: Bot): { files: Record<string, string>; entry: string } {
 const cpuQuantity = (cpus: number) => `${Math.round(cpus * 1000)}m`;
 const memQuantity = (bytes: number) => `${Math.ceil(bytes / 1024 / 1024)}Mi`;
 
-/** Generate the manifests (ConfigMap + Pod, or + Deployment when the policy restarts always). */
+/**
+ * Generate the manifests: a ConfigMap of the script's files plus a Pod (or a Deployment when the policy
+ * restarts always). A bot that names an image runs that image as it is, with no ConfigMap.
+ */
 export function manifests(bot: Bot): Manifest[] {
   const d = bot.deployment;
-  const { files, entry } = botFiles(bot);
+  const fromImage = bot.script === undefined; // the schema gives every bot a script or an image
+  const { files, entry } = bot.script === undefined ? { files: {}, entry: '' } : botFiles(bot, bot.script);
   const ext = extname(entry);
-  const image = d.image ?? DEFAULT_IMAGES[ext];
+  const image = bot.image ?? d.image ?? DEFAULT_IMAGES[ext];
   if (!image) throw new EngineError('INVALID_CONFIG', `Invalid bot ${bot.name}: deployment.image is needed for a ${ext || 'extension-less'} entry`);
   const labels = { 'app.kubernetes.io/name': bot.name, 'app.kubernetes.io/managed-by': 'codex32' };
   const meta = (name: string) => ({ name, namespace: d.namespace, labels });
@@ -52,26 +56,26 @@ export function manifests(bot: Bot): Manifest[] {
   const container: Record<string, unknown> = {
     name: 'bot',
     image,
-    command: bot.args.length ? bot.args : [...(INTERPRETER[ext] ?? []), `/app/${entry}`],
-    workingDir: '/app',
+    // an image keeps its own entrypoint and working directory; args replace its Cmd, as `codex32 run` does
+    ...(fromImage ? (bot.args.length ? { args: bot.args } : {}) : { command: bot.args.length ? bot.args : [...(INTERPRETER[ext] ?? []), `/app/${entry}`], workingDir: '/app' }),
     env,
     resources: Object.keys(limits).length ? { limits, requests: limits } : undefined,
-    volumeMounts: [{ name: 'app', mountPath: '/app', readOnly: true }],
+    volumeMounts: fromImage ? undefined : [{ name: 'app', mountPath: '/app', readOnly: true }],
     securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: d.isolation === 'strict' ? true : undefined, runAsUser: d.isolation === 'strict' ? 65534 : undefined, readOnlyRootFilesystem: d.isolation === 'strict' ? true : undefined, capabilities: { drop: ['ALL'] } },
   };
   if (d.health)
     container.livenessProbe = { exec: { command: ['sh', '-c', d.health.cmd] }, periodSeconds: Math.max(1, Math.round(d.health.interval)), timeoutSeconds: Math.max(1, Math.round(d.health.timeout)), failureThreshold: d.health.retries, initialDelaySeconds: Math.round(d.health.startPeriod) };
   if (typeof d.port === 'number') container.ports = [{ containerPort: d.port, name: 'http' }];
-  const podSpec = { containers: [container], volumes: [{ name: 'app', configMap: { name: `${bot.name}-files` } }] };
-  const configMap: Manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${bot.name}-files`), data: files };
+  const podSpec = fromImage ? { containers: [container] } : { containers: [container], volumes: [{ name: 'app', configMap: { name: `${bot.name}-files` } }] };
+  const configMaps: Manifest[] = fromImage ? [] : [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(`${bot.name}-files`), data: files }];
   const restart = d.restart.name;
   if (restart === 'always' || restart === 'unless-stopped') {
-    return [configMap, {
+    return [...configMaps, {
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(bot.name),
       spec: { replicas: 1, selector: { matchLabels: { 'app.kubernetes.io/name': bot.name } }, template: { metadata: { labels }, spec: { ...podSpec, restartPolicy: 'Always' } } },
     }];
   }
-  return [configMap, { apiVersion: 'v1', kind: 'Pod', metadata: meta(bot.name), spec: { ...podSpec, restartPolicy: restart === 'on-failure' ? 'OnFailure' : 'Never' } }];
+  return [...configMaps, { apiVersion: 'v1', kind: 'Pod', metadata: meta(bot.name), spec: { ...podSpec, restartPolicy: restart === 'on-failure' ? 'OnFailure' : 'Never' } }];
 }
 
 /** Validate each manifest against the Kubernetes schema, offline; returns them. */

@@ -3,6 +3,7 @@
 import type { ContainerEngine } from '../engine/engine.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { ProcRef } from '../state/types.js';
+import { EngineError } from '../errors.js';
 import type { Bot } from './bot.js';
 import { botContainerConfig, botEnv, restartPolicy } from './container.js';
 import type { Backend, BotStatus } from './types.js';
@@ -32,6 +33,7 @@ export class LocalBackend implements Backend {
   }
 
   async run(bot: Bot): Promise<void> {
+    if (!bot.script) throw new EngineError('INVALID_CONFIG', `Invalid bot ${bot.name}: LOCAL_PROCESS runs a script on the host; an image needs CUSTOM_CONTAINER or KUBERNETES_POD`);
     const cfg = botContainerConfig(bot);
     const hash = cfg.labels!['codex32.bot.hash'];
     if (this.running(bot)) {

@@ -20,6 +20,7 @@ interface Watch {
 
 /** The directory a bot's code lives in. */
 export function botHome(bot: Bot): string {
+  if (!bot.script) return process.cwd(); // an image bot: its code is in the image
   try {
     return statSync(bot.script).isDirectory() ? bot.script : dirname(bot.script);
   } catch {

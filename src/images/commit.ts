@@ -13,6 +13,9 @@ import { readAll, registerImage } from './register.js';
 
 const run = promisify(execFile);
 
+/** What codex32 mounts over in every container: mount points and bound files, never part of an image (docker's rule too). */
+const RUNTIME_PATHS = ['etc/hosts', 'etc/resolv.conf', 'etc/hostname', 'proc', 'sys', 'dev', 'tmp', 'app'];
+
 interface UpperScan {
   whiteouts: string[];
   opaque: string[];
@@ -53,7 +56,7 @@ async function writeLayer(storageDir: string, upper: string, file: string, offse
       mkdirSync(join(work, 'markers', m, '..'), { recursive: true });
       writeFileSync(join(work, 'markers', m), '');
     }
-    writeFileSync(join(work, 'exclude'), scan.whiteouts.map((w) => `./${w}\n`).join(''));
+    writeFileSync(join(work, 'exclude'), [...scan.whiteouts, ...RUNTIME_PATHS].map((w) => `./${w}\n`).join(''));
     const map = [...scan.ids].filter((id) => id >= offset).map((id) => `+${id} +${id - offset}\n`).join('');
     writeFileSync(join(work, 'idmap'), map);
     const common = ['--numeric-owner', `--owner-map=${join(work, 'idmap')}`, `--group-map=${join(work, 'idmap')}`, '--sort=name', '--xattrs', '--xattrs-include=user.*', '--xattrs-include=security.capability'];
