@@ -2,8 +2,7 @@
 import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs';
 
 export type CgroupVersion = 'v1' | 'v2' | 'hybrid' | 'none';
-/** cpuacct only accounts (v1 mounts it apart from cpu on some hosts); v2's cpu.stat does the same. */
-export type Controller = 'memory' | 'pids' | 'cpu' | 'cpuacct';
+export type Controller = 'memory' | 'pids' | 'cpu';
 
 export interface LevelSupport {
   supported: boolean;
@@ -65,7 +64,7 @@ export function probeCgroups(root = CGROUP_ROOT): HostInfo['cgroup'] {
     return { version: 'v2', controllers, unified: root };
   }
   const controllers: HostInfo['cgroup']['controllers'] = {};
-  for (const c of ['memory', 'pids', 'cpu', 'cpuacct'] as const) {
+  for (const c of ['memory', 'pids', 'cpu'] as const) {
     const dir = `${root}/${c}`;
     if (existsSync(`${dir}/cgroup.procs`) && writable(dir)) controllers[c] = dir;
   }
