@@ -5,24 +5,16 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { BIN, anchorRootDir, ROOT, benchStorage, median, which } from './lib.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'codex32');
 const quick = process.argv.includes('--quick');
 const N = quick ? 5 : 15;
-const storage = mkdtempSync(join(tmpdir(), 'c32-bench-net-'));
-execFileSync('chmod', ['711', storage]);
-const env = { ...process.env, CONTAINER_STORAGE_DIR: storage, LOG_LEVEL: 'silent', CONTAINER_ISOLATION_LEVEL: 'standard' };
+const { storage, env } = benchStorage('c32-bench-net-', { CONTAINER_ISOLATION_LEVEL: 'standard' });
 const results = {};
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const cli = (args) => execFileSync('node', [BIN, ...args], { env, encoding: 'utf8' }).trim();
+const cli = (args) => execFileSync(BIN, args, { env, encoding: 'utf8' }).trim();
 const record = (key, label, value, unit, extra = {}) => (results[key] = { label, value, unit, ...extra });
 
 /** Median ms of each command, timed in turn within each round so a noisy moment falls on all alike. */
@@ -41,9 +33,7 @@ function timeRounds(cmds, n) {
 }
 
 // ---- start cost: private beside host, beside podman --runtime runc with its default rootful network
-const anchorRoot = mkdtempSync(join(tmpdir(), 'c32-anchor-root-'));
-for (const d of ['usr', 'proc', 'dev', 'sys', 'tmp', 'etc']) mkdirSync(join(anchorRoot, d));
-for (const [l, t] of [['bin', 'usr/bin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64'], ['sbin', 'usr/sbin']]) execFileSync('ln', ['-s', t, join(anchorRoot, l)]);
+const anchorRoot = anchorRootDir();
 const podman = (net) => ['podman', ['--runtime', 'runc', 'run', '--rm', ...net, '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', '-v', '/usr:/usr:ro', '--rootfs', anchorRoot, 'true']];
 const cmds = {
   private: ['node', [BIN, 'run', '--rm', '--network', 'private', 'host', 'true']],

@@ -3,29 +3,21 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { BIN, anchorRootDir, ROOT, benchStorage, median, startService, which } from './lib.mjs';
 import { ContainerEngine } from '../dist/index.js';
 import { probeHost } from '../dist/runtime/probe.js';
 import { capabilityMask } from '../dist/runtime/plan.js';
 import { compiledSeccomp, seccompFilters } from '../dist/runtime/seccomp.js';
 import { shimPath } from '../dist/runtime/supervisor.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'codex32');
 const quick = process.argv.includes('--quick');
 const N = quick ? 5 : 21;
-const storage = mkdtempSync(join(tmpdir(), 'c32-bench-'));
-execFileSync('chmod', ['711', storage]);
-const env = { ...process.env, CONTAINER_STORAGE_DIR: storage, LOG_LEVEL: 'silent' };
+const { storage, env } = benchStorage('c32-bench-');
 const host = probeHost();
 const results = {};
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
 /** Median wall time in ms of a command run n times (after one warm-up). */
 function timeCmd(cmd, args, n = N, opts = {}) {
@@ -56,9 +48,7 @@ if (which('bwrap'))
   runAnchors.bubblewrap = timeCmd('bwrap', ['--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--proc', '/proc', '--dev', '/dev', '--unshare-pid', '--unshare-ipc', '--unshare-uts', 'true']).median;
 runAnchors.unshare = timeCmd('unshare', ['-pfmiu', '--mount-proc', 'true']).median;
 // runc and podman get the root codex32's standard level builds: the host's /usr read-only, the rest empty
-const anchorRoot = mkdtempSync(join(tmpdir(), 'c32-anchor-root-'));
-for (const d of ['usr', 'proc', 'dev', 'sys', 'tmp', 'etc']) mkdirSync(join(anchorRoot, d));
-for (const [l, t] of [['bin', 'usr/bin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64'], ['sbin', 'usr/sbin']]) execFileSync('ln', ['-s', t, join(anchorRoot, l)]);
+const anchorRoot = anchorRootDir();
 if (which('runc')) {
   const bundle = mkdtempSync(join(tmpdir(), 'c32-runc-'));
   execFileSync('runc', ['spec'], { cwd: bundle });
@@ -207,17 +197,7 @@ record('stats_sample', `(e) one stats sample over ${COUNT} running containers`, 
 
 // ---- (h) the service: GET /api/containers with these containers, and its own memory
 {
-  const { spawn } = await import('node:child_process');
-  const svc = spawn(BIN, ['serve', '--port', '0', '--token', 'bench'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((res, rej) => {
-    let out = '';
-    svc.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) res(m[1]);
-    });
-    svc.once('exit', () => rej(new Error('the service exited')));
-  });
+  const { svc, url } = await startService(env);
   const lat = [];
   for (let i = 0; i <= N; i++) {
     const t0 = performance.now();

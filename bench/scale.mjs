@@ -1,28 +1,20 @@
 // codex32 at scale: a thousand idle standard containers started by 20 CLIs in parallel, then ps, stats,
 // the service with its dashboard, stop, and what is left. Not a test: it prints figures beside their targets.
 // Usage: node bench/scale.mjs [--count N] [--clis N]   (results also in bench/results/scale.json)
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { BIN, ROOT, benchStorage, median, startService } from './lib.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'codex32');
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const COUNT = arg('--count', 1000);
 const CLIS = arg('--clis', 20);
-const storage = mkdtempSync(join(tmpdir(), 'c32-scale-'));
-spawnSync('chmod', ['711', storage]);
-const env = { ...process.env, CONTAINER_STORAGE_DIR: storage, LOG_LEVEL: 'silent' };
+const { storage, env } = benchStorage('c32-scale-');
 const results = [];
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const record = (label, value, unit, target) => results.push({ label, value, unit, target });
 
 /** Run the CLI; resolves to { code, stdout, stderr }. */
@@ -121,16 +113,7 @@ record(`stats --no-stream over all ${COUNT}`, await timeCli(['stats', '--no-stre
 
 // 4. the service with the dashboard open: the page, its API calls and its event stream
 {
-  const svc = spawn(BIN, ['serve', '--port', '0', '--token', 'bench'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
-  const url = await new Promise((res, rej) => {
-    let out = '';
-    svc.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) res(m[1]);
-    });
-    svc.once('exit', () => rej(new Error('the service exited')));
-  });
+  const { svc, url } = await startService(env);
   const auth = { headers: { authorization: 'Bearer bench' } };
   const events = new AbortController();
   fetch(`${url}/api/events`, { ...auth, signal: events.signal }).then((r) => r.body?.getReader().read()).catch(() => {});
