@@ -89,7 +89,8 @@ void become_and_exec(char **argv, char **envp, const char *cwd, int errpipe) {
     if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0) die("setgid");
     if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0) die("setuid");
   }
-  if (isolation > 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
+  /* always from standard up; at minimal only when asked (--security-opt no-new-privileges) */
+  if ((isolation > 0 || spec_num("no_new_privs", 0)) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
   if (cwd && chdir(cwd) < 0) {
     struct launch_error le = {errno, 0, {0}};
     snprintf(le.msg, sizeof le.msg, "working directory %s: %s", cwd, strerror(errno));

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import {
   parseCpus, parseDurationMs, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseUser, parseVolume,
 } from '../config/parse.js';
+import { parseCap, parseNoNewPrivileges, parseTmpfs } from '../config/parse-security.js';
 import { parseAddHost, parseBlkioWeight, parseDeviceRate, parseDns, parseNetworkMode, parsePublish, parseRate } from '../config/parse-net.js';
 import { MAX, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { parseSeccompOpt } from '../config/seccomp.js';
@@ -57,6 +58,11 @@ export function containerOptions(cmd: Command): Command {
     .option('--device-read-iops <dev:n>', 'limit read operations per second on a block device (repeatable)', collect)
     .option('--device-write-iops <dev:n>', 'limit write operations per second on a block device (repeatable)', collect)
     .option('--blkio-weight <n>', 'relative block I/O weight, 10 to 1000')
+    .option('--cap-add <cap>', 'give back a capability of the level\'s set, e.g. NET_BIND_SERVICE (repeatable)', collect)
+    .option('--cap-drop <cap>', 'drop a capability, or ALL (repeatable)', collect)
+    .option('--read-only', 'mount the container\'s root read-only (/tmp, /app and volumes stay writable)')
+    .option('--tmpfs <path[:opts]>', 'mount a tmpfs, e.g. /run:size=16m,mode=755 (repeatable)', collect)
+    .option('--shm-size <size>', 'size of /dev/shm (default 64m)')
     .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect);
 }
 
@@ -103,6 +109,11 @@ export interface ContainerFlags {
   deviceReadIops?: string[];
   deviceWriteIops?: string[];
   blkioWeight?: string;
+  capAdd?: string[];
+  capDrop?: string[];
+  readOnly?: boolean;
+  tmpfs?: string[];
+  shmSize?: string;
   interactive?: boolean;
   tty?: boolean;
 }
@@ -123,6 +134,11 @@ function networkConfig(flags: ContainerFlags): Partial<ContainerConfig> {
     addHosts: flags.addHost?.map(parseAddHost),
     networkBandwidth: flags.networkBandwidth !== undefined ? parseRate('`--network-bandwidth`', flags.networkBandwidth) : undefined,
     blkio: blkioConfig(flags),
+    capAdd: flags.capAdd?.map((c) => parseCap('`--cap-add`', c)),
+    capDrop: flags.capDrop?.map((c) => parseCap('`--cap-drop`', c)),
+    readOnly: flags.readOnly,
+    tmpfs: flags.tmpfs?.map(parseTmpfs),
+    shmSize: flags.shmSize !== undefined ? parseSize('`--shm-size`', flags.shmSize) : undefined,
   };
 }
 
@@ -204,8 +220,10 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     ...net,
   };
   for (const o of flags.securityOpt ?? []) {
-    if (/^seccomp[=:]/.test(o)) cfg.seccomp = parseSeccompOpt(o, (p) => readFileSync(p, 'utf8'));
-    else throw expected('`--security-opt`', 'seccomp=unconfined or seccomp=PROFILE.json', o);
+    const nnp = parseNoNewPrivileges(o);
+    if (nnp !== undefined) cfg.noNewPrivileges = nnp;
+    else if (/^seccomp[=:]/.test(o)) cfg.seccomp = parseSeccompOpt(o, (p) => readFileSync(p, 'utf8'));
+    else throw expected('`--security-opt`', 'seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges[=true|false]', o);
   }
   if (flags.workdir && !flags.workdir.startsWith('/')) throw expected('`-w`', 'an absolute path', flags.workdir);
   if (flags.healthCmd) {

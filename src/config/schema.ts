@@ -160,6 +160,15 @@ export const ContainerConfigSchema = z
     /** docker's --security-opt seccomp: the level's default filter when absent */
     seccomp: SeccompSettingSchema.optional(),
     blkio: BlkioSchema.optional(),
+    capAdd: z.array(z.string().regex(/^[A-Z_]+$/)).default([]),
+    capDrop: z.array(z.string().regex(/^[A-Z_]+$/)).default([]),
+    /** standard and strict always set no_new_privs; minimal only when asked */
+    noNewPrivileges: z.boolean().optional(),
+    readOnly: z.boolean().optional(),
+    tmpfs: z
+      .array(z.object({ path: z.string().startsWith('/'), size: z.number().int().positive().max(MAX.bytes).optional(), mode: z.number().int().min(0).max(0o7777).optional() }).strict())
+      .default([]),
+    shmSize: z.number().int().min(4096).max(MAX.bytes).optional(),
   })
   .strict();
 export type ContainerConfig = z.input<typeof ContainerConfigSchema>;

@@ -8,6 +8,8 @@ import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from 
 import { EngineError } from '../errors.js';
 import { populateApp, resolveImage } from '../images/store.js';
 import { checkBlkio } from '../runtime/blkio.js';
+import { defaultNetworkMode } from '../runtime/network.js';
+import { checkSecurity } from '../runtime/security.js';
 import { checkCgroupLimits } from '../runtime/cgroups.js';
 import { resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
@@ -48,6 +50,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
     });
   checkLimits(isolation, cfg.limits, host);
   checkBlkio(cfg.blkio);
+  checkSecurity({ ...cfg, isolation, network: cfg.network ?? defaultNetworkMode(isolation) });
   checkSeccomp(isolation, cfg.seccomp);
   const volumes = checkVolumes(isolation, cfg.volumes, options.cwd);
   if (!cfg.allowHostRoot) refuseHostRoot(volumes, core.settings.storageDir);

@@ -56,6 +56,11 @@ export interface InspectResult {
     ExtraHosts: string[];
     NetworkBandwidth: number;
     BlkioWeight: number;
+    CapAdd: string[];
+    CapDrop: string[];
+    ReadonlyRootfs: boolean;
+    Tmpfs: Record<string, string>;
+    ShmSize: number;
     BlkioDeviceReadBps: Array<{ Path: string; Rate: number }>;
     BlkioDeviceWriteBps: Array<{ Path: string; Rate: number }>;
     BlkioDeviceReadIOps: Array<{ Path: string; Rate: number }>;
@@ -128,12 +133,20 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       ExtraHosts: (c.addHosts ?? []).map((h) => `${h.host}:${h.ip}`),
       NetworkBandwidth: c.networkBandwidth ?? 0,
       BlkioWeight: c.blkio?.weight ?? 0,
+      CapAdd: c.capAdd ?? [],
+      CapDrop: c.capDrop ?? [],
+      ReadonlyRootfs: c.isolation === 'strict' || !!c.readOnly,
+      Tmpfs: Object.fromEntries((c.tmpfs ?? []).map((t) => [t.path, [t.size && `size=${t.size}`, t.mode !== undefined && `mode=${t.mode.toString(8)}`].filter(Boolean).join(',')])),
+      ShmSize: c.isolation === 'minimal' ? 0 : (c.shmSize ?? 64 * 1024 * 1024),
       BlkioDeviceReadBps: dev(c.blkio?.readBps),
       BlkioDeviceWriteBps: dev(c.blkio?.writeBps),
       BlkioDeviceReadIOps: dev(c.blkio?.readIops),
       BlkioDeviceWriteIOps: dev(c.blkio?.writeIops),
       // as docker: nothing for the default filter, the profile itself for a custom one
-      SecurityOpt: c.seccomp === undefined || c.seccomp === 'default' ? [] : [`seccomp=${typeof c.seccomp === 'string' ? c.seccomp : JSON.stringify(c.seccomp)}`],
+      SecurityOpt: [
+        ...(c.seccomp === undefined || c.seccomp === 'default' ? [] : [`seccomp=${typeof c.seccomp === 'string' ? c.seccomp : JSON.stringify(c.seccomp)}`]),
+        ...(c.isolation !== 'minimal' || c.noNewPrivileges ? ['no-new-privileges'] : []),
+      ],
     },
     Mounts: c.volumes.map((v) => ({ Type: 'bind' as const, Source: v.source, Destination: v.target, RW: !v.readOnly })),
     LogPath: paths.log,

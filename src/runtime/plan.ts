@@ -9,6 +9,7 @@ import type { CgroupSet } from './cgroups.js';
 import type { ContainerPaths } from './layout.js';
 import { networkMode } from './network.js';
 import { NET_ETC, networkEntries, ownsNetFiles } from './plan-net.js';
+import { securityEntries, securityMask } from './security.js';
 import { compiledSeccomp, seccompFilters } from './seccomp.js';
 import { shimPath } from './supervisor.js';
 
@@ -105,7 +106,7 @@ function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: Containe
   e.push('proc=/proc');
   e.push(`tmpfs=/dev\tmode=0755,size=65536`);
   for (const d of DEVICES) e.push(`bind=/dev/${d}\t/dev/${d}\trw`);
-  e.push('devpts=/dev/pts', 'symlink=pts/ptmx\t/dev/ptmx', `tmpfs=/dev/shm\tmode=1777,size=${64 * 1024 * 1024}`, 'mqueue=/dev/mqueue');
+  e.push('devpts=/dev/pts', 'symlink=pts/ptmx\t/dev/ptmx', `tmpfs=/dev/shm\tmode=1777,size=${row.config.shmSize ?? 64 * 1024 * 1024}`, 'mqueue=/dev/mqueue');
   e.push('symlink=/proc/self/fd\t/dev/fd', 'symlink=/proc/self/fd/0\t/dev/stdin', 'symlink=/proc/self/fd/1\t/dev/stdout', 'symlink=/proc/self/fd/2\t/dev/stderr');
   // sysfs belongs to the network namespace's owner: a strict container's root does not own the
   // private network's namespace (that is the point), so it gets an empty /sys there
@@ -169,13 +170,14 @@ export function buildPlan(
   }
   if (c.user) entries.push(`uid=${c.user.uid}`, `gid=${c.user.gid}`);
   if (level !== 'minimal') {
-    const caps = capabilityMask(c);
+    const caps = securityMask(c);
     entries.push(`newroot=${paths.newroot}`, `hostname=${c.hostname ?? c.name}`, `caps=${caps}`);
     // the filter follows the capabilities the container holds, as docker's profile does
     entries.push(...compiledSeccomp(paths.seccompCache, seccompFilters(level, c.seccomp, caps), shimPath()));
     entries.push(...rootfsEntries(row, image, paths));
     entries.push(...networkEntries(row, paths, netnsPath));
   }
+  entries.push(...securityEntries(c));
   if (level === 'strict') {
     entries.push('readonly_root=1');
     entries.push(`uid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`, `gid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`);
