@@ -135,3 +135,24 @@ export function malformedRow(path: string, table: string, cause: unknown): Engin
     { cause, context: { path } },
   );
 }
+
+/**
+ * Wrap every method of a store class so a SQLite failure (corruption, a full disk, a read-only file
+ * system, a lock held past the busy timeout) becomes an EngineError that says what to do; wrapping the
+ * prototype once means a method added later cannot forget it. A row whose JSON does not parse is damage.
+ */
+export function guardQueries(cls: { prototype: { path: string } }): void {
+  const proto = cls.prototype as unknown as Record<string, unknown>;
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    const fn = Object.getOwnPropertyDescriptor(proto, name)?.value;
+    if (name === 'constructor' || typeof fn !== 'function') continue;
+    proto[name] = function (this: { path: string }, ...args: unknown[]) {
+      try {
+        return (fn as (...a: unknown[]) => unknown).apply(this, args);
+      } catch (err) {
+        if (err instanceof SyntaxError && name !== 'tx') throw malformedRow(this.path, 'the state database', err);
+        throw stateError(err, this.path) ?? err;
+      }
+    };
+  }
+}

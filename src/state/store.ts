@@ -3,47 +3,13 @@ import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EngineError } from '../errors.js';
-import { malformedRow, stateError } from './errors.js';
+import { guardQueries, stateError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import { toBot, toRow, type BotRow, type RawBot, type RawContainer } from './rows.js';
 import type { ContainerRow, ContainerStatus, EventRecord, ImageRow, RunRecord } from './types.js';
 
 export type { ContainerRow, EventRecord, ImageRow, RunRecord } from './types.js';
-
-interface RawContainer {
-  id: string;
-  name: string;
-  status: ContainerStatus;
-  created_at: number;
-  config: string;
-  state: string;
-}
-
-const toRow = (r: RawContainer): ContainerRow => ({
-  id: r.id,
-  name: r.name,
-  status: r.status,
-  createdAt: r.created_at,
-  config: JSON.parse(r.config),
-  state: JSON.parse(r.state),
-});
-
-export interface BotRow {
-  name: string;
-  type: string;
-  createdAt: number;
-  updatedAt: number;
-  config: unknown;
-  state: Record<string, unknown>;
-}
-interface RawBot {
-  name: string;
-  type: string;
-  created_at: number;
-  updated_at: number;
-  config: string;
-  state: string;
-}
-const toBot = (r: RawBot): BotRow => ({ name: r.name, type: r.type, createdAt: r.created_at, updatedAt: r.updated_at, config: JSON.parse(r.config), state: JSON.parse(r.state) });
+export type { BotRow } from './rows.js';
 
 /** The engine's persistent state; every write is an IMMEDIATE transaction so no update is lost. */
 export class StateStore {
@@ -322,19 +288,5 @@ export class StateStore {
   }
 }
 
-// Every query method turns a SQLite failure (corruption, a full disk, a read-only file system, a lock held
-// past the busy timeout) into an EngineError that says what to do, whichever caller hit it; wrapping the
-// prototype once means a method added later cannot forget it.
-for (const name of Object.getOwnPropertyNames(StateStore.prototype)) {
-  const proto = StateStore.prototype as unknown as Record<string, unknown>;
-  const fn = proto[name];
-  if (name === 'constructor' || typeof fn !== 'function') continue;
-  proto[name] = function (this: StateStore, ...args: unknown[]) {
-    try {
-      return (fn as (...a: unknown[]) => unknown).apply(this, args);
-    } catch (err) {
-      if (err instanceof SyntaxError && name !== 'tx') throw malformedRow(this.path, 'the state database', err);
-      throw stateError(err, this.path) ?? err;
-    }
-  };
-}
+// every query method reports a SQLite failure as an EngineError that says what to do, whichever caller hit it
+guardQueries(StateStore);
