@@ -30,6 +30,7 @@
 #define MAX_FRAME (64 * 1024)
 #define MAX_PENDING (4 * 1024 * 1024)
 #define STALL_MS 5000
+#define LINGER_MS 2000
 
 struct client {
   int fd;
@@ -38,6 +39,7 @@ struct client {
   char *out; /* output the socket did not take yet */
   size_t out_len;
   int64_t stalled_since;
+  int64_t closing_since; /* the run ended: we said end of file, and wait for the client to hang up */
 };
 
 static int listen_fd = -1;
@@ -88,7 +90,7 @@ static void tap(const struct stream *s, const char *data, size_t len) {
   char head[HEADER] = {s == &err_s ? 2 : 1, (char)(len >> 24), (char)(len >> 16), (char)(len >> 8), (char)len};
   for (int i = 0; i < MAX_CLIENTS; i++) {
     struct client *c = &clients[i];
-    if (c->fd >= 0 && (push(c, head, HEADER) < 0 || push(c, data, len) < 0)) drop(c);
+    if (c->fd >= 0 && !c->closing_since && (push(c, head, HEADER) < 0 || push(c, data, len) < 0)) drop(c);
   }
 }
 
@@ -165,6 +167,12 @@ static void on_frame(int type, const unsigned char *p, size_t len) {
 }
 
 static void read_client(struct client *c) {
+  if (c->closing_since) { /* what it still sends is for a run that ended: discard until it hangs up */
+    char sink[4096];
+    ssize_t n = read(c->fd, sink, sizeof sink);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) drop(c);
+    return;
+  }
   ssize_t n = read(c->fd, c->in + c->in_len, HEADER + MAX_FRAME - c->in_len);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) return drop(c); /* detached */
@@ -189,7 +197,8 @@ int attach_pollfds(struct pollfd *p, int max) {
   for (int i = 0; i < MAX_CLIENTS; i++) {
     struct client *c = &clients[i];
     if (c->fd >= 0 && c->out_len && now_ms() - c->stalled_since > STALL_MS) drop(c);
-    short ev = (short)((input_len ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0));
+    if (c->fd >= 0 && c->closing_since && now_ms() - c->closing_since > LINGER_MS) drop(c);
+    short ev = (short)((input_len && !c->closing_since ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0));
     p[n++] = (struct pollfd){c->fd >= 0 ? c->fd : -1, ev, 0};
   }
   return n;
@@ -213,19 +222,37 @@ int attach_backlogged(void) {
   return 0;
 }
 
+/*
+ * Closing a socket whose peer is still sending would reset the connection and lose the output the
+ * peer has not read yet: say end of file instead, and let the client hang up once it read everything.
+ */
 void attach_run_ended(void) {
   close_input();
   int64_t end = now_ms() + 2000;
   for (int i = 0; i < MAX_CLIENTS; i++) {
     struct client *c = &clients[i];
+    if (c->fd < 0 || c->closing_since) continue;
     while (c->fd >= 0 && c->out_len && now_ms() < end) {
       struct pollfd p = {c->fd, POLLOUT, 0};
       if (poll(&p, 1, 100) > 0) flush(c);
     }
-    if (c->fd >= 0) drop(c);
+    if (c->fd < 0) continue;
+    free(c->out);
+    c->out = NULL;
+    c->out_len = 0;
+    shutdown(c->fd, SHUT_WR);
+    c->closing_since = now_ms();
   }
 }
 
 void attach_shutdown(void) {
-  if (listen_fd >= 0) unlink(sock_path);
+  if (listen_fd < 0) return;
+  unlink(sock_path);
+  /* the supervisor is about to exit: give the clients of the last run their moment to hang up */
+  int64_t end = now_ms() + LINGER_MS;
+  for (int i = 0; i < MAX_CLIENTS; i++)
+    while (clients[i].fd >= 0 && now_ms() < end) {
+      struct pollfd p = {clients[i].fd, POLLIN, 0};
+      if (poll(&p, 1, 100) > 0) read_client(&clients[i]);
+    }
 }

@@ -40,6 +40,10 @@ describe.skipIf(!!skip)(`interactive terminals${skip ? ` (skipped: ${skip})` : '
     expect(big.exitCode).toBe(3);
     expect(big.stdout === data).toBe(true);
     expect(big.stderr).toBe('done\n');
+    // a command that ends before reading all its input still delivers its output, and run exits
+    const early = await cli(['run', '--rm', '-i', 'host', 'head', '-2'], { input: 'y\n'.repeat(1 << 20) });
+    expect(early.exitCode).toBe(0);
+    expect(early.stdout).toBe('y\ny');
   });
 
   it('run -it: a shell typed into, its own terminal, the window size, resize, detach and attach', async () => {

@@ -44,6 +44,7 @@ export async function relay(session: AttachSession, opts: RelayOptions): Promise
   const stdin = process.stdin;
   const rawTty = opts.tty && opts.interactive && stdin.isTTY === true;
   let detached = false;
+  let done = false;
   let full = false;
   session.on('output', ({ stream, data }) => {
     const out = stream === 'stdout' ? process.stdout : process.stderr;
@@ -56,6 +57,7 @@ export async function relay(session: AttachSession, opts: RelayOptions): Promise
       session.resume();
     });
   });
+  session.resume();
   const onResize = () => {
     if (process.stdout.isTTY) void session.resize(process.stdout.rows, process.stdout.columns);
   };
@@ -69,7 +71,7 @@ export async function relay(session: AttachSession, opts: RelayOptions): Promise
     if (forward.length) {
       stdin.pause(); // backpressure: read no more than the container takes
       await session.input(forward);
-      if (!detached) stdin.resume();
+      if (!detached && !done) stdin.resume();
     }
     if (detach) {
       detached = true;
@@ -86,12 +88,14 @@ export async function relay(session: AttachSession, opts: RelayOptions): Promise
   try {
     await session.closedPromise();
   } finally {
+    done = true;
     process.stdout.off('resize', onResize);
     if (opts.interactive) {
       stdin.off('data', onData);
       stdin.off('end', onEnd);
-      stdin.pause();
       if (rawTty) stdin.setRawMode(false);
+      // input the container never read (it ended first) must not keep this process alive
+      stdin.destroy();
     }
   }
   return detached ? 'detached' : 'ended';

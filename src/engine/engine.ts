@@ -25,6 +25,7 @@ import type { InspectResult } from './inspect.js';
 import { killContainer, startContainer, stopContainer, waitContainer } from './lifecycle.js';
 import { containerLogs, containerStats, inspectContainer } from './observe.js';
 import { listContainers, startAll, wantsRestart } from './policy.js';
+import { recordOomKills } from './oom.js';
 import { SupervisedProcesses } from './process.js';
 import { quietMark, reconcileRow } from './reconcile.js';
 import { pruneContainers, removeContainer } from './removal.js';
@@ -133,6 +134,7 @@ export class ContainerEngine implements EngineCore {
   /** Bring a row up to date with its supervisor, recording exits and events. */
   reconcile(row: ContainerRow): ContainerRow {
     if (!isActive(row.status)) return row;
+    row = recordOomKills(this.store, row);
     const mark = quietMark(row, this.paths(row.id).dir);
     if (mark !== undefined && mark === row.state.mark) return row; // nothing recorded since the last look
     return this.store.tx(() => {

@@ -38,6 +38,7 @@ function claimStart(core: EngineCore, row: ContainerRow): ContainerRow {
       runBase: core.store.lastRun(cur.id),
       restartBase: cur.state.restartCount,
       shimEvents: 0,
+      oomSeen: 0, // each run has a fresh cgroup, whose count starts at zero
     };
     core.store.updateContainer(cur.id, 'starting', state);
     return { ...cur, status: 'starting' as ContainerStatus, state };

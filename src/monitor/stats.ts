@@ -1,6 +1,6 @@
 // Resource usage of whole containers: every process they have (cgroup members or the init's tree), via pidusage.
 import { createRequire } from 'node:module';
-import { cgroupMemory, cgroupPids } from '../runtime/cgroups.js';
+import { cgroupCpuMs, cgroupMemory, cgroupPids } from '../runtime/cgroups.js';
 import { descendants, isAlive } from '../runtime/proc.js';
 import type { ContainerRow } from '../state/types.js';
 
@@ -56,6 +56,8 @@ export async function sampleStats(rows: ContainerRow[]): Promise<StatsSample[]> 
       rss += u.memory;
     }
     const mem = cgroupMemory(r.state.cgroups);
+    // the cgroup keeps the time of processes that have exited (an npm install's); the live ones' sum does not
+    cpuMs = cgroupCpuMs(r.state.cgroups) ?? cpuMs;
     return {
       id: r.id,
       name: r.name,

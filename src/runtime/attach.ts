@@ -19,13 +19,17 @@ export interface AttachOutput {
   data: Buffer;
 }
 
-/** One connection to a container's terminal or standard streams. */
+/**
+ * One connection to a container's terminal or standard streams. Output is held (the supervisor holds
+ * the container's back) until the consumer, listening for 'output', calls resume().
+ */
 export class AttachSession extends EventEmitter<{ output: [AttachOutput]; close: [] }> {
   private pending: Buffer = Buffer.alloc(0);
   private closed = false;
 
   constructor(private readonly socket: Socket) {
     super();
+    socket.pause(); // nothing is emitted before someone listens
     socket.on('data', (d: Buffer) => this.receive(d));
     socket.on('close', () => this.finish());
     socket.on('error', () => this.finish());
@@ -54,7 +58,7 @@ export class AttachSession extends EventEmitter<{ output: [AttachOutput]; close:
     this.socket.pause();
   }
 
-  /** Take output again. */
+  /** Start (or go on) taking output. */
   resume(): void {
     this.socket.resume();
   }

@@ -16,6 +16,8 @@ export interface CgroupSet {
   oomEvents?: string;
   /** where memory usage is read */
   memoryDir?: string;
+  /** the container's accumulated CPU time: v1 cpuacct.usage (ns), v2 cpu.stat (usage_usec) */
+  cpuUsage?: string;
   version: 'v1' | 'v2';
   /** the controllers the container's processes are under */
   controllers: string[];
@@ -95,7 +97,7 @@ export function createCgroups(cg: HostInfo['cgroup'], id: string, limits: Cgroup
     }
     if (limits.pids) write(`${dir}/pids.max`, String(limits.pids));
     if (limits.cpus) write(`${dir}/cpu.max`, `${Math.round(limits.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}`);
-    return { dirs: [dir], oomEvents: cg.controllers.memory ? `${dir}/memory.events` : undefined, memoryDir: dir, version: 'v2', controllers: Object.keys(cg.controllers) };
+    return { dirs: [dir], oomEvents: cg.controllers.memory ? `${dir}/memory.events` : undefined, memoryDir: dir, cpuUsage: `${dir}/cpu.stat`, version: 'v2', controllers: Object.keys(cg.controllers) };
   }
   const dirs: string[] = [];
   const set: CgroupSet = { dirs, version: 'v1', controllers: Object.keys(cg.controllers) };
@@ -118,7 +120,58 @@ export function createCgroups(cg: HostInfo['cgroup'], id: string, limits: Cgroup
       write(`${dir}/cpu.cfs_quota_us`, String(Math.round(limits.cpus * CPU_PERIOD_US)));
     }
   }
+  addCpuAccounting(set, cg, id);
   return dirs.length ? set : undefined;
+}
+
+/**
+ * v1 keeps CPU time in cpuacct, co-mounted with cpu or on its own: the container gets a directory there
+ * too, so the CPU time of its processes that have exited is still counted.
+ */
+function addCpuAccounting(set: CgroupSet, cg: HostInfo['cgroup'], id: string): void {
+  const base = Object.values(cg.controllers)[0];
+  if (!base) return;
+  const cpuDir = set.dirs.find((d) => cg.controllers.cpu && d.startsWith(cg.controllers.cpu + '/'));
+  if (cpuDir && existsSync(`${cpuDir}/cpuacct.usage`)) {
+    set.cpuUsage = `${cpuDir}/cpuacct.usage`;
+    return;
+  }
+  const acct = `${base.slice(0, base.lastIndexOf('/'))}/cpuacct`;
+  if (!existsSync(`${acct}/cpuacct.usage`)) return;
+  const dir = `${acct}/codex32/${id}`;
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch {
+    return; // accounting is a nicety: stats fall back to the live processes' times
+  }
+  set.dirs.push(dir);
+  set.cpuUsage = `${dir}/cpuacct.usage`;
+}
+
+/** CPU time in ms of every process the container has had (this run), or undefined without accounting. */
+export function cgroupCpuMs(set: CgroupSet | undefined): number | undefined {
+  if (!set?.cpuUsage) return undefined;
+  try {
+    const s = readFileSync(set.cpuUsage, 'utf8');
+    if (set.version === 'v2') {
+      const m = /usage_usec (\d+)/.exec(s);
+      return m ? Number(m[1]) / 1000 : undefined;
+    }
+    return Number(BigInt(s.trim()) / 1_000_000n);
+  } catch {
+    return undefined;
+  }
+}
+
+/** How many processes of the container the kernel's OOM killer has killed (this run), or undefined. */
+export function cgroupOomKills(set: CgroupSet | undefined): number | undefined {
+  if (!set?.oomEvents) return undefined;
+  try {
+    const m = /^oom_kill (\d+)$/m.exec(readFileSync(set.oomEvents, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Pids in the container's cgroups. */

@@ -20,6 +20,8 @@ export interface ContainerState {
   exitCode?: number;
   signal?: number;
   oomKilled?: boolean;
+  /** the cgroup's OOM kill count already recorded as events (any process of the container) */
+  oomSeen?: number;
   reason?: string;
   restartCount: number;
   runBase: number; // runs recorded before the current supervisor
