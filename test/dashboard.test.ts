@@ -40,14 +40,14 @@ describe.skipIf(skip)(`dashboard${skip ? ' (skipped: no /usr/bin/chromium; run s
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       await page.goto(`${base}/#token=${token}`);
       const status = page.locator('tr[data-bot="heartbeat"] td[data-status]');
-      await status.filter({ hasText: 'running' }).waitFor({ timeout: 15_000 });
+      await status.filter({ hasText: 'running' }).waitFor({ timeout: 60_000 });
       await page.locator('tr[data-bot="heartbeat"] button[data-action="logs"], tr[data-bot="heartbeat"] button:has-text("Logs")').first().click();
-      await page.locator('#log').filter({ hasText: 'beat' }).waitFor({ timeout: 10_000 });
+      await page.locator('#log').filter({ hasText: 'beat' }).waitFor({ timeout: 60_000 });
       await page.locator('#events li').first().waitFor({ timeout: 10_000 }).catch(() => undefined);
       mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
       await page.screenshot({ path: join(ROOT, 'test-artifacts', 'dashboard-running.png'), fullPage: true });
       await page.locator('tr[data-bot="heartbeat"] button[data-action="stop"]').click();
-      await status.filter({ hasText: 'exited' }).waitFor({ timeout: 20_000 });
+      await status.filter({ hasText: 'exited' }).waitFor({ timeout: 60_000 });
       expect(await status.textContent()).toBe('exited');
       await page.screenshot({ path: join(ROOT, 'test-artifacts', 'dashboard-stopped.png'), fullPage: true });
     } finally {

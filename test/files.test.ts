@@ -103,7 +103,7 @@ describe.each(['minimal', 'standard', 'strict'] as const)('exec and cp at %s iso
     expect(names).toContain('renamed.txt');
     await cli(['rm', name]);
   });
-}, 60_000);
+}, 180_000);
 
 describe.skipIf(!!missing({ standard: true }))('images', () => {
   it('imports a rootfs tarball, runs on it, and does not copy it per container', async () => {

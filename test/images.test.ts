@@ -42,7 +42,7 @@ beforeAll(async () => {
   await until(async () => (await fetch(`http://${reg}/v2/`).catch(() => undefined))?.ok, 20_000);
   for (const n of ['app', 'base']) sh(buildah[0], [...buildah.slice(1), 'push', '--tls-verify=false', `localhost/${n}:1`, `docker://${reg}/test/${n}:1`]);
   fake = await fakeRegistry();
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   registry?.kill('SIGTERM');

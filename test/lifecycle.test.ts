@@ -113,7 +113,7 @@ describe('concurrency', () => {
     expect(ps.filter((c) => c.Name.startsWith('par') && c.Status === 'running')).toHaveLength(50);
     const rm = await cli(['rm', '-f', ...Array.from({ length: 50 }, (_, i) => `par${i}`)]);
     expect(rm.exitCode).toBe(0);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('daemonless supervision', () => {

@@ -162,7 +162,7 @@ describe('logs', () => {
     // how fast it tails is for bench/; here, that it returns the last lines of a rotated 3 MB log
     const tail = await cli(['logs', '--tail', '5', 'flood']);
     expect(tail.stdout).toBe('y\ny\ny\ny\ny');
-  }, 90_000);
+  }, 180_000);
 
   it('keeps binary output and splits lines over 64 KiB without losing a byte', async () => {
     const script = 'import sys; sys.stdout.buffer.write(b"\\x00\\x01\\xfe\\xff" + b"x" * 100000 + b"\\n" + b"end\\n")';
