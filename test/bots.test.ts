@@ -1,5 +1,5 @@
 // One behavioural suite for LOCAL_PROCESS and CUSTOM_CONTAINER bots, and the Kubernetes manifests.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,26 @@ describe.each(['LOCAL_PROCESS', 'CUSTOM_CONTAINER'] as const)('%s bots', (type) 
     expect(s.restarts).toBe(2);
     expect(s.exitCode).toBe(3);
     expect((await logsOf(name)).match(/crasher up/g)).toHaveLength(3);
+  });
+
+  it('runs the code on disk: edit it, restart, and the new code runs', async () => {
+    const name = n('edit');
+    const dir = mkdtempSync(join(tmpdir(), 'c32-code-'));
+    cpSync(join(ROOT, 'test', 'fixtures', 'pm2', 'app.js'), join(dir, 'app.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"commonjs"}');
+    writeFileSync(join(dir, 'version.txt'), 'v1\n');
+    await ex.apply([{ name, script: dir, args: ['node', 'app.js'], deployment: { type } }]);
+    await until(async () => (await logsOf(name)).includes('version=v1'));
+    writeFileSync(join(dir, 'version.txt'), 'v2\n');
+    await ex.restartBot(name);
+    await until(async () => (await logsOf(name)).includes('version=v2'));
+    writeFileSync(join(dir, 'version.txt'), 'v3\n');
+    await ex.stopBot(name);
+    await ex.runBot(name);
+    await until(async () => (await logsOf(name)).includes('version=v3'));
+    // a container bot's name works wherever its container's does
+    if (type === 'CUSTOM_CONTAINER') expect((await engine.inspect(name)).Name).toBe(`bot-${name}`);
+    await ex.remove(name);
   });
 
   it('a serve restart keeps a stopped bot stopped and an exhausted on-failure bot down', async () => {

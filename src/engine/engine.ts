@@ -127,6 +127,8 @@ export class ContainerEngine implements EngineCore {
       if (found.length > 1) throw new EngineError('AMBIGUOUS_ID', `The id prefix ${ref} matches more than one container. Give more of the id.`, { context: { container: ref } });
       row = found[0];
     }
+    // a bot's name works wherever its container's does (a CUSTOM_CONTAINER bot runs as bot-NAME)
+    if (!row && this.store.getBot(ref)?.type === 'CUSTOM_CONTAINER') row = this.store.getContainer(`bot-${ref}`);
     if (!row) throw new EngineError('NO_SUCH_CONTAINER', `No such container: ${ref}. Run \`codex32 ps -a\` to list containers.`, { context: { container: ref } });
     return this.reconcile(row);
   }

@@ -4,7 +4,7 @@ import { chown, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { prepareImageRoot } from '../images/rootfs.js';
-import { imageFor, type ContainerImage } from '../images/store.js';
+import { imageFor, populateApp, type ContainerImage } from '../images/store.js';
 import { containerLogger } from '../logger.js';
 import { cgroupLimitsFor, createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { withBlkio } from './blkio.js';
@@ -122,6 +122,11 @@ async function prepareRun(row: ContainerRow, image: ContainerImage, paths: Conta
       mkdirSync(paths.upper, { recursive: true });
       mkdirSync(paths.work, { recursive: true });
     }
+  }
+  if (row.config.refreshApp && image.kind === 'path') {
+    // each run runs the code now on disk: what the last run wrote beside it is gone (data volumes keep data)
+    rmSync(paths.app, { recursive: true, force: true });
+    await populateApp(image, paths.app);
   }
   closeContainerDir(paths.dir, row.config); // a directory made by an older version was open to others
   if (row.config.isolation === 'strict') {

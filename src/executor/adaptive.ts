@@ -17,6 +17,8 @@ import type { Backend, BotStatus } from './types.js';
 export interface BotIntent {
   /** the user stopped it: nothing brings it back but the user (serve, start --all, boot) */
   userStopped?: boolean;
+  /** the time of the last log record copied to out_file/error_file */
+  copiedMs?: number;
 }
 
 export type { BotStatus } from './types.js';
@@ -106,7 +108,8 @@ export class AdaptiveExecutor {
     return (this.engine.store.getBot(name)?.state ?? {}) as BotIntent;
   }
 
-  private setIntent(name: string, patch: BotIntent): void {
+  /** Record part of what codex32 keeps about a bot beside its definition. */
+  setIntent(name: string, patch: BotIntent): void {
     this.engine.store.tx(() => {
       const row = this.engine.store.getBot(name);
       if (row) this.engine.store.setBotState(name, { ...row.state, ...patch });

@@ -23,6 +23,7 @@ export function botContainerConfig(bot: Bot, storageDir?: string): ContainerConf
     restart: restartPolicy(bot),
     stopSignal: d.stop_signal,
     stopTimeout: d.stop_timeout,
+    refreshApp: true, // a bot runs the code on disk when it (re)starts
     port: d.port,
     health: d.health && {
       cmd: ['sh', '-c', d.health.cmd],

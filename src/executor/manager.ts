@@ -104,14 +104,18 @@ export class BotManager {
 
   /** Append what the bot wrote since the last pass to its out_file / error_file. */
   private async copyLogs(bot: Bot): Promise<void> {
-    const seen = this.copied.get(bot.name) ?? { ms: Date.now(), lineStart: true }; // a copy starts when the manager does
+    // where the copy stands is kept with the bot, so a serve restart neither repeats nor skips lines
+    const row = this.ex.engine.store.getBot(bot.name);
+    const seen = this.copied.get(bot.name) ?? { ms: (row?.state as { copiedMs?: number })?.copiedMs ?? row?.updatedAt ?? Date.now(), lineStart: true };
     this.copied.set(bot.name, seen);
+    const start = seen.ms;
     for await (const rec of this.ex.logs(bot.name, { since: seen.ms })) {
-      if (rec.ms <= seen.ms && seen.ms !== 0) continue;
+      if (rec.ms <= start) continue;
       copyRecord(rec, { out: bot.out_file, err: bot.error_file, dateFormat: bot.log_date_format }, seen.lineStart);
       seen.lineStart = rec.full;
       seen.ms = rec.ms;
     }
+    if (seen.ms !== start) this.ex.setIntent(bot.name, { copiedMs: seen.ms });
   }
 
   private syncWatches(bots: Bot[]): void {

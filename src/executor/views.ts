@@ -1,6 +1,6 @@
 // Views over many bots at once: their logs merged by time, and a listing with live usage.
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
-import { cpuPercent } from '../monitor/stats.js';
+import { cpuPercent, type StatsSample } from '../monitor/stats.js';
 import type { AdaptiveExecutor } from './adaptive.js';
 import type { BotStatus } from './types.js';
 
@@ -51,6 +51,20 @@ export async function botUsage(ex: AdaptiveExecutor, names: string[], windowMs =
     const s = await ex.status(n);
     const b = first[i] ? await ex.stats(n).catch(() => undefined) : undefined;
     out.push(b ? { ...s, cpuPercent: Number(cpuPercent(first[i], b).toFixed(1)), memory: b.memUsage ?? b.rss, memoryLimit: b.memLimit } : s);
+  }
+  return out;
+}
+
+/** Usage samples of containers and LOCAL_PROCESS bots alike: every running one, or those named (a bot's name works too). */
+export async function allStats(ex: AdaptiveExecutor, refs?: string[]): Promise<StatsSample[]> {
+  if (!refs?.length) return [...(await ex.engine.stats()), ...(await ex.localStats())];
+  const out: StatsSample[] = [];
+  for (const ref of refs) {
+    const bot = ex.engine.store.getBot(ref);
+    if (bot?.type === 'LOCAL_PROCESS') {
+      const s = await ex.stats(ref);
+      if (s) out.push(s);
+    } else out.push(...(await ex.engine.stats([ref])));
   }
   return out;
 }

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { parseTime } from '../../config/parse.js';
 import { EngineError } from '../../errors.js';
 import { cpuPercent, type StatsSample } from '../../engine/observe.js';
+import { AdaptiveExecutor } from '../../executor/adaptive.js';
+import { allStats } from '../../executor/views.js';
 import type { EventRecord } from '../../state/types.js';
 import { action, engineFor } from '../context.js';
 import { humanDuration, table } from '../format.js';
@@ -23,11 +25,11 @@ export function registerMonitor(program: Command): void {
     .option('--json', 'JSON output (implies --no-stream)')
     .argument('[containers...]')
     .action(action(async (refs: string[], o: { stream: boolean; json?: boolean }, cmd: Command) => {
-      const engine = engineFor(cmd);
+      const executor = new AdaptiveExecutor(engineFor(cmd)); // LOCAL_PROCESS bots are shown beside containers
       const stream = o.stream && !o.json;
       let prev = new Map<string, StatsSample>();
       for (let first = true; ; first = false) {
-        const samples = await engine.stats(refs.length ? refs : undefined);
+        const samples = await allStats(executor, refs);
         const rows = samples.map((s) => ({ s, cpu: cpuPercent(prev.get(s.id), s) }));
         prev = new Map(samples.map((s) => [s.id, s]));
         if (first) {
