@@ -1,6 +1,7 @@
-// Resource usage of whole containers: every process they have (cgroup members or the init's tree), via pidusage.
+// Resource usage of whole containers: from their cgroups' accounting where they have one (a few reads per
+// container, and the CPU time of exited processes kept), else every process of the init's tree via pidusage.
 import { createRequire } from 'node:module';
-import { cgroupCpuMs, cgroupMemory, cgroupPids } from '../runtime/cgroups.js';
+import { cgroupCpuMs, cgroupMemory, cgroupPids, cgroupRss, cgroupTaskCount } from '../runtime/cgroups.js';
 import { descendants, isAlive } from '../runtime/proc.js';
 import type { ContainerRow } from '../state/types.js';
 
@@ -29,8 +30,18 @@ export function containerPids(row: ContainerRow): number[] {
   return [init.pid, ...descendants(init.pid)];
 }
 
-/** One sample of each running container; CPU % comes from two samples (see cpuPercent). */
-export async function sampleStats(rows: ContainerRow[]): Promise<StatsSample[]> {
+/** Usage from the container's own cgroups, or undefined when they do not account for CPU time. */
+function fromCgroups(row: ContainerRow): { cpuMs: number; rss: number; pids: number } | undefined {
+  const set = row.state.cgroups;
+  const cpuMs = cgroupCpuMs(set);
+  if (cpuMs === undefined) return undefined;
+  return { cpuMs, rss: cgroupRss(set) ?? 0, pids: cgroupTaskCount(set) ?? cgroupPids(set).length };
+}
+
+/** Usage of the rows without cgroup accounting, summed over each one's processes in one pidusage call. */
+async function fromProcesses(rows: ContainerRow[]): Promise<Map<string, { cpuMs: number; rss: number; pids: number }>> {
+  const out = new Map<string, { cpuMs: number; rss: number; pids: number }>();
+  if (!rows.length) return out;
   const pidusage = createRequire(import.meta.url)('pidusage') as typeof import('pidusage'); // only stats needs it
   const pidsOf = new Map(rows.map((r) => [r.id, containerPids(r)]));
   const all = [...new Set([...pidsOf.values()].flat())];
@@ -38,35 +49,42 @@ export async function sampleStats(rows: ContainerRow[]): Promise<StatsSample[]> 
   if (all.length) {
     // one pidusage call for every process: it reads /proc once per pid
     usage = await pidusage(all).catch(async () => {
-      const out: typeof usage = {};
-      for (const p of all) out[p] = await pidusage(p).catch(() => undefined);
-      return out;
+      const each: typeof usage = {};
+      for (const p of all) each[p] = await pidusage(p).catch(() => undefined);
+      return each;
     });
   }
   pidusage.clear();
-  const now = Date.now();
-  return rows.map((r) => {
+  for (const r of rows) {
     const pids = pidsOf.get(r.id) ?? [];
     let cpuMs = 0;
     let rss = 0;
     for (const p of pids) {
-      const u = usage[p];
-      if (!u) continue;
-      cpuMs += u.ctime;
-      rss += u.memory;
+      cpuMs += usage[p]?.ctime ?? 0;
+      rss += usage[p]?.memory ?? 0;
     }
+    out.set(r.id, { cpuMs, rss, pids: pids.length });
+  }
+  return out;
+}
+
+/** One sample of each running container; CPU % comes from two samples (see cpuPercent). */
+export async function sampleStats(rows: ContainerRow[]): Promise<StatsSample[]> {
+  const accounted = new Map(rows.map((r) => [r.id, fromCgroups(r)]));
+  const byProcess = await fromProcesses(rows.filter((r) => !accounted.get(r.id)));
+  const now = Date.now();
+  return rows.map((r) => {
+    const u = accounted.get(r.id) ?? byProcess.get(r.id) ?? { cpuMs: 0, rss: 0, pids: 0 };
     const mem = cgroupMemory(r.state.cgroups);
-    // the cgroup keeps the time of processes that have exited (an npm install's); the live ones' sum does not
-    cpuMs = cgroupCpuMs(r.state.cgroups) ?? cpuMs;
     return {
       id: r.id,
       name: r.name,
       time: now,
-      cpuMs,
-      rss,
+      cpuMs: u.cpuMs,
+      rss: u.rss,
       memUsage: mem?.usage,
       memLimit: mem?.limit ?? r.config.limits.memory,
-      pids: pids.length,
+      pids: u.pids,
       uptimeMs: r.state.startedAt ? now - r.state.startedAt : 0,
       restarts: r.state.restartCount,
     };

@@ -235,3 +235,28 @@ export function cgroupMemory(set: CgroupSet | undefined): { usage: number; limit
   const lim = limit && limit !== 'max' && Number(limit) < 2 ** 60 ? Number(limit) : undefined;
   return { usage: Number(usage), limit: lim };
 }
+
+/** Read a small cgroup file, or undefined when it is not there. */
+function readCg(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Processes in the container's cgroup: one read of pids.current where there is a pids cgroup. */
+export function cgroupTaskCount(set: CgroupSet | undefined): number | undefined {
+  const pidsDir = set?.version === 'v2' ? set.dirs[0] : set?.dirs.find((d) => /\/pids\/codex32\//.test(d));
+  const n = pidsDir ? readCg(`${pidsDir}/pids.current`) : undefined;
+  return n === undefined ? undefined : Number(n);
+}
+
+/** Resident memory of the cgroup (anonymous plus mapped files), from memory.stat. */
+export function cgroupRss(set: CgroupSet | undefined): number | undefined {
+  if (!set?.memoryDir) return undefined;
+  const stat = readCg(`${set.memoryDir}/memory.stat`);
+  if (stat === undefined) return undefined;
+  const field = (k: string) => Number(new RegExp(`^${k} (\\d+)`, 'm').exec(stat)?.[1] ?? 0);
+  return set.version === 'v2' ? field('anon') + field('file_mapped') : field('total_rss') + field('total_mapped_file');
+}

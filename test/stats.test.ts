@@ -1,0 +1,27 @@
+// Stats from the container's cgroup accounting: CPU time survives the processes that used it.
+import { afterAll, describe, expect, it } from 'vitest';
+import { ContainerEngine } from '../src/index.js';
+import { missing, pidsWith, sandbox, until } from './helpers.js';
+
+const sb = sandbox();
+const engine = new ContainerEngine({ storageDir: sb.storage, isolation: 'standard' });
+afterAll(async () => {
+  engine.close();
+  await sb.clean();
+});
+
+describe('stats', () => {
+  it.skipIf(missing({ standard: true, cgroup: ['cpu'] }))('keep the CPU time of a process that has exited, and count the live ones', async () => {
+    const marker = 'c32-stats-busy-7781';
+    const busy = `import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass`;
+    const c = await engine.create({ image: 'host', command: ['sh', '-c', `python3 -c "${busy}" ${marker}; exec sleep 6011`] });
+    await c.start();
+    await until(() => pidsWith('6011').length > 0 && pidsWith(marker).length === 0, 60_000, 100);
+    const [s] = await engine.stats([c.id]);
+    // the busy process is gone; pidusage over live processes would report almost nothing
+    expect(s!.cpuMs).toBeGreaterThanOrEqual(550);
+    expect(s!.pids).toBe(2); // the container's init and sleep
+    expect(s!.rss).toBeGreaterThan(0);
+    await c.remove(true);
+  });
+});
