@@ -7,7 +7,7 @@ export CONTAINER_STORAGE_DIR ?= $(CURDIR)/.codex32
 SHIM := build/codex32-shim
 STAMP := node_modules/.install-stamp
 
-.PHONY: help setup install db-setup build shim run demo run-prod serve test test-unit test-coverage format lint type-check \
+.PHONY: help setup install install-cli db-setup build shim run demo run-prod serve test test-unit test-coverage format lint type-check \
         container-list container-cli clean docs bench bench-anchors
 
 help: ## list every target
@@ -39,8 +39,12 @@ build: install shim ## compile TypeScript to dist/ (the library), the CLI bundle
 db-setup: build ## create or migrate the state database
 	@./setup_database.sh
 
-run: setup ## set up everything and run the bot runner with the sample bots (prints the dashboard URL and token)
-	node bin/codex32 serve --apply bots/ecosystem.yaml
+run: setup ## set up everything and run the bot runner with the sample bots (PORT=, HOST= or .env's CODEX32_PORT/CODEX32_HOST)
+	node bin/codex32 serve --apply bots/ecosystem.yaml $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
+
+install-cli: build ## put `codex32` on the PATH (a launcher in /usr/local/bin pointing at this checkout)
+	@printf '#!/bin/sh\nexec node %s/bin/codex32 "$$@"\n' "$(CURDIR)" > /usr/local/bin/codex32 && chmod 755 /usr/local/bin/codex32
+	@echo "codex32 is on the PATH: $$(command -v codex32)"
 
 demo: setup ## a sample bot in a container, shown with ps, logs and inspect, then stopped
 	@./scripts/demo.sh

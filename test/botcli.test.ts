@@ -1,5 +1,6 @@
 // The bot commands as a PM2 user drives them: apply a PM2 file, one view of all bots, many at once.
 import { execa } from 'execa';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, sandbox, until } from './helpers.js';
@@ -36,6 +37,13 @@ describe('bot CLI', () => {
     expect(String(stopped.stdout).split('\n')).toEqual(['pm2-web-0: exited', 'pm2-web-1: exited']);
     expect(String((await sb.cli(['bot', 'restart', 'pm2-*'])).stdout).split('\n')).toEqual(['pm2-once: running', 'pm2-web-0: running', 'pm2-web-1: running']);
     expect(String((await sb.cli(['bot', 'stop', 'all'])).stdout).split('\n')).toEqual(['pm2-once: exited', 'pm2-web-0: exited', 'pm2-web-1: exited']);
+    // boot: the unit brings containers and bots back; it is printed where systemd does not run
+    const unit = String((await sb.cli(['startup', '--print'])).stdout);
+    expect(unit).toContain(`Environment=CONTAINER_STORAGE_DIR=${sb.storage}`);
+    expect(unit).toMatch(/ExecStart=\S+node \S+bin\/codex32 start --all\nExecStart=\S+node \S+bin\/codex32 bot restore/);
+    expect(String((await sb.cli(['startup', '--serve', '--print'])).stdout)).toMatch(/Type=simple\nExecStart=\S+node \S+ serve/);
+    if (!existsSync('/run/systemd/system')) expect(String((await sb.cli(['startup'])).stderr)).toContain('systemd is not running on this host: nothing was installed');
+    expect(String((await sb.cli(['bot', 'restore'])).stdout)).toBe(''); // stopped by the user: they stay stopped
     const none = await sb.cli(['bot', 'stop', 'nosuch*']);
     expect(none.exitCode).toBe(125);
     expect(String(none.stderr)).toContain('No such bot: nosuch*');

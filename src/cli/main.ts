@@ -8,7 +8,7 @@ import { registerImages } from './commands/images.js';
 import { registerRegistry } from './commands/registry.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerBot } from './commands/bot.js';
-import { registerServe } from './commands/serve.js';
+import { registerServe, registerStartup } from './commands/serve.js';
 import { registerSystem } from './commands/system.js';
 import { closeEngine } from './context.js';
 import { isClosedPipe, reportError } from './errors.js';
@@ -32,6 +32,7 @@ export function buildProgram(): Command {
   registerMonitor(program);
   registerBot(program);
   registerServe(program);
+  registerStartup(program);
   registerSystem(program);
   const override = (c: Command) => {
     c.exitOverride();

@@ -98,6 +98,13 @@ export function registerBot(program: Command): void {
     }));
 
   bot
+    .command('restore')
+    .description('bring back bots that should run and do not (what serve does at start; the boot unit runs it)')
+    .action(action(async (_o: object, cmd: Command) => {
+      for (const n of await executor(cmd).restore({ initial: true })) process.stdout.write(n + '\n');
+    }));
+
+  bot
     .command('manifest')
     .description('print the Kubernetes manifests for a bot (validated against the Kubernetes schema)')
     .option('--json', 'JSON instead of YAML')

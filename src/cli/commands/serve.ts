@@ -36,3 +36,24 @@ export function registerServe(program: Command): void {
       await new Promise(() => undefined); // serve until a signal ends the process
     }));
 }
+
+/** Register startup: the boot unit. */
+export function registerStartup(program: Command): void {
+  program
+    .command('startup')
+    .description('write and enable a systemd unit that brings containers and bots back at boot (printed where systemd is absent)')
+    .option('--serve', 'run the bot runner service at boot (it brings everything back and keeps reconciling)')
+    .option('--print', 'only print the unit')
+    .action(action(async (o: { serve?: boolean; print?: boolean }, cmd: Command) => {
+      const { hasSystemd, installStartup, startupUnit, UNIT_PATH } = await import('../../executor/startup.js');
+      const opts = { bin: process.argv[1], storageDir: engineFor(cmd).settings.storageDir, serve: o.serve };
+      if (o.print) return void process.stdout.write(startupUnit(opts));
+      if (!hasSystemd()) {
+        process.stdout.write(startupUnit(opts));
+        process.stderr.write(`codex32: systemd is not running on this host: nothing was installed. Save the unit above as ${UNIT_PATH} where systemd runs, or run \`codex32 start --all && codex32 bot restore\` from your init system at boot.\n`);
+        return;
+      }
+      for (const c of await installStartup(opts)) process.stdout.write(`ran: ${c}\n`);
+      process.stdout.write(`wrote ${UNIT_PATH}: containers and bots come back at boot\n`);
+    }));
+}
