@@ -173,6 +173,7 @@ describe.skipIf(!!skip)('OCI images from real tools', () => {
     expect(readdirSync(join(sb.storage, 'oci', 'layers'))).toHaveLength(1); // the base image still uses its layer
     expect((await cli(['rmi', `${reg}/test/base:1`])).exitCode).toBe(0);
     expect(readdirSync(join(sb.storage, 'oci', 'layers'))).toHaveLength(0);
+    expect(readdirSync(join(sb.storage, 'oci', 'layers-shifted'))).toHaveLength(0); // strict's copies go with their layers
     expect(readdirSync(join(sb.storage, 'oci', 'blobs', 'sha256'))).toHaveLength(0);
   });
 });

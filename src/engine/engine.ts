@@ -27,54 +27,16 @@ import { containerLogs, containerStats, inspectContainer } from './observe.js';
 import { listContainers, startAll, wantsRestart } from './policy.js';
 import { recordOomKills } from './oom.js';
 import { SupervisedProcesses } from './process.js';
+import { Container } from './container.js';
 import { quietMark, reconcileRow } from './reconcile.js';
 import { pruneContainers, removeContainer } from './removal.js';
 import { openState, removeFromDisk } from './repair.js';
 import { mapStorageErrors } from './storage-errors.js';
 import { isActive } from './status.js';
 
-export interface EngineOptions extends Partial<Settings> {}
+export { Container } from './container.js';
 
-/** A handle on one container; every method goes through the engine, so state stays true. */
-export class Container {
-  constructor(
-    readonly engine: ContainerEngine,
-    readonly id: string,
-    readonly name: string,
-  ) {}
-  /** Start the container. */
-  start(): Promise<void> {
-    return this.engine.start(this.id);
-  }
-  /** Stop it: its stop signal, then SIGKILL after timeout seconds. */
-  stop(timeout?: number): Promise<void> {
-    return this.engine.stop(this.id, { timeout });
-  }
-  /** Send a signal. */
-  kill(signal = 9): Promise<void> {
-    return this.engine.kill(this.id, signal);
-  }
-  /** Stop then start. */
-  restart(timeout?: number): Promise<void> {
-    return this.engine.restart(this.id, { timeout });
-  }
-  /** Remove it (force stops it first). */
-  remove(force = false): Promise<void> {
-    return this.engine.remove(this.id, { force });
-  }
-  /** Wait for it to stop; resolves to its exit code. */
-  wait(): Promise<number> {
-    return this.engine.wait(this.id);
-  }
-  /** docker-shaped description. */
-  inspect(): Promise<InspectResult> {
-    return this.engine.inspect(this.id);
-  }
-  /** Its log records. */
-  logs(options?: LogOptions): AsyncGenerator<LogRecord> {
-    return this.engine.logs(this.id, options);
-  }
-}
+export interface EngineOptions extends Partial<Settings> {}
 
 /** The container engine: state in SQLite, one supervisor per running container, no daemon. */
 export class ContainerEngine implements EngineCore {

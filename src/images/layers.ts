@@ -1,6 +1,6 @@
 // Unpack a layer once into its own directory, in the form overlayfs reads as a lower layer.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { EngineError } from '../errors.js';
@@ -66,8 +66,15 @@ export async function unpackLayer(storageDir: string, file: string, label: strin
   return { ...scan, dir };
 }
 
-/** Remove an unpacked layer and its shifted copy. */
+/** Remove an unpacked layer and its shifted copies (named HEX-OFFSET). */
 export function removeLayerDir(storageDir: string, diffId: string): void {
   rmSync(layerDir(storageDir, diffId), { recursive: true, force: true });
-  rmSync(join(ociPaths(storageDir).shifted, diffId.slice(7)), { recursive: true, force: true });
+  const shifted = ociPaths(storageDir).shifted;
+  let names: string[] = [];
+  try {
+    names = readdirSync(shifted);
+  } catch {
+    /* no strict container ever ran */
+  }
+  for (const n of names) if (n.startsWith(`${diffId.slice(7)}-`)) rmSync(join(shifted, n), { recursive: true, force: true });
 }
