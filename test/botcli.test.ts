@@ -16,10 +16,16 @@ describe('bot CLI', () => {
     const applied = await sb.cli(['bot', 'apply', '--env', 'production', join(ROOT, 'test', 'fixtures', 'pm2', 'ecosystem.config.js')]);
     expect(applied.exitCode).toBe(0);
     expect(String(applied.stdout).split('\n').sort()).toEqual(['pm2-once: applied and running', 'pm2-web-0: applied and running', 'pm2-web-1: applied and running']);
-    const ls = String((await sb.cli(['bot', 'ls'])).stdout).split('\n');
+    // sampled once each bot has started running (under load that can take a moment)
+    const ls = await until(async () => {
+      const lines = String((await sb.cli(['bot', 'ls'])).stdout).split('\n');
+      return lines.filter((l) => /LOCAL_PROCESS\s+running\s+\d+\s+\d+\.\d\s+\d+(\.\d)?MiB/.test(l)).length === 3 ? lines : undefined;
+    }, 20_000, 200);
     expect(ls[0]).toMatch(/^NAME\s+TYPE\s+STATUS\s+PID\s+CPU %\s+MEMORY\s+RESTARTS\s+UPTIME\s+URL$/);
-    expect(ls.find((l) => l.startsWith('pm2-web-0'))).toMatch(/LOCAL_PROCESS\s+running\s+\d+\s+\d+\.\d\s+\d+(\.\d)?MiB/);
-    const stats = JSON.parse(String((await sb.cli(['stats', '--json'])).stdout)) as Array<{ Name: string; MemRSS: number }>;
+    const stats = await until(async () => {
+      const rows = JSON.parse(String((await sb.cli(['stats', '--json'])).stdout)) as Array<{ Name: string; MemRSS: number }>;
+      return rows.length === 3 ? rows : undefined;
+    }, 20_000, 200);
     expect(stats.map((s) => s.Name).sort()).toEqual(['pm2-once', 'pm2-web-0', 'pm2-web-1']);
     expect(stats[0].MemRSS).toBeGreaterThan(1024 * 1024);
     // every bot's output, prefixed; stderr alone with --err
@@ -30,7 +36,7 @@ describe('bot CLI', () => {
     expect(merged).toMatch(/^pm2-web-0 \| \S+ up pid=\d+ version=none port=41000 instance=0 mode=prod/m);
     expect(String((await until(async () => String((await sb.cli(['bot', 'logs', '--err', 'pm2-once'])).stderr) || undefined)))).toMatch(/^tick \d+/);
     // a closed pipe ends the command quietly
-    const piped = await execa('bash', ['-c', `node ${BIN} bot logs | head -1 >/dev/null; echo \${PIPESTATUS[0]}`], { env: sb.env, reject: false });
+    const piped = await execa('bash', ['-c', `node ${BIN} bot logs --out | head -1 >/dev/null; echo \${PIPESTATUS[0]}`], { env: sb.env, reject: false });
     expect(String(piped.stdout)).toBe('0');
     expect(String(piped.stderr)).toBe('');
     const stopped = await sb.cli(['bot', 'stop', 'pm2-web']); // the name of an instances definition selects its copies

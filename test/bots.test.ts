@@ -104,6 +104,7 @@ describe.each(['LOCAL_PROCESS', 'CUSTOM_CONTAINER'] as const)('%s bots', (type) 
       await until(async () => (await ex.status(name)).status === 'exited', 10_000, 100);
       const out = await logsOf(name);
       expect(out).toContain('PATH=');
+      expect(out).toContain('PYTHONUNBUFFERED=1'); // a Python bot's output is seen as written, whatever its shebang
       expect(out).not.toContain('secret-token');
     } finally {
       delete process.env.CODEX32_TOKEN;
