@@ -5,7 +5,7 @@ import type { CgroupSet } from '../runtime/cgroups.js';
 import { groupMembers, isAlive, signalRef } from '../runtime/proc.js';
 import { findShim, readExits, readShimEvents, readShimState, recordMark } from '../runtime/supervisor.js';
 import type { StateStore } from '../state/store.js';
-import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
+import type { ContainerRow, ContainerState, ContainerStatus, RunRecord } from '../state/types.js';
 import { isActive } from './status.js';
 
 /** SIGKILL every process of a container whose supervisor is gone, trusting no bare pid. */
@@ -48,6 +48,18 @@ export function bootId(): string {
 export function quietMark(row: ContainerRow, runDir: string): string | undefined {
   if ((row.status !== 'running' && row.status !== 'restarting') || !isAlive(row.state.shim)) return undefined;
   return recordMark(runDir);
+}
+
+/**
+ * When each of the last n restarts happened: the last n run starts the supervisor recorded (each new exit
+ * record's, then the current run's when it is past them). Unknown ones read as now.
+ */
+function restartTimes(exits: RunRecord[], lastRun: number, shim: { run: number; runStartedAt?: number }, n: number): number[] {
+  if (n <= 0) return [];
+  const starts = exits.map((e) => e.startedAt);
+  if (shim.run > (exits.at(-1)?.run ?? lastRun) && shim.runStartedAt) starts.push(shim.runStartedAt);
+  const known = starts.slice(-n);
+  return [...Array<number>(n - known.length).fill(Date.now()), ...known];
 }
 
 export interface ReconcileOutcome {
@@ -93,7 +105,8 @@ export function reconcileRow(store: StateStore, row: ContainerRow, runDir: strin
   const exits = readExits(runDir).filter((e) => e.run > last);
   for (const e of exits) {
     store.insertRun(row.id, e);
-    events.push({ type: e.oom ? 'oom' : 'die', attrs: { exitCode: e.exitCode, signal: e.signal, reason: e.reason, run: e.run } });
+    // stamped when the supervisor saw the exit, not when this reader noticed it
+    events.push({ type: e.oom ? 'oom' : 'die', attrs: { exitCode: e.exitCode, signal: e.signal, reason: e.reason, run: e.run }, time: e.finishedAt });
   }
   const lastExit = exits.at(-1);
   // transitions the supervisor logged between two looks (health), each once
@@ -105,7 +118,8 @@ export function reconcileRow(store: StateStore, row: ContainerRow, runDir: strin
     state.init = shim.init;
     if (shim.health !== 'none') state.health = { status: shim.health as 'starting' | 'healthy' | 'unhealthy', failingStreak: shim.healthStreak };
     const count = state.restartBase + shim.restarts;
-    if (count > state.restartCount) events.push({ type: 'restart', attrs: { restartCount: count } });
+    for (const r of restartTimes(exits, last, shim, count - state.restartCount))
+      events.push({ type: 'restart', attrs: { restartCount: ++state.restartCount }, time: r });
     state.restartCount = count;
     if (shim.runStartedAt) state.startedAt = shim.runStartedAt;
   }
@@ -144,5 +158,7 @@ export function reconcileRow(store: StateStore, row: ContainerRow, runDir: strin
   if (mark !== undefined && shimAlive && (status === 'running' || status === 'restarting')) state.mark = mark;
   else delete state.mark;
   if (status !== row.status || JSON.stringify(state) !== JSON.stringify(row.state)) store.updateContainer(row.id, status, state);
+  // in the order they happened, so the event log reads as a history whoever looked late
+  events.sort((a, b) => (a.time ?? Infinity) - (b.time ?? Infinity));
   return { row: { ...row, status, state }, events };
 }
