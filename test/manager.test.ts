@@ -41,7 +41,7 @@ const restartsOf = (name: string) => engine.events({}).filter((e) => e.type === 
 describe('bot manager', () => {
   it('restarts a bot gracefully when its memory passes memory_restart', async () => {
     await ex.apply([app('fat', { deployment: { memory_restart: '40m' } }, { ALLOC_MB: '80' })]);
-    const ev = await until(() => restartsOf('fat')[0], 15_000, 100);
+    const ev = await until(() => restartsOf('fat')[0], 60_000, 100);
     expect(ev.attrs).toMatchObject({ reason: 'memory_restart', threshold: 40 * 1024 * 1024 });
     expect(ev.attrs.memory as number).toBeGreaterThan(40 * 1024 * 1024);
     await removeQuietly('fat');
@@ -49,7 +49,7 @@ describe('bot manager', () => {
 
   it('restarts on a cron pattern', async () => {
     await ex.apply([app('cron', { deployment: { cron_restart: '* * * * * *' } })]);
-    const ev = await until(() => restartsOf('cron')[0], 15_000, 100);
+    const ev = await until(() => restartsOf('cron')[0], 60_000, 100);
     expect(ev.attrs).toMatchObject({ reason: 'cron_restart', pattern: '* * * * * *' });
     await removeQuietly('cron');
   });
@@ -62,7 +62,7 @@ describe('bot manager', () => {
     await new Promise((r) => setTimeout(r, 800));
     expect(restartsOf('watched')).toHaveLength(0);
     writeFileSync(join(work, 'version.txt'), 'v2\n');
-    const ev = await until(() => restartsOf('watched')[0], 15_000, 100);
+    const ev = await until(() => restartsOf('watched')[0], 60_000, 100);
     expect(ev.attrs).toMatchObject({ reason: 'watch', file: 'version.txt' });
     await ex.stopBot('watched'); // even while the restart may still be under way
     writeFileSync(join(work, 'version.txt'), 'v3\n');
@@ -75,8 +75,8 @@ describe('bot manager', () => {
     const out = join(work, 'logs', 'out.log');
     const err = join(work, 'logs', 'err.log');
     await ex.apply([app('copied', { out_file: out, error_file: err, log_date_format: '[at] YYYY-MM-DD HH:mm:ss' })]);
-    await until(() => existsSync(err) && /tick/.test(readFileSync(err, 'utf8')), 15_000, 100);
-    await until(() => existsSync(out) && /up pid=/.test(readFileSync(out, 'utf8')), 15_000, 100);
+    await until(() => existsSync(err) && /tick/.test(readFileSync(err, 'utf8')), 60_000, 100);
+    await until(() => existsSync(out) && /up pid=/.test(readFileSync(out, 'utf8')), 60_000, 100);
     expect(readFileSync(err, 'utf8').split('\n')[0]).toMatch(/^at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d: tick \d+$/);
     await ex.remove('copied');
     expect(formatDate('YYYY-MM-DDTHH:mm:ss.SSS', new Date(2026, 0, 2, 3, 4, 5, 6))).toBe('2026-01-02T03:04:05.006');
@@ -90,7 +90,7 @@ describe('bot manager', () => {
     const after = await until(() => {
       const row = engine.store.getContainer(id);
       return row?.status === 'running' && row.state.shim?.pid !== before.shim!.pid ? row : undefined;
-    }, 15_000, 100);
+    }, 60_000, 100);
     expect(after?.state.init?.pid).toBeGreaterThan(0);
     await ex.remove('lost');
   });
@@ -104,7 +104,7 @@ describe('bot manager', () => {
     const after = await until(() => {
       const st = engine.store.getBot('lost-local')!.state as { shim: { pid: number } };
       return st.shim.pid !== shim.pid ? st : undefined;
-    }, 15_000, 100);
+    }, 60_000, 100);
     expect(after?.shim.pid).toBeGreaterThan(0);
     await until(async () => (await ex.status('lost-local')).status === 'running');
     await ex.remove('lost-local');
