@@ -58,6 +58,7 @@ describe('state repair', () => {
     sbs.push(sb);
     const marker = `c32-damaged-${process.pid}`;
     const before = await populate(sb, marker);
+    const doomedNet = `/run/netns/c32-${String((await sb.inspect('doomed')).Id).slice(0, 11)}`;
     const fd = openSync(join(sb.storage, 'state.db'), 'r+');
     const junk = randomBytes(200);
     junk[0] = 0xff; // not a page type, so the damage cannot pass for a valid page by chance
@@ -75,6 +76,7 @@ describe('state repair', () => {
     const rm = await sb.cli(['rm', '-f', 'doomed']);
     expect(rm.exitCode, String(rm.stderr)).toBe(0);
     await until(() => !pidsWith(`sleep 302 # ${marker}`).length, 10_000);
+    expect(existsSync(doomedNet), 'its private network is taken down too').toBe(false);
 
     const check = await sb.cli(['system', 'check']);
     expect(check.exitCode).toBe(1);

@@ -5,6 +5,7 @@ import { EngineError } from '../errors.js';
 import { imageDir } from '../images/store.js';
 import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { containerPaths } from '../runtime/layout.js';
+import { teardownNetwork } from '../runtime/network.js';
 import { isAlive, signalRef } from '../runtime/proc.js';
 import { findShim, readExits, readShimEvents, readShimState, requestStop } from '../runtime/supervisor.js';
 import { restoreSalvage, salvage, setAside } from '../state/salvage.js';
@@ -154,6 +155,7 @@ export async function removeFromDisk(storageDir: string, ref: string): Promise<s
   killOrphans({ config: { isolation }, state: { init: found.init } } as ContainerRow, cgroups);
   await killCgroups(cgroups);
   removeCgroups(cgroups);
+  teardownNetwork(found.id); // its namespace, interfaces, port rules and address, if it had a private network
   rmSync(paths.dir, { recursive: true, force: true });
   return found.meta?.name ?? found.id.slice(0, 12);
 }
