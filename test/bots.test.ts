@@ -2,24 +2,11 @@
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ContainerEngine } from '../src/engine/engine.js';
+import { describe, expect, it } from 'vitest';
 import { AdaptiveExecutor } from '../src/executor/adaptive.js';
-import { ROOT, sleep, until } from './helpers.js';
+import { ROOT, botSandbox, sleep, until } from './helpers.js';
 
-const storage = mkdtempSync(join(tmpdir(), 'c32-bots-'));
-const engine = new ContainerEngine({ storageDir: storage, isolation: 'minimal' });
-const ex = new AdaptiveExecutor(engine);
-afterAll(async () => {
-  for (const b of ex.list()) await ex.remove(b.name).catch(() => undefined);
-  engine.close();
-});
-
-const logsOf = async (name: string) => {
-  let out = '';
-  for await (const r of ex.logs(name)) out += r.data.toString() + (r.full ? '\n' : '');
-  return out;
-};
+const { storage, engine, ex, logsOf } = botSandbox('c32-bots-');
 
 describe.each(['LOCAL_PROCESS', 'CUSTOM_CONTAINER'] as const)('%s bots', (type) => {
   const n = (s: string) => `${s}-${type === 'LOCAL_PROCESS' ? 'local' : 'ctr'}`;

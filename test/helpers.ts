@@ -3,6 +3,9 @@ import { execa, type Options, type Result } from 'execa';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll } from 'vitest';
+import { ContainerEngine } from '../src/engine/engine.js';
+import { AdaptiveExecutor } from '../src/executor/adaptive.js';
 import { probeHost } from '../src/runtime/probe.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -90,4 +93,24 @@ export function idleMeter(): () => number {
     const end = read();
     return (end.idle - start.idle) / 100 / ((end.at - start.at) / 1000);
   };
+}
+
+/**
+ * A library engine (minimal by default) and a bot executor on a private storage directory; every bot is
+ * removed after the file's tests. logsOf reads a bot's whole log as text.
+ */
+export function botSandbox(prefix: string, isolation: 'minimal' | 'standard' | 'strict' = 'minimal') {
+  const storage = mkdtempSync(join(tmpdir(), prefix));
+  const engine = new ContainerEngine({ storageDir: storage, isolation });
+  const ex = new AdaptiveExecutor(engine);
+  afterAll(async () => {
+    for (const b of ex.list()) await ex.remove(b.name).catch(() => undefined);
+    engine.close();
+  });
+  const logsOf = async (name: string) => {
+    let out = '';
+    for await (const r of ex.logs(name)) out += r.data.toString() + (r.full ? '\n' : '');
+    return out;
+  };
+  return { storage, engine, ex, logsOf };
 }

@@ -5,27 +5,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ContainerEngine } from '../src/engine/engine.js';
-import { AdaptiveExecutor } from '../src/executor/adaptive.js';
+import { describe, expect, it } from 'vitest';
 import { readBotFile } from '../src/executor/botfile.js';
-import { ROOT, until } from './helpers.js';
+import { ROOT, botSandbox, until } from './helpers.js';
 
 const FIX = join(ROOT, 'test', 'fixtures', 'pm2');
-const storage = mkdtempSync(join(tmpdir(), 'c32-pm2-'));
-const engine = new ContainerEngine({ storageDir: storage, isolation: 'minimal' });
-const ex = new AdaptiveExecutor(engine);
+const { ex, logsOf } = botSandbox('c32-pm2-');
 const tmp = mkdtempSync(join(tmpdir(), 'c32-pm2-files-'));
-afterAll(async () => {
-  for (const b of ex.list()) await ex.remove(b.name).catch(() => undefined);
-  engine.close();
-});
-
-const logsOf = async (name: string) => {
-  let out = '';
-  for await (const r of ex.logs(name)) out += r.data.toString() + (r.full ? '\n' : '');
-  return out;
-};
 
 describe('PM2 ecosystem files', () => {
   it('reads the same apps from .js, JSON and YAML, with PM2 defaults, --env and instances', async () => {
