@@ -30,7 +30,7 @@ export function registerServe(program: Command): void {
         stopOnExit: o.stopOnExit,
         logger: process.env.NODE_ENV === 'production',
         onListen: (url, token) => {
-          process.stdout.write(`codex32 bot runner listening on ${url}\n  dashboard: ${url}/#token=${token}\n  API token: ${token}  (send Authorization: Bearer <token> on mutating calls)\n`);
+          process.stdout.write(`codex32 bot runner listening on ${url}\n  dashboard: ${url}/#token=${token}\n  API token: ${token}  (send Authorization: Bearer <token> on every API call)\n`);
         },
       });
       await new Promise(() => undefined); // serve until a signal ends the process
