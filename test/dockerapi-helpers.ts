@@ -15,8 +15,10 @@ export async function dockerApi(prefix: string) {
   await until(() => existsSync(socket), 30_000);
   const env = { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(sb.storage, 'docker-config') };
   /** Run the docker CLI against the service. */
-  const docker = (args: string[], opts: { input?: string; timeout?: number } = {}): Promise<Result> =>
-    execa(DOCKER, args, { env, reject: false, timeout: opts.timeout ?? 120_000, input: opts.input, stripFinalNewline: true }) as Promise<Result>;
+  const docker = async (args: string[], opts: { input?: string; timeout?: number } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> => {
+    const r = (await execa(DOCKER, args, { env, reject: false, timeout: opts.timeout ?? 120_000, input: opts.input, stripFinalNewline: true })) as Result;
+    return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  };
   const stop = async () => {
     service.kill('SIGTERM');
     await service;
