@@ -7,8 +7,16 @@ import { BIN, sandbox, until } from './helpers.js';
 
 export const DOCKER = '/usr/bin/docker';
 
+export interface DockerApi extends ReturnType<typeof sandbox> {
+  socket: string;
+  dockerEnv: { DOCKER_HOST: string; DOCKER_CONFIG: string };
+  docker(args: string[], opts?: { input?: string; timeout?: number }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  service: ResultPromise;
+  stop(): Promise<void>;
+}
+
 /** A sandbox with the Docker API served on STORAGE/docker.sock; stop() ends the service and cleans up. */
-export async function dockerApi(prefix: string) {
+export async function dockerApi(prefix: string): Promise<DockerApi> {
   const sb = sandbox(prefix);
   const socket = join(sb.storage, 'docker.sock');
   const service: ResultPromise = execa('node', [BIN, 'system', 'service', '--socket', socket], { env: sb.env, reject: false });
@@ -24,5 +32,5 @@ export async function dockerApi(prefix: string) {
     await service;
     await sb.clean();
   };
-  return { ...sb, socket, env, docker, service, stop };
+  return { ...sb, socket, dockerEnv: env, docker, service, stop };
 }

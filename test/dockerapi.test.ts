@@ -81,7 +81,7 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     expect((await api.docker(['exec', '-d', 'box', 'sh', '-c', 'echo detached > /tmp/d'])).exitCode).toBe(0);
     await until(async () => (await api.docker(['exec', 'box', 'cat', '/tmp/d'])).stdout === 'detached', 10_000);
     const session = `c32dapi${process.pid}`;
-    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '100', '-y', '30', `DOCKER_HOST=${api.env.DOCKER_HOST} ${DOCKER} exec -it box sh; echo "exit=$?"; sleep 30`]);
+    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '100', '-y', '30', `DOCKER_HOST=${api.dockerEnv.DOCKER_HOST} ${DOCKER} exec -it box sh; echo "exit=$?"; sleep 30`]);
     try {
       await sleep(500);
       execFileSync('tmux', ['send-keys', '-t', session, 'echo $((6*7)); tty; stty size', 'Enter']);
