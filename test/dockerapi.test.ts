@@ -4,10 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateNetworkMissing } from '../src/engine/network.js';
 import { DOCKER, dockerApi } from './dockerapi-helpers.js';
-import { host, missing, sleep, until } from './helpers.js';
+import { BIN, host, missing, sleep, until } from './helpers.js';
 
 const tools = [DOCKER, '/usr/bin/tmux'].filter((t) => !existsSync(t));
 const skip =
@@ -160,5 +161,19 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     expect(existsSync(api.socket)).toBe(false);
     expect(JSON.parse(String((await api.cli(['inspect', 'outlive'])).stdout))[0].State.Running).toBe(true);
     expect((await api.cli(['rm', '-f', 'outlive'])).exitCode).toBe(0);
+  });
+
+  it('serves the same API beside the bot runner with serve --docker-socket', async () => {
+    const socket = join(work, 'serve-docker.sock');
+    const svc = execa('node', [BIN, 'serve', '--port', '0', '--token', 't0k', '--docker-socket', socket], { env: api.env, reject: false });
+    try {
+      await until(() => existsSync(socket), 30_000);
+      const env = { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(work, 'docker-config') };
+      const r = await execa(DOCKER, ['run', '--rm', '--network', 'none', 'host', 'echo', 'beside the bots'], { env, reject: false });
+      expect([r.exitCode, r.stdout]).toEqual([0, 'beside the bots']);
+    } finally {
+      svc.kill('SIGTERM');
+      await svc;
+    }
   });
 });
