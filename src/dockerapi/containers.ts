@@ -75,11 +75,15 @@ async function create(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]):
   }
 }
 
+/** Exit codes of AutoRemove containers, kept past their removal for a wait?condition=removed still to come. */
+const removedExits = new Map<string, number>();
+
 /** Remove an AutoRemove container once it has stopped for good (the service does what `--rm` does). */
 export function removeWhenDone(engine: ContainerEngine, id: string): void {
   void (async () => {
     try {
-      await engine.wait(id);
+      removedExits.set(id, await engine.wait(id));
+      if (removedExits.size > 1000) removedExits.delete(removedExits.keys().next().value!);
       await engine.remove(id, { force: true });
     } catch {
       /* already removed, or the service is closing: nothing to do */
@@ -142,8 +146,14 @@ async function wait(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): P
   res.flushHeaders();
   let result: { StatusCode: number; Error: null | { Message: string } };
   try {
-    const code = await req.engine.wait(row.id, { nextExit: condition !== 'not-running' });
-    if (condition === 'removed') await untilRemoved(req.engine, row.id, res);
+    let code = await req.engine.wait(row.id, { nextExit: condition !== 'not-running' }).catch((e) => {
+      if (isEngineError(e, 'NO_SUCH_CONTAINER') && removedExits.has(row.id)) return removedExits.get(row.id)!;
+      throw e;
+    });
+    if (condition === 'removed') {
+      await untilRemoved(req.engine, row.id, res);
+      code = removedExits.get(row.id) ?? code; // the wait above may have seen the row go before its exit code
+    }
     result = { StatusCode: code, Error: null };
   } catch (e) {
     result = { StatusCode: -1, Error: { Message: (e as Error).message } };

@@ -13,10 +13,13 @@ export function dockerStatus(status: ContainerRow['status']): string {
 
 const networks = (mode: string, ip = '', gateway = '') => ({ [mode === 'private' ? 'bridge' : mode]: { IPAddress: ip, Gateway: gateway, NetworkID: mode, IPPrefixLen: ip ? 16 : 0 } });
 
+/** An argument as docker ps shows it: quoted when it holds a space or a shell character. */
+const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
 /** One row of GET /containers/json. */
 export function psEntry(row: ContainerRow, now = Date.now()): Record<string, unknown> {
   const c = row.config;
-  const command = [...(c.entrypoint ?? []), ...c.command].join(' ');
+  const command = [...(c.entrypoint ?? []), ...c.command].map(quote).join(' ');
   return {
     Id: row.id,
     Names: [`/${row.name}`],
