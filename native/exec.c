@@ -128,6 +128,7 @@ static void parse_exec_args(char **args, int nargs, struct exec_req *r) {
     else if (strcmp(args[i], "-u") == 0 && i + 1 < nargs) exec_user(args[++i]);
     else if (strcmp(args[i], "-w") == 0 && i + 1 < nargs) wd = args[++i];
     else if (strcmp(args[i], "-t") == 0) r->tty = 1;
+    else if (strcmp(args[i], "-S") == 0 && i + 1 < nargs) pty_size_fd = open(args[++i], O_RDONLY | O_CLOEXEC);
     else if (strcmp(args[i], "-i") == 0) r->interactive = 1;
     else die("unknown exec option %s", args[i]);
   }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -101,9 +102,21 @@ static int copy(int from, int to) {
   return write_waiting(to, buf, (size_t)n) == 0;
 }
 
+int pty_size_fd = -1;
+
 static void follow_size(int master) {
   struct winsize ws;
-  if (ioctl(0, TIOCGWINSZ, &ws) == 0 || ioctl(1, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+  if (ioctl(0, TIOCGWINSZ, &ws) == 0 || ioctl(1, TIOCGWINSZ, &ws) == 0) {
+    ioctl(master, TIOCSWINSZ, &ws);
+    return;
+  }
+  /* piped stdio (an API client's stream): the caller writes the size to a file, then signals us */
+  char buf[32];
+  ssize_t n = pty_size_fd >= 0 ? pread(pty_size_fd, buf, sizeof buf - 1, 0) : -1;
+  unsigned rows, cols;
+  if (n <= 0) return;
+  buf[n] = 0;
+  if (sscanf(buf, "%u %u", &rows, &cols) == 2 && rows && cols) pty_resize(master, rows, cols);
 }
 
 int pty_relay(int master, pid_t child, const sigset_t *mask) {

@@ -20,5 +20,8 @@ int fd_recv(int sock);
  * mask holds those signals and SIGCHLD, blocked. Returns child's wait status.
  */
 int pty_relay(int master, pid_t child, const sigset_t *mask);
+/* exec -S FILE, opened before entering the container: the window size ("ROWS COLS") read on SIGWINCH
+ * when our stdio is not a terminal; -1 when not given */
+extern int pty_size_fd;
 
 #endif

@@ -224,7 +224,7 @@ describe.skipIf(!!skip)('bad images are refused with nothing half-registered', (
     expect((await cli(['rmi', 'bad/device:1'])).exitCode).toBe(0);
   });
 
-  it('refuses a registry that answers 401, 404, 500, garbage, a tampered blob or only another platform', async () => {
+  it('refuses a registry that answers 401, 404, 500, garbage, a tampered blob or only another platform, and follows a token and a redirect', async () => {
     const ref = `127.0.0.1:${fake.port}/team/tiny:1`;
     const expectations: Array<[typeof fake.mode, RegExp]> = [
       ['401', /REGISTRY_UNAUTHORIZED/],
@@ -242,7 +242,7 @@ describe.skipIf(!!skip)('bad images are refused with nothing half-registered', (
       expect(r.stderr).not.toMatch(/at .*\.js/); // no stack trace
     }
     expect(storeFiles()).toEqual([]);
-    fake.mode = 'ok';
+    fake.mode = 'bearer'; // an anonymous token, then blobs redirected to storage on another host
     const ok = await cli(['pull', ref]);
     expect(ok.exitCode, String(ok.stderr)).toBe(0);
     expect(JSON.parse(String((await cli(['image', 'inspect', ref])).stdout))[0].Config.Cmd).toEqual(['/bin/sh']);

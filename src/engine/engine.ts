@@ -22,7 +22,7 @@ import { copyFrom, copyTo, exportFs, statPath } from './files.js';
 import { engineInfo, type EngineInfo } from './host.js';
 import { EngineImages, imageList, importImageFile, removeImageNamed } from './images.js';
 import type { InspectResult } from './inspect.js';
-import { killContainer, startContainer, stopContainer, waitContainer } from './lifecycle.js';
+import { killContainer, startContainer, stopContainer, waitContainer, type WaitOptions } from './lifecycle.js';
 import { containerLogs, containerStats, inspectContainer } from './observe.js';
 import { listContainers, startAll, wantsRestart } from './policy.js';
 import { recordOomKills } from './oom.js';
@@ -149,7 +149,7 @@ export class ContainerEngine implements EngineCore {
   }
 
   /** Wait until the container stops; resolves to its exit code. */
-  wait(ref: string, options: { timeoutMs?: number } = {}): Promise<number> {
+  wait(ref: string, options: WaitOptions = {}): Promise<number> {
     return waitContainer(this, ref, options);
   }
 

@@ -1,6 +1,9 @@
 // exec: one more command in a running container, with exact output, stdin, a timeout, an AbortSignal,
 // a per-exec user, environment and working directory; buffered, streamed or detached.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { EngineError } from '../errors.js';
 import { shimPath } from '../runtime/supervisor.js';
@@ -53,6 +56,8 @@ export interface ExecProcess {
   exitCode: Promise<number>;
   /** SIGTERM (forwarded), or SIGKILL of the command itself */
   kill(signal?: 'SIGTERM' | 'SIGKILL'): void;
+  /** with tty: set the terminal's window size (rows, columns) */
+  resize(rows: number, cols: number): void;
 }
 
 const USER_RE = /^(\d{1,10})(?::(\d{1,10}))?$/;
@@ -67,9 +72,10 @@ function parseUser(user: NonNullable<ExecOptions['user']>): { uid: number; gid: 
 }
 
 /** The shim's exec arguments for options (the environment goes on fd 3). */
-function execArgs(row: ContainerRow, dir: string, command: string[], o: ExecOptions, withStdin: boolean): string[] {
+function execArgs(row: ContainerRow, dir: string, command: string[], o: ExecOptions & { sizeFile?: string }, withStdin: boolean): string[] {
   const args = ['exec', dir];
   if (o.tty) args.push('-t');
+  if (o.tty && o.sizeFile) args.push('-S', o.sizeFile);
   if (withStdin) args.push('-i'); // otherwise the helper gives the command /dev/null
   if (o.env && Object.keys(o.env).length) args.push('-E', '3');
   if (o.user !== undefined) {
@@ -85,7 +91,7 @@ function execArgs(row: ContainerRow, dir: string, command: string[], o: ExecOpti
 }
 
 /** Spawn the shim's exec for a running container; the environment is written to its fd 3. */
-function spawnExec(core: EngineCore, ref: string, command: string[], o: ExecOptions, openStdin = false): ChildProcess {
+function spawnExec(core: EngineCore, ref: string, command: string[], o: ExecOptions & { sizeFile?: string }, openStdin = false): ChildProcess {
   const row = core.get(ref);
   if (row.status !== 'running') throw invalidState(row.name, row.status, 'exec in', 'Start it first.');
   if (!command.length) throw new EngineError('INVALID_CONFIG', 'Expected a command to exec, got nothing');
@@ -166,7 +172,11 @@ export function execDetached(core: EngineCore, ref: string, command: string[], o
 
 /** Start a command in the container with its stdin, stdout and stderr as streams. */
 export function execStream(core: EngineCore, ref: string, command: string[], o: Omit<ExecOptions, 'encoding' | 'stdio' | 'detach'> = {}): ExecProcess {
-  const child = spawnExec(core, ref, command, { ...o, stdio: 'pipe' }, true);
+  // a terminal relayed over pipes has no window of its own: its size is written here, then SIGWINCH
+  const sizeFile = o.tty ? join(core.paths(core.get(ref).id).dir, `exec-${randomBytes(6).toString('hex')}.size`) : undefined;
+  if (sizeFile) writeFileSync(sizeFile, '24 80\n', { mode: 0o600 });
+  const child = spawnExec(core, ref, command, { ...o, stdio: 'pipe', sizeFile }, true);
+  if (sizeFile) child.once('close', () => rmSync(sizeFile, { force: true }));
   if (o.timeout !== undefined) {
     const t = setTimeout(() => terminate(child, o.killGraceMs ?? 2000), o.timeout);
     child.once('exit', () => clearTimeout(t));
@@ -179,5 +189,10 @@ export function execStream(core: EngineCore, ref: string, command: string[], o: 
     stderr: child.stderr,
     exitCode: exitPromise(child),
     kill: (signal = 'SIGTERM') => (signal === 'SIGKILL' ? child.kill('SIGUSR2') : child.kill('SIGTERM')),
+    resize: (rows, cols) => {
+      if (!sizeFile || child.exitCode !== null || !Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1) return;
+      writeFileSync(sizeFile, `${Math.min(rows, 65535)} ${Math.min(cols, 65535)}\n`);
+      child.kill('SIGWINCH');
+    },
   };
 }

@@ -205,12 +205,34 @@ async function waitInactive(core: EngineCore, id: string, timeoutMs: number): Pr
   }
 }
 
+export interface WaitOptions {
+  timeoutMs?: number;
+  /** docker's next-exit: a container that is not running is waited for until it has run and stopped again */
+  nextExit?: boolean;
+}
+
+/** Poll until the container has been started since finishedAt was recorded (or is running); false on timeout. */
+async function waitStarted(core: EngineCore, id: string, finishedAt: number | undefined, end: number): Promise<boolean> {
+  for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
+    const row = core.store.getContainer(id);
+    if (!row || isActive(row.status) || row.state.finishedAt !== finishedAt) return true;
+    if (Date.now() > end) return false;
+    await sleep(delay);
+  }
+}
+
 /** Wait until the container stops; resolves to its exit code. */
-export async function waitContainer(core: EngineCore, ref: string, options: { timeoutMs?: number } = {}): Promise<number> {
-  const row = core.get(ref);
+export async function waitContainer(core: EngineCore, ref: string, options: WaitOptions = {}): Promise<number> {
+  let row = core.get(ref);
+  const end = Date.now() + (options.timeoutMs ?? Number.MAX_SAFE_INTEGER);
+  if (options.nextExit && !isActive(row.status)) {
+    if (!(await waitStarted(core, row.id, row.state.finishedAt, end)))
+      throw new EngineError('TIMEOUT', `Container ${row.name} was not started within ${options.timeoutMs} ms.`, { context: { container: row.name } });
+    row = core.store.getContainer(row.id) ?? row;
+  }
   if (row.status === 'created') return row.state.exitCode ?? 0;
   if (isActive(row.status)) {
-    const ok = await waitInactive(core, row.id, options.timeoutMs ?? Number.MAX_SAFE_INTEGER);
+    const ok = await waitInactive(core, row.id, Math.max(0, end - Date.now()));
     if (!ok) throw new EngineError('TIMEOUT', `Container ${row.name} is still running after ${options.timeoutMs} ms.`, { context: { container: row.name } });
   }
   const done = core.store.getContainer(row.id);

@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EngineError } from '../errors.js';
 
@@ -34,6 +34,25 @@ export function hashingStream(): Transform & { digest(): string; size(): number 
   t.digest = () => (final ??= `sha256:${h.digest('hex')}`);
   t.size = () => n;
   return t;
+}
+
+/** A pass-through that also writes every chunk to tap (waiting while tap is full) and ends tap at the end. */
+function teeInto(tap: Writable): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (tap.destroyed || tap.write(chunk)) return cb(null, chunk);
+      // a tap that fails is closed: the blob itself is still stored, and the tap's owner reports the failure
+      const go = () => {
+        tap.off('drain', go).off('close', go);
+        cb(null, chunk);
+      };
+      tap.on('drain', go).on('close', go);
+    },
+    flush(cb) {
+      if (!tap.destroyed) tap.end();
+      cb();
+    },
+  });
 }
 
 /** A unique temporary path inside the store (same filesystem, so a rename is atomic). */
@@ -73,22 +92,27 @@ export class BlobStore {
   }
 
   /** Store what a stream yields; refused (and nothing kept) when expected is given and does not match. */
-  async put(source: Readable, expected?: string, onBytes?: (n: number) => void): Promise<{ digest: string; size: number }> {
+  async put(source: Readable, expected?: string, onBytes?: (n: number) => void, tap?: Writable): Promise<{ digest: string; size: number }> {
     if (expected && this.has(expected)) {
       source.destroy();
+      tap?.destroy();
       return { digest: expected, size: this.size(expected) };
     }
     const tmp = tempPath(this.storageDir, 'blob');
     const hash = hashingStream();
     if (onBytes) hash.on('data', (c: Buffer) => onBytes(c.length));
+    const stages: Transform[] = tap ? [teeInto(tap)] : [];
     try {
-      await pipeline(source, hash, createWriteStream(tmp, { mode: 0o600 }));
+      await pipeline([source, hash, ...stages, createWriteStream(tmp, { mode: 0o600, highWaterMark: 1 << 20 })]);
       const digest = hash.digest();
       if (expected && digest !== expected)
         throw new EngineError('DIGEST_MISMATCH', `The content of blob ${expected} does not match its digest (got ${digest}). It was not stored; the source is corrupt or was tampered with.`, { context: { digest: expected } });
       renameSync(tmp, this.path(digest));
       this.journal.blobs.add(digest);
       return { digest, size: hash.size() };
+    } catch (e) {
+      tap?.destroy();
+      throw e;
     } finally {
       rmSync(tmp, { force: true });
     }

@@ -36,10 +36,11 @@ async function convertWhiteouts(dir: string, scan: LayerScan): Promise<void> {
 
 /**
  * Unpack the layer in file (tar, gzip or zstd) unless its DiffID is already unpacked. expectedDiffId,
- * when known (from an image config), must match. Nothing is left behind when anything fails.
+ * when known (from an image config), must match. prescanned: the scan already made while the blob
+ * arrived. Nothing is left behind when anything fails.
  */
-export async function unpackLayer(storageDir: string, file: string, label: string, expectedDiffId?: string, journal?: Set<string>): Promise<LayerScan & { dir: string }> {
-  const scan = await scanLayer(file, label);
+export async function unpackLayer(storageDir: string, file: string, label: string, expectedDiffId?: string, journal?: Set<string>, prescanned?: LayerScan): Promise<LayerScan & { dir: string }> {
+  const scan = prescanned ?? (await scanLayer(file, label));
   if (expectedDiffId && scan.diffId !== expectedDiffId)
     throw new EngineError('DIGEST_MISMATCH', `The layer ${label} unpacks to ${scan.diffId}, but the image config says ${expectedDiffId}. The image is corrupt.`);
   const dir = layerDir(storageDir, scan.diffId);

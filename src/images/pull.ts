@@ -1,10 +1,10 @@
 // `pull`: resolve a reference on a registry, download manifest, config and layers (verified, in parallel), register.
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebStream } from 'node:stream/web';
+import type { Writable } from 'node:stream';
 import { EngineError } from '../errors.js';
 import { digestOf, type BlobStore } from './blobs.js';
 import type { ImageCatalog, OciImage } from './catalog.js';
 import { unpackLayer } from './layers.js';
+import { scanWhileReceiving, type LayerScan } from './tarscan.js';
 import { choosePlatform, MANIFEST_ACCEPT, MT, parseImageConfig, parseManifestOrIndex, checkConfigPlatform, type Manifest } from './manifest.js';
 import { formatReference, repoName, type ImageReference } from './reference.js';
 import { inParallel, readAll, registerImage } from './register.js';
@@ -18,10 +18,19 @@ export interface PullEvent {
   total?: number;
 }
 
+/** A layer's compression from its media type; undefined when the type does not say. */
+function layerCompression(mediaType: string | undefined): LayerScan['compression'] | undefined {
+  if (!mediaType) return undefined;
+  if (/(\+|\.)gzip$/.test(mediaType)) return 'gzip';
+  if (/\+zstd$/.test(mediaType)) return 'zstd';
+  if (/(\.|\/)tar$/.test(mediaType) || mediaType.endsWith('diff.tar')) return 'none';
+  return undefined;
+}
+
 /** Fetch a manifest (or index) by tag or digest; its bytes are verified against the digest asked for or announced. */
 export async function fetchManifest(client: RegistryClient, reference: string): Promise<{ bytes: Buffer; mediaType: string; digest: string }> {
   const res = await client.request('GET', `${client.repository}/manifests/${reference}`, `the manifest ${client.repository}:${reference}`, { headers: { accept: MANIFEST_ACCEPT } });
-  const bytes = Buffer.from(await res.arrayBuffer());
+  const bytes = await res.buffer();
   const digest = digestOf(bytes);
   const announced = res.headers.get('docker-content-digest');
   const want = reference.startsWith('sha256:') ? reference : announced?.startsWith('sha256:') ? announced : undefined;
@@ -31,17 +40,19 @@ export async function fetchManifest(client: RegistryClient, reference: string): 
 }
 
 /** Download one blob into the store, verified; skipped when already stored. */
-async function fetchBlob(client: RegistryClient, blobs: BlobStore, digest: string, size: number, onEvent: (e: PullEvent) => void): Promise<void> {
-  if (blobs.has(digest)) return onEvent({ digest, phase: 'exists', total: size });
+async function fetchBlob(client: RegistryClient, blobs: BlobStore, digest: string, size: number, onEvent: (e: PullEvent) => void, tap?: Writable): Promise<void> {
+  if (blobs.has(digest)) {
+    tap?.destroy();
+    return onEvent({ digest, phase: 'exists', total: size });
+  }
   const res = await client.request('GET', `${client.repository}/blobs/${digest}`, `the blob ${digest}`);
-  if (!res.body) throw new EngineError('REGISTRY_ERROR', `The registry ${client.registry} sent no content for ${digest}.`);
   let current = 0;
   let last = 0;
   onEvent({ digest, phase: 'downloading', current, total: size });
-  await blobs.put(Readable.fromWeb(res.body as unknown as WebStream), digest, (n) => {
+  await blobs.put(res.body, digest, (n) => {
     current += n;
     if (current - last >= 256 * 1024 || current === size) (last = current), onEvent({ digest, phase: 'downloading', current, total: size });
-  });
+  }, tap);
 }
 
 /** Pull ref from its registry into the store; returns the registered image. */
@@ -66,9 +77,15 @@ export async function pull(ctx: { storageDir: string; blobs: BlobStore; catalog:
     throw new EngineError('INVALID_IMAGE', `The image ${name} lists ${manifest.layers.length} layers but its config has ${config.rootfs.diff_ids.length} DiffIDs.`);
   // download and unpack each layer as soon as it arrives; four at a time, as docker does by default
   const unpacked = await inParallel(manifest.layers, 4, async (l, i) => {
-    await fetchBlob(client, ctx.blobs, l.digest, l.size, onEvent);
+    const label = `${l.digest.slice(7, 19)} of ${name}`;
+    // the layer is scanned as it arrives, so only extraction is left once it is stored; a scan that
+    // fails here (a media type that misstates the compression) is made again from the stored file
+    const compression = layerCompression(l.mediaType);
+    const early = compression && !ctx.blobs.has(l.digest) ? scanWhileReceiving(compression, label) : undefined;
+    await fetchBlob(client, ctx.blobs, l.digest, l.size, onEvent, early?.sink);
+    const scan = await early?.result.catch(() => undefined);
     onEvent({ digest: l.digest, phase: 'unpacking' });
-    const u = await unpackLayer(ctx.storageDir, ctx.blobs.path(l.digest), `${l.digest.slice(7, 19)} of ${name}`, config.rootfs.diff_ids[i], ctx.blobs.journal.layers);
+    const u = await unpackLayer(ctx.storageDir, ctx.blobs.path(l.digest), label, config.rootfs.diff_ids[i], ctx.blobs.journal.layers, scan);
     onEvent({ digest: l.digest, phase: 'done', total: l.size });
     return u;
   });

