@@ -5,9 +5,10 @@ NODE_BIN := node_modules/.bin
 CODEX32 := bin/codex32
 export CONTAINER_STORAGE_DIR ?= $(CURDIR)/.codex32
 SHIM := build/codex32-shim
+CLI_NATIVE := build/codex32-cli
 STAMP := node_modules/.install-stamp
 
-.PHONY: help setup install install-cli db-setup build shim run demo run-prod serve test test-unit test-coverage format lint type-check \
+.PHONY: help setup install install-cli db-setup build shim cli-native run demo run-prod serve test test-unit test-coverage format lint type-check \
         container-list container-cli clean docs bench bench-anchors
 
 help: ## list every target
@@ -32,7 +33,17 @@ $(SHIM): $(NATIVE_SRC) $(NATIVE_HDR)
 
 shim: $(SHIM) ## build the per-container supervisor (C)
 
-build: install shim ## compile TypeScript to dist/ (the library), the CLI bundle and the supervisor to build/
+CLI_SRC := $(wildcard native/cli/*.c)
+CLI_HDR := $(wildcard native/cli/*.h)
+
+# the native front end of ps (bin/codex32 runs it; it reads the database with libsqlite3, read-only)
+$(CLI_NATIVE): $(CLI_SRC) $(CLI_HDR)
+	@mkdir -p build
+	cc -O2 -Wall -Wextra -Werror -o $(CLI_NATIVE) $(CLI_SRC) -lsqlite3 -lm
+
+cli-native: $(CLI_NATIVE) ## build the native front end of the read-only commands (C)
+
+build: install shim cli-native ## compile TypeScript to dist/ (the library), the CLI bundle and the supervisor to build/
 	$(NODE_BIN)/tsc -p tsconfig.build.json
 	@./scripts/bundle.sh
 
@@ -43,7 +54,7 @@ run: setup ## set up everything and run the bot runner with the sample bots (POR
 	node bin/codex32 serve --apply bots/ecosystem.yaml $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
 install-cli: build ## put `codex32` on the PATH (a launcher in /usr/local/bin pointing at this checkout)
-	@printf '#!/bin/sh\nexec node %s/bin/codex32 "$$@"\n' "$(CURDIR)" > /usr/local/bin/codex32 && chmod 755 /usr/local/bin/codex32
+	@printf '#!/bin/sh\nexec %s/bin/codex32 "$$@"\n' "$(CURDIR)" > /usr/local/bin/codex32 && chmod 755 /usr/local/bin/codex32
 	@echo "codex32 is on the PATH: $$(command -v codex32)"
 
 demo: setup ## a sample bot in a container, shown with ps, logs and inspect, then stopped

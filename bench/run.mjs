@@ -228,6 +228,9 @@ engine.store.tx(() => {
   }
 });
 record('ps_1000', '(d) codex32 ps -a with 1000 containers', timeCmd(BIN, ['ps', '-a']).median, 'ms');
+record('ps_1000_json', '(d) codex32 ps -a --json with 1000 containers', timeCmd(BIN, ['ps', '-a', '--json']).median, 'ms');
+// the same through the Node CLI (the native front end's fallback), for comparison
+record('ps_1000_node', '(d) codex32 ps -a with 1000 containers, CODEX32_NATIVE=0', timeCmd(BIN, ['ps', '-a'], N, { env: { ...env, CODEX32_NATIVE: '0' } }).median, 'ms');
 engine.store.db.prepare("DELETE FROM containers WHERE name LIKE 'bulk%'").run();
 
 // ---- (f) log capture throughput beside `cat > file` on the same data

@@ -1,0 +1,118 @@
+// The native front end (native/cli/) and the Node CLI print the same bytes from the same database, and the
+// native side hands over to Node whenever it cannot be sure: another schema version, a row to reconcile.
+import Database from 'better-sqlite3';
+import { execa } from 'execa';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../src/state/migrations.js';
+import { BIN, ROOT, missing, sandbox } from './helpers.js';
+
+const NATIVE = join(ROOT, 'build', 'codex32-cli');
+const why = missing({ standard: true }) ?? (existsSync(NATIVE) || process.env.CI === 'true' ? undefined : 'build/codex32-cli is not built (make build)');
+
+describe.skipIf(why)('native ps', () => {
+  const sb = sandbox('c32-native-');
+  // a `node` first on the PATH that fails loudly: a command that reaches Node exits 97
+  const noNode = mkdtempSync(join(tmpdir(), 'c32-nonode-'));
+  const direct = (args: string[], env: Record<string, string> = {}) =>
+    execa(BIN, args, { reject: false, env: { ...sb.env, ...env }, stripFinalNewline: false, timeout: 60_000 });
+  const both = async (args: string[]) => {
+    const native = await direct(args, { PATH: `${noNode}:${process.env.PATH}` });
+    const node = await direct(args, { CODEX32_NATIVE: '0' });
+    return { native, node };
+  };
+  const port = 20000 + (process.pid % 20000);
+
+  beforeAll(async () => {
+    writeFileSync(join(noNode, 'node'), '#!/bin/sh\nexit 97\n');
+    chmodSync(join(noNode, 'node'), 0o755);
+    const run = async (args: string[]) => expect((await sb.cli(args)).exitCode).toBe(0);
+    await run(['run', '-d', '--name', 'web', '-p', `${port}:8080`, '--label', 'team=bots', '--label', 'tier=front', 'host', 'sleep', '300']);
+    await run(['run', '-d', '--name', 'quiet-one', '--network', 'none', 'host', 'sh', '-c', 'sleep 300; echo "a command longer than the column" \\ done']);
+    await run(['run', '-d', '--name', 'hostnet', '--network', 'host', '--restart', 'always', 'host', 'sleep', '300']);
+    await sb.cli(['run', '--name', 'failed', 'host', 'sh', '-c', 'exit 3']);
+    await run(['run', '--name', 'ok', '--network', 'none', 'host', 'true']);
+    await run(['create', '--name', 'later', '-e', 'A=1', 'host', 'echo', 'tab\there', 'quote"d']);
+    // the first look after a start records the supervisor's mark (a write): Node's to make
+    await run(['ps', '-a']);
+    // fixed ages far from any rounding step, so the two runs below print the same durations
+    const db = new Database(join(sb.storage, 'state.db'));
+    const rows = db.prepare('SELECT id, created_at FROM containers ORDER BY created_at').all() as Array<{ id: string; created_at: number }>;
+    const now = Date.now();
+    rows.forEach((r, i) =>
+      db
+        .prepare("UPDATE containers SET created_at = CAST(? AS INTEGER), state = json_set(state, '$.startedAt', CAST(? AS INTEGER), '$.finishedAt', CAST(? AS INTEGER)) WHERE id = ?")
+        .run(now - 3 * 86_400_000 + i * 60_000, now - 5 * 3_600_000, now - 7 * 60_000, r.id),
+    );
+    db.close();
+  }, 120_000);
+  afterAll(async () => {
+    await sb.clean();
+    rmSync(noNode, { recursive: true, force: true });
+  });
+
+  it('is built for the schema the Node side migrates to', () => {
+    const header = readFileSync(join(ROOT, 'native', 'cli', 'store.h'), 'utf8');
+    expect(Number(/#define CODEX32_SCHEMA_VERSION (\d+)/.exec(header)?.[1])).toBe(SCHEMA_VERSION);
+  });
+
+  it.each([['ps'], ['ps', '-a'], ['ps', '-a', '--json'], ['ps', '--json'], ['ps', '-aq'], ['ps', '-q'], ['ls', '--all', '--quiet'], ['list', '-qa']])(
+    '%s %s %s prints what the Node CLI prints, without starting Node',
+    async (...args: string[]) => {
+      const { native, node } = await both(args);
+      expect(node.exitCode).toBe(0);
+      expect(native.exitCode).toBe(0);
+      expect(native.stdout).toBe(node.stdout);
+      expect(native.stderr).toBe(node.stderr);
+    },
+  );
+
+  it('takes the global --storage as Node does', async () => {
+    const args = ['--storage', sb.storage, 'ps', '-a', '--json'];
+    const { native, node } = await both(args);
+    expect(native.exitCode).toBe(0);
+    expect(String(native.stdout).split('\n')).toEqual(String(node.stdout).split('\n'));
+    expect(JSON.parse(String(native.stdout)).map((c: { Name: string }) => c.Name)).toContain('later');
+  });
+
+  it('hands options it does not know to Node', async () => {
+    expect((await direct(['ps', '--no-such-flag'], { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+    const r = await direct(['ps', '--no-such-flag']);
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toContain('unknown option');
+  });
+
+  it('hands a running row whose supervisor is gone to Node, which reconciles it', async () => {
+    await sb.cli(['run', '-d', '--name', 'orphan', 'host', 'sleep', '300']);
+    const db = new Database(join(sb.storage, 'state.db'), { readonly: true });
+    const { pid } = JSON.parse((db.prepare("SELECT json_extract(state, '$.shim') AS s FROM containers WHERE name = 'orphan'").get() as { s: string }).s);
+    db.close();
+    process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await direct(['ps', '-a'], { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+    const r = await direct(['ps', '-a']);
+    expect(r.stdout).toMatch(/Dead \(supervisor-lost\) .*orphan/);
+    // the row is settled now: the native side answers again
+    expect((await direct(['ps', '-a'], { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(0);
+  });
+
+  it('hands a database of another schema version to Node', async () => {
+    const db = new Database(join(sb.storage, 'state.db'));
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    try {
+      expect((await direct(['ps', '-a'], { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+      const native = await direct(['ps', '-a']);
+      const node = await direct(['ps', '-a'], { CODEX32_NATIVE: '0' });
+      expect(native.exitCode).toBe(125);
+      expect(native.stderr).toContain('newer than this codex32 understands');
+      expect(native.stderr).toBe(node.stderr);
+    } finally {
+      const back = new Database(join(sb.storage, 'state.db'));
+      back.pragma(`user_version = ${SCHEMA_VERSION}`);
+      back.close();
+    }
+  });
+});
