@@ -94,6 +94,23 @@ describe.skipIf(!!skipStd)(`exec through the library${skipStd ? ` (skipped: ${sk
     expect(err).toBe('err\n');
   });
 
+  it('gives a streamed command a terminal of its own with tty, and resizes it', async () => {
+    const p = engine.execStream(name, ['sh'], { tty: true });
+    const out: Buffer[] = [];
+    p.stdout!.on('data', (d: Buffer) => out.push(d));
+    p.resize(33, 111);
+    p.stdin!.write('tty; stty size\n');
+    const text = await until(() => {
+      const t = Buffer.concat(out).toString();
+      return /\/dev\/pts\/\d+/.test(t) && /33 111/.test(t) && t;
+    }, 20_000);
+    expect(text).toMatch(/\/dev\/pts\/\d+\r\n/); // one stream of raw terminal bytes (CR LF), as docker's -t
+    p.resize(40, 120);
+    p.stdin!.write('stty size; exit 5\n');
+    expect(await p.exitCode).toBe(5);
+    expect(Buffer.concat(out).toString()).toMatch(/40 120/);
+  });
+
   it('refuses a malformed user with the expected form', async () => {
     await expect(engine.exec(name, ['id'], { user: 'root' })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringMatching(/^Expected the exec user to be UID\[:GID\]/) });
   });
