@@ -35,6 +35,15 @@ describe.skipIf(why)('native ps', () => {
     await sb.cli(['run', '--name', 'failed', 'host', 'sh', '-c', 'exit 3']);
     await run(['run', '--name', 'ok', '--network', 'none', 'host', 'true']);
     await run(['create', '--name', 'later', '-e', 'A=1', 'host', 'echo', 'tab\there', 'quote"d']);
+    await run([
+      'create', '--name', 'rich', '-v', `${noNode}:/data:ro`, '-v', '/etc:/e2', '-u', '1000:1000', '--dns', '1.1.1.1', '--add-host', 'foo:10.0.0.5',
+      '-w', '/data', '--hostname', 'richhost', '--port', '3000', '--cap-add', 'NET_RAW', '--cap-drop', 'CHOWN', '--read-only', '--memory', '64m',
+      '--pids', '50', '--nofile', '1024', '--restart', 'on-failure:3', '--timeout', '60', '--shm-size', '32m', '--network-bandwidth', '1m',
+      '--stop-signal', 'SIGINT', '-p', `127.0.0.1:${port + 1}:3000`, '-p', `${port + 2}:3000`, '-p', `${port + 3}:53/udp`,
+      '-l', 'z=1', '-l', 'a=ü"x', '-e', 'B=2', '-e', 'UNI=日本', 'host', 'sh', '-c', 'echo hi',
+    ]);
+    await run(['create', '--name', 'minimal', '--isolation', 'minimal', '--network', 'host', '--port', '4000', 'host', 'sleep', '1']);
+    await run(['create', '--name', 'checked', '--health-cmd', 'true', 'host', 'sleep', '1']);
     // the first look after a start records the supervisor's mark (a write): Node's to make
     await run(['ps', '-a']);
     // fixed ages far from any rounding step, so the two runs below print the same durations
@@ -66,6 +75,34 @@ describe.skipIf(why)('native ps', () => {
       expect(native.exitCode).toBe(0);
       expect(native.stdout).toBe(node.stdout);
       expect(native.stderr).toBe(node.stderr);
+    },
+  );
+
+  it.each([['web'], ['quiet-one'], ['hostnet'], ['failed'], ['ok'], ['later'], ['rich'], ['minimal'], ['rich', 'web', 'failed']])(
+    'inspect %s %s %s prints what the Node CLI prints, without starting Node',
+    async (...refs: string[]) => {
+      const { native, node } = await both(['inspect', ...refs.filter(Boolean)]);
+      expect(node.exitCode).toBe(0);
+      expect(native.exitCode).toBe(0);
+      expect(String(native.stdout).split('\n')).toEqual(String(node.stdout).split('\n'));
+    },
+  );
+
+  it('inspect finds a container by a unique id prefix as Node does', async () => {
+    const id = JSON.parse(String((await direct(['inspect', 'rich'])).stdout))[0].Id as string;
+    const { native, node } = await both(['inspect', id.slice(0, 5)]);
+    expect(native.exitCode).toBe(0);
+    expect(native.stdout).toBe(node.stdout);
+  });
+
+  it.each([[['inspect', 'checked']], [['inspect', 'no-such-container']], [['inspect', '-f', '{{.State.Status}}', 'web']], [['inspect', 'web', 'checked']]])(
+    '%j goes to Node',
+    async (args: string[]) => {
+      expect((await direct(args, { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+      const { node } = await both(args);
+      const r = await direct(args);
+      expect(r.exitCode).toBe(node.exitCode);
+      expect(r.stdout).toBe(node.stdout);
     },
   );
 

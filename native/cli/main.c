@@ -1,4 +1,4 @@
-/* codex32-cli: the native front end of the read-only commands. bin/codex32 runs it as
+/* codex32-cli: the native front end of the read-only commands (ps, inspect). bin/codex32 runs it as
    `codex32-cli LAUNCHER ARGS...`; whatever it does not handle exactly as the Node CLI would (another
    command or option, a row to reconcile, another schema, a damaged database) it hands to
    `node LAUNCHER ARGS...`. It never prints an error of its own: Node does. */
@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "fallback.h"
+#include "inspect.h"
 #include "ps.h"
 #include "settings.h"
 #include "store.h"
@@ -26,6 +27,25 @@ static int ps_args(int argc, char **argv, struct ps_opts *o) {
     } else return -1;
   }
   return 0;
+}
+
+/* inspect takes one or more containers and no option here (-f/--format is Node's) */
+static int refs_only(int argc, char **argv) {
+  for (int i = 0; i < argc; i++)
+    if (argv[i][0] == '-' || !argv[i][0]) return 0;
+  return argc > 0;
+}
+
+/* a path as Node's path.join leaves it (no empty, . or .. segment), so paths built from it print the same */
+static int normalized(const char *p) {
+  const char *s = *p == '/' ? p + 1 : p;
+  if (!*s) return 0;
+  for (;;) {
+    size_t n = strcspn(s, "/");
+    if (!n || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) return 0;
+    if (!s[n]) return 1;
+    s += n + 1;
+  }
 }
 
 static void write_out(const struct buf *b) {
@@ -53,13 +73,15 @@ int main(int argc, char **argv) {
   if (i >= argc) to_node();
   const char *cmd = argv[i++];
   struct ps_opts o = {0};
-  if ((strcmp(cmd, "ps") && strcmp(cmd, "ls") && strcmp(cmd, "list")) || ps_args(argc - i, argv + i, &o)) to_node();
+  int inspect = !strcmp(cmd, "inspect");
+  if (inspect ? !refs_only(argc - i, argv + i) : (strcmp(cmd, "ps") && strcmp(cmd, "ls") && strcmp(cmd, "list")) || ps_args(argc - i, argv + i, &o))
+    to_node();
   const char *dir = storage_dir(storage);
-  if (!dir) to_node();
+  if (!dir || (inspect && !normalized(dir))) to_node();
   sqlite3 *db = store_open(dir);
   if (!db) to_node();
   struct buf out = {0};
-  if (ps_render(db, dir, &o, &out)) to_node();
+  if (inspect ? inspect_render(db, dir, argv + i, argc - i, &out) : ps_render(db, dir, &o, &out)) to_node();
   sqlite3_close(db);
   signal(SIGPIPE, SIG_IGN);
   write_out(&out);
