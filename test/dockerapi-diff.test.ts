@@ -3,12 +3,11 @@
 // the differences docs/docker-api.md names.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImages } from './fixtures/oci.js';
+import { loopbackRegistry } from './fixtures/oci.js';
 import { DOCKER, dockerApi, type DockerApi } from './dockerapi-helpers.js';
 import { missing, until } from './helpers.js';
 
@@ -17,21 +16,14 @@ const skip = missing({ standard: true }) ?? (process.env.CI === 'true' || !tools
 const work = mkdtempSync(join(tmpdir(), 'c32-diff-'));
 let api: DockerApi;
 let dockerd: ChildProcess | undefined;
-let registry: ChildProcess | undefined;
+let stopRegistry = () => undefined as void;
 let reg = '';
 const dockerdSock = join(work, 'dockerd.sock');
 
-const freePort = () => new Promise<number>((res) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
-
 beforeAll(async () => {
   if (skip) return;
-  reg = `127.0.0.1:${await freePort()}`;
-  writeFileSync(join(work, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'registry')}\nhttp:\n  addr: ${reg}\n`);
-  registry = spawn('docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' });
   dockerd = spawn('dockerd', ['--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver', 'vfs', '--data-root', join(work, 'dd-data'), '--exec-root', join(work, 'dd-exec'), '--pidfile', join(work, 'dd.pid'), '-H', `unix://${dockerdSock}`], { stdio: 'ignore' });
-  const b = buildImages(work);
-  await until(async () => (await fetch(`http://${reg}/v2/`).catch(() => undefined))?.ok, 20_000);
-  execFileSync(b[0], [...b.slice(1), 'push', '--tls-verify=false', 'localhost/app:1', `docker://${reg}/test/app:1`], { stdio: 'ignore' });
+  ({ reg, stop: stopRegistry } = await loopbackRegistry(work));
   api = await dockerApi('c32-diff-');
   await until(async () => (await execa(DOCKER, ['version'], { env: { DOCKER_HOST: `unix://${dockerdSock}` }, reject: false })).exitCode === 0, 60_000);
 }, 300_000);
@@ -40,7 +32,7 @@ afterAll(async () => {
   if (existsSync(dockerdSock)) await execa(DOCKER, ['rm', '-f', 'd1'], { env: { DOCKER_HOST: `unix://${dockerdSock}` }, reject: false });
   dockerd?.kill('SIGTERM');
   if (dockerd && dockerd.exitCode === null) await new Promise((r) => dockerd!.once('exit', r));
-  registry?.kill('SIGTERM');
+  stopRegistry();
   execFileSync('sh', ['-c', `grep -q ' ${work}' /proc/mounts && awk '$2 ~ "^${work}" {print $2}' /proc/mounts | sort -r | xargs -r umount -l; true`]);
   rmSync(work, { recursive: true, force: true });
 });

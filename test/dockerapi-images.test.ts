@@ -1,37 +1,28 @@
 // Images through the Docker API with the docker CLI: pull from a loopback docker-registry, images, tag,
 // save and load, rmi (refused while used), and `docker run` pulling an image it does not have.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImages } from './fixtures/oci.js';
+import { loopbackRegistry } from './fixtures/oci.js';
 import { DOCKER, dockerApi, type DockerApi } from './dockerapi-helpers.js';
-import { missing, until } from './helpers.js';
+import { missing } from './helpers.js';
 
 const tools = ['/usr/bin/docker-registry', '/usr/bin/buildah', DOCKER].filter((t) => !existsSync(t));
 const skip = missing({ standard: true }) ?? (process.env.CI === 'true' || !tools.length ? undefined : `missing ${tools.join(', ')} (scripts/test-setup.sh installs them)`);
 const work = mkdtempSync(join(tmpdir(), 'c32-dapi-img-'));
 let api: DockerApi;
-let registry: ChildProcess | undefined;
+let stopRegistry = () => undefined as void;
 let reg = '';
-
-const freePort = () => new Promise<number>((res) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
 
 beforeAll(async () => {
   if (skip) return;
-  reg = `127.0.0.1:${await freePort()}`;
-  writeFileSync(join(work, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'registry')}\nhttp:\n  addr: ${reg}\n`);
-  registry = spawn('docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' });
-  const b = buildImages(work);
-  await until(async () => (await fetch(`http://${reg}/v2/`).catch(() => undefined))?.ok, 20_000);
-  execFileSync(b[0], [...b.slice(1), 'push', '--tls-verify=false', `localhost/app:1`, `docker://${reg}/test/app:1`], { stdio: 'ignore' });
+  ({ reg, stop: stopRegistry } = await loopbackRegistry(work));
   api = await dockerApi('c32-dapi-img-');
 }, 300_000);
 afterAll(async () => {
   await api?.stop();
-  registry?.kill('SIGTERM');
+  stopRegistry();
   rmSync(work, { recursive: true, force: true });
 });
 
