@@ -20,6 +20,7 @@ export function containerOptions(cmd: Command): Command {
     .option('--isolation <level>', 'minimal | standard | strict')
     .option('--memory <size>', 'memory limit, e.g. 64m')
     .option('--cpus <n>', 'CPU limit, e.g. 0.5')
+    .option('--cpu-shares <n>', 'relative CPU weight when CPUs are contended (2-262144; default 1024)')
     .option('--pids <n>', 'maximum number of processes')
     .option('--nofile <n>', 'maximum open files')
     .option('--cpu-time <sec>', 'maximum CPU seconds (RLIMIT_CPU)')
@@ -72,6 +73,7 @@ export interface ContainerFlags {
   isolation?: string;
   memory?: string;
   cpus?: string;
+  cpuShares?: string;
   pids?: string;
   nofile?: string;
   cpuTime?: string;
@@ -202,6 +204,7 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     limits: {
       memory: flags.memory !== undefined ? parseSize('`--memory`', flags.memory) : undefined,
       cpus: flags.cpus !== undefined ? parseCpus('`--cpus`', flags.cpus) : undefined,
+      cpuShares: flags.cpuShares !== undefined ? parsePositiveInt('`--cpu-shares`', flags.cpuShares, 262_144, 2) : undefined,
       pids: flags.pids !== undefined ? parsePositiveInt('`--pids`', flags.pids, MAX.pids) : undefined,
       nofile: flags.nofile !== undefined ? parsePositiveInt('`--nofile`', flags.nofile, MAX.nofile) : undefined,
       cpuTime: flags.cpuTime !== undefined ? parsePositiveInt('`--cpu-time`', flags.cpuTime, MAX.cpuTime) : undefined,

@@ -44,6 +44,8 @@ export const ResourceLimitsSchema = z
     memory: whole(MAX.bytes, SIZE_MAX_TEXT).optional(), // bytes
     cpus: z.number().positive().max(MAX.cpus)
       .refine((n) => Math.abs(n * 1000 - Math.round(n * 1000)) < 1e-6 && n >= 0.001, 'a multiple of 0.001').optional(),
+    /** relative CPU weight (docker's --cpu-shares): cpu.shares on v1, cpu.weight on v2 */
+    cpuShares: z.number().int().min(2).max(262_144).optional(),
     pids: whole(MAX.pids, String(MAX.pids)).optional(),
     nofile: whole(MAX.nofile, String(MAX.nofile)).optional(),
     cpuTime: whole(MAX.cpuTime, `${MAX.cpuTime} seconds`).optional(), // seconds of CPU

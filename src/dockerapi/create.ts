@@ -55,7 +55,7 @@ function limitsOf(h: Json): NonNullable<ContainerConfig['limits']> {
     throw refuse('HostConfig.MemorySwap', 'a container gets no swap above its memory limit; set MemorySwap equal to Memory, or leave it 0');
   if (h.NanoCpus) limits.cpus = h.NanoCpus / 1e9;
   else if (h.CpuQuota && h.CpuQuota > 0) limits.cpus = Math.round((h.CpuQuota / (h.CpuPeriod || 100_000)) * 1000) / 1000;
-  if (h.CpuShares && h.CpuShares !== 1024) throw refuse('HostConfig.CpuShares', 'relative CPU weights are not supported; give a hard limit with NanoCpus or CpuQuota');
+  if (h.CpuShares) limits.cpuShares = h.CpuShares;
   if (h.PidsLimit && h.PidsLimit > 0) limits.pids = h.PidsLimit;
   for (const u of (h.Ulimits ?? []) as Array<{ Name: string; Soft: number; Hard: number }>) {
     // one value per limit: the soft one, so neither is looser than asked

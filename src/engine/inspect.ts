@@ -45,6 +45,7 @@ export interface InspectResult {
     Isolation: string;
     Memory: number;
     NanoCpus: number;
+    CpuShares: number;
     PidsLimit: number;
     Nofile: number;
     RestartPolicy: { Name: string; MaximumRetryCount: number };
@@ -122,6 +123,7 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       Isolation: c.isolation,
       Memory: c.limits.memory ?? 0,
       NanoCpus: Math.round((c.limits.cpus ?? 0) * 1e9),
+      CpuShares: c.limits.cpuShares ?? 0,
       PidsLimit: c.limits.pids ?? 0,
       Nofile: c.limits.nofile ?? 0,
       RestartPolicy: { Name: c.restart.name, MaximumRetryCount: c.restart.maxRetries },

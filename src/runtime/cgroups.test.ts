@@ -77,5 +77,6 @@ describe('cgroups', () => {
     expect(() => checkCgroupLimits('minimal', { pids: 20 }, none)).toThrow(/no usable cgroup pids controller.*RLIMIT_NPROC counts every process of the uid/);
     expect(() => checkCgroupLimits('standard', { memory: 1 << 26 }, none)).toThrow(/no usable cgroup memory controller, which the requested limit needs at standard isolation\./);
     expect(() => checkCgroupLimits('minimal', { pids: 20 }, all)).not.toThrow();
+    expect(() => checkCgroupLimits('minimal', { cpuShares: 512 }, none)).toThrow(/no usable cgroup cpu controller/); // a weight has no fallback
   });
 });

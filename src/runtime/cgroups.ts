@@ -7,6 +7,8 @@ export interface CgroupLimits {
   memory?: number;
   pids?: number;
   cpus?: number;
+  /** relative CPU weight when CPUs are contended (docker's --cpu-shares, 2-262144, default 1024) */
+  cpuShares?: number;
 }
 
 export interface CgroupSet {
@@ -38,8 +40,8 @@ function needed(limits: CgroupLimits): Array<'memory' | 'pids' | 'cpu'> {
   const out: Array<'memory' | 'pids' | 'cpu'> = [];
   if (limits.memory) out.push('memory');
   if (limits.pids) out.push('pids');
-  if (limits.cpus) out.push('cpu');
-  return out;
+  if (limits.cpus || limits.cpuShares) out.push('cpu');
+  return [...new Set(out)];
 }
 
 /** Controllers the limits need that this host cannot give. */
@@ -55,10 +57,10 @@ export function missingControllers(cg: HostInfo['cgroup'], limits: CgroupLimits)
  * limits one container's processes.
  */
 export function cgroupLimitsFor(isolation: 'minimal' | 'standard' | 'strict', limits: CgroupLimits, cg: HostInfo['cgroup']): CgroupLimits {
-  const out: CgroupLimits = { memory: limits.memory, pids: limits.pids, cpus: limits.cpus };
+  const out: CgroupLimits = { memory: limits.memory, pids: limits.pids, cpus: limits.cpus, cpuShares: limits.cpuShares };
   if (isolation === 'minimal') {
     if (!cg.controllers.memory) delete out.memory;
-    if (!cg.controllers.cpu) delete out.cpus;
+    if (!cg.controllers.cpu) delete out.cpus; // the supervisor's throttle; a weight has no fallback
   }
   return out;
 }
@@ -97,6 +99,8 @@ export function createCgroups(cg: HostInfo['cgroup'], id: string, limits: Cgroup
     }
     if (limits.pids) write(`${dir}/pids.max`, String(limits.pids));
     if (limits.cpus) write(`${dir}/cpu.max`, `${Math.round(limits.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}`);
+    // v2 weights run 1-10000 around 100 where v1 shares run 2-262144 around 1024: the kernel's own mapping
+    if (limits.cpuShares) write(`${dir}/cpu.weight`, String(Math.round(1 + ((limits.cpuShares - 2) * 9999) / 262142)));
     return { dirs: [dir], oomEvents: cg.controllers.memory ? `${dir}/memory.events` : undefined, memoryDir: dir, cpuUsage: `${dir}/cpu.stat`, version: 'v2', controllers: Object.keys(cg.controllers) };
   }
   const dirs: string[] = [];
@@ -119,6 +123,7 @@ export function createCgroups(cg: HostInfo['cgroup'], id: string, limits: Cgroup
       write(`${dir}/cpu.cfs_period_us`, String(CPU_PERIOD_US));
       write(`${dir}/cpu.cfs_quota_us`, String(Math.round(limits.cpus * CPU_PERIOD_US)));
     }
+    if (ctl === 'cpu' && limits.cpuShares) write(`${dir}/cpu.shares`, String(limits.cpuShares));
   }
   addCpuAccounting(set, cg, id);
   return dirs.length ? set : undefined;
