@@ -172,6 +172,7 @@ static void host_config(struct jq *q, struct jw *w, const char *c, const char *i
   jw_str(w, "Isolation", isolation);
   jw_int(w, "Memory", jq_int(q, c, "$.limits.memory", 0));
   jw_int(w, "NanoCpus", 0);
+  jw_int(w, "CpuShares", jq_int(q, c, "$.limits.cpuShares", 0));
   jw_int(w, "PidsLimit", jq_int(q, c, "$.limits.pids", 0));
   jw_int(w, "Nofile", jq_int(q, c, "$.limits.nofile", 0));
   jw_open(w, "RestartPolicy", '{');
