@@ -145,6 +145,17 @@ describe.skipIf(why)('native ps', () => {
     },
   );
 
+  it('inspect leaves a container with a setting it does not know to Node', async () => {
+    await sb.cli(['create', '--name', 'future', 'host', 'true']);
+    const db = new Database(join(sb.storage, 'state.db'));
+    db.prepare("UPDATE containers SET config = json_set(config, '$.limits.futureLimit', 1) WHERE name = 'future'").run();
+    db.close();
+    expect((await direct(['inspect', 'future'], { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+    const { native, node } = await both(['inspect', 'later']);
+    expect(native.exitCode).toBe(0);
+    expect(native.stdout).toBe(node.stdout);
+  });
+
   it('takes the global --storage as Node does', async () => {
     const args = ['--storage', sb.storage, 'ps', '-a', '--json'];
     const { native, node } = await both(args);

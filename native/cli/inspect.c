@@ -138,8 +138,26 @@ static void port_map(struct jw *w, const char *key, const struct port *ps, int n
   jw_close(w, '}');
 }
 
+/* 1 when every key of the object at path is one this renderer knows: a setting added later goes to Node
+   until it is rendered here too */
+static int known_keys(struct jq *q, const char *c, const char *path, const char *const *keys) {
+  for (jq_each(q, c, path); jq_next(q);) {
+    int found = 0;
+    for (int i = 0; keys[i] && !found; i++) found = !strcmp(keys[i], jq_key(q));
+    if (!found) return 0;
+  }
+  return 1;
+}
+
 /* features whose rendering stays in Node (see the top of this file) */
 static int unsupported(struct jq *q, const char *c) {
+  static const char *const config_keys[] = {
+      "name", "image", "command", "env", "limits", "volumes", "refreshApp", "allowHostRoot", "restart", "stopSignal", "stopTimeout",
+      "logMaxSize", "logMaxFiles", "labels", "tty", "interactive", "publish", "dns", "addHosts", "capAdd", "capDrop", "tmpfs",
+      "isolation", "network", "hostname", "workdir", "user", "entrypoint", "health", "seccomp", "exposedPorts", "blkio", "port",
+      "timeout", "networkBandwidth", "readOnly", "shmSize", "noNewPrivileges", NULL};
+  static const char *const limit_keys[] = {"memory", "cpus", "cpuShares", "pids", "nofile", "cpuTime", "fsize", NULL};
+  if (!known_keys(q, c, "$", config_keys) || !known_keys(q, c, "$.limits", limit_keys)) return 1;
   static const char *const absent[] = {"$.health", "$.entrypoint", "$.blkio", "$.limits.cpus", NULL};
   for (int i = 0; absent[i]; i++)
     if (!jq_nullish(q, c, absent[i])) return 1;
