@@ -106,6 +106,56 @@ describe.skipIf(why)('native ps', () => {
     },
   );
 
+  it('exec runs the command through the supervisor as Node does: output, exit code, the exec event', async () => {
+    const args = ['exec', 'web', 'sh', '-c', 'echo "out $0"; echo err >&2; exit 7', 'x y'];
+    const events = () => {
+      const db = new Database(join(sb.storage, 'state.db'), { readonly: true });
+      const rows = db.prepare("SELECT name, attrs FROM events WHERE type = 'exec' ORDER BY id").all();
+      db.close();
+      return rows;
+    };
+    const before = events().length;
+    const { native, node } = await both(args);
+    expect(node.exitCode).toBe(7);
+    expect(native.exitCode).toBe(7);
+    expect(native.stdout).toBe('out x y\n');
+    expect(native.stdout).toBe(node.stdout);
+    expect(native.stderr).toBe(node.stderr);
+    const added = events().slice(before);
+    expect(added).toHaveLength(2);
+    expect(added[0]).toEqual(added[1]);
+    expect(added[0]).toEqual({ name: 'web', attrs: JSON.stringify({ command: args.slice(2).join(' ') }) });
+  });
+
+  it('exec gives the command no stdin, and passes everything after the name on as the command', async () => {
+    for (const args of [['exec', 'web', 'cat'], ['exec', 'web', '--', 'true'], ['exec', 'web', 'echo', '-e', 'x']]) {
+      const native = await execa(BIN, args, { reject: false, env: { ...sb.env, PATH: `${noNode}:${process.env.PATH}` }, input: 'typed\n' });
+      const node = await execa(BIN, args, { reject: false, env: { ...sb.env, CODEX32_NATIVE: '0' }, input: 'typed\n' });
+      expect([native.exitCode, native.stdout, native.stderr]).toEqual([node.exitCode, node.stdout, node.stderr]);
+    }
+  });
+
+  it.each([[['exec', '-e', 'A=1', 'web', 'env']], [['exec', 'later', 'true']], [['exec', 'no-such-container', 'true']], [['exec', 'web']]])(
+    '%j goes to Node',
+    async (args: string[]) => {
+      expect((await direct(args, { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+      const { node } = await both(args);
+      const r = await direct(args);
+      expect([r.exitCode, r.stdout, r.stderr]).toEqual([node.exitCode, node.stdout, node.stderr]);
+    },
+  );
+
+  it('inspect leaves a container with a setting it does not know to Node', async () => {
+    await sb.cli(['create', '--name', 'future', 'host', 'true']);
+    const db = new Database(join(sb.storage, 'state.db'));
+    db.prepare("UPDATE containers SET config = json_set(config, '$.limits.futureLimit', 1) WHERE name = 'future'").run();
+    db.close();
+    expect((await direct(['inspect', 'future'], { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+    const { native, node } = await both(['inspect', 'later']);
+    expect(native.exitCode).toBe(0);
+    expect(native.stdout).toBe(node.stdout);
+  });
+
   it('takes the global --storage as Node does', async () => {
     const args = ['--storage', sb.storage, 'ps', '-a', '--json'];
     const { native, node } = await both(args);

@@ -6,72 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fresh.h"
 #include "jq.h"
 #include "jw.h"
-
-struct row {
-  char *id, *name, *status, *config, *state;
-  int64_t created;
-};
-
-static void row_free(struct row *r) {
-  free(r->id), free(r->name), free(r->status), free(r->config), free(r->state);
-  memset(r, 0, sizeof *r);
-}
-
-/* rows matching sql with ref bound; 1 when exactly one */
-static int lookup(sqlite3 *db, const char *sql, const char *a, const char *b, struct row *r) {
-  sqlite3_stmt *st;
-  int n = 0;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
-  sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-  while (sqlite3_step(st) == SQLITE_ROW && ++n == 1) {
-    if (sqlite3_column_type(st, 3) != SQLITE_INTEGER) n = 99;
-    r->id = strdup((const char *)sqlite3_column_text(st, 0)), r->name = strdup((const char *)sqlite3_column_text(st, 1));
-    r->status = strdup((const char *)sqlite3_column_text(st, 2)), r->created = sqlite3_column_int64(st, 3);
-    r->config = strdup((const char *)sqlite3_column_text(st, 4)), r->state = strdup((const char *)sqlite3_column_text(st, 5));
-  }
-  sqlite3_finalize(st);
-  return n == 1 ? 1 : -1;
-}
-
-/* the engine's get(): exact id or name, else a unique id prefix; -1 for anything Node must answer */
-static int find(sqlite3 *db, const char *ref, struct row *r) {
-  const char *cols = "SELECT id, name, status, created_at, config, state FROM containers ";
-  char sql[256], end[80];
-  snprintf(sql, sizeof sql, "%sWHERE id = ?1 OR name = ?2", cols);
-  if (lookup(db, sql, ref, ref, r) == 1) return 0;
-  row_free(r);
-  size_t n = strlen(ref);
-  if (n < 3 || n > 63 || strspn(ref, "0123456789abcdef") != n) return -1;
-  snprintf(end, sizeof end, "%sg", ref);
-  snprintf(sql, sizeof sql, "%sWHERE id >= ?1 AND id < ?2 LIMIT 2", cols);
-  if (lookup(db, sql, ref, end, r) == 1) return 0;
-  row_free(r);
-  return -1;
-}
-
-/* Node would leave the row as it is: not active, or running with nothing new from its supervisor */
-static int settled(struct jq *q, const char *storage, const struct row *r) {
-  int active = !strcmp(r->status, "starting") || !strcmp(r->status, "running") || !strcmp(r->status, "restarting") ||
-               !strcmp(r->status, "stopping");
-  if (!strcmp(r->status, "dead")) {
-    char *reason = jq_str(q, r->state, "$.reason", "");
-    int lost = !strcmp(reason, "supervisor-lost"); /* the restart policy may start it again */
-    free(reason);
-    return !lost;
-  }
-  if (!active) return 1;
-  char *start = jq_str(q, r->state, "$.shim.start", ""), *mark = jq_str(q, r->state, "$.mark", ""),
-       *oom = jq_str(q, r->state, "$.cgroups.oomEvents", "");
-  struct active_row a = {r->id, r->status, jq_int(q, r->state, "$.shim.pid", 0), *start ? start : NULL, *mark ? mark : NULL,
-                         *oom ? oom : NULL, jq_int(q, r->state, "$.oomSeen", 0)};
-  int ok = row_fresh(storage, &a);
-  free(start), free(mark), free(oom);
-  return ok;
-}
+#include "lookup.h"
 
 static void iso_or_zero(struct jw *w, const char *key, int64_t ms) {
   char iso[40];
@@ -201,8 +138,26 @@ static void port_map(struct jw *w, const char *key, const struct port *ps, int n
   jw_close(w, '}');
 }
 
+/* 1 when every key of the object at path is one this renderer knows: a setting added later goes to Node
+   until it is rendered here too */
+static int known_keys(struct jq *q, const char *c, const char *path, const char *const *keys) {
+  for (jq_each(q, c, path); jq_next(q);) {
+    int found = 0;
+    for (int i = 0; keys[i] && !found; i++) found = !strcmp(keys[i], jq_key(q));
+    if (!found) return 0;
+  }
+  return 1;
+}
+
 /* features whose rendering stays in Node (see the top of this file) */
 static int unsupported(struct jq *q, const char *c) {
+  static const char *const config_keys[] = {
+      "name", "image", "command", "env", "limits", "volumes", "refreshApp", "allowHostRoot", "restart", "stopSignal", "stopTimeout",
+      "logMaxSize", "logMaxFiles", "labels", "tty", "interactive", "publish", "dns", "addHosts", "capAdd", "capDrop", "tmpfs",
+      "isolation", "network", "hostname", "workdir", "user", "entrypoint", "health", "seccomp", "exposedPorts", "blkio", "port",
+      "timeout", "networkBandwidth", "readOnly", "shmSize", "noNewPrivileges", NULL};
+  static const char *const limit_keys[] = {"memory", "cpus", "cpuShares", "pids", "nofile", "cpuTime", "fsize", NULL};
+  if (!known_keys(q, c, "$", config_keys) || !known_keys(q, c, "$.limits", limit_keys)) return 1;
   static const char *const absent[] = {"$.health", "$.entrypoint", "$.blkio", "$.limits.cpus", NULL};
   for (int i = 0; absent[i]; i++)
     if (!jq_nullish(q, c, absent[i])) return 1;
@@ -235,6 +190,7 @@ static void host_config(struct jq *q, struct jw *w, const char *c, const char *i
   jw_str(w, "Isolation", isolation);
   jw_int(w, "Memory", jq_int(q, c, "$.limits.memory", 0));
   jw_int(w, "NanoCpus", 0);
+  jw_int(w, "CpuShares", jq_int(q, c, "$.limits.cpuShares", 0));
   jw_int(w, "PidsLimit", jq_int(q, c, "$.limits.pids", 0));
   jw_int(w, "Nofile", jq_int(q, c, "$.limits.nofile", 0));
   jw_open(w, "RestartPolicy", '{');
@@ -389,7 +345,7 @@ int inspect_render(sqlite3 *db, const char *storage, char **refs, int n, struct 
   jw_open(&w, NULL, '[');
   for (int i = 0; i < n && !q.bad; i++) {
     struct row r = {0};
-    if (find(db, refs[i], &r) || !settled(&q, storage, &r) || unsupported(&q, r.config)) q.bad = 1;
+    if (row_find(db, refs[i], &r) || !row_settled(&q, storage, &r) || unsupported(&q, r.config)) q.bad = 1;
     else document(&q, &w, &r, storage);
     row_free(&r);
   }

@@ -1,4 +1,4 @@
-/* codex32-cli: the native front end of the read-only commands (ps, inspect). bin/codex32 runs it as
+/* codex32-cli: the native front end of the hot commands (ps, inspect, exec). bin/codex32 runs it as
    `codex32-cli LAUNCHER ARGS...`; whatever it does not handle exactly as the Node CLI would (another
    command or option, a row to reconcile, another schema, a damaged database) it hands to
    `node LAUNCHER ARGS...`. It never prints an error of its own: Node does. */
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "exec.h"
 #include "fallback.h"
 #include "inspect.h"
 #include "ps.h"
@@ -73,13 +74,20 @@ int main(int argc, char **argv) {
   if (i >= argc) to_node();
   const char *cmd = argv[i++];
   struct ps_opts o = {0};
-  int inspect = !strcmp(cmd, "inspect");
-  if (inspect ? !refs_only(argc - i, argv + i) : (strcmp(cmd, "ps") && strcmp(cmd, "ls") && strcmp(cmd, "list")) || ps_args(argc - i, argv + i, &o))
+  int inspect = !strcmp(cmd, "inspect"), exec = !strcmp(cmd, "exec");
+  /* exec NAME CMD...: the command is everything after the name, as commander passes it through */
+  if (exec ? argc - i < 2 || argv[i][0] == '-'
+           : inspect ? !refs_only(argc - i, argv + i) : (strcmp(cmd, "ps") && strcmp(cmd, "ls") && strcmp(cmd, "list")) || ps_args(argc - i, argv + i, &o))
     to_node();
   const char *dir = storage_dir(storage);
-  if (!dir || (inspect && !normalized(dir))) to_node();
-  sqlite3 *db = store_open(dir);
+  if (!dir || ((inspect || exec) && !normalized(dir))) to_node();
+  sqlite3 *db = store_open(dir, exec);
   if (!db) to_node();
+  if (exec) {
+    int code = exec_run(db, dir, argv[1], argv[i], argv + i + 1, argc - i - 1);
+    if (code < 0) to_node();
+    return code;
+  }
   struct buf out = {0};
   if (inspect ? inspect_render(db, dir, argv + i, argc - i, &out) : ps_render(db, dir, &o, &out)) to_node();
   sqlite3_close(db);

@@ -1,4 +1,4 @@
-/* store: read-only access; Node owns the schema, its migrations and every repair */
+/* store: Node owns the schema, its migrations and every repair; this side reads, and appends exec's event */
 #include "store.h"
 #include <stdio.h>
 #include <string.h>
@@ -32,12 +32,12 @@ static int is_wal(sqlite3 *db) {
   return ok;
 }
 
-sqlite3 *store_open(const char *storage) {
+sqlite3 *store_open(const char *storage, int write) {
   char path[4200];
   if (!dirs_ready(storage)) return NULL;
   snprintf(path, sizeof path, "%s/state.db", storage);
   sqlite3 *db;
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+  if (sqlite3_open_v2(path, &db, write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
     sqlite3_close(db);
     return NULL;
   }

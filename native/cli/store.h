@@ -6,6 +6,6 @@
 /* the schema version (src/state/migrations.ts SCHEMA_VERSION) this front end reads; test/native-cli.test.ts checks it */
 #define CODEX32_SCHEMA_VERSION 3
 
-/* open storage/state.db read-only; NULL when anything would make the Node CLI write or report an error */
-sqlite3 *store_open(const char *storage);
+/* open storage/state.db (read-only unless write); NULL when anything would make the Node CLI write or report an error */
+sqlite3 *store_open(const char *storage, int write);
 #endif
