@@ -2,7 +2,7 @@
 // terminal or open stdin is relayed through the supervisor's attach socket (connected at start, so no
 // output is missed); any other streams its log from the moment of attaching until it stops.
 import type { ContainerEngine } from '../engine/engine.js';
-import { flag } from './containers.js';
+import { flag } from './query.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, ApiRoute } from './server.js';
 import { frame, type Output } from './streams.js';

@@ -7,15 +7,9 @@ import { AUTOREMOVE_LABEL, toContainerConfig } from './create.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, ApiRoute } from './server.js';
 import { dockerStatus, inspectEntry, psEntry } from './shapes.js';
+import { flag, listFilters } from './query.js';
 import { frame } from './streams.js';
 import { sendJson } from './system.js';
-
-/** docker's booleans: 1, true, True, yes; false for "", 0, no, false, none. */
-export function flag(q: URLSearchParams, key: string, dflt = false): boolean {
-  const v = q.get(key);
-  if (v === null) return dflt;
-  return !['', '0', 'no', 'false', 'none'].includes(v.toLowerCase());
-}
 
 /** The container a request names (the docker CLI's "No such container: X" comes from here). */
 function ref(req: ApiRequest): string {
@@ -25,21 +19,8 @@ function ref(req: ApiRequest): string {
 
 const noContent = (res: Parameters<ApiRoute['handler']>[1], status = 204) => void res.writeHead(status).end();
 
-/** Filters as the CLI (`{"name":{"x":true}}`) and docker-py (`{"name":["x"]}`) send them. */
-function filters(q: URLSearchParams): Record<string, string[]> {
-  const raw = q.get('filters');
-  if (!raw) return {};
-  let doc: Record<string, string[] | Record<string, boolean>>;
-  try {
-    doc = JSON.parse(raw);
-  } catch {
-    throw new ApiError(400, `invalid filters: ${raw}`);
-  }
-  return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, Array.isArray(v) ? v : Object.keys(v)]));
-}
-
 async function list(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
-  const f = filters(req.query);
+  const f = listFilters(req.query);
   let rows = await req.engine.list({ all: flag(req.query, 'all') || !!f.status });
   const labelOk = (labels: Record<string, string>, want: string) => {
     const [k, v] = want.split('=');

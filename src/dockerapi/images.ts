@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { flag } from './containers.js';
+import { flag } from './query.js';
 import { ApiError, describe } from './errors.js';
 import type { ApiRequest, ApiRoute } from './server.js';
 import { ndjson } from './streams.js';

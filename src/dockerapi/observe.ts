@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { EventRecord } from '../state/types.js';
-import { flag } from './containers.js';
+import { flag, listFilters } from './query.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, ApiRoute } from './server.js';
 import { ndjson } from './streams.js';
@@ -90,10 +90,7 @@ function eventDoc(e: EventRecord) {
 }
 
 function eventFilter(q: URLSearchParams): (d: ReturnType<typeof eventDoc>) => boolean {
-  const raw = q.get('filters');
-  if (!raw) return () => true;
-  const doc = JSON.parse(raw) as Record<string, string[] | Record<string, boolean>>;
-  const f = Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, Array.isArray(v) ? v : Object.keys(v)]));
+  const f = listFilters(q);
   return (d) =>
     (!f.type || f.type.includes(d.Type)) &&
     (!f.event || f.event.includes(d.Action)) &&
@@ -104,12 +101,7 @@ async function events(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]):
   const secs = (k: string) => (req.query.get(k) ? Number(req.query.get(k)) * 1000 : undefined);
   const since = secs('since');
   const until = secs('until');
-  let keep: (d: ReturnType<typeof eventDoc>) => boolean;
-  try {
-    keep = eventFilter(req.query);
-  } catch {
-    throw new ApiError(400, `invalid filters: ${req.query.get('filters')}`);
-  }
+  const keep = eventFilter(req.query);
   const send = ndjson(res);
   // without since, only what happens from now on
   const from = since ?? Date.now();
