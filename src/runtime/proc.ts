@@ -74,7 +74,9 @@ export function groupMembers(pgid: number, notBefore: string): number[] {
   return out;
 }
 
-/** Our own identity, recorded while we hold a container in a transitional state. */
+let self: ProcRef | undefined;
+
+/** Our own identity, recorded while we hold a container in a transitional state (read once: it never changes). */
 export function selfRef(): ProcRef {
-  return procRef(process.pid)!;
+  return (self ??= procRef(process.pid)!);
 }

@@ -76,6 +76,15 @@ export class StateStore {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** A prepared statement, prepared once per connection: preparing costs more than most queries here. */
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
   /** Run fn in an IMMEDIATE transaction: the write lock is taken up front, so read-modify-write is safe. */
   tx<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
@@ -84,8 +93,8 @@ export class StateStore {
   /** Insert a new container; a taken name raises NAME_IN_USE. */
   insertContainer(row: ContainerRow): void {
     try {
-      this.db
-        .prepare('INSERT INTO containers (id, name, status, created_at, config, state) VALUES (?, ?, ?, ?, ?, ?)')
+      this
+        .stmt('INSERT INTO containers (id, name, status, created_at, config, state) VALUES (?, ?, ?, ?, ?, ?)')
         .run(row.id, row.name, row.status, row.createdAt, JSON.stringify(row.config), JSON.stringify(row.state));
     } catch (cause) {
       if ((cause as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
@@ -99,24 +108,24 @@ export class StateStore {
 
   /** Replace a container's status and state document. */
   updateContainer(id: string, status: ContainerStatus, state: ContainerRow['state']): void {
-    this.db.prepare('UPDATE containers SET status = ?, state = ? WHERE id = ?').run(status, JSON.stringify(state), id);
+    this.stmt('UPDATE containers SET status = ?, state = ? WHERE id = ?').run(status, JSON.stringify(state), id);
   }
 
   /** Delete a container row (its runs go with it). */
   deleteContainer(id: string): void {
-    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    this.stmt('DELETE FROM containers WHERE id = ?').run(id);
   }
 
   /** A container by exact id or name. */
   getContainer(idOrName: string): ContainerRow | undefined {
-    const r = this.db.prepare('SELECT * FROM containers WHERE id = ? OR name = ?').get(idOrName, idOrName) as RawContainer | undefined;
+    const r = this.stmt('SELECT * FROM containers WHERE id = ? OR name = ?').get(idOrName, idOrName) as RawContainer | undefined;
     return r && toRow(r);
   }
 
   /** Containers whose id starts with prefix (for short ids). */
   findByIdPrefix(prefix: string): ContainerRow[] {
-    const rows = this.db
-      .prepare("SELECT * FROM containers WHERE id >= ? AND id < ? LIMIT 2")
+    const rows = this
+      .stmt("SELECT * FROM containers WHERE id >= ? AND id < ? LIMIT 2")
       .all(prefix, prefix + 'g') as RawContainer[];
     return rows.map(toRow);
   }
@@ -124,17 +133,17 @@ export class StateStore {
   /** All containers, or only those in the given statuses. */
   listContainers(statuses?: ContainerStatus[]): ContainerRow[] {
     const rows = statuses
-      ? (this.db
-          .prepare(`SELECT * FROM containers WHERE status IN (${statuses.map(() => '?').join(',')}) ORDER BY created_at DESC`)
+      ? (this
+          .stmt(`SELECT * FROM containers WHERE status IN (${statuses.map(() => '?').join(',')}) ORDER BY created_at DESC`)
           .all(...statuses) as RawContainer[])
-      : (this.db.prepare('SELECT * FROM containers ORDER BY created_at DESC').all() as RawContainer[]);
+      : (this.stmt('SELECT * FROM containers ORDER BY created_at DESC').all() as RawContainer[]);
     return rows.map(toRow);
   }
 
   /** Record one exit of a container (idempotent on container and run number). */
   insertRun(id: string, r: RunRecord): void {
-    this.db
-      .prepare(
+    this
+      .stmt(
         'INSERT OR IGNORE INTO runs (container_id, run, started_at, finished_at, exit_code, signal, oom, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       )
       .run(id, r.run, r.startedAt, r.finishedAt, r.exitCode, r.signal, r.oom ? 1 : 0, r.reason);
@@ -143,7 +152,7 @@ export class StateStore {
   /** The run history of a container, oldest first. */
   listRuns(id: string): RunRecord[] {
     return (
-      this.db.prepare('SELECT * FROM runs WHERE container_id = ? ORDER BY run').all(id) as Array<{
+      this.stmt('SELECT * FROM runs WHERE container_id = ? ORDER BY run').all(id) as Array<{
         run: number;
         started_at: number;
         finished_at: number;
@@ -165,21 +174,21 @@ export class StateStore {
 
   /** The highest run number recorded for a container (0 when none). */
   lastRun(id: string): number {
-    const r = this.db.prepare('SELECT max(run) AS m FROM runs WHERE container_id = ?').get(id) as { m: number | null };
+    const r = this.stmt('SELECT max(run) AS m FROM runs WHERE container_id = ?').get(id) as { m: number | null };
     return r.m ?? 0;
   }
 
   /** Append an event. */
   insertEvent(e: Omit<EventRecord, 'id'>): void {
-    this.db
-      .prepare('INSERT INTO events (time, type, container_id, name, attrs) VALUES (?, ?, ?, ?, ?)')
+    this
+      .stmt('INSERT INTO events (time, type, container_id, name, attrs) VALUES (?, ?, ?, ?, ?)')
       .run(e.time, e.type, e.containerId ?? null, e.name ?? null, JSON.stringify(e.attrs ?? {}));
   }
 
   /** Events after an id or a time, oldest first. */
   listEvents(opts: { afterId?: number; since?: number; until?: number; limit?: number } = {}): EventRecord[] {
-    const rows = this.db
-      .prepare(
+    const rows = this
+      .stmt(
         'SELECT * FROM events WHERE id > ? AND time >= ? AND time <= ? ORDER BY id LIMIT ?',
       )
       .all(opts.afterId ?? 0, opts.since ?? 0, opts.until ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100_000) as Array<{
@@ -203,8 +212,8 @@ export class StateStore {
   /** Insert or refuse an image by name. */
   insertImage(img: ImageRow): void {
     try {
-      this.db
-        .prepare('INSERT INTO images (name, kind, created_at, doc) VALUES (?, ?, ?, ?)')
+      this
+        .stmt('INSERT INTO images (name, kind, created_at, doc) VALUES (?, ?, ?, ?)')
         .run(img.name, img.kind, img.createdAt, JSON.stringify(img.doc));
     } catch (cause) {
       if ((cause as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT'))
@@ -215,7 +224,7 @@ export class StateStore {
 
   /** An image by name. */
   getImage(name: string): ImageRow | undefined {
-    const r = this.db.prepare('SELECT * FROM images WHERE name = ?').get(name) as
+    const r = this.stmt('SELECT * FROM images WHERE name = ?').get(name) as
       | { name: string; kind: ImageRow['kind']; created_at: number; doc: string }
       | undefined;
     return r && { name: r.name, kind: r.kind, createdAt: r.created_at, doc: JSON.parse(r.doc) };
@@ -223,20 +232,20 @@ export class StateStore {
 
   /** All stored images. */
   listImages(): ImageRow[] {
-    return (this.db.prepare('SELECT * FROM images ORDER BY name').all() as Array<{ name: string; kind: ImageRow['kind']; created_at: number; doc: string }>).map(
+    return (this.stmt('SELECT * FROM images ORDER BY name').all() as Array<{ name: string; kind: ImageRow['kind']; created_at: number; doc: string }>).map(
       (r) => ({ name: r.name, kind: r.kind, createdAt: r.created_at, doc: JSON.parse(r.doc) }),
     );
   }
 
   /** Delete an image row. */
   deleteImage(name: string): void {
-    this.db.prepare('DELETE FROM images WHERE name = ?').run(name);
+    this.stmt('DELETE FROM images WHERE name = ?').run(name);
   }
 
   /** Insert or replace bot definitions in one transaction (the caller validated every one first). */
   upsertBots(bots: Array<{ name: string; type: string; config: unknown }>): void {
     const now = Date.now();
-    const stmt = this.db.prepare(
+    const stmt = this.stmt(
       `INSERT INTO bots (name, type, created_at, updated_at, config) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(name) DO UPDATE SET type = excluded.type, updated_at = excluded.updated_at, config = excluded.config`,
     );
@@ -247,23 +256,23 @@ export class StateStore {
 
   /** A bot by name. */
   getBot(name: string): BotRow | undefined {
-    const r = this.db.prepare('SELECT * FROM bots WHERE name = ?').get(name) as RawBot | undefined;
+    const r = this.stmt('SELECT * FROM bots WHERE name = ?').get(name) as RawBot | undefined;
     return r && toBot(r);
   }
 
   /** Every bot, by name. */
   listBots(): BotRow[] {
-    return (this.db.prepare('SELECT * FROM bots ORDER BY name').all() as RawBot[]).map(toBot);
+    return (this.stmt('SELECT * FROM bots ORDER BY name').all() as RawBot[]).map(toBot);
   }
 
   /** Replace a bot's runtime state document. */
   setBotState(name: string, state: Record<string, unknown>): void {
-    this.db.prepare('UPDATE bots SET state = ? WHERE name = ?').run(JSON.stringify(state), name);
+    this.stmt('UPDATE bots SET state = ? WHERE name = ?').run(JSON.stringify(state), name);
   }
 
   /** Delete a bot definition. */
   deleteBot(name: string): void {
-    this.db.prepare('DELETE FROM bots WHERE name = ?').run(name);
+    this.stmt('DELETE FROM bots WHERE name = ?').run(name);
   }
 
   /** SQLite's own integrity check: "ok" or the problems found (at most limit of them). */
@@ -278,7 +287,7 @@ export class StateStore {
 
   /** How many rows each table holds. */
   counts(): Record<'containers' | 'runs' | 'images' | 'events' | 'bots', number> {
-    const n = (t: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    const n = (t: string) => (this.stmt(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
     return { containers: n('containers'), runs: n('runs'), images: n('images'), events: n('events'), bots: n('bots') };
   }
 
