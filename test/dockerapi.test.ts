@@ -99,6 +99,38 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     }
   }, 120_000);
 
+  it('runs attached with stdin (-i) and with a terminal (-it), and attaches to a running one', async () => {
+    const piped = await api.docker(['run', '-i', '--rm', '--network', 'none', 'host', 'cat'], { input: 'piped in\n' });
+    expect([piped.exitCode, piped.stdout]).toEqual([0, 'piped in']);
+    const tmux = (...a: string[]) => execFileSync('tmux', a, { encoding: 'utf8' });
+    const screen = (s: string) => tmux('capture-pane', '-p', '-t', s);
+    const host = `DOCKER_HOST=${api.dockerEnv.DOCKER_HOST}`;
+    const run = `c32run${process.pid}`;
+    tmux('new-session', '-d', '-s', run, '-x', '90', '-y', '25', `${host} ${DOCKER} run -it --rm --network none host sh; echo "exit=$?"; sleep 30`);
+    try {
+      await sleep(500);
+      tmux('send-keys', '-t', run, 'stty size; exit 6', 'Enter');
+      const out = await until(() => screen(run).includes('exit=6') && screen(run), 20_000);
+      expect(out).toMatch(/^25 90\r?$/m);
+    } finally {
+      tmux('kill-session', '-t', run);
+    }
+    expect((await api.docker(['run', '-dit', '--name', 'att', '--network', 'none', 'host', 'sh'])).exitCode).toBe(0);
+    const att = `c32att${process.pid}`;
+    tmux('new-session', '-d', '-s', att, '-x', '90', '-y', '25', `${host} ${DOCKER} attach att; echo "detached=$?"; sleep 30`);
+    try {
+      await sleep(500);
+      tmux('send-keys', '-t', att, 'echo attached-$((40+2))', 'Enter');
+      await until(() => screen(att).includes('attached-42'), 20_000);
+      tmux('send-keys', '-t', att, 'C-p', 'C-q'); // docker's detach keys: the container runs on
+      await until(() => screen(att).includes('detached='), 20_000);
+    } finally {
+      tmux('kill-session', '-t', att);
+    }
+    expect((await api.docker(['inspect', '-f', '{{.State.Running}}', 'att'])).stdout).toBe('true');
+    expect((await api.docker(['rm', '-f', 'att'])).exitCode).toBe(0);
+  }, 120_000);
+
   it('copies files and directories both ways, and reports stats and events', async () => {
     mkdirSync(join(work, 'tree/sub'), { recursive: true });
     writeFileSync(join(work, 'tree/sub/a.txt'), 'A\n');
