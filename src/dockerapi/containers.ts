@@ -125,9 +125,12 @@ async function wait(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): P
   if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new ApiError(400, `invalid condition: ${condition}`);
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
+  // `docker run -d` asks for a wait and leaves: its poll ends with the connection
+  const gone = new AbortController();
+  res.on('close', () => gone.abort());
   let result: { StatusCode: number; Error: null | { Message: string } };
   try {
-    let code = await req.engine.wait(row.id, { nextExit: condition !== 'not-running' }).catch((e) => {
+    let code = await req.engine.wait(row.id, { nextExit: condition !== 'not-running', signal: gone.signal }).catch((e) => {
       if (isEngineError(e, 'NO_SUCH_CONTAINER') && removedExits.has(row.id)) return removedExits.get(row.id)!;
       throw e;
     });

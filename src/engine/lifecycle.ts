@@ -187,8 +187,8 @@ async function signalSupervisor(core: EngineCore, row: ContainerRow, request: St
   }
 }
 
-/** Poll until the container is no longer active; false on timeout. */
-async function waitInactive(core: EngineCore, id: string, timeoutMs: number): Promise<boolean> {
+/** Poll until the container is no longer active; false on timeout or abort. */
+async function waitInactive(core: EngineCore, id: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   let delay = 1;
   for (;;) {
@@ -199,7 +199,7 @@ async function waitInactive(core: EngineCore, id: string, timeoutMs: number): Pr
     if (shimGone || phase === 'exited') {
       if (!isActive(core.reconcile(row).status)) return true;
     }
-    if (Date.now() > end) return false;
+    if (Date.now() > end || signal?.aborted) return false;
     await sleep(delay);
     delay = Math.min(delay * 2, 50);
   }
@@ -209,14 +209,16 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** docker's next-exit: a container that is not running is waited for until it has run and stopped again */
   nextExit?: boolean;
+  /** gives up (with TIMEOUT) when it fires: a caller that went away stops polling */
+  signal?: AbortSignal;
 }
 
 /** Poll until the container has been started since finishedAt was recorded (or is running); false on timeout. */
-async function waitStarted(core: EngineCore, id: string, finishedAt: number | undefined, end: number): Promise<boolean> {
+async function waitStarted(core: EngineCore, id: string, finishedAt: number | undefined, end: number, signal?: AbortSignal): Promise<boolean> {
   for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
     const row = core.store.getContainer(id);
     if (!row || isActive(row.status) || row.state.finishedAt !== finishedAt) return true;
-    if (Date.now() > end) return false;
+    if (Date.now() > end || signal?.aborted) return false;
     await sleep(delay);
   }
 }
@@ -226,14 +228,14 @@ export async function waitContainer(core: EngineCore, ref: string, options: Wait
   let row = core.get(ref);
   const end = Date.now() + (options.timeoutMs ?? Number.MAX_SAFE_INTEGER);
   if (options.nextExit && !isActive(row.status)) {
-    if (!(await waitStarted(core, row.id, row.state.finishedAt, end)))
-      throw new EngineError('TIMEOUT', `Container ${row.name} was not started within ${options.timeoutMs} ms.`, { context: { container: row.name } });
+    if (!(await waitStarted(core, row.id, row.state.finishedAt, end, options.signal)))
+      throw new EngineError('TIMEOUT', `Container ${row.name} was not started ${options.signal?.aborted ? 'before the wait was aborted' : `within ${options.timeoutMs} ms`}.`, { context: { container: row.name } });
     row = core.store.getContainer(row.id) ?? row;
   }
   if (row.status === 'created') return row.state.exitCode ?? 0;
   if (isActive(row.status)) {
-    const ok = await waitInactive(core, row.id, Math.max(0, end - Date.now()));
-    if (!ok) throw new EngineError('TIMEOUT', `Container ${row.name} is still running after ${options.timeoutMs} ms.`, { context: { container: row.name } });
+    const ok = await waitInactive(core, row.id, Math.max(0, end - Date.now()), options.signal);
+    if (!ok) throw new EngineError('TIMEOUT', `Container ${row.name} is still running ${options.signal?.aborted ? 'when the wait was aborted' : `after ${options.timeoutMs} ms`}.`, { context: { container: row.name } });
   }
   const done = core.store.getContainer(row.id);
   return done?.state.exitCode ?? 0;
