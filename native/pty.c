@@ -131,7 +131,7 @@ int pty_relay(int master, pid_t child, const sigset_t *mask) {
     /* after the command exits, read the terminal dry: EIO once its last writer is gone */
     if (poll(p, 3, exited ? 100 : -1) <= 0 && exited) break;
     if (p[0].revents && !copy(master, 1)) break;
-    if (p[2].revents && !copy(0, master)) in_open = 0;
+    /* signals before input: a resize the caller made before typing applies before what it typed */
     struct signalfd_siginfo si;
     while (p[1].revents && read(sfd, &si, sizeof si) == sizeof si) {
       if (si.ssi_signo == SIGWINCH) follow_size(master);
@@ -139,6 +139,7 @@ int pty_relay(int master, pid_t child, const sigset_t *mask) {
       else if (si.ssi_signo != SIGCHLD) kill(child, (int)si.ssi_signo);
       else if (!exited && waitpid(child, &status, WNOHANG) == child) exited = 1;
     }
+    if (p[2].revents && !copy(0, master)) in_open = 0;
   }
   if (!exited) waitpid(child, &status, 0);
   close(sfd);
