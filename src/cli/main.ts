@@ -11,6 +11,7 @@ import { registerBot } from './commands/bot.js';
 import { registerServe, registerStartup } from './commands/serve.js';
 import { registerSystem } from './commands/system.js';
 import { closeEngine } from './context.js';
+import { useLauncher } from '../runtime/launcher.js';
 import { isClosedPipe, reportError } from './errors.js';
 
 /** Build the program with every command registered. */
@@ -60,6 +61,9 @@ export async function main(argv: string[]): Promise<number> {
   process.stderr.on('error', (err) => (isClosedPipe(err) ? fatal(err) : undefined));
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
+  // a one-shot command starts at most a container or two: spawning the fork server would cost more than it saves
+  // (serve and system service, which live on, turn it back on)
+  useLauncher(false);
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

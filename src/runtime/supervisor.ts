@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../errors.js';
 import type { ProcRef, RunRecord } from '../state/types.js';
+import { launchThrough } from './launcher.js';
 import { procRef, signalRef } from './proc.js';
 
 /** The shim binary: CODEX32_SHIM, else build/codex32-shim at the package root. */
@@ -22,40 +23,61 @@ export type LaunchResult =
 /**
  * Start the shim for runDir in its own session; resolves once the container's command has exec'd or
  * failed to. With attach_wait in the spec the shim first says `attach` and waits for a client:
- * onAttach is called then, and the command starts once it connected.
+ * onAttach is called then, and the command starts once it connected. A long-lived engine launches
+ * through the fork server (launcher.ts); a CLI, or an engine whose fork server is gone, spawns directly.
  */
 export function launchShim(runDir: string, onAttach?: () => void): Promise<LaunchResult> {
   const bin = shimPath();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(bin, ['run', runDir], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
-    const shim = child.pid ? procRef(child.pid) : undefined;
+    let shim: ProcRef | undefined;
     let out = '';
-    const pipe = child.stdio[3] as NodeJS.ReadableStream;
-    pipe.setEncoding('utf8');
-    pipe.on('data', (d: string) => {
-      out += d;
-      if (out.startsWith('attach\n')) {
-        out = out.slice(7);
-        onAttach?.();
-      }
+    const report = {
+      onSpawn: (pid: number) => (shim = procRef(pid)),
+      onText: (d: string) => {
+        out += d;
+        if (out.startsWith('attach\n')) {
+          out = out.slice(7);
+          onAttach?.();
+        }
+      },
+      onEnd: () => resolvePromise(startOutcome(runDir, shim, out.trim())),
+    };
+    const direct = () => {
+      const child = spawn(bin, ['run', runDir], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+      if (child.pid) report.onSpawn(child.pid);
+      const pipe = child.stdio[3] as NodeJS.ReadableStream;
+      pipe.setEncoding('utf8');
+      pipe.on('data', report.onText);
+      pipe.on('end', () => {
+        child.unref();
+        report.onEnd();
+      });
+      child.on('error', (cause) => reject(new EngineError('RUNTIME_FAILED', `Cannot start the supervisor ${bin}: ${cause.message}`, { cause })));
+    };
+    const viaLauncher = launchThrough(bin, runDir, {
+      onSpawn: report.onSpawn,
+      onLine: (line) => report.onText(line + '\n'),
+      onEnd: report.onEnd,
+      // a fork server that died before spawning this shim: spawn it here; after, its report is cut short
+      onError: () => (shim ? report.onEnd() : direct()),
     });
-    pipe.on('end', () => {
-      child.unref();
-      const line = out.trim();
-      const ok = /^ok (\d+) (\d+)$/.exec(line);
-      if (ok && shim) return resolvePromise({ ok: true, shim, init: { pid: Number(ok[1]), start: ok[2] } });
-      const err = /^err (\d+) (\d+) (.*)$/.exec(line);
-      if (err) return resolvePromise({ ok: false, shim, exitCode: Number(err[1]), message: err[3] });
-      let detail = '';
-      try {
-        detail = readFileSync(`${runDir}/shim.err`, 'utf8').trim().split('\n').pop() ?? '';
-      } catch {
-        /* nothing recorded */
-      }
-      resolvePromise({ ok: false, shim, exitCode: 125, message: detail || 'the supervisor exited before starting the container' });
-    });
-    child.on('error', (cause) => reject(new EngineError('RUNTIME_FAILED', `Cannot start the supervisor ${bin}: ${cause.message}`, { cause })));
+    if (!viaLauncher) direct();
   });
+}
+
+/** What a shim's start report says: started (with its init), or failed with a code and a message. */
+function startOutcome(runDir: string, shim: ProcRef | undefined, line: string): LaunchResult {
+  const ok = /^ok (\d+) (\d+)$/.exec(line);
+  if (ok && shim) return { ok: true, shim, init: { pid: Number(ok[1]), start: ok[2] } };
+  const err = /^err (\d+) (\d+) (.*)$/.exec(line);
+  if (err) return { ok: false, shim, exitCode: Number(err[1]), message: err[3] };
+  let detail = '';
+  try {
+    detail = readFileSync(`${runDir}/shim.err`, 'utf8').trim().split('\n').pop() ?? '';
+  } catch {
+    /* nothing recorded */
+  }
+  return { ok: false, shim, exitCode: 125, message: detail || 'the supervisor exited before starting the container' };
 }
 
 /** How the shim stops a container: what it writes to RUNDIR/stop-request. */

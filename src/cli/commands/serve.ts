@@ -1,4 +1,5 @@
 // codex32 serve: the bot runner service (HTTP API and dashboard).
+import { useLauncher } from '../../runtime/launcher.js';
 import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parsePositiveInt } from '../../config/parse.js';
@@ -17,6 +18,7 @@ export function registerServe(program: Command): void {
     .option('--stop-on-exit', 'stop running containers when the service stops (default: they keep running)')
     .option('--docker-socket <path>', 'also serve the Docker Engine API on this unix socket (as `codex32 system service`)')
     .action(action(async (o: { host?: string; port?: string; token?: string; apply?: string; stopOnExit?: boolean; dockerSocket?: string }, cmd: Command) => {
+      useLauncher(true); // long-lived: each start and restart goes through the fork server
       const engine = engineFor(cmd);
       if (o.dockerSocket) {
         const { serveDockerApi } = await import('../../dockerapi/server.js');

@@ -1,0 +1,182 @@
+/*
+ * launcher: "codex32-shim launcher", a small fork server for long-lived engines (the library, the
+ * service, the Docker API). Forking a Node process with a large heap costs milliseconds in page
+ * tables and copy-on-write faults, and the shim then re-execs itself from a read-only view of its
+ * binary (selfexe.c). This process runs from that view already and posix_spawns each shim from
+ * /proc/self/exe, so a launch is one vfork-style clone and one exec.
+ *
+ * Protocol, one line each way per event (stdin from the engine, stdout to it):
+ * Started as "codex32-shim launcher NAME": NAME is the argv[0] each shim gets (the engine finds
+ * shims by their command line).
+ *   in:  "ID RUNDIR"     launch `codex32-shim run RUNDIR` in its own session
+ *   out: "ID P PID"      spawned; "ID X ERRNO" when the spawn failed
+ *        "ID L TEXT"     a line the shim reported on its fd 3 (attach, ok ..., err ...)
+ *        "ID E"          the shim closed fd 3: its start report is complete
+ * The launcher reaps the shims it spawned while it lives, and exits when its stdin closes; the
+ * shims run on, as they do when the engine that spawned them directly exits.
+ */
+#define _GNU_SOURCE
+#include "launcher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+extern char **environ;
+
+#define MAX_PENDING 256
+
+/* a shim whose start report is still being read */
+struct pending {
+  long id;
+  int fd;
+  size_t len;
+  char buf[512];
+};
+
+static struct pending pend[MAX_PENDING];
+static int npend;
+static const char *self_name; /* argv[0] of the shims: the name the engine looks for in /proc */
+
+static void out(const char *fmt, long id, const char *text) {
+  char line[600];
+  int n = snprintf(line, sizeof line, fmt, id, text);
+  if (n > 0) write_all(1, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* spawn one shim for rundir with its report pipe on fd 3 */
+static void launch(long id, const char *rundir) {
+  int p[2];
+  if (npend >= MAX_PENDING || pipe2(p, O_CLOEXEC) < 0) {
+    char e[16];
+    snprintf(e, sizeof e, "%d", npend >= MAX_PENDING ? EAGAIN : errno);
+    out("%ld X %s\n", id, e);
+    return;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, p[1], 3); /* dup2 clears close-on-exec on the copy */
+  posix_spawnattr_init(&at);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  char *argv[] = {(char *)self_name, "run", (char *)rundir, NULL};
+  pid_t pid;
+  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  close(p[1]);
+  char num[24];
+  if (rc != 0) {
+    close(p[0]);
+    snprintf(num, sizeof num, "%d", rc);
+    out("%ld X %s\n", id, num);
+    return;
+  }
+  snprintf(num, sizeof num, "%d", (int)pid);
+  out("%ld P %s\n", id, num);
+  pend[npend++] = (struct pending){.id = id, .fd = p[0]};
+}
+
+/* relay what one shim reported; 0 once its pipe is closed */
+static int relay(struct pending *r) {
+  ssize_t n = read(r->fd, r->buf + r->len, sizeof r->buf - 1 - r->len);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
+  if (n > 0) r->len += (size_t)n;
+  char *nl;
+  while ((nl = memchr(r->buf, '\n', r->len))) {
+    *nl = 0;
+    out("%ld L %s\n", r->id, r->buf);
+    r->len -= (size_t)(nl + 1 - r->buf);
+    memmove(r->buf, nl + 1, r->len);
+  }
+  if (r->len && (n <= 0 || r->len == sizeof r->buf - 1)) { /* a last line without a newline, or an over-long one */
+    r->buf[r->len] = 0;
+    out("%ld L %s\n", r->id, r->buf);
+    r->len = 0;
+  }
+  if (n > 0) return 1;
+  out("%ld E%s\n", r->id, "");
+  close(r->fd);
+  return 0;
+}
+
+/* parse and run every whole request line in buf; returns the bytes consumed */
+static size_t requests(char *buf, size_t len) {
+  size_t used = 0;
+  char *nl;
+  while ((nl = memchr(buf + used, '\n', len - used))) {
+    *nl = 0;
+    char *line = buf + used, *sp = strchr(line, ' ');
+    used = (size_t)(nl + 1 - buf);
+    if (!sp || sp == line) continue;
+    *sp = 0;
+    launch(strtol(line, NULL, 10), sp + 1);
+  }
+  return used;
+}
+
+int launcher_main(char **args, int n) {
+  self_name = n >= 1 ? args[0] : "codex32-shim";
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigaddset(&chld, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) die("signalfd");
+  char in[8192];
+  size_t inlen = 0;
+  int open_in = 1;
+  while (open_in || npend) {
+    struct pollfd fds[MAX_PENDING + 2];
+    int k = 0;
+    fds[k++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+    if (open_in) fds[k++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    int base = k;
+    for (int i = 0; i < npend; i++) fds[k++] = (struct pollfd){.fd = pend[i].fd, .events = POLLIN};
+    if (poll(fds, (nfds_t)k, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll");
+    }
+    if (fds[0].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+      }
+      while (waitpid(-1, NULL, WNOHANG) > 0) { /* a shim that ended: reaped, so its pid is not mistaken for a live one */
+      }
+    }
+    for (int i = npend - 1; i >= 0; i--)
+      if (fds[base + i].revents && !relay(&pend[i])) pend[i] = pend[--npend];
+    if (open_in && fds[1].revents) {
+      ssize_t r = read(0, in + inlen, sizeof in - inlen);
+      if (r <= 0 && !(r < 0 && errno == EINTR)) {
+        open_in = 0;
+        continue;
+      }
+      if (r > 0) inlen += (size_t)r;
+      size_t used = requests(in, inlen);
+      memmove(in, in + used, inlen - used);
+      inlen -= used;
+      if (inlen == sizeof in) inlen = 0; /* a line longer than any path: dropped */
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,89 @@
+// The fork server (codex32-shim launcher) through the library: which process launches the shims, what
+// happens when the fork server dies, that its shims are reaped, and that the CLI never starts one.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ContainerEngine } from '../src/engine/engine.js';
+import { useLauncher } from '../src/runtime/launcher.js';
+import { pidsWith, sandbox, until } from './helpers.js';
+
+const storage = mkdtempSync(join(tmpdir(), 'c32-launcher-'));
+const engine = new ContainerEngine({ storageDir: storage });
+afterAll(async () => {
+  for (const c of await engine.list({ all: true })) await engine.remove(c.id, { force: true });
+  engine.close();
+  rmSync(storage, { recursive: true, force: true });
+});
+
+const ppid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+const shimOf = (id: string) => engine.store.getContainer(id)!.state.shim!.pid;
+
+describe('the fork server', () => {
+  it('launches the shims of a long-lived engine, each as `codex32-shim run RUNDIR`', async () => {
+    useLauncher(true);
+    const c = await engine.create({ image: 'host', command: ['sleep', '30'], isolation: 'minimal' });
+    await c.start();
+    const shim = shimOf(c.id);
+    const parent = ppid(shim);
+    expect(parent).not.toBe(process.pid);
+    expect(cmdline(parent).slice(1)).toEqual(['launcher', cmdline(parent)[2]]);
+    // the name and arguments the engine finds its shims by, as with a direct spawn
+    expect(cmdline(shim).slice(1)).toEqual(['run', engine.paths(c.id).dir]);
+    await c.stop(0);
+    expect(await c.wait()).not.toBe(0);
+    // ended shims are reaped by the fork server, never left as zombies that look alive
+    await until(() => !existsSync(`/proc/${shim}`), 5000);
+  });
+
+  it('reports exit codes, a command that is not found and a failed start as a direct launch does', async () => {
+    useLauncher(true);
+    const ok = await engine.create({ image: 'host', command: ['sh', '-c', 'exit 7'], isolation: 'minimal' });
+    await ok.start();
+    expect(await ok.wait()).toBe(7);
+    const nf = await engine.create({ image: 'host', command: ['no-such-command-xyz'], isolation: 'minimal' });
+    await expect(nf.start()).rejects.toMatchObject({ code: 'COMMAND_NOT_FOUND' });
+  });
+
+  it('is started again when it died; the containers it launched run on', async () => {
+    useLauncher(true);
+    const a = await engine.create({ image: 'host', command: ['sleep', '30'], isolation: 'minimal' });
+    await a.start();
+    const server = ppid(shimOf(a.id));
+    process.kill(server, 'SIGKILL');
+    await until(() => !pidsWith(`launcher`).includes(server), 5000);
+    const b = await engine.create({ image: 'host', command: ['sh', '-c', 'exit 3'], isolation: 'minimal' });
+    await b.start();
+    expect(await b.wait()).toBe(3);
+    expect((await a.inspect()).State.Running).toBe(true); // orphaned by the fork server, not by its engine
+    const next = ppid(shimOf(b.id));
+    expect(next).not.toBe(server);
+    await a.stop(0);
+  });
+
+  it('is off when asked: the engine spawns each shim itself', async () => {
+    useLauncher(false);
+    try {
+      const c = await engine.create({ image: 'host', command: ['sleep', '30'], isolation: 'minimal' });
+      await c.start();
+      expect(ppid(shimOf(c.id))).toBe(process.pid);
+      await c.stop(0);
+    } finally {
+      useLauncher(true);
+    }
+  });
+
+  it('is never started by a one-shot CLI command: the CLI spawns its shim itself', async () => {
+    const sb = sandbox('c32-launcher-cli-');
+    try {
+      // minimal sees the host's /proc: the command's parent is the shim, and the shim's parent the CLI
+      const r = await sb.cli(['run', '--rm', '--isolation', 'minimal', 'host', 'sh', '-c', 'tr "\\0" " " < /proc/$(cut -d" " -f4 /proc/$PPID/stat)/cmdline']);
+      expect(r.exitCode).toBe(0);
+      expect(String(r.stdout)).toContain('bin/codex32 run');
+      expect(String(r.stdout)).not.toContain('launcher');
+    } finally {
+      await sb.clean();
+    }
+  });
+});
