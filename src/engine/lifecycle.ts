@@ -1,5 +1,5 @@
 // Lifecycle: start (prepare, launch the supervisor, record), stop, kill and wait.
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { chown, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
@@ -187,21 +187,53 @@ async function signalSupervisor(core: EngineCore, row: ContainerRow, request: St
   }
 }
 
+/**
+ * Naps that end early when the supervisor writes to the run directory (its state file is replaced on
+ * every change, its exits file appended): a wait sees an exit within a fraction of a millisecond
+ * instead of at the next poll. The polling stays, for writes the watch misses and a supervisor killed.
+ */
+function runDirNaps(dir: string) {
+  let wake: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dir, { persistent: false }, () => wake?.());
+    watcher.on('error', () => undefined);
+  } catch {
+    /* no inotify here: polling alone */
+  }
+  return {
+    nap: (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => done(), ms);
+        const done = () => {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        };
+        wake = done;
+      }),
+    close: () => watcher?.close(),
+  };
+}
+
 /** Poll until the container is no longer active; false on timeout or abort. */
 async function waitInactive(core: EngineCore, id: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
   const end = Date.now() + timeoutMs;
-  let delay = 1;
-  for (;;) {
-    const row = core.store.getContainer(id);
-    if (!row) return true;
-    const shimGone = !isAlive(row.state.shim);
-    const phase = shimGone ? undefined : readShimState(core.paths(id).dir)?.phase;
-    if (shimGone || phase === 'exited') {
-      if (!isActive(core.reconcile(row).status)) return true;
+  const naps = runDirNaps(core.paths(id).dir);
+  try {
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      const row = core.store.getContainer(id);
+      if (!row) return true;
+      const shimGone = !isAlive(row.state.shim);
+      const phase = shimGone ? undefined : readShimState(core.paths(id).dir)?.phase;
+      if (shimGone || phase === 'exited') {
+        if (!isActive(core.reconcile(row).status)) return true;
+      }
+      if (Date.now() > end || signal?.aborted) return false;
+      await naps.nap(delay);
     }
-    if (Date.now() > end || signal?.aborted) return false;
-    await sleep(delay);
-    delay = Math.min(delay * 2, 50);
+  } finally {
+    naps.close();
   }
 }
 
