@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { NetworkMode, PortMapping } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { hostsFile, resolverPlan } from './netfiles.js';
-import { baseRules, GATEWAY, IF_PREFIX, nft, portRules, removePortRules } from './nftables.js';
+import { baseRules, GATEWAY, IF_PREFIX, portRules, removePortRules } from './nftables.js';
 
 /** Leases live in /run: they vanish with the namespaces at reboot, and are shared by every storage dir. */
 export const LEASE_DIR = '/run/codex32/net';
@@ -46,12 +46,26 @@ export function netName(id: string): string {
   return IF_PREFIX + id.slice(0, 15 - IF_PREFIX.length);
 }
 
-function run(cmd: string, args: string[], input?: string): void {
+/**
+ * Run the set-up commands as one shell script: one process spawned from this (large) Node process
+ * instead of one per command, which on a busy host is most of a private network's cost. Each command
+ * gets its input as a quoted here-document; the first that fails stops the script and is named.
+ * Every word in the commands is ours (names, addresses, numbers), never a user's string.
+ */
+function runSteps(steps: Array<[string, string?]>): void {
+  const script = ['fail() { echo "@@$1" >&2; exit 1; }'];
+  steps.forEach(([cmd, input], i) => {
+    script.push(input === undefined ? `${cmd} || fail ${i}` : `${cmd} <<'C32_INPUT' || fail ${i}\n${input.trimEnd()}\nC32_INPUT`);
+  });
   try {
-    execFileSync(cmd, args, { input, stdio: ['pipe', 'ignore', 'pipe'], encoding: 'utf8' });
+    execFileSync('sh', ['-c', script.join('\n')], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new EngineError('RUNTIME_FAILED', `Cannot set up the private network (${cmd} ${args.join(' ')}): ${(err.stderr || err.message).trim()}`, { cause: e });
+    const lines = (err.stderr ?? '').trim().split('\n');
+    const failed = /^@@(\d+)$/.exec(lines.at(-1) ?? '');
+    const cmd = failed ? steps[Number(failed[1])][0] : 'sh';
+    const detail = (failed ? lines.slice(0, -1).join('\n') : err.stderr || err.message).trim();
+    throw new EngineError('RUNTIME_FAILED', `Cannot set up the private network (${cmd}): ${detail || 'it failed without a message'}`, { cause: e });
   }
 }
 
@@ -109,27 +123,30 @@ export function setupNetwork(req: NetworkRequest): NetworkLease {
   const address = leaseAddress(req.id);
   try {
     const loopbackDns = writeNetFiles(req, address);
-    run('ip', ['netns', 'add', name]);
-    run('ip', ['-batch', '-'], [
-      `link add ${name} type veth peer name eth0 netns ${name}`,
-      `addr add ${GATEWAY}/32 dev ${name}`,
-      `link set ${name} up`,
-      `route add ${address}/32 dev ${name} src ${GATEWAY}`,
-    ].join('\n') + '\n');
-    run('ip', ['-n', name, '-batch', '-'], [
-      'link set lo up',
-      'link set eth0 up',
-      `addr add ${address}/32 dev eth0`,
-      `route add ${GATEWAY} dev eth0 scope link`,
-      `route add default via ${GATEWAY} dev eth0`,
-    ].join('\n') + '\n');
-    // host-loopback clients of published ports leave through this interface (then masqueraded)
-    writeFileSync(`/proc/sys/net/ipv4/conf/${name}/route_localnet`, '1');
+    const steps: Array<[string, string?]> = [
+      [`ip netns add ${name}`],
+      ['ip -batch -', [
+        `link add ${name} type veth peer name eth0 netns ${name}`,
+        `addr add ${GATEWAY}/32 dev ${name}`,
+        `link set ${name} up`,
+        `route add ${address}/32 dev ${name} src ${GATEWAY}`,
+      ].join('\n')],
+      [`ip -n ${name} -batch -`, [
+        'link set lo up',
+        'link set eth0 up',
+        `addr add ${address}/32 dev eth0`,
+        `route add ${GATEWAY} dev eth0 scope link`,
+        `route add default via ${GATEWAY} dev eth0`,
+      ].join('\n')],
+      // host-loopback clients of published ports leave through this interface (then masqueraded)
+      [`echo 1 > /proc/sys/net/ipv4/conf/${name}/route_localnet`],
+    ];
     if (req.bandwidth) {
-      run('tc', ['qdisc', 'replace', 'dev', name, ...shape(req.bandwidth)]); // towards the container
-      run('tc', ['-n', name, 'qdisc', 'replace', 'dev', 'eth0', ...shape(req.bandwidth)]); // from it
+      steps.push([`tc qdisc replace dev ${name} ${shape(req.bandwidth).join(' ')}`]); // towards the container
+      steps.push([`tc -n ${name} qdisc replace dev eth0 ${shape(req.bandwidth).join(' ')}`]); // from it
     }
-    nft(baseRules(loopbackDns) + portRules(req.id, address, req.publish));
+    steps.push(['nft -f -', baseRules(loopbackDns) + portRules(req.id, address, req.publish)]);
+    runSteps(steps);
     return { netnsPath: `/run/netns/${name}`, address, hostIf: name };
   } catch (e) {
     teardownNetwork(req.id, { ports: req.publish.length > 0 });
