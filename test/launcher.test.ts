@@ -53,12 +53,17 @@ describe('the fork server', () => {
     const server = ppid(shimOf(a.id));
     process.kill(server, 'SIGKILL');
     await until(() => !pidsWith(`launcher`).includes(server), 5000);
-    const b = await engine.create({ image: 'host', command: ['sh', '-c', 'exit 3'], isolation: 'minimal' });
+    const b = await engine.create({ image: 'host', command: ['sleep', '30'], isolation: 'minimal' });
     await b.start();
-    expect(await b.wait()).toBe(3);
     expect((await a.inspect()).State.Running).toBe(true); // orphaned by the fork server, not by its engine
-    const next = ppid(shimOf(b.id));
+    expect(ppid(shimOf(b.id))).not.toBe(server); // spawned directly if the dead one had not been noticed yet
+    await b.stop(0);
+    const c = await engine.create({ image: 'host', command: ['sleep', '30'], isolation: 'minimal' });
+    await c.start();
+    const next = ppid(shimOf(c.id));
     expect(next).not.toBe(server);
+    expect(cmdline(next)[1]).toBe('launcher'); // a new fork server
+    await c.stop(0);
     await a.stop(0);
   });
 

@@ -39,7 +39,8 @@ describe.skipIf(!!skipOom)(`OOM kills${skipOom ? ` (skipped: ${skipOom})` : ''}`
     expect(doc.State.Running).toBe(true);
     const ooms = engine.events().filter((e) => e.containerId === c.id && e.type === 'oom');
     expect(ooms).toHaveLength(1);
-    expect(ooms[0].attrs).toMatchObject({ kills: 1 });
+    // the kernel may take a second process of the pipeline under the same pressure: one event, every kill counted
+    expect((ooms[0].attrs as { kills: number }).kills).toBeGreaterThanOrEqual(1);
     // seen once: a later look records nothing new
     await c.inspect();
     expect(engine.events().filter((e) => e.containerId === c.id && e.type === 'oom')).toHaveLength(1);

@@ -138,6 +138,8 @@ export function setupNetwork(req: NetworkRequest): NetworkLease {
         `route add ${GATEWAY} dev eth0 scope link`,
         `route add default via ${GATEWAY} dev eth0`,
       ].join('\n')],
+      // routing is what gives a private container its way out: on, as docker and podman turn it on (docs/network.md)
+      ['[ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || echo 1 > /proc/sys/net/ipv4/ip_forward'],
       // host-loopback clients of published ports leave through this interface (then masqueraded)
       [`echo 1 > /proc/sys/net/ipv4/conf/${name}/route_localnet`],
     ];
