@@ -12,6 +12,7 @@ export type { LogRecord, LogOptions } from './monitor/logs.js';
 export { EngineError, type ErrorCode } from './errors.js';
 export { systemCheck, systemRepair, type RepairReport, type StateReport } from './engine/system.js';
 export { AdaptiveExecutor, type BotStatus } from './executor/adaptive.js';
+export { useLauncher } from './runtime/launcher.js';
 export type { Bot, BotInput, DeploymentType } from './executor/bot.js';
 
 let engine: ContainerEngine | undefined;
