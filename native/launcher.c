@@ -9,7 +9,9 @@
  * Started as "codex32-shim launcher NAME": NAME is the argv[0] each shim gets (the engine finds
  * shims by their command line).
  *   in:  "ID RUNDIR"     launch `codex32-shim run RUNDIR` in its own session
- *   out: "ID P PID"      spawned; "ID X ERRNO" when the spawn failed
+ *   out: "ID P PID START" spawned, with its start time (read here, before it can be reaped: a shim
+ *                        whose command ends at once may be gone by the time the engine reads the line);
+ *                        "ID X ERRNO" when the spawn failed
  *        "ID L TEXT"     a line the shim reported on its fd 3 (attach, ok ..., err ...)
  *        "ID E"          the shim closed fd 3: its start report is complete
  * The launcher reaps the shims it spawned while it lives, and exits when its stdin closes; the
@@ -83,15 +85,16 @@ static void launch(long id, const char *rundir) {
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   close(p[1]);
-  char num[24];
   if (rc != 0) {
+    char num[24];
     close(p[0]);
     snprintf(num, sizeof num, "%d", rc);
     out("%ld X %s\n", id, num);
     return;
   }
-  snprintf(num, sizeof num, "%d", (int)pid);
-  out("%ld P %s\n", id, num);
+  char ref[48];
+  snprintf(ref, sizeof ref, "%d %llu", (int)pid, proc_starttime(pid));
+  out("%ld P %s\n", id, ref);
   pend[npend++] = (struct pending){.id = id, .fd = p[0]};
 }
 

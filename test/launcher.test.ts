@@ -46,6 +46,26 @@ describe('the fork server', () => {
     await expect(nf.start()).rejects.toMatchObject({ code: 'COMMAND_NOT_FOUND' });
   });
 
+  it('starts a command that ends at once even when this process reads the report late', async () => {
+    useLauncher(true);
+    for (let i = 0; i < 5; i++) {
+      const c = await engine.create({ image: 'host', command: ['true'], isolation: 'minimal' });
+      // a busy event loop: the shim reports, its command ends and the fork server reaps it before we read a line
+      const blocker = setInterval(() => {
+        const end = Date.now() + 40;
+        while (Date.now() < end) {
+          /* busy */
+        }
+      }, 1);
+      try {
+        await c.start();
+      } finally {
+        clearInterval(blocker);
+      }
+      expect(await c.wait()).toBe(0);
+    }
+  });
+
   it('is started again when it died; the containers it launched run on', async () => {
     useLauncher(true);
     const a = await engine.create({ image: 'host', command: ['sleep', '30'], isolation: 'minimal' });

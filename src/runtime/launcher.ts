@@ -4,17 +4,18 @@
 // launcher would cost it one more process. The launcher is unref'd and exits when this process does.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import type { ProcRef } from '../state/types.js';
 
 /** What one shim said on its fd 3 while starting, as the launcher relays it. */
 export interface LaunchReport {
-  /** the shim's pid, once spawned */
-  onSpawn(pid: number): void;
+  /** the shim, once spawned (its start time read by the launcher, before it could be reaped) */
+  onSpawn(shim: ProcRef): void;
   /** each line of its start report */
   onLine(line: string): void;
   /** its report is complete (fd 3 closed) */
   onEnd(): void;
-  /** the spawn itself failed */
-  onError(err: Error): void;
+  /** the launcher could not spawn it, or died before its report was complete */
+  onLost(): void;
 }
 
 let enabled = true;
@@ -35,8 +36,8 @@ class Launcher {
 
   constructor(bin: string) {
     this.child = spawn(bin, ['launcher', bin], { stdio: ['pipe', 'pipe', 'ignore'] });
-    this.child.on('error', () => this.fail(new Error('the launcher could not be started')));
-    this.child.on('exit', () => this.fail(new Error('the launcher exited')));
+    this.child.on('error', () => this.fail());
+    this.child.on('exit', () => this.fail());
     const out = this.child.stdout as Readable;
     out.setEncoding('utf8');
     out.on('data', (d: string) => this.read(d));
@@ -70,21 +71,24 @@ class Launcher {
       const r = m && this.pending.get(Number(m[1]));
       if (!m || !r) continue;
       const [, id, kind, rest = ''] = m;
-      if (kind === 'P') r.onSpawn(Number(rest));
+      if (kind === 'P') {
+        const [pid, start] = rest.split(' ');
+        r.onSpawn({ pid: Number(pid), start });
+      }
       else if (kind === 'L') r.onLine(rest);
       else {
         this.pending.delete(Number(id));
         if (kind === 'E') r.onEnd();
-        else r.onError(new Error(`posix_spawn failed with errno ${rest}`));
+        else r.onLost();
       }
     }
     if (this.pending.size === 0) this.idle();
   }
 
   /** A launcher that died fails what it had not finished: those starts are reported as failed to set up. */
-  private fail(err: Error): void {
+  private fail(): void {
     this.dead = true;
-    for (const r of this.pending.values()) r.onError(err);
+    for (const r of this.pending.values()) r.onLost();
     this.pending.clear();
     this.idle();
   }

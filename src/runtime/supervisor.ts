@@ -32,7 +32,7 @@ export function launchShim(runDir: string, onAttach?: () => void): Promise<Launc
     let shim: ProcRef | undefined;
     let out = '';
     const report = {
-      onSpawn: (pid: number) => (shim = procRef(pid)),
+      onSpawn: (ref: ProcRef | undefined) => (shim = ref),
       onText: (d: string) => {
         out += d;
         if (out.startsWith('attach\n')) {
@@ -44,7 +44,7 @@ export function launchShim(runDir: string, onAttach?: () => void): Promise<Launc
     };
     const direct = () => {
       const child = spawn(bin, ['run', runDir], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
-      if (child.pid) report.onSpawn(child.pid);
+      if (child.pid) report.onSpawn(procRef(child.pid)); // our child: a zombie until we reap it, never gone yet
       const pipe = child.stdio[3] as NodeJS.ReadableStream;
       pipe.setEncoding('utf8');
       pipe.on('data', report.onText);
@@ -59,7 +59,7 @@ export function launchShim(runDir: string, onAttach?: () => void): Promise<Launc
       onLine: (line) => report.onText(line + '\n'),
       onEnd: report.onEnd,
       // a fork server that died before spawning this shim: spawn it here; after, its report is cut short
-      onError: () => (shim ? report.onEnd() : direct()),
+      onLost: () => (shim ? report.onEnd() : direct()),
     });
     if (!viaLauncher) direct();
   });
