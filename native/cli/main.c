@@ -12,6 +12,7 @@
 #include "inspect.h"
 #include "ps.h"
 #include "settings.h"
+#include "stats.h"
 #include "store.h"
 #include "text.h"
 
@@ -73,6 +74,7 @@ int main(int argc, char **argv) {
   }
   if (i >= argc) to_node();
   const char *cmd = argv[i++];
+  if (!strcmp(cmd, "stats")) return stats_command(storage, argc - i, argv + i);
   struct ps_opts o = {0};
   int inspect = !strcmp(cmd, "inspect"), exec = !strcmp(cmd, "exec");
   /* exec NAME CMD...: the command is everything after the name, as commander passes it through */
