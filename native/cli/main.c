@@ -11,6 +11,7 @@
 #include "fallback.h"
 #include "inspect.h"
 #include "ps.h"
+#include "run.h"
 #include "settings.h"
 #include "stats.h"
 #include "store.h"
@@ -74,6 +75,13 @@ int main(int argc, char **argv) {
   }
   if (i >= argc) to_node();
   const char *cmd = argv[i++];
+  if (!strcmp(cmd, "run")) {
+    /* run --rm / run -d of the host image, from Node's recipe; -1: nothing was done, Node runs it */
+    const char *dir = storage_dir(storage);
+    int code = dir && normalized(dir) ? run_main(dir, argv[1], argc - i, argv + i) : -1;
+    if (code < 0) to_node();
+    return code;
+  }
   if (!strcmp(cmd, "stats")) return stats_command(storage, argc - i, argv + i);
   struct ps_opts o = {0};
   int inspect = !strcmp(cmd, "inspect"), exec = !strcmp(cmd, "exec");

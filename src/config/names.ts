@@ -24,8 +24,9 @@ export function newId(): string {
   return randomBytes(32).toString('hex');
 }
 
-const ADJECTIVES = ['brave', 'calm', 'eager', 'fancy', 'gentle', 'happy', 'jolly', 'keen', 'lively', 'merry', 'nimble', 'proud', 'quick', 'quiet', 'sharp', 'swift', 'tidy', 'witty', 'bold', 'clever'];
-const NOUNS = ['otter', 'falcon', 'badger', 'heron', 'lynx', 'panda', 'raven', 'tiger', 'walrus', 'yak', 'beaver', 'cobra', 'dingo', 'gecko', 'ibis', 'koala', 'lemur', 'moose', 'newt', 'puffin'];
+/** The words generated names are made of (the native front end reads them from the run recipe). */
+export const ADJECTIVES = ['brave', 'calm', 'eager', 'fancy', 'gentle', 'happy', 'jolly', 'keen', 'lively', 'merry', 'nimble', 'proud', 'quick', 'quiet', 'sharp', 'swift', 'tidy', 'witty', 'bold', 'clever'];
+export const NOUNS = ['otter', 'falcon', 'badger', 'heron', 'lynx', 'panda', 'raven', 'tiger', 'walrus', 'yak', 'beaver', 'cobra', 'dingo', 'gecko', 'ibis', 'koala', 'lemur', 'moose', 'newt', 'puffin'];
 
 /** A readable generated name such as brave_otter_4821. */
 export function generateName(): string {

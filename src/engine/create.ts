@@ -6,7 +6,8 @@ import { ZodError } from 'zod';
 import { generateName, newId, validateName } from '../config/names.js';
 import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { EngineError } from '../errors.js';
-import { populateApp, resolveImage } from '../images/store.js';
+import { populateApp, resolveImage, type ContainerImage } from '../images/store.js';
+import type { ContainerPaths } from '../runtime/layout.js';
 import { checkBlkio } from '../runtime/blkio.js';
 import { defaultNetworkMode } from '../runtime/network.js';
 import { checkSecurity } from '../runtime/security.js';
@@ -37,10 +38,22 @@ function parseConfig(input: ContainerConfig) {
   }
 }
 
-/** Validate a config and create the container (not started); returns its id and name. */
-export async function createContainer(core: EngineCore, input: ContainerConfig, options: { cwd?: string } = {}): Promise<{ id: string; name: string }> {
+/** What create resolved: the row it would store, the image and the container's paths; nothing written yet. */
+export interface ResolvedCreate {
+  row: ContainerRow;
+  image: ContainerImage;
+  paths: ContainerPaths;
+  /** the attributes of its `create` event: the image as asked for, and the isolation it got */
+  createAttrs: Record<string, unknown>;
+}
+
+/**
+ * Resolve and validate a config against settings, the host and the image, without touching disk or the
+ * database. `as` fixes the id and name (the run recipe resolves with placeholders in their place).
+ */
+export async function resolveCreate(core: EngineCore, input: ContainerConfig, options: { cwd?: string; as?: { id: string; name: string } } = {}): Promise<ResolvedCreate> {
   const cfg = parseConfig(withImageConfig(core, input, options.cwd));
-  const name = cfg.name ? validateName(cfg.name) : generateName();
+  const name = options.as?.name ?? (cfg.name ? validateName(cfg.name) : generateName());
   const isolation = cfg.isolation ?? core.settings.isolation;
   const host = probeHost();
   const level = host.levels[isolation];
@@ -64,7 +77,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
 
   const { network, port, env, publish } = await resolveNetwork(core, cfg, isolation);
 
-  const id = newId();
+  const id = options.as?.id ?? newId();
   const paths = core.paths(id);
   const config = { ...cfg, name, isolation, volumes, env, port, network, publish, image: image.kind === 'path' ? image.source! : cfg.image };
   const row: ContainerRow = {
@@ -76,6 +89,13 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
     state: { restartCount: 0, runBase: 0, restartBase: 0 },
   };
   resolveArgv(row, image, paths); // a command that cannot be inferred is refused now, not at start
+  return { row, image, paths, createAttrs: { image: cfg.image, isolation } };
+}
+
+/** Validate a config and create the container (not started); returns its id and name. */
+export async function createContainer(core: EngineCore, input: ContainerConfig, options: { cwd?: string } = {}): Promise<{ id: string; name: string }> {
+  const { row, image, paths, createAttrs } = await resolveCreate(core, input, options);
+  const { id, name, config } = row;
   ensureRoom(core.settings.storageDir, 'create the container');
   try {
     mkdirSync(paths.dir, { recursive: false, mode: 0o700 });
@@ -83,10 +103,10 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
     writeMeta(paths.dir, row); // what system repair rebuilds this row from if the database is lost
     await populateApp(image, paths.app);
     mkdirSync(paths.etc, { mode: 0o755 });
-    writeFileSync(`${paths.etc}/hostname`, `${cfg.hostname ?? name}\n`);
+    writeFileSync(`${paths.etc}/hostname`, `${config.hostname ?? name}\n`);
     core.store.tx(() => {
       core.store.insertContainer(row);
-      recordEvent(core.store, 'create', row, { image: cfg.image, isolation });
+      recordEvent(core.store, 'create', row, createAttrs);
     });
   } catch (e) {
     await rm(paths.dir, { recursive: true, force: true });

@@ -15,31 +15,36 @@ import { probeHost } from '../runtime/probe.js';
 import { connectAttach, type AttachSession } from '../runtime/attach.js';
 import { launchShim, readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
 import { ensureRoom, stateError } from '../state/errors.js';
-import type { ContainerRow, ContainerState, ContainerStatus } from '../state/types.js';
+import type { ContainerRow, ContainerState, ContainerStatus, ProcRef } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
 import { startNetwork, stopNetwork } from './network.js';
 import { bootId, killOrphans } from './reconcile.js';
 import { canStart, invalidState, isActive } from './status.js';
 
+/** The state of a container being started by owner: the last run's outcome cleared, counts rebased. */
+export function startingState(cur: Pick<ContainerRow, 'status' | 'state'>, owner: ProcRef, runBase: number): ContainerState {
+  return {
+    ...cur.state,
+    owner,
+    previous: cur.status,
+    shim: undefined,
+    init: undefined,
+    userStopped: false,
+    error: undefined,
+    runBase,
+    restartBase: cur.state.restartCount,
+    shimEvents: 0,
+    oomSeen: 0, // each run has a fresh cgroup, whose count starts at zero
+  };
+}
+
 /** Claim a startable container for this process: it goes to `starting` with our identity as owner. */
 function claimStart(core: EngineCore, row: ContainerRow): ContainerRow {
   return core.store.tx(() => {
     const cur = core.store.getContainer(row.id)!;
     if (!canStart(cur.status)) throw invalidState(cur.name, cur.status, 'start', 'Wait for it to finish, or stop it first.');
-    const state: ContainerState = {
-      ...cur.state,
-      owner: selfRef(),
-      previous: cur.status,
-      shim: undefined,
-      init: undefined,
-      userStopped: false,
-      error: undefined,
-      runBase: core.store.lastRun(cur.id),
-      restartBase: cur.state.restartCount,
-      shimEvents: 0,
-      oomSeen: 0, // each run has a fresh cgroup, whose count starts at zero
-    };
+    const state = startingState(cur, selfRef(), core.store.lastRun(cur.id));
     core.store.updateContainer(cur.id, 'starting', state);
     return { ...cur, status: 'starting' as ContainerStatus, state };
   });
@@ -191,12 +196,17 @@ async function signalSupervisor(core: EngineCore, row: ContainerRow, request: St
  * Naps that end early when the supervisor writes to the run directory (its state file is replaced on
  * every change, its exits file appended): a wait sees an exit within a fraction of a millisecond
  * instead of at the next poll. The polling stays, for writes the watch misses and a supervisor killed.
+ * The log's writes are ignored (see below).
  */
 function runDirNaps(dir: string) {
   let wake: (() => void) | undefined;
   let watcher: FSWatcher | undefined;
   try {
-    watcher = watch(dir, { persistent: false }, () => wake?.());
+    // the container's log is in the same directory: waking (and reading the database) on each of its
+    // writes burnt a core beside a chatty container, so only the supervisor's own files wake a wait
+    watcher = watch(dir, { persistent: false }, (_event, name) => {
+      if (!String(name ?? '').startsWith('container.log')) wake?.();
+    });
     watcher.on('error', () => undefined);
   } catch {
     /* no inotify here: polling alone */

@@ -1,0 +1,27 @@
+/* run: the native `run --rm host CMD...` and `run -d host CMD...` (see native/cli/run.c) */
+#ifndef CODEX32_CLI_RUN_H
+#define CODEX32_CLI_RUN_H
+#include <limits.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct recipe;
+
+/* a container this process created (and is starting) */
+struct started {
+  char id[65], name[64], dir[PATH_MAX], owner_start[32];
+  long long created;
+  const struct recipe *recipe;
+  const char *launcher; /* bin/codex32, for what only Node does */
+};
+
+/* run ARGS (after `run`); the container's exit code, or -1 before any side effect: Node must run it */
+int run_main(const char *storage, const char *launcher, int argc, char **argv);
+/* launch the supervisor of a created container, record the outcome, then detach or follow, wait and remove */
+int run_started(sqlite3 *db, struct started *c, int detach);
+/* remove what a create that did not reach the database made: its directory and cgroups */
+void undo_create(struct started *c);
+/* the start time (clock ticks since boot, /proc/PID/stat field 22) that tells pid reuse apart */
+int proc_start(pid_t pid, char *out, size_t outsz);
+#endif
