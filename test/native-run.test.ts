@@ -93,7 +93,7 @@ describe.skipIf(why)('native run', () => {
     expect(modes(a)).toEqual(modes(b));
     expect(events('zq-native')).toEqual(events('zq-node'));
     // the rest of its life is the engine's as usual: logs, inspect and stop through Node
-    await until(async () => (await sb.cli(['logs', 'zq-native'])).stdout.includes('tab\there ü'));
+    await until(async () => String((await sb.cli(['logs', 'zq-native'])).stdout).includes('tab\there ü'));
     const ia = norm(JSON.stringify(await sb.inspect('zq-native')), a);
     const ib = norm(JSON.stringify(await sb.inspect('zq-node')), b);
     expect(ia).toBe(ib);
@@ -116,7 +116,7 @@ describe.skipIf(why)('native run', () => {
       env: { ...sb.env, PATH: `${noNode}:${process.env.PATH}` },
     });
     await until(() => events('sig').some((e) => e.type === 'start'));
-    await until(async () => (await sb.cli(['logs', 'sig'])).stdout.includes('up'));
+    await until(async () => String((await sb.cli(['logs', 'sig'])).stdout).includes('up'));
     p.kill('SIGTERM');
     const r = await p;
     expect(r.exitCode).toBe(143);
