@@ -3,11 +3,13 @@
 #include "cgroup.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "health.h"
@@ -102,13 +104,21 @@ void signal_container(int sig, int group) {
     if (isolation == ISO_MINIMAL || found[i] != child_pid) kill(found[i], sig);
 }
 
+/* as a subreaper, a supervisor without children has no descendants at all: every orphan of the
+ * container is handed to it. Checking first spares the scan of every /proc/PID/stat on the host
+ * (30-40 ms with 3000 processes) when the main process exited alone, as most do */
+static int has_children(void) {
+  siginfo_t si;
+  return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 || errno != ECHILD;
+}
+
 void kill_container(void) {
   if (child_pid > 0) {
     if (isolation == ISO_MINIMAL) kill(-child_pid, SIGKILL); /* minimal: the process group */
     kill(child_pid, SIGKILL);
   }
   signal_cgroups(SIGKILL);
-  if (isolation == ISO_MINIMAL) signal_descendants(SIGKILL);
+  if (isolation == ISO_MINIMAL && has_children()) signal_descendants(SIGKILL);
 }
 
 long long oom_count(void) {

@@ -169,6 +169,16 @@ describe('daemonless supervision', () => {
     await until(() => pidsWith(`sleep\0${marker}`).length === 0, 30_000);
   });
 
+  it('a main process that exits by itself leaves none of its double-forked, setsid children behind', async () => {
+    // without cgroups only the supervisor's walk of its descendants finds the orphans: they are its
+    // children (it is their subreaper), which its check for children before the walk must see
+    const marker = `${3000 + Math.floor(Math.random() * 1000)}.25`;
+    const noCgroups = { env: { ...sb.env, CODEX32_CGROUP_ROOT: '/nonexistent' } };
+    const r = await cli(['run', ...M, '--name', 'leaver', 'host', 'sh', '-c', `setsid sh -c 'sleep ${marker} & exit'; sleep ${marker} & sleep 0.3; exit 4`], noCgroups);
+    expect(r.exitCode).toBe(4);
+    await until(() => pidsWith(`sleep\0${marker}`).length === 0, 30_000);
+  });
+
   it('a killed supervisor is reported truthfully and rm -f kills what was left', async () => {
     const marker = `${2000 + Math.floor(Math.random() * 1000)}.5`;
     await cli(['run', '-d', ...M, '--name', 'orphan', 'host', 'sleep', marker]);
