@@ -89,7 +89,7 @@ int cg_memory(const struct cg_files *f, double *usage, double *limit) {
   char *s = trimmed(text);
   if (!*s || !strcmp(s, "max")) return 0;
   size_t n = strlen(s);
-  if (strspn(s, "0123456789") != n) return -1;
+  if (strspn(s, "0123456789") != n || (n > 1 && s[0] == '0')) return -1; /* the kernel writes no leading zero */
   /* 17 to 19 digits may still be under 2^60, a limit but no whole JavaScript number: Node's to print */
   if (n > 16) return n > 19 || (n == 19 && strcmp(s, "1152921504606846976") >= 0) ? 0 : -1;
   return digits(s, "", limit);
