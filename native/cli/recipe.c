@@ -109,17 +109,20 @@ int recipe_load(struct recipe *r, const char *storage, const char *file, const c
   return 0;
 }
 
-void recipe_fill(struct buf *out, const char *tmpl, const char *id, const char *name) {
-  const size_t il = strlen(RECIPE_ID), nl = strlen(RECIPE_NAME);
+void recipe_fill(struct buf *out, const char *tmpl, const char *const *pairs) {
   for (const char *p = tmpl; *p;) {
-    const char *a = strstr(p, RECIPE_ID), *b = strstr(p, RECIPE_NAME);
-    const char *next = a && (!b || a < b) ? a : b;
+    const char *next = NULL;
+    int which = -1;
+    for (int k = 0; pairs[k]; k += 2) {
+      const char *at = strstr(p, pairs[k]);
+      if (at && (!next || at < next)) next = at, which = k;
+    }
     if (!next) {
       buf_str(out, p);
       return;
     }
     buf_add(out, p, (size_t)(next - p));
-    buf_str(out, next == a ? id : name);
-    p = next + (next == a ? il : nl);
+    buf_str(out, pairs[which + 1]);
+    p = next + strlen(pairs[which]);
   }
 }

@@ -11,6 +11,8 @@
 #define RECIPE_NAME "@@NAME@@"
 #define RECIPE_ARGV "@@ARGV@@"
 #define RECIPE_OWNER "@@OWNER@@"
+#define RECIPE_NET "@@NET@@"
+#define RECIPE_ADDR "@@ADDR@@"
 
 struct recipe {
   char *buf;
@@ -24,6 +26,6 @@ int recipe_load(struct recipe *r, const char *storage, const char *file, const c
 const char *recipe_get(const struct recipe *r, const char *key);
 /* the value of entry i when its key is key, else NULL */
 const char *recipe_at(const struct recipe *r, int i, const char *key);
-/* tmpl with the id and name placeholders replaced, appended to out */
-void recipe_fill(struct buf *out, const char *tmpl, const char *id, const char *name);
+/* tmpl with each placeholder of pairs (placeholder, value, ..., NULL) replaced, appended to out */
+void recipe_fill(struct buf *out, const char *tmpl, const char *const *pairs);
 #endif

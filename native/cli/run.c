@@ -132,7 +132,7 @@ static int make_dirs(const struct recipe *r, struct started *c, const char *conf
     bad = mkdir(p, mode) || chmod(p, mode);
   }
   struct buf host = {0};
-  recipe_fill(&host, recipe_get(r, "hostname") ? recipe_get(r, "hostname") : RECIPE_NAME, c->id, c->name);
+  recipe_fill(&host, recipe_get(r, "hostname") ? recipe_get(r, "hostname") : RECIPE_NAME, c->pairs);
   buf_str(&host, "\n");
   snprintf(p, sizeof p, "%s/etc/hostname", c->dir);
   bad = bad || write_file(p, host.p, host.len, 0644);
@@ -145,7 +145,7 @@ static int make_cgroups(const struct recipe *r, struct started *c) {
     const char *v = recipe_at(r, i, "cgroup");
     if (!v) continue;
     struct buf d = {0};
-    recipe_fill(&d, v, c->id, c->name);
+    recipe_fill(&d, v, c->pairs);
     int bad = mkdir(d.p, 0755);
     free(d.p);
     if (bad) return -1; /* its parent is gone (a host change since the recipe): Node sets it up */
@@ -160,7 +160,7 @@ static int write_spec(const struct recipe *r, struct started *c, char **cmd, int
     if (!v) continue;
     if (!strcmp(v, "arg=" RECIPE_ARGV))
       for (int k = 0; k < n; k++) buf_str(&s, "arg="), buf_str(&s, cmd[k]), buf_add(&s, "", 1);
-    else recipe_fill(&s, v, c->id, c->name), buf_add(&s, "", 1);
+    else recipe_fill(&s, v, c->pairs), buf_add(&s, "", 1);
   }
   char p[PATH_MAX + 16];
   snprintf(p, sizeof p, "%s/spec", c->dir);
@@ -177,8 +177,8 @@ static int insert_row(sqlite3 *db, const struct recipe *r, struct started *c, co
   if (!at) return -1;
   struct buf half = {0};
   buf_add(&half, tmpl, (size_t)(at - tmpl));
-  recipe_fill(&st, half.p, c->id, c->name), buf_str(&st, owner.p), recipe_fill(&st, at + strlen(RECIPE_OWNER) + 2, c->id, c->name);
-  recipe_fill(&attrs, recipe_get(r, "create_attrs") ? recipe_get(r, "create_attrs") : "{}", c->id, c->name);
+  recipe_fill(&st, half.p, c->pairs), buf_str(&st, owner.p), recipe_fill(&st, at + strlen(RECIPE_OWNER) + 2, c->pairs);
+  recipe_fill(&attrs, recipe_get(r, "create_attrs") ? recipe_get(r, "create_attrs") : "{}", c->pairs);
   int ok = !sql_begin(db);
   ok = ok && sql_run(db, taken, "INSERT INTO containers (id, name, status, created_at, config, state) VALUES (?, ?, 'starting', ?, ?, ?)", "ttitt", c->id, c->name, c->created, config, st.p) == 1;
   ok = ok && !sql_event(db, c->created, "create", c->id, c->name, attrs.p);
@@ -217,13 +217,15 @@ int run_main(const char *storage, const char *launcher, int argc, char **argv) {
   snprintf(c.dir, sizeof c.dir, "%s/containers/%s", storage, c.id);
   c.created = wall_ms();
   c.recipe = &r;
+  const char *pairs[] = {RECIPE_ID, c.id, RECIPE_NAME, c.name, RECIPE_NET, c.net, RECIPE_ADDR, c.addr, NULL};
+  memcpy(c.pairs, pairs, sizeof pairs);
   c.launcher = launcher;
   struct buf filled = {0}, config = {0};
-  recipe_fill(&filled, recipe_get(&r, "config") ? recipe_get(&r, "config") : "", c.id, c.name);
+  recipe_fill(&filled, recipe_get(&r, "config") ? recipe_get(&r, "config") : "", c.pairs);
   fill_argv(&config, filled.p, cmd, n);
   free(filled.p);
   int taken = 0;
-  if (!recipe_get(&r, "config") || make_dirs(&r, &c, config.p) || make_cgroups(&r, &c) || write_spec(&r, &c, cmd, n) || insert_row(db, &r, &c, config.p, &taken)) {
+  if (!recipe_get(&r, "config") || make_dirs(&r, &c, config.p) || make_cgroups(&r, &c) || net_up(&c) || write_spec(&r, &c, cmd, n) || insert_row(db, &r, &c, config.p, &taken)) {
     /* nothing of it may stay (the row was never inserted): Node then does the whole run, and reports a
        taken name in its own words */
     undo_create(&c);

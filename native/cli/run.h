@@ -11,6 +11,8 @@ struct recipe;
 /* a container this process created (and is starting) */
 struct started {
   char id[65], name[64], dir[PATH_MAX], owner_start[32];
+  char net[16], addr[16]; /* a private network's interface name and leased address, else empty */
+  const char *pairs[11];  /* each recipe placeholder and its value, NULL-terminated, for recipe_fill */
   long long created;
   const struct recipe *recipe;
   const char *launcher; /* bin/codex32, for what only Node does */
@@ -22,6 +24,10 @@ int run_main(const char *storage, const char *launcher, int argc, char **argv);
 int run_started(sqlite3 *db, struct started *c, int detach);
 /* remove what a create that did not reach the database made: its directory and cgroups */
 void undo_create(struct started *c);
+/* bring up the container's network as the recipe says (files; lease and set-up for a private one); -1: nothing left */
+int net_up(struct started *c);
+/* take a private network down and free its address (safe when it was never up) */
+void net_down(const struct started *c);
 /* the start time (clock ticks since boot, /proc/PID/stat field 22) that tells pid reuse apart */
 int proc_start(pid_t pid, char *out, size_t outsz);
 #endif

@@ -48,7 +48,7 @@ static void drop_cgroups(const struct started *c) {
     const char *v = recipe_at(c->recipe, i, "cgroup");
     if (!v) continue;
     struct buf d = {0}, procs = {0};
-    recipe_fill(&d, v, c->id, c->name);
+    recipe_fill(&d, v, c->pairs);
     buf_str(&procs, d.p), buf_str(&procs, "/cgroup.procs");
     for (int tries = 0; rmdir(d.p) && errno == EBUSY && tries < 500; tries++) {
       FILE *f = fopen(procs.p, "re");
@@ -63,6 +63,7 @@ static void drop_cgroups(const struct started *c) {
 
 void undo_create(struct started *c) {
   drop_cgroups(c);
+  net_down(c);
   nftw(c->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -189,6 +190,7 @@ int run_started(sqlite3 *db, struct started *c, int detach) {
   free(report.p), free(ref.p);
   if (!started) {
     if (pid > 0) waitpid(pid, NULL, 0);
+    net_down(c); /* as startContainer's stopNetwork after a failed start */
     const char *err = code == 127 ? "COMMAND_NOT_FOUND" : code == 126 ? "COMMAND_NOT_EXECUTABLE" : "RUNTIME_FAILED";
     if (!detach) { /* as Node's run --rm: a container that failed to start is removed */
       int mine = !sql_begin(db) && sql_run(db, NULL, "UPDATE containers SET status = 'removing', state = json_set(state, '$.owner', json(?)) WHERE id = ?", "tt", owner.p, c->id) == 1;

@@ -7,12 +7,13 @@
 // A recipe names everything its content was derived from (the engine's code, the supervisor binary,
 // the settings in the environment, the boot, the user); when any of them differs the native side hands
 // the command to Node, which runs it and writes the recipe again. docs/state.md describes the format.
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADJECTIVES, NOUNS } from '../config/names.js';
-import type { ContainerConfig } from '../config/schema.js';
+import type { ContainerConfig, ResolvedConfig } from '../config/schema.js';
 import { cgroupLimitsFor } from '../runtime/cgroups.js';
-import { networkMode } from '../runtime/network.js';
+import { LEASE_DIR, netFiles, netName, networkMode, setupSteps, stepsScript, teardownParts } from '../runtime/network.js';
+import { IF_PREFIX, SUBNET } from '../runtime/nftables.js';
 import { buildPlan } from '../runtime/plan.js';
 import { probeHost } from '../runtime/probe.js';
 import { shimPath } from '../runtime/supervisor.js';
@@ -30,6 +31,9 @@ export const RECIPE_ID = '0c32'.repeat(16);
 export const RECIPE_NAME = '@@NAME@@';
 export const RECIPE_ARGV = '@@ARGV@@';
 export const RECIPE_OWNER = '@@OWNER@@';
+/** ...and, on a private network, its interface and namespace name and its leased address. */
+export const RECIPE_NET = '@@NET@@';
+export const RECIPE_ADDR = '@@ADDR@@';
 /** The settings in the environment that change what a run resolves to (compared by the native side). */
 const SETTINGS_ENV = ['CONTAINER_ISOLATION_LEVEL', 'CODEX32_CGROUP_ROOT', 'CODEX32_SHIM', 'CODEX32_BOOT_ID'];
 
@@ -58,8 +62,9 @@ export async function writeRunRecipe(core: EngineCore, input: ContainerConfig, s
   const { row, image, paths, createAttrs } = await resolveCreate(core, { ...input, name: undefined, command: [RECIPE_ARGV] }, { as: { id: RECIPE_ID, name: RECIPE_NAME } });
   const c = row.config;
   const limits = cgroupLimitsFor(c.isolation, c.limits, probeHost().cgroup);
+  const mode = networkMode(c);
   const plain =
-    image.kind === 'host' && networkMode(c) === 'host' && c.isolation !== 'strict' && !c.tty && !c.interactive && c.port === undefined && !c.publish.length &&
+    image.kind === 'host' && c.isolation !== 'strict' && !c.tty && !c.interactive && c.port === undefined && !c.publish.length && !c.networkBandwidth &&
     !c.volumes.length && !c.user && !c.blkio && Object.values(limits).every((v) => v === undefined) && !c.entrypoint && !c.health;
   const basis = [
     `recipe=${RECIPE_VERSION}`,
@@ -75,7 +80,9 @@ export async function writeRunRecipe(core: EngineCore, input: ContainerConfig, s
   }
   const cgroups = real.state.cgroups && JSON.parse(JSON.stringify(real.state.cgroups).replaceAll(real.id, RECIPE_ID));
   const state: ContainerState = { ...startingState(row, RECIPE_OWNER as unknown as ProcRef, 0), cgroups };
-  const plan = buildPlan({ ...row, status: 'starting', state }, image, paths, cgroups, undefined);
+  const net = c.isolation === 'minimal' || mode === 'host' ? [] : networkRecipe(row.config, mode === 'private');
+  const netns = mode === 'private' && c.isolation !== 'minimal' ? `/run/netns/${netName(RECIPE_ID)}` : undefined;
+  const plan = buildPlan({ ...row, status: 'starting', state }, image, paths, cgroups, netns);
   if (plan.entries.filter((e) => e === `arg=${RECIPE_ARGV}`).length !== 1) return false;
   const rel = (p: string) => p.slice(paths.dir.length + 1);
   const entries = [
@@ -94,7 +101,8 @@ export async function writeRunRecipe(core: EngineCore, input: ContainerConfig, s
     `config=${JSON.stringify(c)}`,
     `starting_state=${JSON.stringify(state)}`,
     `create_attrs=${JSON.stringify(createAttrs)}`,
-    ...plan.entries.map((e) => `spec=${e}`),
+    ...net,
+    ...plan.entries.map((e) => `spec=${e.replaceAll(netName(RECIPE_ID), RECIPE_NET)}`),
   ];
   if (entries.some((e) => e.includes('\0'))) return false;
   save(core, file, entries);
@@ -109,6 +117,28 @@ function save(core: EngineCore, file: string, entries: string[]): void {
   const path = join(dir, file);
   writeFileSync(`${path}.${process.pid}.tmp`, entries.map((e) => e + '\0').join(''), { mode: 0o600 });
   renameSync(`${path}.${process.pid}.tmp`, path);
+}
+
+/**
+ * What a private network (or none) needs beside the spec: the network files' contents, and for a private
+ * one where addresses are leased, the interface names' prefix, the set-up script and the tear-down.
+ */
+function networkRecipe(c: ResolvedConfig, isPrivate: boolean): string[] {
+  const req = { id: RECIPE_ID, hostname: c.hostname ?? RECIPE_NAME, etcDir: '', publish: [], dns: c.dns, addHosts: c.addHosts };
+  const { files, loopbackDns } = netFiles(req, isPrivate ? RECIPE_ADDR : undefined);
+  const out = Object.entries(files).map(([name, text]) => `net_file=${name}\t${text}`);
+  if (!isPrivate) return out;
+  const name = netName(RECIPE_ID);
+  return [
+    ...out,
+    // the resolver the host has now decides the container's resolv.conf and the DNS forward rule
+    ...(existsSync('/etc/resolv.conf') ? [fileCheck('/etc/resolv.conf')] : []),
+    `lease_dir=${LEASE_DIR}`,
+    `lease_prefix=${SUBNET.split('.').slice(0, 2).join('.')}`,
+    `net_prefix=${IF_PREFIX}`,
+    `net_setup=${stepsScript(setupSteps(req, RECIPE_ADDR, loopbackDns)).replaceAll(name, RECIPE_NET)}`,
+    `net_teardown=${teardownParts(RECIPE_NET).join('\n')}\n`,
+  ];
 }
 
 /** The entries of a recipe file (for tests and `system check`); undefined when there is none. */

@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { NetworkMode, PortMapping } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { hostsFile, resolverPlan } from './netfiles.js';
-import { baseRules, GATEWAY, IF_PREFIX, portRules, removePortRules } from './nftables.js';
+import { baseRules, GATEWAY, IF_PREFIX, portRules, removePortRules, SUBNET } from './nftables.js';
 
 /** Leases live in /run: they vanish with the namespaces at reboot, and are shared by every storage dir. */
 export const LEASE_DIR = '/run/codex32/net';
@@ -47,18 +47,23 @@ export function netName(id: string): string {
 }
 
 /**
- * Run the set-up commands as one shell script: one process spawned from this (large) Node process
- * instead of one per command, which on a busy host is most of a private network's cost. Each command
- * gets its input as a quoted here-document; the first that fails stops the script and is named.
+ * The set-up commands as one shell script: one process spawned from this (large) Node process instead of
+ * one per command, which on a busy host is most of a private network's cost. Each command gets its input
+ * as a quoted here-document; the first that fails stops the script and names itself on stderr as @@N.
  * Every word in the commands is ours (names, addresses, numbers), never a user's string.
  */
-function runSteps(steps: Array<[string, string?]>): void {
+export function stepsScript(steps: Array<[string, string?]>): string {
   const script = ['fail() { echo "@@$1" >&2; exit 1; }'];
   steps.forEach(([cmd, input], i) => {
     script.push(input === undefined ? `${cmd} || fail ${i}` : `${cmd} <<'C32_INPUT' || fail ${i}\n${input.trimEnd()}\nC32_INPUT`);
   });
+  return script.join('\n');
+}
+
+/** Run the steps as one script; a failure names the step that failed and what it said. */
+function runSteps(steps: Array<[string, string?]>): void {
   try {
-    execFileSync('sh', ['-c', script.join('\n')], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    execFileSync('sh', ['-c', stepsScript(steps)], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     const lines = (err.stderr ?? '').trim().split('\n');
@@ -77,7 +82,7 @@ function leaseAddress(id: string): string {
   for (let i = 0; i < span; i++) {
     const n = 2 + ((start + i) % span);
     if ((n & 255) === 0 || (n & 255) === 255) continue;
-    const address = `10.89.${n >> 8}.${n & 255}`;
+    const address = `${SUBNET.split('.').slice(0, 2).join('.')}.${n >> 8}.${n & 255}`;
     try {
       closeSync(openSync(`${LEASE_DIR}/ip/${address}`, 'wx'));
       writeFileSync(`${LEASE_DIR}/ip/${address}`, id);
@@ -102,11 +107,18 @@ export function networkAddress(id: string): string | undefined {
 /** Write the container's /etc/hosts (and resolv.conf for a private network); returns the loopback DNS to forward to. */
 export function writeNetFiles(req: Pick<NetworkRequest, 'etcDir' | 'hostname' | 'dns' | 'addHosts'>, address?: string): string | undefined {
   mkdirSync(req.etcDir, { recursive: true });
-  writeFileSync(`${req.etcDir}/hosts`, hostsFile(req.hostname, address, req.addHosts));
-  if (!address) return undefined;
+  const files = netFiles(req, address);
+  for (const [name, text] of Object.entries(files.files)) writeFileSync(`${req.etcDir}/${name}`, text);
+  return files.loopbackDns;
+}
+
+/** The contents of the container's network files in its etc directory, and the loopback DNS to forward to. */
+export function netFiles(req: Pick<NetworkRequest, 'hostname' | 'dns' | 'addHosts'>, address?: string): { files: Record<string, string>; loopbackDns?: string } {
+  const files: Record<string, string> = { hosts: hostsFile(req.hostname, address, req.addHosts) };
+  if (!address) return { files };
   const resolver = resolverPlan(req.dns);
-  writeFileSync(`${req.etcDir}/resolv.conf`, resolver.resolvConf);
-  return resolver.loopbackDns;
+  files['resolv.conf'] = resolver.resolvConf;
+  return { files, loopbackDns: resolver.loopbackDns };
 }
 
 /** tc token bucket: burst of a twentieth of a second, never below a few full frames. */
@@ -123,32 +135,7 @@ export function setupNetwork(req: NetworkRequest): NetworkLease {
   const address = leaseAddress(req.id);
   try {
     const loopbackDns = writeNetFiles(req, address);
-    const steps: Array<[string, string?]> = [
-      [`ip netns add ${name}`],
-      ['ip -batch -', [
-        `link add ${name} type veth peer name eth0 netns ${name}`,
-        `addr add ${GATEWAY}/32 dev ${name}`,
-        `link set ${name} up`,
-        `route add ${address}/32 dev ${name} src ${GATEWAY}`,
-      ].join('\n')],
-      [`ip -n ${name} -batch -`, [
-        'link set lo up',
-        'link set eth0 up',
-        `addr add ${address}/32 dev eth0`,
-        `route add ${GATEWAY} dev eth0 scope link`,
-        `route add default via ${GATEWAY} dev eth0`,
-      ].join('\n')],
-      // routing is what gives a private container its way out: on, as docker and podman turn it on (docs/network.md)
-      ['[ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || echo 1 > /proc/sys/net/ipv4/ip_forward'],
-      // host-loopback clients of published ports leave through this interface (then masqueraded)
-      [`echo 1 > /proc/sys/net/ipv4/conf/${name}/route_localnet`],
-    ];
-    if (req.bandwidth) {
-      steps.push([`tc qdisc replace dev ${name} ${shape(req.bandwidth).join(' ')}`]); // towards the container
-      steps.push([`tc -n ${name} qdisc replace dev eth0 ${shape(req.bandwidth).join(' ')}`]); // from it
-    }
-    steps.push(['nft -f -', baseRules(loopbackDns) + portRules(req.id, address, req.publish)]);
-    runSteps(steps);
+    runSteps(setupSteps(req, address, loopbackDns));
     return { netnsPath: `/run/netns/${name}`, address, hostIf: name };
   } catch (e) {
     teardownNetwork(req.id, { ports: req.publish.length > 0 });
@@ -156,13 +143,50 @@ export function setupNetwork(req: NetworkRequest): NetworkLease {
   }
 }
 
+/** The commands that build the container's namespace, veth pair, address, routes, rules and shaping. */
+export function setupSteps(req: NetworkRequest, address: string, loopbackDns: string | undefined): Array<[string, string?]> {
+  const name = netName(req.id);
+  const steps: Array<[string, string?]> = [
+    [`ip netns add ${name}`],
+    ['ip -batch -', [
+      `link add ${name} type veth peer name eth0 netns ${name}`,
+      `addr add ${GATEWAY}/32 dev ${name}`,
+      `link set ${name} up`,
+      `route add ${address}/32 dev ${name} src ${GATEWAY}`,
+    ].join('\n')],
+    [`ip -n ${name} -batch -`, [
+      'link set lo up',
+      'link set eth0 up',
+      `addr add ${address}/32 dev eth0`,
+      `route add ${GATEWAY} dev eth0 scope link`,
+      `route add default via ${GATEWAY} dev eth0`,
+    ].join('\n')],
+    // routing is what gives a private container its way out: on, as docker and podman turn it on (docs/network.md)
+    ['[ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || echo 1 > /proc/sys/net/ipv4/ip_forward'],
+    // host-loopback clients of published ports leave through this interface (then masqueraded)
+    [`echo 1 > /proc/sys/net/ipv4/conf/${name}/route_localnet`],
+  ];
+  if (req.bandwidth) {
+    steps.push([`tc qdisc replace dev ${name} ${shape(req.bandwidth).join(' ')}`]); // towards the container
+    steps.push([`tc -n ${name} qdisc replace dev eth0 ${shape(req.bandwidth).join(' ')}`]); // from it
+  }
+  steps.push(['nft -f -', baseRules(loopbackDns) + portRules(req.id, address, req.publish)]);
+  return steps;
+}
+
+/** The `ip -batch` lines that delete a container's veth pair (both ends) and its namespace. */
+export function teardownParts(name: string): [string, string] {
+  return [`link del ${name}`, `netns del ${name}`];
+}
+
 /** Remove everything the container's private network holds on the host; safe to call twice. */
 export function teardownNetwork(id: string, options: { ports?: boolean } = {}): void {
   const name = netName(id);
   if (options.ports !== false) removePortRules(id);
+  const [link, netns] = teardownParts(name);
   const parts = [];
-  if (existsSync(`/sys/class/net/${name}`)) parts.push(`link del ${name}`); // both ends go with it
-  if (existsSync(`/run/netns/${name}`)) parts.push(`netns del ${name}`);
+  if (existsSync(`/sys/class/net/${name}`)) parts.push(link); // both ends go with it
+  if (existsSync(`/run/netns/${name}`)) parts.push(netns);
   if (parts.length) {
     try {
       execFileSync('ip', ['-force', '-batch', '-'], { input: parts.join('\n') + '\n', stdio: ['pipe', 'ignore', 'ignore'] });
