@@ -4,9 +4,10 @@
 #include <stddef.h>
 
 #define LINE_MAX_BYTES (64 * 1024)
-/* bytes asked of the pipe per read, a quarter of its 1 MiB: capturing 200 MB took the supervisor
- * about 155 ms of CPU so, against 200 ms with 64 KiB reads and 190 ms with 1 MiB ones */
-#define READ_BYTES (256 * 1024)
+/* bytes asked of the pipe per read. Capturing 200 MB, 256 KiB reads took less CPU than 64 KiB ones on
+ * an idle machine (155 against 200 ms) but more beside other work (medians 275 against 210 ms, with a
+ * long tail): the read buffer and its batch then outgrow the core's cache. A shared host is the norm */
+#define READ_BYTES (64 * 1024)
 
 struct stream {
   const char *name;
