@@ -67,14 +67,15 @@ describe.skipIf(why)('native run', () => {
     for (const ctl of ['memory', 'pids'] as const) expect(existsSync(join(host.cgroup.controllers[ctl]!, 'codex32', id))).toBe(false);
   });
 
-  it.each([['the host network', STD], ['a private network', ['--isolation', 'standard']]])('run -d on %s creates the row, files and spec Node creates for the same command', async (_net, opts) => {
+  it.each([['the host network', STD], ['a private network', ['--isolation', 'standard']]])('run -d on %s creates the row, files and spec Node creates for the same command', async (net, opts) => {
+    const [nat, nod] = net.includes('host') ? ['zq-native', 'zq-node'] : ['zq-native-p', 'zq-node-p'];
     const cmd = ['sh', '-c', 'echo "tab\there" ü; sleep 300'];
-    const n = await native(['run', '-d', '--name', 'zq-native', ...opts, 'host', ...cmd]);
+    const n = await native(['run', '-d', '--name', nat, ...opts, 'host', ...cmd]);
     expect(n.exitCode).toBe(0);
-    const o = await cli(['run', '-d', '--name', 'zq-node', ...opts, 'host', ...cmd], { CODEX32_NATIVE: '0' });
+    const o = await cli(['run', '-d', '--name', nod, ...opts, 'host', ...cmd], { CODEX32_NATIVE: '0' });
     expect(o.exitCode).toBe(0);
-    const a = { id: n.stdout.trim(), name: 'zq-native' };
-    const b = { id: o.stdout.trim(), name: 'zq-node' };
+    const a = { id: n.stdout.trim(), name: nat };
+    const b = { id: o.stdout.trim(), name: nod };
     expect(a.id).toMatch(/^[0-9a-f]{64}$/);
     const d = db();
     const row = (x: { id: string }) => d.prepare('SELECT status, config, state FROM containers WHERE id = ?').get(x.id) as { status: string; config: string; state: string };
@@ -87,20 +88,20 @@ describe.skipIf(why)('native run', () => {
     const spec = (x: { id: string; name: string }) => norm(readFileSync(join(dir(x), 'spec'), 'utf8'), x);
     expect(spec(a)).toBe(spec(b));
     expect(norm(readFileSync(join(dir(a), 'config.json'), 'utf8'), a)).toBe(norm(readFileSync(join(dir(b), 'config.json'), 'utf8'), b));
-    expect(readFileSync(join(dir(a), 'etc', 'hostname'), 'utf8')).toBe('zq-native\n');
+    expect(readFileSync(join(dir(a), 'etc', 'hostname'), 'utf8')).toBe(`${nat}\n`);
     const files = (x: { id: string }) => readdirSync(join(dir(x), 'etc')).sort();
     expect(files(a)).toEqual(files(b));
     for (const f of files(a)) expect(norm(readFileSync(join(dir(a), 'etc', f), 'utf8'), a)).toBe(norm(readFileSync(join(dir(b), 'etc', f), 'utf8'), b));
     const modes = (x: { id: string }) =>
       ['.', 'app', 'etc', 'root', 'config.json', 'spec', ...files(x).map((f) => `etc/${f}`)].map((f) => `${f} ${(statSync(join(dir(x), f)).mode & 0o7777).toString(8)}`);
     expect(modes(a)).toEqual(modes(b));
-    expect(events('zq-native')).toEqual(events('zq-node'));
+    expect(events(nat)).toEqual(events(nod));
     // the rest of its life is the engine's as usual: logs, inspect and stop through Node
-    await until(async () => String((await sb.cli(['logs', 'zq-native'])).stdout).includes('tab\there ü'));
-    const ia = norm(JSON.stringify(await sb.inspect('zq-native')), a);
-    const ib = norm(JSON.stringify(await sb.inspect('zq-node')), b);
+    await until(async () => String((await sb.cli(['logs', nat])).stdout).includes('tab\there ü'));
+    const ia = norm(JSON.stringify(await sb.inspect(nat)), a);
+    const ib = norm(JSON.stringify(await sb.inspect(nod)), b);
     expect(ia).toBe(ib);
-    expect((await sb.cli(['rm', '-f', 'zq-native', 'zq-node'])).exitCode).toBe(0);
+    expect((await sb.cli(['rm', '-f', nat, nod])).exitCode).toBe(0);
     expect(existsSync(`/run/netns/c32-${a.id.slice(0, 11)}`)).toBe(false);
   });
 
