@@ -152,7 +152,10 @@ const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((
 let cgroups = 0;
 for (const base of ['/sys/fs/cgroup/memory/codex32', '/sys/fs/cgroup/pids/codex32', '/sys/fs/cgroup/cpu,cpuacct/codex32', '/sys/fs/cgroup/codex32'])
   for (const id of ids) if (existsSync(join(base, id))) cgroups++;
-record('left behind: processes / mounts / codex32 cgroups', `${leftProcs} / ${mounts} / ${cgroups}`, '', '0 / 0 / 0');
+// private networks: each container's namespace and address lease (names from src/runtime/network.ts)
+let nets = 0;
+for (const id of ids) if (existsSync(`/run/netns/c32-${id.slice(0, 11)}`) || existsSync(`/run/codex32/net/c32-${id.slice(0, 11)}`)) nets++;
+record('left behind: processes / mounts / codex32 cgroups / networks', `${leftProcs} / ${mounts} / ${cgroups} / ${nets}`, '', '0 / 0 / 0 / 0');
 
 // report
 const lines = [`codex32 at scale — ${new Date().toISOString()} — ${COUNT} containers, ${CLIS} CLIs`, ''];
