@@ -2,12 +2,11 @@
 // native side hands over to Node whenever it cannot be sure: another schema version, a row to reconcile.
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../src/state/migrations.js';
-import { BIN, ROOT, missing, sandbox } from './helpers.js';
+import { BIN, ROOT, fakeNode, missing, sandbox } from './helpers.js';
 
 const NATIVE = join(ROOT, 'build', 'codex32-cli');
 const why = missing({ standard: true }) ?? (existsSync(NATIVE) || process.env.CI === 'true' ? undefined : 'build/codex32-cli is not built (make build)');
@@ -15,19 +14,17 @@ const why = missing({ standard: true }) ?? (existsSync(NATIVE) || process.env.CI
 describe.skipIf(why)('native ps', () => {
   const sb = sandbox('c32-native-');
   // a `node` first on the PATH that fails loudly: a command that reaches Node exits 97
-  const noNode = mkdtempSync(join(tmpdir(), 'c32-nonode-'));
+  const noNode = fakeNode();
   const direct = (args: string[], env: Record<string, string> = {}) =>
     execa(BIN, args, { reject: false, env: { ...sb.env, ...env }, stripFinalNewline: false, timeout: 60_000 });
   const both = async (args: string[]) => {
-    const native = await direct(args, { PATH: `${noNode}:${process.env.PATH}` });
+    const native = await direct(args, { PATH: noNode.path });
     const node = await direct(args, { CODEX32_NATIVE: '0' });
     return { native, node };
   };
   const port = 20000 + (process.pid % 20000);
 
   beforeAll(async () => {
-    writeFileSync(join(noNode, 'node'), '#!/bin/sh\nexit 97\n');
-    chmodSync(join(noNode, 'node'), 0o755);
     const run = async (args: string[]) => expect((await sb.cli(args)).exitCode).toBe(0);
     await run(['run', '-d', '--name', 'web', '-p', `${port}:8080`, '--label', 'team=bots', '--label', 'tier=front', 'host', 'sleep', '300']);
     await run(['run', '-d', '--name', 'quiet-one', '--network', 'none', 'host', 'sh', '-c', 'sleep 300; echo "a command longer than the column" \\ done']);
@@ -36,7 +33,7 @@ describe.skipIf(why)('native ps', () => {
     await run(['run', '--name', 'ok', '--network', 'none', 'host', 'true']);
     await run(['create', '--name', 'later', '-e', 'A=1', 'host', 'echo', 'tab\there', 'quote"d']);
     await run([
-      'create', '--name', 'rich', '-v', `${noNode}:/data:ro`, '-v', '/etc:/e2', '-u', '1000:1000', '--dns', '1.1.1.1', '--add-host', 'foo:10.0.0.5',
+      'create', '--name', 'rich', '-v', `${noNode.dir}:/data:ro`, '-v', '/etc:/e2', '-u', '1000:1000', '--dns', '1.1.1.1', '--add-host', 'foo:10.0.0.5',
       '-w', '/data', '--hostname', 'richhost', '--port', '3000', '--cap-add', 'NET_RAW', '--cap-drop', 'CHOWN', '--read-only', '--memory', '64m',
       '--pids', '50', '--nofile', '1024', '--restart', 'on-failure:3', '--timeout', '60', '--shm-size', '32m', '--network-bandwidth', '1m',
       '--stop-signal', 'SIGINT', '-p', `127.0.0.1:${port + 1}:3000`, '-p', `${port + 2}:3000`, '-p', `${port + 3}:53/udp`,
@@ -59,7 +56,7 @@ describe.skipIf(why)('native ps', () => {
   }, 120_000);
   afterAll(async () => {
     await sb.clean();
-    rmSync(noNode, { recursive: true, force: true });
+    noNode.clean();
   });
 
   it('is built for the schema the Node side migrates to', () => {
@@ -98,7 +95,7 @@ describe.skipIf(why)('native ps', () => {
   it.each([[['inspect', 'checked']], [['inspect', 'no-such-container']], [['inspect', '-f', '{{.State.Status}}', 'web']], [['inspect', 'web', 'checked']]])(
     '%j goes to Node',
     async (args: string[]) => {
-      expect((await direct(args, { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+      expect((await direct(args, { PATH: noNode.path })).exitCode).toBe(97);
       const { node } = await both(args);
       const r = await direct(args);
       expect(r.exitCode).toBe(node.exitCode);
@@ -129,7 +126,7 @@ describe.skipIf(why)('native ps', () => {
 
   it('exec gives the command no stdin, and passes everything after the name on as the command', async () => {
     for (const args of [['exec', 'web', 'cat'], ['exec', 'web', '--', 'true'], ['exec', 'web', 'echo', '-e', 'x']]) {
-      const native = await execa(BIN, args, { reject: false, env: { ...sb.env, PATH: `${noNode}:${process.env.PATH}` }, input: 'typed\n' });
+      const native = await execa(BIN, args, { reject: false, env: { ...sb.env, PATH: noNode.path }, input: 'typed\n' });
       const node = await execa(BIN, args, { reject: false, env: { ...sb.env, CODEX32_NATIVE: '0' }, input: 'typed\n' });
       expect([native.exitCode, native.stdout, native.stderr]).toEqual([node.exitCode, node.stdout, node.stderr]);
     }
@@ -138,7 +135,7 @@ describe.skipIf(why)('native ps', () => {
   it.each([[['exec', '-e', 'A=1', 'web', 'env']], [['exec', 'later', 'true']], [['exec', 'no-such-container', 'true']], [['exec', 'web']]])(
     '%j goes to Node',
     async (args: string[]) => {
-      expect((await direct(args, { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+      expect((await direct(args, { PATH: noNode.path })).exitCode).toBe(97);
       const { node } = await both(args);
       const r = await direct(args);
       expect([r.exitCode, r.stdout, r.stderr]).toEqual([node.exitCode, node.stdout, node.stderr]);
@@ -150,7 +147,7 @@ describe.skipIf(why)('native ps', () => {
     const db = new Database(join(sb.storage, 'state.db'));
     db.prepare("UPDATE containers SET config = json_set(config, '$.limits.futureLimit', 1) WHERE name = 'future'").run();
     db.close();
-    expect((await direct(['inspect', 'future'], { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+    expect((await direct(['inspect', 'future'], { PATH: noNode.path })).exitCode).toBe(97);
     const { native, node } = await both(['inspect', 'later']);
     expect(native.exitCode).toBe(0);
     expect(native.stdout).toBe(node.stdout);
@@ -165,7 +162,7 @@ describe.skipIf(why)('native ps', () => {
   });
 
   it('hands options it does not know to Node', async () => {
-    expect((await direct(['ps', '--no-such-flag'], { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+    expect((await direct(['ps', '--no-such-flag'], { PATH: noNode.path })).exitCode).toBe(97);
     const r = await direct(['ps', '--no-such-flag']);
     expect(r.exitCode).toBe(125);
     expect(r.stderr).toContain('unknown option');
@@ -178,11 +175,11 @@ describe.skipIf(why)('native ps', () => {
     db.close();
     process.kill(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 200));
-    expect((await direct(['ps', '-a'], { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+    expect((await direct(['ps', '-a'], { PATH: noNode.path })).exitCode).toBe(97);
     const r = await direct(['ps', '-a']);
     expect(r.stdout).toMatch(/Dead \(supervisor-lost\) .*orphan/);
     // the row is settled now: the native side answers again
-    expect((await direct(['ps', '-a'], { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(0);
+    expect((await direct(['ps', '-a'], { PATH: noNode.path })).exitCode).toBe(0);
   });
 
   it('hands a database of another schema version to Node', async () => {
@@ -190,7 +187,7 @@ describe.skipIf(why)('native ps', () => {
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
     try {
-      expect((await direct(['ps', '-a'], { PATH: `${noNode}:${process.env.PATH}` })).exitCode).toBe(97);
+      expect((await direct(['ps', '-a'], { PATH: noNode.path })).exitCode).toBe(97);
       const native = await direct(['ps', '-a']);
       const node = await direct(['ps', '-a'], { CODEX32_NATIVE: '0' });
       expect(native.exitCode).toBe(125);

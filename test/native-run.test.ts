@@ -2,12 +2,13 @@
 // CLI would, from the recipe Node writes (src/engine/recipe.ts), and hands every other run to Node.
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContainerEngine } from '../src/engine/engine.js';
 import { RECIPE_VERSION, readRecipe } from '../src/engine/recipe.js';
-import { BIN, ROOT, host, missing, sandbox, until } from './helpers.js';
+import { BIN, ROOT, fakeNode, host, missing, sandbox, until } from './helpers.js';
 
 const NATIVE = join(ROOT, 'build', 'codex32-cli');
 const why = missing({ standard: true, cgroup: ['memory', 'pids'] }) ?? (existsSync(NATIVE) || process.env.CI === 'true' ? undefined : 'build/codex32-cli is not built (make build)');
@@ -16,10 +17,10 @@ const STD = ['--isolation', 'standard', '--network', 'host'];
 describe.skipIf(why)('native run', () => {
   const sb = sandbox('c32-nrun-');
   // a `node` first on the PATH that fails loudly: a run that reaches Node exits 97
-  const noNode = mkdtempSync(join(tmpdir(), 'c32-nonode-'));
+  const noNode = fakeNode();
   const cli = (args: string[], env: Record<string, string> = {}) =>
     execa(BIN, args, { reject: false, env: { ...sb.env, ...env }, stripFinalNewline: false, timeout: 60_000 });
-  const native = (args: string[]) => cli(args, { PATH: `${noNode}:${process.env.PATH}` });
+  const native = (args: string[]) => cli(args, { PATH: noNode.path });
   const db = () => new Database(join(sb.storage, 'state.db'), { readonly: true });
   const events = (name: string) => {
     const d = db();
@@ -34,14 +35,12 @@ describe.skipIf(why)('native run', () => {
   };
 
   beforeAll(async () => {
-    writeFileSync(join(noNode, 'node'), '#!/bin/sh\nexit 97\n');
-    chmodSync(join(noNode, 'node'), 0o755);
     // the first run of each option set goes to Node, which writes its recipe
-    for (const opts of [STD, ['--isolation', 'minimal'], ['--isolation', 'standard']]) expect((await cli(['run', '--rm', ...opts, 'host', 'true'])).exitCode).toBe(0);
+    for (const opts of [STD, ['--isolation', 'minimal'], ['--isolation', 'standard'], ...(host.levels.strict.supported ? [['--isolation', 'strict']] : [])]) expect((await cli(['run', '--rm', ...opts, 'host', 'true'])).exitCode).toBe(0);
   }, 120_000);
   afterAll(async () => {
     await sb.clean();
-    rmSync(noNode, { recursive: true, force: true });
+    noNode.clean();
   });
 
   it('reads the recipe format the Node side writes', () => {
@@ -50,7 +49,7 @@ describe.skipIf(why)('native run', () => {
     expect(readRecipe(sb.storage, 'run-standard-host')?.[0]).toBe(`recipe=${RECIPE_VERSION}`);
   });
 
-  it.each([['standard', STD], ['minimal', ['--isolation', 'minimal']]])('run --rm at %s streams both outputs, exits with the code and leaves nothing, without Node', async (_level, opts) => {
+  it.each([['standard', STD], ['minimal', ['--isolation', 'minimal']], ...(host.levels.strict.supported ? [['strict', ['--isolation', 'strict']] as [string, string[]]] : [])])('run --rm at %s streams both outputs, exits with the code and leaves nothing, without Node', async (_level, opts) => {
     const r = await native(['run', '--rm', '--name', `out-${_level}`, ...opts, 'host', 'sh', '-c', 'echo out; echo "two words" >&2; printf partial; exit 3']);
     expect(r.stderr).toBe('two words\n');
     expect(r.stdout).toBe('out\npartial');
@@ -67,8 +66,10 @@ describe.skipIf(why)('native run', () => {
     for (const ctl of ['memory', 'pids'] as const) expect(existsSync(join(host.cgroup.controllers[ctl]!, 'codex32', id))).toBe(false);
   });
 
-  it.each([['the host network', STD], ['a private network', ['--isolation', 'standard']]])('run -d on %s creates the row, files and spec Node creates for the same command', async (net, opts) => {
-    const [nat, nod] = net.includes('host') ? ['zq-native', 'zq-node'] : ['zq-native-p', 'zq-node-p'];
+  const levels: Array<[string, string[]]> = [['the host network', STD], ['a private network', ['--isolation', 'standard']]];
+  if (host.levels.strict.supported) levels.push(['strict, no network', ['--isolation', 'strict']]);
+  it.each(levels)('run -d on %s creates the row, files and spec Node creates for the same command', async (net, opts) => {
+    const [nat, nod] = [`zq-native-${net.length}`, `zq-node-${net.length}`];
     const cmd = ['sh', '-c', 'echo "tab\there" ü; sleep 300'];
     const n = await native(['run', '-d', '--name', nat, ...opts, 'host', ...cmd]);
     expect(n.exitCode).toBe(0);
@@ -93,7 +94,10 @@ describe.skipIf(why)('native run', () => {
     expect(files(a)).toEqual(files(b));
     for (const f of files(a)) expect(norm(readFileSync(join(dir(a), 'etc', f), 'utf8'), a)).toBe(norm(readFileSync(join(dir(b), 'etc', f), 'utf8'), b));
     const modes = (x: { id: string }) =>
-      ['.', 'app', 'etc', 'root', 'config.json', 'spec', ...files(x).map((f) => `etc/${f}`)].map((f) => `${f} ${(statSync(join(dir(x), f)).mode & 0o7777).toString(8)}`);
+      ['.', 'app', 'etc', 'root', 'config.json', 'spec', ...files(x).map((f) => `etc/${f}`)].map((f) => {
+        const st = statSync(join(dir(x), f));
+        return `${f} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+      });
     expect(modes(a)).toEqual(modes(b));
     expect(events(nat)).toEqual(events(nod));
     // the rest of its life is the engine's as usual: logs, inspect and stop through Node
@@ -131,10 +135,40 @@ describe.skipIf(why)('native run', () => {
     expect((await sb.cli(['ps', '-aq'])).stdout).toBe('');
   });
 
+  it('a private network that cannot be set up is reported as Node reports it, and nothing of it stays', async () => {
+    // an `ip` that refuses, first on the PATH of the set-up script
+    const bad = mkdtempSync(join(tmpdir(), 'c32-noip-'));
+    writeFileSync(join(bad, 'ip'), '#!/bin/sh\necho "ip says no" >&2\nexit 1\n', { mode: 0o755 });
+    try {
+      const opts = ['--isolation', 'standard', 'host', 'true'];
+      const n = await cli(['run', '--rm', '--name', 'noip1', ...opts], { PATH: `${bad}:${noNode.path}` });
+      const o = await cli(['run', '--rm', '--name', 'noip2', ...opts], { PATH: `${bad}:${process.env.PATH}`, CODEX32_NATIVE: '0' });
+      expect(o.exitCode).toBe(125);
+      expect(n.exitCode).toBe(125);
+      const words = (r: { stderr: string }, name: string) => r.stderr.replace(name, 'X').replace(/c32-[0-9a-f]{11}/g, 'NET');
+      expect(words(n, 'noip1')).toBe(words(o, 'noip2'));
+      expect(n.stderr).toContain('Cannot set up the private network (ip netns add c32-');
+      expect(n.stderr).toContain('ip says no');
+      expect(events('noip1')).toEqual(events('noip2'));
+      expect((await sb.cli(['ps', '-aq'])).stdout).toBe('');
+      const d = db();
+      const { container_id: id } = d.prepare('SELECT container_id FROM events WHERE name = ?').get('noip1') as { container_id: string };
+      d.close();
+      expect(existsSync(`/run/codex32/net/c32-${id.slice(0, 11)}`)).toBe(false);
+      // -d keeps the container, created, as Node's start leaves it
+      const kept = await cli(['run', '-d', '--name', 'noip3', ...opts], { PATH: `${bad}:${noNode.path}` });
+      expect(kept.exitCode).toBe(125);
+      expect((await sb.inspect('noip3'))?.State?.Status).toBe('created');
+      expect((await sb.cli(['rm', 'noip3'])).exitCode).toBe(0);
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+
   it('SIGTERM to a foreground run stops the container, records the kill and removes it', async () => {
     const p = execa(BIN, ['run', '--rm', '--name', 'sig', ...STD, 'host', 'sh', '-c', 'echo up; exec sleep 300'], {
       reject: false,
-      env: { ...sb.env, PATH: `${noNode}:${process.env.PATH}` },
+      env: { ...sb.env, PATH: noNode.path },
     });
     await until(() => events('sig').some((e) => e.type === 'start'));
     await until(async () => String((await sb.cli(['logs', 'sig'])).stdout).includes('up'));
@@ -149,7 +183,7 @@ describe.skipIf(why)('native run', () => {
 
   it('hands the run to Node when the recipe no longer holds, when a name is taken, or for options it does not carry out', async () => {
     // the settings changed: the recipe names CONTAINER_ISOLATION_LEVEL's value
-    expect((await cli(['run', '--rm', ...STD, 'host', 'true'], { PATH: `${noNode}:${process.env.PATH}`, CONTAINER_ISOLATION_LEVEL: 'minimal' })).exitCode).toBe(97);
+    expect((await cli(['run', '--rm', ...STD, 'host', 'true'], { PATH: noNode.path, CONTAINER_ISOLATION_LEVEL: 'minimal' })).exitCode).toBe(97);
     // the supervisor binary changed since the recipe was written
     const shim = join(ROOT, 'build', 'codex32-shim');
     const st = statSync(shim);
@@ -171,12 +205,26 @@ describe.skipIf(why)('native run', () => {
     // options outside the native set, a foreground run that keeps its container, another image
     for (const args of [['--rm', '--memory', '64m', ...STD], ['--name', 'kept', ...STD], ['-d', '--rm', ...STD], ['--rm', '-e', 'A=1', ...STD]])
       expect((await native(['run', ...args, 'host', 'true'])).exitCode).toBe(97);
-    // strict resolves to what only Node carries out: its recipe says so, and no recipe is asked for again
-    if (host.levels.strict.supported) {
-      expect((await cli(['run', '--rm', '--isolation', 'strict', 'host', 'true'])).exitCode).toBe(0);
-      expect(readRecipe(sb.storage, 'run-strict-default')).toContain('node=1');
-      expect((await native(['run', '--rm', '--isolation', 'strict', 'host', 'true'])).exitCode).toBe(97);
+    // a missing recipe is asked for (the fake node prints CODEX32_RECIPE); one that resolved to what only Node
+    // carries out (here a memory limit) says node=1, and no recipe is asked for again
+    expect((await native(['run', '--rm', '--isolation', 'minimal', '--network', 'host', 'host', 'true'])).stderr).toBe('run-minimal-host\n');
+    const started = String((await sb.cli(['run', '-d', '--isolation', 'minimal', 'host', 'sleep', '300'])).stdout).trim();
+    // written in this process with the settings the CLI runs with, which the recipe records
+    const saved = process.env.CONTAINER_ISOLATION_LEVEL;
+    process.env.CONTAINER_ISOLATION_LEVEL = sb.env.CONTAINER_ISOLATION_LEVEL;
+    const engine = new ContainerEngine({ storageDir: sb.storage });
+    const bundle = join(ROOT, 'dist', 'codex32.cjs');
+    try {
+      expect(await engine.saveRunRecipe({ image: 'host', command: ['true'], isolation: 'minimal', network: 'host', limits: { memory: 64 << 20 } }, started, 'run-minimal-host', [bundle])).toBe(false);
+    } finally {
+      engine.close();
+      if (saved === undefined) delete process.env.CONTAINER_ISOLATION_LEVEL;
+      else process.env.CONTAINER_ISOLATION_LEVEL = saved;
     }
+    expect(readRecipe(sb.storage, 'run-minimal-host')).toContain('node=1');
+    const handed = await native(['run', '--rm', '--isolation', 'minimal', '--network', 'host', 'host', 'true']);
+    expect([handed.exitCode, handed.stderr]).toEqual([97, '']);
+    expect((await sb.cli(['rm', '-f', started])).exitCode).toBe(0);
     expect((await sb.cli(['rm', '-f', 'taken'])).exitCode).toBe(0);
   }, 120_000);
 });

@@ -3,11 +3,10 @@
 // memory in use, uptime) may differ between the two runs. Anything it cannot sample as Node does goes to Node.
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, missing, sandbox } from './helpers.js';
+import { BIN, ROOT, fakeNode, missing, sandbox } from './helpers.js';
 
 const NATIVE = join(ROOT, 'build', 'codex32-cli');
 const why = missing({ standard: true, cgroup: ['cpu', 'memory', 'pids'] }) ?? (existsSync(NATIVE) || process.env.CI === 'true' ? undefined : 'build/codex32-cli is not built (make build)');
@@ -20,16 +19,14 @@ const unsampled = (json: string) => json.replace(/"(CPUPerc|MemUsage|MemRSS|Upti
 describe.skipIf(why)('native stats', () => {
   const sb = sandbox('c32-nstats-');
   // a `node` first on the PATH that fails loudly: a command that reaches Node exits 97
-  const noNode = mkdtempSync(join(tmpdir(), 'c32-nonode-'));
+  const noNode = fakeNode();
   const direct = (args: string[], env: Record<string, string> = {}) =>
     execa(BIN, args, { reject: false, env: { ...sb.env, ...env }, stripFinalNewline: false, timeout: 60_000 });
-  const native = (args: string[]) => direct(args, { PATH: `${noNode}:${process.env.PATH}` });
+  const native = (args: string[]) => direct(args, { PATH: noNode.path });
   const node = (args: string[]) => direct(args, { CODEX32_NATIVE: '0' });
   const db = () => new Database(join(sb.storage, 'state.db'));
 
   beforeAll(async () => {
-    writeFileSync(join(noNode, 'node'), '#!/bin/sh\nexit 97\n');
-    chmodSync(join(noNode, 'node'), 0o755);
     const run = async (args: string[]) => expect((await sb.cli(args)).exitCode).toBe(0);
     await run(['run', '-d', '--name', 'busy', '--cpus', '0.3', 'host', 'sh', '-c', 'while :; do :; done']);
     await run(['run', '-d', '--name', 'capped', '--memory', '64m', '--restart', 'always', 'host', 'sleep', '300']);
@@ -44,7 +41,7 @@ describe.skipIf(why)('native stats', () => {
   }, 120_000);
   afterAll(async () => {
     await sb.clean();
-    rmSync(noNode, { recursive: true, force: true });
+    noNode.clean();
   });
 
   it.each([[['stats', '--no-stream']], [['stats', '--no-stream', 'capped', 'busy']], [['--storage', '', 'stats', '--no-stream']]])(

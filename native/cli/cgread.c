@@ -2,6 +2,7 @@
    parsed only where the text is what the kernel writes: a figure Node would parse differently sends the
    command to Node instead of being guessed at */
 #include "cgread.h"
+#include "readfile.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,15 +14,7 @@
 static ssize_t slurp(const char *dir, const char *name, char *out, size_t outsz) {
   char path[4400];
   if (snprintf(path, sizeof path, name ? "%s/%s" : "%s", dir, name) >= (int)sizeof path) return -1;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  size_t n = 0;
-  ssize_t r;
-  while (n + 1 < outsz && (r = read(fd, out + n, outsz - 1 - n)) > 0) n += (size_t)r;
-  close(fd);
-  if (r < 0 || n + 1 >= outsz) return -1;
-  out[n] = 0;
-  return (ssize_t)n;
+  return read_small(path, out, outsz, 1);
 }
 
 static int is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }

@@ -1,6 +1,7 @@
 /* fresh: a running row is left alone by Node only when its supervisor lives, its records are unchanged
    since the stored mark and its cgroup counts no OOM kill beyond those recorded */
 #include "fresh.h"
+#include "readfile.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,18 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* the file's first bytes, NUL-terminated; -1 when it cannot be read */
-static ssize_t slurp(const char *path, char *out, size_t outsz) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  size_t n = 0;
-  ssize_t r;
-  while (n + 1 < outsz && (r = read(fd, out + n, outsz - 1 - n)) > 0) n += (size_t)r;
-  close(fd);
-  if (r < 0) return -1;
-  out[n] = 0;
-  return (ssize_t)n;
-}
+static ssize_t slurp(const char *path, char *out, size_t outsz) { return read_small(path, out, outsz, 0); }
 
 /* isAlive(): the pid still names the process started at `start`, and it is no zombie */
 static int alive(int64_t pid, const char *start) {

@@ -111,9 +111,26 @@ static int write_file(const char *path, const char *data, size_t len, mode_t mod
 }
 
 /* the container's directory as create leaves it: 0700, config.json (what repair rebuilds from), app, etc, root */
+/* strict's mapped root reaches its files from outside the user namespace: every parent must be searchable
+   by others, or Node refuses with what to do (prepareRun) */
+static int parents_searchable(const char *dir) {
+  char p[PATH_MAX];
+  snprintf(p, sizeof p, "%s", dir);
+  for (char *slash = strrchr(p, '/'); slash && slash != p; slash = strrchr(p, '/')) {
+    *slash = 0;
+    struct stat st;
+    if (stat(p, &st) || !(st.st_mode & S_IXOTH)) return 0;
+  }
+  return 1;
+}
+
 static int make_dirs(const struct recipe *r, struct started *c, const char *config) {
   char p[PATH_MAX + 64];
-  if (mkdir(c->dir, 0700) || chmod(c->dir, 0700)) return -1;
+  const char *group = recipe_get(r, "dir_group");
+  if (recipe_get(r, "search_parents") && !parents_searchable(c->dir)) return -1;
+  /* closeContainerDir: 0700, or 0710 with the one group that must pass through */
+  mode_t mode = group ? 0710 : 0700;
+  if (mkdir(c->dir, 0700) || (group && chown(c->dir, getuid(), (gid_t)atoi(group))) || chmod(c->dir, mode)) return -1;
   struct buf meta = {0};
   buf_str(&meta, "{\"id\":\""), buf_str(&meta, c->id), buf_str(&meta, "\",\"name\":"), buf_json(&meta, c->name);
   buf_fmt(&meta, ",\"createdAt\":%lld,\"config\":", c->created), buf_str(&meta, config), buf_str(&meta, "}");
@@ -130,6 +147,12 @@ static int make_dirs(const struct recipe *r, struct started *c, const char *conf
     if (tab) mode = (unsigned)atoi(tab + 1);
     snprintf(p, sizeof p, "%s/%.*s", c->dir, tab ? (int)(tab - v) : (int)strlen(v), v);
     bad = mkdir(p, mode) || chmod(p, mode);
+  }
+  for (int i = 0; !bad && i < r->n; i++) { /* strict's app belongs to its mapped root */
+    const char *v = recipe_at(r, i, "chown"), *tab = v ? strchr(v, '\t') : NULL;
+    if (!tab) continue;
+    snprintf(p, sizeof p, "%s/%.*s", c->dir, (int)(tab - v), v);
+    bad = chown(p, (uid_t)atoi(tab + 1), (gid_t)atoi(tab + 1));
   }
   struct buf host = {0};
   recipe_fill(&host, recipe_get(r, "hostname") ? recipe_get(r, "hostname") : RECIPE_NAME, c->pairs);
@@ -225,12 +248,20 @@ int run_main(const char *storage, const char *launcher, int argc, char **argv) {
   fill_argv(&config, filled.p, cmd, n);
   free(filled.p);
   int taken = 0;
-  if (!recipe_get(&r, "config") || make_dirs(&r, &c, config.p) || make_cgroups(&r, &c) || net_up(&c) || write_spec(&r, &c, cmd, n) || insert_row(db, &r, &c, config.p, &taken)) {
+  if (!recipe_get(&r, "config") || make_dirs(&r, &c, config.p) || insert_row(db, &r, &c, config.p, &taken)) {
     /* nothing of it may stay (the row was never inserted): Node then does the whole run, and reports a
        taken name in its own words */
     undo_create(&c);
     return -1;
   }
   free(config.p);
+  /* the row exists from here (as after Node's create and claim): a failure is reported as start reports
+     it, and a CLI killed meanwhile leaves a `starting` row whose owner is gone, which reconcile returns
+     to `created` and `rm -f` clears with the cgroups and network its state names */
+  char why[1024] = "";
+  if (make_cgroups(&r, &c)) snprintf(why, sizeof why, "Cannot start container %s: cannot create its cgroups: %s", c.name, strerror(errno));
+  else if (net_up(&c, why, sizeof why)) {
+  } else if (write_spec(&r, &c, cmd, n)) snprintf(why, sizeof why, "Cannot start container %s: cannot write its spec: %s", c.name, strerror(errno));
+  if (*why) return start_failed(db, &c, o.rm, why);
   return run_started(db, &c, o.detach);
 }

@@ -24,8 +24,12 @@ int run_main(const char *storage, const char *launcher, int argc, char **argv);
 int run_started(sqlite3 *db, struct started *c, int detach);
 /* remove what a create that did not reach the database made: its directory and cgroups */
 void undo_create(struct started *c);
-/* bring up the container's network as the recipe says (files; lease and set-up for a private one); -1: nothing left */
-int net_up(struct started *c);
+/* bring up the container's network as the recipe says (files; lease and set-up for a private one); -1 with
+   Node's message in why, and nothing left behind */
+int net_up(struct started *c, char *why, size_t whysz);
+/* a start that failed before the supervisor: undone, the row back to created (removed with rm), the message
+   printed as Node prints it; the exit code */
+int start_failed(sqlite3 *db, struct started *c, int rm, const char *why);
 /* take a private network down and free its address (safe when it was never up) */
 void net_down(const struct started *c);
 /* the start time (clock ticks since boot, /proc/PID/stat field 22) that tells pid reuse apart */

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "follow.h"
+#include "readfile.h"
 #include "recipe.h"
 #include "sql.h"
 #include "text.h"
@@ -22,12 +23,7 @@
 int proc_start(pid_t pid, char *out, size_t outsz) {
   char path[64], st[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, st, sizeof st - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  st[n] = 0;
+  if (read_small(path, st, sizeof st, 0) <= 0) return -1;
   char *p = strrchr(st, ')');
   for (int field = 2; p && field < 22; field++) p = strchr(p + 1, ' ');
   if (!p) return -1;
@@ -112,6 +108,40 @@ static void forward(int sig) {
   if (!rename(tmp, fin) && !proc_start(g_shim, now, sizeof now) && !strcmp(now, g_shim_start)) kill(g_shim, SIGUSR1);
 }
 
+/* the rest of removeContainer once the row is `removing` and ours: processes, cgroups, network and files,
+   then the row with its `remove` event */
+static void remove_rest(sqlite3 *db, struct started *c) {
+  undo_create(c);
+  int ok = !sql_begin(db) && sql_run(db, NULL, "DELETE FROM containers WHERE id = ?", "t", c->id) >= 0 && !sql_event(db, wall_ms(), "remove", c->id, c->name, "{}");
+  sql_end(db, ok);
+}
+
+/* removeContainer of a container that is not running: `removing`, owned by owner, then the rest */
+static void remove_stopped(sqlite3 *db, struct started *c, const char *owner) {
+  int mine = !sql_begin(db) && sql_run(db, NULL, "UPDATE containers SET status = 'removing', state = json_set(state, '$.owner', json(?)) WHERE id = ? AND status != 'removing'", "tt", owner, c->id) == 1;
+  if (!sql_end(db, mine)) remove_rest(db, c);
+}
+
+static void owner_ref(const struct started *c, struct buf *out) { buf_fmt(out, "{\"pid\":%d,\"start\":\"%s\"}", (int)getpid(), c->owner_start); }
+
+int start_failed(sqlite3 *db, struct started *c, int rm, const char *why) {
+  char spec[4200];
+  snprintf(spec, sizeof spec, "%s/spec", c->dir);
+  unlink(spec); /* a spec cut short must never be launched */
+  net_down(c);
+  drop_cgroups(c);
+  int ok = !sql_begin(db) && sql_run(db, NULL, "UPDATE containers SET status = 'created', state = json_remove(state, '$.owner') WHERE id = ?", "t", c->id) == 1;
+  sql_end(db, ok);
+  if (rm) {
+    struct buf owner = {0};
+    owner_ref(c, &owner);
+    remove_stopped(db, c, owner.p);
+    free(owner.p);
+  }
+  fprintf(stderr, "codex32: %s [RUNTIME_FAILED]\n", why);
+  return 125;
+}
+
 /* record the exit, then remove the container; its exit code */
 static int finish(sqlite3 *db, struct started *c, const char *owner) {
   struct exit_rec e;
@@ -125,10 +155,7 @@ static int finish(sqlite3 *db, struct started *c, const char *owner) {
   free(attrs.p);
   if (sql_end(db, ok && mine >= 0)) return e.code;
   if (mine != 1) return e.code; /* another process removes it (rm -f) */
-  undo_create(c);
-  ok = !sql_begin(db);
-  ok = ok && sql_run(db, NULL, "DELETE FROM containers WHERE id = ?", "t", c->id) >= 0 && !sql_event(db, wall_ms(), "remove", c->id, c->name, "{}");
-  sql_end(db, ok);
+  remove_rest(db, c);
   return e.code;
 }
 
@@ -159,7 +186,7 @@ static pid_t launch(const char *shim, const char *dir, struct buf *report) {
 int run_started(sqlite3 *db, struct started *c, int detach) {
   const struct recipe *r = c->recipe;
   struct buf report = {0}, ref = {0}, owner = {0};
-  buf_fmt(&owner, "{\"pid\":%d,\"start\":\"%s\"}", (int)getpid(), c->owner_start);
+  owner_ref(c, &owner);
   const char *shim = recipe_get(r, "shim");
   pid_t pid = shim ? launch(shim, c->dir, &report) : -1;
   if (pid > 0) proc_start(pid, g_shim_start, sizeof g_shim_start);
@@ -192,14 +219,7 @@ int run_started(sqlite3 *db, struct started *c, int detach) {
     if (pid > 0) waitpid(pid, NULL, 0);
     net_down(c); /* as startContainer's stopNetwork after a failed start */
     const char *err = code == 127 ? "COMMAND_NOT_FOUND" : code == 126 ? "COMMAND_NOT_EXECUTABLE" : "RUNTIME_FAILED";
-    if (!detach) { /* as Node's run --rm: a container that failed to start is removed */
-      int mine = !sql_begin(db) && sql_run(db, NULL, "UPDATE containers SET status = 'removing', state = json_set(state, '$.owner', json(?)) WHERE id = ?", "tt", owner.p, c->id) == 1;
-      if (!sql_end(db, mine)) {
-        undo_create(c);
-        int gone = !sql_begin(db) && sql_run(db, NULL, "DELETE FROM containers WHERE id = ?", "t", c->id) >= 0 && !sql_event(db, wall_ms(), "remove", c->id, c->name, "{}");
-        sql_end(db, gone);
-      }
-    }
+    if (!detach) remove_stopped(db, c, owner.p); /* as Node's run --rm: a container that failed to start is removed */
     fprintf(stderr, "codex32: Cannot %s container %s: %s [%s]\n", code == 127 || code == 126 ? "run the command of" : "set up", c->name, msg, err);
     return code == 127 || code == 126 ? code : 125;
   }

@@ -13,14 +13,15 @@
 #include "recipe.h"
 #include "run.h"
 
-/* run sh -c script (input: NULL) or `ip -force -batch -` fed input, quietly; 0 when it exited 0 */
-static int run_quiet(const char *script, const char *input) {
-  int p[2] = {-1, -1};
-  if (input && pipe2(p, O_CLOEXEC)) return -1;
+/* run sh -c script (input: NULL) or `ip -force -batch -` fed input; stdout is dropped, stderr kept in err
+   (when given); 0 when it exited 0 */
+static int run_quiet(const char *script, const char *input, struct buf *err) {
+  int p[2] = {-1, -1}, e[2] = {-1, -1};
+  if ((input && pipe2(p, O_CLOEXEC)) || (err && pipe2(e, O_CLOEXEC))) return -1;
   pid_t pid = fork();
   if (pid == 0) {
     int null = open("/dev/null", O_RDWR);
-    if (null < 0 || dup2(input ? p[0] : null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) _exit(125);
+    if (null < 0 || dup2(input ? p[0] : null, 0) < 0 || dup2(null, 1) < 0 || dup2(err ? e[1] : null, 2) < 0) _exit(125);
     if (input) execlp("ip", "ip", "-force", "-batch", "-", (char *)NULL);
     else execl("/bin/sh", "sh", "-c", script, (char *)NULL);
     _exit(127);
@@ -31,11 +32,50 @@ static int run_quiet(const char *script, const char *input) {
     }
     close(p[1]);
   }
+  if (err) {
+    close(e[1]);
+    char chunk[1024];
+    ssize_t n;
+    while (pid > 0 && (n = read(e[0], chunk, sizeof chunk)) != 0)
+      if (n > 0) buf_add(err, chunk, (size_t)n);
+      else if (errno != EINTR) break;
+    close(e[0]);
+  }
   int status;
   if (pid < 0) return -1;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return -1;
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static void trim(char *s) {
+  size_t n = strlen(s), k = strspn(s, " \t\n");
+  while (n > k && strchr(" \t\n", s[n - 1])) n--;
+  memmove(s, s + k, n - k);
+  s[n - k] = 0;
+}
+
+/* runSteps' message: the failing step (its `@@N` mark on stderr, the line `... || fail N` of the script)
+   and what it said before the mark */
+static void why_failed(const char *script, struct buf *err, char *why, size_t whysz) {
+  char cmd[512] = "sh", *text = err->p ? err->p : (char *)"";
+  trim(text);
+  char *last = strrchr(text, '\n'), *mark = last ? last + 1 : text;
+  int step;
+  char tail[32];
+  if (sscanf(mark, "@@%d", &step) == 1) {
+    *mark = 0;
+    snprintf(tail, sizeof tail, " || fail %d\n", step);
+    const char *end = strstr(script, tail);
+    if (end) {
+      const char *start = end;
+      while (start > script && start[-1] != '\n') start--;
+      const char *here = memmem(start, (size_t)(end - start), " <<'C32_INPUT'", 14);
+      snprintf(cmd, sizeof cmd, "%.*s", (int)((here ? here : end) - start), start);
+    }
+    trim(text);
+  }
+  snprintf(why, whysz, "Cannot set up the private network (%s): %s", cmd, *text ? text : "it failed without a message");
 }
 
 static int write_text(const char *path, const char *text) {
@@ -80,7 +120,7 @@ static int lease(const struct started *c, const char *dir, const char *prefix, c
   return -1; /* every address is taken: Node says so */
 }
 
-int net_up(struct started *c) {
+int net_up(struct started *c, char *why, size_t whysz) {
   const struct recipe *r = c->recipe;
   const char *dir = recipe_get(r, "lease_dir"), *prefix = recipe_get(r, "net_prefix"), *sub = recipe_get(r, "lease_prefix");
   if (dir) {
@@ -88,6 +128,7 @@ int net_up(struct started *c) {
     snprintf(c->net, sizeof c->net, "%s%.*s", prefix, (int)(15 - strlen(prefix)), c->id);
     if (lease(c, dir, sub, c->addr, sizeof c->addr)) {
       c->net[0] = 0;
+      snprintf(why, whysz, "Every address of the private network %s.0.0/16 is in use. Remove stopped containers with `codex32 prune`.", sub);
       return -1;
     }
   }
@@ -101,13 +142,16 @@ int net_up(struct started *c) {
     recipe_fill(&text, tab + 1, c->pairs);
     bad = write_text(path, text.p ? text.p : "");
     free(text.p);
+    if (bad) snprintf(why, whysz, "Cannot start container %s: cannot write %s: %s", c->name, path, strerror(errno));
   }
   const char *setup = recipe_get(r, "net_setup");
   if (!bad && dir && setup) {
     struct buf script = {0};
     recipe_fill(&script, setup, c->pairs);
-    bad = run_quiet(script.p, NULL);
-    free(script.p);
+    struct buf err = {0};
+    bad = run_quiet(script.p, NULL, &err);
+    if (bad) why_failed(script.p, &err, why, whysz);
+    free(script.p), free(err.p);
   }
   if (bad) net_down(c);
   return bad ? -1 : 0;
@@ -119,7 +163,7 @@ void net_down(const struct started *c) {
   if (parts) {
     struct buf in = {0};
     recipe_fill(&in, parts, c->pairs);
-    run_quiet(NULL, in.p);
+    run_quiet(NULL, in.p, NULL);
     free(in.p);
   }
   char p[512];

@@ -14,11 +14,12 @@ import type { ContainerConfig, ResolvedConfig } from '../config/schema.js';
 import { cgroupLimitsFor } from '../runtime/cgroups.js';
 import { LEASE_DIR, netFiles, netName, networkMode, setupSteps, stepsScript, teardownParts } from '../runtime/network.js';
 import { IF_PREFIX, SUBNET } from '../runtime/nftables.js';
-import { buildPlan } from '../runtime/plan.js';
+import { buildPlan, STRICT_ID_BASE } from '../runtime/plan.js';
 import { probeHost } from '../runtime/probe.js';
 import { shimPath } from '../runtime/supervisor.js';
 import { MIN_FREE_BYTES } from '../state/errors.js';
 import type { ContainerState, ProcRef } from '../state/types.js';
+import { traverseGid } from './access.js';
 import type { EngineCore } from './core.js';
 import { resolveCreate } from './create.js';
 import { startingState } from './lifecycle.js';
@@ -50,8 +51,8 @@ function fileCheck(path: string): string {
 
 /**
  * Write the recipe for `run` of `input` (the options given, an image, a command). The native side carries
- * out the host image on the host's network with no limit that writes a cgroup file, no terminal, port,
- * volume or user, at minimal or standard; for anything else the recipe says `node=1`, so the native side
+ * out the host image on any network but with a published port, with no limit that writes a cgroup file,
+ * no terminal, port, volume or user; for anything else the recipe says `node=1`, so the native side
  * hands such runs straight to Node without asking for a recipe again. `started` is the container this
  * very run started: its cgroup set, with its id replaced, is the set the next run gets. Returns whether
  * the native side can carry such runs out.
@@ -64,7 +65,7 @@ export async function writeRunRecipe(core: EngineCore, input: ContainerConfig, s
   const limits = cgroupLimitsFor(c.isolation, c.limits, probeHost().cgroup);
   const mode = networkMode(c);
   const plain =
-    image.kind === 'host' && c.isolation !== 'strict' && !c.tty && !c.interactive && c.port === undefined && !c.publish.length && !c.networkBandwidth &&
+    image.kind === 'host' && !c.tty && !c.interactive && c.port === undefined && !c.publish.length && !c.networkBandwidth &&
     !c.volumes.length && !c.user && !c.blkio && Object.values(limits).every((v) => v === undefined) && !c.entrypoint && !c.health;
   const basis = [
     `recipe=${RECIPE_VERSION}`,
@@ -93,9 +94,13 @@ export async function writeRunRecipe(core: EngineCore, input: ContainerConfig, s
     `adjectives=${ADJECTIVES.join(',')}`,
     `nouns=${NOUNS.join(',')}`,
     // the directories create and start make below the container's (mode 0700 itself), in order
+    // who may pass through the container's directory (closeContainerDir), and strict's chown of app to its mapped root (prepareRun)
+    ...(traverseGid(c) !== undefined ? [`dir_group=${traverseGid(c)}`] : []),
+    ...(c.isolation === 'strict' ? ['search_parents=1'] : []),
     `mkdir=${rel(paths.app)}\t${0o755}`,
     `mkdir=${rel(paths.etc)}\t${0o755}`,
     ...(c.isolation !== 'minimal' ? [`mkdir=${rel(paths.newroot)}\t${0o755}`] : []),
+    ...(c.isolation === 'strict' ? [`chown=${rel(paths.app)}\t${STRICT_ID_BASE}`] : []),
     `hostname=${c.hostname ?? RECIPE_NAME}`,
     ...(cgroups?.dirs ?? []).map((d: string) => `cgroup=${d}`),
     `config=${JSON.stringify(c)}`,
