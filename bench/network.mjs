@@ -35,9 +35,11 @@ function timeRounds(cmds, n) {
 // ---- start cost: private beside host, beside podman --runtime runc with its default rootful network
 const anchorRoot = anchorRootDir();
 const podman = (net) => ['podman', ['--runtime', 'runc', 'run', '--rm', ...net, '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', '-v', '/usr:/usr:ro', '--rootfs', anchorRoot, 'true']];
+// as users run it (bin/codex32: the native run), and through Node alone beside it
 const cmds = {
-  private: ['node', [BIN, 'run', '--rm', '--network', 'private', 'host', 'true']],
-  host: ['node', [BIN, 'run', '--rm', '--network', 'host', 'host', 'true']],
+  private: [BIN, ['run', '--rm', '--network', 'private', 'host', 'true']],
+  host: [BIN, ['run', '--rm', '--network', 'host', 'host', 'true']],
+  private_node: ['node', [BIN, 'run', '--rm', '--network', 'private', 'host', 'true']],
 };
 if (which('podman')) {
   cmds.podman_bridge = podman([]);
@@ -46,6 +48,7 @@ if (which('podman')) {
 const start = timeRounds(cmds, N);
 record('run_private', 'codex32 run --rm --network private host true', start.private, 'ms');
 record('run_host', 'codex32 run --rm --network host host true', start.host, 'ms');
+record('run_private_node', 'the same private run through Node (node bin/codex32)', start.private_node, 'ms');
 if (typeof start.private === 'number' && typeof start.host === 'number')
   record('private_minus_host', 'private minus host (the network set-up and take-down)', start.private - start.host, 'ms');
 if (cmds.podman_bridge) {
