@@ -124,3 +124,20 @@ export function fakeNode(): { dir: string; path: string; clean: () => void } {
   writeFileSync(join(dir, 'node'), '#!/bin/sh\n[ -z "$CODEX32_RECIPE" ] || echo "$CODEX32_RECIPE" >&2\nexit 97\n', { mode: 0o755 });
   return { dir, path: `${dir}:${process.env.PATH}`, clean: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * A sandbox for the native front end's tests: `direct` runs bin/codex32 as users run it (the native side
+ * first), `native` the same with Node kept off the PATH (a command that reaches Node exits 97).
+ */
+export function nativeSandbox(prefix: string) {
+  const sb = sandbox(prefix);
+  const noNode = fakeNode();
+  const direct = (args: string[], env: Record<string, string> = {}) =>
+    execa(BIN, args, { reject: false, env: { ...sb.env, ...env }, stripFinalNewline: false, timeout: 60_000 });
+  const native = (args: string[]) => direct(args, { PATH: noNode.path });
+  const clean = async () => {
+    await sb.clean();
+    noNode.clean();
+  };
+  return { sb, noNode, direct, native, clean };
+}

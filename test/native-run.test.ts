@@ -8,19 +8,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerEngine } from '../src/engine/engine.js';
 import { RECIPE_VERSION, readRecipe } from '../src/engine/recipe.js';
-import { BIN, ROOT, fakeNode, host, missing, sandbox, until } from './helpers.js';
+import { BIN, ROOT, host, missing, nativeSandbox, until } from './helpers.js';
 
 const NATIVE = join(ROOT, 'build', 'codex32-cli');
 const why = missing({ standard: true, cgroup: ['memory', 'pids'] }) ?? (existsSync(NATIVE) || process.env.CI === 'true' ? undefined : 'build/codex32-cli is not built (make build)');
 const STD = ['--isolation', 'standard', '--network', 'host'];
 
 describe.skipIf(why)('native run', () => {
-  const sb = sandbox('c32-nrun-');
-  // a `node` first on the PATH that fails loudly: a run that reaches Node exits 97
-  const noNode = fakeNode();
-  const cli = (args: string[], env: Record<string, string> = {}) =>
-    execa(BIN, args, { reject: false, env: { ...sb.env, ...env }, stripFinalNewline: false, timeout: 60_000 });
-  const native = (args: string[]) => cli(args, { PATH: noNode.path });
+  const { sb, noNode, direct: cli, native, clean } = nativeSandbox('c32-nrun-');
   const db = () => new Database(join(sb.storage, 'state.db'), { readonly: true });
   const events = (name: string) => {
     const d = db();
@@ -38,10 +33,7 @@ describe.skipIf(why)('native run', () => {
     // the first run of each option set goes to Node, which writes its recipe
     for (const opts of [STD, ['--isolation', 'minimal'], ['--isolation', 'standard'], ...(host.levels.strict.supported ? [['--isolation', 'strict']] : [])]) expect((await cli(['run', '--rm', ...opts, 'host', 'true'])).exitCode).toBe(0);
   }, 120_000);
-  afterAll(async () => {
-    await sb.clean();
-    noNode.clean();
-  });
+  afterAll(clean);
 
   it('reads the recipe format the Node side writes', () => {
     const header = readFileSync(join(ROOT, 'native', 'cli', 'recipe.h'), 'utf8');

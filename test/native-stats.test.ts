@@ -2,11 +2,10 @@
 // Node CLI prints for the same running containers: every cell and key alike, only the sampled figures (CPU %,
 // memory in use, uptime) may differ between the two runs. Anything it cannot sample as Node does goes to Node.
 import Database from 'better-sqlite3';
-import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, fakeNode, missing, sandbox } from './helpers.js';
+import { ROOT, missing, nativeSandbox } from './helpers.js';
 
 const NATIVE = join(ROOT, 'build', 'codex32-cli');
 const why = missing({ standard: true, cgroup: ['cpu', 'memory', 'pids'] }) ?? (existsSync(NATIVE) || process.env.CI === 'true' ? undefined : 'build/codex32-cli is not built (make build)');
@@ -17,12 +16,7 @@ const cells = (line: string) => line.split(/ {2,}/);
 const unsampled = (json: string) => json.replace(/"(CPUPerc|MemUsage|MemRSS|UptimeMs)": [^,\n]+/g, '"$1": 0');
 
 describe.skipIf(why)('native stats', () => {
-  const sb = sandbox('c32-nstats-');
-  // a `node` first on the PATH that fails loudly: a command that reaches Node exits 97
-  const noNode = fakeNode();
-  const direct = (args: string[], env: Record<string, string> = {}) =>
-    execa(BIN, args, { reject: false, env: { ...sb.env, ...env }, stripFinalNewline: false, timeout: 60_000 });
-  const native = (args: string[]) => direct(args, { PATH: noNode.path });
+  const { sb, direct, native, clean } = nativeSandbox('c32-nstats-');
   const node = (args: string[]) => direct(args, { CODEX32_NATIVE: '0' });
   const db = () => new Database(join(sb.storage, 'state.db'));
 
@@ -39,10 +33,7 @@ describe.skipIf(why)('native stats', () => {
     d.prepare("UPDATE containers SET state = json_set(state, '$.startedAt', CAST(? AS INTEGER)) WHERE status = 'running'").run(Date.now() - 5 * 3_600_000);
     d.close();
   }, 120_000);
-  afterAll(async () => {
-    await sb.clean();
-    noNode.clean();
-  });
+  afterAll(clean);
 
   it.each([[['stats', '--no-stream']], [['stats', '--no-stream', 'capped', 'busy']], [['--storage', '', 'stats', '--no-stream']]])(
     '%j prints the table Node prints, without starting Node',
