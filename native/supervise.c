@@ -334,6 +334,21 @@ static int supervise(void) {
   }
 }
 
+/* the spec's exit command (exit_arg entries), started detached once the container has exited for good:
+   the engine's `rm` of it for run -d --rm, as podman's conmon runs its exit command */
+static void exit_command(void) {
+  char **argv = spec_all("exit_arg");
+  if (argv[0] && fork() == 0) {
+    setsid();
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) dup2(null, 0), dup2(null, 1), dup2(null, 2);
+    close_fds_from(3);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  free(argv);
+}
+
 int run_main(char **args, int n) {
   if (n != 1) die("usage: run RUNDIR");
   if (fcntl(3, F_GETFD) >= 0) {
@@ -363,5 +378,6 @@ int run_main(char **args, int n) {
   attach_init();
   int code = supervise();
   attach_shutdown();
+  exit_command();
   return code;
 }

@@ -200,6 +200,7 @@ static void host_config(struct jq *q, struct jw *w, const char *c, const char *i
   if (jq_nullish(q, c, "$.restart.maxRetries") || jq_nullish(q, c, "$.logMaxSize") || jq_nullish(q, c, "$.logMaxFiles")) q->bad = 1;
   jw_int(w, "MaximumRetryCount", jq_int(q, c, "$.restart.maxRetries", 0));
   jw_close(w, '}');
+  jw_bool(w, "AutoRemove", 0); /* a container with autoRemove in its config is Node's to render (known_keys) */
   jw_int(w, "Timeout", jq_int(q, c, "$.timeout", 0));
   jw_open(w, "LogConfig", '{');
   jw_int(w, "MaxSize", jq_int(q, c, "$.logMaxSize", 0));

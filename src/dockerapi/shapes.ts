@@ -63,7 +63,7 @@ export function inspectEntry(i: InspectResult, row: ContainerRow): Record<string
       ...i.HostConfig,
       LogConfig: { Type: 'json-file', Config: { 'max-size': String(i.HostConfig.LogConfig.MaxSize), 'max-file': String(i.HostConfig.LogConfig.MaxFiles) } },
       NetworkMode: i.HostConfig.NetworkMode === 'private' ? 'default' : i.HostConfig.NetworkMode,
-      AutoRemove: c.labels[AUTOREMOVE_LABEL] === 'true',
+      AutoRemove: i.HostConfig.AutoRemove || c.labels[AUTOREMOVE_LABEL] === 'true',
       Privileged: false,
       Binds: c.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
       MemorySwap: i.HostConfig.Memory,

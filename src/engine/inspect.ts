@@ -49,6 +49,7 @@ export interface InspectResult {
     PidsLimit: number;
     Nofile: number;
     RestartPolicy: { Name: string; MaximumRetryCount: number };
+    AutoRemove: boolean;
     Timeout: number;
     LogConfig: { MaxSize: number; MaxFiles: number };
     NetworkMode: string;
@@ -127,6 +128,7 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       PidsLimit: c.limits.pids ?? 0,
       Nofile: c.limits.nofile ?? 0,
       RestartPolicy: { Name: c.restart.name, MaximumRetryCount: c.restart.maxRetries },
+      AutoRemove: !!c.autoRemove,
       Timeout: c.timeout ?? 0,
       LogConfig: { MaxSize: c.logMaxSize, MaxFiles: c.logMaxFiles },
       NetworkMode: networkMode(c),

@@ -15,6 +15,8 @@ import { canRemove, invalidState } from './status.js';
 /** Remove a container and everything it has on disk; force stops it first. */
 export async function removeContainer(core: EngineCore, ref: string, options: { force?: boolean } = {}): Promise<void> {
   let row = core.get(ref);
+  // another process is removing it now (an rm -f beside a --rm container's own removal): leave it to that one
+  if (row.status === 'removing' && isAlive(row.state.owner)) return;
   if (!canRemove(row.status)) {
     if (!options.force) throw invalidState(row.name, row.status, 'remove', 'Stop it first, or use `rm -f`.');
     await stopContainer(core, row.id, { timeout: 0 });

@@ -1,5 +1,6 @@
 // Launch plan: a container's config, image and the host turned into the ordered steps the shim carries out.
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { EngineError } from '../errors.js';
 import type { ContainerImage } from '../images/store.js';
 import { inferCommand } from '../images/store.js';
@@ -11,7 +12,7 @@ import { networkMode } from './network.js';
 import { NET_ETC, networkEntries, ownsNetFiles } from './plan-net.js';
 import { securityEntries, securityMask } from './security.js';
 import { compiledSeccomp, seccompFilters } from './seccomp.js';
-import { shimPath } from './supervisor.js';
+import { cliPath, shimPath } from './supervisor.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -178,6 +179,12 @@ export function buildPlan(
     entries.push(...networkEntries(row, paths, netnsPath));
   }
   entries.push(...securityEntries(c));
+  // run -d --rm without a daemon: once the container has exited for good, its supervisor runs `rm` of it
+  // (podman's conmon runs an exit command the same way); `rm` without -f leaves one being removed alone
+  if (c.autoRemove) {
+    const storage = dirname(dirname(paths.dir));
+    for (const a of [process.execPath, cliPath(), '--storage', storage, 'rm', row.id]) entries.push(`exit_arg=${a}`);
+  }
   if (level === 'strict') {
     entries.push('readonly_root=1');
     entries.push(`uid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`, `gid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`);

@@ -16,6 +16,11 @@ export function shimPath(): string {
   return p;
 }
 
+/** bin/codex32 at the package root: the CLI a supervisor's exit command runs. */
+export function cliPath(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/codex32');
+}
+
 export type LaunchResult =
   | { ok: true; shim: ProcRef; init: ProcRef }
   | { ok: false; shim?: ProcRef; exitCode: number; message: string };

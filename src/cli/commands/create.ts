@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { ContainerEngine } from '../../engine/engine.js';
 import { recipeName } from '../../engine/recipe.js';
+import { EngineError } from '../../errors.js';
 import { parseSignal } from '../../config/parse.js';
 import { action, engineFor, writeRecord } from '../context.js';
 import { containerOptions, toConfig, type ContainerFlags } from '../options.js';
@@ -52,7 +53,12 @@ export function registerRun(program: Command): void {
         const attached = !flags.detach && (flags.tty || flags.interactive);
         const term = { tty: !!flags.tty, interactive: !!flags.interactive };
         if (attached) requireTerminal(term);
-        const c = await engine.create(toConfig(flags, image, command));
+        const config = toConfig(flags, image, command);
+        if (flags.rm && config.restart && config.restart.name !== 'no')
+          throw new EngineError('INVALID_CONFIG', `Expected --rm without a restart policy (a container removed when it exits is never restarted), got \`--restart ${flags.restart}\``);
+        // detached, the supervisor removes it when it has exited for good: there is no daemon to do it
+        if (flags.rm && flags.detach) config.autoRemove = true;
+        const c = await engine.create(config);
         let session;
         try {
           if (attached) session = await engine.startAttached(c.id);
