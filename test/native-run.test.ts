@@ -157,6 +157,17 @@ describe.skipIf(why)('native run', () => {
     }
   });
 
+  it.each([['native', true], ['Node', false]])('through %s, run --rm whose reader goes away (| head) stops its command with SIGPIPE and removes it', async (_side, isNative) => {
+    const name = `piped-${isNative ? 'n' : 'j'}`;
+    const env = { ...sb.env, ...(isNative ? { PATH: noNode.path } : { CODEX32_NATIVE: '0' }) };
+    const r = await execa('sh', ['-c', `"$0" run --rm --name ${name} ${STD.join(' ')} host sh -c 'while :; do echo y; done' | head -2`, BIN], { reject: false, env, timeout: 30_000 });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe('y\ny');
+    await until(() => events(name).some((e) => e.type === 'remove'));
+    expect(events(name).map((e) => e.type)).toEqual(['create', 'start', 'kill', 'die', 'remove']);
+    expect(events(name)[2]!.attrs).toEqual({ signal: 13 });
+  });
+
   it('SIGTERM to a foreground run stops the container, records the kill and removes it', async () => {
     const p = execa(BIN, ['run', '--rm', '--name', 'sig', ...STD, 'host', 'sh', '-c', 'echo up; exec sleep 300'], {
       reject: false,

@@ -89,7 +89,7 @@ static void maybe_rotate(struct reader *r, const char *path) {
   r->fd = open(path, O_RDONLY | O_CLOEXEC);
 }
 
-void follow_log(const char *dir, pid_t shim, void (*on_signal)(int sig)) {
+int follow_log(const char *dir, pid_t shim, void (*on_signal)(int sig)) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/container.log", dir);
   sigset_t block, during;
@@ -103,7 +103,7 @@ void follow_log(const char *dir, pid_t shim, void (*on_signal)(int sig)) {
   int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   if (ino >= 0) inotify_add_watch(ino, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
   struct reader r = {.fd = -1};
-  int done = 0;
+  int done = 0, piped = 0;
   while (!done) {
     int status;
     done = waitpid(shim, &status, WNOHANG) != 0; /* gone, or not ours to wait for */
@@ -112,6 +112,8 @@ void follow_log(const char *dir, pid_t shim, void (*on_signal)(int sig)) {
     if (done) break;
     for (size_t i = 1; i < sizeof sigs / sizeof *sigs; i++)
       if (got[sigs[i]]) got[sigs[i]] = 0, on_signal(sigs[i]);
+    /* the reader of our output went away (`| head -1`): the command gets SIGPIPE, as a pipeline's writer would */
+    if (!out_ok[1] && !piped) piped = 1, on_signal(SIGPIPE);
     struct pollfd p = {.fd = ino, .events = POLLIN};
     struct timespec tick = {0, 100 * 1000000}; /* a write inotify missed is picked up within 100 ms */
     if (ppoll(&p, ino >= 0 ? 1 : 0, &tick, &during) > 0) {
@@ -124,4 +126,5 @@ void follow_log(const char *dir, pid_t shim, void (*on_signal)(int sig)) {
   if (ino >= 0) close(ino);
   free(r.buf);
   sigprocmask(SIG_SETMASK, &during, NULL);
+  return !out_ok[1];
 }

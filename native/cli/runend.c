@@ -228,10 +228,10 @@ int run_started(sqlite3 *db, struct started *c, int detach) {
     return 0;
   }
   g_db = db, g_c = c, g_shim = pid;
-  follow_log(c->dir, pid, forward);
+  int closed = follow_log(c->dir, pid, forward);
   int exit_code = finish(db, c, owner.p);
   free(owner.p);
-  if (exit_code >= 0) return exit_code;
+  if (exit_code >= 0) return closed ? 0 : exit_code; /* a closed pipe ends quietly with 0, as the Node CLI */
   /* the supervisor died without recording an exit: Node's reconcile knows that case (dead, 137), and removes it */
   fprintf(stderr, "codex32: the supervisor of %s ended without recording an exit; removing the container [RUNTIME_FAILED]\n", c->name);
   pid_t node = fork();

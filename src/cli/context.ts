@@ -17,6 +17,24 @@ export function storageOption(cmd: Command): { storageDir?: string } {
   return storage ? { storageDir: storage } : {};
 }
 
+let pipeClosed: (() => Promise<void>) | undefined;
+
+/**
+ * What to finish before exiting when the reader of our output goes away (`run --rm ... | head -1`): by
+ * default nothing, the command just ends; `run` stops and removes its container first.
+ */
+export function onClosedPipe(fn: (() => Promise<void>) | undefined): void {
+  pipeClosed = fn;
+}
+
+let closing: Promise<void> | undefined;
+
+/** Run the registered closed-pipe work once, however many writes fail meanwhile (its errors are ignored: we exit quietly). */
+export function finishClosedPipe(): Promise<void> {
+  closing ??= (pipeClosed?.() ?? Promise.resolve()).catch(() => undefined);
+  return closing;
+}
+
 /** Close the engine if one was opened. */
 export function closeEngine(): void {
   engine?.close();

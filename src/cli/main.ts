@@ -10,7 +10,7 @@ import { registerMonitor } from './commands/monitor.js';
 import { registerBot } from './commands/bot.js';
 import { registerServe, registerStartup } from './commands/serve.js';
 import { registerSystem } from './commands/system.js';
-import { closeEngine } from './context.js';
+import { closeEngine, finishClosedPipe } from './context.js';
 import { useLauncher } from '../runtime/launcher.js';
 import { isClosedPipe, reportError } from './errors.js';
 
@@ -43,9 +43,17 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** End the process now: a closed pipe quietly with 0, anything else reported once without a stack. */
-function fatal(err: unknown): never {
-  const code = isClosedPipe(err) ? 0 : reportError(err);
+/** End the process now: a closed pipe quietly with 0 (once the command's closed-pipe work is done), anything else reported once without a stack. */
+function fatal(err: unknown): void {
+  if (isClosedPipe(err)) {
+    void finishClosedPipe().then(() => exitNow(0));
+    return;
+  }
+  exitNow(reportError(err));
+}
+
+/** Close the engine and exit with code. */
+function exitNow(code: number): never {
   try {
     closeEngine();
   } catch {

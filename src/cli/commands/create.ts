@@ -1,12 +1,13 @@
 // `codex32 create` and `codex32 run`.
 import { existsSync, realpathSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { ContainerEngine } from '../../engine/engine.js';
 import { recipeName } from '../../engine/recipe.js';
 import { EngineError } from '../../errors.js';
 import { parseSignal } from '../../config/parse.js';
-import { action, engineFor, writeRecord } from '../context.js';
+import { action, engineFor, onClosedPipe, writeRecord } from '../context.js';
 import { containerOptions, toConfig, type ContainerFlags } from '../options.js';
 import { requireTerminal, stayAttached } from '../terminal.js';
 
@@ -78,6 +79,13 @@ export function registerRun(program: Command): void {
         let code: number | undefined;
         if (session) code = await stayAttached(engine, c.name, session, term);
         else {
+          // the reader went away (`| head -1`): the container's command gets SIGPIPE, as a pipeline's writer
+          // would, and --rm still removes it before the CLI ends
+          onClosedPipe(async () => {
+            await engine.kill(c.id, osConstants.signals.SIGPIPE).catch(() => undefined);
+            await engine.wait(c.id);
+            if (flags.rm) await engine.remove(c.id, { force: true });
+          });
           for await (const rec of engine.logs(c.id, { follow: true })) await writeRecord(rec);
           code = await engine.wait(c.id);
         }
