@@ -117,6 +117,26 @@ describe.skipIf(why)('native run', () => {
     expect(existsSync(`/run/codex32/net/c32-${id.slice(0, 11)}`)).toBe(false);
   });
 
+  it('a foreground run without --rm records the exit as Node does and keeps the container', async () => {
+    const cmd = ['sh', '-c', 'echo kept; exit 3'];
+    const n = await native(['run', '--name', 'kept-n', ...STD, 'host', ...cmd]);
+    const o = await cli(['run', '--name', 'kept-j', ...STD, 'host', ...cmd], { CODEX32_NATIVE: '0' });
+    expect([n.exitCode, n.stdout, n.stderr]).toEqual([3, 'kept\n', '']);
+    expect([o.exitCode, o.stdout, o.stderr]).toEqual([3, 'kept\n', '']);
+    const d = db();
+    const row = (name: string) => d.prepare('SELECT id, status, config, state FROM containers WHERE name = ?').get(name) as { id: string; status: string; config: string; state: string };
+    const runs = (id: string) => d.prepare('SELECT run, exit_code, signal, oom, reason FROM runs WHERE container_id = ?').all(id);
+    const [rn, ro] = [row('kept-n'), row('kept-j')];
+    expect(rn.status).toBe('exited');
+    expect(JSON.parse(norm(rn.state, { id: rn.id, name: 'kept-n' }))).toEqual(JSON.parse(norm(ro.state, { id: ro.id, name: 'kept-j' })));
+    expect(runs(rn.id)).toEqual(runs(ro.id));
+    d.close();
+    expect(events('kept-n')).toEqual(events('kept-j'));
+    const ia = norm(JSON.stringify(await sb.inspect('kept-n')), { id: rn.id, name: 'kept-n' });
+    expect(ia).toBe(norm(JSON.stringify(await sb.inspect('kept-j')), { id: ro.id, name: 'kept-j' }));
+    expect((await sb.cli(['rm', 'kept-n', 'kept-j'])).exitCode).toBe(0);
+  });
+
   it('a command that cannot start fails as with Node, and --rm removes it', async () => {
     const n = await native(['run', '--rm', '--name', 'gone1', ...STD, 'host', 'no-such-command-x']);
     const o = await cli(['run', '--rm', '--name', 'gone2', ...STD, 'host', 'no-such-command-x'], { CODEX32_NATIVE: '0' });
@@ -205,8 +225,8 @@ describe.skipIf(why)('native run', () => {
     const taken = await cli(['run', '--rm', '--name', 'taken', ...STD, 'host', 'true']);
     expect(taken.exitCode).toBe(125);
     expect(taken.stderr).toContain('[NAME_IN_USE]');
-    // options outside the native set, a foreground run that keeps its container, another image
-    for (const args of [['--rm', '--memory', '64m', ...STD], ['--name', 'kept', ...STD], ['-d', '--rm', ...STD], ['--rm', '-e', 'A=1', ...STD]])
+    // options outside the native set, -d --rm (its supervisor's exit command is Node's to plan), a terminal
+    for (const args of [['--rm', '--memory', '64m', ...STD], ['-d', '--rm', ...STD], ['--rm', '-e', 'A=1', ...STD], ['-it', ...STD]])
       expect((await native(['run', ...args, 'host', 'true'])).exitCode).toBe(97);
     // a missing recipe is asked for (the fake node prints CODEX32_RECIPE); one that resolved to what only Node
     // carries out (here a memory limit) says node=1, and no recipe is asked for again

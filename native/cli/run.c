@@ -49,7 +49,7 @@ static int parse(int argc, char **argv, struct run_opts *o, int *at) {
       *slot = argv[i];
     }
   }
-  if (o->rm == o->detach) return -1; /* a foreground run that keeps its container, or -d --rm: Node's */
+  if (o->rm && o->detach) return -1; /* -d --rm: Node's (the supervisor's exit command removes it) */
   if ((o->name && !name_ok(o->name)) || (o->isolation && !word_ok(o->isolation)) || (o->network && !word_ok(o->network))) return -1;
   if (argc - i < 2 || strcmp(argv[i], "host")) return -1;
   *at = i + 1;
@@ -263,5 +263,5 @@ int run_main(const char *storage, const char *launcher, int argc, char **argv) {
   else if (net_up(&c, why, sizeof why)) {
   } else if (write_spec(&r, &c, cmd, n)) snprintf(why, sizeof why, "Cannot start container %s: cannot write its spec: %s", c.name, strerror(errno));
   if (*why) return start_failed(db, &c, o.rm, why);
-  return run_started(db, &c, o.detach);
+  return run_started(db, &c, o.detach, o.rm);
 }

@@ -20,8 +20,9 @@ struct started {
 
 /* run ARGS (after `run`); the container's exit code, or -1 before any side effect: Node must run it */
 int run_main(const char *storage, const char *launcher, int argc, char **argv);
-/* launch the supervisor of a created container, record the outcome, then detach or follow, wait and remove */
-int run_started(sqlite3 *db, struct started *c, int detach);
+/* launch the supervisor of a created container, record the outcome, then detach or follow, wait, record the
+   exit and (rm) remove */
+int run_started(sqlite3 *db, struct started *c, int detach, int rm);
 /* remove what a create that did not reach the database made: its directory and cgroups */
 void undo_create(struct started *c);
 /* bring up the container's network as the recipe says (files; lease and set-up for a private one); -1 with

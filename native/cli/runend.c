@@ -142,19 +142,43 @@ int start_failed(sqlite3 *db, struct started *c, int rm, const char *why) {
   return 125;
 }
 
-/* record the exit, then remove the container; its exit code */
-static int finish(sqlite3 *db, struct started *c, const char *owner) {
+/* the supervisor's state line ("PHASE PID START RUN RESTARTS HEALTH STREAK STARTED") and how many events it
+   logged, as reconcile reads them (readShimState, readShimEvents) */
+static int shim_state(const char *dir, char *init, size_t initsz, long long *restarts, long long *started, long long *events) {
+  char p[4200], line[512], pid[32], start[32];
+  snprintf(p, sizeof p, "%s/state", dir);
+  if (read_small(p, line, sizeof line, 1) <= 0 || sscanf(line, "%*s %31s %31s %*s %lld %*s %*s %lld", pid, start, restarts, started) != 4) return -1;
+  snprintf(init, initsz, "{\"pid\":%s,\"start\":\"%s\"}", pid, start);
+  *events = 0;
+  snprintf(p, sizeof p, "%s/events", dir);
+  FILE *f = fopen(p, "re");
+  while (f && fgets(line, sizeof line, f))
+    if (line[0] != '\n') (*events)++;
+  if (f) fclose(f);
+  return 0;
+}
+
+/* record the exit as reconcile does (the run, its die or oom event), then with rm remove the container, else
+   leave it exited with reconcile's state; its exit code, or -1 when the supervisor recorded none */
+static int finish(sqlite3 *db, struct started *c, const char *owner, int rm) {
   struct exit_rec e;
-  if (last_exit(c->dir, &e)) return -1;
+  char init[96];
+  long long restarts = 0, started = 0, events = 0;
+  if (last_exit(c->dir, &e) || (!rm && shim_state(c->dir, init, sizeof init, &restarts, &started, &events))) return -1;
   struct buf attrs = {0};
   buf_fmt(&attrs, "{\"exitCode\":%d,\"signal\":%d,\"reason\":", e.code, e.sig), buf_json(&attrs, e.reason), buf_fmt(&attrs, ",\"run\":%lld}", e.run);
   int ok = !sql_begin(db);
   int fresh = ok ? sql_run(db, NULL, "INSERT OR IGNORE INTO runs (container_id, run, started_at, finished_at, exit_code, signal, oom, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "tiiiiiit", c->id, e.run, e.started, e.finished, (long long)e.code, (long long)e.sig, (long long)e.oom, e.reason) : -1;
   ok = ok && fresh >= 0 && (fresh == 0 || !sql_event(db, e.finished, e.oom ? "oom" : "die", c->id, c->name, attrs.p));
-  int mine = ok ? sql_run(db, NULL, "UPDATE containers SET status = 'removing', state = json_set(state, '$.owner', json(?)) WHERE id = ? AND status != 'removing'", "tt", owner, c->id) : -1;
+  int mine = !ok ? -1
+             : rm ? sql_run(db, NULL, "UPDATE containers SET status = 'removing', state = json_set(state, '$.owner', json(?)) WHERE id = ? AND status != 'removing'", "tt", owner, c->id)
+                  : sql_run(db, NULL,
+                            "UPDATE containers SET status = 'exited', state = json_set(json_remove(state, '$.owner', '$.mark'), '$.shimEvents', ?, '$.init', json(?), "
+                            "'$.restartCount', json_extract(state, '$.restartBase') + ?, '$.startedAt', CASE WHEN ? > 0 THEN ? ELSE json_extract(state, '$.startedAt') END, "
+                            "'$.exitCode', ?, '$.signal', ?, '$.oomKilled', json(?), '$.reason', ?, '$.finishedAt', ?) WHERE id = ? AND status IN ('starting', 'running', 'restarting', 'stopping')",
+                            "itiiiiitti" "t", events, init, restarts, started, started, (long long)e.code, (long long)e.sig, e.oom ? "true" : "false", e.reason, e.finished, c->id);
   free(attrs.p);
-  if (sql_end(db, ok && mine >= 0)) return e.code;
-  if (mine != 1) return e.code; /* another process removes it (rm -f) */
+  if (sql_end(db, ok && mine >= 0) || mine != 1 || !rm) return e.code; /* not ours to remove: another process does (rm -f) */
   remove_rest(db, c);
   return e.code;
 }
@@ -183,7 +207,7 @@ static pid_t launch(const char *shim, const char *dir, struct buf *report) {
   return pid;
 }
 
-int run_started(sqlite3 *db, struct started *c, int detach) {
+int run_started(sqlite3 *db, struct started *c, int detach, int rm) {
   const struct recipe *r = c->recipe;
   struct buf report = {0}, ref = {0}, owner = {0};
   owner_ref(c, &owner);
@@ -219,7 +243,7 @@ int run_started(sqlite3 *db, struct started *c, int detach) {
     if (pid > 0) waitpid(pid, NULL, 0);
     net_down(c); /* as startContainer's stopNetwork after a failed start */
     const char *err = code == 127 ? "COMMAND_NOT_FOUND" : code == 126 ? "COMMAND_NOT_EXECUTABLE" : "RUNTIME_FAILED";
-    if (!detach) remove_stopped(db, c, owner.p); /* as Node's run --rm: a container that failed to start is removed */
+    if (rm) remove_stopped(db, c, owner.p); /* as Node's run --rm: a container that failed to start is removed */
     fprintf(stderr, "codex32: Cannot %s container %s: %s [%s]\n", code == 127 || code == 126 ? "run the command of" : "set up", c->name, msg, err);
     return code == 127 || code == 126 ? code : 125;
   }
@@ -229,9 +253,10 @@ int run_started(sqlite3 *db, struct started *c, int detach) {
   }
   g_db = db, g_c = c, g_shim = pid;
   int closed = follow_log(c->dir, pid, forward);
-  int exit_code = finish(db, c, owner.p);
+  int exit_code = finish(db, c, owner.p, rm);
   free(owner.p);
   if (exit_code >= 0) return closed ? 0 : exit_code; /* a closed pipe ends quietly with 0, as the Node CLI */
+  if (!rm) return 137; /* reconcile, whoever looks next, records the supervisor lost (dead, 137) */
   /* the supervisor died without recording an exit: Node's reconcile knows that case (dead, 137), and removes it */
   fprintf(stderr, "codex32: the supervisor of %s ended without recording an exit; removing the container [RUNTIME_FAILED]\n", c->name);
   pid_t node = fork();
