@@ -40,12 +40,18 @@ static void emit(const char *line, size_t n) {
   const char *data = s2 + 3;
   size_t dl = n - (size_t)(data - line);
   if (s2[1] == 'F') {
-    char *tmp = malloc(dl + 1);
-    if (!tmp) return;
-    memcpy(tmp, data, dl);
-    tmp[dl] = '\n'; /* one write per record, as Node's Buffer.concat */
-    out(fd, tmp, dl + 1);
-    free(tmp);
+    /* one write per record, as Node's Buffer.concat: the content and its newline, in a buffer kept
+       across records (a chatty container's lines would otherwise cost an allocation each) */
+    static char *line_buf;
+    static size_t line_cap;
+    if (dl + 1 > line_cap) {
+      char *grown = realloc(line_buf, dl + 1);
+      if (!grown) return;
+      line_buf = grown, line_cap = dl + 1;
+    }
+    memcpy(line_buf, data, dl);
+    line_buf[dl] = '\n';
+    out(fd, line_buf, dl + 1);
   } else out(fd, data, dl);
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include "readfile.h"
 #include "recipe.h"
 #include "sql.h"
 #include "store.h"
@@ -88,27 +89,11 @@ static void gen_name(const struct recipe *r, char *out, size_t outsz) {
   snprintf(out, outsz, "%s_%s_%u", word[0], word[1], rnd[2] % 10000);
 }
 
-/* replace the one "@@ARGV@@" string of a JSON template with the command's strings */
-static void fill_argv(struct buf *out, const char *json, char **cmd, int n) {
-  const char *at = strstr(json, "\"" RECIPE_ARGV "\"");
-  if (!at) return buf_str(out, json);
-  buf_add(out, json, (size_t)(at - json));
+/* the command as the JSON strings that stand for the recipe's one "@@ARGV@@" string in its config */
+static void argv_json(struct buf *out, char **cmd, int n) {
   for (int i = 0; i < n; i++) buf_str(out, i ? "," : ""), buf_json(out, cmd[i]);
-  buf_str(out, at + strlen(RECIPE_ARGV) + 2);
 }
 
-static int write_file(const char *path, const char *data, size_t len, mode_t mode) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return -1;
-  size_t off = 0;
-  while (off < len) {
-    ssize_t w = write(fd, data + off, len - off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    off += (size_t)w;
-  }
-  return close(fd) == 0 && off == len ? 0 : -1;
-}
 
 /* the container's directory as create leaves it: 0700, config.json (what repair rebuilds from), app, etc, root */
 /* strict's mapped root reaches its files from outside the user namespace: every parent must be searchable
@@ -137,7 +122,7 @@ static int make_dirs(const struct recipe *r, struct started *c, const char *conf
   snprintf(p, sizeof p, "%s/config.json.tmp", c->dir);
   char final[PATH_MAX + 64];
   snprintf(final, sizeof final, "%s/config.json", c->dir);
-  int bad = write_file(p, meta.p, meta.len, 0600) || rename(p, final);
+  int bad = write_small(p, meta.p, meta.len, 0600) || rename(p, final);
   free(meta.p);
   for (int i = 0; !bad && i < r->n; i++) {
     const char *v = recipe_at(r, i, "mkdir");
@@ -158,7 +143,7 @@ static int make_dirs(const struct recipe *r, struct started *c, const char *conf
   recipe_fill(&host, recipe_get(r, "hostname") ? recipe_get(r, "hostname") : RECIPE_NAME, c->pairs);
   buf_str(&host, "\n");
   snprintf(p, sizeof p, "%s/etc/hostname", c->dir);
-  bad = bad || write_file(p, host.p, host.len, 0644);
+  bad = bad || write_small(p, host.p, host.len, 0644);
   free(host.p);
   return bad ? -1 : 0;
 }
@@ -187,7 +172,7 @@ static int write_spec(const struct recipe *r, struct started *c, char **cmd, int
   }
   char p[PATH_MAX + 16];
   snprintf(p, sizeof p, "%s/spec", c->dir);
-  int rc = write_file(p, s.p, s.len, 0600);
+  int rc = write_small(p, s.p, s.len, 0600);
   free(s.p);
   return rc;
 }
@@ -195,17 +180,16 @@ static int write_spec(const struct recipe *r, struct started *c, char **cmd, int
 /* the row and its create event, in one transaction; the row starts as `starting`, owned by this process */
 static int insert_row(sqlite3 *db, const struct recipe *r, struct started *c, const char *config, int *taken) {
   struct buf st = {0}, owner = {0}, attrs = {0};
-  buf_fmt(&owner, "{\"pid\":%d,\"start\":\"%s\"}", (int)getpid(), c->owner_start);
-  const char *tmpl = recipe_get(r, "starting_state"), *at = tmpl ? strstr(tmpl, "\"" RECIPE_OWNER "\"") : NULL;
-  if (!at) return -1;
-  struct buf half = {0};
-  buf_add(&half, tmpl, (size_t)(at - tmpl));
-  recipe_fill(&st, half.p, c->pairs), buf_str(&st, owner.p), recipe_fill(&st, at + strlen(RECIPE_OWNER) + 2, c->pairs);
+  owner_ref(c, &owner);
+  const char *tmpl = recipe_get(r, "starting_state");
+  if (!tmpl || !strstr(tmpl, "\"" RECIPE_OWNER "\"")) return -1;
+  const char *pairs[] = {"\"" RECIPE_OWNER "\"", owner.p, RECIPE_ID, c->id, RECIPE_NAME, c->name, NULL};
+  recipe_fill(&st, tmpl, pairs);
   recipe_fill(&attrs, recipe_get(r, "create_attrs") ? recipe_get(r, "create_attrs") : "{}", c->pairs);
   int ok = !sql_begin(db);
   ok = ok && sql_run(db, taken, "INSERT INTO containers (id, name, status, created_at, config, state) VALUES (?, ?, 'starting', ?, ?, ?)", "ttitt", c->id, c->name, c->created, config, st.p) == 1;
   ok = ok && !sql_event(db, c->created, "create", c->id, c->name, attrs.p);
-  free(half.p), free(st.p), free(owner.p), free(attrs.p);
+  free(st.p), free(owner.p), free(attrs.p);
   return sql_end(db, ok);
 }
 
@@ -243,10 +227,11 @@ int run_main(const char *storage, const char *launcher, int argc, char **argv) {
   const char *pairs[] = {RECIPE_ID, c.id, RECIPE_NAME, c.name, RECIPE_NET, c.net, RECIPE_ADDR, c.addr, NULL};
   memcpy(c.pairs, pairs, sizeof pairs);
   c.launcher = launcher;
-  struct buf filled = {0}, config = {0};
-  recipe_fill(&filled, recipe_get(&r, "config") ? recipe_get(&r, "config") : "", c.pairs);
-  fill_argv(&config, filled.p, cmd, n);
-  free(filled.p);
+  struct buf args = {0}, config = {0};
+  argv_json(&args, cmd, n);
+  const char *with_args[] = {"\"" RECIPE_ARGV "\"", args.p ? args.p : "", RECIPE_ID, c.id, RECIPE_NAME, c.name, NULL};
+  recipe_fill(&config, recipe_get(&r, "config") ? recipe_get(&r, "config") : "", with_args);
+  free(args.p);
   int taken = 0;
   if (!recipe_get(&r, "config") || make_dirs(&r, &c, config.p) || insert_row(db, &r, &c, config.p, &taken)) {
     /* nothing of it may stay (the row was never inserted): Node then does the whole run, and reports a

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 struct recipe;
+struct buf;
 
 /* a container this process created (and is starting) */
 struct started {
@@ -33,6 +34,8 @@ int net_up(struct started *c, char *why, size_t whysz);
 int start_failed(sqlite3 *db, struct started *c, int rm, const char *why);
 /* take a private network down and free its address (safe when it was never up) */
 void net_down(const struct started *c);
+/* this process as a ProcRef's JSON ({"pid":..,"start":..}): the owner of the container it is starting */
+void owner_ref(const struct started *c, struct buf *out);
 /* the start time (clock ticks since boot, /proc/PID/stat field 22) that tells pid reuse apart */
 int proc_start(pid_t pid, char *out, size_t outsz);
 #endif

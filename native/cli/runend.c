@@ -108,6 +108,9 @@ static void forward(int sig) {
   if (!rename(tmp, fin) && !proc_start(g_shim, now, sizeof now) && !strcmp(now, g_shim_start)) kill(g_shim, SIGUSR1);
 }
 
+/* removeContainer's claim: `removing`, owned by us, unless another process is removing it already */
+static const char SQL_REMOVING[] = "UPDATE containers SET status = 'removing', state = json_set(state, '$.owner', json(?)) WHERE id = ? AND status != 'removing'";
+
 /* the rest of removeContainer once the row is `removing` and ours: processes, cgroups, network and files,
    then the row with its `remove` event */
 static void remove_rest(sqlite3 *db, struct started *c) {
@@ -118,11 +121,11 @@ static void remove_rest(sqlite3 *db, struct started *c) {
 
 /* removeContainer of a container that is not running: `removing`, owned by owner, then the rest */
 static void remove_stopped(sqlite3 *db, struct started *c, const char *owner) {
-  int mine = !sql_begin(db) && sql_run(db, NULL, "UPDATE containers SET status = 'removing', state = json_set(state, '$.owner', json(?)) WHERE id = ? AND status != 'removing'", "tt", owner, c->id) == 1;
+  int mine = !sql_begin(db) && sql_run(db, NULL, SQL_REMOVING, "tt", owner, c->id) == 1;
   if (!sql_end(db, mine)) remove_rest(db, c);
 }
 
-static void owner_ref(const struct started *c, struct buf *out) { buf_fmt(out, "{\"pid\":%d,\"start\":\"%s\"}", (int)getpid(), c->owner_start); }
+void owner_ref(const struct started *c, struct buf *out) { buf_fmt(out, "{\"pid\":%d,\"start\":\"%s\"}", (int)getpid(), c->owner_start); }
 
 int start_failed(sqlite3 *db, struct started *c, int rm, const char *why) {
   char spec[4200];
@@ -171,7 +174,7 @@ static int finish(sqlite3 *db, struct started *c, const char *owner, int rm) {
   int fresh = ok ? sql_run(db, NULL, "INSERT OR IGNORE INTO runs (container_id, run, started_at, finished_at, exit_code, signal, oom, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "tiiiiiit", c->id, e.run, e.started, e.finished, (long long)e.code, (long long)e.sig, (long long)e.oom, e.reason) : -1;
   ok = ok && fresh >= 0 && (fresh == 0 || !sql_event(db, e.finished, e.oom ? "oom" : "die", c->id, c->name, attrs.p));
   int mine = !ok ? -1
-             : rm ? sql_run(db, NULL, "UPDATE containers SET status = 'removing', state = json_set(state, '$.owner', json(?)) WHERE id = ? AND status != 'removing'", "tt", owner, c->id)
+             : rm ? sql_run(db, NULL, SQL_REMOVING, "tt", owner, c->id)
                   : sql_run(db, NULL,
                             "UPDATE containers SET status = 'exited', state = json_set(json_remove(state, '$.owner', '$.mark'), '$.shimEvents', ?, '$.init', json(?), "
                             "'$.restartCount', json_extract(state, '$.restartBase') + ?, '$.startedAt', CASE WHEN ? > 0 THEN ? ELSE json_extract(state, '$.startedAt') END, "

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "readfile.h"
 #include "recipe.h"
 #include "run.h"
 
@@ -78,13 +79,6 @@ static void why_failed(const char *script, struct buf *err, char *why, size_t wh
   snprintf(why, whysz, "Cannot set up the private network (%s): %s", cmd, *text ? text : "it failed without a message");
 }
 
-static int write_text(const char *path, const char *text) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return -1;
-  size_t n = strlen(text);
-  int ok = write(fd, text, n) == (ssize_t)n;
-  return close(fd) == 0 && ok ? 0 : -1;
-}
 
 /* claim a free address of the /16 by creating its lease file exclusively, from a random start */
 static int lease(const struct started *c, const char *dir, const char *prefix, char *addr, size_t addrsz) {
@@ -112,7 +106,7 @@ static int lease(const struct started *c, const char *dir, const char *prefix, c
     int ok = write(fd, c->id, 64) == 64;
     close(fd);
     snprintf(p, sizeof p, "%s/%s", dir, c->net);
-    if (ok && !write_text(p, addr)) return 0;
+    if (ok && !write_small(p, addr, strlen(addr), 0644)) return 0;
     snprintf(p, sizeof p, "%s/ip/%s", dir, addr);
     unlink(p);
     return -1;
@@ -140,7 +134,7 @@ int net_up(struct started *c, char *why, size_t whysz) {
     snprintf(path, sizeof path, "%s/etc/%.*s", c->dir, (int)(tab - v), v);
     struct buf text = {0};
     recipe_fill(&text, tab + 1, c->pairs);
-    bad = write_text(path, text.p ? text.p : "");
+    bad = write_small(path, text.p ? text.p : "", text.len, 0644);
     free(text.p);
     if (bad) snprintf(why, whysz, "Cannot start container %s: cannot write %s: %s", c->name, path, strerror(errno));
   }
