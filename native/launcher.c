@@ -9,13 +9,16 @@
  * Started as "codex32-shim launcher NAME": NAME is the argv[0] each shim gets (the engine finds
  * shims by their command line).
  *   in:  "ID RUNDIR"     launch `codex32-shim run RUNDIR` in its own session
+ *        "ID H RUNDIR"   launch it held: it execs and waits before reading anything of RUNDIR, so
+ *                        the engine can prepare the run (cgroups, network, spec) while it starts
+ *        "ID G"          release a held shim; "ID C": cancel it (it exits having done nothing)
  *   out: "ID P PID START" spawned, with its start time (read here, before it can be reaped: a shim
  *                        whose command ends at once may be gone by the time the engine reads the line);
  *                        "ID X ERRNO" when the spawn failed
  *        "ID L TEXT"     a line the shim reported on its fd 3 (attach, ok ..., err ...)
  *        "ID E"          the shim closed fd 3: its start report is complete
- * The launcher reaps the shims it spawned while it lives, and exits when its stdin closes; the
- * shims run on, as they do when the engine that spawned them directly exits.
+ * The launcher reaps the shims it spawned while it lives, and exits when its stdin closes (cancelling
+ * the shims still held: nobody is left to release them); the shims run on, as they do when the engine that spawned them directly exits.
  */
 #define _GNU_SOURCE
 #include "launcher.h"
@@ -29,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +46,7 @@ extern char **environ;
 struct pending {
   long id;
   int fd;
+  int held; /* waiting for G or C on its report socket */
   size_t len;
   char buf[512];
 };
@@ -49,6 +54,19 @@ struct pending {
 static struct pending pend[MAX_PENDING];
 static int npend;
 static const char *self_name; /* argv[0] of the shims: the name the engine looks for in /proc */
+static char **held_env;       /* our environment and CODEX32_HELD=1: a held shim's */
+
+/* environ with CODEX32_HELD=1 added, made once */
+static char **held_environ(void) {
+  if (held_env) return held_env;
+  size_t n = 0;
+  while (environ[n]) n++;
+  held_env = calloc(n + 2, sizeof *held_env);
+  if (!held_env) die("out of memory");
+  memcpy(held_env, environ, n * sizeof *held_env);
+  held_env[n] = "CODEX32_HELD=1";
+  return held_env;
+}
 
 static void out(const char *fmt, long id, const char *text) {
   char line[600];
@@ -56,10 +74,10 @@ static void out(const char *fmt, long id, const char *text) {
   if (n > 0) write_all(1, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-/* spawn one shim for rundir with its report pipe on fd 3 */
-static void launch(long id, const char *rundir) {
+/* spawn one shim for rundir with its report socket on fd 3 (a held one reads its go there) */
+static void launch(long id, const char *rundir, int held) {
   int p[2];
-  if (npend >= MAX_PENDING || pipe2(p, O_CLOEXEC) < 0) {
+  if (npend >= MAX_PENDING || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0) {
     char e[16];
     snprintf(e, sizeof e, "%d", npend >= MAX_PENDING ? EAGAIN : errno);
     out("%ld X %s\n", id, e);
@@ -81,7 +99,7 @@ static void launch(long id, const char *rundir) {
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   char *argv[] = {(char *)self_name, "run", (char *)rundir, NULL};
   pid_t pid;
-  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, environ);
+  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, held ? held_environ() : environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   close(p[1]);
@@ -95,7 +113,17 @@ static void launch(long id, const char *rundir) {
   char ref[48];
   snprintf(ref, sizeof ref, "%d %llu", (int)pid, proc_starttime(pid));
   out("%ld P %s\n", id, ref);
-  pend[npend++] = (struct pending){.id = id, .fd = p[0]};
+  pend[npend++] = (struct pending){.id = id, .fd = p[0], .held = held};
+}
+
+/* release (go) or cancel a held shim: one byte to go on, the end of its input to give up */
+static void decide(long id, int go) {
+  for (int i = 0; i < npend; i++) {
+    if (pend[i].id != id || !pend[i].held) continue;
+    pend[i].held = 0;
+    if (!go || write(pend[i].fd, "g", 1) != 1) shutdown(pend[i].fd, SHUT_WR);
+    return;
+  }
 }
 
 /* relay what one shim reported; 0 once its pipe is closed */
@@ -131,7 +159,11 @@ static size_t requests(char *buf, size_t len) {
     used = (size_t)(nl + 1 - buf);
     if (!sp || sp == line) continue;
     *sp = 0;
-    launch(strtol(line, NULL, 10), sp + 1);
+    long id = strtol(line, NULL, 10);
+    char *rest = sp + 1;
+    if (strcmp(rest, "G") == 0 || strcmp(rest, "C") == 0) decide(id, *rest == 'G');
+    else if (strncmp(rest, "H ", 2) == 0) launch(id, rest + 2, 1);
+    else launch(id, rest, 0);
   }
   return used;
 }
@@ -172,6 +204,7 @@ int launcher_main(char **args, int n) {
       ssize_t r = read(0, in + inlen, sizeof in - inlen);
       if (r <= 0 && !(r < 0 && errno == EINTR)) {
         open_in = 0;
+        for (int i = 0; i < npend; i++) decide(pend[i].id, 0);
         continue;
       }
       if (r > 0) inlen += (size_t)r;

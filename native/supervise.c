@@ -355,6 +355,16 @@ int run_main(char **args, int n) {
     sync_fd = 3;
     fcntl(3, F_SETFD, FD_CLOEXEC);
   }
+  /* launched held (launcher.c): the engine is still preparing the run; one byte on fd 3 says go,
+     its end says the start was abandoned, and nothing of RUNDIR has been touched */
+  if (getenv("CODEX32_HELD")) {
+    unsetenv("CODEX32_HELD");
+    char go;
+    ssize_t r;
+    while ((r = read(sync_fd, &go, 1)) < 0 && errno == EINTR) {
+    }
+    if (r != 1) return 0;
+  }
   close_fds_from(4);
   load_container(args[0]);
   net_join();

@@ -1,11 +1,13 @@
 // The fork server (codex32-shim launcher) through the library: which process launches the shims, what
 // happens when the fork server dies, that its shims are reaped, and that the CLI never starts one.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ContainerEngine } from '../src/engine/engine.js';
 import { useLauncher } from '../src/runtime/launcher.js';
+import { shimPath } from '../src/runtime/supervisor.js';
 import { pidsWith, sandbox, until } from './helpers.js';
 
 const storage = mkdtempSync(join(tmpdir(), 'c32-launcher-'));
@@ -85,6 +87,45 @@ describe('the fork server', () => {
     expect(cmdline(next)[1]).toBe('launcher'); // a new fork server
     await c.stop(0);
     await a.stop(0);
+  });
+
+  it('spawns a shim held while the start is prepared, and a failed preparation leaves no shim behind', async () => {
+    useLauncher(true);
+    const script = join(storage, 'bot.sh');
+    writeFileSync(script, 'exit 3\n');
+    const c = await engine.create({ image: script, command: ['sh', 'bot.sh'], isolation: 'minimal' });
+    const dir = engine.paths(c.id).dir;
+    rmSync(script); // the image is resolved after the held shim was spawned: the start fails there
+    await expect(c.start()).rejects.toMatchObject({ code: 'NO_SUCH_IMAGE' });
+    expect(engine.store.getContainer(c.id)!.status).toBe('created');
+    await until(() => pidsWith(`run\0${dir}\0`).length === 0, 5000); // the held shim was cancelled
+    for (const f of ['state', 'shim.err', 'exits']) expect(existsSync(join(dir, f))).toBe(false); // and did nothing
+    writeFileSync(script, 'exit 3\n');
+    await c.start();
+    expect(await c.wait()).toBe(3);
+  });
+
+  it('speaks the held protocol: H spawns and waits, C cancels it, and stdin closing cancels the rest', async () => {
+    const dir = mkdtempSync(join(storage, 'held-'));
+    const server = spawn(shimPath(), ['launcher', shimPath()], { stdio: ['pipe', 'pipe', 'ignore'] });
+    let out = '';
+    server.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const line = (re: RegExp) => until(() => re.test(out), 5000).then(() => re.exec(out)!);
+    server.stdin.write(`1 H ${dir}\n2 H ${dir}\n`);
+    const [, one] = await line(/^1 P (\d+) \d+$/m);
+    const [, two] = await line(/^2 P (\d+) \d+$/m);
+    await new Promise((r) => setTimeout(r, 100));
+    // both wait, alive, before reading anything: no spec exists, yet neither has failed
+    expect(existsSync(`/proc/${one}`) && existsSync(`/proc/${two}`)).toBe(true);
+    expect(out).not.toMatch(/^[12] [LE]/m);
+    server.stdin.write('1 C\n');
+    await line(/^1 E$/m);
+    expect(out).not.toMatch(/^1 L/m); // cancelled: no report at all
+    server.stdin.end(); // nobody left to release the second: it is cancelled too, and the server exits
+    await line(/^2 E$/m);
+    await new Promise((r) => (server.exitCode === null ? server.once('exit', r) : r(undefined)));
+    await until(() => !existsSync(`/proc/${one}`) && !existsSync(`/proc/${two}`), 5000);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('is off when asked: the engine spawns each shim itself', async () => {

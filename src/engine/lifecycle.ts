@@ -13,7 +13,7 @@ import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { probeHost } from '../runtime/probe.js';
 import { connectAttach, type AttachSession } from '../runtime/attach.js';
-import { launchShim, readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
+import { prepareShim, readShimState, requestStop, type PendingShim, type StopRequest } from '../runtime/supervisor.js';
 import { ensureRoom, stateError } from '../state/errors.js';
 import type { ContainerRow, ContainerState, ContainerStatus, ProcRef } from '../state/types.js';
 import { closeContainerDir } from './access.js';
@@ -64,11 +64,13 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
   const log = containerLogger(row.id, row.name);
   let result;
   let session: Promise<AttachSession> | undefined;
+  let shim: PendingShim | undefined;
   const attach = () => {
     session = connectAttach(paths.dir, row.name);
     session.catch(() => undefined); // awaited below, once the start's outcome is known
   };
   try {
+    shim = prepareShim(paths.dir); // it starts up while the run is prepared
     const image = imageFor(core.store, row.config);
     const cgroups = await prepareRun(claimed, image, paths);
     if (image.kind === 'oci') {
@@ -80,8 +82,9 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
     const netnsPath = await startNetwork(claimed, paths);
     const plan = buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach });
     writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });
-    result = await launchShim(paths.dir, options.attach ? attach : undefined);
+    result = await shim.go(options.attach ? attach : undefined);
   } catch (e) {
+    shim?.cancel();
     stopNetwork(claimed);
     rmSync(paths.spec, { force: true }); // a spec cut short by a full disk must never be launched
     core.store.tx(() => core.store.updateContainer(row.id, claimed.state.previous ?? 'created', { ...claimed.state, owner: undefined }));

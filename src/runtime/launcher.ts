@@ -45,14 +45,22 @@ class Launcher {
     this.idle();
   }
 
-  /** Ask for a shim supervising runDir; false when the launcher is gone (the caller spawns directly). */
-  launch(runDir: string, report: LaunchReport): boolean {
-    if (this.dead || runDir.includes('\n')) return false;
+  /**
+   * Ask for a shim supervising runDir; its launch id, or undefined when the launcher is gone (the caller
+   * spawns directly). A held shim waits for decide() before it reads anything of runDir.
+   */
+  launch(runDir: string, report: LaunchReport, held = false): number | undefined {
+    if (this.dead || runDir.includes('\n')) return undefined;
     const id = this.nextId++;
     this.pending.set(id, report);
     this.busy();
-    (this.child.stdin as Writable).write(`${id} ${runDir}\n`);
-    return true;
+    (this.child.stdin as Writable).write(`${id} ${held ? 'H ' : ''}${runDir}\n`);
+    return id;
+  }
+
+  /** Release a held shim (go) or cancel it: it exits having done nothing, and its report ends empty. */
+  decide(id: number, go: boolean): void {
+    if (!this.dead) (this.child.stdin as Writable).write(`${id} ${go ? 'G' : 'C'}\n`);
   }
 
   close(): void {
@@ -108,8 +116,20 @@ class Launcher {
 
 let current: Launcher | undefined;
 
-/** Launch the shim for runDir through the fork server; false when it is off or unavailable (spawn directly). */
-export function launchThrough(bin: string, runDir: string, report: LaunchReport): boolean {
+/** A shim launched held: go() lets it read its spec and start the container, cancel() ends it unused. */
+export interface HeldLaunch {
+  go(): void;
+  cancel(): void;
+}
+
+/**
+ * Launch the shim for runDir through the fork server; false when it is off or unavailable (spawn
+ * directly). Held, it is spawned now and waits for the handle's go: its exec and start-up overlap
+ * the engine's preparation of the run.
+ */
+export function launchThrough(bin: string, runDir: string, report: LaunchReport, held?: false): boolean;
+export function launchThrough(bin: string, runDir: string, report: LaunchReport, held: true): HeldLaunch | false;
+export function launchThrough(bin: string, runDir: string, report: LaunchReport, held = false): boolean | HeldLaunch {
   if (!enabled) return false;
   if (!current || current.dead) {
     try {
@@ -118,5 +138,9 @@ export function launchThrough(bin: string, runDir: string, report: LaunchReport)
       return false;
     }
   }
-  return current.launch(runDir, report);
+  const launcher = current;
+  const id = launcher.launch(runDir, report, held);
+  if (id === undefined) return false;
+  if (!held) return true;
+  return { go: () => launcher.decide(id, true), cancel: () => launcher.decide(id, false) };
 }

@@ -25,6 +25,42 @@ export type LaunchResult =
   | { ok: true; shim: ProcRef; init: ProcRef }
   | { ok: false; shim?: ProcRef; exitCode: number; message: string };
 
+/** What one launch gathers from its shim: the shim, its start report, and the outcome once complete. */
+function startReport(runDir: string, bin: string, onAttach: () => void) {
+  let shim: ProcRef | undefined;
+  let out = '';
+  let resolvePromise!: (r: LaunchResult) => void;
+  let rejectPromise!: (e: Error) => void;
+  const result = new Promise<LaunchResult>((res, rej) => ((resolvePromise = res), (rejectPromise = rej)));
+  const r = {
+    result,
+    spawned: () => shim !== undefined,
+    onSpawn: (ref: ProcRef | undefined) => (shim = ref),
+    onText: (d: string) => {
+      out += d;
+      if (out.startsWith('attach\n')) {
+        out = out.slice(7);
+        onAttach();
+      }
+    },
+    onEnd: () => resolvePromise(startOutcome(runDir, shim, out.trim())),
+    /** spawn the shim from this process, as a CLI does */
+    direct: () => {
+      const child = spawn(bin, ['run', runDir], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+      if (child.pid) r.onSpawn(procRef(child.pid)); // our child: a zombie until we reap it, never gone yet
+      const pipe = child.stdio[3] as NodeJS.ReadableStream;
+      pipe.setEncoding('utf8');
+      pipe.on('data', r.onText);
+      pipe.on('end', () => {
+        child.unref();
+        r.onEnd();
+      });
+      child.on('error', (cause) => rejectPromise(new EngineError('RUNTIME_FAILED', `Cannot start the supervisor ${bin}: ${cause.message}`, { cause })));
+    },
+  };
+  return r;
+}
+
 /**
  * Start the shim for runDir in its own session; resolves once the container's command has exec'd or
  * failed to. With attach_wait in the spec the shim first says `attach` and waits for a client:
@@ -33,41 +69,57 @@ export type LaunchResult =
  */
 export function launchShim(runDir: string, onAttach?: () => void): Promise<LaunchResult> {
   const bin = shimPath();
-  return new Promise((resolvePromise, reject) => {
-    let shim: ProcRef | undefined;
-    let out = '';
-    const report = {
-      onSpawn: (ref: ProcRef | undefined) => (shim = ref),
-      onText: (d: string) => {
-        out += d;
-        if (out.startsWith('attach\n')) {
-          out = out.slice(7);
-          onAttach?.();
-        }
-      },
-      onEnd: () => resolvePromise(startOutcome(runDir, shim, out.trim())),
-    };
-    const direct = () => {
-      const child = spawn(bin, ['run', runDir], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
-      if (child.pid) report.onSpawn(procRef(child.pid)); // our child: a zombie until we reap it, never gone yet
-      const pipe = child.stdio[3] as NodeJS.ReadableStream;
-      pipe.setEncoding('utf8');
-      pipe.on('data', report.onText);
-      pipe.on('end', () => {
-        child.unref();
-        report.onEnd();
-      });
-      child.on('error', (cause) => reject(new EngineError('RUNTIME_FAILED', `Cannot start the supervisor ${bin}: ${cause.message}`, { cause })));
-    };
-    const viaLauncher = launchThrough(bin, runDir, {
-      onSpawn: report.onSpawn,
-      onLine: (line) => report.onText(line + '\n'),
-      onEnd: report.onEnd,
-      // a fork server that died before spawning this shim: spawn it here; after, its report is cut short
-      onLost: () => (shim ? report.onEnd() : direct()),
-    });
-    if (!viaLauncher) direct();
+  const r = startReport(runDir, bin, () => onAttach?.());
+  const viaLauncher = launchThrough(bin, runDir, {
+    onSpawn: r.onSpawn,
+    onLine: (line) => r.onText(line + '\n'),
+    onEnd: r.onEnd,
+    // a fork server that died before spawning this shim: spawn it here; after, its report is cut short
+    onLost: () => (r.spawned() ? r.onEnd() : r.direct()),
   });
+  if (!viaLauncher) r.direct();
+  return r.result;
+}
+
+/** A shim on its way: go() starts the container as launchShim does, cancel() abandons the start. */
+export interface PendingShim {
+  go(onAttach?: () => void): Promise<LaunchResult>;
+  cancel(): void;
+}
+
+/**
+ * Spawn the shim for runDir before its run is prepared, where the fork server can hold it: its exec
+ * and start-up (about a millisecond) overlap the engine's cgroups, network and spec. It reads nothing
+ * of runDir before go(). Without a fork server (a CLI) go() launches it then, as launchShim.
+ */
+export function prepareShim(runDir: string): PendingShim {
+  const bin = shimPath();
+  let onAttach: (() => void) | undefined;
+  let released = false;
+  let gone = false; // ended before its go (its fork server died, or it was killed): go() starts afresh
+  const r = startReport(runDir, bin, () => onAttach?.());
+  const held = launchThrough(
+    bin,
+    runDir,
+    {
+      onSpawn: r.onSpawn,
+      onLine: (line) => r.onText(line + '\n'),
+      onEnd: () => (released ? r.onEnd() : (gone = true)),
+      onLost: () => (!released ? (gone = true) : r.spawned() ? r.onEnd() : r.direct()),
+    },
+    true,
+  );
+  if (!held) return { go: (cb) => launchShim(runDir, cb), cancel: () => undefined };
+  return {
+    go: (cb) => {
+      if (gone) return launchShim(runDir, cb);
+      onAttach = cb;
+      released = true;
+      held.go();
+      return r.result;
+    },
+    cancel: () => held.cancel(),
+  };
 }
 
 /** What a shim's start report says: started (with its init), or failed with a code and a message. */
