@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -119,6 +120,15 @@ void kill_container(void) {
   }
   signal_cgroups(SIGKILL);
   if (isolation == ISO_MINIMAL && has_children()) signal_descendants(SIGKILL);
+}
+
+int cgroup_join_open(const char *cg) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/tasks", cg);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  snprintf(path, sizeof path, "%s/cgroup.procs", cg); /* cgroup v2 has no tasks file */
+  return open(path, O_WRONLY | O_CLOEXEC);
 }
 
 long long oom_count(void) {

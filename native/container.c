@@ -1,8 +1,9 @@
 /*
  * container: one run of the container. The supervisor clones the first process into its
- * namespaces, places it in its cgroups and user mapping, then releases it through a pipe; that
+ * namespaces, has it join its cgroups, sets its user mapping, then releases it through a pipe; that
  * process builds the root and becomes pid 1 (standard, strict) or execs the command (minimal).
- * The steps of a run, in order: start_run (supervisor side), child_main (inside), become_and_exec.
+ * The steps of a run, in order: start_run (supervisor side), child_enter and child_main (inside),
+ * become_and_exec. Under cgroup v1 the process joins its cgroups itself, before its release.
  */
 #define _GNU_SOURCE
 #include "container.h"
@@ -154,8 +155,32 @@ static void close_except(const int *keep, int n) {
   close_fds_from(hi + 1);
 }
 
+/*
+ * The files the child joins its cgroups through, itself (cgroup_join_open: cheaper than being
+ * placed), or -1 where the supervisor places it: at strict, whose child is in a user namespace
+ * without a mapping yet, and past MAX_CGROUPS.
+ */
+#define MAX_CGROUPS 16
+static int self_join[MAX_CGROUPS];
+
+static void open_self_join(void) {
+  int i = 0;
+  for (char **cg = cgroups; isolation != ISO_STRICT && cg && *cg && i < MAX_CGROUPS; cg++, i++)
+    if ((self_join[i] = cgroup_join_open(*cg)) < 0) die("open cgroup %s", *cg);
+  for (; i < MAX_CGROUPS; i++) self_join[i] = -1;
+}
+
+static void close_self_join(void) {
+  for (int i = 0; i < MAX_CGROUPS; i++)
+    if (self_join[i] >= 0) close(self_join[i]), self_join[i] = -1;
+}
+
 /* in the clone: only stdio and our private pipes survive, nothing the caller held leaks in */
 static void child_enter(const int gop[2], const int errp[2], const int o[2], const int e[2], const int in[2], const int ps[2], char **argv) {
+  report_fd = errp[1]; /* a failure from here on is the start's error, not an exit code */
+  for (int i = 0; i < MAX_CGROUPS; i++)
+    if (self_join[i] >= 0 && write(self_join[i], "0", 1) != 1) die("join cgroup %s", cgroups[i]);
+  close_self_join();
   close(gop[1]);
   close(errp[0]);
   close(o[0]);
@@ -172,9 +197,11 @@ static void child_enter(const int gop[2], const int errp[2], const int o[2], con
   _exit(125);
 }
 
-/* place the new process in its cgroups and user mapping before it runs a single instruction of its own */
+/* place the new process in the cgroups it did not join itself, and its user mapping, before it runs a
+   single instruction of its own */
 static void place_child(pid_t pid) {
   for (char **cg = cgroups; cg && *cg; cg++) {
+    if (cg - cgroups < MAX_CGROUPS && self_join[cg - cgroups] >= 0) continue; /* it joined itself */
     char path[PATH_MAX], num[32];
     snprintf(path, sizeof path, "%s/cgroup.procs", *cg);
     snprintf(num, sizeof num, "%d", pid);
@@ -202,6 +229,7 @@ void start_run(struct run_io *io) {
   char **argv = spec_all("arg");
   /* a strict user namespace denies setgroups: drop the supervisor's groups before they are inherited */
   if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
+  open_self_join();
   pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD | ns_flags(), 0, 0, 0, 0);
   if (pid < 0) die("clone");
   if (pid == 0) child_enter(gop, errp, o, e, in, ps, argv);
@@ -217,6 +245,7 @@ void start_run(struct run_io *io) {
   run_started_ms = now_ms();
   run_no++;
   place_child(pid);
+  close_self_join();
   if (write(gop[1], "g", 1) != 1) die("release child");
   close(gop[1]);
   *io = (struct run_io){o[0], e[0], errp[0], in[1], ps[0]};

@@ -221,13 +221,10 @@ int exec_main(char **args, int nargs) {
   struct exec_req r = {0};
   parse_exec_args(args, nargs, &r);
   /* cgroup files are host paths: open them before entering the container's mount namespace */
-  char path[PATH_MAX];
   cgroups = spec_all("cgroup");
   int cgfds[64], ncg = 0;
-  for (char **cg = cgroups; *cg && ncg < 64; cg++) {
-    snprintf(path, sizeof path, "%s/cgroup.procs", *cg);
-    if ((cgfds[ncg++] = open(path, O_WRONLY | O_CLOEXEC)) < 0) die("open cgroup %s", *cg);
-  }
+  for (char **cg = cgroups; *cg && ncg < 64; cg++)
+    if ((cgfds[ncg++] = cgroup_join_open(*cg)) < 0) die("open cgroup %s", *cg);
   /* a strict user namespace denies setgroups: drop ours before joining it */
   if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
   if (!join_running(dir, 1)) die("container is not running");
