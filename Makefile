@@ -26,10 +26,12 @@ install: $(STAMP) ## install npm dependencies
 NATIVE_SRC := $(wildcard native/*.c)
 NATIVE_HDR := $(wildcard native/*.h)
 
-# one binary from every native/*.c; any source or header change rebuilds it
-$(SHIM): $(NATIVE_SRC) $(NATIVE_HDR)
+# one binary from every native/*.c; any source or header change rebuilds it. Linked statically: no
+# dynamic loader at each start (0.5 ms of every container start here), and a thousand shims share one
+# text instead of each relocating libc (87 kB PSS per idle shim against 125 kB; docs/supervisor.md)
+$(SHIM): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
 	@mkdir -p build
-	cc -O2 -Wall -Wextra -Werror -o $(SHIM) $(NATIVE_SRC) -lseccomp
+	cc -O2 -Wall -Wextra -Werror -static -o $(SHIM) $(NATIVE_SRC) -lseccomp
 
 shim: $(SHIM) ## build the per-container supervisor (C)
 
