@@ -12,6 +12,8 @@ export interface EngineCore {
   paths(id: string): ContainerPaths;
   /** A container by name, id or id prefix, reconciled. */
   get(ref: string): ContainerRow;
+  /** Find a container as get does, without reconciling it. */
+  find(ref: string): ContainerRow;
   /** Bring a row up to date with its supervisor. */
   reconcile(row: ContainerRow): ContainerRow;
   /** Start a container (used by the restart policy). */

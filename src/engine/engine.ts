@@ -83,6 +83,11 @@ export class ContainerEngine implements EngineCore {
 
   /** Find a container by name, full id or unique id prefix; reconciled before it is returned. */
   get(ref: string): ContainerRow {
+    return this.reconcile(this.find(ref));
+  }
+
+  /** Find a container as get does, as the database has it (not reconciled). */
+  find(ref: string): ContainerRow {
     if (!isValidRef(ref)) validateName(ref);
     let row = this.store.getContainer(ref);
     if (!row && /^[0-9a-f]{3,63}$/.test(ref)) {
@@ -93,7 +98,7 @@ export class ContainerEngine implements EngineCore {
     // a bot's name works wherever its container's does (a CUSTOM_CONTAINER bot runs as bot-NAME)
     if (!row && this.store.getBot(ref)?.type === 'CUSTOM_CONTAINER') row = this.store.getContainer(`bot-${ref}`);
     if (!row) throw new EngineError('NO_SUCH_CONTAINER', `No such container: ${ref}. Run \`codex32 ps -a\` to list containers.`, { context: { container: ref } });
-    return this.reconcile(row);
+    return row;
   }
 
   /** Bring a row up to date with its supervisor, recording exits and events. */

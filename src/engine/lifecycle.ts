@@ -270,7 +270,8 @@ async function waitStarted(core: EngineCore, id: string, finishedAt: number | un
 
 /** Wait until the container stops; resolves to its exit code. */
 export async function waitContainer(core: EngineCore, ref: string, options: WaitOptions = {}): Promise<number> {
-  let row = core.get(ref);
+  // an active row is reconciled by the wait itself, once its supervisor has something to say
+  let row = options.nextExit ? core.get(ref) : core.find(ref);
   const end = Date.now() + (options.timeoutMs ?? Number.MAX_SAFE_INTEGER);
   if (options.nextExit && !isActive(row.status)) {
     if (!(await waitStarted(core, row.id, row.state.finishedAt, end, options.signal)))

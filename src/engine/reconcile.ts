@@ -33,11 +33,13 @@ export function killOrphans(row: ContainerRow, cgroups: CgroupSet | undefined): 
   }
 }
 
+let thisBoot: string | undefined; // read once: no process outlives its boot
+
 /** This boot's id: a different one means every supervisor and container died with the host. */
 export function bootId(): string {
   if (process.env.CODEX32_BOOT_ID) return process.env.CODEX32_BOOT_ID; // test seam: simulate a reboot
   try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return (thisBoot ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
   } catch {
     return 'unknown';
   }
