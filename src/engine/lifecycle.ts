@@ -196,19 +196,19 @@ async function signalSupervisor(core: EngineCore, row: ContainerRow, request: St
 }
 
 /**
- * Naps that end early when the supervisor writes to the run directory (its state file is replaced on
- * every change, its exits file appended): a wait sees an exit within a fraction of a millisecond
- * instead of at the next poll. The polling stays, for writes the watch misses and a supervisor killed.
- * The log's writes are ignored (see below).
+ * Naps that end early when the supervisor replaces its state file, as it does on every change of
+ * phase: a wait sees an exit within a fraction of a millisecond instead of at the next poll. The
+ * polling stays, for writes the watch misses and a supervisor killed. Other files are ignored (below).
  */
 function runDirNaps(dir: string) {
   let wake: (() => void) | undefined;
   let watcher: FSWatcher | undefined;
   try {
     // the container's log is in the same directory: waking (and reading the database) on each of its
-    // writes burnt a core beside a chatty container, so only the supervisor's own files wake a wait
+    // writes burnt a core beside a chatty container. The exits file is appended just before the state
+    // says exited, and a look between the two finds nothing to do, so only the state file wakes a wait
     watcher = watch(dir, { persistent: false }, (_event, name) => {
-      if (!String(name ?? '').startsWith('container.log')) wake?.();
+      if (name === 'state') wake?.();
     });
     watcher.on('error', () => undefined);
   } catch {

@@ -8,9 +8,11 @@ import type { ProcRef, RunRecord } from '../state/types.js';
 import { launchThrough } from './launcher.js';
 import { procRef, signalRef } from './proc.js';
 
+const builtShim = resolve(dirname(fileURLToPath(import.meta.url)), '../../build/codex32-shim');
+
 /** The shim binary: CODEX32_SHIM, else build/codex32-shim at the package root. */
 export function shimPath(): string {
-  const p = process.env.CODEX32_SHIM ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../build/codex32-shim');
+  const p = process.env.CODEX32_SHIM ?? builtShim;
   if (!existsSync(p))
     throw new EngineError('HOST_UNSUPPORTED', `The supervisor binary ${p} is missing. Run \`make build\` (or \`./setup.sh\`) to build it.`, { context: { path: p } });
   return p;
