@@ -71,11 +71,16 @@ export function resolveArgv(row: ContainerRow, image: ContainerImage, paths: Con
   return inferred;
 }
 
-function rlimitEntries(row: ContainerRow): string[] {
+/**
+ * The container's rlimits. --memory becomes RLIMIT_AS only at minimal on a host without a memory
+ * cgroup: an address-space cap is a poor stand-in, as a runtime that reserves address space up front
+ * (V8, Go, the JVM) cannot start under it, and where the cgroup exists it holds the real total alone.
+ */
+function rlimitEntries(row: ContainerRow, cgroups: CgroupSet | undefined): string[] {
   const l = row.config.limits;
   const out: string[] = [];
   const minimal = row.config.isolation === 'minimal';
-  if (minimal && l.memory) out.push(`rlimit=as ${l.memory} ${l.memory}`);
+  if (minimal && l.memory && !cgroups?.controllers.includes('memory')) out.push(`rlimit=as ${l.memory} ${l.memory}`);
   if (l.nofile) out.push(`rlimit=nofile ${l.nofile} ${l.nofile}`);
   if (l.cpuTime) out.push(`rlimit=cpu ${l.cpuTime} ${l.cpuTime}`);
   if (l.fsize) out.push(`rlimit=fsize ${l.fsize} ${l.fsize}`);
@@ -152,7 +157,7 @@ export function buildPlan(
     `run_base=${row.state.runBase}`,
     ...argv.map((a) => `arg=${a}`),
     ...Object.entries(env).map(([k, v]) => `env=${k}=${v}`),
-    ...rlimitEntries(row),
+    ...rlimitEntries(row, cgroups),
     ...(cgroups?.dirs ?? []).map((d) => `cgroup=${d}`),
   ];
   if (cgroups?.oomEvents) entries.push(`oom_events=${cgroups.oomEvents}`);
