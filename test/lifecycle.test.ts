@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ContainerEngine } from '../src/engine/engine.js';
 import { BIN, ROOT, missing, pidsWith, sandbox, sleep, until } from './helpers.js';
 
 const sb = sandbox();
@@ -114,6 +115,30 @@ describe('concurrency', () => {
     const rm = await cli(['rm', '-f', ...Array.from({ length: 50 }, (_, i) => `par${i}`)]);
     expect(rm.exitCode).toBe(0);
   }, 300_000);
+
+  it('rm -f from another process during a start waits for that start, then stops and removes everything', async () => {
+    // a start made slow on purpose: refreshApp copies the app's 3000 files again at each start
+    const app = join(sb.storage, 'slow-app');
+    mkdirSync(app);
+    for (let i = 0; i < 3000; i++) writeFileSync(join(app, `f${i}`), 'x');
+    writeFileSync(join(app, 'main.sh'), 'sleep 60 # slow-start-marker\n');
+    const engine = new ContainerEngine({ storageDir: sb.storage });
+    try {
+      const c = await engine.create({ image: app, command: ['sh', 'main.sh'], isolation: 'minimal', refreshApp: true });
+      const starting = c.start();
+      await until(() => engine.store.getContainer(c.id)?.status === 'starting', 10_000, 5);
+      // before, the removal deleted the directory under the start: ENOTEMPTY here, ENOENT on its spec there
+      const rm = await cli(['rm', '-f', c.id]);
+      expect(rm.stderr).toBe('');
+      expect(rm.exitCode).toBe(0);
+      await starting; // it finished, and was then stopped
+      expect(existsSync(join(sb.storage, 'containers', c.id))).toBe(false);
+      expect(engine.store.getContainer(c.id)).toBeUndefined();
+      expect(pidsWith('main.sh')).toEqual([]);
+    } finally {
+      engine.close();
+    }
+  }, 120_000);
 });
 
 describe('daemonless supervision', () => {

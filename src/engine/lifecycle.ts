@@ -158,9 +158,27 @@ async function chownTree(path: string, id: number): Promise<void> {
   }
 }
 
+/**
+ * The row once a start under way in a live process has finished or failed. Until then that process
+ * is making the container's files and cgroups, and a stop request written before its supervisor
+ * runs would be lost: a stop, kill or removal acts on what the start leaves instead.
+ */
+export async function startSettled(core: EngineCore, row: ContainerRow, timeoutMs = 60_000): Promise<ContainerRow> {
+  const end = Date.now() + timeoutMs;
+  for (let delay = 2; row.status === 'starting' && isAlive(row.state.owner); delay = Math.min(delay * 2, 50)) {
+    if (Date.now() > end)
+      throw new EngineError('TIMEOUT', `Container ${row.name} is still being started by process ${row.state.owner?.pid} after ${timeoutMs / 1000} s. Try again once it has started.`, {
+        context: { container: row.name },
+      });
+    await sleep(delay);
+    row = core.get(row.id); // reconciled: a starter that died meanwhile is cleaned up after
+  }
+  return row;
+}
+
 /** Stop: the stop signal, then SIGKILL after the grace period; no process of the container remains. */
 export async function stopContainer(core: EngineCore, ref: string, options: { timeout?: number; signal?: number } = {}): Promise<void> {
-  const row = core.get(ref);
+  const row = await startSettled(core, core.get(ref));
   if (!isActive(row.status)) return;
   const grace = options.timeout ?? row.config.stopTimeout;
   await signalSupervisor(core, row, { signal: options.signal ?? row.config.stopSignal, graceMs: grace * 1000, reason: 'stopped' }, 'stop');
@@ -177,7 +195,7 @@ export async function stopContainer(core: EngineCore, ref: string, options: { ti
 
 /** Send a signal to the container's processes (no restart follows if it ends). */
 export async function killContainer(core: EngineCore, ref: string, signal = 9): Promise<void> {
-  const row = core.get(ref);
+  const row = await startSettled(core, core.get(ref));
   if (!isActive(row.status)) throw invalidState(row.name, row.status, 'kill', 'Only a running container can be signalled.');
   await signalSupervisor(core, row, { signal, graceMs: -1, reason: 'killed' }, 'kill', { signal });
 }

@@ -22,10 +22,17 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
     await stopContainer(core, row.id, { timeout: 0 });
     row = core.get(row.id);
   }
-  core.store.tx(() => {
+  // claimed only if nobody started it since we looked: a start under way must not see its files go
+  const started = core.store.tx(() => {
     const cur = core.store.getContainer(row.id);
+    if (cur && !canRemove(cur.status)) return true;
     if (cur) core.store.updateContainer(cur.id, 'removing', { ...cur.state, owner: selfRef() });
+    return false;
   });
+  if (started) {
+    if (!options.force) throw invalidState(row.name, 'starting', 'remove', 'Stop it first, or use `rm -f`.');
+    return removeContainer(core, row.id, options); // stopped once that start has settled
+  }
   killOrphans(row, row.state.cgroups);
   await killCgroups(row.state.cgroups);
   removeCgroups(row.state.cgroups);
