@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, host, pidsWith, sandbox, until } from './helpers.js';
 
@@ -27,8 +28,21 @@ async function populate(sb: ReturnType<typeof sandbox>, marker: string) {
   return new Map(before.map((r) => [r.Name, r]));
 }
 
+/** The cgroups the database records for each running container: what stats and stop read. */
+function recordedCgroups(sb: ReturnType<typeof sandbox>): Record<string, unknown> {
+  const db = new Database(join(sb.storage, 'state.db'), { readonly: true });
+  try {
+    const rows = db.prepare("SELECT name, state FROM containers WHERE name LIKE 'up-%' ORDER BY name").all() as Array<{ name: string; state: string }>;
+    return Object.fromEntries(rows.map((r) => [r.name, (JSON.parse(r.state) as { cgroups?: unknown }).cgroups]));
+  } finally {
+    db.close();
+  }
+}
+
 /** After repair: every container listed with its true status, logs, stop and rm -f work, nothing left running. */
-async function provesRepaired(sb: ReturnType<typeof sandbox>, before: Map<string, PsRow>, marker: string) {
+async function provesRepaired(sb: ReturnType<typeof sandbox>, before: Map<string, PsRow>, marker: string, cgroups: Record<string, unknown>) {
+  // the same cgroups, CPU accounting included: without it stats fell back to reading each process
+  expect(recordedCgroups(sb)).toEqual(cgroups);
   const after = new Map((await sb.json<PsRow[]>(['ps', '-a', '--json'])).map((r) => [r.Name, r]));
   expect([...after.keys()].sort()).toEqual(['fresh', 'gone', 'up-min', 'up-std']);
   expect(after.get('up-min')).toMatchObject({ Status: 'running', Pid: before.get('up-min')!.Pid });
@@ -58,6 +72,7 @@ describe('state repair', () => {
     sbs.push(sb);
     const marker = `c32-damaged-${process.pid}`;
     const before = await populate(sb, marker);
+    const cgroups = recordedCgroups(sb);
     const doomedNet = `/run/netns/c32-${String((await sb.inspect('doomed')).Id).slice(0, 11)}`;
     const fd = openSync(join(sb.storage, 'state.db'), 'r+');
     const junk = randomBytes(200);
@@ -85,7 +100,7 @@ describe('state repair', () => {
     expect(repair.exitCode, String(repair.stderr)).toBe(0);
     expect(String(repair.stdout)).toContain('kept the damaged database as');
     expect(readdirSync(sb.storage).some((f) => f.startsWith('state.db.corrupt-'))).toBe(true);
-    await provesRepaired(sb, before, marker);
+    await provesRepaired(sb, before, marker, cgroups);
   });
 
   it('a deleted database is refused, not silently recreated, and repair brings every container back', async () => {
@@ -94,6 +109,8 @@ describe('state repair', () => {
     const marker = `c32-deleted-${process.pid}`;
     const before = await populate(sb, marker);
     expect((await sb.cli(['rm', '-f', 'doomed'])).exitCode).toBe(0);
+    const cgroups = recordedCgroups(sb);
+    expect(Object.keys(cgroups)).toEqual(['up-min', 'up-std']);
     for (const f of ['state.db', 'state.db-wal', 'state.db-shm']) rmSync(join(sb.storage, f), { force: true });
     const ps = await sb.cli(['ps', '-a']);
     expect(ps.exitCode).toBe(125);
@@ -104,7 +121,7 @@ describe('state repair', () => {
     expect(check.exitCode).toBe(1);
     expect(JSON.parse(String(check.stdout))).toMatchObject({ exists: false, healthy: false });
     expect((await sb.cli(['system', 'repair'])).exitCode).toBe(0);
-    await provesRepaired(sb, before, marker);
+    await provesRepaired(sb, before, marker, cgroups);
   });
 
   it('a closed pipe ends logs and ps quietly with exit 0', async () => {

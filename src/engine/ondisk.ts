@@ -69,9 +69,12 @@ export function cgroupsFromSpec(spec: Map<string, string[]>): CgroupSet | undefi
   const dirs = spec.get('cgroup') ?? [];
   if (!dirs.length) return undefined;
   const cg = probeHost().cgroup;
+  const v2 = cg.version === 'v2';
   const oomEvents = spec.get('oom_events')?.[0];
-  const memoryDir = oomEvents ? oomEvents.slice(0, oomEvents.lastIndexOf('/')) : undefined;
-  return { dirs, oomEvents, memoryDir, version: cg.version === 'v2' ? 'v2' : 'v1', controllers: Object.keys(cg.controllers) };
+  const memoryDir = v2 ? dirs[0] : oomEvents ? oomEvents.slice(0, oomEvents.lastIndexOf('/')) : undefined;
+  // the CPU accounting create set up, so stats read the cgroup rather than fall back to each process
+  const cpuUsage = v2 ? `${dirs[0]}/cpu.stat` : dirs.map((d) => `${d}/cpuacct.usage`).find((f) => existsSync(f));
+  return { dirs, oomEvents, memoryDir, cpuUsage, version: v2 ? 'v2' : 'v1', controllers: Object.keys(cg.controllers) };
 }
 
 /** True when the supervisor's state file was written before this boot: it died with the host. */
