@@ -1,6 +1,7 @@
 // The native `run` (native/cli/run.c) creates, starts, follows and removes exactly the container the Node
 // CLI would, from the recipe Node writes (src/engine/recipe.ts), and hands every other run to Node.
 import Database from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
 import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -209,12 +210,15 @@ describe.skipIf(why)('native run', () => {
     expect((await cli(['run', '--rm', ...STD, 'host', 'true'], { PATH: noNode.path, CONTAINER_ISOLATION_LEVEL: 'minimal' })).exitCode).toBe(97);
     // the supervisor binary changed since the recipe was written
     const shim = join(ROOT, 'build', 'codex32-shim');
+    const times = join(sb.storage, 'shim-times');
+    // touch -r keeps the times to the nanosecond: a Date round trip can land a millisecond off the recipe's
+    execFileSync('touch', ['-r', shim, times]);
     const st = statSync(shim);
     utimesSync(shim, st.atime, new Date(st.mtimeMs + 1000));
     try {
       expect((await native(['run', '--rm', ...STD, 'host', 'true'])).exitCode).toBe(97);
     } finally {
-      utimesSync(shim, st.atime, st.mtime);
+      execFileSync('touch', ['-r', times, shim]);
     }
     expect((await native(['run', '--rm', ...STD, 'host', 'true'])).exitCode).toBe(0);
     // a taken name: nothing of the native attempt stays, and Node says what to do
