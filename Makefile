@@ -25,6 +25,10 @@ install: $(STAMP) ## install npm dependencies
 
 NATIVE_SRC := $(wildcard native/*.c)
 NATIVE_HDR := $(wildcard native/*.h)
+# what Debian's dpkg-buildflags gives its packages (conmon and crun among them): both binaries run as
+# root and read what others wrote. No start-up cost measurable (A/B of in-process starts: within noise)
+HARDEN := -Wformat -Wformat-security -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
+          -fcf-protection -Wl,-z,relro,-z,now
 
 # one binary from every native/*.c; any source or header change rebuilds it. Linked statically: no
 # dynamic loader at each start (0.5 ms of every container start here), and a thousand shims share one
@@ -32,7 +36,7 @@ NATIVE_HDR := $(wildcard native/*.h)
 # static-pie, not -static: the supervisor reads what containers send, and keeps its address randomised
 $(SHIM): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
 	@mkdir -p build
-	cc -O2 -Wall -Wextra -Werror -static-pie -o $(SHIM) $(NATIVE_SRC) -lseccomp
+	cc -O2 -Wall -Wextra -Werror $(HARDEN) -static-pie -o $(SHIM) $(NATIVE_SRC) -lseccomp
 
 shim: $(SHIM) ## build the per-container supervisor (C)
 
@@ -40,9 +44,9 @@ CLI_SRC := $(wildcard native/cli/*.c)
 CLI_HDR := $(wildcard native/cli/*.h)
 
 # the native front end of ps (bin/codex32 runs it; it reads the database with libsqlite3, read-only)
-$(CLI_NATIVE): $(CLI_SRC) $(CLI_HDR)
+$(CLI_NATIVE): $(CLI_SRC) $(CLI_HDR) Makefile
 	@mkdir -p build
-	cc -O2 -Wall -Wextra -Werror -o $(CLI_NATIVE) $(CLI_SRC) -lsqlite3 -lm
+	cc -O2 -Wall -Wextra -Werror $(HARDEN) -o $(CLI_NATIVE) $(CLI_SRC) -lsqlite3 -lm
 
 cli-native: $(CLI_NATIVE) ## build the native front end of the read-only commands (C)
 
