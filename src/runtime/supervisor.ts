@@ -44,6 +44,9 @@ function startReport(runDir: string, bin: string, onAttach: () => void) {
         out = out.slice(7);
         onAttach();
       }
+      // `ok` and `err` are the report's last line (the shim closes it after either): the outcome is
+      // known now, a wake-up before the report's end arrives
+      if (/^(ok|err) .*\n$/.test(out)) r.onEnd();
     },
     onEnd: () => resolvePromise(startOutcome(runDir, shim, out.trim())),
     /** spawn the shim from this process, as a CLI does */
