@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ContainerEngine } from '../src/engine/engine.js';
 import { useLauncher } from '../src/runtime/launcher.js';
+import { outcomeFromState } from '../src/runtime/shim-launch.js';
 import { shimPath } from '../src/runtime/supervisor.js';
 import { pidsWith, sandbox, until } from './helpers.js';
 
@@ -126,6 +127,28 @@ describe('the fork server', () => {
     await new Promise((r) => (server.exitCode === null ? server.once('exit', r) : r(undefined)));
     await until(() => !existsSync(`/proc/${one}`) && !existsSync(`/proc/${two}`), 5000);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a start whose report was cut short takes its outcome from what the shim recorded', async () => {
+    // the fork server relaying a report can die after the shim started the container: the container
+    // must then be recorded as started, never reported failed and left running unrecorded
+    const up = await engine.create({ image: 'host', command: ['sleep', '30'], isolation: 'minimal' });
+    await up.start();
+    const row = engine.store.getContainer(up.id)!;
+    expect(await outcomeFromState(engine.paths(up.id).dir, row.state.shim!)).toEqual({ ok: true, shim: row.state.shim, init: row.state.init });
+    await up.stop(0);
+    // its command was not found: the shim recorded why, and has gone
+    const nf = await engine.create({ image: 'host', command: ['no-such-command-xyz'], isolation: 'minimal' });
+    await expect(nf.start()).rejects.toMatchObject({ code: 'COMMAND_NOT_FOUND' });
+    const failed = engine.store.getContainer(nf.id)!;
+    await until(() => !existsSync(`/proc/${failed.state.shim!.pid}`), 5000);
+    expect(await outcomeFromState(engine.paths(nf.id).dir, failed.state.shim!)).toMatchObject({ ok: false, exitCode: 127 });
+    // a command that ran and ended before anyone looked started all the same
+    const done = await engine.create({ image: 'host', command: ['true'], isolation: 'minimal' });
+    await done.start();
+    expect(await done.wait()).toBe(0);
+    const ended = engine.store.getContainer(done.id)!;
+    expect(await outcomeFromState(engine.paths(done.id).dir, ended.state.shim!)).toMatchObject({ ok: true, init: ended.state.init });
   });
 
   it('is off when asked: the engine spawns each shim itself', async () => {

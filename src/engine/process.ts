@@ -10,7 +10,8 @@ import { sampleStats, type StatsSample } from '../monitor/stats.js';
 import { freePort } from '../runtime/ports.js';
 import { isAlive, signalRef } from '../runtime/proc.js';
 import { processPlanEntries } from '../runtime/process-plan.js';
-import { launchShim, readExits, readShimState, requestStop, type ShimState } from '../runtime/supervisor.js';
+import { launchShim } from '../runtime/shim-launch.js';
+import { readExits, readShimState, requestStop, type ShimState } from '../runtime/supervisor.js';
 import type { ProcRef, RunRecord } from '../state/types.js';
 import { sleep, type EngineCore } from './core.js';
 
