@@ -116,6 +116,29 @@ describe('concurrency', () => {
     expect(rm.exitCode).toBe(0);
   }, 300_000);
 
+  it('rm -f beside a removal by another process returns once the container is gone, its name free', async () => {
+    // a removal made slow on purpose: the container's copy of a 20000-file app
+    const app = join(sb.storage, 'big-app');
+    mkdirSync(app);
+    for (let i = 0; i < 20000; i++) writeFileSync(join(app, `f${i}`), 'x');
+    writeFileSync(join(app, 'main.sh'), 'true\n');
+    const engine = new ContainerEngine({ storageDir: sb.storage });
+    try {
+      const c = await engine.create({ name: 'big-rm', image: app, command: ['sh', 'main.sh'], isolation: 'minimal' });
+      const removing = engine.remove(c.id, { force: true });
+      await until(() => engine.store.getContainer(c.id)?.status === 'removing', 10_000, 2);
+      const rm = await cli(['rm', '-f', 'big-rm']);
+      expect(rm.exitCode, String(rm.stderr)).toBe(0);
+      // before, this rm returned at once, with the first removal still deleting the files
+      expect(existsSync(join(sb.storage, 'containers', c.id))).toBe(false);
+      expect((await cli(['create', '--name', 'big-rm', ...M, 'host', 'true'])).exitCode).toBe(0);
+      await removing;
+      await cli(['rm', 'big-rm']);
+    } finally {
+      engine.close();
+    }
+  }, 120_000);
+
   it('rm -f from another process during a start waits for that start, then stops and removes everything', async () => {
     // a start made slow on purpose: refreshApp copies the app's 3000 files again at each start
     const app = join(sb.storage, 'slow-app');

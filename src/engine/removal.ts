@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { isAlive, selfRef } from '../runtime/proc.js';
 import { findShim } from '../runtime/supervisor.js';
-import { recordEvent, type EngineCore } from './core.js';
+import { EngineError } from '../errors.js';
+import type { ContainerRow } from '../state/types.js';
+import { recordEvent, sleep, type EngineCore } from './core.js';
 import { stopContainer } from './lifecycle.js';
 import { stopNetwork } from './network.js';
 import { listContainers } from './policy.js';
@@ -15,8 +17,14 @@ import { canRemove, invalidState } from './status.js';
 /** Remove a container and everything it has on disk; force stops it first. */
 export async function removeContainer(core: EngineCore, ref: string, options: { force?: boolean } = {}): Promise<void> {
   let row = core.get(ref);
-  // another process is removing it now (an rm -f beside a --rm container's own removal): leave it to that one
-  if (row.status === 'removing' && isAlive(row.state.owner)) return;
+  // another process is removing it now (an rm -f beside a --rm container's own removal): that one
+  // finishes the job, and this call returns once it is done, so a name is free when rm returns
+  if (row.status === 'removing' && isAlive(row.state.owner)) {
+    if (row.state.owner?.pid === process.pid) return; // this process's own removal, already under way
+    const gone = await removedBy(core, row);
+    if (gone) return;
+    row = core.get(row.id); // its remover died midway: finish the job here
+  }
   if (!canRemove(row.status)) {
     if (!options.force) throw invalidState(row.name, row.status, 'remove', 'Stop it first, or use `rm -f`.');
     await stopContainer(core, row.id, { timeout: 0 });
@@ -42,6 +50,19 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
     core.store.deleteContainer(row.id);
     recordEvent(core.store, 'remove', row);
   });
+}
+
+/** Wait for another live process's removal of row; false when that process died before finishing. */
+async function removedBy(core: EngineCore, row: ContainerRow, timeoutMs = 60_000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+    const cur = core.store.getContainer(row.id);
+    if (!cur) return true;
+    if (cur.status !== 'removing' || !isAlive(cur.state.owner)) return false;
+    if (Date.now() > end)
+      throw new EngineError('TIMEOUT', `Container ${row.name} is still being removed by process ${cur.state.owner?.pid} after ${timeoutMs / 1000} s. Try again later.`, { context: { container: row.name } });
+    await sleep(delay);
+  }
 }
 
 /** Remove stopped containers, and leftovers of interrupted creates; returns the names removed. */
