@@ -1,6 +1,6 @@
 // The core engine through the real CLI: lifecycle, exit codes, bad input, concurrency, crashes, rlimits.
 import { execa } from 'execa';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -138,6 +138,29 @@ describe('concurrency', () => {
       engine.close();
     }
   }, 120_000);
+
+  it('a removal that failed in a long-lived process is done again by the next remove, never reported done', async () => {
+    const engine = new ContainerEngine({ storageDir: sb.storage });
+    try {
+      const c = await engine.create({ name: 'stuck-rm', image: 'host', command: ['true'], isolation: 'minimal' });
+      const dir = join(sb.storage, 'containers', c.id);
+      const busy = join(dir, 'busy');
+      mkdirSync(busy);
+      execFileSync('mount', ['-t', 'tmpfs', 'none', busy]); // its directory cannot be deleted while mounted on
+      try {
+        await expect(engine.remove(c.id, { force: true })).rejects.toThrow();
+      } finally {
+        execFileSync('umount', [busy]);
+      }
+      expect(engine.store.getContainer(c.id)?.status).toBe('removing');
+      // before, this returned at once: the row was ours and "removing", so the work was taken as under way
+      await engine.remove(c.id, { force: true });
+      expect(engine.store.getContainer(c.id)).toBeUndefined();
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      engine.close();
+    }
+  });
 
   it('rm -f from another process during a start waits for that start, then stops and removes everything', async () => {
     // a start made slow on purpose: refreshApp copies the app's 3000 files again at each start

@@ -20,10 +20,12 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
   // another process is removing it now (an rm -f beside a --rm container's own removal): that one
   // finishes the job, and this call returns once it is done, so a name is free when rm returns
   if (row.status === 'removing' && isAlive(row.state.owner)) {
-    if (row.state.owner?.pid === process.pid) return; // this process's own removal, already under way
-    const gone = await removedBy(core, row);
-    if (gone) return;
-    row = core.get(row.id); // its remover died midway: finish the job here
+    if (row.state.owner?.pid === process.pid) {
+      // ours: one under way is awaited; one that failed earlier (no longer in flight) is done again
+      const mine = inFlight.get(row.id);
+      if (mine) return mine;
+    } else if (await removedBy(core, row)) return;
+    row = core.get(row.id); // its remover died or failed midway: finish the job here
   }
   if (!canRemove(row.status)) {
     if (!options.force) throw invalidState(row.name, row.status, 'remove', 'Stop it first, or use `rm -f`.');
@@ -41,16 +43,27 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
     if (!options.force) throw invalidState(row.name, 'starting', 'remove', 'Stop it first, or use `rm -f`.');
     return removeContainer(core, row.id, options); // stopped once that start has settled
   }
-  killOrphans(row, row.state.cgroups);
-  await killCgroups(row.state.cgroups);
-  removeCgroups(row.state.cgroups);
-  stopNetwork(row);
-  await rm(core.paths(row.id).dir, { recursive: true, force: true }); // a big app would block the event loop for long
-  core.store.tx(() => {
-    core.store.deleteContainer(row.id);
-    recordEvent(core.store, 'remove', row);
-  });
+  const work = (async () => {
+    killOrphans(row, row.state.cgroups);
+    await killCgroups(row.state.cgroups);
+    removeCgroups(row.state.cgroups);
+    stopNetwork(row);
+    await rm(core.paths(row.id).dir, { recursive: true, force: true }); // a big app would block the event loop for long
+    core.store.tx(() => {
+      core.store.deleteContainer(row.id);
+      recordEvent(core.store, 'remove', row);
+    });
+  })();
+  inFlight.set(row.id, work);
+  try {
+    await work;
+  } finally {
+    inFlight.delete(row.id);
+  }
 }
+
+/** This process's removals under way, by container id: a second remove of one awaits it. */
+const inFlight = new Map<string, Promise<void>>();
 
 /** Wait for another live process's removal of row; false when that process died before finishing. */
 async function removedBy(core: EngineCore, row: ContainerRow, timeoutMs = 60_000): Promise<boolean> {
