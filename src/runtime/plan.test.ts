@@ -1,8 +1,8 @@
 // The supervisor's spec as buildPlan writes it: here, which limits become rlimits at minimal.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ContainerConfigSchema } from '../config/schema.js';
 import type { ContainerRow } from '../state/types.js';
 import type { CgroupSet } from './cgroups.js';
@@ -16,9 +16,12 @@ function minimalRow(limits: Record<string, number>): ContainerRow {
   return { id: 'a'.repeat(64), name: 'plan', status: 'created', createdAt: Date.now(), config: { ...config, isolation: 'minimal' }, state: { restartCount: 0, runBase: 0, restartBase: 0 } } as ContainerRow;
 }
 
+const storage = mkdtempSync(join(tmpdir(), 'c32-plan-'));
+afterAll(() => rmSync(storage, { recursive: true, force: true }));
+
 const rlimits = (cgroups: CgroupSet | undefined, limits: Record<string, number>) => {
   const row = minimalRow(limits);
-  const paths = containerPaths(mkdtempSync(join(tmpdir(), 'c32-plan-')), row.id);
+  const paths = containerPaths(storage, row.id);
   return buildPlan(row, { ref: 'host', kind: 'host' }, paths, cgroups).entries.filter((e) => e.startsWith('rlimit='));
 };
 
