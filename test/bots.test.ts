@@ -1,6 +1,5 @@
 // One behavioural suite for LOCAL_PROCESS and CUSTOM_CONTAINER bots, and the Kubernetes manifests.
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AdaptiveExecutor } from '../src/executor/adaptive.js';
@@ -46,7 +45,7 @@ describe.each(['LOCAL_PROCESS', 'CUSTOM_CONTAINER'] as const)('%s bots', (type) 
 
   it('runs the code on disk: edit it, restart, and the new code runs', async () => {
     const name = n('edit');
-    const dir = mkdtempSync(join(tmpdir(), 'c32-code-'));
+    const dir = mkdtempSync(join(storage, 'code-'));
     cpSync(join(ROOT, 'test', 'fixtures', 'pm2', 'app.js'), join(dir, 'app.js'));
     writeFileSync(join(dir, 'package.json'), '{"type":"commonjs"}');
     writeFileSync(join(dir, 'version.txt'), 'v1\n');
@@ -112,7 +111,7 @@ describe.each(['LOCAL_PROCESS', 'CUSTOM_CONTAINER'] as const)('%s bots', (type) 
 
 describe('bot definitions', () => {
   it('refuses a bad file whole: the field is named and nothing is stored', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'c32-botfile-'));
+    const dir = mkdtempSync(join(storage, 'botfile-'));
     const file = join(dir, 'bots.yaml');
     writeFileSync(file, `bots:\n  - name: fine\n    script: ${ROOT}/bots/heartbeat.py\n  - name: broken\n    script: ${ROOT}/bots/heartbeat.py\n    deployment:\n      restart: sometimes\n`);
     await expect(ex.applyFile(file)).rejects.toThrow(/bot broken: deployment\.restart/);

@@ -1,6 +1,6 @@
 // Every way a bot is stopped (stop, restart, re-apply of a changed definition, rm) gives its main process
 // the stop signal exactly once and its grace period, at every isolation level and as LOCAL_PROCESS.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ writeFileSync(join(code, 'package.json'), '{"type":"commonjs"}');
 afterAll(async () => {
   for (const b of ex.list()) await ex.remove(b.name, { volumes: true }).catch(() => undefined);
   engine.close();
+  for (const d of [storage, code]) rmSync(d, { recursive: true, force: true });
 });
 
 const kinds = [
@@ -33,7 +34,7 @@ describe.concurrent.each(kinds)('$kind', ({ kind, deployment, skip }) => {
     const name = `grace-${kind.replace('_', '-').toLowerCase()}`;
     const isolated = kind === 'standard' || kind === 'strict';
     // the signal log must outlive the bot's container: a data volume inside one, a host file outside
-    const hostLog = isolated ? join(volumeDir(storage, name, 'data'), 'signals.log') : join(mkdtempSync(join(tmpdir(), 'c32-sig-')), 'signals.log');
+    const hostLog = isolated ? join(volumeDir(storage, name, 'data'), 'signals.log') : join(mkdtempSync(join(storage, 'sig-')), 'signals.log');
     const def = (gen: string) => ({
       name, script: code, args: ['node', 'app.js'],
       env: { SHUTDOWN_MS: String(SHUTDOWN_MS), SIGNAL_LOG: isolated ? '/data/signals.log' : hostLog, GEN: gen },

@@ -106,6 +106,7 @@ export function botSandbox(prefix: string, isolation: 'minimal' | 'standard' | '
   afterAll(async () => {
     for (const b of ex.list()) await ex.remove(b.name).catch(() => undefined);
     engine.close();
+    rmSync(storage, { recursive: true, force: true });
   });
   const logsOf = async (name: string) => {
     let out = '';

@@ -2,7 +2,6 @@
 // pass, and the fields that run real processes (instances, env, args, min_uptime/max_restarts).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -10,8 +9,8 @@ import { readBotFile } from '../src/executor/botfile.js';
 import { ROOT, botSandbox, until } from './helpers.js';
 
 const FIX = join(ROOT, 'test', 'fixtures', 'pm2');
-const { ex, logsOf } = botSandbox('c32-pm2-');
-const tmp = mkdtempSync(join(tmpdir(), 'c32-pm2-files-'));
+const { storage, ex, logsOf } = botSandbox('c32-pm2-');
+const tmp = mkdtempSync(join(storage, 'files-')); // removed with the sandbox
 
 describe('PM2 ecosystem files', () => {
   it('reads the same apps from .js, JSON and YAML, with PM2 defaults, --env and instances', async () => {

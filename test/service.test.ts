@@ -1,6 +1,6 @@
 // The HTTP service against a real server on a random loopback port.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -24,6 +24,7 @@ afterAll(async () => {
   for (const r of await engine.list({ all: true })) await engine.remove(r.id, { force: true });
   await app.close();
   engine.close();
+  rmSync(storage, { recursive: true, force: true });
 });
 
 const call = async (method: string, path: string, body?: unknown, auth = true) => {
@@ -109,7 +110,7 @@ describe('service', () => {
     expect(c.json.State.Running).toBe(true);
     const ex = await call('POST', '/api/containers/api1/exec', { cmd: ['sh', '-c', 'echo $FOO; exit 3'], env: { FOO: 'bar' } });
     expect(ex.json).toEqual({ exitCode: 3, stdout: 'bar\n', stderr: '' }); // exact output, final newline kept
-    const dir = mkdtempSync(join(tmpdir(), 'c32-up-'));
+    const dir = mkdtempSync(join(storage, 'up-'));
     writeFileSync(join(dir, 'up.txt'), 'uploaded\n');
     const tar = execFileSync('tar', ['-cf', '-', '-C', dir, 'up.txt']);
     const put = await fetch(`${base}/api/containers/api1/archive?path=/`, { method: 'PUT', body: tar, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-tar' } });

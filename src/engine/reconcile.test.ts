@@ -1,5 +1,5 @@
 // Reconcile against a real SQLite store and a run directory written the way the supervisor writes it.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,5 +29,6 @@ describe('reconcile', () => {
     expect(last.status).toBe('exited');
     expect(last.state).toMatchObject({ reason: 'timeout', exitCode: 143, signal: 15, finishedAt: 2100 });
     store.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

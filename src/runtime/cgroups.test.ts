@@ -1,20 +1,23 @@
 // cgroups v1 and v2 against fake cgroupfs trees (this host's real v1 is exercised by the integration tests).
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cgroupLimitsFor, cgroupMemory, checkCgroupLimits, createCgroups, missingControllers } from './cgroups.js';
 import { probeCgroups } from './probe.js';
 
+const scratch = mkdtempSync(join(tmpdir(), 'c32-cg-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 function fakeV2(): string {
-  const root = mkdtempSync(join(tmpdir(), 'c32-cg2-'));
+  const root = mkdtempSync(join(scratch, 'cg2-'));
   writeFileSync(join(root, 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
   writeFileSync(join(root, 'cgroup.procs'), '');
   return root;
 }
 
 function fakeV1(): string {
-  const root = mkdtempSync(join(tmpdir(), 'c32-cg1-'));
+  const root = mkdtempSync(join(scratch, 'cg1-'));
   for (const c of ['memory', 'pids', 'cpu']) {
     mkdirSync(join(root, c));
     writeFileSync(join(root, c, 'cgroup.procs'), '');
@@ -59,7 +62,7 @@ describe('cgroups', () => {
   });
 
   it('names the controllers a host lacks', () => {
-    const root = mkdtempSync(join(tmpdir(), 'c32-cg0-'));
+    const root = mkdtempSync(join(scratch, 'cg0-'));
     const cg = probeCgroups(root);
     expect(cg.version).toBe('none');
     expect(missingControllers(cg, { memory: 1, cpus: 1 })).toEqual(['memory', 'cpu']);
@@ -67,7 +70,7 @@ describe('cgroups', () => {
   });
 
   it('minimal falls back for memory and cpus without their controllers, never for pids', () => {
-    const none = probeCgroups(mkdtempSync(join(tmpdir(), 'c32-cg0-')));
+    const none = probeCgroups(mkdtempSync(join(scratch, 'cg0-')));
     const all = probeCgroups(fakeV1());
     const limits = { memory: 1 << 26, pids: 20, cpus: 0.5 };
     expect(cgroupLimitsFor('minimal', limits, none)).toEqual({ pids: 20 });

@@ -1,14 +1,16 @@
 import Database from 'better-sqlite3';
-import { closeSync, mkdtempSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { EngineError } from '../errors.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { stateError } from './errors.js';
 import { StateStore } from './store.js';
 
-const dbPath = () => join(mkdtempSync(join(tmpdir(), 'c32-store-')), 'state.db');
+const scratch = mkdtempSync(join(tmpdir(), 'c32-store-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const dbPath = () => join(mkdtempSync(join(scratch, 'db-')), 'state.db');
 const row = (id: string, name: string) => ({
   id: id.repeat(64).slice(0, 64), name, status: 'created' as const, createdAt: Date.now(),
   config: { name } as never, state: { restartCount: 0, runBase: 0, restartBase: 0 },
