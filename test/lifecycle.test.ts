@@ -93,7 +93,20 @@ describe('bad input is refused before it touches anything', () => {
   });
 });
 
+/** An app directory of n one-byte files and a main.sh: copying or deleting it takes a while, on purpose. */
+function appOfFiles(name: string, n: number, main: string): string {
+  const app = join(sb.storage, name);
+  mkdirSync(app);
+  for (let i = 0; i < n; i++) writeFileSync(join(app, `f${i}`), 'x');
+  writeFileSync(join(app, 'main.sh'), main);
+  return app;
+}
+
 describe('concurrency', () => {
+  // an engine in this process, for the tests that race it against a CLI
+  const engine = new ContainerEngine({ storageDir: sb.storage });
+  afterAll(() => engine.close());
+
   it('twenty parallel creates of one name: exactly one succeeds', async () => {
     const rs = await Promise.all(Array.from({ length: 20 }, () => cli(['create', ...M, '--name', 'same', 'host', 'true'])));
     expect(rs.filter((r) => r.exitCode === 0)).toHaveLength(1);
@@ -118,72 +131,51 @@ describe('concurrency', () => {
 
   it('rm -f beside a removal by another process returns once the container is gone, its name free', async () => {
     // a removal made slow on purpose: the container's copy of a 20000-file app
-    const app = join(sb.storage, 'big-app');
-    mkdirSync(app);
-    for (let i = 0; i < 20000; i++) writeFileSync(join(app, `f${i}`), 'x');
-    writeFileSync(join(app, 'main.sh'), 'true\n');
-    const engine = new ContainerEngine({ storageDir: sb.storage });
-    try {
-      const c = await engine.create({ name: 'big-rm', image: app, command: ['sh', 'main.sh'], isolation: 'minimal' });
-      const removing = engine.remove(c.id, { force: true });
-      await until(() => engine.store.getContainer(c.id)?.status === 'removing', 10_000, 2);
-      const rm = await cli(['rm', '-f', 'big-rm']);
-      expect(rm.exitCode, String(rm.stderr)).toBe(0);
-      // before, this rm returned at once, with the first removal still deleting the files
-      expect(existsSync(join(sb.storage, 'containers', c.id))).toBe(false);
-      expect((await cli(['create', '--name', 'big-rm', ...M, 'host', 'true'])).exitCode).toBe(0);
-      await removing;
-      await cli(['rm', 'big-rm']);
-    } finally {
-      engine.close();
-    }
+    const app = appOfFiles('big-app', 20000, 'true\n');
+    const c = await engine.create({ name: 'big-rm', image: app, command: ['sh', 'main.sh'], isolation: 'minimal' });
+    const removing = engine.remove(c.id, { force: true });
+    await until(() => engine.store.getContainer(c.id)?.status === 'removing', 10_000, 2);
+    const rm = await cli(['rm', '-f', 'big-rm']);
+    expect(rm.exitCode, String(rm.stderr)).toBe(0);
+    // before, this rm returned at once, with the first removal still deleting the files
+    expect(existsSync(join(sb.storage, 'containers', c.id))).toBe(false);
+    expect((await cli(['create', '--name', 'big-rm', ...M, 'host', 'true'])).exitCode).toBe(0);
+    await removing;
+    await cli(['rm', 'big-rm']);
   }, 120_000);
 
   it('a removal that failed in a long-lived process is done again by the next remove, never reported done', async () => {
-    const engine = new ContainerEngine({ storageDir: sb.storage });
+    const c = await engine.create({ name: 'stuck-rm', image: 'host', command: ['true'], isolation: 'minimal' });
+    const dir = join(sb.storage, 'containers', c.id);
+    const busy = join(dir, 'busy');
+    mkdirSync(busy);
+    execFileSync('mount', ['-t', 'tmpfs', 'none', busy]); // its directory cannot be deleted while mounted on
     try {
-      const c = await engine.create({ name: 'stuck-rm', image: 'host', command: ['true'], isolation: 'minimal' });
-      const dir = join(sb.storage, 'containers', c.id);
-      const busy = join(dir, 'busy');
-      mkdirSync(busy);
-      execFileSync('mount', ['-t', 'tmpfs', 'none', busy]); // its directory cannot be deleted while mounted on
-      try {
-        await expect(engine.remove(c.id, { force: true })).rejects.toThrow();
-      } finally {
-        execFileSync('umount', [busy]);
-      }
-      expect(engine.store.getContainer(c.id)?.status).toBe('removing');
-      // before, this returned at once: the row was ours and "removing", so the work was taken as under way
-      await engine.remove(c.id, { force: true });
-      expect(engine.store.getContainer(c.id)).toBeUndefined();
-      expect(existsSync(dir)).toBe(false);
+      await expect(engine.remove(c.id, { force: true })).rejects.toThrow();
     } finally {
-      engine.close();
+      execFileSync('umount', [busy]);
     }
+    expect(engine.store.getContainer(c.id)?.status).toBe('removing');
+    // before, this returned at once: the row was ours and "removing", so the work was taken as under way
+    await engine.remove(c.id, { force: true });
+    expect(engine.store.getContainer(c.id)).toBeUndefined();
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('rm -f from another process during a start waits for that start, then stops and removes everything', async () => {
     // a start made slow on purpose: refreshApp copies the app's 3000 files again at each start
-    const app = join(sb.storage, 'slow-app');
-    mkdirSync(app);
-    for (let i = 0; i < 3000; i++) writeFileSync(join(app, `f${i}`), 'x');
-    writeFileSync(join(app, 'main.sh'), 'sleep 60 # slow-start-marker\n');
-    const engine = new ContainerEngine({ storageDir: sb.storage });
-    try {
-      const c = await engine.create({ image: app, command: ['sh', 'main.sh'], isolation: 'minimal', refreshApp: true });
-      const starting = c.start();
-      await until(() => engine.store.getContainer(c.id)?.status === 'starting', 10_000, 5);
-      // before, the removal deleted the directory under the start: ENOTEMPTY here, ENOENT on its spec there
-      const rm = await cli(['rm', '-f', c.id]);
-      expect(rm.stderr).toBe('');
-      expect(rm.exitCode).toBe(0);
-      await starting; // it finished, and was then stopped
-      expect(existsSync(join(sb.storage, 'containers', c.id))).toBe(false);
-      expect(engine.store.getContainer(c.id)).toBeUndefined();
-      expect(pidsWith('main.sh')).toEqual([]);
-    } finally {
-      engine.close();
-    }
+    const app = appOfFiles('slow-app', 3000, 'sleep 60 # slow-start-marker\n');
+    const c = await engine.create({ image: app, command: ['sh', 'main.sh'], isolation: 'minimal', refreshApp: true });
+    const starting = c.start();
+    await until(() => engine.store.getContainer(c.id)?.status === 'starting', 10_000, 5);
+    // before, the removal deleted the directory under the start: ENOTEMPTY here, ENOENT on its spec there
+    const rm = await cli(['rm', '-f', c.id]);
+    expect(rm.stderr).toBe('');
+    expect(rm.exitCode).toBe(0);
+    await starting; // it finished, and was then stopped
+    expect(existsSync(join(sb.storage, 'containers', c.id))).toBe(false);
+    expect(engine.store.getContainer(c.id)).toBeUndefined();
+    expect(pidsWith('main.sh')).toEqual([]);
   }, 120_000);
 });
 

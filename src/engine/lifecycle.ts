@@ -11,6 +11,7 @@ import { withBlkio } from './blkio.js';
 import type { ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
+import { pollFor } from '../runtime/poll.js';
 import { probeHost } from '../runtime/probe.js';
 import { connectAttach, type AttachSession } from '../runtime/attach.js';
 import { prepareShim, type PendingShim } from '../runtime/shim-launch.js';
@@ -165,16 +166,14 @@ async function chownTree(path: string, id: number): Promise<void> {
  * runs would be lost: a stop, kill or removal acts on what the start leaves instead.
  */
 export async function startSettled(core: EngineCore, row: ContainerRow, timeoutMs = 60_000): Promise<ContainerRow> {
-  const end = Date.now() + timeoutMs;
-  for (let delay = 2; row.status === 'starting' && isAlive(row.state.owner); delay = Math.min(delay * 2, 50)) {
-    if (Date.now() > end)
-      throw new EngineError('TIMEOUT', `Container ${row.name} is still being started by process ${row.state.owner?.pid} after ${timeoutMs / 1000} s. Try again once it has started.`, {
-        context: { container: row.name },
-      });
-    await sleep(delay);
-    row = core.get(row.id); // reconciled: a starter that died meanwhile is cleaned up after
-  }
-  return row;
+  const settled = (r: ContainerRow) => (r.status !== 'starting' || !isAlive(r.state.owner) ? r : undefined);
+  if (settled(row)) return row;
+  // each look reconciles: a starter that died meanwhile is cleaned up after
+  const after = await pollFor(() => settled(core.get(row.id)), timeoutMs);
+  if (after) return after;
+  throw new EngineError('TIMEOUT', `Container ${row.name} is still being started by process ${row.state.owner?.pid} after ${timeoutMs / 1000} s. Try again once it has started.`, {
+    context: { container: row.name },
+  });
 }
 
 /** Stop: the stop signal, then SIGKILL after the grace period; no process of the container remains. */

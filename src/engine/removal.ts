@@ -3,11 +3,12 @@ import { readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
+import { pollFor } from '../runtime/poll.js';
 import { isAlive, selfRef } from '../runtime/proc.js';
 import { findShim } from '../runtime/supervisor.js';
 import { EngineError } from '../errors.js';
 import type { ContainerRow } from '../state/types.js';
-import { recordEvent, sleep, type EngineCore } from './core.js';
+import { recordEvent, type EngineCore } from './core.js';
 import { stopContainer } from './lifecycle.js';
 import { stopNetwork } from './network.js';
 import { listContainers } from './policy.js';
@@ -67,15 +68,13 @@ const inFlight = new Map<string, Promise<void>>();
 
 /** Wait for another live process's removal of row; false when that process died before finishing. */
 async function removedBy(core: EngineCore, row: ContainerRow, timeoutMs = 60_000): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+  const gone = await pollFor(() => {
     const cur = core.store.getContainer(row.id);
     if (!cur) return true;
-    if (cur.status !== 'removing' || !isAlive(cur.state.owner)) return false;
-    if (Date.now() > end)
-      throw new EngineError('TIMEOUT', `Container ${row.name} is still being removed by process ${cur.state.owner?.pid} after ${timeoutMs / 1000} s. Try again later.`, { context: { container: row.name } });
-    await sleep(delay);
-  }
+    return cur.status !== 'removing' || !isAlive(cur.state.owner) ? false : undefined;
+  }, timeoutMs);
+  if (gone !== undefined) return gone;
+  throw new EngineError('TIMEOUT', `Container ${row.name} is still being removed by process ${core.store.getContainer(row.id)?.state.owner?.pid} after ${timeoutMs / 1000} s. Try again later.`, { context: { container: row.name } });
 }
 
 /** Remove stopped containers, and leftovers of interrupted creates; returns the names removed. */

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { EngineError } from '../errors.js';
 import type { ProcRef } from '../state/types.js';
 import { launchThrough } from './launcher.js';
+import { pollFor } from './poll.js';
 import { isAlive, procRef } from './proc.js';
 import { readExits, readShimState, shimPath } from './supervisor.js';
 
@@ -144,16 +145,14 @@ const SETUP_REASONS: Record<string, number> = { 'not-found': 127, 'not-executabl
  * left running unrecorded. Waits for its state file, or its end, up to timeoutMs.
  */
 export async function outcomeFromState(runDir: string, shim: ProcRef, timeoutMs = 10_000): Promise<LaunchResult> {
-  const end = Date.now() + timeoutMs;
-  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+  const recorded = await pollFor((): LaunchResult | undefined => {
     const state = readShimState(runDir);
     const last = readExits(runDir).at(-1);
-    if (state && state.phase !== 'exited') return { ok: true, shim, init: state.init };
-    if (state && last && last.run === state.run && SETUP_REASONS[last.reason] !== undefined)
+    if (state && last && state.phase === 'exited' && last.run === state.run && SETUP_REASONS[last.reason] !== undefined)
       return { ok: false, shim, exitCode: SETUP_REASONS[last.reason], message: `the command could not be started (${last.reason}); its log says why` };
-    if (state) return { ok: true, shim, init: state.init }; // it ran, and has already ended
-    if (!isAlive(shim) || Date.now() > end) return failedStart(runDir, shim, 125);
-    await new Promise((r) => setTimeout(r, delay));
-  }
+    if (state) return { ok: true, shim, init: state.init }; // running, or ran and has already ended
+    if (!isAlive(shim)) return failedStart(runDir, shim, 125);
+    return undefined;
+  }, timeoutMs);
+  return recorded ?? failedStart(runDir, shim, 125);
 }
-
