@@ -5,10 +5,9 @@ NODE_BIN := node_modules/.bin
 CODEX32 := bin/codex32
 export CONTAINER_STORAGE_DIR ?= $(CURDIR)/.codex32
 SHIM := build/codex32-shim
-CLI_NATIVE := build/codex32-cli
 STAMP := node_modules/.install-stamp
 
-.PHONY: help setup install install-cli db-setup build shim cli-native run demo run-prod serve test test-unit test-coverage format lint type-check \
+.PHONY: help setup install install-cli db-setup build shim run demo run-prod serve test test-unit test-coverage format lint type-check \
         container-list container-cli clean docs bench bench-anchors
 
 help: ## list every target
@@ -40,17 +39,7 @@ $(SHIM): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
 
 shim: $(SHIM) ## build the per-container supervisor (C)
 
-CLI_SRC := $(wildcard native/cli/*.c)
-CLI_HDR := $(wildcard native/cli/*.h)
-
-# the native front end of ps (bin/codex32 runs it; it reads the database with libsqlite3, read-only)
-$(CLI_NATIVE): $(CLI_SRC) $(CLI_HDR) Makefile
-	@mkdir -p build
-	cc -O2 -Wall -Wextra -Werror $(HARDEN) -o $(CLI_NATIVE) $(CLI_SRC) -lsqlite3 -lm
-
-cli-native: $(CLI_NATIVE) ## build the native front end of the read-only commands (C)
-
-build: install shim cli-native ## compile TypeScript to dist/ (the library), the CLI bundle and the supervisor to build/
+build: install shim ## compile TypeScript to dist/ (the library), the CLI bundle and the supervisor to build/
 	$(NODE_BIN)/tsc -p tsconfig.build.json
 	@./scripts/bundle.sh
 

@@ -17,7 +17,7 @@ if [ "$major" -lt 20 ]; then
 fi
 
 # 2. System tools: util-linux (unshare, nsenter, prlimit, setpriv), a C compiler and libseccomp for the
-#    supervisor, libsqlite3 for the native ps, procps (ps, used by tests and docs), tar (import), a static busybox (cp, export),
+#    supervisor, procps (ps, used by tests and docs), tar (import), a static busybox (cp, export),
 #    iproute2 and nftables (ip, tc, nft: private networks, published ports, bandwidth limits), pasta (passt: user-mode networking),
 #    attr (setfattr: overlay's opaque directories in image layers) and zstd (zstd-compressed layers).
 missing=()
@@ -25,7 +25,6 @@ for tool in unshare nsenter prlimit setpriv mount cc make tar ps ip tc nft pasta
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 [ -e /usr/include/seccomp.h ] || missing+=("libseccomp-dev")
-[ -e /usr/include/sqlite3.h ] || missing+=("libsqlite3-dev")
 # cp and export run the host's static busybox as tar inside a container's root
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=("busybox-static")
 if [ ${#missing[@]} -gt 0 ]; then
@@ -33,9 +32,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     say "installing system packages for: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq util-linux mount gcc libc6-dev make tar procps busybox-static iproute2 nftables passt libseccomp-dev libsqlite3-dev pkg-config attr zstd >/dev/null
+    apt-get install -y -qq util-linux mount gcc libc6-dev make tar procps busybox-static iproute2 nftables passt libseccomp-dev pkg-config attr zstd >/dev/null
   else
-    echo "missing tools: ${missing[*]}. Install util-linux, gcc, make, tar, procps, busybox-static, iproute2, nftables, passt, libseccomp-dev, libsqlite3-dev, attr and zstd, then run ./setup.sh again" >&2
+    echo "missing tools: ${missing[*]}. Install util-linux, gcc, make, tar, procps, busybox-static, iproute2, nftables, passt, libseccomp-dev, attr and zstd, then run ./setup.sh again" >&2
     exit 1
   fi
 fi

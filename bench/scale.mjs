@@ -110,8 +110,6 @@ limits['processes on the host with all running'] = readdirSync('/proc').filter((
 record(`ps -a with ${COUNT} running`, await timeCli(['ps', '-a'], 5), 'ms', '≤ 100 ms');
 record('inspect of one container', await timeCli(['inspect', names[0]], 5), 'ms', '≤ 60 ms');
 record(`stats --no-stream over all ${COUNT}`, await timeCli(['stats', '--no-stream'], 3), 'ms', '≤ 1000 ms');
-// the Node path, which the native one hands anything it cannot answer exactly (docs/state.md)
-record(`stats --no-stream over all ${COUNT}, CODEX32_NATIVE=0 (Node)`, await timeCli(['stats', '--no-stream'], 3, { CODEX32_NATIVE: '0' }), 'ms', 'for comparison');
 
 // 4. the service with the dashboard open: the page, its API calls and its event stream
 {

@@ -1,6 +1,6 @@
 // Integration test helpers: the real CLI, a private storage directory per test file, honest skips.
 import { execa, type Options, type Result } from 'execa';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
@@ -114,31 +114,4 @@ export function botSandbox(prefix: string, isolation: 'minimal' | 'standard' | '
     return out;
   };
   return { storage, engine, ex, logsOf };
-}
-
-/**
- * A directory holding a `node` that exits 97 (printing CODEX32_RECIPE on stderr when it is set), to put first
- * on the PATH of a command that must not reach Node: the native front end's tests prove it answered alone.
- */
-export function fakeNode(): { dir: string; path: string; clean: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'c32-nonode-'));
-  writeFileSync(join(dir, 'node'), '#!/bin/sh\n[ -z "$CODEX32_RECIPE" ] || echo "$CODEX32_RECIPE" >&2\nexit 97\n', { mode: 0o755 });
-  return { dir, path: `${dir}:${process.env.PATH}`, clean: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/**
- * A sandbox for the native front end's tests: `direct` runs bin/codex32 as users run it (the native side
- * first), `native` the same with Node kept off the PATH (a command that reaches Node exits 97).
- */
-export function nativeSandbox(prefix: string) {
-  const sb = sandbox(prefix);
-  const noNode = fakeNode();
-  const direct = (args: string[], env: Record<string, string> = {}) =>
-    execa(BIN, args, { reject: false, env: { ...sb.env, ...env }, stripFinalNewline: false, timeout: 60_000 });
-  const native = (args: string[]) => direct(args, { PATH: noNode.path });
-  const clean = async () => {
-    await sb.clean();
-    noNode.clean();
-  };
-  return { sb, noNode, direct, native, clean };
 }

@@ -49,11 +49,11 @@ export interface ResolvedCreate {
 
 /**
  * Resolve and validate a config against settings, the host and the image, without touching disk or the
- * database. `as` fixes the id and name (the run recipe resolves with placeholders in their place).
+ * database.
  */
-export async function resolveCreate(core: EngineCore, input: ContainerConfig, options: { cwd?: string; as?: { id: string; name: string } } = {}): Promise<ResolvedCreate> {
+export async function resolveCreate(core: EngineCore, input: ContainerConfig, options: { cwd?: string } = {}): Promise<ResolvedCreate> {
   const cfg = parseConfig(withImageConfig(core, input, options.cwd));
-  const name = options.as?.name ?? (cfg.name ? validateName(cfg.name) : generateName());
+  const name = (cfg.name ? validateName(cfg.name) : generateName());
   const isolation = cfg.isolation ?? core.settings.isolation;
   const host = probeHost();
   const level = host.levels[isolation];
@@ -77,7 +77,7 @@ export async function resolveCreate(core: EngineCore, input: ContainerConfig, op
 
   const { network, port, env, publish } = await resolveNetwork(core, cfg, isolation);
 
-  const id = options.as?.id ?? newId();
+  const id = newId();
   const paths = core.paths(id);
   const config = { ...cfg, name, isolation, volumes, env, port, network, publish, image: image.kind === 'path' ? image.source! : cfg.image };
   const row: ContainerRow = {

@@ -30,7 +30,6 @@ import { SupervisedProcesses } from './process.js';
 import { Container } from './container.js';
 import { quietMark, reconcileRow } from './reconcile.js';
 import { pruneContainers, removeContainer } from './removal.js';
-import { writeRunRecipe } from './recipe.js';
 import { openState, removeFromDisk } from './repair.js';
 import { mapStorageErrors } from './storage-errors.js';
 import { isActive } from './status.js';
@@ -120,14 +119,6 @@ export class ContainerEngine implements EngineCore {
   async create(input: ContainerConfig, options: { cwd?: string } = {}): Promise<Container> {
     const { id, name } = await createContainer(this, input, options);
     return new Container(this, id, name);
-  }
-
-  /**
-   * Write the native front end's recipe for `run` of input (see recipe.ts), learned from the container
-   * this run started; false when the native side cannot carry such a run out.
-   */
-  saveRunRecipe(input: ContainerConfig, started: string, file: string, codeFiles: string[]): Promise<boolean> {
-    return writeRunRecipe(this, input, started, file, codeFiles);
   }
 
   /** Start a created or stopped container; resolves once its command has exec'd. */

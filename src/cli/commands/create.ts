@@ -1,10 +1,6 @@
 // `codex32 create` and `codex32 run`.
-import { existsSync, realpathSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import type { ContainerEngine } from '../../engine/engine.js';
-import { recipeName } from '../../engine/recipe.js';
 import { EngineError } from '../../errors.js';
 import { parseSignal } from '../../config/parse.js';
 import { action, engineFor, onClosedPipe, writeRecord } from '../context.js';
@@ -23,21 +19,6 @@ export function registerCreate(program: Command): void {
         process.stdout.write(c.id + '\n');
       }),
     );
-}
-
-/** The options the native `run` carries out itself (native/cli/run.c); any other given sends it to Node. */
-const NATIVE_RUN_OPTIONS = new Set(['name', 'isolation', 'network', 'detach', 'rm']);
-
-/**
- * When the native front end handed this run to Node for want of a recipe (CODEX32_RECIPE names the file
- * it looked for), write one from what this run resolved to. Best effort: a recipe is only a speed-up.
- */
-async function saveRecipe(engine: ContainerEngine, cmd: Command, flags: ContainerFlags, image: string | undefined, command: string[], id: string): Promise<void> {
-  const file = process.env.CODEX32_RECIPE;
-  if (!file || file !== recipeName(flags.isolation, flags.network) || image !== 'host' || !command.length) return;
-  if (Object.keys(cmd.opts()).some((k) => cmd.getOptionValueSource(k) === 'cli' && !NATIVE_RUN_OPTIONS.has(k))) return;
-  const bundle = join(dirname(realpathSync(process.argv[1]!)), '..', 'dist', 'codex32.cjs');
-  await engine.saveRunRecipe(toConfig(flags, image, command), id, file, existsSync(bundle) ? [bundle] : []).catch(() => false);
 }
 
 /** Register run: create + start, then stream output and exit with the container's code (or -d). */
@@ -68,7 +49,6 @@ export function registerRun(program: Command): void {
           if (flags.rm) await engine.remove(c.id, { force: true }).catch(() => undefined);
           throw e;
         }
-        await saveRecipe(engine, cmd, flags, image, command, c.id);
         if (flags.detach) {
           process.stdout.write(c.id + '\n');
           return;
