@@ -2,12 +2,22 @@
 import type { Command } from 'commander';
 import { ContainerEngine } from '../engine/engine.js';
 import { isClosedPipe, reportError } from './errors.js';
+import { onCloseEngine } from './session.js';
+
+export { closeEngine, finishClosedPipe, onClosedPipe } from './session.js';
 
 let engine: ContainerEngine | undefined;
 
 /** The engine for this CLI process, opened on first use with the global --storage. */
 export function engineFor(cmd: Command): ContainerEngine {
-  engine ??= new ContainerEngine(storageOption(cmd));
+  if (!engine) {
+    const opened = new ContainerEngine(storageOption(cmd));
+    engine = opened;
+    onCloseEngine(() => {
+      engine = undefined;
+      opened.close();
+    });
+  }
   return engine;
 }
 
@@ -15,30 +25,6 @@ export function engineFor(cmd: Command): ContainerEngine {
 export function storageOption(cmd: Command): { storageDir?: string } {
   const storage = (cmd.optsWithGlobals() as { storage?: string }).storage;
   return storage ? { storageDir: storage } : {};
-}
-
-let pipeClosed: (() => Promise<void>) | undefined;
-
-/**
- * What to finish before exiting when the reader of our output goes away (`run --rm ... | head -1`): by
- * default nothing, the command just ends; `run` stops and removes its container first.
- */
-export function onClosedPipe(fn: (() => Promise<void>) | undefined): void {
-  pipeClosed = fn;
-}
-
-let closing: Promise<void> | undefined;
-
-/** Run the registered closed-pipe work once, however many writes fail meanwhile (its errors are ignored: we exit quietly). */
-export function finishClosedPipe(): Promise<void> {
-  closing ??= (pipeClosed?.() ?? Promise.resolve()).catch(() => undefined);
-  return closing;
-}
-
-/** Close the engine if one was opened. */
-export function closeEngine(): void {
-  engine?.close();
-  engine = undefined;
 }
 
 /** Wrap an action: any error is reported once and becomes the exit code. */

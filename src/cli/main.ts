@@ -1,21 +1,58 @@
 // The codex32 command line: parse, one engine call, render. Exit codes follow docker (125/126/127).
 import { Command, CommanderError } from 'commander';
-import { registerCreate, registerRun } from './commands/create.js';
-import { registerLifecycle } from './commands/lifecycle.js';
-import { registerQuery } from './commands/query.js';
-import { registerFiles } from './commands/files.js';
-import { registerImages } from './commands/images.js';
-import { registerRegistry } from './commands/registry.js';
-import { registerMonitor } from './commands/monitor.js';
-import { registerBot } from './commands/bot.js';
-import { registerServe, registerStartup } from './commands/serve.js';
-import { registerSystem } from './commands/system.js';
-import { closeEngine, finishClosedPipe } from './context.js';
+import { closeEngine, finishClosedPipe } from './session.js';
 import { useLauncher } from '../runtime/launcher.js';
 import { isClosedPipe, reportError } from './errors.js';
 
-/** Build the program with every command registered. */
-export function buildProgram(): Command {
+type Registrar = (program: Command) => void;
+
+/**
+ * Each command group's module, loaded only when its command runs: a CLI process pays Node's start-up and
+ * the code of the one command it runs (the engine for container commands; the service, the Docker API, bots
+ * and YAML only for theirs), not the whole CLI's (docs/benchmarks.md).
+ */
+const GROUPS: Record<string, () => Promise<Registrar[]>> = {
+  create: () => import('./commands/create.js').then((m) => [m.registerCreate, m.registerRun]),
+  lifecycle: () => import('./commands/lifecycle.js').then((m) => [m.registerLifecycle]),
+  query: () => import('./commands/query.js').then((m) => [m.registerQuery]),
+  files: () => import('./commands/files.js').then((m) => [m.registerFiles]),
+  images: () => import('./commands/images.js').then((m) => [m.registerImages]),
+  registry: () => import('./commands/registry.js').then((m) => [m.registerRegistry]),
+  monitor: () => import('./commands/monitor.js').then((m) => [m.registerMonitor]),
+  bot: () => import('./commands/bot.js').then((m) => [m.registerBot]),
+  serve: () => import('./commands/serve.js').then((m) => [m.registerServe, m.registerStartup]),
+  system: () => import('./commands/system.js').then((m) => [m.registerSystem]),
+};
+
+/** Which group registers each top-level command name (aliases included); a test checks it against the groups. */
+export const COMMAND_GROUP: Record<string, keyof typeof GROUPS> = {
+  create: 'create', run: 'create',
+  start: 'lifecycle', stop: 'lifecycle', restart: 'lifecycle', kill: 'lifecycle', rm: 'lifecycle', remove: 'lifecycle', wait: 'lifecycle',
+  ps: 'query', list: 'query', ls: 'query', inspect: 'query', port: 'query', logs: 'query', info: 'query', prune: 'query',
+  exec: 'files', attach: 'files', cp: 'files', export: 'files',
+  import: 'images', images: 'images', load: 'images', save: 'images', tag: 'images', rmi: 'images', commit: 'images', image: 'images',
+  pull: 'registry', push: 'registry', login: 'registry', logout: 'registry',
+  stats: 'monitor', events: 'monitor',
+  bot: 'bot',
+  serve: 'serve', startup: 'serve',
+  system: 'system',
+};
+
+/** The command name in argv (after the global --storage), or undefined for none (help, --version). */
+function commandName(argv: string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--storage') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+/**
+ * Build the program with the commands argv needs registered: the one command's group, or every group for
+ * help and for a name that is not a command (so commander's usage error and suggestions stay as they were).
+ */
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('codex32')
     .description('daemonless containers for bots: isolated, limited, logged, supervised')
     .version('0.1.0')
@@ -23,18 +60,12 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `codex32: ${s}` : s) });
-  registerCreate(program);
-  registerRun(program);
-  registerLifecycle(program);
-  registerQuery(program);
-  registerFiles(program);
-  registerImages(program);
-  registerRegistry(program);
-  registerMonitor(program);
-  registerBot(program);
-  registerServe(program);
-  registerStartup(program);
-  registerSystem(program);
+  const name = commandName(argv);
+  const onlyVersion = name === undefined && argv.slice(2).some((a) => a === '-V' || a === '--version');
+  const group = name === undefined ? undefined : COMMAND_GROUP[name];
+  const wanted = onlyVersion ? [] : group ? [group] : (Object.keys(GROUPS) as (keyof typeof GROUPS)[]);
+  for (const registrars of await Promise.all(wanted.map((g) => GROUPS[g]!())))
+    for (const register of registrars) register(program);
   const override = (c: Command) => {
     c.exitOverride();
     c.commands.forEach(override);
@@ -73,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
   // (serve and system service, which live on, turn it back on)
   useLauncher(false);
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version exit 0; a usage error is the engine refusing: 125
