@@ -1,5 +1,5 @@
 // Container names and ids: validated before they touch a path, a cgroup or the database.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from '../lazy.js';
 import { NAME_RE } from './schema.js';
 import { EngineError } from '../errors.js';
 
@@ -24,7 +24,7 @@ export function newId(): string {
   return randomBytes(32).toString('hex');
 }
 
-/** The words generated names are made of (the native front end reads them from the run recipe). */
+/** The words generated names are made of. */
 export const ADJECTIVES = ['brave', 'calm', 'eager', 'fancy', 'gentle', 'happy', 'jolly', 'keen', 'lively', 'merry', 'nimble', 'proud', 'quick', 'quiet', 'sharp', 'swift', 'tidy', 'witty', 'bold', 'clever'];
 export const NOUNS = ['otter', 'falcon', 'badger', 'heron', 'lynx', 'panda', 'raven', 'tiger', 'walrus', 'yak', 'beaver', 'cobra', 'dingo', 'gecko', 'ibis', 'koala', 'lemur', 'moose', 'newt', 'puffin'];
 

@@ -1,7 +1,8 @@
 // exec: one more command in a running container, with exact output, stdin, a timeout, an AbortSignal,
 // a per-exec user, environment and working directory; buffered, streamed or detached.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn } from '../lazy.js';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from '../lazy.js';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';

@@ -1,5 +1,5 @@
 // CUSTOM_CONTAINER: a bot is a codex32 container named bot-NAME, recreated when its definition changes.
-import { createHash } from 'node:crypto';
+import { createHash } from '../lazy.js';
 import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { STRICT_ID_BASE } from '../runtime/plan.js';

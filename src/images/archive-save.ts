@@ -1,5 +1,5 @@
 // `save -o`: a docker-archive (manifest.json, config, uncompressed layers) that docker and podman load.
-import { execFile } from 'node:child_process';
+import { execFile } from '../lazy.js';
 import { createWriteStream, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';

@@ -1,5 +1,5 @@
 // Content-addressed blob store: every blob is written to a temporary file, hashed, verified and renamed.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from '../lazy.js';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';

@@ -1,8 +1,7 @@
 // `commit`: a container's overlay upper dir as a new layer (overlay whiteouts back to OCI ones) on its image.
-import { execFile } from 'node:child_process';
+import { execFileAsync } from '../lazy.js';
 import { lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { EngineError } from '../errors.js';
 import { tempPath } from './blobs.js';
 import type { OciImage } from './catalog.js';
@@ -11,7 +10,7 @@ import { MT, type ImageConfig, type Manifest } from './manifest.js';
 import { formatReference, parseReference } from './reference.js';
 import { readAll, registerImage } from './register.js';
 
-const run = promisify(execFile);
+const run = execFileAsync;
 
 /** What codex32 mounts over in every container: mount points and bound files, never part of an image (docker's rule too). */
 const RUNTIME_PATHS = ['etc/hosts', 'etc/resolv.conf', 'etc/hostname', 'proc', 'sys', 'dev', 'tmp', 'app'];

@@ -2,8 +2,8 @@
 // fetch's first request cost about 70 ms of start-up (undici is loaded lazily) and its web streams
 // moved two 12 MB blobs at half the rate of a plain http response piped to a file (148/99/74 ms
 // against 76/56/46 ms in three rounds).
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 
 /** What a registry answered: status, headers and the body as a Node stream. */
@@ -43,7 +43,7 @@ function wrap(res: IncomingMessage): HttpResponse {
 
 function once(url: URL, req: HttpRequest): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const r = (url.protocol === 'https:' ? https : http).request(url, { method: req.method, headers: req.headers }, resolve);
+    const r = (createRequire(import.meta.url)(url.protocol === 'https:' ? 'node:https' : 'node:http') as typeof import('node:https')).request(url, { method: req.method, headers: req.headers }, resolve);
     r.on('error', reject);
     if (req.body instanceof Readable) {
       req.body.on('error', (e) => r.destroy(e));

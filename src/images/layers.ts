@@ -1,13 +1,12 @@
 // Unpack a layer once into its own directory, in the form overlayfs reads as a lower layer.
-import { execFile } from 'node:child_process';
+import { execFileAsync } from '../lazy.js';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { EngineError } from '../errors.js';
 import { ociPaths, tempPath } from './blobs.js';
 import { scanLayer, type LayerScan } from './tarscan.js';
 
-const run = promisify(execFile);
+const run = execFileAsync;
 
 /** Directory of an unpacked layer, by its DiffID. */
 export function layerDir(storageDir: string, diffId: string): string {

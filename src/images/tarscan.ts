@@ -1,9 +1,9 @@
 // Read a layer or archive stream once: decompress, hash the uncompressed bytes and check every entry.
-import { spawn } from 'node:child_process';
+import { spawn } from '../lazy.js';
 import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip } from '../lazy.js';
 import { EngineError } from '../errors.js';
 import { hashingStream } from './blobs.js';
 

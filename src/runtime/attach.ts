@@ -5,7 +5,8 @@
 // The supervisor closes the connection when the container's process ends.
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect } from '../lazy.js';
+import type { Socket } from 'node:net';
 import { EngineError } from '../errors.js';
 
 export const ATTACH_SOCKET = 'attach.sock';

@@ -2,7 +2,8 @@
 // this Node process costs milliseconds per start in page tables and copy-on-write faults, the launcher's
 // posix_spawn a fraction of one. A one-shot CLI launches its single shim directly instead: starting the
 // launcher would cost it one more process. The launcher is unref'd and exits when this process does.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from '../lazy.js';
+import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ProcRef } from '../state/types.js';
 

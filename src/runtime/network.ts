@@ -1,8 +1,8 @@
 // Private networks as docker's bridge does it as root, with no process per container: a named network
 // namespace, a routed veth pair, nftables for NAT, published ports and isolation, tc for bandwidth.
-import { execFileSync } from 'node:child_process';
+import { execFileSync } from '../lazy.js';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { randomInt } from 'node:crypto';
+import { randomInt } from '../lazy.js';
 import type { NetworkMode, PortMapping } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { hostsFile, resolverPlan } from './netfiles.js';

@@ -1,5 +1,5 @@
 // nftables rules of the private network: NAT out, published ports in, and the walls between.
-import { execFileSync } from 'node:child_process';
+import { execFileSync } from '../lazy.js';
 import { EngineError } from '../errors.js';
 import type { PortMapping } from '../config/schema.js';
 

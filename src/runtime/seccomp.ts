@@ -1,7 +1,7 @@
 // A container's seccomp setting resolved for its capabilities, architecture and kernel into the
 // simple lines the supervisor hands to libseccomp (`seccomp=...` spec entries).
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { spawnSync } from '../lazy.js';
+import { createHash } from '../lazy.js';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { arch as osArch, release } from 'node:os';
 import { join } from 'node:path';

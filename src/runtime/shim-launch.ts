@@ -1,6 +1,6 @@
 // Launching the per-container shim: through the fork server (held while the start is prepared) or
 // directly, then its start report, read into an outcome.
-import { spawn } from 'node:child_process';
+import { spawn } from '../lazy.js';
 import { readFileSync } from 'node:fs';
 import { EngineError } from '../errors.js';
 import type { ProcRef } from '../state/types.js';

@@ -1,5 +1,5 @@
 // Keeping a damaged database aside, and reading back from it whatever is still readable.
-import Database from 'better-sqlite3';
+import { openSqlite, type SqliteDatabase } from './sqlite.js';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import type { BotRow } from './store.js';
 import { StateStore } from './store.js';
@@ -33,9 +33,9 @@ export function setAside(path: string, now = new Date()): string | undefined {
 export function salvage(path: string): Salvage {
   const out: Salvage = { bots: [], events: [], images: [], lost: [] };
   if (!existsSync(path)) return { ...out, lost: ['bots', 'events'] };
-  let db: Database.Database;
+  let db: SqliteDatabase;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = openSqlite(path, { readonly: true, fileMustExist: true });
   } catch {
     return { ...out, lost: ['bots', 'events'] };
   }

@@ -1,5 +1,5 @@
 // SQLite state store (better-sqlite3): containers, run history, images and events.
-import Database from 'better-sqlite3';
+import { openSqlite, type SqliteDatabase, type SqliteStatement } from './sqlite.js';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EngineError } from '../errors.js';
@@ -13,10 +13,10 @@ export type { BotRow } from './rows.js';
 
 /** The engine's persistent state; every write is an IMMEDIATE transaction so no update is lost. */
 export class StateStore {
-  readonly db: Database.Database;
+  readonly db: SqliteDatabase;
   readonly path: string;
 
-  private constructor(db: Database.Database, path: string) {
+  private constructor(db: SqliteDatabase, path: string) {
     this.db = db;
     this.path = path;
   }
@@ -24,10 +24,10 @@ export class StateStore {
   /** Open (creating if needed) and migrate the database at path. */
   static open(path: string, options: { readonly?: boolean; busyTimeoutMs?: number } = {}): StateStore {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    let db: Database.Database;
+    let db: SqliteDatabase;
     try {
       const busy = options.busyTimeoutMs ?? 30_000;
-      db = new Database(path, { readonly: options.readonly ?? false, timeout: busy });
+      db = openSqlite(path, { readonly: options.readonly ?? false, timeout: busy });
       // WAL lets readers run beside one writer; NORMAL sync is safe under WAL (no corruption, only the last commit at a power cut)
       db.pragma(`busy_timeout = ${busy}`);
       if (!options.readonly) db.pragma('journal_mode = WAL');
@@ -76,10 +76,10 @@ export class StateStore {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, SqliteStatement>();
 
   /** A prepared statement, prepared once per connection: preparing costs more than most queries here. */
-  private stmt(sql: string): Database.Statement {
+  private stmt(sql: string): SqliteStatement {
     let s = this.statements.get(sql);
     if (!s) this.statements.set(sql, (s = this.db.prepare(sql)));
     return s;
