@@ -39,18 +39,23 @@ int join_running(const char *dir, int with_pidns) {
   free(st);
   if (!ok) return 0;
   if (isolation == 0) return pid;
-  const char *names[] = {"user", "ipc", "uts", "net", "pid", "mnt"};
-  int fds[6];
-  for (int i = 0; i < 6; i++) {
+  /* the user namespace last: strict's network namespace (and any set up by the engine) belongs to the
+   * host's user namespace, and joining the container's first would leave no capability there to join it
+   * (setns net: EPERM). As host root every other namespace can be joined from outside; the container's
+   * user namespace then gives the capabilities its own namespaces need */
+  enum { NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MNT, NS_USER, NS_COUNT };
+  const char *names[NS_COUNT] = {"ipc", "uts", "net", "pid", "mnt", "user"};
+  int fds[NS_COUNT];
+  for (int i = 0; i < NS_COUNT; i++) {
     snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, names[i]);
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
   }
   /* the pid could have been reused between reading state and opening: check again */
   if (proc_starttime(pid) != start) die("container process is gone");
-  for (int i = 0; i < 6; i++) {
+  for (int i = 0; i < NS_COUNT; i++) {
     if (fds[i] < 0) die("open namespace %s", names[i]);
-    int skip = (i == 0 && isolation != 2) || (i == 3 && !net_own()) ||
-               (!with_pidns && (i == 1 || i == 2 || i == 3 || i == 4));
+    int skip = (i == NS_USER && isolation != ISO_STRICT) || (i == NS_NET && !net_own()) ||
+               (!with_pidns && (i == NS_IPC || i == NS_UTS || i == NS_NET || i == NS_PID));
     if (!skip && setns(fds[i], 0) < 0) die("setns %s", names[i]);
     close(fds[i]);
   }

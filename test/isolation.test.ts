@@ -168,6 +168,29 @@ describe.skipIf(!!missing({ strict: true }))('strict only', () => {
   });
 });
 
+// exec, health checks and cp join the container's namespaces: at strict the user namespace is joined
+// last, after the network namespace the engine made (owned by the host's), or setns gets EPERM
+describe.skipIf(!!missing({ strict: true }))('exec, health checks and cp at every level and network', () => {
+  for (const [level, network] of [['standard', 'private'], ['standard', 'host'], ['standard', 'none'], ['strict', 'private'], ['strict', 'none']] as const) {
+    it(`${level} on --network ${network}`, async () => {
+      const name = `join-${level}-${network}`;
+      const up = await cli(['run', '-d', '--name', name, '--isolation', level, '--network', network, '--health-cmd', 'test -d /proc/1', '--health-interval', '1', 'host', 'sh', '-c', 'echo data > /tmp/f; exec sleep 300']);
+      expect(up.exitCode, String(up.stderr)).toBe(0);
+      try {
+        const id = await cli(['exec', name, 'sh', '-c', 'id -u; cat /tmp/f']);
+        expect(id.stderr).toBe('');
+        expect(String(id.stdout).split('\n')).toEqual(['0', 'data']);
+        const cp = await cli(['cp', `${name}:/tmp/f`, '-']);
+        expect(cp.exitCode, String(cp.stderr)).toBe(0);
+        expect(String(cp.stdout)).toContain('data');
+        await until(async () => JSON.parse(String((await cli(['inspect', name])).stdout))[0].State.Health?.Status === 'healthy', 60_000, 200);
+      } finally {
+        await cli(['rm', '-f', name]);
+      }
+    });
+  }
+});
+
 describe.skipIf(!!missing({ standard: true, cgroup: ['cpu'] }))('cpu quota', () => {
   it('--cpus 0.5 holds four busy loops near half a CPU', async () => {
     await cli(['run', '-d', '--cpus', '0.5', '--name', 'spinner', 'host', 'sh', '-c', 'for i in 1 2 3 4; do (while :; do :; done) & done; wait']);
