@@ -189,7 +189,12 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
   become_and_exec(r->argv, r->envp, r->cwd, 3);
 }
 
-/* wait for the exec'd command, forwarding SIGTERM, SIGINT and SIGHUP (SIGUSR2 becomes SIGKILL); its exit code as a shell gives it */
+/*
+ * wait for the exec'd command, forwarding SIGTERM, SIGINT and SIGHUP (SIGUSR2 becomes SIGKILL); its exit
+ * code as a shell gives it. Signals go to the command's process group (it is a session leader), so a
+ * timeout also ends what it started in the background (`sleep 1 & sleep 2`), which would otherwise hold
+ * the caller's pipes open
+ */
 static int wait_exec(pid_t child, int errr, int master, const sigset_t *mask) {
   struct launch_error le;
   memset(&le, 0, sizeof le);
@@ -202,15 +207,15 @@ static int wait_exec(pid_t child, int errr, int master, const sigset_t *mask) {
     waitpid(child, NULL, 0);
     return le.stage ? 125 : le.err == ENOENT ? 127 : 126;
   }
-  int status;
+  int status = 0;
   if (master >= 0) status = pty_relay(master, child, mask);
   for (; master < 0;) {
     siginfo_t si;
     int sig = sigwaitinfo(mask, &si);
     if (sig == SIGCHLD) {
       if (waitpid(child, &status, WNOHANG) == child) break;
-    } else if (sig == SIGUSR2) kill(child, SIGKILL); /* the caller's timeout ran out: no grace left */
-    else if (sig > 0) kill(child, sig);
+    } else if (sig == SIGUSR2) kill(-child, SIGKILL); /* the caller's timeout ran out: no grace left */
+    else if (sig > 0) kill(-child, sig);
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -135,8 +135,8 @@ int pty_relay(int master, pid_t child, const sigset_t *mask) {
     struct signalfd_siginfo si;
     while (p[1].revents && read(sfd, &si, sizeof si) == sizeof si) {
       if (si.ssi_signo == SIGWINCH) follow_size(master);
-      else if (si.ssi_signo == SIGUSR2) kill(child, SIGKILL); /* the caller's timeout ran out */
-      else if (si.ssi_signo != SIGCHLD) kill(child, (int)si.ssi_signo);
+      else if (si.ssi_signo == SIGUSR2) kill(-child, SIGKILL); /* the caller's timeout ran out: its whole group */
+      else if (si.ssi_signo != SIGCHLD) kill(-child, (int)si.ssi_signo);
       else if (!exited && waitpid(child, &status, WNOHANG) == child) exited = 1;
     }
     if (p[2].revents && !copy(0, master)) in_open = 0;

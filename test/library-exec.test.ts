@@ -68,6 +68,16 @@ describe.skipIf(!!skipStd)(`exec through the library${skipStd ? ` (skipped: ${sk
     await until(async () => !(await engine.exec(name, ['sh', '-c', 'ps -o args 2>/dev/null || ls /proc'])).stdout.includes('while'), 10_000, 100);
   });
 
+  it('a timeout ends the whole exec, background children too, and returns though one held its output', async () => {
+    const r = await engine.exec(name, ['sh', '-c', 'sleep 1002 & sleep 1003'], { timeout: 1000, killGraceMs: 500 });
+    expect(r.timedOut).toBe(true);
+    await until(async () => !/sleep 100[23]/.test((await engine.exec(name, ['ps', '-o', 'args'])).stdout), 10_000, 100);
+    // one that leaves its process group holds the pipe for ever: the call still returns
+    const escaped = await engine.exec(name, ['sh', '-c', 'setsid sleep 1004 & sleep 1005'], { timeout: 500, killGraceMs: 300 });
+    expect(escaped.timedOut).toBe(true);
+    await engine.exec(name, ['pkill', '-f', 'sleep 1004']);
+  });
+
   it('stops a command when its AbortSignal fires', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);

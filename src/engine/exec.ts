@@ -130,11 +130,23 @@ function terminate(child: ChildProcess, graceMs: number): void {
   child.once('exit', () => clearTimeout(t));
 }
 
-/** The exit code a shell would give: the code, or 128 + the signal number. */
-function exitPromise(child: ChildProcess): Promise<number> {
+/**
+ * The exit code a shell would give: the code, or 128 + the signal number. Normally once the output is
+ * closed; after a timeout or an abort (ended() is true) at most settleMs after the helper has exited, its
+ * pipes dropped: something the command started in a session of its own may hold them open for ever.
+ */
+function exitPromise(child: ChildProcess, ended: () => boolean = () => false, settleMs = 500): Promise<number> {
   return new Promise((resolve, reject) => {
+    const code = (c: number | null, sig: NodeJS.Signals | null) => c ?? 128 + (sig ? (osSignals[sig] ?? 9) : 9);
     child.once('error', (cause) => reject(new EngineError('RUNTIME_FAILED', `Cannot run the exec helper: ${cause.message}`, { cause })));
-    child.once('close', (code, sig) => resolve(code ?? 128 + (sig ? (osSignals[sig] ?? 9) : 9)));
+    child.once('close', (c, sig) => resolve(code(c, sig)));
+    child.once('exit', (c, sig) => {
+      if (!ended()) return;
+      setTimeout(() => {
+        for (const s of [child.stdout, child.stderr]) s?.destroy();
+        resolve(code(c, sig));
+      }, settleMs).unref();
+    });
   });
 }
 const osSignals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGUSR2: 12, SIGTERM: 15 };
@@ -154,7 +166,7 @@ export async function execIn(core: EngineCore, ref: string, command: string[], o
   if (o.signal?.aborted) onAbort();
   else o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const exitCode = await exitPromise(child);
+    const exitCode = await exitPromise(child, () => timedOut || aborted);
     const enc = (b: Buffer[]) => (o.encoding === 'buffer' ? Buffer.concat(b) : Buffer.concat(b).toString('utf8'));
     return { exitCode, stdout: enc(out), stderr: enc(err), timedOut, aborted };
   } finally {
