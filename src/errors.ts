@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'NO_SUCH_BOT'
   | 'AMBIGUOUS_ID'
   | 'NO_SUCH_IMAGE'
+  | 'NO_SUCH_NETWORK'
   | 'NO_SUCH_PATH'
   | 'IMAGE_EXISTS'
   | 'IMAGE_IN_USE'

@@ -1,33 +1,27 @@
 // Private networks with real namespaces, nftables and HTTP servers on both sides: published ports,
 // outbound traffic to a test host in a namespace of our own, and what a container must not reach.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateNetworkMissing } from '../src/engine/network.js';
 import { missing, sandbox, until } from './helpers.js';
+import { testHost } from './nethost.js';
 
 const skip = missing({ standard: true }) ?? (process.env.CI === 'true' ? undefined : privateNetworkMissing()[0]);
 const sb = sandbox('c32-net-');
 const { cli, inspect } = sb;
 
-// the test host: a namespace with a veth pair; its side is TEST_IP, ours TEST_GW (never c32-*: that is ours)
-const tag = process.pid.toString(36).slice(-5);
-const TEST_NS = `t32n-${tag}`;
-const TEST_IF = `t32h-${tag}`;
-const octet = 100 + (process.pid % 100);
-const TEST_GW = `10.201.${octet}.1`;
-const TEST_IP = `10.201.${octet}.2`;
-const www = mkdtempSync(join(tmpdir(), 'c32-www-'));
-let testHost: ResultPromise | undefined;
+let host: Awaited<ReturnType<typeof testHost>> | undefined;
+let TEST_IP = '';
+let TEST_GW = '';
+let www = '';
 let loopSrv: Server;
 let loopPort = 0;
 
-const ip = (...a: string[]) => execFileSync('ip', a, { stdio: 'pipe' });
 const ourNetns = () => (existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith('c32-')) : []);
 const ourRules = () => execFileSync('nft', ['list', 'chain', 'ip', 'codex32', 'ports'], { encoding: 'utf8' });
 
@@ -37,17 +31,8 @@ const fetchIn = (name: string, url: string) =>
 
 beforeAll(async () => {
   if (skip) return;
-  writeFileSync(join(www, 'index.html'), 'test-host-page');
-  writeFileSync(join(www, 'big'), Buffer.alloc(3 * 1024 * 1024, 7));
-  ip('netns', 'add', TEST_NS);
-  ip('link', 'add', TEST_IF, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', TEST_NS);
-  ip('addr', 'add', `${TEST_GW}/24`, 'dev', TEST_IF);
-  ip('link', 'set', TEST_IF, 'up');
-  ip('-n', TEST_NS, 'addr', 'add', `${TEST_IP}/24`, 'dev', 'eth0');
-  ip('-n', TEST_NS, 'link', 'set', 'eth0', 'up');
-  ip('-n', TEST_NS, 'link', 'set', 'lo', 'up');
-  testHost = execa('ip', ['netns', 'exec', TEST_NS, 'python3', '-m', 'http.server', '8080', '--bind', TEST_IP, '--directory', www], { reject: false });
-  await until(() => execa('curl', ['-s', '-m', '1', `http://${TEST_IP}:8080/`], { reject: false }).then((r) => r.stdout === 'test-host-page'));
+  host = await testHost(201, { 'index.html': 'test-host-page', big: Buffer.alloc(3 * 1024 * 1024, 7) });
+  ({ addr: TEST_IP, gw: TEST_GW, www } = host);
   loopSrv = createServer((_q, res) => res.end('host-loopback-secret'));
   await new Promise<void>((r) => loopSrv.listen(0, '127.0.0.1', r));
   loopPort = (loopSrv.address() as AddressInfo).port;
@@ -55,19 +40,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sb.clean();
-  testHost?.kill('SIGKILL');
+  host?.stop();
   loopSrv?.close();
-  try {
-    ip('link', 'del', TEST_IF);
-  } catch {
-    /* not created */
-  }
-  try {
-    ip('netns', 'del', TEST_NS);
-  } catch {
-    /* not created */
-  }
-  rmSync(www, { recursive: true, force: true });
 });
 
 describe.skipIf(!!skip)(`private network${skip ? ` (skipped: ${skip})` : ''}`, () => {

@@ -22,6 +22,7 @@ const GROUPS: Record<string, () => Promise<Registrar[]>> = {
   bot: () => import('./commands/bot.js').then((m) => [m.registerBot]),
   serve: () => import('./commands/serve.js').then((m) => [m.registerServe, m.registerStartup]),
   system: () => import('./commands/system.js').then((m) => [m.registerSystem]),
+  network: () => import('./commands/network.js').then((m) => [m.registerNetwork]),
 };
 
 /** Which group registers each top-level command name (aliases included); a test checks it against the groups. */
@@ -36,6 +37,7 @@ export const COMMAND_GROUP: Record<string, keyof typeof GROUPS> = {
   bot: 'bot',
   serve: 'serve', startup: 'serve',
   system: 'system',
+  network: 'network',
 };
 
 /** The command name in argv (after the global --storage), or undefined for none (help, --version). */

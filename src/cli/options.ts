@@ -5,7 +5,7 @@ import {
   parseCpus, parseDurationMs, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseUser, parseVolume,
 } from '../config/parse.js';
 import { parseCap, parseNoNewPrivileges, parseTmpfs } from '../config/parse-security.js';
-import { parseAddHost, parseBlkioWeight, parseDeviceRate, parseDns, parseNetworkMode, parsePublish, parseRate } from '../config/parse-net.js';
+import { parseAddHost, parseBlkioWeight, parseDeviceRate, parseDns, parseNetworkFlags, parsePublish, parseRate } from '../config/parse-net.js';
 import { MAX, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { parseSeccompOpt } from '../config/seccomp.js';
 import { EngineError, expected } from '../errors.js';
@@ -47,7 +47,9 @@ export function containerOptions(cmd: Command): Command {
     .option('-l, --label <K=V>', 'metadata label (repeatable)', collect)
     .option('--entrypoint <cmd>', "override the image's entrypoint (\"\" clears it); the image's Cmd is then dropped too")
     .option('--port <auto|N>', 'give the container a loopback port through PORT (auto picks a free one)')
-    .option('--network <mode>', 'host | none | private (standard defaults to private, strict to none)')
+    .option('--network <mode|name>', 'host | none | private | a user network (standard defaults to private, strict to none)')
+    .option('--network-alias <name>', 'another name this container answers to on its user network (repeatable)', collect)
+    .option('--link <container[:alias]>', 'name a container of a shared user network by another name here (repeatable)', collect)
     .option('-p, --publish <[ip:][hostport:]port[/proto]>', 'publish a container port on the host (repeatable)', collect)
     .option('--dns <ip>', 'DNS server for a private network (repeatable)', collect)
     .option('--add-host <name:ip>', 'add a line to the container\'s /etc/hosts (repeatable)', collect)
@@ -100,6 +102,8 @@ export interface ContainerFlags {
   label?: string[];
   port?: string;
   network?: string;
+  networkAlias?: string[];
+  link?: string[];
   publish?: string[];
   dns?: string[];
   addHost?: string[];
@@ -130,7 +134,7 @@ function networkConfig(flags: ContainerFlags): Partial<ContainerConfig> {
     flags.port = 'auto';
   }
   return {
-    network: flags.network !== undefined ? parseNetworkMode(flags.network) : undefined,
+    ...parseNetworkFlags(flags.network, flags.networkAlias ?? [], flags.link ?? []),
     publish: publish.length ? publish.map(parsePublish) : undefined,
     dns: flags.dns?.map(parseDns),
     addHosts: flags.addHost?.map(parseAddHost),

@@ -1,7 +1,7 @@
 // Parsers for the network and I/O flags in docker's forms: -p, --add-host, --dns, rates.
 import { expected } from '../errors.js';
 import { scaled } from './parse.js';
-import type { NetworkMode, PortMapping } from './schema.js';
+import type { ContainerConfig, NetworkMode, PortMapping } from './schema.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
@@ -14,6 +14,28 @@ export function isIpv4(v: string): boolean {
 export function parseNetworkMode(value: string): NetworkMode {
   if (value === 'host' || value === 'none' || value === 'private') return value;
   throw expected('`--network`', 'one of host, none, private', value);
+}
+
+/**
+ * docker's --network (a mode, or a user network's name), --network-alias and --link as config fields:
+ * a user network's name becomes the container's one network, with its aliases; a link names a container
+ * of a shared user network by another name inside this one.
+ */
+export function parseNetworkFlags(network: string | undefined, aliases: string[], links: string[]): Partial<ContainerConfig> {
+  const mode = network === undefined || network === 'bridge' || network === 'default' ? (network ? 'private' : undefined) : ['host', 'none', 'private'].includes(network) ? (network as NetworkMode) : undefined;
+  const user = network !== undefined && mode === undefined ? network : undefined;
+  if (!user && (aliases.length || links.length))
+    throw expected(aliases.length ? '`--network-alias`' : '`--link`', 'a user network given with --network (network-scoped aliases are supported only for containers in user defined networks)', network ?? 'no --network');
+  const parsedLinks = links.map((l) => {
+    const [name, alias, ...rest] = l.split(':');
+    if (!name || rest.length || alias === '') throw expected('`--link`', 'CONTAINER or CONTAINER:ALIAS', l);
+    return { name, alias: alias ?? name };
+  });
+  return {
+    ...(mode ? { network: mode } : {}),
+    ...(user ? { networks: [{ name: user, aliases }] } : {}),
+    ...(parsedLinks.length ? { links: parsedLinks } : {}),
+  };
 }
 
 const PUBLISH_FORM = '[IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp] with ports from 1 to 65535, such as 8080:3001';

@@ -91,6 +91,15 @@ export type HealthCheck = z.infer<typeof HealthCheckSchema>;
 export const NetworkModeSchema = z.enum(['host', 'none', 'private']);
 export type NetworkMode = z.infer<typeof NetworkModeSchema>;
 
+/** A container's place on a user network: the network's name and the extra names it answers to there. */
+export const NetworkAttachmentSchema = z
+  .object({
+    name: z.string().regex(NAME_RE, 'a network name such as app_default'),
+    aliases: z.array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, 'a host name such as store')).default([]),
+  })
+  .strict();
+export type NetworkAttachment = z.output<typeof NetworkAttachmentSchema>;
+
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 export const Ipv4Schema = z.string().regex(IPV4_RE, 'an IPv4 address such as 10.0.0.1');
 
@@ -158,6 +167,13 @@ export const ContainerConfigSchema = z
     interactive: z.boolean().default(false),
     /** missing in containers created before networks existed: their old mode (host, or none at strict) */
     network: NetworkModeSchema.optional(),
+    /**
+     * user networks the container is on (network private): it reaches their other members on every port and
+     * resolves their names and aliases (docs/network.md)
+     */
+    networks: z.array(NetworkAttachmentSchema).default([]),
+    /** docker's links on a user network: another container of a shared network, named alias here too */
+    links: z.array(z.object({ name: z.string().regex(NAME_RE), alias: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/) }).strict()).default([]),
     publish: z.array(PortMappingSchema).default([]),
     dns: z.array(Ipv4Schema).default([]),
     addHosts: z.array(z.object({ host: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,252}$/), ip: Ipv4Schema }).strict()).default([]),

@@ -35,7 +35,6 @@ const UNSUPPORTED: Array<[string, (v: any) => boolean, string]> = [
   ['CgroupnsMode', (v) => !!v && v !== 'private', 'the cgroup namespace follows the isolation level'],
   ['Sysctls', (v) => v && Object.keys(v).length > 0, 'sysctls are not set per container'],
   ['VolumesFrom', (v) => Array.isArray(v) && v.length > 0, 'give the volumes as Binds'],
-  ['Links', (v) => Array.isArray(v) && v.length > 0, 'legacy links are not supported'],
   ['CpusetCpus', (v) => !!v, 'CPU pinning is not supported; limit with NanoCpus'],
   ['CpusetMems', (v) => !!v, 'memory node pinning is not supported'],
   ['OomKillDisable', (v) => v === true, 'the memory limit is always enforced'],
@@ -96,11 +95,38 @@ function storageOf(h: Json, cfg: ContainerConfig): void {
   if (h.ShmSize) cfg.shmSize = h.ShmSize;
 }
 
-function networkOf(h: Json, cfg: ContainerConfig): void {
+/** One endpoint of NetworkingConfig: its aliases; a static address or MAC is refused by name. */
+function endpointAliases(net: string, ep: Json | undefined): string[] {
+  if (!ep) return [];
+  const ipam = ep.IPAMConfig ?? {};
+  if (ipam.IPv4Address || ipam.IPv6Address) throw refuse(`NetworkingConfig.EndpointsConfig.${net}.IPAMConfig`, 'addresses are leased, not chosen');
+  if (ep.MacAddress) throw refuse(`NetworkingConfig.EndpointsConfig.${net}.MacAddress`, 'interfaces are routed, not bridged');
+  if (Array.isArray(ep.Links) && ep.Links.length) throw refuse(`NetworkingConfig.EndpointsConfig.${net}.Links`, 'give links as HostConfig.Links');
+  return strs(ep.Aliases, `NetworkingConfig.EndpointsConfig.${net}.Aliases`) ?? [];
+}
+
+/** HostConfig.Links ("name:alias", or docker's normalised "/name:/this/alias") as config links. */
+function linksOf(links: unknown): ContainerConfig['links'] {
+  return (strs(links, 'HostConfig.Links') ?? []).map((l) => {
+    const [name, alias = name] = l.split(':');
+    return { name: name!.replace(/^\//, ''), alias: alias!.split('/').pop()! };
+  });
+}
+
+function networkOf(body: Json, h: Json, cfg: ContainerConfig): void {
   const mode = h.NetworkMode || 'default';
+  const endpoints: Json = body.NetworkingConfig?.EndpointsConfig ?? {};
   if (mode === 'host' || mode === 'none') cfg.network = mode;
   else if (mode === 'default' || mode === 'bridge' || mode === 'private') cfg.network = 'private';
-  else throw refuse(`HostConfig.NetworkMode ${mode}`, 'the modes are default (a private network), bridge, host and none');
+  else if (mode.includes(':')) throw refuse(`HostConfig.NetworkMode ${mode}`, "sharing another container's network namespace is not supported; put both on one user network");
+  else cfg.networks = [{ name: mode, aliases: endpointAliases(mode, endpoints[mode]) }];
+  for (const [net, ep] of Object.entries(endpoints)) {
+    if (net === mode || (net === 'bridge' && cfg.network === 'private')) continue;
+    if (['host', 'none', 'bridge', 'default'].includes(net)) throw refuse(`NetworkingConfig.EndpointsConfig.${net}`, `the container's network is ${mode}`);
+    (cfg.networks ??= []).push({ name: net, aliases: endpointAliases(net, ep as Json) });
+  }
+  const links = linksOf(h.Links);
+  if (links?.length) cfg.links = links;
   const publish: PortMapping[] = [];
   for (const [key, binds] of Object.entries((h.PortBindings ?? {}) as Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>)) {
     const [port, proto = 'tcp'] = key.split('/');
@@ -173,7 +199,7 @@ export function toContainerConfig(body: Json, name: string | null): ContainerCon
   if (body.ExposedPorts) cfg.exposedPorts = Object.keys(body.ExposedPorts);
   securityOf(h, cfg);
   storageOf(h, cfg);
-  networkOf(h, cfg);
+  networkOf(body, h, cfg);
   runtimeOf(body, h, cfg);
   return cfg;
 }

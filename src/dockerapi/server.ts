@@ -13,6 +13,7 @@ import { archiveRoutes } from './archive.js';
 import { containerRoutes } from './containers.js';
 import { execRoutes } from './exec.js';
 import { imageRoutes } from './images.js';
+import { networkRoutes } from './networks.js';
 import { observeRoutes } from './observe.js';
 import { systemRoutes } from './system.js';
 
@@ -48,7 +49,7 @@ interface Compiled extends ApiRoute {
   keys: string[];
 }
 
-const ROUTES: Compiled[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes].map((r) => {
+const ROUTES: Compiled[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes, ...networkRoutes].map((r) => {
   const keys: string[] = [];
   // an image name holds slashes: a :name that ends the pattern or precedes a verb takes them all
   const re = new RegExp('^' + r.path.replace(/:(\w+)/g, (_m, k: string) => (keys.push(k), k === 'name' ? '(.+?)' : '([^/]+)')) + '$');

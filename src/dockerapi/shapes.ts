@@ -12,6 +12,9 @@ export function dockerStatus(status: ContainerRow['status']): string {
 }
 
 const networks = (mode: string, ip = '', gateway = '') => ({ [mode === 'private' ? 'bridge' : mode]: { IPAddress: ip, Gateway: gateway, NetworkID: mode, IPPrefixLen: ip ? 16 : 0 } });
+/** docker's NetworkSettings.Networks: the user networks by name, else the mode (private is docker's bridge). */
+const networksOf = (c: ContainerRow['config']) =>
+  c.networks.length ? Object.fromEntries(c.networks.map((a) => [a.name, { IPAddress: '', Gateway: '', NetworkID: a.name, IPPrefixLen: 0, Aliases: a.aliases }])) : networks(c.network ?? 'host');
 
 /** An argument as docker ps shows it: quoted when it holds a space or a shell character. */
 const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
@@ -31,8 +34,8 @@ export function psEntry(row: ContainerRow, now = Date.now()): Record<string, unk
     Labels: c.labels,
     State: dockerStatus(row.status),
     Status: statusLine(row, now),
-    HostConfig: { NetworkMode: c.network === 'private' || !c.network ? 'default' : c.network },
-    NetworkSettings: { Networks: networks(c.network ?? 'host') },
+    HostConfig: { NetworkMode: c.networks[0]?.name ?? (c.network === 'private' || !c.network ? 'default' : c.network) },
+    NetworkSettings: { Networks: networksOf(c) },
     Mounts: c.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readOnly ? 'ro' : '', RW: !v.readOnly, Propagation: 'rprivate' })),
   };
 }
@@ -71,7 +74,7 @@ export function inspectEntry(i: InspectResult, row: ContainerRow): Record<string
     },
     NetworkSettings: {
       ...i.NetworkSettings,
-      Networks: networks(i.NetworkSettings.Mode, i.NetworkSettings.IPAddress, i.NetworkSettings.Gateway),
+      Networks: Object.keys(i.NetworkSettings.Networks).length ? i.NetworkSettings.Networks : networks(i.NetworkSettings.Mode, i.NetworkSettings.IPAddress, i.NetworkSettings.Gateway),
     },
   };
 }

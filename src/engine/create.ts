@@ -75,11 +75,11 @@ export async function resolveCreate(core: EngineCore, input: ContainerConfig, op
   if (cfg.workdir && isolation === 'minimal' && !existsSync(cfg.workdir))
     throw new EngineError('INVALID_CONFIG', `Expected \`-w\` to be an existing host directory under minimal isolation, got \`${cfg.workdir}\``);
 
-  const { network, port, env, publish } = await resolveNetwork(core, cfg, isolation);
+  const { network, networks, links, port, env, publish } = await resolveNetwork(core, cfg, isolation);
 
   const id = newId();
   const paths = core.paths(id);
-  const config = { ...cfg, name, isolation, volumes, env, port, network, publish, image: image.kind === 'path' ? image.source! : cfg.image };
+  const config = { ...cfg, name, isolation, volumes, env, port, network, networks, links, publish, image: image.kind === 'path' ? image.source! : cfg.image };
   const row: ContainerRow = {
     id,
     name,

@@ -21,6 +21,7 @@ import { readFiles, writeFiles, type FileRead, type FileToWrite } from './conten
 import { copyFrom, copyTo, exportFs, statPath } from './files.js';
 import { engineInfo, type EngineInfo } from './host.js';
 import { EngineImages, imageList, importImageFile, removeImageNamed } from './images.js';
+import { EngineNetworks } from './netapi.js';
 import type { InspectResult } from './inspect.js';
 import { killContainer, startContainer, stopContainer, waitContainer, type WaitOptions } from './lifecycle.js';
 import { containerLogs, containerStats, inspectContainer } from './observe.js';
@@ -48,6 +49,8 @@ export class ContainerEngine implements EngineCore {
   readonly processes: SupervisedProcesses;
   /** OCI images: pull, push, load, save, tag, rmi, prune, inspect, login. */
   readonly image: EngineImages;
+  /** user networks: create, list, inspect, remove, prune, connect, disconnect. */
+  readonly network: EngineNetworks;
 
   constructor(options: EngineOptions = {}) {
     this.settings = { ...loadSettings(process.env, options) };
@@ -62,6 +65,7 @@ export class ContainerEngine implements EngineCore {
     }
     this.processes = new SupervisedProcesses(this);
     this.image = new EngineImages(this);
+    this.network = new EngineNetworks(this);
   }
 
   /** The state database; raises the error that kept it from opening. */

@@ -131,7 +131,7 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       AutoRemove: !!c.autoRemove,
       Timeout: c.timeout ?? 0,
       LogConfig: { MaxSize: c.logMaxSize, MaxFiles: c.logMaxFiles },
-      NetworkMode: networkMode(c),
+      NetworkMode: c.networks[0]?.name ?? networkMode(c),
       PortBindings: portMap(c.publish ?? []),
       Dns: c.dns ?? [],
       ExtraHosts: (c.addHosts ?? []).map((h) => `${h.host}:${h.ip}`),

@@ -14,6 +14,8 @@ export interface NetworkInfo {
   Ports: PortMap;
   Port: number | null;
   URL: string | null;
+  /** docker's NetworkSettings.Networks of the user networks the container is on */
+  Networks: Record<string, { IPAddress: string; Gateway: string; IPPrefixLen: number; Aliases: string[]; NetworkID: string }>;
 }
 
 /** docker's PortBindings/Ports map of a list of published ports. */
@@ -48,6 +50,9 @@ export function networkInfo(row: ContainerRow): NetworkInfo {
     Ports: portMap(row.config.publish ?? []),
     Port: typeof row.config.port === 'number' ? row.config.port : null,
     URL: containerUrl(row),
+    Networks: Object.fromEntries(
+      row.config.networks.map((a) => [a.name, { IPAddress: address ?? '', Gateway: address ? GATEWAY : '', IPPrefixLen: address ? 32 : 0, Aliases: a.aliases, NetworkID: a.name }]),
+    ),
   };
 }
 

@@ -4,10 +4,11 @@ import { existsSync } from 'node:fs';
 import type { NetworkMode, PortMapping, ResolvedConfig } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import type { ContainerPaths } from '../runtime/layout.js';
-import { defaultNetworkMode, networkMode, setupNetwork, teardownNetwork, writeNetFiles } from '../runtime/network.js';
+import { defaultNetworkMode, networkAddress, networkMode, setupNetwork, teardownNetwork, writeNetFiles } from '../runtime/network.js';
 import { freePort, pickPort, portTaken } from '../runtime/ports.js';
 import type { ContainerRow } from '../state/types.js';
 import type { EngineCore } from './core.js';
+import { resolveAttachments, resolveLinks, subnetFor, syncNetworks } from './usernets.js';
 
 type Isolation = 'minimal' | 'standard' | 'strict';
 
@@ -73,8 +74,11 @@ async function resolvePorts(core: EngineCore, wanted: PortMapping[]): Promise<Po
 
 /** Resolve the network part of a new container's config: its mode, ports and PORT variable. */
 export async function resolveNetwork(core: EngineCore, cfg: ResolvedConfig, isolation: Isolation) {
-  const network = cfg.network ?? defaultNetworkMode(isolation);
+  // on a user network a container has a private network of its own, and the user network's reach and names
+  const network = cfg.network ?? (cfg.networks.length ? 'private' : defaultNetworkMode(isolation));
   checkMode(network, isolation, cfg);
+  const networks = resolveAttachments(core, cfg.networks, network);
+  const links = resolveLinks(core, cfg.links, networks);
   let port = cfg.port === 'auto' ? undefined : cfg.port;
   const publish = [...cfg.publish];
   if (cfg.port !== undefined && network === 'private') {
@@ -88,17 +92,17 @@ export async function resolveNetwork(core: EngineCore, cfg: ResolvedConfig, isol
     port = await freePort();
   }
   const env = port !== undefined ? { ...cfg.env, PORT: String(port) } : cfg.env;
-  return { network, port, env, publish: await resolvePorts(core, publish) };
+  return { network, networks, links, port, env, publish: await resolvePorts(core, publish) };
 }
 
 /**
  * Bring up what the container's network needs before its supervisor starts; returns the namespace
  * the supervisor joins (private only).
  */
-export async function startNetwork(row: ContainerRow, paths: ContainerPaths): Promise<string | undefined> {
+export async function startNetwork(core: EngineCore, row: ContainerRow, paths: ContainerPaths): Promise<string | undefined> {
   const c = row.config;
   const mode = networkMode(c);
-  const req = { id: row.id, hostname: c.hostname ?? c.name, etcDir: paths.etc, publish: c.publish ?? [], dns: c.dns ?? [], addHosts: c.addHosts ?? [], bandwidth: c.networkBandwidth };
+  const req = { id: row.id, hostname: c.hostname ?? c.name, etcDir: paths.etc, publish: c.publish ?? [], dns: c.dns ?? [], addHosts: c.addHosts ?? [], bandwidth: c.networkBandwidth, subnet: subnetFor(core, row) };
   if (c.isolation === 'minimal' || mode === 'host') return undefined;
   if (mode === 'none') {
     writeNetFiles(req);
@@ -107,10 +111,23 @@ export async function startNetwork(row: ContainerRow, paths: ContainerPaths): Pr
   for (const p of req.publish)
     if (await portTaken(p.hostIp, p.hostPort, p.protocol))
       throw new EngineError('INVALID_STATE', `Cannot start ${c.name}: host port ${p.hostIp}:${p.hostPort}/${p.protocol} is now used by another program on this host. Stop that program, or recreate the container with another -p.`);
-  return setupNetwork(req).netnsPath;
+  const lease = setupNetwork(req);
+  if (c.networks.length) {
+    try {
+      syncNetworks(core);
+    } catch (e) {
+      stopNetwork(core, row);
+      throw e;
+    }
+  }
+  return lease.netnsPath;
 }
 
 /** Take the container's private network down (its namespace, interfaces, rules, address). */
-export function stopNetwork(row: ContainerRow): void {
-  if (networkMode(row.config) === 'private') teardownNetwork(row.id, { ports: (row.config.publish ?? []).length > 0 });
+export function stopNetwork(core: EngineCore, row: ContainerRow): void {
+  if (networkMode(row.config) !== 'private') return;
+  const address = networkAddress(row.id);
+  teardownNetwork(row.id, { ports: (row.config.publish ?? []).length > 0 });
+  // its peers stop naming it, and its address leaves the internal set (the next container to lease it may have a way out)
+  if (address && (core.store.getContainer(row.id)?.config.networks.length ?? row.config.networks.length)) syncNetworks(core, { addresses: [address] });
 }

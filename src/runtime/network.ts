@@ -7,6 +7,7 @@ import type { NetworkMode, PortMapping } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { hostsFile, resolverPlan } from './netfiles.js';
 import { baseRules, GATEWAY, IF_PREFIX, portRules, removePortRules, SUBNET } from './nftables.js';
+import { dotted, parseSubnet } from './usernet.js';
 
 /** Leases live in /run: they vanish with the namespaces at reboot, and are shared by every storage dir. */
 export const LEASE_DIR = '/run/codex32/net';
@@ -21,6 +22,8 @@ export interface NetworkRequest {
   addHosts: Array<{ host: string; ip: string }>;
   /** bytes per second each way */
   bandwidth?: number;
+  /** the subnet (CIDR) its address comes from: its first user network's, else the private pool */
+  subnet?: string;
 }
 
 export interface NetworkLease {
@@ -74,15 +77,17 @@ function runSteps(steps: Array<[string, string?]>): void {
   }
 }
 
-/** Lease a free address in 10.89.0.0/16 by creating its file exclusively (safe across processes). */
-function leaseAddress(id: string): string {
+/** Lease a free address of the subnet (10.89.0.0/16 by default) by creating its file exclusively (safe across processes). */
+function leaseAddress(id: string, subnet = SUBNET): string {
   mkdirSync(`${LEASE_DIR}/ip`, { recursive: true });
-  const span = 65534 - 2;
+  const { base, prefix } = parseSubnet(subnet)!;
+  // the network's own address, its first (the gateway docker would name) and its broadcast are never given
+  const span = 2 ** (32 - prefix) - 3;
   const start = randomInt(span);
   for (let i = 0; i < span; i++) {
     const n = 2 + ((start + i) % span);
-    if ((n & 255) === 0 || (n & 255) === 255) continue;
-    const address = `${SUBNET.split('.').slice(0, 2).join('.')}.${n >> 8}.${n & 255}`;
+    if (prefix <= 16 && ((n & 255) === 0 || (n & 255) === 255)) continue;
+    const address = dotted(base + n);
     try {
       closeSync(openSync(`${LEASE_DIR}/ip/${address}`, 'wx'));
       writeFileSync(`${LEASE_DIR}/ip/${address}`, id);
@@ -92,7 +97,7 @@ function leaseAddress(id: string): string {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
   }
-  throw new EngineError('RUNTIME_FAILED', 'Every address of the private network 10.89.0.0/16 is in use. Remove stopped containers with `codex32 prune`.');
+  throw new EngineError('RUNTIME_FAILED', `Every address of ${subnet === SUBNET ? 'the private network ' : 'the subnet '}${subnet} is in use. Remove stopped containers with \`codex32 prune\`.`);
 }
 
 /** The address of a container whose private network is set up, else undefined. */
@@ -132,7 +137,7 @@ export function setupNetwork(req: NetworkRequest): NetworkLease {
   const name = netName(req.id);
   // a previous run's leftovers (its supervisor was killed, or its command ended on its own)
   if (networkAddress(req.id) || existsSync(`/run/netns/${name}`)) teardownNetwork(req.id, { ports: req.publish.length > 0 });
-  const address = leaseAddress(req.id);
+  const address = leaseAddress(req.id, req.subnet);
   try {
     const loopbackDns = writeNetFiles(req, address);
     runSteps(setupSteps(req, address, loopbackDns));

@@ -34,16 +34,22 @@ export function baseRules(loopbackDns?: string): string {
     `add chain ${c} forward { type filter hook forward priority filter; policy accept; }`,
     `add chain ${c} input { type filter hook input priority filter; policy accept; }`,
     `add chain ${c} ports`,
+    // user networks (usernet.ts): a set of addresses per network, the rules between them in \`members\`
+    `add chain ${c} members`,
+    `add set ${c} internal { type ipv4_addr; }`,
     ...['prerouting', 'output', 'postrouting', 'forward', 'input'].map((ch) => `flush chain ${c} ${ch}`),
     // published ports: any address of this host (loopback too, from the host itself)
     `add rule ${c} prerouting fib daddr type local jump ports`,
     `add rule ${c} output fib daddr type local jump ports`,
     // out to the world under the host's address; host-loopback clients and hairpins under the gateway's
-    `add rule ${c} postrouting ip saddr ${SUBNET} oifname != ${any} masquerade`,
+    `add rule ${c} postrouting iifname ${any} oifname != ${any} masquerade`,
     `add rule ${c} postrouting ip saddr 127.0.0.0/8 oifname ${any} masquerade`,
     `add rule ${c} postrouting iifname ${any} oifname ${any} ct status dnat masquerade`,
-    // containers reach each other only through published ports
+    // a container whose every user network is internal has no way out
+    `add rule ${c} forward iifname ${any} oifname != ${any} ip saddr @internal drop`,
+    // containers reach each other through published ports, and on a user network they share
     `add rule ${c} forward iifname ${any} oifname ${any} ct status dnat accept`,
+    `add rule ${c} forward iifname ${any} oifname ${any} jump members`,
     `add rule ${c} forward iifname ${any} oifname ${any} drop`,
     // and the host itself not at all, except the answers to what the host opened (and DNS below)
     `add rule ${c} input iifname ${any} ct state established,related accept`,

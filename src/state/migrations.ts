@@ -81,6 +81,15 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX image_blobs_digest ON image_blobs(digest);
   `,
+  // 4: user networks (containers name theirs in config.networks)
+  `
+  CREATE TABLE networks (
+    id         TEXT PRIMARY KEY CHECK (length(id) = 64),
+    name       TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 63),
+    created_at INTEGER NOT NULL,
+    doc        TEXT NOT NULL CHECK (json_valid(doc))
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

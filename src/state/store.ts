@@ -6,9 +6,9 @@ import { EngineError } from '../errors.js';
 import { guardQueries, stateError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { toBot, toRow, type BotRow, type RawBot, type RawContainer } from './rows.js';
-import type { ContainerRow, ContainerStatus, EventRecord, ImageRow, RunRecord } from './types.js';
+import type { ContainerRow, ContainerStatus, EventRecord, ImageRow, NetworkRow, RunRecord } from './types.js';
 
-export type { ContainerRow, EventRecord, ImageRow, RunRecord } from './types.js';
+export type { ContainerRow, EventRecord, ImageRow, NetworkRow, RunRecord } from './types.js';
 export type { BotRow } from './rows.js';
 
 /** The engine's persistent state; every write is an IMMEDIATE transaction so no update is lost. */
@@ -109,6 +109,34 @@ export class StateStore {
   /** Replace a container's status and state document. */
   updateContainer(id: string, status: ContainerStatus, state: ContainerRow['state']): void {
     this.stmt('UPDATE containers SET status = ?, state = ? WHERE id = ?').run(status, JSON.stringify(state), id);
+  }
+
+  /** Replace a container's config (a created container's networks, connected or disconnected). */
+  updateConfig(id: string, config: ContainerRow['config']): void {
+    this.stmt('UPDATE containers SET config = ? WHERE id = ?').run(JSON.stringify(config), id);
+  }
+
+  /** Insert a user network; a taken name raises NAME_IN_USE with docker's words. */
+  insertNetwork(n: NetworkRow): void {
+    const { id, name, createdAt, ...doc } = n;
+    try {
+      this.stmt('INSERT INTO networks (id, name, created_at, doc) VALUES (?, ?, ?, ?)').run(id, name, createdAt, JSON.stringify(doc));
+    } catch (cause) {
+      if ((cause as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new EngineError('NAME_IN_USE', `network with name ${name} already exists`, { cause, context: { network: name } });
+      throw cause;
+    }
+  }
+
+  /** Every user network, oldest first. */
+  listNetworks(): NetworkRow[] {
+    const rows = this.stmt('SELECT id, name, created_at, doc FROM networks ORDER BY created_at, name').all() as Array<{ id: string; name: string; created_at: number; doc: string }>;
+    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, ...(JSON.parse(r.doc) as Omit<NetworkRow, 'id' | 'name' | 'createdAt'>) }));
+  }
+
+  /** Delete a user network's row. */
+  deleteNetwork(id: string): void {
+    this.stmt('DELETE FROM networks WHERE id = ?').run(id);
   }
 
   /** Delete a container row (its runs go with it). */

@@ -70,3 +70,19 @@ export interface ImageRow {
   createdAt: number;
   doc: { path?: string; size?: number; files?: number; source?: string };
 }
+
+/** A user network: the segment its containers share, and how docker clients see it. */
+export interface NetworkRow {
+  id: string;
+  name: string;
+  createdAt: number;
+  /** the addresses its containers get (CIDR), when asked for at create; else the private network's pool */
+  subnet?: string;
+  gateway?: string;
+  /** no way out: its containers reach only each other */
+  internal: boolean;
+  labels: Record<string, string>;
+  /** docker's create options kept for inspect (Attachable, Options) */
+  attachable: boolean;
+  options: Record<string, string>;
+}

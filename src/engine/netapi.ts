@@ -1,0 +1,46 @@
+// The engine's user-network calls, as `engine.network.*` (like `engine.image.*`).
+import type { NetworkRow } from '../state/types.js';
+import type { EngineCore } from './core.js';
+import { connectNetwork, createNetwork, disconnectNetwork, getNetwork, listNetworks, pruneNetworks, removeNetwork, viewNetwork, type NetworkCreate, type NetworkView } from './usernets.js';
+
+export type { NetworkCreate, NetworkView } from './usernets.js';
+
+/** User networks: containers on one reach each other on every port and resolve each other's names. */
+export class EngineNetworks {
+  constructor(private readonly core: EngineCore) {}
+
+  /** Create a user network. */
+  create(req: NetworkCreate): NetworkRow {
+    return createNetwork(this.core, req);
+  }
+
+  /** Every user network with its containers. */
+  list(): NetworkView[] {
+    return listNetworks(this.core);
+  }
+
+  /** One network (name, id or unique id prefix) with its containers. */
+  inspect(ref: string): NetworkView {
+    return viewNetwork(this.core, getNetwork(this.core, ref));
+  }
+
+  /** Remove a network no running container is on. */
+  remove(ref: string): NetworkRow {
+    return removeNetwork(this.core, ref);
+  }
+
+  /** Remove every network no container is on (keep: those a filter spares); their names. */
+  prune(keep?: (n: NetworkRow) => boolean): string[] {
+    return pruneNetworks(this.core, keep);
+  }
+
+  /** Put a container on a network, with aliases. */
+  connect(network: string, container: string, aliases: string[] = []): void {
+    connectNetwork(this.core, network, container, aliases);
+  }
+
+  /** Take a container off a network. */
+  disconnect(network: string, container: string): void {
+    disconnectNetwork(this.core, network, container);
+  }
+}

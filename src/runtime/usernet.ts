@@ -1,0 +1,91 @@
+// User networks on the host: which addresses may reach which. Every container keeps its own routed /32
+// veth (network.ts); a user network is a set of those addresses in nftables, and containers whose sets
+// meet reach each other on every port. No bridge and no process per network or per container.
+import { execFileSync } from '../lazy.js';
+import { nft, TABLE } from './nftables.js';
+
+/** The nftables set of a network's addresses (set names hold at most 16 bytes). */
+export const setName = (networkId: string) => `n_${networkId.slice(0, 12)}`;
+
+export interface NetworkMembers {
+  id: string;
+  addresses: string[];
+}
+
+const ruleTag = (networkId: string) => `net:${networkId.slice(0, 12)}`;
+
+/** The networks whose rule is in the `members` chain now, with each rule's handle (one storage's or another's). */
+function memberRules(): Map<string, string> {
+  let listing: string;
+  try {
+    listing = execFileSync('nft', ['-a', 'list', 'chain', 'ip', TABLE, 'members'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return new Map(); // no table yet
+  }
+  const out = new Map<string, string>();
+  for (const l of listing.split('\n')) {
+    const m = /comment "net:([0-9a-f]{12})" # handle (\d+)/.exec(l);
+    if (m) out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
+
+/**
+ * One nftables transaction for one storage directory's networks: each network's set holds exactly its
+ * members' addresses and has its rule in \`members\`; the \`internal\` set holds \`closed\` and not \`open\`
+ * (adding then deleting an element is how nft removes one that may be absent). The table is shared with
+ * every other storage directory on the host, so nothing here is flushed but this storage's own sets.
+ */
+export function membershipScript(networks: NetworkMembers[], closed: string[], open: string[], ruled: Set<string>): string {
+  const c = `ip ${TABLE}`;
+  const lines = [`add table ${c}`, `add chain ${c} members`, `add set ${c} internal { type ipv4_addr; }`];
+  for (const n of networks) {
+    const set = setName(n.id);
+    lines.push(`add set ${c} ${set} { type ipv4_addr; }`, `flush set ${c} ${set}`);
+    if (n.addresses.length) lines.push(`add element ${c} ${set} { ${n.addresses.join(', ')} }`);
+    if (!ruled.has(n.id.slice(0, 12))) lines.push(`add rule ${c} members ip saddr @${set} ip daddr @${set} accept comment "${ruleTag(n.id)}"`);
+  }
+  if (open.length) lines.push(`add element ${c} internal { ${open.join(', ')} }`, `delete element ${c} internal { ${open.join(', ')} }`);
+  if (closed.length) lines.push(`add element ${c} internal { ${closed.join(', ')} }`);
+  return lines.join('\n') + '\n';
+}
+
+/** Apply one storage directory's membership (see membershipScript). */
+export function applyMembership(networks: NetworkMembers[], closed: string[], open: string[]): void {
+  nft(membershipScript(networks, closed, open, new Set(memberRules().keys())));
+}
+
+/** Remove a deleted network's rule and set; quiet when they are not there (another boot). */
+export function dropNetworkSet(networkId: string): void {
+  const handle = memberRules().get(networkId.slice(0, 12));
+  try {
+    nft(`${handle ? `delete rule ip ${TABLE} members handle ${handle}\n` : ''}delete set ip ${TABLE} ${setName(networkId)}\n`);
+  } catch {
+    /* never populated on this boot */
+  }
+}
+
+/** A subnet in CIDR form as numbers: its first address and its prefix length. */
+export function parseSubnet(cidr: string): { base: number; prefix: number } | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix < 8 || prefix > 30) return undefined;
+  const addr = octets.reduce((a, o) => a * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  if (addr % size !== 0) return undefined; // host bits set: docker refuses it too
+  return { base: addr, prefix };
+}
+
+/** An address as dotted text. */
+export const dotted = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+
+/** Whether two CIDR subnets share an address. */
+export function overlaps(a: string, b: string): boolean {
+  const x = parseSubnet(a);
+  const y = parseSubnet(b);
+  if (!x || !y) return false;
+  const end = (s: { base: number; prefix: number }) => s.base + 2 ** (32 - s.prefix) - 1;
+  return x.base <= end(y) && y.base <= end(x);
+}
