@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contract.h"
 #include "util.h"
 
 static char *spec_buf;
@@ -30,7 +31,7 @@ static void load_spec(const char *dir) {
 void load_container(const char *dir) {
   rundir = dir;
   load_spec(dir);
-  isolation = (int)spec_num("isolation_level", 0);
+  isolation = (int)spec_num(SPEC_ISOLATION_LEVEL, 0);
 }
 
 const char *spec_get(const char *key) {
@@ -54,4 +55,4 @@ char **spec_all(const char *key) {
   return v;
 }
 
-char **env_vec(void) { return spec_all("env"); }
+char **env_vec(void) { return spec_all(SPEC_ENV); }
