@@ -367,6 +367,11 @@ int run_main(char **args, int n) {
     if (r != 1) return 0;
   }
   close_fds_from(4);
+  /* the supervisor's own errors go to RUNDIR/shim.err from here on, a refused spec's included */
+  char errlog[PATH_MAX];
+  snprintf(errlog, sizeof errlog, "%s/" RUN_SHIM_ERR, args[0]);
+  int ef = open(errlog, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (ef >= 0 && ef != 2 && (dup2(ef, 2) < 0 || close(ef) < 0)) ef = -1;
   load_container(args[0]);
   net_join();
   char **filters = spec_all(SPEC_SECCOMP); /* read on the host now: the container's root cannot see them */
@@ -382,10 +387,7 @@ int run_main(char **args, int n) {
   int devnull = open("/dev/null", O_RDWR);
   dup2(devnull, 0);
   dup2(devnull, 1);
-  char errlog[PATH_MAX];
-  snprintf(errlog, sizeof errlog, "%s/" RUN_SHIM_ERR, rundir);
-  int ef = open(errlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  dup2(ef >= 0 ? ef : devnull, 2);
+  if (ef < 0) dup2(devnull, 2);
   attach_init();
   int code = supervise();
   attach_shutdown();
