@@ -24,6 +24,12 @@ install: $(STAMP) ## install npm dependencies
 
 NATIVE_SRC := $(wildcard native/*.c)
 NATIVE_HDR := $(wildcard native/*.h)
+# the spec keys and run-directory files the supervisor shares with the engine, generated from the
+# engine's declaration (plain node, no build output needed): a key the C reads undeclared fails to compile
+CONTRACT_H := native/contract.h
+$(CONTRACT_H): src/runtime/contract.json scripts/gen-contract.mjs
+	node scripts/gen-contract.mjs
+
 # what Debian's dpkg-buildflags gives its packages (conmon and crun among them): both binaries run as
 # root and read what others wrote. No start-up cost measurable (A/B of in-process starts: within noise)
 HARDEN := -Wformat -Wformat-security -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection \
@@ -33,7 +39,7 @@ HARDEN := -Wformat -Wformat-security -D_FORTIFY_SOURCE=2 -fstack-protector-stron
 # dynamic loader at each start (0.5 ms of every container start here), and a thousand shims share one
 # text instead of each relocating libc (93 kB PSS per idle shim against 125 kB; docs/supervisor.md).
 # static-pie, not -static: the supervisor reads what containers send, and keeps its address randomised
-$(SHIM): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
+$(SHIM): $(NATIVE_SRC) $(NATIVE_HDR) $(CONTRACT_H) Makefile
 	@mkdir -p build
 	cc -O2 -Wall -Wextra -Werror $(HARDEN) -static-pie -o $(SHIM) $(NATIVE_SRC) -lseccomp
 

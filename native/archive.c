@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "contract.h"
 #include "exec.h"
 #include "sandbox.h"
 #include "spec.h"
@@ -26,12 +27,12 @@
  * stopped one (minimal: its app directory). Then drop to the file capabilities a copy needs.
  */
 static void enter_root(const char *dir) {
-  const char *app = spec_get("cwd");
+  const char *app = spec_get(SPEC_CWD);
   if (isolation == 0) {
     if (!app || chroot(app) < 0 || chdir("/") < 0) die("enter the container directory");
   } else if (!join_running(dir, 0)) {
     if (unshare(CLONE_NEWNS) < 0) die("unshare mount namespace");
-    setup_rootfs(spec_get("newroot"));
+    setup_rootfs(spec_get(SPEC_NEWROOT));
   }
   if (chdir("/") < 0) die("chdir /");
   /* in a strict container's user namespace act as its root, whose capabilities end at its borders */

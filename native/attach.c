@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "log.h"
 #include "pty.h"
 #include "record.h"
@@ -107,10 +108,10 @@ static void accept_one(void) {
 
 void attach_init(void) {
   for (int i = 0; i < MAX_CLIENTS; i++) clients[i].fd = -1;
-  if (!spec_num("tty", 0) && !spec_num("stdin_open", 0)) return;
+  if (!spec_num(SPEC_TTY, 0) && !spec_num(SPEC_STDIN_OPEN, 0)) return;
   /* a socket path holds 108 bytes: bind through a descriptor of the run directory */
   dir_fd = open(rundir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  snprintf(sock_path, sizeof sock_path, "/proc/self/fd/%d/attach.sock", dir_fd);
+  snprintf(sock_path, sizeof sock_path, "/proc/self/fd/%d/" RUN_ATTACH_SOCK, dir_fd);
   struct sockaddr_un a = {.sun_family = AF_UNIX};
   snprintf(a.sun_path, sizeof a.sun_path, "%s", sock_path);
   unlink(sock_path);
@@ -119,7 +120,7 @@ void attach_init(void) {
       listen(listen_fd, MAX_CLIENTS) < 0)
     die("attach socket in %s", rundir);
   log_tap = tap;
-  if (!spec_num("attach_wait", 0) || sync_fd < 0) return;
+  if (!spec_num(SPEC_ATTACH_WAIT, 0) || sync_fd < 0) return;
   write_all(sync_fd, "attach\n", 7);
   struct pollfd p = {listen_fd, POLLIN, 0};
   if (poll(&p, 1, 10000) > 0) accept_one();

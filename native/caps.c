@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "seccomp.h"
 #include "spec.h"
 #include "util.h"
@@ -28,7 +29,7 @@ static int rlimit_resource(const char *name) {
 }
 
 void apply_rlimits(void) {
-  char **rl = spec_all("rlimit");
+  char **rl = spec_all(SPEC_RLIMIT);
   for (char **r = rl; *r; r++) {
     char name[32];
     unsigned long long soft, hard;
@@ -81,16 +82,16 @@ static void become_user(uid_t uid, gid_t gid, uint64_t keep) {
 }
 
 void become_and_exec(char **argv, char **envp, const char *cwd, int errpipe) {
-  long long uid = spec_num("uid", 0), gid = spec_num("gid", 0);
+  long long uid = spec_num(SPEC_UID, 0), gid = spec_num(SPEC_GID, 0);
   if (isolation > 0) {
-    become_user((uid_t)uid, (gid_t)gid, (uint64_t)spec_num("caps", 0));
+    become_user((uid_t)uid, (gid_t)gid, (uint64_t)spec_num(SPEC_CAPS, 0));
   } else if (uid || gid) {
     if (setgroups(0, NULL) < 0) die("setgroups");
     if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0) die("setgid");
     if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0) die("setuid");
   }
   /* always from standard up; at minimal only when asked (--security-opt no-new-privileges) */
-  if ((isolation > 0 || spec_num("no_new_privs", 0)) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
+  if ((isolation > 0 || spec_num(SPEC_NO_NEW_PRIVS, 0)) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
   if (cwd && chdir(cwd) < 0) {
     struct launch_error le = {errno, 0, {0}};
     snprintf(le.msg, sizeof le.msg, "working directory %s: %s", cwd, strerror(errno));

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "health.h"
 #include "record.h"
 #include "spec.h"
@@ -132,7 +133,7 @@ int cgroup_join_open(const char *cg) {
 }
 
 long long oom_count(void) {
-  const char *f = spec_get("oom_events");
+  const char *f = spec_get(SPEC_OOM_EVENTS);
   if (!f) return 0;
   char *s = read_file(f, NULL);
   if (!s) return 0;

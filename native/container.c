@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "contract.h"
 #include "pty.h"
 #include "cgroup.h"
 #include "record.h"
@@ -88,7 +89,7 @@ static void child_main(int gofd, int errpipe, int psock, char **argv) {
   close(gofd);
   report_fd = errpipe;
   char **envp = env_vec();
-  const char *cwd = spec_get("cwd");
+  const char *cwd = spec_get(SPEC_CWD);
   if (isolation == 0) {
     setsid();
     if (psock >= 0) pty_take(open_terminal(psock));
@@ -109,10 +110,10 @@ static void child_main(int gofd, int errpipe, int psock, char **argv) {
      */
     if (write_file("/proc/sys/user/max_user_namespaces", "0") < 0) die("cap nested user namespaces");
   }
-  const char *hn = spec_get("hostname");
+  const char *hn = spec_get(SPEC_HOSTNAME);
   if (hn && sethostname(hn, strlen(hn)) < 0) die("sethostname");
-  if (spec_num("netns", 0)) loopback_up();
-  setup_rootfs(spec_get("newroot"));
+  if (spec_num(SPEC_NETNS, 0)) loopback_up();
+  setup_rootfs(spec_get(SPEC_NEWROOT));
   prctl(PR_SET_DUMPABLE, 0); /* /proc/1 of the container stays closed to it */
   int slave = psock >= 0 ? open_terminal(psock) : -1;
   pid_t cmd = fork();
@@ -137,7 +138,7 @@ static void child_main(int gofd, int errpipe, int psock, char **argv) {
 static unsigned long ns_flags(void) {
   if (isolation == 0) return 0;
   unsigned long f = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
-  if (spec_num("netns", 0)) f |= CLONE_NEWNET;
+  if (spec_num(SPEC_NETNS, 0)) f |= CLONE_NEWNET;
   if (isolation == 2) f |= CLONE_NEWUSER;
   return f;
 }
@@ -210,11 +211,11 @@ static void place_child(pid_t pid) {
   if (isolation == ISO_STRICT) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
-    if (write_file(path, spec_get("uid_map")) < 0) die("uid_map");
+    if (write_file(path, spec_get(SPEC_UID_MAP)) < 0) die("uid_map");
     snprintf(path, sizeof path, "/proc/%d/setgroups", pid);
     write_file(path, "deny");
     snprintf(path, sizeof path, "/proc/%d/gid_map", pid);
-    if (write_file(path, spec_get("gid_map")) < 0) die("gid_map");
+    if (write_file(path, spec_get(SPEC_GID_MAP)) < 0) die("gid_map");
   }
 }
 
@@ -223,10 +224,10 @@ void start_run(struct run_io *io) {
   if (pipe2(gop, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(o, O_CLOEXEC) < 0 ||
       pipe2(e, O_CLOEXEC) < 0)
     die("pipe");
-  int tty = (int)spec_num("tty", 0);
+  int tty = (int)spec_num(SPEC_TTY, 0);
   if (tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ps) < 0) die("socketpair");
-  if (!tty && spec_num("stdin_open", 0) && pipe2(in, O_CLOEXEC) < 0) die("pipe");
-  char **argv = spec_all("arg");
+  if (!tty && spec_num(SPEC_STDIN_OPEN, 0) && pipe2(in, O_CLOEXEC) < 0) die("pipe");
+  char **argv = spec_all(SPEC_ARG);
   /* a strict user namespace denies setgroups: drop the supervisor's groups before they are inherited */
   if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
   open_self_join();

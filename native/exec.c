@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "contract.h"
 #include "pty.h"
 #include "cgroup.h"
 #include "seccomp.h"
@@ -28,7 +29,7 @@
 
 int join_running(const char *dir, int with_pidns) {
   char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/state", dir);
+  snprintf(path, sizeof path, "%s/" RUN_STATE, dir);
   char *st = read_file(path, NULL);
   if (!st) return 0;
   char phase[32];
@@ -87,8 +88,8 @@ static void override_entry(const char *key, const char *value) {
 static void exec_user(const char *v) {
   char uid[16], gid[16];
   if (sscanf(v, "%15[0-9]:%15[0-9]", uid, gid) != 2) die("expected -u UID:GID, got %s", v);
-  override_entry("uid", uid);
-  override_entry("gid", gid);
+  override_entry(SPEC_UID, uid);
+  override_entry(SPEC_GID, gid);
 }
 
 /* "-E FD": NUL-terminated K=V entries read from FD until EOF, so values never show on a command line */
@@ -139,7 +140,7 @@ static void parse_exec_args(char **args, int nargs, struct exec_req *r) {
   }
   r->argv = args + i;
   if (!r->argv[0]) die("exec needs a command");
-  r->cwd = wd ? wd : spec_get("cwd");
+  r->cwd = wd ? wd : spec_get(SPEC_CWD);
   char **base = env_vec();
   int nb = 0;
   while (base[nb]) nb++;
@@ -224,14 +225,14 @@ int exec_main(char **args, int nargs) {
   if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] [-t] [-i] -- CMD [ARG...]");
   const char *dir = args[0];
   load_container(dir);
-  char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
+  char **filters = spec_all(SPEC_SECCOMP); /* read on the host now: the container's root cannot see them */
   char serr[256];
   if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);
   free(filters);
   struct exec_req r = {0};
   parse_exec_args(args, nargs, &r);
   /* cgroup files are host paths: open them before entering the container's mount namespace */
-  cgroups = spec_all("cgroup");
+  cgroups = spec_all(SPEC_CGROUP);
   int cgfds[64], ncg = 0;
   for (char **cg = cgroups; *cg && ncg < 64; cg++)
     if ((cgfds[ncg++] = cgroup_join_open(*cg)) < 0) die("open cgroup %s", *cg);

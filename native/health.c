@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "record.h"
 #include "spec.h"
 #include "util.h"
@@ -38,8 +39,8 @@ static void health_record(int code, const char *out) {
     if (*c == '\n' || *c == '\r') *c = ' ';
   for (size_t l = strlen(r->out); l > 0 && r->out[l - 1] == ' '; l--) r->out[l - 1] = 0;
   char tmp[PATH_MAX], path[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s/health.tmp", rundir);
-  snprintf(path, sizeof path, "%s/health", rundir);
+  snprintf(tmp, sizeof tmp, "%s/" RUN_HEALTH ".tmp", rundir);
+  snprintf(path, sizeof path, "%s/" RUN_HEALTH, rundir);
   FILE *f = fopen(tmp, "w");
   if (!f) return;
   for (int i = 0; i < health_n; i++)
@@ -49,7 +50,7 @@ static void health_record(int code, const char *out) {
 }
 
 void health_start(void) {
-  char **hargs = spec_all("health_arg");
+  char **hargs = spec_all(SPEC_HEALTH_ARG);
   int n = 0;
   while (hargs[n]) n++;
   char **argv = calloc((size_t)n + 6, sizeof(char *));
@@ -59,7 +60,7 @@ void health_start(void) {
   argv[3] = "--";
   for (int i = 0; i < n; i++) argv[4 + i] = hargs[i];
   char outp[PATH_MAX];
-  snprintf(outp, sizeof outp, "%s/health.out", rundir);
+  snprintf(outp, sizeof outp, "%s/" RUN_HEALTH_OUT, rundir);
   pid_t p = fork();
   if (p == 0) {
     int fd = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -87,7 +88,7 @@ void set_health(const char *status) {
 
 int health_done(int code) {
   char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/health.out", rundir);
+  snprintf(path, sizeof path, "%s/" RUN_HEALTH_OUT, rundir);
   char *out = read_file(path, NULL);
   health_record(code, out ? out : "");
   free(out);
@@ -95,11 +96,11 @@ int health_done(int code) {
   if (code == 0) {
     set_health("healthy");
     health_streak = 0;
-  } else if (now_ms() - run_started_ms >= spec_num("health_start_ms", 0)) {
+  } else if (now_ms() - run_started_ms >= spec_num(SPEC_HEALTH_START_MS, 0)) {
     health_streak++;
-    if (health_streak >= spec_num("health_retries", 3)) {
+    if (health_streak >= spec_num(SPEC_HEALTH_RETRIES, 3)) {
       set_health("unhealthy");
-      return spec_num("health_restart", 0) != 0;
+      return spec_num(SPEC_HEALTH_RESTART, 0) != 0;
     }
   }
   return 0;

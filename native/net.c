@@ -6,11 +6,12 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "spec.h"
 #include "util.h"
 
 void net_join(void) {
-  const char *path = spec_get("netns_path");
+  const char *path = spec_get(SPEC_NETNS_PATH);
   if (!path) return;
   /* before any user namespace exists: container root must never own this namespace */
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -19,4 +20,4 @@ void net_join(void) {
   close(fd);
 }
 
-int net_own(void) { return spec_num("netns", 0) || spec_get("netns_path") != NULL; }
+int net_own(void) { return spec_num(SPEC_NETNS, 0) || spec_get(SPEC_NETNS_PATH) != NULL; }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "spec.h"
 #include "util.h"
 
@@ -25,7 +26,7 @@ int force_restart;
 
 void shim_event(const char *type, const char *value) {
   char path[PATH_MAX], line[128];
-  snprintf(path, sizeof path, "%s/events", rundir);
+  snprintf(path, sizeof path, "%s/" RUN_EVENTS, rundir);
   int n = snprintf(line, sizeof line, "%lld %s %s\n", (long long)now_ms(), type, value);
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return;
@@ -35,8 +36,8 @@ void shim_event(const char *type, const char *value) {
 
 void write_state(const char *phase) {
   char tmp[PATH_MAX], path[PATH_MAX], line[256];
-  snprintf(tmp, sizeof tmp, "%s/state.tmp", rundir);
-  snprintf(path, sizeof path, "%s/state", rundir);
+  snprintf(tmp, sizeof tmp, "%s/" RUN_STATE ".tmp", rundir);
+  snprintf(path, sizeof path, "%s/" RUN_STATE, rundir);
   snprintf(line, sizeof line, "%s %d %llu %d %d %s %d %lld\n", phase, child_pid, child_start, run_no,
            restarts, health_status, health_streak, (long long)run_started_ms);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -48,7 +49,7 @@ void write_state(const char *phase) {
 
 void append_exit(int code, int sig, int oom, const char *reason) {
   char path[PATH_MAX], line[256];
-  snprintf(path, sizeof path, "%s/exits", rundir);
+  snprintf(path, sizeof path, "%s/" RUN_EXITS, rundir);
   int n = snprintf(line, sizeof line, "%d %lld %lld %d %d %d %s\n", run_no, (long long)run_started_ms,
                    (long long)now_ms(), code, sig, oom, reason);
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

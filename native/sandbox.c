@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "contract.h"
 #include "spec.h"
 #include "util.h"
 
@@ -87,7 +88,7 @@ static void remount_ro(int rootfd, const char *dst, unsigned long extra) {
 
 /* mount the root file system (tmpfs, overlay or a bind) on NEWROOT */
 static void mount_root(const char *newroot) {
-  const char *rootsrc = spec_get("root");
+  const char *rootsrc = spec_get(SPEC_ROOT);
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
   if (!rootsrc || strcmp(rootsrc, "tmpfs") == 0) {
     if (mount("tmpfs", newroot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m") < 0) die("tmpfs root");
@@ -106,7 +107,7 @@ static void mount_step(int rootfd, const char *e, size_t kl, const char *value) 
   snprintf(val, sizeof val, "%s", value);
   char *f[4] = {0};
 #define IS(k) (kl == strlen(k) && strncmp(e, k, kl) == 0)
-  if (IS("bind")) { /* SRC \t DST \t ro|rw */
+  if (IS(SPEC_BIND)) { /* SRC \t DST \t ro|rw */
     int n = split_tab(val, f, 3);
     struct stat st;
     if (n < 3 || stat(f[0], &st) < 0) die("bind source %s", f[0]);
@@ -116,7 +117,7 @@ static void mount_step(int rootfd, const char *e, size_t kl, const char *value) 
     if (mount(f[0], p, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s", f[0]);
     close(fd);
     if (strcmp(f[2], "ro") == 0) remount_ro(rootfd, f[1], MS_NOSUID | MS_NODEV);
-  } else if (IS("symlink")) { /* TARGET \t LINK */
+  } else if (IS(SPEC_SYMLINK)) { /* TARGET \t LINK */
     split_tab(val, f, 2);
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", f[1]);
@@ -125,20 +126,18 @@ static void mount_step(int rootfd, const char *e, size_t kl, const char *value) 
     int dfd = slash && slash != dir ? (*slash = 0, mkpath_beneath(rootfd, dir, 0)) : dup(rootfd);
     if (symlinkat(f[0], dfd, base) < 0 && errno != EEXIST) die("symlink %s", f[1]);
     close(dfd);
-  } else if (IS("mkdir")) {
-    close(mkpath_beneath(rootfd, val, 0));
-  } else if (IS("tmpfs")) { /* DST \t OPTIONS */
+  } else if (IS(SPEC_TMPFS)) { /* DST \t OPTIONS */
     split_tab(val, f, 2);
     mount_at(rootfd, f[0], "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, f[1], 0);
-  } else if (IS("proc")) {
+  } else if (IS(SPEC_PROC)) {
     mount_at(rootfd, val, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0);
-  } else if (IS("sysfs")) {
+  } else if (IS(SPEC_SYSFS)) {
     mount_at(rootfd, val, "sysfs", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL, 0);
-  } else if (IS("devpts")) {
+  } else if (IS(SPEC_DEVPTS)) {
     mount_at(rootfd, val, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", 0);
-  } else if (IS("mqueue")) {
+  } else if (IS(SPEC_MQUEUE)) {
     mount_at(rootfd, val, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0);
-  } else if (IS("mask")) { /* hide a path: /dev/null over a file, an empty read-only tmpfs over a dir */
+  } else if (IS(SPEC_MASK)) { /* hide a path: /dev/null over a file, an empty read-only tmpfs over a dir */
     int fd = open_beneath(rootfd, val, O_PATH);
     if (fd < 0) return;
     struct stat st;
@@ -149,7 +148,7 @@ static void mount_step(int rootfd, const char *e, size_t kl, const char *value) 
       if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0) die("mask %s", val);
     } else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0) die("mask %s", val);
     close(fd);
-  } else if (IS("readonly")) { /* bind a path onto itself and make it read-only */
+  } else if (IS(SPEC_READONLY)) { /* bind a path onto itself and make it read-only */
     int fd = open_beneath(rootfd, val, O_PATH);
     if (fd < 0) return;
     char p[64];
@@ -177,7 +176,7 @@ void setup_rootfs(const char *newroot) {
   if (umount2(".", MNT_DETACH) < 0) die("detach old root");
   if (chdir("/") < 0) die("chdir /");
   close(rootfd);
-  if (spec_num("readonly_root", 0)) {
+  if (spec_num(SPEC_READONLY_ROOT, 0)) {
     if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
       die("read-only root");
   }

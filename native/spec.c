@@ -2,11 +2,13 @@
 #define _GNU_SOURCE
 #include "spec.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "contract.h"
 #include "util.h"
 
 static char *spec_buf;
@@ -18,7 +20,7 @@ int isolation;
 static void load_spec(const char *dir) {
   char path[PATH_MAX];
   size_t len;
-  snprintf(path, sizeof path, "%s/spec", dir);
+  snprintf(path, sizeof path, "%s/" RUN_SPEC, dir);
   spec_buf = read_file(path, &len);
   if (!spec_buf) die("cannot read %s", path);
   for (size_t i = 0; i < len && n_entries < MAX_ENTRIES;) {
@@ -30,7 +32,15 @@ static void load_spec(const char *dir) {
 void load_container(const char *dir) {
   rundir = dir;
   load_spec(dir);
-  isolation = (int)spec_num("isolation_level", 0);
+  /* keys may change meaning between versions: carry out no spec written for another one */
+  char want[16];
+  snprintf(want, sizeof want, "%d", CONTRACT_VERSION);
+  const char *v = spec_get(SPEC_CONTRACT);
+  if (!v || strcmp(v, want) != 0) {
+    errno = 0;
+    die("spec of contract version %s, this supervisor reads %s: run `make build`, then start the container again", v ? v : "(none)", want);
+  }
+  isolation = (int)spec_num(SPEC_ISOLATION_LEVEL, 0);
 }
 
 const char *spec_get(const char *key) {
@@ -54,4 +64,4 @@ char **spec_all(const char *key) {
   return v;
 }
 
-char **env_vec(void) { return spec_all("env"); }
+char **env_vec(void) { return spec_all(SPEC_ENV); }

@@ -25,6 +25,7 @@
 #include "attach.h"
 #include "cgroup.h"
 #include "container.h"
+#include "contract.h"
 #include "health.h"
 #include "log.h"
 #include "pty.h"
@@ -64,19 +65,19 @@ static void loop_init(struct loop *l) {
   l->health_to_t = timer();
   l->throttle = throttle_init();
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  l->backoff_initial = spec_num("backoff_initial_ms", 100);
-  l->backoff_max = spec_num("backoff_max_ms", 30000);
-  l->backoff_reset = spec_num("backoff_reset_ms", 10000);
-  l->timeout_ms = spec_num("timeout_ms", 0);
-  l->health_interval = spec_get("health_arg") ? spec_num("health_interval_ms", 30000) : 0;
-  l->health_timeout = spec_num("health_timeout_ms", 10000);
+  l->backoff_initial = spec_num(SPEC_BACKOFF_INITIAL_MS, 100);
+  l->backoff_max = spec_num(SPEC_BACKOFF_MAX_MS, 30000);
+  l->backoff_reset = spec_num(SPEC_BACKOFF_RESET_MS, 10000);
+  l->timeout_ms = spec_num(SPEC_TIMEOUT_MS, 0);
+  l->health_interval = spec_get(SPEC_HEALTH_ARG) ? spec_num(SPEC_HEALTH_INTERVAL_MS, 30000) : 0;
+  l->health_timeout = spec_num(SPEC_HEALTH_TIMEOUT_MS, 10000);
 }
 
 static int unstable_runs; /* restarts after runs shorter than restart_min_uptime_ms (PM2's min_uptime) */
 
 /* is one more restart within restart_max? With restart_min_uptime_ms, only short runs count (PM2's rule) */
 static int under_limit(long long max) {
-  long long min_up = spec_num("restart_min_uptime_ms", 0);
+  long long min_up = spec_num(SPEC_RESTART_MIN_UPTIME_MS, 0);
   if (min_up <= 0) return max == 0 || restarts < max;
   if (now_ms() - run_started_ms >= min_up) return 1;
   if (max != 0 && unstable_runs >= max) return 0;
@@ -90,8 +91,8 @@ static int restart_wanted(int code, int sig) {
     force_restart = 0;
     return 1;
   }
-  const char *pol = spec_get("restart");
-  long long max = spec_num("restart_max", 0);
+  const char *pol = spec_get(SPEC_RESTART);
+  long long max = spec_num(SPEC_RESTART_MAX, 0);
   if (!pol || strcmp(pol, "no") == 0) return 0;
   if (strcmp(pol, "on-failure") == 0) {
     if (code == 0 && sig == 0) return 0;
@@ -157,10 +158,10 @@ struct stop_request {
 
 static void read_stop_request(struct stop_request *r) {
   char path[PATH_MAX], scope[16] = "main";
-  snprintf(path, sizeof path, "%s/stop-request", rundir);
+  snprintf(path, sizeof path, "%s/" RUN_STOP_REQUEST, rundir);
   char *s = read_file(path, NULL);
-  r->sig = (int)spec_num("stop_signal", SIGTERM);
-  r->grace = spec_num("stop_timeout_ms", 10000);
+  r->sig = (int)spec_num(SPEC_STOP_SIGNAL, SIGTERM);
+  r->grace = spec_num(SPEC_STOP_TIMEOUT_MS, 10000);
   snprintf(r->reason, sizeof r->reason, "stopped");
   if (s) {
     sscanf(s, "%d %lld %63s %15s", &r->sig, &r->grace, r->reason, scope);
@@ -287,7 +288,7 @@ static void on_timers(struct loop *l, const struct pollfd *pfd) {
     stopping = 1;
     stop_reason = "timeout";
     write_state("stopping");
-    stop_container(l, (int)spec_num("stop_signal", SIGTERM), 0, spec_num("stop_timeout_ms", 10000));
+    stop_container(l, (int)spec_num(SPEC_STOP_SIGNAL, SIGTERM), 0, spec_num(SPEC_STOP_TIMEOUT_MS, 10000));
   }
   if (fired(&pfd[1])) l->waiting_backoff = 0;
   if (fired(&pfd[3])) {
@@ -337,7 +338,7 @@ static int supervise(void) {
 /* the spec's exit command (exit_arg entries), started detached once the container has exited for good:
    the engine's `rm` of it for run -d --rm, as podman's conmon runs its exit command */
 static void exit_command(void) {
-  char **argv = spec_all("exit_arg");
+  char **argv = spec_all(SPEC_EXIT_ARG);
   if (argv[0] && fork() == 0) {
     setsid();
     int null = open("/dev/null", O_RDWR);
@@ -366,25 +367,27 @@ int run_main(char **args, int n) {
     if (r != 1) return 0;
   }
   close_fds_from(4);
+  /* the supervisor's own errors go to RUNDIR/shim.err from here on, a refused spec's included */
+  char errlog[PATH_MAX];
+  snprintf(errlog, sizeof errlog, "%s/" RUN_SHIM_ERR, args[0]);
+  int ef = open(errlog, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (ef >= 0 && ef != 2 && (dup2(ef, 2) < 0 || close(ef) < 0)) ef = -1;
   load_container(args[0]);
   net_join();
-  char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
+  char **filters = spec_all(SPEC_SECCOMP); /* read on the host now: the container's root cannot see them */
   char serr[256];
   if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);
   free(filters);
-  run_no = (int)spec_num("run_base", 0);
-  cgroups = spec_all("cgroup");
-  const char *log_path = spec_get("log");
+  run_no = (int)spec_num(SPEC_RUN_BASE, 0);
+  cgroups = spec_all(SPEC_CGROUP);
+  const char *log_path = spec_get(SPEC_LOG);
   if (!log_path) die("spec has no log path");
-  log_init(log_path, spec_num("log_max_size", 0), (int)spec_num("log_max_files", 1));
+  log_init(log_path, spec_num(SPEC_LOG_MAX_SIZE, 0), (int)spec_num(SPEC_LOG_MAX_FILES, 1));
   /* stdin, stdout and stderr of the supervisor itself go nowhere: it lives detached */
   int devnull = open("/dev/null", O_RDWR);
   dup2(devnull, 0);
   dup2(devnull, 1);
-  char errlog[PATH_MAX];
-  snprintf(errlog, sizeof errlog, "%s/shim.err", rundir);
-  int ef = open(errlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  dup2(ef >= 0 ? ef : devnull, 2);
+  if (ef < 0) dup2(devnull, 2);
   attach_init();
   int code = supervise();
   attach_shutdown();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "contract.h"
 #include "spec.h"
 #include "util.h"
 
@@ -19,7 +20,7 @@ static long hz;
 struct throttle_fds throttle_init(void) {
   fds.tick = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   fds.resume = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  permille = spec_num("cpu_throttle_permille", 0);
+  permille = spec_num(SPEC_CPU_THROTTLE_PERMILLE, 0);
   hz = sysconf(_SC_CLK_TCK);
   if (permille > 0) {
     struct itimerspec its = {{0, 100000000}, {0, 100000000}};

@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isEngineError } from '../errors.js';
+import { RUN_FILES } from '../runtime/contract.js';
 import { containerPaths } from '../runtime/layout.js';
 import { SCHEMA_VERSION } from '../state/migrations.js';
 import { StateStore } from '../state/store.js';
@@ -75,7 +76,7 @@ export function checkState(storageDir: string): StateReport {
 /** A create still writing its directory: never started, and made in the last minute. */
 function inFlight(dir: string): boolean {
   try {
-    return !existsSync(join(dir, 'spec')) && Date.now() - statSync(dir).mtimeMs < IN_FLIGHT_MS;
+    return !existsSync(join(dir, RUN_FILES.spec)) && Date.now() - statSync(dir).mtimeMs < IN_FLIGHT_MS;
   } catch {
     return false;
   }

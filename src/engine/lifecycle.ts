@@ -7,6 +7,7 @@ import { prepareImageRoot } from '../images/rootfs.js';
 import { imageFor, populateApp, type ContainerImage } from '../images/store.js';
 import { containerLogger } from '../logger.js';
 import { cgroupLimitsFor, createCgroups, killCgroups, removeCgroups } from '../runtime/cgroups.js';
+import { RUN_FILES } from '../runtime/contract.js';
 import { withBlkio } from './blkio.js';
 import type { ContainerPaths } from '../runtime/layout.js';
 import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
@@ -122,7 +123,7 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
 /** Make the cgroups and directories one run needs; returns the cgroup set. */
 async function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
   // the exits file is kept: it is the container's whole exit history, which system repair reads back
-  for (const f of [paths.state, paths.stopRequest, paths.spec, `${paths.dir}/events`, `${paths.dir}/health`]) rmSync(f, { force: true });
+  for (const f of [paths.state, paths.stopRequest, paths.spec, `${paths.dir}/${RUN_FILES.events}`, `${paths.dir}/${RUN_FILES.health}`]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
   const cgroups = withBlkio(createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup)), row);
@@ -226,7 +227,7 @@ function runDirNaps(dir: string) {
     // writes burnt a core beside a chatty container. The exits file is appended just before the state
     // says exited, and a look between the two finds nothing to do, so only the state file wakes a wait
     watcher = watch(dir, { persistent: false }, (_event, name) => {
-      if (name === 'state') wake?.();
+      if (name === RUN_FILES.state) wake?.();
     });
     watcher.on('error', () => undefined);
   } catch {

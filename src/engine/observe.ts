@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { imageFor } from '../images/store.js';
 import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
 import { sampleStats, type StatsSample } from '../monitor/stats.js';
+import { RUN_FILES } from '../runtime/contract.js';
 import { resolveArgv } from '../runtime/plan.js';
 import type { EngineCore } from './core.js';
 import { toInspect, type InspectResult } from './inspect.js';
@@ -41,7 +42,7 @@ export async function containerStats(core: EngineCore, refs?: string[]): Promise
 /** The supervisor's last five health check results. */
 function readHealthLog(dir: string): Array<{ Start: string; ExitCode: number; Output: string }> {
   try {
-    return readFileSync(`${dir}/health`, 'utf8')
+    return readFileSync(`${dir}/${RUN_FILES.health}`, 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => {

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupSet } from '../runtime/cgroups.js';
+import { decodeSpec, specValues } from '../runtime/contract.js';
 import { containerPaths } from '../runtime/layout.js';
 import { probeHost } from '../runtime/probe.js';
 import { findShim, readShimState } from '../runtime/supervisor.js';
@@ -56,21 +57,16 @@ export function readSpec(specPath: string): Map<string, string[]> | undefined {
   } catch {
     return undefined;
   }
-  const out = new Map<string, string[]>();
-  for (const e of raw.split('\0')) {
-    const i = e.indexOf('=');
-    if (i > 0) out.set(e.slice(0, i), [...(out.get(e.slice(0, i)) ?? []), e.slice(i + 1)]);
-  }
-  return out;
+  return decodeSpec(raw);
 }
 
 /** The cgroups a spec placed the container in, in the shape the engine keeps. */
 export function cgroupsFromSpec(spec: Map<string, string[]>): CgroupSet | undefined {
-  const dirs = spec.get('cgroup') ?? [];
+  const dirs = specValues(spec, 'cgroup');
   if (!dirs.length) return undefined;
   const cg = probeHost().cgroup;
   const v2 = cg.version === 'v2';
-  const oomEvents = spec.get('oom_events')?.[0];
+  const oomEvents = specValues(spec, 'oom_events')[0];
   const memoryDir = v2 ? dirs[0] : oomEvents ? oomEvents.slice(0, oomEvents.lastIndexOf('/')) : undefined;
   // the CPU accounting create set up, so stats read the cgroup rather than fall back to each process
   const cpuUsage = v2 ? `${dirs[0]}/cpu.stat` : dirs.map((d) => `${d}/cpuacct.usage`).find((f) => existsSync(f));

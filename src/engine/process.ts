@@ -7,6 +7,7 @@ import { EngineError } from '../errors.js';
 import { inferCommand, resolveImage } from '../images/store.js';
 import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
 import { sampleStats, type StatsSample } from '../monitor/stats.js';
+import { encodeSpecEntries, RUN_FILES } from '../runtime/contract.js';
 import { freePort } from '../runtime/ports.js';
 import { isAlive, signalRef } from '../runtime/proc.js';
 import { processPlanEntries } from '../runtime/process-plan.js';
@@ -65,11 +66,11 @@ export class SupervisedProcesses {
     const env = { ...cfg.env, ...(port ? { PORT: String(port) } : {}) };
     const health = cfg.health && HealthCheckSchema.parse(cfg.health);
     const entries = processPlanEntries({
-      argv, cwd: home, env, log: join(dir, 'container.log'), restart: cfg.restart, health, runBase: readExits(dir).at(-1)?.run ?? 0,
+      argv, cwd: home, env, log: join(dir, RUN_FILES.log), restart: cfg.restart, health, runBase: readExits(dir).at(-1)?.run ?? 0,
       stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout,
     });
-    for (const f of ['state', 'stop-request', 'events', 'health']) rmSync(join(dir, f), { force: true });
-    writeFileSync(join(dir, 'spec'), entries.map((e) => e + '\0').join(''), { mode: 0o600 });
+    for (const f of [RUN_FILES.state, RUN_FILES.stopRequest, RUN_FILES.events, RUN_FILES.health]) rmSync(join(dir, f), { force: true });
+    writeFileSync(join(dir, RUN_FILES.spec), encodeSpecEntries(entries), { mode: 0o600 });
     const result = await launchShim(dir);
     if (result.ok) {
       // the supervisor writes its state file just after its reply: wait for it, so status says running at once

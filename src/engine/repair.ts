@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { imageDir } from '../images/store.js';
 import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
+import { specValues } from '../runtime/contract.js';
 import { containerPaths } from '../runtime/layout.js';
 import { teardownNetwork } from '../runtime/network.js';
 import { isAlive, signalRef } from '../runtime/proc.js';
@@ -151,7 +152,7 @@ export async function removeFromDisk(storageDir: string, ref: string): Promise<s
     signalRef(found.shim, 'SIGKILL');
   }
   const cgroups = found.spec && cgroupsFromSpec(found.spec);
-  const isolation = found.meta?.config.isolation ?? (found.spec?.get('isolation_level')?.[0] === '0' ? 'minimal' : 'standard');
+  const isolation = found.meta?.config.isolation ?? ((found.spec && specValues(found.spec, 'isolation_level')[0]) === '0' ? 'minimal' : 'standard');
   killOrphans({ config: { isolation }, state: { init: found.init } } as ContainerRow, cgroups);
   await killCgroups(cgroups);
   removeCgroups(cgroups);

@@ -8,8 +8,9 @@ import { closeSync, openSync } from 'node:fs';
 import { connect } from '../lazy.js';
 import type { Socket } from 'node:net';
 import { EngineError } from '../errors.js';
+import { RUN_FILES } from './contract.js';
 
-export const ATTACH_SOCKET = 'attach.sock';
+export const ATTACH_SOCKET = RUN_FILES.attachSock;
 const HEADER = 5;
 const FRAME_INPUT = 0;
 const FRAME_EOF = 1;

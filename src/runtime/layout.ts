@@ -1,5 +1,6 @@
 // Where a container's files live under the storage directory.
 import { join } from 'node:path';
+import { RUN_FILES } from './contract.js';
 
 export interface ContainerPaths {
   dir: string;
@@ -27,12 +28,12 @@ export function containerPaths(storageDir: string, id: string): ContainerPaths {
     newroot: join(dir, 'root'),
     upper: join(dir, 'upper'),
     work: join(dir, 'work'),
-    spec: join(dir, 'spec'),
-    state: join(dir, 'state'),
-    exits: join(dir, 'exits'),
-    stopRequest: join(dir, 'stop-request'),
-    shimErr: join(dir, 'shim.err'),
-    log: join(dir, 'container.log'),
+    spec: join(dir, RUN_FILES.spec),
+    state: join(dir, RUN_FILES.state),
+    exits: join(dir, RUN_FILES.exits),
+    stopRequest: join(dir, RUN_FILES.stopRequest),
+    shimErr: join(dir, RUN_FILES.shimErr),
+    log: join(dir, RUN_FILES.log),
     etc: join(dir, 'etc'),
     seccompCache: join(storageDir, 'seccomp'),
   };

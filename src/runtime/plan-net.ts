@@ -1,5 +1,6 @@
 // The network part of a launch plan: which namespace the container joins and the /etc files it sees.
 import type { ContainerRow } from '../state/types.js';
+import { spec } from './contract.js';
 import type { ContainerPaths } from './layout.js';
 import { networkMode } from './network.js';
 
@@ -20,8 +21,8 @@ export function networkEntries(row: ContainerRow, paths: ContainerPaths, netnsPa
   if (row.config.isolation === 'minimal') return [];
   const mode = networkMode(row.config);
   if (mode === 'host') return [];
-  const e = mode === 'none' ? ['netns=1'] : [`netns_path=${netnsPath}`];
-  e.push(`bind=${paths.etc}/hosts\t/etc/hosts\tro`);
-  if (mode === 'private') e.push(`bind=${paths.etc}/resolv.conf\t/etc/resolv.conf\tro`);
+  const e = mode === 'none' ? [spec('netns', true)] : [spec('netns_path', netnsPath ?? '')];
+  e.push(spec('bind', [`${paths.etc}/hosts`, '/etc/hosts', 'ro']));
+  if (mode === 'private') e.push(spec('bind', [`${paths.etc}/resolv.conf`, '/etc/resolv.conf', 'ro']));
   return e;
 }

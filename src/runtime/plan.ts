@@ -8,8 +8,10 @@ import type { ResolvedConfig } from '../config/schema.js';
 import type { ContainerRow } from '../state/types.js';
 import type { CgroupSet } from './cgroups.js';
 import type { ContainerPaths } from './layout.js';
+import { encodeSpecEntries, spec, specEach } from './contract.js';
 import { networkMode } from './network.js';
 import { NET_ETC, networkEntries, ownsNetFiles } from './plan-net.js';
+import { healthEntries } from './process-plan.js';
 import { securityEntries, securityMask } from './security.js';
 import { compiledSeccomp, seccompFilters } from './seccomp.js';
 import { cliPath, shimPath } from './supervisor.js';
@@ -80,47 +82,46 @@ function rlimitEntries(row: ContainerRow, cgroups: CgroupSet | undefined): strin
   const l = row.config.limits;
   const out: string[] = [];
   const minimal = row.config.isolation === 'minimal';
-  if (minimal && l.memory && !cgroups?.controllers.includes('memory')) out.push(`rlimit=as ${l.memory} ${l.memory}`);
-  if (l.nofile) out.push(`rlimit=nofile ${l.nofile} ${l.nofile}`);
-  if (l.cpuTime) out.push(`rlimit=cpu ${l.cpuTime} ${l.cpuTime}`);
-  if (l.fsize) out.push(`rlimit=fsize ${l.fsize} ${l.fsize}`);
+  if (minimal && l.memory && !cgroups?.controllers.includes('memory')) out.push(spec('rlimit', ['as', l.memory, l.memory]));
+  if (l.nofile) out.push(spec('rlimit', ['nofile', l.nofile, l.nofile]));
+  if (l.cpuTime) out.push(spec('rlimit', ['cpu', l.cpuTime, l.cpuTime]));
+  if (l.fsize) out.push(spec('rlimit', ['fsize', l.fsize, l.fsize]));
   return out;
 }
 
 function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: ContainerPaths): string[] {
   const e: string[] = [];
   if (image.kind === 'rootfs' && image.rootfs) {
-    e.push(`root=overlay:lowerdir=${image.rootfs},upperdir=${paths.upper},workdir=${paths.work}`);
+    e.push(spec('root', `overlay:lowerdir=${image.rootfs},upperdir=${paths.upper},workdir=${paths.work}`));
   } else if (image.kind === 'oci' && image.layers?.length) {
     // overlay lists lower dirs top first; layers are kept bottom first
-    e.push(`root=overlay:lowerdir=${image.layers.slice().reverse().join(':')},upperdir=${paths.upper},workdir=${paths.work}`);
+    e.push(spec('root', `overlay:lowerdir=${image.layers.slice().reverse().join(':')},upperdir=${paths.upper},workdir=${paths.work}`));
   } else {
-    e.push('root=tmpfs');
+    e.push(spec('root', 'tmpfs'));
     for (const d of HOST_DIRS) {
       const p = `/${d}`;
       if (!existsSync(p)) continue;
       const st = lstatSync(p);
-      if (st.isSymbolicLink()) e.push(`symlink=${readlinkSync(p)}\t${p}`);
-      else if (st.isDirectory()) e.push(`bind=${p}\t${p}\tro`);
+      if (st.isSymbolicLink()) e.push(spec('symlink', [readlinkSync(p), p]));
+      else if (st.isDirectory()) e.push(spec('bind', [p, p, 'ro']));
     }
     const own = ownsNetFiles(row) ? NET_ETC : [];
-    for (const f of HOST_ETC) if (!own.includes(f) && existsSync(`/etc/${f}`)) e.push(`bind=/etc/${f}\t/etc/${f}\tro`);
-    e.push(`bind=${paths.etc}/hostname\t/etc/hostname\tro`);
+    for (const f of HOST_ETC) if (!own.includes(f) && existsSync(`/etc/${f}`)) e.push(spec('bind', [`/etc/${f}`, `/etc/${f}`, 'ro']));
+    e.push(spec('bind', [`${paths.etc}/hostname`, '/etc/hostname', 'ro']));
   }
-  e.push(`bind=${paths.app}\t/app\trw`);
-  e.push(`tmpfs=/tmp\tmode=1777,size=${64 * 1024 * 1024}`);
-  e.push('proc=/proc');
-  e.push(`tmpfs=/dev\tmode=0755,size=65536`);
-  for (const d of DEVICES) e.push(`bind=/dev/${d}\t/dev/${d}\trw`);
-  e.push('devpts=/dev/pts', 'symlink=pts/ptmx\t/dev/ptmx', `tmpfs=/dev/shm\tmode=1777,size=${row.config.shmSize ?? 64 * 1024 * 1024}`, 'mqueue=/dev/mqueue');
-  e.push('symlink=/proc/self/fd\t/dev/fd', 'symlink=/proc/self/fd/0\t/dev/stdin', 'symlink=/proc/self/fd/1\t/dev/stdout', 'symlink=/proc/self/fd/2\t/dev/stderr');
+  e.push(spec('bind', [paths.app, '/app', 'rw']));
+  e.push(spec('tmpfs', ['/tmp', `mode=1777,size=${64 * 1024 * 1024}`]));
+  e.push(spec('proc', '/proc'));
+  e.push(spec('tmpfs', ['/dev', 'mode=0755,size=65536']));
+  for (const d of DEVICES) e.push(spec('bind', [`/dev/${d}`, `/dev/${d}`, 'rw']));
+  e.push(spec('devpts', '/dev/pts'), spec('symlink', ['pts/ptmx', '/dev/ptmx']), spec('tmpfs', ['/dev/shm', `mode=1777,size=${row.config.shmSize ?? 64 * 1024 * 1024}`]), spec('mqueue', '/dev/mqueue'));
+  e.push(spec('symlink', ['/proc/self/fd', '/dev/fd']), spec('symlink', ['/proc/self/fd/0', '/dev/stdin']), spec('symlink', ['/proc/self/fd/1', '/dev/stdout']), spec('symlink', ['/proc/self/fd/2', '/dev/stderr']));
   // sysfs belongs to the network namespace's owner: a strict container's root does not own the
   // private network's namespace (that is the point), so it gets an empty /sys there
   const ownSys = row.config.isolation === 'strict' && networkMode(row.config) === 'private';
-  e.push(ownSys ? 'tmpfs=/sys\tmode=0555,size=4096' : 'sysfs=/sys');
-  for (const m of MASKED) e.push(`mask=${m}`);
-  for (const r of READONLY) e.push(`readonly=${r}`);
-  for (const v of row.config.volumes) e.push(`bind=${v.source}\t${v.target}\t${v.readOnly ? 'ro' : 'rw'}`);
+  e.push(ownSys ? spec('tmpfs', ['/sys', 'mode=0555,size=4096']) : spec('sysfs', '/sys'));
+  e.push(...specEach('mask', MASKED), ...specEach('readonly', READONLY));
+  for (const v of row.config.volumes) e.push(spec('bind', [v.source, v.target, v.readOnly ? 'ro' : 'rw']));
   return e;
 }
 
@@ -140,44 +141,40 @@ export function buildPlan(
   const cwd = c.workdir ?? appRoot;
   const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: appRoot, HOSTNAME: c.hostname ?? c.name, ...(c.tty ? { TERM: 'xterm' } : {}), ...c.env };
   const entries: string[] = [
-    `isolation_level=${{ minimal: 0, standard: 1, strict: 2 }[level]}`,
-    `log=${paths.log}`,
-    `log_max_size=${c.logMaxSize}`,
-    `log_max_files=${c.logMaxFiles}`,
-    `cwd=${cwd}`,
-    `restart=${c.restart.name}`,
-    `restart_max=${c.restart.maxRetries}`,
-    `backoff_initial_ms=${c.restart.backoffInitialMs}`,
-    `backoff_max_ms=${c.restart.backoffMaxMs}`,
-    `backoff_reset_ms=${c.restart.backoffResetMs}`,
-    ...(c.restart.minUptimeMs ? [`restart_min_uptime_ms=${c.restart.minUptimeMs}`] : []),
-    `stop_signal=${c.stopSignal}`,
-    `stop_timeout_ms=${Math.round(c.stopTimeout * 1000)}`, // whole milliseconds: the shim reads integers
-    `timeout_ms=${Math.round((c.timeout ?? 0) * 1000)}`,
-    `run_base=${row.state.runBase}`,
-    ...argv.map((a) => `arg=${a}`),
-    ...Object.entries(env).map(([k, v]) => `env=${k}=${v}`),
+    spec('isolation_level', { minimal: 0, standard: 1, strict: 2 }[level]),
+    spec('log', paths.log),
+    spec('log_max_size', c.logMaxSize),
+    spec('log_max_files', c.logMaxFiles),
+    spec('cwd', cwd),
+    spec('restart', c.restart.name),
+    spec('restart_max', c.restart.maxRetries),
+    spec('backoff_initial_ms', c.restart.backoffInitialMs),
+    spec('backoff_max_ms', c.restart.backoffMaxMs),
+    spec('backoff_reset_ms', c.restart.backoffResetMs),
+    ...(c.restart.minUptimeMs ? [spec('restart_min_uptime_ms', c.restart.minUptimeMs)] : []),
+    spec('stop_signal', c.stopSignal),
+    spec('stop_timeout_ms', Math.round(c.stopTimeout * 1000)), // whole milliseconds: the shim reads integers
+    spec('timeout_ms', Math.round((c.timeout ?? 0) * 1000)),
+    spec('run_base', row.state.runBase),
+    ...specEach('arg', argv),
+    ...specEach('env', Object.entries(env).map(([k, v]) => `${k}=${v}`)),
     ...rlimitEntries(row, cgroups),
-    ...(cgroups?.dirs ?? []).map((d) => `cgroup=${d}`),
+    ...specEach('cgroup', cgroups?.dirs ?? []),
   ];
-  if (cgroups?.oomEvents) entries.push(`oom_events=${cgroups.oomEvents}`);
+  if (cgroups?.oomEvents) entries.push(spec('oom_events', cgroups.oomEvents));
   // a terminal or open stdin: the supervisor serves the attach socket; attachWait holds the command
   // until the caller is attached, so a foreground `run -it` misses none of its output
-  if (c.tty) entries.push('tty=1');
-  if (c.interactive) entries.push('stdin_open=1');
-  if (options.attachWait && (c.tty || c.interactive)) entries.push('attach_wait=1');
+  if (c.tty) entries.push(spec('tty', true));
+  if (c.interactive) entries.push(spec('stdin_open', true));
+  if (options.attachWait && (c.tty || c.interactive)) entries.push(spec('attach_wait', true));
   // no cpu cgroup to hold --cpus (minimal on such hosts): the supervisor throttles the process tree
   if (c.limits.cpus && level === 'minimal' && !cgroups?.controllers.includes('cpu'))
-    entries.push(`cpu_throttle_permille=${Math.round(c.limits.cpus * 1000)}`);
-  if (c.health) {
-    const h = c.health;
-    entries.push(...h.cmd.map((a) => `health_arg=${a}`));
-    entries.push(`health_interval_ms=${h.intervalMs}`, `health_timeout_ms=${h.timeoutMs}`, `health_retries=${h.retries}`, `health_start_ms=${h.startPeriodMs}`, `health_restart=${h.restartOnUnhealthy ? 1 : 0}`);
-  }
-  if (c.user) entries.push(`uid=${c.user.uid}`, `gid=${c.user.gid}`);
+    entries.push(spec('cpu_throttle_permille', Math.round(c.limits.cpus * 1000)));
+  if (c.health) entries.push(...healthEntries(c.health));
+  if (c.user) entries.push(spec('uid', c.user.uid), spec('gid', c.user.gid));
   if (level !== 'minimal') {
     const caps = securityMask(c);
-    entries.push(`newroot=${paths.newroot}`, `hostname=${c.hostname ?? c.name}`, `caps=${caps}`);
+    entries.push(spec('newroot', paths.newroot), spec('hostname', c.hostname ?? c.name), spec('caps', caps));
     // the filter follows the capabilities the container holds, as docker's profile does
     entries.push(...compiledSeccomp(paths.seccompCache, seccompFilters(level, c.seccomp, caps), shimPath()));
     entries.push(...rootfsEntries(row, image, paths));
@@ -188,19 +185,16 @@ export function buildPlan(
   // (podman's conmon runs an exit command the same way); `rm` without -f leaves one being removed alone
   if (c.autoRemove) {
     const storage = dirname(dirname(paths.dir));
-    for (const a of [process.execPath, cliPath(), '--storage', storage, 'rm', row.id]) entries.push(`exit_arg=${a}`);
+    entries.push(...specEach('exit_arg', [process.execPath, cliPath(), '--storage', storage, 'rm', row.id]));
   }
   if (level === 'strict') {
-    entries.push('readonly_root=1');
-    entries.push(`uid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`, `gid_map=0 ${STRICT_ID_BASE} ${STRICT_ID_COUNT}`);
+    entries.push(spec('readonly_root', true));
+    entries.push(spec('uid_map', [0, STRICT_ID_BASE, STRICT_ID_COUNT]), spec('gid_map', [0, STRICT_ID_BASE, STRICT_ID_COUNT]));
   }
-  for (const e of entries)
-    if (e.includes('\0') || e.includes('\n') && !e.startsWith('arg=') && !e.startsWith('env='))
-      throw new EngineError('INVALID_CONFIG', `Expected the configuration to contain no NUL bytes or stray newlines, got \`${e.slice(0, 40)}\``);
   return { argv, entries, appRoot, cwd };
 }
 
-/** Serialise the plan as the shim reads it: NUL-terminated key=value entries. */
+/** Serialise the plan as the shim reads it: the contract version, then NUL-terminated key=value entries. */
 export function encodeSpec(plan: LaunchPlan): Buffer {
-  return Buffer.from(plan.entries.map((e) => e + '\0').join(''));
+  return encodeSpecEntries(plan.entries);
 }

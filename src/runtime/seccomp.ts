@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { SeccompProfile, SeccompRule, SeccompSetting } from '../config/seccomp.js';
 import type { IsolationType } from '../config/schema.js';
 import { EngineError } from '../errors.js';
+import { spec } from './contract.js';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default.js';
 
 /** Capability names by number, as the kernel's capability.h numbers them. */
@@ -138,7 +139,7 @@ export function compiledSeccomp(cacheDir: string, filters: string[][], shim: str
       renameSync(tmp, path);
     }
     const flags = lines.filter((l) => l.startsWith('flag ')).reduce((f, l) => f | (FILTER_FLAGS[l.slice(5)] ?? 0), 0);
-    out.push(`seccomp=${flags} ${path}`);
+    out.push(spec('seccomp', [flags, path]));
   }
   return out;
 }

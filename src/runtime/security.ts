@@ -3,6 +3,7 @@
 import type { ResolvedConfig } from '../config/schema.js';
 import { CAPS } from '../config/parse-security.js';
 import { EngineError } from '../errors.js';
+import { spec } from './contract.js';
 import { capabilityMask, HOST_NET_DENIED, sharesHostNetns, STANDARD_CAPS } from './plan.js';
 
 type SecurityConfig = Pick<ResolvedConfig, 'isolation' | 'network' | 'capAdd' | 'capDrop' | 'noNewPrivileges' | 'readOnly' | 'tmpfs' | 'shmSize'>;
@@ -50,8 +51,8 @@ export function securityMask(c: SecurityConfig): bigint {
 /** Spec entries of --read-only, --tmpfs and minimal's no-new-privileges (standard and strict always set it). */
 export function securityEntries(c: SecurityConfig): string[] {
   const e: string[] = [];
-  if (c.isolation === 'minimal') return c.noNewPrivileges ? ['no_new_privs=1'] : [];
-  if (c.readOnly && c.isolation !== 'strict') e.push('readonly_root=1');
-  for (const t of c.tmpfs ?? []) e.push(`tmpfs=${t.path}\tmode=${(t.mode ?? 0o1777).toString(8)}${t.size ? `,size=${t.size}` : ''}`);
+  if (c.isolation === 'minimal') return c.noNewPrivileges ? [spec('no_new_privs', true)] : [];
+  if (c.readOnly && c.isolation !== 'strict') e.push(spec('readonly_root', true));
+  for (const t of c.tmpfs ?? []) e.push(spec('tmpfs', [t.path, `mode=${(t.mode ?? 0o1777).toString(8)}${t.size ? `,size=${t.size}` : ''}`]));
   return e;
 }

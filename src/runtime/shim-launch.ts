@@ -3,6 +3,7 @@
 import { spawn } from '../lazy.js';
 import { readFileSync } from 'node:fs';
 import { EngineError } from '../errors.js';
+import { RUN_FILES } from './contract.js';
 import type { ProcRef } from '../state/types.js';
 import { launchThrough } from './launcher.js';
 import { pollFor } from './poll.js';
@@ -130,7 +131,7 @@ function startOutcome(runDir: string, shim: ProcRef | undefined, line: string): 
 function failedStart(runDir: string, shim: ProcRef | undefined, exitCode: number): LaunchResult {
   let detail = '';
   try {
-    detail = readFileSync(`${runDir}/shim.err`, 'utf8').trim().split('\n').pop() ?? '';
+    detail = readFileSync(`${runDir}/${RUN_FILES.shimErr}`, 'utf8').trim().split('\n').pop() ?? '';
   } catch {
     /* nothing recorded */
   }

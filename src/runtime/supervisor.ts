@@ -4,6 +4,7 @@ import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileS
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../errors.js';
+import { RUN_FILES } from './contract.js';
 import type { ProcRef, RunRecord } from '../state/types.js';
 import { procRef, signalRef } from './proc.js';
 
@@ -36,8 +37,8 @@ export interface StopRequest {
 /** Ask the shim supervising runDir to stop its container; false when there is no live shim to ask. */
 export function requestStop(runDir: string, shim: ProcRef | undefined, req: StopRequest): boolean {
   const line = `${req.signal} ${Math.round(req.graceMs)} ${req.reason} ${req.scope ?? 'main'}`;
-  writeFileSync(`${runDir}/stop-request.tmp`, line);
-  renameSync(`${runDir}/stop-request.tmp`, `${runDir}/stop-request`);
+  writeFileSync(`${runDir}/${RUN_FILES.stopRequest}.tmp`, line);
+  renameSync(`${runDir}/${RUN_FILES.stopRequest}.tmp`, `${runDir}/${RUN_FILES.stopRequest}`);
   return signalRef(shim, 'SIGUSR1');
 }
 
@@ -58,7 +59,7 @@ export interface ShimState {
 export function recordMark(runDir: string): string {
   let state = '';
   try {
-    state = readFileSync(`${runDir}/state`, 'utf8').trim();
+    state = readFileSync(`${runDir}/${RUN_FILES.state}`, 'utf8').trim();
   } catch {
     /* not written yet */
   }
@@ -69,14 +70,14 @@ export function recordMark(runDir: string): string {
       return -1;
     }
   };
-  return `${state}|${size('exits')}|${size('events')}`;
+  return `${state}|${size(RUN_FILES.exits)}|${size(RUN_FILES.events)}`;
 }
 
 /** The shim's current state file, or undefined if it wrote none yet. */
 export function readShimState(runDir: string): ShimState | undefined {
   let s: string;
   try {
-    s = readFileSync(`${runDir}/state`, 'utf8');
+    s = readFileSync(`${runDir}/${RUN_FILES.state}`, 'utf8');
   } catch {
     return undefined;
   }
@@ -96,7 +97,7 @@ export function readShimState(runDir: string): ShimState | undefined {
 export function readExits(runDir: string): RunRecord[] {
   let s: string;
   try {
-    s = readFileSync(`${runDir}/exits`, 'utf8');
+    s = readFileSync(`${runDir}/${RUN_FILES.exits}`, 'utf8');
   } catch {
     return [];
   }
@@ -139,7 +140,7 @@ export function findShim(runDir: string): ProcRef | undefined {
 export function readShimEvents(runDir: string): Array<{ time: number; type: string; value: string }> {
   let s: string;
   try {
-    s = readFileSync(`${runDir}/events`, 'utf8');
+    s = readFileSync(`${runDir}/${RUN_FILES.events}`, 'utf8');
   } catch {
     return [];
   }

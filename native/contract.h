@@ -1,0 +1,77 @@
+/* GENERATED from src/runtime/contract.json by scripts/gen-contract.mjs (make shim): do not edit. */
+/* contract: the spec keys the engine writes and the run-directory files of the supervisor (docs/supervisor.md) */
+#ifndef CODEX32_CONTRACT_H
+#define CODEX32_CONTRACT_H
+
+/* the version this supervisor reads: the spec entry SPEC_CONTRACT must carry it */
+#define CONTRACT_VERSION 1
+
+/* spec keys: KEY=VALUE entries of RUNDIR/spec */
+#define SPEC_CONTRACT "contract" /* number: the contract version this spec is written in; always the first entry */
+#define SPEC_ISOLATION_LEVEL "isolation_level" /* 0|1|2: 0 minimal, 1 standard, 2 strict */
+#define SPEC_LOG "log" /* path: the container's log file (CRI lines) */
+#define SPEC_LOG_MAX_SIZE "log_max_size" /* number: bytes after which the log rotates; 0 never */
+#define SPEC_LOG_MAX_FILES "log_max_files" /* number: log files kept, the live one included */
+#define SPEC_CWD "cwd" /* string: the command's working directory (inside the container from standard on) */
+#define SPEC_RESTART "restart" /* no|on-failure|always|unless-stopped: restart policy */
+#define SPEC_RESTART_MAX "restart_max" /* number: restarts allowed; 0 unlimited */
+#define SPEC_BACKOFF_INITIAL_MS "backoff_initial_ms" /* number: first restart delay */
+#define SPEC_BACKOFF_MAX_MS "backoff_max_ms" /* number: longest restart delay */
+#define SPEC_BACKOFF_RESET_MS "backoff_reset_ms" /* number: a run this long resets the delay */
+#define SPEC_RESTART_MIN_UPTIME_MS "restart_min_uptime_ms" /* number: only runs shorter than this count against restart_max (PM2's min_uptime) */
+#define SPEC_STOP_SIGNAL "stop_signal" /* number: signal a stop sends first */
+#define SPEC_STOP_TIMEOUT_MS "stop_timeout_ms" /* number: grace before SIGKILL on a stop */
+#define SPEC_TIMEOUT_MS "timeout_ms" /* number: a run is killed after this long; 0 never */
+#define SPEC_RUN_BASE "run_base" /* number: the last run number already recorded: runs count on from it */
+#define SPEC_ARG "arg" /* string; repeated: the command, one entry per argument */
+#define SPEC_ENV "env" /* string; repeated: the command's environment, K=V */
+#define SPEC_RLIMIT "rlimit" /* fields "name soft hard"; repeated: a resource limit (as, nofile, cpu, fsize...) */
+#define SPEC_CGROUP "cgroup" /* path; repeated: a cgroup directory the container joins */
+#define SPEC_OOM_EVENTS "oom_events" /* path: the memory cgroup file whose oom_kill count marks an OOM kill */
+#define SPEC_TTY "tty" /* flag: the container gets a terminal, served on attach.sock */
+#define SPEC_STDIN_OPEN "stdin_open" /* flag: stdin stays open, served on attach.sock */
+#define SPEC_ATTACH_WAIT "attach_wait" /* flag: hold the command until a client attached */
+#define SPEC_CPU_THROTTLE_PERMILLE "cpu_throttle_permille" /* number: CPU share the supervisor holds the process tree to, without a cpu cgroup */
+#define SPEC_HEALTH_ARG "health_arg" /* string; repeated: the health check command, one entry per argument */
+#define SPEC_HEALTH_INTERVAL_MS "health_interval_ms" /* number: time between health checks */
+#define SPEC_HEALTH_TIMEOUT_MS "health_timeout_ms" /* number: a check running longer fails */
+#define SPEC_HEALTH_RETRIES "health_retries" /* number: failures in a row that make the container unhealthy */
+#define SPEC_HEALTH_START_MS "health_start_ms" /* number: start period: failures before it do not count */
+#define SPEC_HEALTH_RESTART "health_restart" /* flag: restart the container when it becomes unhealthy */
+#define SPEC_UID "uid" /* number: user id the command runs as */
+#define SPEC_GID "gid" /* number: group id the command runs as */
+#define SPEC_NO_NEW_PRIVS "no_new_privs" /* flag: set no_new_privs at minimal (always set from standard on) */
+#define SPEC_NEWROOT "newroot" /* path: the directory the container's root is assembled on */
+#define SPEC_HOSTNAME "hostname" /* string: the container's host name */
+#define SPEC_CAPS "caps" /* number: capability bit mask kept (every set, bounding included) */
+#define SPEC_SECCOMP "seccomp" /* fields "flags path"; repeated: a compiled filter to load: its flags and its BPF file */
+#define SPEC_ROOT "root" /* string: the root file system: tmpfs, overlay:OPTIONS, or a directory to bind */
+#define SPEC_BIND "bind" /* fields "source\ttarget\tro|rw"; repeated, mount step: bind mount a host path into the root */
+#define SPEC_SYMLINK "symlink" /* fields "target\tlink"; repeated, mount step: make a symbolic link in the root */
+#define SPEC_TMPFS "tmpfs" /* fields "target\toptions"; repeated, mount step: mount a tmpfs in the root */
+#define SPEC_PROC "proc" /* string; repeated, mount step: mount proc at this path of the root */
+#define SPEC_SYSFS "sysfs" /* string; repeated, mount step: mount sysfs (read-only) at this path of the root */
+#define SPEC_DEVPTS "devpts" /* string; repeated, mount step: mount a new devpts instance at this path of the root */
+#define SPEC_MQUEUE "mqueue" /* string; repeated, mount step: mount mqueue at this path of the root */
+#define SPEC_MASK "mask" /* string; repeated, mount step: hide a path of the root (/dev/null over a file, an empty tmpfs over a directory) */
+#define SPEC_READONLY "readonly" /* string; repeated, mount step: remount a path of the root read-only */
+#define SPEC_NETNS "netns" /* flag: a new network namespace with only lo */
+#define SPEC_NETNS_PATH "netns_path" /* path: the prepared network namespace to join */
+#define SPEC_READONLY_ROOT "readonly_root" /* flag: the root is remounted read-only after the mount steps */
+#define SPEC_UID_MAP "uid_map" /* fields "inside outside count": a user namespace's uid map (strict) */
+#define SPEC_GID_MAP "gid_map" /* fields "inside outside count": a user namespace's gid map (strict) */
+#define SPEC_EXIT_ARG "exit_arg" /* string; repeated: a command run once the container exited for good (run -d --rm), one entry per argument */
+
+/* files of the run directory (written to NAME.tmp and renamed when marked atomic) */
+#define RUN_SPEC "spec" /* engine: NUL-terminated KEY=VALUE entries, the contract entry first */
+#define RUN_STOP_REQUEST "stop-request" /* engine, atomic: SIGNAL GRACE_MS REASON [main|group] */
+#define RUN_STATE "state" /* supervisor, atomic: PHASE PID STARTTIME RUN RESTARTS HEALTH STREAK STARTED_MS\n */
+#define RUN_EXITS "exits" /* supervisor: RUN STARTED_MS FINISHED_MS CODE SIGNAL OOM REASON\n per run, appended in one write */
+#define RUN_EVENTS "events" /* supervisor: MS TYPE VALUE\n, appended */
+#define RUN_HEALTH "health" /* supervisor, atomic: MS CODE OUTPUT\n, the last five checks */
+#define RUN_HEALTH_OUT "health.out" /* supervisor: raw output */
+#define RUN_SHIM_ERR "shim.err" /* supervisor: codex32-shim: MESSAGE\n, appended */
+#define RUN_ATTACH_SOCK "attach.sock" /* supervisor: unix stream socket, framed (attach.c) */
+#define RUN_LOG "container.log" /* supervisor: CRI lines; rotated to NAME.1 ... NAME.N-1 */
+
+#endif
