@@ -3,6 +3,7 @@
 #include "archive.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -57,8 +58,9 @@ int tar_out_main(char **args, int n) {
   if (bb < 0) die("open %s", args[1]);
   enter_root(rundir);
   if (chdir(args[2]) < 0) die("%s", args[2]);
-  char **argv = calloc((size_t)n + 64, sizeof(char *));
-  int k = 0;
+  size_t cap = (size_t)n + 64, k = 0;
+  char **argv = calloc(cap, sizeof(char *));
+  if (!argv) die("tar-out: memory for the arguments");
   argv[k++] = "tar";
   argv[k++] = "-c";
   argv[k++] = "-f";
@@ -68,18 +70,27 @@ int tar_out_main(char **args, int n) {
       argv[k++] = args[i];
       continue;
     }
-    /* every entry of DIR but the kernel's and the runtime's own file systems */
+    /* every entry of DIR but the kernel's and the runtime's own file systems, however many */
     DIR *d = opendir(".");
+    if (!d) die("list %s", args[2]);
     struct dirent *de;
-    while (d && (de = readdir(d)) && k < n + 60) {
+    while ((errno = 0, de = readdir(d))) {
       const char *nm = de->d_name;
       if (!strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, "proc") || !strcmp(nm, "sys") || !strcmp(nm, "dev") ||
           !strcmp(nm, "tmp"))
         continue;
-      argv[k++] = strdup(nm);
+      if (k + 1 >= cap) {
+        char **grown = realloc(argv, cap * 2 * sizeof(char *));
+        if (!grown) die("tar-out: memory for %zu entries", cap * 2);
+        argv = grown;
+        cap *= 2;
+      }
+      if (!(argv[k++] = strdup(nm))) die("tar-out: memory for %s", nm);
     }
-    if (d) closedir(d);
+    if (errno) die("list %s", args[2]);
+    closedir(d);
   }
+  argv[k] = NULL;
   return run_tar(bb, argv);
 }
 

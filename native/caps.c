@@ -99,11 +99,7 @@ void become_and_exec(char **argv, char **envp, const char *cwd, int errpipe) {
   }
   /* the last step before exec: from here on the container's filter answers every syscall */
   char err[256];
-  if (seccomp_install(err, sizeof err) < 0) {
-    errno = 0;
-    die("%s", err);
-  }
-  for (char **e = envp; *e; e++) putenv(*e);
+  if (seccomp_install(err, sizeof err) < 0) die_err(0, "%s", err); /* err names the cause */
   /* look the command up on the container's own PATH */
   extern char **environ;
   environ = envp;

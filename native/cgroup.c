@@ -41,53 +41,86 @@ int signal_cgroups(int sig) {
   return found;
 }
 
-/* descendants of this supervisor (the health check aside): with PR_SET_CHILD_SUBREAPER,
- * double-forked processes stay ours, so this is every process of a minimal container */
-int collect_descendants(pid_t *out, int max, unsigned long long *ticks) {
-  static pid_t pids[65536];
-  static int parents[65536];
-  int n = 0, found = 0;
+/* every process of the host with its parent, in growing arrays: nothing past a fixed count is missed */
+struct proc_table {
+  pid_t *pid;
+  int *parent;
+  size_t n, cap;
+};
+
+static int proc_table_add(struct proc_table *t, pid_t pid, int parent) {
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 1024;
+    pid_t *p = realloc(t->pid, cap * sizeof *p);
+    if (!p) return -1;
+    t->pid = p;
+    int *q = realloc(t->parent, cap * sizeof *q);
+    if (!q) return -1;
+    t->parent = q;
+    t->cap = cap;
+  }
+  t->pid[t->n] = pid;
+  t->parent[t->n++] = parent;
+  return 0;
+}
+
+static int proc_table_read(struct proc_table *t) {
   pid_t self = getpid();
   DIR *d = opendir("/proc");
-  if (!d) return 0;
+  if (!d) return -1;
   struct dirent *de;
-  while ((de = readdir(d)) && n < 65536) {
+  int r = 0;
+  while (r == 0 && (de = readdir(d))) {
     pid_t pid = (pid_t)atoi(de->d_name);
-    if (pid <= 0 || pid == self) continue;
-    if (proc_ppid_ticks(pid, &parents[n], NULL)) pids[n++] = pid;
+    int parent;
+    if (pid > 0 && pid != self && proc_ppid_ticks(pid, &parent, NULL)) r = proc_table_add(t, pid, parent);
   }
   closedir(d);
+  return r;
+}
+
+/* descendants of this supervisor (the health check aside): with PR_SET_CHILD_SUBREAPER,
+ * double-forked processes stay ours, so this is every process of a minimal container */
+int collect_descendants(pid_t **out, unsigned long long *ticks) {
+  struct proc_table t = {0};
+  pid_t self = getpid();
+  int found = 0;
+  *out = NULL;
   if (ticks) *ticks = 0;
-  for (int i = 0; i < n && found < max; i++) {
+  if (proc_table_read(&t) < 0) {
+    /* the table as far as it was read is still searched: a process missed by one pass is found by the next */
+    fprintf(stderr, "codex32-shim: listing the processes of the host: %s\n", strerror(errno));
+  }
+  if (t.n) *out = malloc(t.n * sizeof **out);
+  for (size_t i = 0; *out && i < t.n; i++) {
     /* walk up the parent chain: a descendant reaches us */
-    int pp = parents[i];
+    int pp = t.parent[i];
     for (int depth = 0; pp > 1 && depth < 64; depth++) {
       if (pp == self) {
-        if (pids[i] == health_pid) break;
-        out[found++] = pids[i];
-        unsigned long long t = 0;
-        if (ticks && proc_ppid_ticks(pids[i], NULL, &t)) *ticks += t;
+        if (t.pid[i] == health_pid) break;
+        (*out)[found++] = t.pid[i];
+        unsigned long long tk = 0;
+        if (ticks && proc_ppid_ticks(t.pid[i], NULL, &tk)) *ticks += tk;
         break;
       }
-      int k = -1;
-      for (int j = 0; j < n; j++)
-        if (pids[j] == pp) {
-          k = j;
-          break;
-        }
-      if (k < 0) break;
-      pp = parents[k];
+      size_t k = 0;
+      while (k < t.n && t.pid[k] != pp) k++;
+      if (k == t.n) break;
+      pp = t.parent[k];
     }
   }
+  free(t.pid);
+  free(t.parent);
   return found;
 }
 
 int signal_descendants(int sig) {
-  static pid_t found[8192];
   int total = 0;
   for (int pass = 0; pass < 4; pass++) { /* a few passes catch processes forked meanwhile */
-    int n = collect_descendants(found, 8192, NULL);
+    pid_t *found;
+    int n = collect_descendants(&found, NULL);
     for (int i = 0; i < n; i++) kill(found[i], sig);
+    free(found);
     total += n;
     if (sig != SIGKILL || n == 0) break;
   }
@@ -99,10 +132,11 @@ void signal_container(int sig, int group) {
     if (child_pid > 0) kill(child_pid, sig);
     return;
   }
-  static pid_t found[8192];
-  int n = collect_descendants(found, 8192, NULL);
+  pid_t *found;
+  int n = collect_descendants(&found, NULL);
   for (int i = 0; i < n; i++)
     if (isolation == ISO_MINIMAL || found[i] != child_pid) kill(found[i], sig);
+  free(found);
 }
 
 /* as a subreaper, a supervisor without children has no descendants at all: every orphan of the

@@ -69,13 +69,14 @@ struct exec_req {
 static void override_entry(const char *key, const char *value) {
   size_t kl = strlen(key);
   char *e = malloc(kl + strlen(value) + 2);
+  if (!e) die("exec: memory for %s", key);
   sprintf(e, "%s=%s", key, value);
   for (int i = 0; i < n_entries; i++)
     if (strncmp(entries[i], key, kl) == 0 && entries[i][kl] == '=') {
       entries[i] = e;
       return;
     }
-  if (n_entries < MAX_ENTRIES) entries[n_entries++] = e;
+  spec_add(e);
 }
 
 /* "-u UID:GID": the identity inside the container for this exec only */
@@ -216,15 +217,18 @@ int exec_main(char **args, int nargs) {
   load_container(dir);
   char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
   char serr[256];
-  if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);
+  if (seccomp_prepare(filters, serr, sizeof serr) < 0) die_err(0, "%s", serr); /* serr names the cause */
   free(filters);
   struct exec_req r = {0};
   parse_exec_args(args, nargs, &r);
   /* cgroup files are host paths: open them before entering the container's mount namespace */
   cgroups = spec_all("cgroup");
-  int cgfds[64], ncg = 0;
-  for (char **cg = cgroups; *cg && ncg < 64; cg++)
-    if ((cgfds[ncg++] = cgroup_join_open(*cg)) < 0) die("open cgroup %s", *cg);
+  int ncg = 0;
+  while (cgroups[ncg]) ncg++;
+  int *cgfds = calloc((size_t)ncg + 1, sizeof *cgfds); /* every one of them: a cgroup skipped would not hold the command */
+  if (!cgfds) die("exec: memory for %d cgroups", ncg);
+  for (int k = 0; k < ncg; k++)
+    if ((cgfds[k] = cgroup_join_open(cgroups[k])) < 0) die("open cgroup %s", cgroups[k]);
   /* a strict user namespace denies setgroups: drop ours before joining it */
   if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
   if (!join_running(dir, 1)) die("container is not running");

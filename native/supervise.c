@@ -370,7 +370,7 @@ int run_main(char **args, int n) {
   net_join();
   char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
   char serr[256];
-  if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);
+  if (seccomp_prepare(filters, serr, sizeof serr) < 0) die_err(0, "%s", serr); /* serr names the cause */
   free(filters);
   run_no = (int)spec_num("run_base", 0);
   cgroups = spec_all("cgroup");

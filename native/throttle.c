@@ -3,6 +3,7 @@
 #include "throttle.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -29,10 +30,10 @@ struct throttle_fds throttle_init(void) {
 }
 
 void throttle_tick(void) {
-  static pid_t tree[8192];
   if (paused || permille <= 0) return;
   unsigned long long now_ticks = 0;
-  int n = collect_descendants(tree, 8192, &now_ticks);
+  pid_t *tree;
+  int n = collect_descendants(&tree, &now_ticks);
   long long used_ms = prev_ticks && now_ticks >= prev_ticks ? (long long)(now_ticks - prev_ticks) * 1000 / hz : 0;
   long long allowed_ms = 100 * permille / 1000;
   prev_ticks = now_ticks;
@@ -41,15 +42,17 @@ void throttle_tick(void) {
     paused = 1;
     arm(fds.resume, (used_ms - allowed_ms) * 1000 / permille);
   }
+  free(tree);
 }
 
 void throttle_resume(void) {
-  static pid_t tree[8192];
   if (!paused) return;
   signal_descendants(SIGCONT);
   paused = 0;
   unsigned long long t = 0;
-  collect_descendants(tree, 8192, &t);
+  pid_t *tree;
+  collect_descendants(&tree, &t);
+  free(tree);
   prev_ticks = t;
 }
 
