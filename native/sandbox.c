@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "mountro.h"
 #include "spec.h"
 #include "util.h"
 
@@ -70,19 +71,13 @@ static void mount_at(int rootfd, const char *dst, const char *src, const char *t
   close(fd);
 }
 
-/* remount an existing mount point read-only, keeping its other flags */
+/* make an existing mount point read-only with every mount below it (a submount of a :ro volume's
+   source, of the host's /usr), keeping its other flags */
 static void remount_ro(int rootfd, const char *dst, unsigned long extra) {
   int fd = open_beneath(rootfd, dst, O_PATH);
   if (fd < 0 && errno == ENOENT) return; /* nothing there to protect */
   if (fd < 0) die("open %s to make it read-only", dst); /* never left writable because it could not be reached */
-  char p[64];
-  fdpath(fd, p, sizeof p);
-  if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | extra, NULL) < 0 &&
-      mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
-    /* a locked mount in a user namespace keeps its flags: add nosuid/nodev/noexec and retry */
-    if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-      die("remount %s read-only", dst);
-  }
+  if (mount_ro_tree(fd, extra) < 0) die("remount %s read-only", dst);
   close(fd);
 }
 
