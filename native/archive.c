@@ -39,7 +39,7 @@ static void enter_root(const char *dir) {
   if (isolation == 2 && getuid() != 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
   uint64_t keep = (1ULL << CAP_CHOWN) | (1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FOWNER) | (1ULL << CAP_FSETID);
   restrict_caps(keep);
-  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
 }
 
 /* run the host's static busybox (opened before entering) as tar inside the container root */

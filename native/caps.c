@@ -51,7 +51,7 @@ static void drop_bounding(uint64_t keep) {
 
 /* effective, permitted and inheritable become KEEP; no ambient capabilities */
 static void set_caps(uint64_t keep) {
-  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) die("clear ambient capabilities");
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
@@ -75,7 +75,7 @@ static void become_user(uid_t uid, gid_t gid, uint64_t keep) {
   if (setgroups(0, NULL) < 0 && errno != EPERM) die("setgroups");
   if (setresgid(gid, gid, gid) < 0) die("setgid");
   drop_bounding(keep);
-  prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0); /* a non-root uid loses its permitted capabilities */
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) die("keepcaps"); /* a non-root uid loses its permitted capabilities */
   if (setresuid(uid, uid, uid) < 0) die("setuid");
   set_caps(uid == 0 ? keep : 0);
 }

@@ -163,7 +163,7 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
   for (int k = 0; k < ncg; k++)
     if (write(cgfds[k], "0", 1) != 1) die("join cgroup");
   if (isolation == ISO_STRICT && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
-  prctl(PR_SET_DUMPABLE, 0);
+  if (prctl(PR_SET_DUMPABLE, 0) < 0) die("not dumpable");
   /*
    * A session of its own, so no controlling terminal: the caller's terminal may still be its stdio,
    * but without CAP_SYS_ADMIN it cannot push input into it (TIOCSTI), take it over (TIOCSCTTY) or
@@ -173,10 +173,7 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
   apply_rlimits();
   /* only stdio and the exec-error pipe cross into the container */
   int x = fcntl(errw, F_DUPFD_CLOEXEC, 3);
-  if (x != 3) {
-    dup2(errw, 3);
-    fcntl(3, F_SETFD, FD_CLOEXEC);
-  }
+  if (x != 3 && (dup2(errw, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)) die("exec error pipe");
   close_fds_from(4);
   report_fd = 3;
   sigset_t none;

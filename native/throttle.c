@@ -20,11 +20,12 @@ static long hz;
 struct throttle_fds throttle_init(void) {
   fds.tick = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   fds.resume = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (fds.tick < 0 || fds.resume < 0) die("timerfd_create");
   permille = spec_num("cpu_throttle_permille", 0);
   hz = sysconf(_SC_CLK_TCK);
   if (permille > 0) {
     struct itimerspec its = {{0, 100000000}, {0, 100000000}};
-    timerfd_settime(fds.tick, 0, &its, NULL);
+    if (timerfd_settime(fds.tick, 0, &its, NULL) < 0) die("arm the CPU throttle");
   }
   return fds;
 }

@@ -140,7 +140,8 @@ void arm(int tfd, long long ms) {
     its.it_value.tv_sec = ms / 1000;
     its.it_value.tv_nsec = (ms % 1000) * 1000000;
   }
-  timerfd_settime(tfd, 0, &its, NULL);
+  /* fails only on a descriptor that is not a timer: a timeout silently never firing is worse than dying */
+  if (timerfd_settime(tfd, 0, &its, NULL) < 0) die("arm timer %d", tfd);
 }
 
 
