@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "health.h"
@@ -147,12 +149,81 @@ static int has_children(void) {
   return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 || errno != ECHILD;
 }
 
+/* does any of the container's cgroups still hold a process? */
+static int cgroups_populated(void) {
+  for (char **cg = cgroups; cg && *cg; cg++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/cgroup.procs", *cg);
+    char *procs = read_file(path, NULL);
+    int any = procs && *procs;
+    free(procs);
+    if (any) return 1;
+  }
+  return 0;
+}
+
+/* the file that answers "is it frozen yet" and the answer, for a freezer cgroup dir (v1 or v2) */
+static int freezer_of(const char *cg, char *ctl, char *state, size_t len, int *v2) {
+  struct stat st;
+  snprintf(ctl, len, "%s/freezer.state", cg); /* v1: FROZEN / THAWED, read back FREEZING until done */
+  snprintf(state, len, "%s/freezer.state", cg);
+  if (stat(ctl, &st) == 0) return *v2 = 0, 1;
+  snprintf(ctl, len, "%s/cgroup.freeze", cg); /* v2: 1 / 0, done when cgroup.events says "frozen 1" */
+  snprintf(state, len, "%s/cgroup.events", cg);
+  if (stat(ctl, &st) == 0) return *v2 = 1, 1;
+  return 0;
+}
+
+/* wait, briefly, for a freeze to take hold: a task in uninterruptible sleep holds it off; the kill
+   goes on after 500 ms whatever the state, as the kill loop did before */
+static void await_frozen(const char *state, int v2) {
+  for (int i = 0; i < 500; i++) {
+    char *s = read_file(state, NULL);
+    int done = s && (v2 ? strstr(s, "frozen 1") != NULL : strncmp(s, "FROZEN", 6) == 0);
+    free(s);
+    if (done) return;
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
+  fprintf(stderr, "codex32-shim: %s did not freeze within 500 ms: killing anyway\n", state);
+}
+
+/*
+ * SIGKILL to every process of the container's cgroups with no fork racing it: cgroup v2's cgroup.kill
+ * (Linux 5.14) where the container has it, which kills the whole cgroup at once; else freeze the
+ * cgroup (v1 freezer.state, v2 cgroup.freeze), kill every process listed, thaw. 0 when the container
+ * has neither, and its processes are signalled one by one.
+ */
+static int kill_cgroups_atomically(void) {
+  for (char **cg = cgroups; cg && *cg; cg++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/cgroup.kill", *cg);
+    if (write_file(path, "1") == 0) return 1;
+    if (errno != ENOENT) fprintf(stderr, "codex32-shim: write %s: %s\n", path, strerror(errno));
+  }
+  if (!cgroups_populated()) return 1; /* nothing left: no freeze needed */
+  for (char **cg = cgroups; cg && *cg; cg++) {
+    char ctl[PATH_MAX], state[PATH_MAX];
+    int v2;
+    if (!freezer_of(*cg, ctl, state, sizeof ctl, &v2)) continue;
+    if (write_file(ctl, v2 ? "1" : "FROZEN") < 0) {
+      fprintf(stderr, "codex32-shim: freeze %s: %s\n", ctl, strerror(errno));
+      return 0;
+    }
+    await_frozen(state, v2);
+    signal_cgroups(SIGKILL); /* frozen: none can fork; each dies as soon as it is thawed */
+    if (write_file(ctl, v2 ? "0" : "THAWED") < 0) fprintf(stderr, "codex32-shim: thaw %s: %s\n", ctl, strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
 void kill_container(void) {
   if (child_pid > 0) {
     if (isolation == ISO_MINIMAL) kill(-child_pid, SIGKILL); /* minimal: the process group */
     kill(child_pid, SIGKILL);
   }
-  signal_cgroups(SIGKILL);
+  if (!kill_cgroups_atomically()) signal_cgroups(SIGKILL);
   if (isolation == ISO_MINIMAL && has_children()) signal_descendants(SIGKILL);
 }
 
