@@ -52,7 +52,7 @@ static int run_tar(int bbfd, char **argv) {
 
 /* tar-out RUNDIR BUSYBOX DIR ENTRY...: archive ENTRYs of DIR (inside the container) to stdout */
 int tar_out_main(char **args, int n) {
-  if (n < 4) die("usage: tar-out RUNDIR BUSYBOX DIR ENTRY...");
+  if (n < 4) die_err(EINVAL, "usage: tar-out RUNDIR BUSYBOX DIR ENTRY...");
   load_container(args[0]);
   int bb = open(args[1], O_RDONLY | O_CLOEXEC);
   if (bb < 0) die("open %s", args[1]);
@@ -96,7 +96,7 @@ int tar_out_main(char **args, int n) {
 
 /* tar-in RUNDIR BUSYBOX DIR: extract the (already validated) archive on stdin into DIR */
 int tar_in_main(char **args, int n) {
-  if (n != 3) die("usage: tar-in RUNDIR BUSYBOX DIR");
+  if (n != 3) die_err(EINVAL, "usage: tar-in RUNDIR BUSYBOX DIR");
   load_container(args[0]);
   int bb = open(args[1], O_RDONLY | O_CLOEXEC);
   if (bb < 0) die("open %s", args[1]);
@@ -108,7 +108,7 @@ int tar_in_main(char **args, int n) {
 
 /* test-dir RUNDIR PATH: exit 0 if PATH is a directory inside the container, 1 if something else, 2 if missing */
 int test_dir_main(char **args, int n) {
-  if (n != 2) die("usage: test-dir RUNDIR PATH");
+  if (n != 2) die_err(EINVAL, "usage: test-dir RUNDIR PATH");
   load_container(args[0]);
   enter_root(rundir);
   struct stat st;

@@ -32,9 +32,9 @@ void apply_rlimits(void) {
   for (char **r = rl; *r; r++) {
     char name[32];
     unsigned long long soft, hard;
-    if (sscanf(*r, "%31s %llu %llu", name, &soft, &hard) != 3) die("bad rlimit %s", *r);
+    if (sscanf(*r, "%31s %llu %llu", name, &soft, &hard) != 3) die_err(EINVAL, "bad rlimit %s", *r);
     int res = rlimit_resource(name);
-    if (res < 0) die("unknown rlimit %s", name);
+    if (res < 0) die_err(EINVAL, "unknown rlimit %s", name);
     struct rlimit lim = {soft, hard};
     if (setrlimit(res, &lim) < 0) die("setrlimit %s %llu", name, hard);
   }

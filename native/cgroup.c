@@ -93,7 +93,8 @@ int collect_descendants(pid_t **out, unsigned long long *ticks) {
     /* the table as far as it was read is still searched: a process missed by one pass is found by the next */
     fprintf(stderr, "codex32-shim: listing the processes of the host: %s\n", strerror(errno));
   }
-  if (t.n) *out = malloc(t.n * sizeof **out);
+  if (t.n && !(*out = malloc(t.n * sizeof **out)))
+    fprintf(stderr, "codex32-shim: no memory to list the descendants of the supervisor\n");
   for (size_t i = 0; *out && i < t.n; i++) {
     /* walk up the parent chain: a descendant reaches us */
     int pp = t.parent[i];

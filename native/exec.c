@@ -46,7 +46,7 @@ int join_running(const char *dir, int with_pidns) {
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
   }
   /* the pid could have been reused between reading state and opening: check again */
-  if (proc_starttime(pid) != start) die("container process is gone");
+  if (proc_starttime(pid) != start) die_err(ESRCH, "container process is gone");
   for (int i = 0; i < 6; i++) {
     if (fds[i] < 0) die("open namespace %s", names[i]);
     int skip = (i == 0 && isolation != 2) || (i == 3 && !net_own()) ||
@@ -82,7 +82,7 @@ static void override_entry(const char *key, const char *value) {
 /* "-u UID:GID": the identity inside the container for this exec only */
 static void exec_user(const char *v) {
   char uid[16], gid[16];
-  if (sscanf(v, "%15[0-9]:%15[0-9]", uid, gid) != 2) die("expected -u UID:GID, got %s", v);
+  if (sscanf(v, "%15[0-9]:%15[0-9]", uid, gid) != 2) die_err(EINVAL, "expected -u UID:GID, got %s", v);
   override_entry("uid", uid);
   override_entry("gid", gid);
 }
@@ -131,10 +131,10 @@ static void parse_exec_args(char **args, int nargs, struct exec_req *r) {
     else if (strcmp(args[i], "-t") == 0) r->tty = 1;
     else if (strcmp(args[i], "-S") == 0 && i + 1 < nargs) pty_size_fd = open(args[++i], O_RDONLY | O_CLOEXEC);
     else if (strcmp(args[i], "-i") == 0) r->interactive = 1;
-    else die("unknown exec option %s", args[i]);
+    else die_err(EINVAL, "unknown exec option %s", args[i]);
   }
   r->argv = args + i;
-  if (!r->argv[0]) die("exec needs a command");
+  if (!r->argv[0]) die_err(EINVAL, "exec needs a command");
   r->cwd = wd ? wd : spec_get("cwd");
   char **base = env_vec();
   int nb = 0;
@@ -209,7 +209,7 @@ static int wait_exec(pid_t child, int errr, int master, const sigset_t *mask) {
 }
 
 int exec_main(char **args, int nargs) {
-  if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] [-t] [-i] -- CMD [ARG...]");
+  if (nargs < 1) die_err(EINVAL, "usage: exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] [-t] [-i] -- CMD [ARG...]");
   const char *dir = args[0];
   load_container(dir);
   char **filters = spec_all("seccomp"); /* read on the host now: the container's root cannot see them */
@@ -228,7 +228,7 @@ int exec_main(char **args, int nargs) {
     if ((cgfds[k] = cgroup_join_open(cgroups[k])) < 0) die("open cgroup %s", cgroups[k]);
   /* a strict user namespace denies setgroups: drop ours before joining it */
   if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
-  if (!join_running(dir, 1)) die("container is not running");
+  if (!join_running(dir, 1)) die_err(ESRCH, "container is not running");
   /* block the signals we wait for before forking, so an early exit cannot be missed */
   sigset_t mask;
   sigemptyset(&mask);

@@ -40,7 +40,7 @@ static int mkpath_beneath(int rootfd, const char *path, int as_file) {
   char *save, *tok = strtok_r(buf, "/", &save);
   while (tok) {
     char *next = strtok_r(NULL, "/", &save);
-    if (strcmp(tok, "..") == 0 || strcmp(tok, ".") == 0) die("refusing path %s", path);
+    if (strcmp(tok, "..") == 0 || strcmp(tok, ".") == 0) die_err(EINVAL, "refusing path %s", path);
     int nfd = openat(fd, tok, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (nfd < 0 && errno == ENOENT) {
       if (!next && as_file) {

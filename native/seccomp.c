@@ -175,7 +175,7 @@ int seccomp_install(char *err, size_t errlen) {
 }
 
 int seccomp_compile_main(char **args, int n) {
-  if (n != 1) die("usage: seccomp-compile OUT < LINES");
+  if (n != 1) die_err(EINVAL, "usage: seccomp-compile OUT < LINES");
   /* stdin may be a socket, which /dev/stdin cannot reopen: read the descriptor itself */
   size_t len = 0, cap = 1 << 16;
   char *text = malloc(cap + 1);

@@ -355,7 +355,7 @@ static void exit_command(void) {
 }
 
 int run_main(char **args, int n) {
-  if (n != 1) die("usage: run RUNDIR");
+  if (n != 1) die_err(EINVAL, "usage: run RUNDIR");
   if (fcntl(3, F_GETFD) >= 0) {
     sync_fd = 3;
     fcntl(3, F_SETFD, FD_CLOEXEC);
