@@ -196,12 +196,14 @@ static void await_frozen(const char *state, int v2) {
  * has neither, and its processes are signalled one by one.
  */
 static int kill_cgroups_atomically(void) {
-  for (char **cg = cgroups; cg && *cg; cg++) {
+  static int no_cgroup_kill; /* none of the cgroups has cgroup.kill: not looked for again */
+  for (char **cg = cgroups; !no_cgroup_kill && cg && *cg; cg++) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/cgroup.kill", *cg);
     if (write_file(path, "1") == 0) return 1;
     if (errno != ENOENT) fprintf(stderr, "codex32-shim: write %s: %s\n", path, strerror(errno));
   }
+  no_cgroup_kill = 1;
   if (!cgroups_populated()) return 1; /* nothing left: no freeze needed */
   for (char **cg = cgroups; cg && *cg; cg++) {
     char ctl[PATH_MAX], state[PATH_MAX];
