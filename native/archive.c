@@ -3,6 +3,7 @@
 #include "archive.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -39,7 +40,7 @@ static void enter_root(const char *dir) {
   if (isolation == 2 && getuid() != 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
   uint64_t keep = (1ULL << CAP_CHOWN) | (1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FOWNER) | (1ULL << CAP_FSETID);
   restrict_caps(keep);
-  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
 }
 
 /* run the host's static busybox (opened before entering) as tar inside the container root */
@@ -52,14 +53,15 @@ static int run_tar(int bbfd, char **argv) {
 
 /* tar-out RUNDIR BUSYBOX DIR ENTRY...: archive ENTRYs of DIR (inside the container) to stdout */
 int tar_out_main(char **args, int n) {
-  if (n < 4) die("usage: tar-out RUNDIR BUSYBOX DIR ENTRY...");
+  if (n < 4) die_err(EINVAL, "usage: tar-out RUNDIR BUSYBOX DIR ENTRY...");
   load_container(args[0]);
   int bb = open(args[1], O_RDONLY | O_CLOEXEC);
   if (bb < 0) die("open %s", args[1]);
   enter_root(rundir);
   if (chdir(args[2]) < 0) die("%s", args[2]);
-  char **argv = calloc((size_t)n + 64, sizeof(char *));
-  int k = 0;
+  size_t cap = (size_t)n + 64, k = 0;
+  char **argv = calloc(cap, sizeof(char *));
+  if (!argv) die("tar-out: memory for the arguments");
   argv[k++] = "tar";
   argv[k++] = "-c";
   argv[k++] = "-f";
@@ -69,24 +71,33 @@ int tar_out_main(char **args, int n) {
       argv[k++] = args[i];
       continue;
     }
-    /* every entry of DIR but the kernel's and the runtime's own file systems */
+    /* every entry of DIR but the kernel's and the runtime's own file systems, however many */
     DIR *d = opendir(".");
+    if (!d) die("list %s", args[2]);
     struct dirent *de;
-    while (d && (de = readdir(d)) && k < n + 60) {
+    while ((errno = 0, de = readdir(d))) {
       const char *nm = de->d_name;
       if (!strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, "proc") || !strcmp(nm, "sys") || !strcmp(nm, "dev") ||
           !strcmp(nm, "tmp"))
         continue;
-      argv[k++] = strdup(nm);
+      if (k + 1 >= cap) {
+        char **grown = realloc(argv, cap * 2 * sizeof(char *));
+        if (!grown) die("tar-out: memory for %zu entries", cap * 2);
+        argv = grown;
+        cap *= 2;
+      }
+      if (!(argv[k++] = strdup(nm))) die("tar-out: memory for %s", nm);
     }
-    if (d) closedir(d);
+    if (errno) die("list %s", args[2]);
+    closedir(d);
   }
+  argv[k] = NULL;
   return run_tar(bb, argv);
 }
 
 /* tar-in RUNDIR BUSYBOX DIR: extract the (already validated) archive on stdin into DIR */
 int tar_in_main(char **args, int n) {
-  if (n != 3) die("usage: tar-in RUNDIR BUSYBOX DIR");
+  if (n != 3) die_err(EINVAL, "usage: tar-in RUNDIR BUSYBOX DIR");
   load_container(args[0]);
   int bb = open(args[1], O_RDONLY | O_CLOEXEC);
   if (bb < 0) die("open %s", args[1]);
@@ -98,7 +109,7 @@ int tar_in_main(char **args, int n) {
 
 /* test-dir RUNDIR PATH: exit 0 if PATH is a directory inside the container, 1 if something else, 2 if missing */
 int test_dir_main(char **args, int n) {
-  if (n != 2) die("usage: test-dir RUNDIR PATH");
+  if (n != 2) die_err(EINVAL, "usage: test-dir RUNDIR PATH");
   load_container(args[0]);
   enter_root(rundir);
   struct stat st;

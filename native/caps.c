@@ -33,9 +33,9 @@ void apply_rlimits(void) {
   for (char **r = rl; *r; r++) {
     char name[32];
     unsigned long long soft, hard;
-    if (sscanf(*r, "%31s %llu %llu", name, &soft, &hard) != 3) die("bad rlimit %s", *r);
+    if (sscanf(*r, "%31s %llu %llu", name, &soft, &hard) != 3) die_err(EINVAL, "bad rlimit %s", *r);
     int res = rlimit_resource(name);
-    if (res < 0) die("unknown rlimit %s", name);
+    if (res < 0) die_err(EINVAL, "unknown rlimit %s", name);
     struct rlimit lim = {soft, hard};
     if (setrlimit(res, &lim) < 0) die("setrlimit %s %llu", name, hard);
   }
@@ -52,7 +52,7 @@ static void drop_bounding(uint64_t keep) {
 
 /* effective, permitted and inheritable become KEEP; no ambient capabilities */
 static void set_caps(uint64_t keep) {
-  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) die("clear ambient capabilities");
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
@@ -76,7 +76,7 @@ static void become_user(uid_t uid, gid_t gid, uint64_t keep) {
   if (setgroups(0, NULL) < 0 && errno != EPERM) die("setgroups");
   if (setresgid(gid, gid, gid) < 0) die("setgid");
   drop_bounding(keep);
-  prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0); /* a non-root uid loses its permitted capabilities */
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) die("keepcaps"); /* a non-root uid loses its permitted capabilities */
   if (setresuid(uid, uid, uid) < 0) die("setuid");
   set_caps(uid == 0 ? keep : 0);
 }
@@ -100,11 +100,7 @@ void become_and_exec(char **argv, char **envp, const char *cwd, int errpipe) {
   }
   /* the last step before exec: from here on the container's filter answers every syscall */
   char err[256];
-  if (seccomp_install(err, sizeof err) < 0) {
-    errno = 0;
-    die("%s", err);
-  }
-  for (char **e = envp; *e; e++) putenv(*e);
+  if (seccomp_install(err, sizeof err) < 0) die_err(0, "%s", err); /* err names the cause */
   /* look the command up on the container's own PATH */
   extern char **environ;
   environ = envp;

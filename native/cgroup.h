@@ -7,8 +7,9 @@ extern char **cgroups; /* cgroup directories the container is placed in */
 
 /* signal every process listed in the container's cgroups; returns how many */
 int signal_cgroups(int sig);
-/* descendants of this supervisor (the health check aside), with their CPU ticks summed */
-int collect_descendants(pid_t *out, int max, unsigned long long *ticks);
+/* descendants of this supervisor (the health check aside) in *out (malloc'd, free it), however many,
+   with their CPU ticks summed; returns how many */
+int collect_descendants(pid_t **out, unsigned long long *ticks);
 int signal_descendants(int sig);
 /*
  * A stop or kill signal, as docker sends it: once, to the container's main process (at standard and

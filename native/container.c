@@ -100,7 +100,7 @@ static void child_main(int gofd, int errpipe, int psock, char **argv) {
     become_and_exec(argv, envp, cwd, errpipe);
   }
   /* standard and strict: we are pid 1 of a fresh pid namespace */
-  setsid();
+  if (setsid() < 0) die("setsid");
   if (isolation == 2) {
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become container root");
     /*
@@ -114,7 +114,7 @@ static void child_main(int gofd, int errpipe, int psock, char **argv) {
   if (hn && sethostname(hn, strlen(hn)) < 0) die("sethostname");
   if (spec_num(SPEC_NETNS, 0)) loopback_up();
   setup_rootfs(spec_get(SPEC_NEWROOT));
-  prctl(PR_SET_DUMPABLE, 0); /* /proc/1 of the container stays closed to it */
+  if (prctl(PR_SET_DUMPABLE, 0) < 0) die("not dumpable"); /* /proc/1 of the container stays closed to it */
   int slave = psock >= 0 ? open_terminal(psock) : -1;
   pid_t cmd = fork();
   if (cmd < 0) die("fork");
@@ -131,7 +131,7 @@ static void child_main(int gofd, int errpipe, int psock, char **argv) {
   close(errpipe);
   if (slave >= 0) close(slave); /* the terminal reports end of file once the command's copies are gone */
   restrict_caps((1ULL << CAP_KILL));
-  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs for the container's init");
   _exit(container_init(cmd));
 }
 
@@ -188,10 +188,10 @@ static void child_enter(const int gop[2], const int errp[2], const int o[2], con
   close(e[0]);
   if (ps[0] >= 0) close(ps[0]);
   if (in[1] >= 0) close(in[1]);
-  int devnull = open("/dev/null", O_RDONLY);
-  dup2(in[0] >= 0 ? in[0] : devnull, 0); /* stdin_open: the pipe the supervisor feeds from attached clients */
-  dup2(o[1], 1);
-  dup2(e[1], 2);
+  int devnull = in[0] >= 0 ? -1 : open("/dev/null", O_RDONLY);
+  if (in[0] < 0 && devnull < 0) die("open /dev/null");
+  /* stdin_open: the pipe the supervisor feeds from attached clients */
+  if (dup2(in[0] >= 0 ? in[0] : devnull, 0) < 0 || dup2(o[1], 1) < 0 || dup2(e[1], 2) < 0) die("the container's stdio");
   int keep[3] = {fcntl(gop[0], F_DUPFD_CLOEXEC, 3), fcntl(errp[1], F_DUPFD_CLOEXEC, 3), ps[1] >= 0 ? fcntl(ps[1], F_DUPFD_CLOEXEC, 3) : -1};
   close_except(keep, 3);
   child_main(keep[0], keep[1], keep[2], argv);

@@ -52,7 +52,7 @@ int join_running(const char *dir, int with_pidns) {
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
   }
   /* the pid could have been reused between reading state and opening: check again */
-  if (proc_starttime(pid) != start) die("container process is gone");
+  if (proc_starttime(pid) != start) die_err(ESRCH, "container process is gone");
   for (int i = 0; i < NS_COUNT; i++) {
     if (fds[i] < 0) die("open namespace %s", names[i]);
     int skip = (i == NS_USER && isolation != ISO_STRICT) || (i == NS_NET && !net_own()) ||
@@ -75,19 +75,20 @@ struct exec_req {
 static void override_entry(const char *key, const char *value) {
   size_t kl = strlen(key);
   char *e = malloc(kl + strlen(value) + 2);
+  if (!e) die("exec: memory for %s", key);
   sprintf(e, "%s=%s", key, value);
   for (int i = 0; i < n_entries; i++)
     if (strncmp(entries[i], key, kl) == 0 && entries[i][kl] == '=') {
       entries[i] = e;
       return;
     }
-  if (n_entries < MAX_ENTRIES) entries[n_entries++] = e;
+  spec_add(e);
 }
 
 /* "-u UID:GID": the identity inside the container for this exec only */
 static void exec_user(const char *v) {
   char uid[16], gid[16];
-  if (sscanf(v, "%15[0-9]:%15[0-9]", uid, gid) != 2) die("expected -u UID:GID, got %s", v);
+  if (sscanf(v, "%15[0-9]:%15[0-9]", uid, gid) != 2) die_err(EINVAL, "expected -u UID:GID, got %s", v);
   override_entry(SPEC_UID, uid);
   override_entry(SPEC_GID, gid);
 }
@@ -136,10 +137,10 @@ static void parse_exec_args(char **args, int nargs, struct exec_req *r) {
     else if (strcmp(args[i], "-t") == 0) r->tty = 1;
     else if (strcmp(args[i], "-S") == 0 && i + 1 < nargs) pty_size_fd = open(args[++i], O_RDONLY | O_CLOEXEC);
     else if (strcmp(args[i], "-i") == 0) r->interactive = 1;
-    else die("unknown exec option %s", args[i]);
+    else die_err(EINVAL, "unknown exec option %s", args[i]);
   }
   r->argv = args + i;
-  if (!r->argv[0]) die("exec needs a command");
+  if (!r->argv[0]) die_err(EINVAL, "exec needs a command");
   r->cwd = wd ? wd : spec_get(SPEC_CWD);
   char **base = env_vec();
   int nb = 0;
@@ -168,7 +169,7 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
   for (int k = 0; k < ncg; k++)
     if (write(cgfds[k], "0", 1) != 1) die("join cgroup");
   if (isolation == ISO_STRICT && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
-  prctl(PR_SET_DUMPABLE, 0);
+  if (prctl(PR_SET_DUMPABLE, 0) < 0) die("not dumpable");
   /*
    * A session of its own, so no controlling terminal: the caller's terminal may still be its stdio,
    * but without CAP_SYS_ADMIN it cannot push input into it (TIOCSTI), take it over (TIOCSCTTY) or
@@ -178,10 +179,7 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
   apply_rlimits();
   /* only stdio and the exec-error pipe cross into the container */
   int x = fcntl(errw, F_DUPFD_CLOEXEC, 3);
-  if (x != 3) {
-    dup2(errw, 3);
-    fcntl(3, F_SETFD, FD_CLOEXEC);
-  }
+  if (x != 3 && (dup2(errw, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)) die("exec error pipe");
   close_fds_from(4);
   report_fd = 3;
   sigset_t none;
@@ -222,23 +220,26 @@ static int wait_exec(pid_t child, int errr, int master, const sigset_t *mask) {
 }
 
 int exec_main(char **args, int nargs) {
-  if (nargs < 1) die("usage: exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] [-t] [-i] -- CMD [ARG...]");
+  if (nargs < 1) die_err(EINVAL, "usage: exec RUNDIR [-e K=V]... [-E FD] [-u UID:GID] [-w DIR] [-t] [-i] -- CMD [ARG...]");
   const char *dir = args[0];
   load_container(dir);
   char **filters = spec_all(SPEC_SECCOMP); /* read on the host now: the container's root cannot see them */
   char serr[256];
-  if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);
+  if (seccomp_prepare(filters, serr, sizeof serr) < 0) die_err(0, "%s", serr); /* serr names the cause */
   free(filters);
   struct exec_req r = {0};
   parse_exec_args(args, nargs, &r);
   /* cgroup files are host paths: open them before entering the container's mount namespace */
   cgroups = spec_all(SPEC_CGROUP);
-  int cgfds[64], ncg = 0;
-  for (char **cg = cgroups; *cg && ncg < 64; cg++)
-    if ((cgfds[ncg++] = cgroup_join_open(*cg)) < 0) die("open cgroup %s", *cg);
+  int ncg = 0;
+  while (cgroups[ncg]) ncg++;
+  int *cgfds = calloc((size_t)ncg + 1, sizeof *cgfds); /* every one of them: a cgroup skipped would not hold the command */
+  if (!cgfds) die("exec: memory for %d cgroups", ncg);
+  for (int k = 0; k < ncg; k++)
+    if ((cgfds[k] = cgroup_join_open(cgroups[k])) < 0) die("open cgroup %s", cgroups[k]);
   /* a strict user namespace denies setgroups: drop ours before joining it */
   if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
-  if (!join_running(dir, 1)) die("container is not running");
+  if (!join_running(dir, 1)) die_err(ESRCH, "container is not running");
   /* block the signals we wait for before forking, so an early exit cannot be missed */
   sigset_t mask;
   sigemptyset(&mask);

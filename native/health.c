@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "health.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -65,9 +66,8 @@ void health_start(void) {
   if (p == 0) {
     int fd = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int nul = open("/dev/null", O_RDONLY);
-    dup2(nul, 0);
-    dup2(fd, 1);
-    dup2(fd, 2);
+    /* the check's exit code says why: 125 is a failed check, counted as one */
+    if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(125);
     close_fds_from(3);
     sigset_t none;
     sigemptyset(&none);
@@ -75,6 +75,7 @@ void health_start(void) {
     execv("/proc/self/exe", argv);
     _exit(125);
   }
+  if (p < 0) fprintf(stderr, "codex32-shim: fork for the health check: %s\n", strerror(errno));
   free(hargs);
   free(argv);
   health_pid = p > 0 ? p : 0;

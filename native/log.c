@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "record.h"
 #include "util.h"
 
 static int log_fd = -1;
@@ -18,23 +19,66 @@ static const char *log_path;
 static long long log_max_size, log_size;
 static int log_max_files;
 
+/* output lost since the log last failed, and how many failures were reported */
+static long long log_lost;
+static int log_failing, log_reports;
+static int64_t log_retry_at; /* when an unopenable log is tried again */
+#define LOG_REPORTS_MAX 20   /* a disk that fills and empties again must not fill the events file */
+
+/*
+ * The log cannot be opened or written: say so once per failure (not per batch) in shim.err and as a
+ * log_error event, which `codex32 logs` shows, so a log cut short never looks complete.
+ */
+static void log_failed(const char *op, int err) {
+  if (log_failing) return;
+  log_failing = 1;
+  if (log_reports++ == LOG_REPORTS_MAX) {
+    fprintf(stderr, "codex32-shim: the log keeps failing: no more failures are recorded\n");
+    return;
+  }
+  if (log_reports > LOG_REPORTS_MAX) return;
+  char msg[PATH_MAX + 128];
+  snprintf(msg, sizeof msg, "cannot %s %s: %s", op, log_path, strerror(err));
+  fprintf(stderr, "codex32-shim: %s\n", msg); /* stderr is RUNDIR/shim.err */
+  shim_event("log_error", msg);
+}
+
+/* the log works again: say how much output it missed */
+static void log_recovered(void) {
+  if (!log_failing) return;
+  log_failing = 0;
+  if (log_reports > LOG_REPORTS_MAX) return;
+  char msg[64];
+  snprintf(msg, sizeof msg, "%lld bytes of output lost", log_lost);
+  fprintf(stderr, "codex32-shim: log written again, %s\n", msg);
+  shim_event("log_resumed", msg);
+  log_lost = 0;
+}
+
 static void log_open(void) {
   log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (log_fd < 0) {
+    log_failed("open", errno);
+    log_retry_at = now_ms() + 1000; /* tried again at most once a second, as output comes */
+    return;
+  }
   struct stat st;
-  log_size = (log_fd >= 0 && fstat(log_fd, &st) == 0) ? st.st_size : 0;
+  log_size = fstat(log_fd, &st) == 0 ? st.st_size : 0;
 }
 
 static void log_rotate(void) {
   char from[PATH_MAX], to[PATH_MAX];
+  if (log_fd < 0) return; /* no file to rotate: log_flush opens one again */
   if (log_max_files <= 1) { /* keep one file: truncate it */
     if (ftruncate(log_fd, 0) == 0) log_size = 0;
+    else log_failed("truncate", errno);
     return;
   }
   for (int i = log_max_files - 1; i >= 1; i--) {
     if (i == 1) snprintf(from, sizeof from, "%s", log_path);
     else snprintf(from, sizeof from, "%s.%d", log_path, i - 1);
     snprintf(to, sizeof to, "%s.%d", log_path, i);
-    rename(from, to);
+    if (rename(from, to) < 0 && errno != ENOENT) log_failed("rotate", errno); /* fewer files so far: ENOENT */
   }
   close(log_fd);
   log_open();
@@ -47,11 +91,16 @@ static char ts_head[48]; /* "TIME " for the batch being written */
 static size_t ts_len;
 
 void log_flush(void) {
-  if (olen == 0 || log_fd < 0) {
-    olen = 0;
-    return;
+  if (olen == 0) return;
+  if (log_fd < 0 && now_ms() >= log_retry_at) log_open();
+  if (log_fd < 0) log_lost += (long long)olen;
+  else if (write_all(log_fd, obuf, olen) == 0) {
+    log_size += (long long)olen;
+    log_recovered();
+  } else {
+    log_lost += (long long)olen;
+    log_failed("write", errno);
   }
-  if (write_all(log_fd, obuf, olen) == 0) log_size += (long long)olen;
   olen = 0;
 }
 
@@ -75,7 +124,6 @@ static void log_room(size_t need) {
 }
 
 void log_write(const char *stream, char tag, const char *data, size_t len) {
-  if (log_fd < 0) return;
   if (!ts_len) log_stamp();
   size_t sl = strlen(stream);
   size_t need = ts_len + sl + 3 + len + 1;
@@ -109,7 +157,6 @@ static const char *write_lines(const struct stream *s, const char *p, const char
       p += LINE_MAX_BYTES;
     }
     size_t len = (size_t)(nl + 1 - p);
-    if (log_fd < 0) continue;
     log_room(pl + len);
     memcpy(obuf + olen, pre, pl);
     memcpy(obuf + olen + pl, p, len);

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,13 +27,19 @@ int health_streak;
 int force_restart;
 
 void shim_event(const char *type, const char *value) {
-  char path[PATH_MAX], line[128];
+  char path[PATH_MAX], *line;
   snprintf(path, sizeof path, "%s/" RUN_EVENTS, rundir);
-  int n = snprintf(line, sizeof line, "%lld %s %s\n", (long long)now_ms(), type, value);
+  /* sized to the value: a fixed buffer would cut it (or write past its end) */
+  int n = asprintf(&line, "%lld %s %s\n", (long long)now_ms(), type, value);
+  if (n < 0) {
+    fprintf(stderr, "codex32-shim: event %s %s lost: out of memory\n", type, value);
+    return;
+  }
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return;
-  write_all(fd, line, (size_t)n);
-  close(fd);
+  if (fd < 0 || write_all(fd, line, (size_t)n) < 0) /* one write: readers never see half an event */
+    fprintf(stderr, "codex32-shim: event %s %s not recorded in %s: %s\n", type, value, path, strerror(errno));
+  if (fd >= 0) close(fd);
+  free(line);
 }
 
 void write_state(const char *phase) {

@@ -9,6 +9,7 @@
 #include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "contract.h"
+#include "mountro.h"
 #include "spec.h"
 #include "util.h"
 
@@ -33,12 +35,13 @@ static int open_beneath(int rootfd, const char *path, int flags) {
 /* create the directories of PATH below root, refusing symlinks; returns an O_PATH fd */
 static int mkpath_beneath(int rootfd, const char *path, int as_file) {
   char buf[PATH_MAX];
-  snprintf(buf, sizeof buf, "%s", path);
+  if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf) die_err(ENAMETOOLONG, "container path %.64s...", path);
   int fd = dup(rootfd);
+  if (fd < 0) die("dup the root for %s", path);
   char *save, *tok = strtok_r(buf, "/", &save);
   while (tok) {
     char *next = strtok_r(NULL, "/", &save);
-    if (strcmp(tok, "..") == 0 || strcmp(tok, ".") == 0) die("refusing path %s", path);
+    if (strcmp(tok, "..") == 0 || strcmp(tok, ".") == 0) die_err(EINVAL, "refusing path %s", path);
     int nfd = openat(fd, tok, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (nfd < 0 && errno == ENOENT) {
       if (!next && as_file) {
@@ -49,10 +52,8 @@ static int mkpath_beneath(int rootfd, const char *path, int as_file) {
     }
     if (nfd < 0) die("cannot open %s in the container root", path);
     struct stat st;
-    if (fstat(nfd, &st) < 0 || S_ISLNK(st.st_mode)) {
-      errno = 0;
-      die("refusing %s: a component is a symlink in the container root", path);
-    }
+    if (fstat(nfd, &st) < 0) die("stat %s in the container root", path);
+    if (S_ISLNK(st.st_mode)) die_err(ELOOP, "refusing %s: a component is a symlink in the container root", path);
     close(fd);
     fd = nfd;
     tok = next;
@@ -71,18 +72,13 @@ static void mount_at(int rootfd, const char *dst, const char *src, const char *t
   close(fd);
 }
 
-/* remount an existing mount point read-only, keeping its other flags */
+/* make an existing mount point read-only with every mount below it (a submount of a :ro volume's
+   source, of the host's /usr), keeping its other flags */
 static void remount_ro(int rootfd, const char *dst, unsigned long extra) {
   int fd = open_beneath(rootfd, dst, O_PATH);
-  if (fd < 0) return; /* nothing there to protect */
-  char p[64];
-  fdpath(fd, p, sizeof p);
-  if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | extra, NULL) < 0 &&
-      mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
-    /* a locked mount in a user namespace keeps its flags: add nosuid/nodev/noexec and retry */
-    if (mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-      die("remount %s read-only", dst);
-  }
+  if (fd < 0 && errno == ENOENT) return; /* nothing there to protect */
+  if (fd < 0) die("open %s to make it read-only", dst); /* never left writable because it could not be reached */
+  if (mount_ro_tree(fd, extra) < 0) die("remount %s read-only", dst);
   close(fd);
 }
 
@@ -93,9 +89,7 @@ static void mount_root(const char *newroot) {
   if (!rootsrc || strcmp(rootsrc, "tmpfs") == 0) {
     if (mount("tmpfs", newroot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m") < 0) die("tmpfs root");
   } else if (strncmp(rootsrc, "overlay:", 8) == 0) {
-    char opts[PATH_MAX * 3 + 64];
-    snprintf(opts, sizeof opts, "%s", rootsrc + 8);
-    if (mount("overlay", newroot, "overlay", MS_NOSUID | MS_NODEV, opts) < 0) die("overlay root");
+    if (mount("overlay", newroot, "overlay", MS_NOSUID | MS_NODEV, rootsrc + 8) < 0) die("overlay root");
   } else {
     if (mount(rootsrc, newroot, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind root %s", rootsrc);
   }
@@ -103,14 +97,15 @@ static void mount_root(const char *newroot) {
 
 /* carry out one mount step of the spec (KEY=VAL) under the new root */
 static void mount_step(int rootfd, const char *e, size_t kl, const char *value) {
-  char val[PATH_MAX * 2];
-  snprintf(val, sizeof val, "%s", value);
+  char *val = strdup(value); /* split in place below; as long as the entry is */
+  if (!val) die("memory for the mount step %.64s", e);
   char *f[4] = {0};
 #define IS(k) (kl == strlen(k) && strncmp(e, k, kl) == 0)
   if (IS(SPEC_BIND)) { /* SRC \t DST \t ro|rw */
     int n = split_tab(val, f, 3);
     struct stat st;
-    if (n < 3 || stat(f[0], &st) < 0) die("bind source %s", f[0]);
+    if (n < 3) die_err(EINVAL, "bind step %.64s needs SRC, DST and ro|rw", value);
+    if (stat(f[0], &st) < 0) die("bind source %s", f[0]);
     int fd = mkpath_beneath(rootfd, f[1], !S_ISDIR(st.st_mode));
     char p[64];
     fdpath(fd, p, sizeof p);
@@ -118,16 +113,17 @@ static void mount_step(int rootfd, const char *e, size_t kl, const char *value) 
     close(fd);
     if (strcmp(f[2], "ro") == 0) remount_ro(rootfd, f[1], MS_NOSUID | MS_NODEV);
   } else if (IS(SPEC_SYMLINK)) { /* TARGET \t LINK */
-    split_tab(val, f, 2);
+    if (split_tab(val, f, 2) < 2) die_err(EINVAL, "symlink step %.64s needs TARGET and LINK", value);
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", f[1]);
+    if ((size_t)snprintf(dir, sizeof dir, "%s", f[1]) >= sizeof dir) die_err(ENAMETOOLONG, "symlink %.64s...", f[1]);
     char *slash = strrchr(dir, '/');
     const char *base = slash ? slash + 1 : dir;
     int dfd = slash && slash != dir ? (*slash = 0, mkpath_beneath(rootfd, dir, 0)) : dup(rootfd);
+    if (dfd < 0) die("open the directory of %s", f[1]);
     if (symlinkat(f[0], dfd, base) < 0 && errno != EEXIST) die("symlink %s", f[1]);
     close(dfd);
   } else if (IS(SPEC_TMPFS)) { /* DST \t OPTIONS */
-    split_tab(val, f, 2);
+    if (split_tab(val, f, 2) < 2) die_err(EINVAL, "tmpfs step %.64s needs DST and OPTIONS", value);
     mount_at(rootfd, f[0], "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, f[1], 0);
   } else if (IS(SPEC_PROC)) {
     mount_at(rootfd, val, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0);
@@ -139,9 +135,10 @@ static void mount_step(int rootfd, const char *e, size_t kl, const char *value) 
     mount_at(rootfd, val, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0);
   } else if (IS(SPEC_MASK)) { /* hide a path: /dev/null over a file, an empty read-only tmpfs over a dir */
     int fd = open_beneath(rootfd, val, O_PATH);
-    if (fd < 0) return;
+    if (fd < 0 && errno == ENOENT) { free(val); return; } /* nothing there to hide */
+    if (fd < 0) die("open %s to mask it", val); /* never left visible because it could not be reached */
     struct stat st;
-    fstat(fd, &st);
+    if (fstat(fd, &st) < 0) die("stat %s to mask it", val);
     char p[64];
     fdpath(fd, p, sizeof p);
     if (S_ISDIR(st.st_mode)) {
@@ -150,7 +147,8 @@ static void mount_step(int rootfd, const char *e, size_t kl, const char *value) 
     close(fd);
   } else if (IS(SPEC_READONLY)) { /* bind a path onto itself and make it read-only */
     int fd = open_beneath(rootfd, val, O_PATH);
-    if (fd < 0) return;
+    if (fd < 0 && errno == ENOENT) { free(val); return; }
+    if (fd < 0) die("open %s to make it read-only", val);
     char p[64];
     fdpath(fd, p, sizeof p);
     if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s", val);
@@ -158,6 +156,7 @@ static void mount_step(int rootfd, const char *e, size_t kl, const char *value) 
     remount_ro(rootfd, val, MS_NOSUID | MS_NODEV);
   }
 #undef IS
+  free(val);
 }
 
 /* build the container's root under NEWROOT from the ordered mount steps in the spec, then pivot */

@@ -102,7 +102,11 @@ int seccomp_compile(char **lines, int outfd, char *err, size_t errlen) {
   int r = 0;
   for (char **l = lines; l && *l && r == 0; l++) {
     char buf[512], *tok[MAX_TOKENS + 1];
-    snprintf(buf, sizeof buf, "%s", *l);
+    if ((size_t)snprintf(buf, sizeof buf, "%s", *l) >= sizeof buf) {
+      snprintf(err, errlen, "seccomp line longer than %zu bytes: %.40s...", sizeof buf - 1, *l);
+      r = -1;
+      break;
+    }
     int n = split(buf, tok, MAX_TOKENS + 1);
     if (n == 0) continue;
     if (ctx) r = add_line(ctx, dflt, tok, n, err, errlen);
@@ -130,7 +134,11 @@ int seccomp_prepare(char **entries, char *err, size_t errlen) {
   for (char **e = entries; e && *e; e++) {
     char *path = NULL;
     unsigned flags = (unsigned)strtoul(*e, &path, 10);
-    if (n_filters == MAX_FILTERS || !path || *path != ' ') {
+    if (n_filters == MAX_FILTERS) { /* the kernel stacks more, but the engine never asks for more */
+      snprintf(err, errlen, "more than %d seccomp filters: %s", MAX_FILTERS, *e);
+      return -1;
+    }
+    if (!path || *path != ' ') {
       snprintf(err, errlen, "bad seccomp entry %s", *e);
       return -1;
     }
@@ -167,7 +175,7 @@ int seccomp_install(char *err, size_t errlen) {
 }
 
 int seccomp_compile_main(char **args, int n) {
-  if (n != 1) die("usage: seccomp-compile OUT < LINES");
+  if (n != 1) die_err(EINVAL, "usage: seccomp-compile OUT < LINES");
   /* stdin may be a socket, which /dev/stdin cannot reopen: read the descriptor itself */
   size_t len = 0, cap = 1 << 16;
   char *text = malloc(cap + 1);
@@ -184,8 +192,7 @@ int seccomp_compile_main(char **args, int n) {
   int fd = open(args[0], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) die("create %s", args[0]);
   char err[256];
-  errno = 0;
-  if (seccomp_compile(lines, fd, err, sizeof err) < 0) die("%s", err);
+  if (seccomp_compile(lines, fd, err, sizeof err) < 0) die_err(0, "%s", err);
   if (fsync(fd) < 0 || close(fd) < 0) die("write %s", args[0]);
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,24 +13,43 @@
 #include "util.h"
 
 static char *spec_buf;
-char *entries[MAX_ENTRIES];
+char **entries;
 int n_entries;
+static size_t cap_entries;
 const char *rundir;
 int isolation;
 
+void spec_add(char *entry) {
+  if ((size_t)n_entries == cap_entries) {
+    size_t cap = cap_entries ? cap_entries * 2 : 256;
+    if (cap > INT32_MAX) die_err(E2BIG, "the spec has more than %d entries", INT32_MAX);
+    char **grown = realloc(entries, cap * sizeof *entries);
+    if (!grown) die("spec: room for %zu entries", cap);
+    entries = grown;
+    cap_entries = cap;
+  }
+  entries[n_entries++] = entry;
+}
+
+/* every entry is kept, however many: a spec cut short would start the container without what follows
+   (its masks, read-only paths, user mapping) */
 static void load_spec(const char *dir) {
   char path[PATH_MAX];
   size_t len;
   snprintf(path, sizeof path, "%s/" RUN_SPEC, dir);
   spec_buf = read_file(path, &len);
   if (!spec_buf) die("cannot read %s", path);
-  for (size_t i = 0; i < len && n_entries < MAX_ENTRIES;) {
-    entries[n_entries++] = spec_buf + i;
+  /* the file must end with its last entry's NUL: a spec written in part is refused, not half read */
+  if (len > 0 && spec_buf[len - 1] != 0) die_err(EINVAL, "%s ends within an entry: refusing a truncated spec", path);
+  for (size_t i = 0; i < len;) {
+    spec_add(spec_buf + i);
     i += strlen(spec_buf + i) + 1;
   }
 }
 
 void load_container(const char *dir) {
+  /* every file of the run directory is named as DIR/NAME in a PATH_MAX buffer: make sure each fits */
+  if (strlen(dir) > PATH_MAX - 64) die_err(ENAMETOOLONG, "run directory %.64s... is longer than %d bytes", dir, PATH_MAX - 64);
   rundir = dir;
   load_spec(dir);
   /* keys may change meaning between versions: carry out no spec written for another one */

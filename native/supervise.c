@@ -48,7 +48,11 @@ struct loop {
 enum { LOOP_GO_ON = 0, LOOP_DONE = 1 };
 
 
-static int timer(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); }
+static int timer(void) {
+  int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (fd < 0) die("timerfd_create");
+  return fd;
+}
 
 static void loop_init(struct loop *l) {
   memset(l, 0, sizeof *l);
@@ -56,15 +60,16 @@ static void loop_init(struct loop *l) {
   sigemptyset(&mask);
   int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGPIPE};
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&mask, sigs[i]);
-  sigprocmask(SIG_BLOCK, &mask, NULL);
-  l->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) die("block signals");
+  if ((l->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) die("signalfd");
   l->grace_t = timer();
   l->backoff_t = timer();
   l->timeout_t = timer();
   l->health_t = timer();
   l->health_to_t = timer();
   l->throttle = throttle_init();
-  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  /* without it, a double-forked process of the container would escape the kill path */
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) die("become child subreaper");
   l->backoff_initial = spec_num(SPEC_BACKOFF_INITIAL_MS, 100);
   l->backoff_max = spec_num(SPEC_BACKOFF_MAX_MS, 30000);
   l->backoff_reset = spec_num(SPEC_BACKOFF_RESET_MS, 10000);
@@ -120,11 +125,11 @@ static void begin_run(struct loop *l) {
   close(errfd);
   out_s.fd = io.out;
   err_s.fd = io.err;
-  /* a larger pipe means fewer wake-ups for a chatty bot (the kernel caps it at pipe-max-size) */
-  fcntl(out_s.fd, F_SETPIPE_SZ, 1024 * 1024);
-  fcntl(err_s.fd, F_SETPIPE_SZ, 1024 * 1024);
-  fcntl(out_s.fd, F_SETFL, O_NONBLOCK);
-  fcntl(err_s.fd, F_SETFL, O_NONBLOCK);
+  /* a larger pipe means fewer wake-ups for a chatty bot; refused past pipe-max-size or the user's
+     pipe quota, where the default size only costs more wake-ups */
+  (void)fcntl(out_s.fd, F_SETPIPE_SZ, 1024 * 1024);
+  (void)fcntl(err_s.fd, F_SETPIPE_SZ, 1024 * 1024);
+  if (fcntl(out_s.fd, F_SETFL, O_NONBLOCK) < 0 || fcntl(err_s.fd, F_SETFL, O_NONBLOCK) < 0) die("output pipes non-blocking");
   l->running = 1;
   if (n > 0) { /* set-up or exec failed: report it and do not restart what cannot run */
     int code = le.stage ? 125 : le.err == ENOENT ? 127 : 126;
@@ -351,7 +356,7 @@ static void exit_command(void) {
 }
 
 int run_main(char **args, int n) {
-  if (n != 1) die("usage: run RUNDIR");
+  if (n != 1) die_err(EINVAL, "usage: run RUNDIR");
   if (fcntl(3, F_GETFD) >= 0) {
     sync_fd = 3;
     fcntl(3, F_SETFD, FD_CLOEXEC);
@@ -376,18 +381,19 @@ int run_main(char **args, int n) {
   net_join();
   char **filters = spec_all(SPEC_SECCOMP); /* read on the host now: the container's root cannot see them */
   char serr[256];
-  if (seccomp_prepare(filters, serr, sizeof serr) < 0) die("%s", serr);
+  if (seccomp_prepare(filters, serr, sizeof serr) < 0) die_err(0, "%s", serr); /* serr names the cause */
   free(filters);
   run_no = (int)spec_num(SPEC_RUN_BASE, 0);
   cgroups = spec_all(SPEC_CGROUP);
   const char *log_path = spec_get(SPEC_LOG);
-  if (!log_path) die("spec has no log path");
-  log_init(log_path, spec_num(SPEC_LOG_MAX_SIZE, 0), (int)spec_num(SPEC_LOG_MAX_FILES, 1));
-  /* stdin, stdout and stderr of the supervisor itself go nowhere: it lives detached */
+  if (!log_path) die_err(EINVAL, "spec has no log path");
+  /* stdin and stdout of the supervisor itself go nowhere: it lives detached; stderr is RUNDIR/shim.err
+     (above), set before the log is opened, so a log that cannot be is said there */
   int devnull = open("/dev/null", O_RDWR);
-  dup2(devnull, 0);
-  dup2(devnull, 1);
-  if (ef < 0) dup2(devnull, 2);
+  if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0) die("/dev/null as stdin and stdout");
+  if (ef < 0 && dup2(devnull, 2) < 0) die("/dev/null as stderr");
+  if (devnull > 2) close(devnull);
+  log_init(log_path, spec_num(SPEC_LOG_MAX_SIZE, 0), (int)spec_num(SPEC_LOG_MAX_FILES, 1));
   attach_init();
   int code = supervise();
   attach_shutdown();

@@ -3,6 +3,7 @@
 #include "throttle.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -20,20 +21,21 @@ static long hz;
 struct throttle_fds throttle_init(void) {
   fds.tick = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   fds.resume = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (fds.tick < 0 || fds.resume < 0) die("timerfd_create");
   permille = spec_num(SPEC_CPU_THROTTLE_PERMILLE, 0);
   hz = sysconf(_SC_CLK_TCK);
   if (permille > 0) {
     struct itimerspec its = {{0, 100000000}, {0, 100000000}};
-    timerfd_settime(fds.tick, 0, &its, NULL);
+    if (timerfd_settime(fds.tick, 0, &its, NULL) < 0) die("arm the CPU throttle");
   }
   return fds;
 }
 
 void throttle_tick(void) {
-  static pid_t tree[8192];
   if (paused || permille <= 0) return;
   unsigned long long now_ticks = 0;
-  int n = collect_descendants(tree, 8192, &now_ticks);
+  pid_t *tree;
+  int n = collect_descendants(&tree, &now_ticks);
   long long used_ms = prev_ticks && now_ticks >= prev_ticks ? (long long)(now_ticks - prev_ticks) * 1000 / hz : 0;
   long long allowed_ms = 100 * permille / 1000;
   prev_ticks = now_ticks;
@@ -42,15 +44,17 @@ void throttle_tick(void) {
     paused = 1;
     arm(fds.resume, (used_ms - allowed_ms) * 1000 / permille);
   }
+  free(tree);
 }
 
 void throttle_resume(void) {
-  static pid_t tree[8192];
   if (!paused) return;
   signal_descendants(SIGCONT);
   paused = 0;
   unsigned long long t = 0;
-  collect_descendants(tree, 8192, &t);
+  pid_t *tree;
+  collect_descendants(&tree, &t);
+  free(tree);
   prev_ticks = t;
 }
 

@@ -15,17 +15,27 @@
 
 int report_fd = -1;
 
-void die(const char *fmt, ...) {
-  int e = errno;
+static void vdie(int e, const char *fmt, va_list ap) __attribute__((noreturn, format(printf, 2, 0)));
+static void vdie(int e, const char *fmt, va_list ap) {
   struct launch_error le = {e, 1, {0}};
-  va_list ap;
-  va_start(ap, fmt);
   int n = vsnprintf(le.msg, sizeof le.msg, fmt, ap);
-  va_end(ap);
   if (e && n > 0 && (size_t)n < sizeof le.msg) snprintf(le.msg + n, sizeof le.msg - (size_t)n, ": %s", strerror(e));
   fprintf(stderr, "codex32-shim: %s\n", le.msg);
   if (report_fd >= 0) write_all(report_fd, &le, sizeof le);
   _exit(125);
+}
+
+void die(const char *fmt, ...) {
+  int e = errno; /* before anything here can change it */
+  va_list ap;
+  va_start(ap, fmt);
+  vdie(e, fmt, ap);
+}
+
+void die_err(int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vdie(err, fmt, ap);
 }
 
 int64_t now_ms(void) {
@@ -53,17 +63,29 @@ char *read_file(const char *path, size_t *len_out) {
   if (fd < 0) return NULL;
   size_t cap = 4096, len = 0;
   char *buf = malloc(cap + 1);
-  for (;;) {
+  int err = buf ? 0 : ENOMEM;
+  while (!err) {
     if (len == cap) {
+      char *grown = realloc(buf, cap * 2 + 1);
+      if (!grown) {
+        err = ENOMEM;
+        break;
+      }
+      buf = grown;
       cap *= 2;
-      buf = realloc(buf, cap + 1);
     }
     ssize_t n = read(fd, buf + len, cap - len);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0) err = errno;
     if (n <= 0) break;
     len += (size_t)n;
   }
   close(fd);
+  if (err) { /* a file read in part is never taken for the whole */
+    free(buf);
+    errno = err;
+    return NULL;
+  }
   buf[len] = 0;
   if (len_out) *len_out = len;
   return buf;
@@ -118,7 +140,8 @@ void arm(int tfd, long long ms) {
     its.it_value.tv_sec = ms / 1000;
     its.it_value.tv_nsec = (ms % 1000) * 1000000;
   }
-  timerfd_settime(tfd, 0, &its, NULL);
+  /* fails only on a descriptor that is not a timer: a timeout silently never firing is worse than dying */
+  if (timerfd_settime(tfd, 0, &its, NULL) < 0) die("arm timer %d", tfd);
 }
 
 

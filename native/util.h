@@ -15,11 +15,14 @@ struct launch_error {
 /* set in the container's processes before exec: die() reports there too */
 extern int report_fd;
 
-/* print "codex32-shim: MESSAGE[: strerror]", report it on report_fd, exit 125 */
+/* print "codex32-shim: MESSAGE: strerror(errno)", report it on report_fd, exit 125. errno is taken
+   first thing: call it right after the call that failed, or use die_err */
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* die with an explicit errno (0: no system error, only the message) */
+void die_err(int err, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 int64_t now_ms(void);
 int write_all(int fd, const void *buf, size_t len);
-/* the whole file, NUL-terminated (malloc'd); NULL when it cannot be opened */
+/* the whole file, NUL-terminated (malloc'd); NULL with errno when it cannot be opened or read whole */
 char *read_file(const char *path, size_t *len_out);
 /* write data to an existing file (cgroup and /proc knobs) */
 int write_file(const char *path, const char *data);

@@ -12,7 +12,8 @@ import { checkBlkio } from '../runtime/blkio.js';
 import { defaultNetworkMode } from '../runtime/network.js';
 import { checkSecurity } from '../runtime/security.js';
 import { checkCgroupLimits } from '../runtime/cgroups.js';
-import { resolveArgv } from '../runtime/plan.js';
+import { checkExecSize } from '../runtime/execlimits.js';
+import { appRootFor, containerEnv, resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
 import { checkSeccomp } from '../runtime/seccomp.js';
 import { ensureRoom, stateError } from '../state/errors.js';
@@ -88,7 +89,8 @@ export async function resolveCreate(core: EngineCore, input: ContainerConfig, op
     config,
     state: { restartCount: 0, runBase: 0, restartBase: 0 },
   };
-  resolveArgv(row, image, paths); // a command that cannot be inferred is refused now, not at start
+  // a command that cannot be inferred, or that execve would refuse as too large, is refused now, not at start
+  checkExecSize(resolveArgv(row, image, paths), containerEnv(config, appRootFor(isolation, paths)));
   return { row, image, paths, createAttrs: { image: cfg.image, isolation } };
 }
 

@@ -24,7 +24,7 @@ import { EngineImages, imageList, importImageFile, removeImageNamed } from './im
 import { EngineNetworks } from './netapi.js';
 import type { InspectResult } from './inspect.js';
 import { killContainer, startContainer, stopContainer, waitContainer, type WaitOptions } from './lifecycle.js';
-import { containerLogs, containerStats, inspectContainer } from './observe.js';
+import { containerLogProblems, containerLogs, containerStats, inspectContainer } from './observe.js';
 import { listContainers, startAll, wantsRestart } from './policy.js';
 import { recordOomKills } from './oom.js';
 import { SupervisedProcesses } from './process.js';
@@ -201,6 +201,11 @@ export class ContainerEngine implements EngineCore {
   /** Log records of a container; follow ends when the container stops. */
   logs(ref: string, options: LogOptions = {}): AsyncGenerator<LogRecord> {
     return containerLogs(this, ref, options);
+  }
+
+  /** The failures of the container's log in its last run (cannot open or write it), oldest first. */
+  logProblems(ref: string): string[] {
+    return containerLogProblems(this, ref);
   }
 
   /** One usage sample of the given running containers (all running ones when none are named). */

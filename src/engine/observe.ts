@@ -5,6 +5,7 @@ import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
 import { sampleStats, type StatsSample } from '../monitor/stats.js';
 import { RUN_FILES } from '../runtime/contract.js';
 import { resolveArgv } from '../runtime/plan.js';
+import { readShimEvents } from '../runtime/supervisor.js';
 import type { EngineCore } from './core.js';
 import { toInspect, type InspectResult } from './inspect.js';
 import { listContainers, reviveLost } from './policy.js';
@@ -31,6 +32,18 @@ export function containerLogs(core: EngineCore, ref: string, options: LogOptions
   const paths = core.paths(row.id);
   const done = options.done ?? (() => !isActive(core.get(row.id).status));
   return readLogs(paths.log, { ...options, done: options.follow ? throttle(done, 50) : done });
+}
+
+/**
+ * What went wrong with the container's log in its last run, from the supervisor's events: each
+ * failure to open or write it ("TIME cannot write …: No space left on device") and each recovery, so
+ * a reader knows the log it got is incomplete.
+ */
+export function containerLogProblems(core: EngineCore, ref: string): string[] {
+  const paths = core.paths(core.get(ref).id);
+  return readShimEvents(paths.dir)
+    .filter((e) => e.type === 'log_error' || e.type === 'log_resumed')
+    .map((e) => `${new Date(e.time).toISOString()} ${e.type === 'log_resumed' ? `log written again: ${e.value}` : e.value}`);
 }
 
 /** One usage sample of the given running containers (all running ones when none are named). */

@@ -126,6 +126,13 @@ export function createCgroups(cg: HostInfo['cgroup'], id: string, limits: Cgroup
     if (ctl === 'cpu' && limits.cpuShares) write(`${dir}/cpu.shares`, String(limits.cpuShares));
   }
   addCpuAccounting(set, cg, id);
+  // a freezer cgroup: the supervisor freezes the container before killing it, so a forking tree cannot
+  // race the kill (v2 has cgroup.kill and cgroup.freeze in the unified directory itself)
+  if (cg.freezer && dirs.length) {
+    const dir = `${cg.freezer}/codex32/${id}`;
+    mkdirSync(dir, { recursive: true });
+    dirs.push(dir);
+  }
   return dirs.length ? set : undefined;
 }
 
@@ -194,6 +201,14 @@ export function cgroupPids(set: CgroupSet | undefined): number[] {
 
 /** SIGKILL everything in the cgroups until they are empty (or give up after about two seconds). */
 export async function killCgroups(set: CgroupSet | undefined): Promise<void> {
+  // a supervisor that died between its freeze and its thaw must not leave the processes frozen, unkillable
+  for (const dir of set?.dirs ?? []) {
+    try {
+      if (existsSync(`${dir}/freezer.state`)) writeFileSync(`${dir}/freezer.state`, 'THAWED');
+    } catch {
+      /* gone already */
+    }
+  }
   for (let i = 0; i < 200; i++) {
     const pids = cgroupPids(set);
     if (!pids.length) return;

@@ -10,7 +10,7 @@ import { launchShim } from './shim-launch.js';
 
 const root = join(import.meta.dirname, '../..');
 const header = readFileSync(join(root, 'native/contract.h'), 'utf8');
-// the supervisor's sources (native/cli/ is a separate program that never reads a spec)
+// the supervisor's sources
 const sources = readdirSync(join(root, 'native'))
   .filter((f) => f.endsWith('.c') || (f.endsWith('.h') && f !== 'contract.h'))
   .map((f) => ({ f, text: readFileSync(join(root, 'native', f), 'utf8') }));

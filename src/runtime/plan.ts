@@ -7,6 +7,7 @@ import { inferCommand } from '../images/store.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { ContainerRow } from '../state/types.js';
 import type { CgroupSet } from './cgroups.js';
+import { checkExecSize } from './execlimits.js';
 import type { ContainerPaths } from './layout.js';
 import { encodeSpecEntries, spec, specEach } from './contract.js';
 import { networkMode } from './network.js';
@@ -125,6 +126,11 @@ function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: Containe
   return e;
 }
 
+/** The environment the container's command gets: the defaults, then the config's own values. */
+export function containerEnv(c: ContainerRow['config'], appRoot: string): Record<string, string> {
+  return { PATH: DEFAULT_PATH, HOME: appRoot, HOSTNAME: c.hostname ?? c.name, ...(c.tty ? { TERM: 'xterm' } : {}), ...c.env };
+}
+
 /** Build the shim's spec for one start of the container. */
 export function buildPlan(
   row: ContainerRow,
@@ -139,7 +145,8 @@ export function buildPlan(
   const appRoot = appRootFor(level, paths);
   const argv = resolveArgv(row, image, paths);
   const cwd = c.workdir ?? appRoot;
-  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: appRoot, HOSTNAME: c.hostname ?? c.name, ...(c.tty ? { TERM: 'xterm' } : {}), ...c.env };
+  const env = containerEnv(c, appRoot);
+  checkExecSize(argv, env);
   const entries: string[] = [
     spec('isolation_level', { minimal: 0, standard: 1, strict: 2 }[level]),
     spec('log', paths.log),

@@ -20,6 +20,8 @@ export interface HostInfo {
     /** where each usable controller's hierarchy is mounted (v1) or the unified root (v2) */
     controllers: Partial<Record<Controller, string>>;
     unified?: string;
+    /** the v1 freezer hierarchy, where the supervisor freezes a container to kill it with no fork racing the kill */
+    freezer?: string;
   };
   overlay: boolean;
   levels: Record<'minimal' | 'standard' | 'strict', LevelSupport>;
@@ -70,7 +72,8 @@ export function probeCgroups(root = CGROUP_ROOT): HostInfo['cgroup'] {
   }
   const unified = existsSync(`${root}/unified/cgroup.procs`) ? `${root}/unified` : undefined;
   const any = Object.keys(controllers).length > 0;
-  return { version: any ? (unified ? 'hybrid' : 'v1') : unified ? 'v2' : 'none', controllers, unified };
+  const freezer = any && existsSync(`${root}/freezer/cgroup.procs`) && writable(`${root}/freezer`) ? `${root}/freezer` : undefined;
+  return { version: any ? (unified ? 'hybrid' : 'v1') : unified ? 'v2' : 'none', controllers, unified, ...(freezer ? { freezer } : {}) };
 }
 
 function capEffHas(cap: number): boolean {

@@ -136,7 +136,7 @@ export function findShim(runDir: string): ProcRef | undefined {
   return undefined;
 }
 
-/** Events the shim appended (health transitions), oldest first. */
+/** Events the shim appended (health transitions, log failures), oldest first; the value is the rest of the line. */
 export function readShimEvents(runDir: string): Array<{ time: number; type: string; value: string }> {
   let s: string;
   try {
@@ -148,7 +148,7 @@ export function readShimEvents(runDir: string): Array<{ time: number; type: stri
     .split('\n')
     .filter(Boolean)
     .map((l) => {
-      const [time, type, value] = l.split(' ');
-      return { time: Number(time), type, value };
+      const [time, type, ...value] = l.split(' ');
+      return { time: Number(time), type, value: value.join(' ') };
     });
 }

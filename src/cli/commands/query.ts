@@ -83,13 +83,18 @@ export function registerQuery(program: Command): void {
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       let lineStart = true;
-      for await (const rec of engineFor(cmd).logs(ref, {
+      const engine = engineFor(cmd);
+      // a log the supervisor could not open or write is incomplete: say so, and why, on stderr
+      const problems = engine.logProblems(ref);
+      for (const p of problems) process.stderr.write(`codex32: the log of ${ref} is incomplete: ${p}\n`);
+      for await (const rec of engine.logs(ref, {
         follow: o.follow, tail, since: o.since ? parseTime('`--since`', o.since) : undefined, until: o.until ? parseTime('`--until`', o.until) : undefined,
         streams: o.stream ? [o.stream as 'stdout' | 'stderr'] : undefined, signal: ac.signal,
       })) {
         await writeRecord(rec, o.timestamps && lineStart ? rec.time + ' ' : undefined);
         lineStart = rec.full;
       }
+      if (o.follow) for (const p of engine.logProblems(ref).slice(problems.length)) process.stderr.write(`codex32: the log of ${ref} is incomplete: ${p}\n`);
     }));
 
   program
