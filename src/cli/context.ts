@@ -35,6 +35,11 @@ export function finishClosedPipe(): Promise<void> {
   return closing;
 }
 
+/** Finish what the engine began in the background (auto-removals it found due) before the CLI ends. */
+export async function settleEngine(): Promise<void> {
+  await engine?.settle();
+}
+
 /** Close the engine if one was opened. */
 export function closeEngine(): void {
   engine?.close();

@@ -10,7 +10,7 @@ import { registerMonitor } from './commands/monitor.js';
 import { registerBot } from './commands/bot.js';
 import { registerServe, registerStartup } from './commands/serve.js';
 import { registerSystem } from './commands/system.js';
-import { closeEngine, finishClosedPipe } from './context.js';
+import { closeEngine, finishClosedPipe, settleEngine } from './context.js';
 import { useLauncher } from '../runtime/launcher.js';
 import { isClosedPipe, reportError } from './errors.js';
 
@@ -83,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     return reportError(err);
   } finally {
     try {
+      await settleEngine();
       closeEngine();
     } catch (err) {
       process.exitCode = reportError(err);

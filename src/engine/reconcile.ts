@@ -159,6 +159,9 @@ export function reconcileRow(store: StateStore, row: ContainerRow, runDir: strin
     // restarted since: report the last exit but keep running
     state.exitCode = lastExit.exitCode;
   }
+  // ended for good with auto-remove: claimed for removal in the same transaction that records the end,
+  // so no look in between sees it exited; whichever engine call comes next finishes the job (removalDue)
+  if ((status === 'exited' || status === 'dead') && row.config.autoRemove && !state.holdRemoval) status = 'removing';
   // taken before the records were read, so a change after that read still differs from it next time
   if (mark !== undefined && shimAlive && (status === 'running' || status === 'restarting')) state.mark = mark;
   else delete state.mark;
