@@ -60,7 +60,7 @@ export function quietMark(row: ContainerRow, runDir: string): string | undefined
  * record's, then the current run's when it is past them). Unknown ones read as now.
  */
 function restartTimes(exits: RunRecord[], lastRun: number, shim: { run: number; runStartedAt?: number }, n: number): number[] {
-  if (n <= 0) return [];
+  if (!(n > 0)) return [];
   const starts = exits.map((e) => e.startedAt);
   if (shim.run > (exits.at(-1)?.run ?? lastRun) && shim.runStartedAt) starts.push(shim.runStartedAt);
   const known = starts.slice(-n);
