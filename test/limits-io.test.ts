@@ -5,12 +5,15 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ioHierarchy } from '../src/runtime/blkio.js';
+import { ioHierarchy, weightUnsupported } from '../src/runtime/blkio.js';
 import { missing, sandbox } from './helpers.js';
 
 const io = ioHierarchy();
 const root = process.getuid?.() === 0;
 const skip = missing({ standard: true }) ?? (process.env.CI === 'true' ? undefined : !io ? 'no block I/O cgroup controller' : !root ? 'needs root for a loop device' : undefined);
+// the engine's own probe: where it refuses --blkio-weight (no bfq, no cfq, no io cost) the test has nothing
+// to check; where the host has a weight it runs, in CI too
+const noWeight = skip ? undefined : weightUnsupported(io);
 const sb = sandbox('c32-io-');
 const { cli, inspect } = sb;
 const work = mkdtempSync(join(tmpdir(), 'c32-io-work-'));
@@ -79,7 +82,7 @@ describe.skipIf(!!skip)(`block I/O limits${skip ? ` (skipped: ${skip})` : ''}`, 
     }
   });
 
-  it('--blkio-weight is written to the cgroup and shown by inspect', async () => {
+  it.skipIf(!!noWeight)(`--blkio-weight is written to the cgroup and shown by inspect${noWeight ? ` (skipped: ${noWeight})` : ''}`, async () => {
     await cli(['run', '-d', '--name', 'weighted', '--network', 'none', '--blkio-weight', '300', 'host', 'sleep', '60']);
     const doc = await inspect('weighted');
     expect(doc.HostConfig.BlkioWeight).toBe(300);

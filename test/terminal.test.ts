@@ -2,6 +2,8 @@
 // Ctrl-P Ctrl-Q and attach; and the pipe case of run -i.
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, missing, sandbox, until } from './helpers.js';
 
@@ -69,6 +71,19 @@ describe.skipIf(!!skip)(`interactive terminals${skip ? ` (skipped: ${skip})` : '
     expect(logs).toMatch(/hello 42/);
     expect(logs).toMatch(/back 5/);
     await cli(['rm', 'tty1']);
+  });
+
+  it('run -it --rm detached with Ctrl-P Ctrl-Q: the container is removed when it ends later', async () => {
+    await session('rmd', ['run', '-it', '--rm', '--name', 'tty-rm', 'host', 'sh']);
+    await shows('rmd', /#/);
+    await type('rmd', 'sleep 5; exit 5', 'Enter');
+    await type('rmd', 'C-p', 'C-q');
+    await shows('rmd', /detached from tty-rm; it keeps running[\s\S]*EXITED=0/);
+    const id = String((await cli(['inspect', '--format', '{{.Id}}', 'tty-rm'])).stdout).trim();
+    expect(id).toMatch(/^[0-9a-f]{12,}$/);
+    // nobody is attached when it ends: its own exit command, then any listing, find it gone
+    await until(async () => !(await sb.json<Array<{ Name: string }>>(['ps', '-a', '--json'])).some((c) => c.Name === 'tty-rm'), 60_000, 200);
+    await until(() => !existsSync(join(sb.storage, 'containers', id)), 60_000, 200);
   });
 
   it('exec -it: a shell in a running container, with its terminal, resize, Ctrl-C and the exit code', async () => {

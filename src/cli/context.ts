@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import { ContainerEngine } from '../engine/engine.js';
 import { isClosedPipe, reportError } from './errors.js';
-import { onCloseEngine } from './session.js';
+import { onEngine } from './session.js';
 
-export { closeEngine, finishClosedPipe, onClosedPipe } from './session.js';
+export { closeEngine, finishClosedPipe, onClosedPipe, settleEngine } from './session.js';
 
 let engine: ContainerEngine | undefined;
 
@@ -13,10 +13,13 @@ export function engineFor(cmd: Command): ContainerEngine {
   if (!engine) {
     const opened = new ContainerEngine(storageOption(cmd));
     engine = opened;
-    onCloseEngine(() => {
-      engine = undefined;
-      opened.close();
-    });
+    onEngine(
+      () => {
+        engine = undefined;
+        opened.close();
+      },
+      () => opened.settle(),
+    );
   }
   return engine;
 }

@@ -1,6 +1,6 @@
 // The codex32 command line: parse, one engine call, render. Exit codes follow docker (125/126/127).
 import { Command, CommanderError } from 'commander';
-import { closeEngine, finishClosedPipe } from './session.js';
+import { closeEngine, finishClosedPipe, settleEngine } from './session.js';
 import { useLauncher } from '../runtime/launcher.js';
 import { isClosedPipe, reportError } from './errors.js';
 
@@ -116,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     return reportError(err);
   } finally {
     try {
+      await settleEngine();
       closeEngine();
     } catch (err) {
       process.exitCode = reportError(err);

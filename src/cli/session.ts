@@ -2,18 +2,25 @@
 // small, and a command's module brings the engine only when that command runs.
 
 let closer: (() => void) | undefined;
+let settler: (() => Promise<void>) | undefined;
 let pipeClosed: (() => Promise<void>) | undefined;
 let closing: Promise<void> | undefined;
 
-/** Record how to close the engine this process opened (context.ts calls it when it opens one). */
-export function onCloseEngine(fn: (() => void) | undefined): void {
-  closer = fn;
+/** Record how to settle and close the engine this process opened (context.ts calls it when it opens one). */
+export function onEngine(close: () => void, settle: () => Promise<void>): void {
+  closer = close;
+  settler = settle;
+}
+
+/** Finish what the engine began in the background (auto-removals it found due) before the CLI ends. */
+export async function settleEngine(): Promise<void> {
+  await settler?.();
 }
 
 /** Close the engine if one was opened. */
 export function closeEngine(): void {
   const fn = closer;
-  closer = undefined;
+  closer = settler = undefined;
   fn?.();
 }
 

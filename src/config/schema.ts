@@ -148,7 +148,7 @@ export const ContainerConfigSchema = z
     /** allow a volume whose source is the host's root, or holds or lies within the storage directory */
     /** copy a path image's files afresh at every start, so each run runs the code now on disk (bots) */
     refreshApp: z.boolean().default(false),
-    /** run -d --rm: the supervisor removes the container when it has exited for good (its exit command) */
+    /** --rm, HostConfig.AutoRemove: once the supervisor has recorded the final exit, the engine removes the container */
     autoRemove: z.boolean().optional(),
     allowHostRoot: z.boolean().default(false),
     restart: RestartPolicySchema.default({}),

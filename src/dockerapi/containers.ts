@@ -3,7 +3,7 @@ import { parseSignal } from '../config/parse.js';
 import type { ContainerEngine } from '../engine/engine.js';
 import { isEngineError } from '../errors.js';
 import { attachRoutes, startWithAttach } from './attach.js';
-import { AUTOREMOVE_LABEL, toContainerConfig } from './create.js';
+import { toContainerConfig } from './create.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, ApiRoute } from './server.js';
 import { dockerStatus, inspectEntry, psEntry } from './shapes.js';
@@ -56,33 +56,15 @@ async function create(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]):
   }
 }
 
-/** Exit codes of AutoRemove containers, kept past their removal for a wait?condition=removed still to come. */
-const removedExits = new Map<string, number>();
-
-/** Remove an AutoRemove container once it has stopped for good (the service does what `--rm` does). */
-export function removeWhenDone(engine: ContainerEngine, id: string): void {
-  void (async () => {
-    try {
-      removedExits.set(id, await engine.wait(id));
-      if (removedExits.size > 1000) removedExits.delete(removedExits.keys().next().value!);
-      await engine.remove(id, { force: true });
-    } catch {
-      /* already removed, or the service is closing: nothing to do */
-    }
-  })();
-}
-
 async function start(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
   const row = req.engine.get(ref(req));
   if (row.status === 'running') throw new ApiError(304, 'Container already started');
-  const autoRemove = row.config.labels[AUTOREMOVE_LABEL] === 'true';
   try {
     await startWithAttach(req.engine, row.id);
   } catch (e) {
-    if (autoRemove) await req.engine.remove(row.id, { force: true }).catch(() => undefined); // as dockerd: --rm even when the start fails
+    if (row.config.autoRemove) await req.engine.remove(row.id, { force: true }).catch(() => undefined); // as dockerd: --rm even when the start fails
     throw e;
   }
-  if (autoRemove) removeWhenDone(req.engine, row.id);
   noContent(res);
 }
 
@@ -93,7 +75,6 @@ async function stop(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1], re
   if (t !== null && !Number.isFinite(timeout)) throw new ApiError(400, `t must be a number of seconds, got ${t}`);
   if (restart) {
     await req.engine.restart(row.id, { timeout });
-    if (row.config.labels[AUTOREMOVE_LABEL] === 'true') removeWhenDone(req.engine, row.id);
   } else {
     if (row.status !== 'running' && row.status !== 'restarting' && row.status !== 'starting') throw new ApiError(304, 'Container already stopped');
     await req.engine.stop(row.id, { timeout });
@@ -130,14 +111,9 @@ async function wait(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): P
   res.on('close', () => gone.abort());
   let result: { StatusCode: number; Error: null | { Message: string } };
   try {
-    let code = await req.engine.wait(row.id, { nextExit: condition !== 'not-running', signal: gone.signal }).catch((e) => {
-      if (isEngineError(e, 'NO_SUCH_CONTAINER') && removedExits.has(row.id)) return removedExits.get(row.id)!;
-      throw e;
-    });
-    if (condition === 'removed') {
-      await untilRemoved(req.engine, row.id, res);
-      code = removedExits.get(row.id) ?? code; // the wait above may have seen the row go before its exit code
-    }
+    // an AutoRemove container may be removed meanwhile: the engine's wait still has its exit code
+    const code = await req.engine.wait(row.id, { nextExit: condition !== 'not-running', signal: gone.signal });
+    if (condition === 'removed') await untilRemoved(req.engine, row.id, res);
     result = { StatusCode: code, Error: null };
   } catch (e) {
     result = { StatusCode: -1, Error: { Message: (e as Error).message } };

@@ -8,8 +8,6 @@ import { ApiError } from './errors.js';
 
 /** The label that asks for an isolation level other than the engine's default. */
 export const ISOLATION_LABEL = 'codex32.isolation';
-/** The label that records HostConfig.AutoRemove: the service removes the container when it exits. */
-export const AUTOREMOVE_LABEL = 'codex32.autoremove';
 
 type Json = Record<string, any>;
 
@@ -143,6 +141,11 @@ function networkOf(body: Json, h: Json, cfg: ContainerConfig): void {
 function runtimeOf(body: Json, h: Json, cfg: ContainerConfig): void {
   const rp = h.RestartPolicy;
   if (rp?.Name) cfg.restart = { name: rp.Name, maxRetries: rp.MaximumRetryCount ?? 0 };
+  // the engine's own auto-remove (as the CLI's --rm): removed once ended, whether or not this service runs
+  if (h.AutoRemove) {
+    if (rp?.Name && rp.Name !== 'no') throw new ApiError(400, 'conflicting options: cannot specify both --restart and --rm');
+    cfg.autoRemove = true;
+  }
   const lc = h.LogConfig;
   if (lc?.Type && lc.Type !== 'json-file' && lc.Type !== 'local') throw refuse(`HostConfig.LogConfig type ${lc.Type}`, 'logs are kept in files (json-file)');
   if (lc?.Config?.['max-size']) cfg.logMaxSize = sizeOf(lc.Config['max-size']);
@@ -177,7 +180,6 @@ export function toContainerConfig(body: Json, name: string | null): ContainerCon
   const isolation = labels[ISOLATION_LABEL];
   if (isolation !== undefined && !['minimal', 'standard', 'strict'].includes(isolation))
     throw new ApiError(400, `Label ${ISOLATION_LABEL} must be minimal, standard or strict, got ${isolation}`);
-  if (h.AutoRemove) labels[AUTOREMOVE_LABEL] = 'true';
   const env: Record<string, string> = {};
   for (const e of (body.Env ?? []) as string[]) if (e.includes('=')) env[e.slice(0, e.indexOf('='))] = e.slice(e.indexOf('=') + 1);
   const entrypoint = strs(body.Entrypoint, 'Entrypoint');

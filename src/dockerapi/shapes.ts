@@ -2,7 +2,6 @@
 import type { InspectResult } from '../engine/inspect.js';
 import { statusLine } from '../engine/statustext.js';
 import type { ContainerRow } from '../state/types.js';
-import { AUTOREMOVE_LABEL } from './create.js';
 
 /** docker's State.Status for codex32's statuses (docker has no starting or stopping). */
 export function dockerStatus(status: ContainerRow['status']): string {
@@ -66,7 +65,6 @@ export function inspectEntry(i: InspectResult, row: ContainerRow): Record<string
       ...i.HostConfig,
       LogConfig: { Type: 'json-file', Config: { 'max-size': String(i.HostConfig.LogConfig.MaxSize), 'max-file': String(i.HostConfig.LogConfig.MaxFiles) } },
       NetworkMode: i.HostConfig.NetworkMode === 'private' ? 'default' : i.HostConfig.NetworkMode,
-      AutoRemove: i.HostConfig.AutoRemove || c.labels[AUTOREMOVE_LABEL] === 'true',
       Privileged: false,
       Binds: c.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
       MemorySwap: i.HostConfig.Memory,

@@ -16,6 +16,8 @@ export interface EngineCore {
   find(ref: string): ContainerRow;
   /** Bring a row up to date with its supervisor. */
   reconcile(row: ContainerRow): ContainerRow;
+  /** Finish the removal of an auto-remove container that has ended (removalDue); true once it was tried. */
+  finishRemoval(row: ContainerRow): Promise<boolean>;
   /** Start a container (used by the restart policy). */
   start(ref: string): Promise<void>;
 }

@@ -30,10 +30,10 @@ import { recordOomKills } from './oom.js';
 import { SupervisedProcesses } from './process.js';
 import { Container } from './container.js';
 import { quietMark, reconcileRow } from './reconcile.js';
-import { pruneContainers, removeContainer } from './removal.js';
+import { holdRemoval, pruneContainers, removeContainer } from './removal.js';
 import { openState, removeFromDisk } from './repair.js';
 import { mapStorageErrors } from './storage-errors.js';
-import { isActive } from './status.js';
+import { isActive, removalDue } from './status.js';
 
 export { Container } from './container.js';
 
@@ -104,19 +104,54 @@ export class ContainerEngine implements EngineCore {
     return row;
   }
 
-  /** Bring a row up to date with its supervisor, recording exits and events. */
+  /**
+   * Bring a row up to date with its supervisor, recording exits and events. An auto-remove container
+   * found ended for good is removed (files, cgroups, network, row) in the background: the CLI awaits
+   * that before it exits (settle), a list awaits it before it answers.
+   */
   reconcile(row: ContainerRow): ContainerRow {
-    if (!isActive(row.status)) return row;
+    if (!isActive(row.status)) {
+      if (removalDue(row)) void this.finishRemoval(row);
+      return row;
+    }
     row = recordOomKills(this.store, row);
     const mark = quietMark(row, this.paths(row.id).dir);
     if (mark !== undefined && mark === row.state.mark) return row; // nothing recorded since the last look
-    return this.store.tx(() => {
+    const next = this.store.tx(() => {
       const cur = this.store.getContainer(row.id);
       if (!cur) throw new EngineError('NO_SUCH_CONTAINER', `No such container: ${row.name}.`, { context: { container: row.name } });
       const { row: next, events } = reconcileRow(this.store, cur, this.paths(cur.id).dir, mark);
       for (const e of events) this.store.insertEvent({ time: e.time ?? Date.now(), type: e.type, containerId: next.id, name: next.name, attrs: e.attrs });
       return next;
     });
+    if (removalDue(next)) void this.finishRemoval(next);
+    return next;
+  }
+
+  /** This process's auto-removals under way, by container id. */
+  private readonly removals = new Map<string, Promise<boolean>>();
+
+  /** Finish the removal of an auto-remove container that has ended (once per process at a time); true once tried. */
+  finishRemoval(row: ContainerRow): Promise<boolean> {
+    let work = this.removals.get(row.id);
+    if (!work) {
+      work = (async () => {
+        await null; // registered before the removal's own lookup reconciles this row again
+        try {
+          await removeContainer(this, row.id, { force: true });
+        } catch {
+          /* gone already, or failed: the row stays `removing` and the next engine call tries again */
+        }
+        return true;
+      })().finally(() => this.removals.delete(row.id));
+      this.removals.set(row.id, work);
+    }
+    return work;
+  }
+
+  /** Resolve once the auto-removals this process began are done: a short-lived caller awaits it before close. */
+  async settle(): Promise<void> {
+    while (this.removals.size) await Promise.all(this.removals.values());
   }
 
   /** Validate a config and create the container (not started). */
@@ -152,9 +187,26 @@ export class ContainerEngine implements EngineCore {
 
   /** Stop (if running) and start again. */
   async restart(ref: string, options: { timeout?: number } = {}): Promise<void> {
-    await this.stop(ref, options);
-    await this.start(ref);
-    recordEvent(this.store, 'restart', this.get(ref), { manual: true });
+    const row = this.get(ref);
+    // an auto-remove container is kept across a restart's stop, as docker does; a failed start removes it
+    if (row.config.autoRemove) this.holdRemoval(row.id, true);
+    try {
+      await this.stop(row.id, options);
+      await this.start(row.id);
+    } finally {
+      if (row.config.autoRemove) this.holdRemoval(row.id, false);
+    }
+    recordEvent(this.store, 'restart', this.get(row.id), { manual: true });
+  }
+
+  /**
+   * Keep an auto-remove container past its end while its caller still reads it (a foreground `run --rm`,
+   * a restart), or let it go: released, one that has already ended is removed now.
+   */
+  holdRemoval(ref: string, hold: boolean): void {
+    const row = this.find(ref);
+    holdRemoval(this.store, row.id, hold);
+    if (!hold) this.reconcile(this.find(row.id));
   }
 
   /** Wait until the container stops; resolves to its exit code. */

@@ -295,13 +295,16 @@ export async function waitContainer(core: EngineCore, ref: string, options: Wait
   if (options.nextExit && !isActive(row.status)) {
     if (!(await waitStarted(core, row.id, row.state.finishedAt, end, options.signal)))
       throw new EngineError('TIMEOUT', `Container ${row.name} was not started ${options.signal?.aborted ? 'before the wait was aborted' : `within ${options.timeoutMs} ms`}.`, { context: { container: row.name } });
-    row = core.store.getContainer(row.id) ?? row;
+    const cur = core.store.getContainer(row.id);
+    if (!cur) return core.store.lastExitCode(row.id) ?? 0; // ran, ended and was auto-removed between two looks
+    row = cur;
   }
   if (row.status === 'created') return row.state.exitCode ?? 0;
   if (isActive(row.status)) {
     const ok = await waitInactive(core, row.id, Math.max(0, end - Date.now()), options.signal);
     if (!ok) throw new EngineError('TIMEOUT', `Container ${row.name} is still running ${options.signal?.aborted ? 'when the wait was aborted' : `after ${options.timeoutMs} ms`}.`, { context: { container: row.name } });
   }
+  // an auto-remove container may be gone by now: its last die event still has the code
   const done = core.store.getContainer(row.id);
-  return done?.state.exitCode ?? 0;
+  return done ? (done.state.exitCode ?? 0) : (core.store.lastExitCode(row.id) ?? 0);
 }

@@ -30,7 +30,11 @@ export async function inspectContainer(core: EngineCore, ref: string): Promise<I
 export function containerLogs(core: EngineCore, ref: string, options: LogOptions = {}): AsyncGenerator<LogRecord> {
   const row = core.get(ref);
   const paths = core.paths(row.id);
-  const done = options.done ?? (() => !isActive(core.get(row.id).status));
+  // an auto-remove container's row may go as soon as it has ended: the descriptors held still read its log
+  const done = options.done ?? (() => {
+    const cur = core.store.getContainer(row.id);
+    return !cur || !isActive(core.reconcile(cur).status);
+  });
   return readLogs(paths.log, { ...options, done: options.follow ? throttle(done, 50) : done });
 }
 

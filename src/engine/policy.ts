@@ -1,13 +1,18 @@
 // Listing and the restart policy: reconciled rows, containers whose lost supervisor must be replaced, boot-time starts.
 import type { ContainerRow } from '../state/types.js';
 import { recordEvent, type EngineCore } from './core.js';
-import { isActive } from './status.js';
+import { isActive, removalDue } from './status.js';
 
 /** All containers (reconciled, lost supervisors repaired per policy); only active ones unless all. */
 export async function listContainers(core: EngineCore, options: { all?: boolean } = {}): Promise<ContainerRow[]> {
   const rows = core.store.listContainers(options.all ? undefined : ['starting', 'running', 'restarting', 'stopping']);
   const out: ContainerRow[] = [];
-  for (const r of rows) out.push(isActive(r.status) ? await reviveLost(core, core.reconcile(r)) : r);
+  for (const r of rows) {
+    const row = isActive(r.status) ? await reviveLost(core, core.reconcile(r)) : r;
+    // an auto-remove container that has ended is removed before anyone sees it listed
+    if (removalDue(row) && (await core.finishRemoval(row)) && !core.store.getContainer(row.id)) continue;
+    out.push(row);
+  }
   return options.all ? out : out.filter((r) => isActive(r.status));
 }
 

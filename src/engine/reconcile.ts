@@ -60,7 +60,7 @@ export function quietMark(row: ContainerRow, runDir: string): string | undefined
  * record's, then the current run's when it is past them). Unknown ones read as now.
  */
 function restartTimes(exits: RunRecord[], lastRun: number, shim: { run: number; runStartedAt?: number }, n: number): number[] {
-  if (n <= 0) return [];
+  if (!(n > 0)) return [];
   const starts = exits.map((e) => e.startedAt);
   if (shim.run > (exits.at(-1)?.run ?? lastRun) && shim.runStartedAt) starts.push(shim.runStartedAt);
   const known = starts.slice(-n);
@@ -159,6 +159,9 @@ export function reconcileRow(store: StateStore, row: ContainerRow, runDir: strin
     // restarted since: report the last exit but keep running
     state.exitCode = lastExit.exitCode;
   }
+  // ended for good with auto-remove: claimed for removal in the same transaction that records the end,
+  // so no look in between sees it exited; whichever engine call comes next finishes the job (removalDue)
+  if ((status === 'exited' || status === 'dead') && row.config.autoRemove && !state.holdRemoval) status = 'removing';
   // taken before the records were read, so a change after that read still differs from it next time
   if (mark !== undefined && shimAlive && (status === 'running' || status === 'restarting')) state.mark = mark;
   else delete state.mark;

@@ -7,6 +7,7 @@ import { pollFor } from '../runtime/poll.js';
 import { isAlive, selfRef } from '../runtime/proc.js';
 import { findShim } from '../runtime/supervisor.js';
 import { EngineError } from '../errors.js';
+import type { StateStore } from '../state/store.js';
 import type { ContainerRow } from '../state/types.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { stopContainer } from './lifecycle.js';
@@ -33,14 +34,22 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
     await stopContainer(core, row.id, { timeout: 0 });
     row = core.get(row.id);
   }
-  // claimed only if nobody started it since we looked: a start under way must not see its files go
-  const started = core.store.tx(() => {
+  // claimed only if nobody started it since we looked (a start under way must not see its files go),
+  // and nobody else claimed it meanwhile (an auto-removal finished by two engine calls at once)
+  const claim = core.store.tx(() => {
     const cur = core.store.getContainer(row.id);
-    if (cur && !canRemove(cur.status)) return true;
-    if (cur) core.store.updateContainer(cur.id, 'removing', { ...cur.state, owner: selfRef() });
-    return false;
+    if (!cur) return 'gone';
+    if (!canRemove(cur.status)) return 'started';
+    if (cur.status === 'removing' && cur.state.owner && cur.state.owner.pid !== process.pid && isAlive(cur.state.owner)) return 'other';
+    core.store.updateContainer(cur.id, 'removing', { ...cur.state, owner: selfRef() });
+    return 'ours';
   });
-  if (started) {
+  if (claim === 'gone') return;
+  if (claim === 'other') {
+    if (await removedBy(core, row)) return;
+    return removeContainer(core, row.id, options);
+  }
+  if (claim === 'started') {
     if (!options.force) throw invalidState(row.name, 'starting', 'remove', 'Stop it first, or use `rm -f`.');
     return removeContainer(core, row.id, options); // stopped once that start has settled
   }
@@ -61,6 +70,14 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
   } finally {
     inFlight.delete(row.id);
   }
+}
+
+/** Keep an auto-remove container past its next end (a restart's stop), or let it be removed again. */
+export function holdRemoval(store: StateStore, id: string, hold: boolean): void {
+  store.tx(() => {
+    const cur = store.getContainer(id);
+    if (cur) store.updateContainer(id, cur.status, { ...cur.state, holdRemoval: hold || undefined });
+  });
 }
 
 /** This process's removals under way, by container id: a second remove of one awaits it. */

@@ -1,6 +1,7 @@
 // The container status machine: a closed set of statuses and the guards for each operation.
 import { EngineError } from '../errors.js';
-import type { ContainerStatus } from '../state/types.js';
+import { isAlive } from '../runtime/proc.js';
+import type { ContainerRow, ContainerStatus } from '../state/types.js';
 
 export type { ContainerStatus } from '../state/types.js';
 
@@ -13,6 +14,15 @@ export const isActive = (s: ContainerStatus): boolean => ACTIVE.includes(s);
 export const canStart = (s: ContainerStatus): boolean => s === 'created' || s === 'exited' || s === 'dead';
 /** True when remove may proceed without force. */
 export const canRemove = (s: ContainerStatus): boolean => !isActive(s);
+
+/**
+ * True when an auto-remove container is due for removal: it has ended for good (its supervisor recorded
+ * the final exit, or is gone), or a removal of it was begun by a process that is gone.
+ */
+export const removalDue = (row: Pick<ContainerRow, 'status' | 'config' | 'state'>): boolean =>
+  !!row.config.autoRemove &&
+  !row.state.holdRemoval &&
+  (row.status === 'exited' || row.status === 'dead' || (row.status === 'removing' && !isAlive(row.state.owner)));
 
 /** Raise INVALID_STATE with a message that says what to do instead. */
 export function invalidState(name: string, status: ContainerStatus, action: string, hint: string): EngineError {

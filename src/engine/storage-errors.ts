@@ -17,10 +17,23 @@ export function mapStorageErrors<T extends { settings: { storageDir: string } }>
     proto[name] = function (this: T, ...args: unknown[]) {
       try {
         const out = fn.apply(this, args);
-        return out instanceof Promise ? out.catch((err: unknown) => Promise.reject(convert(err, this.settings.storageDir))) : out;
+        if (out instanceof Promise) return out.catch((err: unknown) => Promise.reject(convert(err, this.settings.storageDir)));
+        return isAsyncGenerator(out) ? mapped(out, this.settings.storageDir) : out;
       } catch (err) {
         throw convert(err, this.settings.storageDir);
       }
     };
+  }
+}
+
+const isAsyncGenerator = (v: unknown): v is AsyncGenerator<unknown> =>
+  typeof v === 'object' && v !== null && typeof (v as AsyncGenerator)[Symbol.asyncIterator] === 'function' && typeof (v as AsyncGenerator).next === 'function';
+
+/** gen, its failures while it runs (logs that follow a container on a disk filling up) mapped as above. */
+async function* mapped<T>(gen: AsyncGenerator<T>, storageDir: string): AsyncGenerator<T> {
+  try {
+    return yield* gen;
+  } catch (err) {
+    throw convert(err, storageDir);
   }
 }

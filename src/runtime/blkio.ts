@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import type { Blkio } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 
-interface IoHierarchy {
+export interface IoHierarchy {
   version: 'v1' | 'v2';
   /** the blkio hierarchy's root (v1) or the unified root (v2) */
   root: string;
@@ -47,6 +47,38 @@ function weightFile(h: IoHierarchy, dir: string): string | undefined {
   return names.find((n) => existsSync(`${dir}/${n}`));
 }
 
+/**
+ * Why `--blkio-weight` cannot be enforced here, or undefined when it can. The weight files exist only
+ * below the root (v1's bfq; v2 never has io.weight in the root), so the probe looks where a container's
+ * cgroup goes: in HIERARCHY/codex32, its parent, whose files a child gets too once io is enabled for
+ * children (v2: the parent's io is enabled in the root's cgroup.subtree_control; on a real cgroupfs it
+ * has the same io files as a child). Makes that parent, as a start would.
+ */
+export function weightUnsupported(h: IoHierarchy | undefined): string | undefined {
+  if (!h) return 'this host has no usable block I/O cgroup controller (blkio on v1, io on v2)';
+  const parent = `${h.root}/codex32`;
+  try {
+    mkdirSync(parent, { recursive: true });
+  } catch (e) {
+    return `cannot make ${parent}: ${(e as Error).message}`;
+  }
+  if (h.version === 'v2') {
+    const available = readOr(`${parent}/cgroup.controllers`).split(/\s+/);
+    if (!available.includes('io')) return `the io controller is not enabled for ${parent} (add it to ${h.root}/cgroup.subtree_control)`;
+  }
+  if (weightFile(h, parent)) return undefined;
+  if (h.version === 'v1' && existsSync(`${h.root}/blkio.bfq.io_service_bytes`)) return undefined; // bfq's files come with the child
+  return 'neither bfq nor cfq (v1) or io cost (v2) gives this host\'s block I/O controller a weight';
+}
+
+const readOr = (path: string): string => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
 /** Refuse block I/O limits this host cannot enforce, and devices that are not block devices. */
 export function checkBlkio(b: Blkio | undefined): void {
   if (!b) return;
@@ -55,11 +87,8 @@ export function checkBlkio(b: Blkio | undefined): void {
   if (process.getuid?.() !== 0) throw new EngineError('HOST_UNSUPPORTED', 'Block I/O limits need root (codex32 writes them into the container\'s cgroup).');
   for (const k of Object.keys(FLAGS) as Array<keyof typeof FLAGS>) for (const d of b[k]) deviceNumber(FLAGS[k], d.path);
   if (b.weight !== undefined) {
-    // the weight files exist only below the root (v1 bfq) or once io is enabled for children (v2)
-    const probe = h.version === 'v1' ? `${h.root}/codex32` : h.root;
-    mkdirSync(probe, { recursive: true });
-    const known = weightFile(h, probe) ?? (h.version === 'v1' && existsSync(`${h.root}/blkio.bfq.io_service_bytes`) ? 'blkio.bfq.weight' : undefined);
-    if (!known) throw new EngineError('HOST_UNSUPPORTED', 'This host\'s block I/O controller has no weight (neither bfq nor cfq is available), so `--blkio-weight` cannot be enforced.');
+    const why = weightUnsupported(h);
+    if (why) throw new EngineError('HOST_UNSUPPORTED', `\`--blkio-weight\` cannot be enforced on this host: ${why}. Leave it out, or use the bfq I/O scheduler.`);
   }
 }
 

@@ -188,11 +188,12 @@ export function buildPlan(
     entries.push(...networkEntries(row, paths, netnsPath));
   }
   entries.push(...securityEntries(c));
-  // run -d --rm without a daemon: once the container has exited for good, its supervisor runs `rm` of it
-  // (podman's conmon runs an exit command the same way); `rm` without -f leaves one being removed alone
+  // auto-remove without a daemon: any engine call removes a container whose supervisor recorded its final
+  // exit (reconcile); so that this happens at once, the supervisor's exit command is such a call (podman's
+  // conmon runs one the same way). A look, not an `rm`: a foreground `run --rm` still reading holds it.
   if (c.autoRemove) {
     const storage = dirname(dirname(paths.dir));
-    entries.push(...specEach('exit_arg', [process.execPath, cliPath(), '--storage', storage, 'rm', row.id]));
+    entries.push(...specEach('exit_arg', [process.execPath, cliPath(), '--storage', storage, 'inspect', row.id]));
   }
   if (level === 'strict') {
     entries.push(spec('readonly_root', true));

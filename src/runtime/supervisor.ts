@@ -82,6 +82,9 @@ export function readShimState(runDir: string): ShimState | undefined {
     return undefined;
   }
   const [phase, pid, start, run, restarts, health, streak, started] = s.trim().split(' ');
+  const nums = [pid, start, run, restarts, streak, started].map((v) => (v !== undefined && /^-?\d+$/.test(v) ? Number(v) : NaN));
+  // a record the supervisor could not finish (a full disk) says nothing: as if it had not written one
+  if (!SHIM_PHASES.has(phase) || nums.some((n) => !Number.isSafeInteger(n)) || !health) return undefined;
   return {
     phase: phase as ShimState['phase'],
     init: { pid: Number(pid), start },
@@ -93,6 +96,8 @@ export function readShimState(runDir: string): ShimState | undefined {
   };
 }
 
+const SHIM_PHASES = new Set(['running', 'restarting', 'stopping', 'exited']);
+
 /** Every exit the shim recorded, oldest first. */
 export function readExits(runDir: string): RunRecord[] {
   let s: string;
@@ -102,9 +107,11 @@ export function readExits(runDir: string): RunRecord[] {
     return [];
   }
   const out: RunRecord[] = [];
-  for (const line of s.split('\n')) {
+  const lines = s.split('\n');
+  lines.pop(); // after the last newline: empty, or a line the supervisor could not finish (a full disk)
+  for (const line of lines) {
     const f = line.split(' ');
-    if (f.length < 7) continue; // a torn last line is impossible (single write) but cheap to ignore
+    if (f.length < 7 || !f.slice(0, 6).every((v) => /^-?\d+$/.test(v))) continue; // torn: skipped, never half-read
     out.push({
       run: Number(f[0]),
       startedAt: Number(f[1]),

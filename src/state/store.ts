@@ -213,6 +213,13 @@ export class StateStore {
       .run(e.time, e.type, e.containerId ?? null, e.name ?? null, JSON.stringify(e.attrs ?? {}));
   }
 
+  /** The exit code of a container's last die event: what a wait reports once the container is removed. */
+  lastExitCode(id: string): number | undefined {
+    const r = this.stmt("SELECT attrs FROM events WHERE container_id = ? AND type IN ('die', 'oom') ORDER BY id DESC LIMIT 1").get(id) as { attrs: string } | undefined;
+    const code = r ? (JSON.parse(r.attrs) as { exitCode?: unknown }).exitCode : undefined;
+    return typeof code === 'number' ? code : undefined;
+  }
+
   /** Events after an id or a time, oldest first. */
   listEvents(opts: { afterId?: number; since?: number; until?: number; limit?: number } = {}): EventRecord[] {
     const rows = this

@@ -34,6 +34,7 @@ export interface ContainerState {
   bootId?: string;
   shimEvents?: number; // lines of the supervisor's events file already recorded
   mark?: string; // the supervisor's records when last reconciled while running: unchanged means nothing to do
+  holdRemoval?: boolean; // an auto-remove container stopped by a restart: its start comes next, not its removal
 }
 
 export interface ContainerRow {

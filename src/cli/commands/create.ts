@@ -38,9 +38,11 @@ export function registerRun(program: Command): void {
         const config = toConfig(flags, image, command);
         if (flags.rm && config.restart && config.restart.name !== 'no')
           throw new EngineError('INVALID_CONFIG', `Expected --rm without a restart policy (a container removed when it exits is never restarted), got \`--restart ${flags.restart}\``);
-        // detached, the supervisor removes it when it has exited for good: there is no daemon to do it
-        if (flags.rm && flags.detach) config.autoRemove = true;
+        // the engine removes it once it has exited for good, whoever looks next (there is no daemon); in
+        // the foreground this run holds it until it has read the output and the exit code, and lets go at a detach
+        if (flags.rm) config.autoRemove = true;
         const c = await engine.create(config);
+        if (flags.rm && !flags.detach) engine.holdRemoval(c.id, true);
         let session;
         try {
           if (attached) session = await engine.startAttached(c.id);
@@ -70,7 +72,7 @@ export function registerRun(program: Command): void {
           code = await engine.wait(c.id);
         }
         if (code === undefined) {
-          if (flags.rm) process.stderr.write(`codex32: --rm removes a container only while attached: remove ${c.name} with \`codex32 rm -f ${c.name}\` when done.\n`);
+          if (flags.rm) engine.holdRemoval(c.id, false); // detached: removed when it ends
           return;
         }
         if (flags.rm) await engine.remove(c.id, { force: true });
