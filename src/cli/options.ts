@@ -10,7 +10,20 @@ import { MAX, type ContainerConfig, type IsolationType } from '../config/schema.
 import { parseSeccompOpt } from '../config/seccomp.js';
 import { EngineError, expected } from '../errors.js';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+/** A repeatable option's values, in order. */
+export const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Parse `-f key=value` flags (the CLI's form) into docker's filter map. */
+export function parseFilterFlags(terms: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const t of terms) {
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw new EngineError('INVALID_CONFIG', `Expected --filter as KEY=VALUE, got \`${t}\``);
+    (out[t.slice(0, eq)] ??= []).push(t.slice(eq + 1));
+  }
+  return out;
+}
+
 
 /** Declare the container flags shared by create and run. */
 export function containerOptions(cmd: Command): Command {

@@ -6,7 +6,8 @@ import { attachRoutes, startWithAttach } from './attach.js';
 import { toContainerConfig } from './create.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, ApiRoute } from './server.js';
-import { dockerStatus, inspectEntry, psEntry } from './shapes.js';
+import { containerFilter, filtersWantAll } from '../engine/psfilter.js';
+import { inspectEntry, psEntry } from './shapes.js';
 import { flag, listFilters } from './query.js';
 import { frame } from './streams.js';
 import { sendJson } from './system.js';
@@ -21,18 +22,8 @@ const noContent = (res: Parameters<ApiRoute['handler']>[1], status = 204) => voi
 
 async function list(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
   const f = listFilters(req.query);
-  let rows = await req.engine.list({ all: flag(req.query, 'all') || !!f.status });
-  const labelOk = (labels: Record<string, string>, want: string) => {
-    const [k, v] = want.split('=');
-    return v === undefined ? k in labels : labels[k] === v;
-  };
-  rows = rows.filter(
-    (r) =>
-      (!f.name || f.name.some((n) => r.name.includes(n.replace(/^\//, '')))) &&
-      (!f.id || f.id.some((i) => r.id.startsWith(i))) &&
-      (!f.status || f.status.includes(dockerStatus(r.status))) &&
-      (!f.label || f.label.every((l) => labelOk(r.config.labels, l))),
-  );
+  const keep = containerFilter(f, (ref) => req.engine.get(ref));
+  let rows = (await req.engine.list({ all: flag(req.query, 'all') || filtersWantAll(f) })).filter(keep);
   rows.sort((a, b) => b.createdAt - a.createdAt);
   const limit = Number(req.query.get('limit') ?? -1);
   if (limit > 0) rows = rows.slice(0, limit);

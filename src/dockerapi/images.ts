@@ -8,6 +8,8 @@ import { ApiError, describe } from './errors.js';
 import type { ApiRequest, ApiRoute } from './server.js';
 import { ndjson } from './streams.js';
 import { sendJson } from './system.js';
+import { listFilters } from './query.js';
+import { imageFilter } from '../engine/imgfilter.js';
 
 type Res = Parameters<ApiRoute['handler']>[1];
 
@@ -22,14 +24,16 @@ async function withTemp<T>(fn: (file: string) => Promise<T>): Promise<T> {
 }
 
 async function list(req: ApiRequest, res: Res): Promise<void> {
-  const byId = new Map<string, { Id: string; RepoTags: string[]; Created: number; Size: number }>();
-  for (const i of req.engine.images()) {
-    if (i.kind !== 'oci' || !i.id) continue;
-    const e = byId.get(i.id) ?? { Id: i.id, RepoTags: [], Created: Math.floor((i.createdAt ?? 0) / 1000), Size: i.size ?? 0 };
+  const byId = new Map<string, { Id: string; RepoTags: string[]; Created: number; Size: number; Labels: Record<string, string> }>();
+  const all = req.engine.images();
+  const keep = imageFilter(listFilters(req.query), all);
+  for (const i of all) {
+    if (i.kind !== 'oci' || !i.id || !keep(i)) continue;
+    const e = byId.get(i.id) ?? { Id: i.id, RepoTags: [], Created: Math.floor((i.createdAt ?? 0) / 1000), Size: i.size ?? 0, Labels: i.labels ?? {} };
     if (i.repository !== '<none>') e.RepoTags.push(`${i.repository}:${i.tag}`);
     byId.set(i.id, e);
   }
-  sendJson(res, [...byId.values()].map((e) => ({ ...e, ParentId: '', RepoDigests: [], SharedSize: -1, VirtualSize: e.Size, Labels: {}, Containers: -1 })));
+  sendJson(res, [...byId.values()].map((e) => ({ ...e, ParentId: '', RepoDigests: [], SharedSize: -1, VirtualSize: e.Size, Containers: -1 })));
 }
 
 async function inspect(req: ApiRequest, res: Res): Promise<void> {

@@ -89,9 +89,24 @@ function eventDoc(e: EventRecord) {
   };
 }
 
+const EVENT_KEYS = ['container', 'event', 'image', 'label', 'type', 'network', 'volume', 'daemon', 'scope'];
+const SWARM_KEYS = ['config', 'node', 'plugin', 'secret', 'service'];
+
 function eventFilter(q: URLSearchParams): (d: ReturnType<typeof eventDoc>) => boolean {
   const f = listFilters(q);
+  for (const k of Object.keys(f)) {
+    if (SWARM_KEYS.includes(k)) throw new ApiError(400, `Invalid filter '${k}': codex32 has no swarm objects`);
+    if (!EVENT_KEYS.includes(k)) throw new ApiError(400, `Invalid filter '${k}'`);
+  }
+  for (const s of f.scope ?? []) if (s !== 'local' && s !== 'swarm') throw new ApiError(400, `Invalid filter 'scope=${s}'`);
+  const attr = (d: ReturnType<typeof eventDoc>, k: string) => (d.Actor.Attributes as Record<string, unknown>)[k];
   return (d) =>
+    (!f.image || f.image.some((i) => attr(d, 'image') === i)) &&
+    (!f.label || f.label.every((l) => (l.includes('=') ? attr(d, l.slice(0, l.indexOf('='))) === l.slice(l.indexOf('=') + 1) : attr(d, l) !== undefined))) &&
+    (!f.network || f.network.some((n) => attr(d, 'network') === n)) &&
+    (!f.volume || f.volume.some((v) => attr(d, 'volume') === v)) &&
+    (!f.daemon || false) &&
+    (!f.scope || f.scope.includes('local')) &&
     (!f.type || f.type.includes(d.Type)) &&
     (!f.event || f.event.includes(d.Action)) &&
     (!f.container || f.container.some((c) => d.id.startsWith(c) || d.Actor.Attributes.name === c));

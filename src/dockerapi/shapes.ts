@@ -1,14 +1,11 @@
 // codex32's containers in docker's shapes: the /containers/json rows and the inspect document.
 import type { InspectResult } from '../engine/inspect.js';
+import { dockerStatusOf } from '../engine/status.js';
 import { statusLine } from '../engine/statustext.js';
 import type { ContainerRow } from '../state/types.js';
 
 /** docker's State.Status for codex32's statuses (docker has no starting or stopping). */
-export function dockerStatus(status: ContainerRow['status']): string {
-  if (status === 'starting') return 'created';
-  if (status === 'stopping') return 'running';
-  return status;
-}
+export const dockerStatus = dockerStatusOf;
 
 const networks = (mode: string, ip = '', gateway = '') => ({ [mode === 'private' ? 'bridge' : mode]: { IPAddress: ip, Gateway: gateway, NetworkID: mode, IPPrefixLen: ip ? 16 : 0 } });
 /** docker's NetworkSettings.Networks: the user networks by name, else the mode (private is docker's bridge). */

@@ -58,17 +58,6 @@ export function filterNetworks(nets: ListedNetwork[], filters: Record<string, st
   });
 }
 
-/** Parse `-f key=value` flags (the CLI's form) into docker's filter map. */
-export function parseFilterFlags(terms: string[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const t of terms) {
-    const eq = t.indexOf('=');
-    if (eq <= 0) throw bad(`Expected --filter as KEY=VALUE, got \`${t}\``);
-    (out[t.slice(0, eq)] ??= []).push(t.slice(eq + 1));
-  }
-  return out;
-}
-
 /** docker's `network inspect` document of a user network. */
 export function networkDoc(n: NetworkView): Record<string, unknown> {
   return {

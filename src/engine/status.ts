@@ -24,6 +24,13 @@ export const removalDue = (row: Pick<ContainerRow, 'status' | 'config' | 'state'
   !row.state.holdRemoval &&
   (row.status === 'exited' || row.status === 'dead' || (row.status === 'removing' && !isAlive(row.state.owner)));
 
+/** docker's State.Status for codex32's statuses (docker has no starting or stopping). */
+export function dockerStatusOf(status: ContainerStatus): string {
+  if (status === 'starting') return 'created';
+  if (status === 'stopping') return 'running';
+  return status;
+}
+
 /** Raise INVALID_STATE with a message that says what to do instead. */
 export function invalidState(name: string, status: ContainerStatus, action: string, hint: string): EngineError {
   return new EngineError('INVALID_STATE', `Cannot ${action} container ${name}: it is ${status}. ${hint}`, { context: { container: name, status } });

@@ -93,6 +93,8 @@ export interface ImageListing {
   createdAt?: number;
   size?: number;
   files?: number;
+  /** the image config's labels (OCI images) */
+  labels?: Record<string, string>;
 }
 
 /** The images a user can name: the built-in host image, imported ones, and every tag of an OCI image. */
@@ -101,7 +103,7 @@ export function listImages(store: StateStore): ImageListing[] {
   for (const i of store.listImages()) out.push({ name: i.name, kind: i.kind, repository: i.name, tag: '<imported>', createdAt: i.createdAt, size: i.doc.size, files: i.doc.files });
   for (const img of new ImageCatalog(store).list()) {
     const created = img.doc.config.created ? Date.parse(img.doc.config.created) : img.createdAt;
-    const base = { kind: 'oci', id: img.id, createdAt: Number.isNaN(created) ? img.createdAt : created, size: img.doc.size };
+    const base = { kind: 'oci', id: img.id, createdAt: Number.isNaN(created) ? img.createdAt : created, size: img.doc.size, labels: img.doc.config.config?.Labels ?? {} };
     if (!img.tags.length) out.push({ ...base, name: img.id, repository: '<none>', tag: '<none>' });
     for (const t of img.tags) {
       const { repo, tag } = splitTagged(t);

@@ -1,12 +1,11 @@
 // `codex32 network create|ls|inspect|rm|connect|disconnect|prune`: user networks, in docker's words.
 import type { Command } from 'commander';
 import type { ContainerEngine } from '../../engine/engine.js';
-import { filterNetworks, listed, networkDoc, parseFilterFlags, pruneKeep } from '../../engine/netfilter.js';
+import { filterNetworks, listed, networkDoc, pruneKeep } from '../../engine/netfilter.js';
+import { collect, parseFilterFlags } from '../options.js';
 import { EngineError } from '../../errors.js';
 import { action, engineFor } from '../context.js';
 import { renderTemplate, table } from '../format.js';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function labels(terms: string[] = []): Record<string, string> {
   return Object.fromEntries(terms.map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, ''])));

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { parsePositiveInt, parseTime } from '../../config/parse.js';
 import { portsText } from '../../engine/netinfo.js';
+import { containerFilter, filtersWantAll } from '../../engine/psfilter.js';
+import { collect, parseFilterFlags } from '../options.js';
 import { EngineError } from '../../errors.js';
 import { action, engineFor, writeRecord } from '../context.js';
 import { ellipsis, humanDuration, renderTemplate, statusLine, table } from '../format.js';
@@ -17,9 +19,12 @@ export function registerQuery(program: Command): void {
     .option('-a, --all', 'include stopped containers')
     .option('-q, --quiet', 'only ids')
     .option('--json', 'JSON output')
-    .action(action(async (o: { all?: boolean; quiet?: boolean; json?: boolean }, cmd: Command) => {
+    .option('-f, --filter <K=V>', "docker's filters: id, name, label, exited, status, ancestor, before, since, volume, network, publish, expose, health, isolation (repeatable)", collect)
+    .action(action(async (o: { all?: boolean; quiet?: boolean; json?: boolean; filter?: string[] }, cmd: Command) => {
       const engine = engineFor(cmd);
-      const rows = await engine.list({ all: o.all });
+      const filters = parseFilterFlags(o.filter ?? []);
+      const keep = containerFilter(filters, (ref) => engine.get(ref));
+      const rows = (await engine.list({ all: o.all || filtersWantAll(filters) })).filter(keep);
       if (o.quiet) return void process.stdout.write(rows.map((r) => r.id.slice(0, 12) + '\n').join(''));
       if (o.json) {
         const out = rows.map((r) => ({

@@ -1,0 +1,67 @@
+// docker's filters, exactly, through the CLI and the Docker API: every key honoured, an unknown key or
+// value refused (never a list of everything: `docker rm -f $(docker ps -aq --filter ancestor=old)` must
+// not reach containers the filter did not mean).
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DOCKER, dockerApi } from './dockerapi-helpers.js';
+import { missing, sandbox } from './helpers.js';
+
+const skip = missing({ standard: true });
+const sb = sandbox('c32-filt-');
+const { cli } = sb;
+afterAll(() => sb.clean());
+
+const ps = async (...f: string[]) => {
+  const r = await cli(['ps', '-a', '--json', ...f.flatMap((x) => ['-f', x])]);
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  return (JSON.parse(String(r.stdout)) as Array<{ Name: string }>).map((c) => c.Name).sort();
+};
+
+describe.skipIf(!!skip)('ps --filter', () => {
+  beforeAll(async () => {
+    await cli(['run', '-d', '--name', 'web-1', '-l', 'tier=web', '--network', 'none', 'host', 'sleep', '300']);
+    await cli(['run', '--name', 'job-ok', '-l', 'tier=job', '--network', 'none', 'host', 'true']);
+    await cli(['run', '--name', 'job-bad', '-l', 'tier=job', '--network', 'none', 'host', 'sh', '-c', 'exit 3']);
+  });
+
+  it('honours each key docker has', async () => {
+    expect(await ps('label=tier=job')).toEqual(['job-bad', 'job-ok']);
+    expect(await ps('label=tier', 'status=running')).toEqual(['web-1']);
+    expect(await ps('exited=3')).toEqual(['job-bad']);
+    expect(await ps('name=^/job')).toEqual(['job-bad', 'job-ok']);
+    expect(await ps('ancestor=host')).toEqual(['job-bad', 'job-ok', 'web-1']);
+    expect(await ps('ancestor=old')).toEqual([]);
+    expect(await ps('network=none', 'label=tier=web')).toEqual(['web-1']);
+    expect(await ps('since=job-ok')).toEqual(['job-bad']);
+    expect(await ps('isolation=strict')).toEqual([]);
+  });
+
+  it('refuses an unknown key or value with docker\'s words', async () => {
+    for (const [f, msg] of [['bogus=1', "Invalid filter 'bogus'"], ['status=bogus', "Invalid filter 'status=bogus'"], ['exited=x', "Invalid filter 'exited=x'"], ['health=meh', "Invalid filter 'health=meh'"]]) {
+      const r = await cli(['ps', '-a', '-f', f!]);
+      expect(r.exitCode, f).toBe(125);
+      expect(String(r.stderr)).toContain(msg);
+    }
+  });
+});
+
+const noDocker = existsSync(DOCKER) ? undefined : `missing ${DOCKER}`;
+describe.skipIf(!!(skip ?? noDocker))('filters through the Docker API', () => {
+  let api: Awaited<ReturnType<typeof dockerApi>>;
+  beforeAll(async () => {
+    api = await dockerApi('c32-filt-api-');
+    await api.docker(['run', '-d', '--name', 'a1', '--label', 'k=v', 'host', 'sleep', '300']);
+  }, 60_000);
+  afterAll(() => api?.stop());
+
+  it('ps, images and events refuse what they do not know and honour the rest', async () => {
+    const d = api.docker;
+    expect((await d(['ps', '-aq', '--filter', 'ancestor=old'])).stdout).toBe('');
+    expect((await d(['ps', '-q', '--filter', 'label=k=v'])).stdout).toMatch(/^[0-9a-f]{12}$/);
+    expect((await d(['ps', '--filter', 'status=bogus'])).stderr).toMatch(/Invalid filter 'status=bogus'/);
+    expect((await d(['ps', '--filter', 'bogus=1'])).stderr).toMatch(/Invalid filter 'bogus'/);
+    expect((await d(['images', '--filter', 'bogus=1'])).stderr).toMatch(/Invalid filter 'bogus'/);
+    expect((await d(['images', '-q', '--filter', 'dangling=true'])).exitCode).toBe(0);
+    expect((await d(['events', '--since', '0', '--until', '1', '--filter', 'bogus=1'])).stderr).toMatch(/Invalid filter 'bogus'/);
+  });
+});
