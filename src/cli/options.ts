@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
-  parseCpus, parseDurationMs, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseUser, parseVolume,
+  parseCpus, parseDurationMs, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseVolume,
 } from '../config/parse.js';
 import { parseCap, parseNoNewPrivileges, parseTmpfs } from '../config/parse-security.js';
 import { parseAddHost, parseBlkioWeight, parseDeviceRate, parseDns, parseNetworkFlags, parsePublish, parseRate } from '../config/parse-net.js';
@@ -43,7 +43,7 @@ export function containerOptions(cmd: Command): Command {
     .option('-e, --env <K=V>', 'set an environment variable (repeatable)', collect)
     .option('--env-file <file>', 'read K=V lines from a file (repeatable)', collect)
     .option('-w, --workdir <dir>', 'working directory')
-    .option('-u, --user <uid[:gid]>', 'user and group ids')
+    .option('-u, --user <name|uid[:group|gid]>', "the user, resolved against the image's /etc/passwd and /etc/group")
     .option('--hostname <name>', 'hostname inside the container')
     .option('--restart <policy>', 'no | on-failure[:N] | always | unless-stopped')
     .option('--stop-signal <sig>', 'signal that stops the container (default TERM)')
@@ -217,7 +217,7 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     isolation: flags.isolation as IsolationType | undefined,
     workdir: flags.workdir,
     hostname: flags.hostname,
-    user: flags.user ? parseUser(flags.user) : undefined,
+    userName: flags.user,
     limits: {
       memory: flags.memory !== undefined ? parseSize('`--memory`', flags.memory) : undefined,
       cpus: flags.cpus !== undefined ? parseCpus('`--cpus`', flags.cpus) : undefined,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseBot } from '../executor/bot.js';
 import {
-  parseCpus, parseDurationMs, parseEnvFile, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseTime, parseUser, parseVolume,
+  parseCpus, parseDurationMs, parseEnvFile, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseTime, parseVolume,
 } from './parse.js';
 import { parseRate } from './parse-net.js';
 import { ContainerConfigSchema, MAX } from './schema.js';
@@ -47,12 +47,6 @@ describe('counts', () => {
     expect(parseCpus('`--cpus`', '1024')).toBe(1024);
     for (const bad of [...BAD_NUMBERS, '0.0005', '1024.001', '1.', '18446744073709551616'])
       expect(() => parseCpus('`--cpus`', bad)).toThrow(`Expected \`--cpus\` to be a number of CPUs such as 0.5 or 2 (at most 1024, in steps of 0.001), got \`${bad}\``);
-  });
-  it('user ids up to 4294967294', () => {
-    expect(parseUser('1000:1000')).toEqual({ uid: 1000, gid: 1000 });
-    expect(parseUser('4294967294')).toEqual({ uid: 4294967294, gid: 4294967294 });
-    for (const bad of ['4294967295', '1:4294967295', '-1', '1e3', '0x10'])
-      expect(() => parseUser(bad)).toThrow(`Expected \`--user\` to be UID or UID:GID as numbers from 0 to 4294967294, got \`${bad}\``);
   });
   it('restart policies, with at most 1000000 retries', () => {
     expect(parseRestart('on-failure:3')).toEqual({ name: 'on-failure', maxRetries: 3 });

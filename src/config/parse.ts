@@ -126,15 +126,6 @@ export function parseEnvFile(text: string): Array<[string, string]> {
   return out;
 }
 
-/** Parse UID[:GID]. */
-export function parseUser(value: string): { uid: number; gid: number } {
-  const m = /^(\d+)(?::(\d+))?$/.exec(value.trim());
-  const form = `UID or UID:GID as numbers from 0 to ${MAX.id}`;
-  if (!m || BigInt(m[1]) > BigInt(MAX.id) || (m[2] !== undefined && BigInt(m[2]) > BigInt(MAX.id))) throw expected('`--user`', form, value);
-  const uid = Number(m[1]);
-  return { uid, gid: m[2] !== undefined ? Number(m[2]) : uid };
-}
-
 const SIGNALS: Record<string, number> = {
   HUP: 1, INT: 2, QUIT: 3, KILL: 9, USR1: 10, USR2: 12, TERM: 15, CONT: 18, STOP: 19, WINCH: 28,
 };

@@ -141,6 +141,8 @@ export const ContainerConfigSchema = z
     env: z.record(z.string()).default({}),
     workdir: z.string().startsWith('/').optional(),
     user: z.object({ uid: z.number().int().min(0).max(MAX.id), gid: z.number().int().min(0).max(MAX.id) }).optional(),
+    /** docker's --user as given (NAME, UID, NAME:GROUP, UID:GID): resolved into user at create against the image's own /etc */
+    userName: z.string().min(1).max(512).optional(),
     hostname: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/).optional(),
     isolation: IsolationTypeSchema.optional(),
     limits: ResourceLimitsSchema.default({}),

@@ -1,7 +1,7 @@
 // POST /containers/create: docker's Config and HostConfig onto codex32's ContainerConfig. A field codex32
 // cannot honour is refused with a 400 that names it, never dropped: that would weaken a limit or isolation.
 import { parseCap, parseNoNewPrivileges, parseTmpfs } from '../config/parse-security.js';
-import { parseSignal, parseUser, parseVolume } from '../config/parse.js';
+import { parseSignal, parseVolume } from '../config/parse.js';
 import type { ContainerConfig, IsolationType, PortMapping } from '../config/schema.js';
 import { parseSeccompProfile } from '../config/seccomp.js';
 import { ApiError } from './errors.js';
@@ -196,7 +196,7 @@ export function toContainerConfig(body: Json, name: string | null): ContainerCon
   if (entrypoint) cfg.entrypoint = entrypoint.length === 1 && entrypoint[0] === '' ? [] : entrypoint;
   if (isolation) cfg.isolation = isolation as IsolationType;
   if (body.WorkingDir) cfg.workdir = body.WorkingDir;
-  if (body.User) cfg.user = parseUser(body.User);
+  if (body.User) cfg.userName = String(body.User);
   if (body.Hostname) cfg.hostname = body.Hostname;
   if (body.ExposedPorts) cfg.exposedPorts = Object.keys(body.ExposedPorts);
   securityOf(h, cfg);

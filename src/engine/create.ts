@@ -6,6 +6,7 @@ import { ZodError } from 'zod';
 import { generateName, newId, validateName } from '../config/names.js';
 import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { EngineError } from '../errors.js';
+import { imageEtc, resolveUser } from '../images/config.js';
 import { populateApp, resolveImage, type ContainerImage } from '../images/store.js';
 import type { ContainerPaths } from '../runtime/layout.js';
 import { checkBlkio } from '../runtime/blkio.js';
@@ -69,6 +70,8 @@ export async function resolveCreate(core: EngineCore, input: ContainerConfig, op
   const volumes = checkVolumes(isolation, cfg.volumes, options.cwd);
   if (!cfg.allowHostRoot) refuseHostRoot(volumes, core.settings.storageDir);
   const image = resolveImage(core.store, cfg.imageId ?? cfg.image, options.cwd);
+  // docker's --user: a name or a bare uid is looked up in the container's own /etc files (the image's)
+  if (cfg.userName !== undefined) cfg.user = resolveUser(cfg.userName, imageEtc(image));
   if ((image.kind === 'rootfs' || image.kind === 'oci') && isolation === 'minimal')
     throw new EngineError('INVALID_CONFIG', `The image ${cfg.image} is a root filesystem; minimal isolation runs on the host's filesystem. Use --isolation standard or strict.`);
   if (image.kind === 'oci' && image.devices && isolation === 'strict')

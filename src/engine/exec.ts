@@ -11,6 +11,8 @@ import { shimPath } from '../runtime/supervisor.js';
 import type { ContainerRow } from '../state/types.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { invalidState } from './status.js';
+import { imageEtc, resolveUser } from '../images/config.js';
+import { imageFor } from '../images/store.js';
 
 export interface ExecOptions {
   /** added to (and overriding) the container's environment; passed on a pipe, never on a command line */
@@ -61,15 +63,12 @@ export interface ExecProcess {
   resize(rows: number, cols: number): void;
 }
 
-const USER_RE = /^(\d{1,10})(?::(\d{1,10}))?$/;
-
-/** The exec user as ids, validated. */
-function parseUser(user: NonNullable<ExecOptions['user']>): { uid: number; gid: number } {
-  const m = typeof user === 'string' ? USER_RE.exec(user) : null;
-  const u = typeof user === 'string' ? (m ? { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) } : undefined) : user;
-  if (!u || !Number.isInteger(u.uid) || !Number.isInteger(u.gid) || u.uid < 0 || u.gid < 0 || u.uid > 4294967294 || u.gid > 4294967294)
-    throw new EngineError('INVALID_CONFIG', `Expected the exec user to be UID[:GID] such as 1000:1000, got \`${typeof user === 'string' ? user : JSON.stringify(user)}\``);
-  return u;
+/** The exec user as ids: a string (NAME, UID, NAME:GROUP, UID:GID) is looked up in the container's own /etc files. */
+function execUser(core: EngineCore, row: ContainerRow, user: NonNullable<ExecOptions['user']>): { uid: number; gid: number } {
+  if (typeof user === 'string') return resolveUser(user, imageEtc(imageFor(core.store, row.config)), 'exec user');
+  if (!Number.isInteger(user.uid) || !Number.isInteger(user.gid) || user.uid < 0 || user.gid < 0 || user.uid > 4294967294 || user.gid > 4294967294)
+    throw new EngineError('INVALID_CONFIG', `Expected the exec user's ids from 0 to 4294967294, got \`${JSON.stringify(user)}\``);
+  return user;
 }
 
 /** The shim's exec arguments for options (the environment goes on fd 3). */
@@ -80,7 +79,7 @@ function execArgs(row: ContainerRow, dir: string, command: string[], o: ExecOpti
   if (withStdin) args.push('-i'); // otherwise the helper gives the command /dev/null
   if (o.env && Object.keys(o.env).length) args.push('-E', '3');
   if (o.user !== undefined) {
-    const u = parseUser(o.user);
+    const u = o.user as { uid: number; gid: number }; // resolved by spawnExec
     const own = row.config.user ?? { uid: 0, gid: 0 };
     // minimal runs on the host from the container's directory, which is closed to every other user
     if (row.config.isolation === 'minimal' && !o.workdir && (u.uid !== own.uid || u.gid !== own.gid))
@@ -100,7 +99,8 @@ function spawnExec(core: EngineCore, ref: string, command: string[], o: ExecOpti
     if (!k || k.includes('=') || k.includes('\0') || v.includes('\0')) throw new EngineError('INVALID_CONFIG', `Expected exec environment names without = or NUL and values without NUL, got \`${k}\``);
   const inherit = o.stdio === 'inherit';
   const withStdin = inherit ? !!o.interactive : o.stdin !== undefined || openStdin;
-  const args = execArgs(row, core.paths(row.id).dir, command, o, withStdin);
+  const user = o.user !== undefined ? execUser(core, row, o.user) : undefined;
+  const args = execArgs(row, core.paths(row.id).dir, command, { ...o, user }, withStdin);
   const withEnv = args.includes('-E');
   const stdin = !withStdin ? 'ignore' : inherit ? 'inherit' : 'pipe';
   const io = o.detach ? 'ignore' : (o.stdio ?? 'pipe');

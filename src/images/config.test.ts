@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { OciImage } from './catalog.js';
-import { applyImageConfig, resolveImageUser } from './config.js';
+import { applyImageConfig, layerEtc, resolveImageUser, resolveUser } from './config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'c32-imgcfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,9 +35,15 @@ describe('image config under the user flags (docker rules)', () => {
     expect([e.entrypoint, e.command]).toEqual([['/bin/sh'], []]);
     expect(() => applyImageConfig({ image: 'i', command: [], entrypoint: [] }, img, [lower, upper])).toThrow(/no Entrypoint or Cmd/);
   });
-  it('resolves users by number or by the image own files, and refuses unknown names', () => {
-    expect(resolveImageUser('42', [lower])).toEqual({ uid: 42, gid: 42 });
+  it('resolves users by number or by the image own files, and refuses unknown names with docker\'s words', () => {
+    expect(resolveImageUser('42', [lower])).toEqual({ uid: 42, gid: 0 }); // no entry: group 0, as docker
+    expect(resolveImageUser('500', [lower])).toEqual({ uid: 500, gid: 500 }); // an entry: its primary group
     expect(resolveImageUser('bot', [lower])).toEqual({ uid: 500, gid: 500 });
-    expect(() => resolveImageUser('nobody', [lower])).toThrow(/not in its \/etc\/passwd/);
+    expect(resolveUser('bot:staff', layerEtc([lower, upper]))).toEqual({ uid: 700, gid: 50 });
+    expect(resolveUser('42:7', layerEtc([lower]))).toEqual({ uid: 42, gid: 7 });
+    expect(() => resolveImageUser('nobody', [lower])).toThrow('unable to find user nobody: no matching entries in passwd file');
+    expect(() => resolveUser('bot:wheel', layerEtc([lower, upper]))).toThrow('unable to find group wheel: no matching entries in group file');
+    for (const bad of ['4294967295', '1:4294967295', 'a:b:c', ':5'])
+      expect(() => resolveUser(bad, layerEtc([lower]))).toThrow(/--user|unable to find/);
   });
 });

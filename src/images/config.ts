@@ -21,35 +21,59 @@ function readInLayers(layerDirs: string[], path: string): string | undefined {
   return undefined;
 }
 
-function lookupId(layerDirs: string[], file: 'passwd' | 'group', name: string): { id: number; gid?: number } | undefined {
-  for (const line of (readInLayers(layerDirs, `etc/${file}`) ?? '').split('\n')) {
+/** A reader of the container's own /etc/passwd or /etc/group (an image's layers, or the host's for host images). */
+export type EtcReader = (file: 'passwd' | 'group') => string | undefined;
+
+/** The reader of an OCI image's /etc files, layers bottom first. */
+export const layerEtc = (layerDirs: string[]): EtcReader => (file) => readInLayers(layerDirs, `etc/${file}`);
+
+/** The passwd or group entry whose name (or, by number, id) is key. */
+function lookupEntry(etc: EtcReader, file: 'passwd' | 'group', key: string): { id: number; gid?: number } | undefined {
+  const byId = /^\d+$/.test(key);
+  for (const line of (etc(file) ?? '').split('\n')) {
     const f = line.split(':');
-    if (f[0] === name && f.length >= 3) return { id: Number(f[2]), gid: file === 'passwd' ? Number(f[3]) : undefined };
+    if (f.length >= 3 && (byId ? f[2] === key : f[0] === key)) return { id: Number(f[2]), gid: file === 'passwd' ? Number(f[3]) : undefined };
   }
   return undefined;
 }
 
-/** Resolve an image's User ("uid", "uid:gid", "name", "name:group") against the image's own /etc files. */
-export function resolveImageUser(user: string, layerDirs: string[]): { uid: number; gid: number } {
-  const [u, g] = user.split(':');
-  let uid: number;
-  let gid: number | undefined;
-  if (/^\d+$/.test(u)) uid = Number(u);
-  else {
-    const found = lookupId(layerDirs, 'passwd', u);
-    if (!found) throw new EngineError('INVALID_IMAGE', `The image's user \`${u}\` is not in its /etc/passwd. Give --user UID[:GID].`);
-    uid = found.id;
-    gid = found.gid;
-  }
+/**
+ * Resolve a user as docker does ("name", "uid", "name:group", "uid:gid", any mix) against the container's
+ * own /etc files: a name must be there; a bare uid takes its entry's primary group, else 0.
+ */
+export function resolveUser(user: string, etc: EtcReader, field = '--user'): { uid: number; gid: number } {
+  const [u = '', g] = user.split(':');
+  if (!u || user.split(':').length > 2) throw new EngineError('INVALID_CONFIG', `Expected \`${field}\` as NAME, UID, NAME:GROUP or UID:GID, got \`${user}\``);
+  const entry = lookupEntry(etc, 'passwd', u);
+  if (!entry && !/^\d+$/.test(u)) throw new EngineError('INVALID_CONFIG', `unable to find user ${u}: no matching entries in passwd file`);
+  const uid = entry?.id ?? Number(u);
+  let gid = entry?.gid ?? 0;
   if (g !== undefined && g !== '') {
-    if (/^\d+$/.test(g)) gid = Number(g);
-    else {
-      const found = lookupId(layerDirs, 'group', g);
-      if (!found) throw new EngineError('INVALID_IMAGE', `The image's group \`${g}\` is not in its /etc/group. Give --user UID:GID.`);
-      gid = found.id;
-    }
+    const group = lookupEntry(etc, 'group', g);
+    if (!group && !/^\d+$/.test(g)) throw new EngineError('INVALID_CONFIG', `unable to find group ${g}: no matching entries in group file`);
+    gid = group?.id ?? Number(g);
   }
-  return { uid, gid: gid ?? uid };
+  const max = 2 ** 32 - 2;
+  if (uid > max || gid > max) throw new EngineError('INVALID_CONFIG', `Expected \`${field}\` ids from 0 to ${max}, got \`${user}\``);
+  return { uid, gid };
+}
+
+/** The /etc files a container of this image sees: its layers, its imported root, else the host's (bound read-only). */
+export function imageEtc(image: { kind: string; layers?: string[]; rootfs?: string }): EtcReader {
+  if (image.kind === 'oci') return layerEtc(image.layers ?? []);
+  const root = image.kind === 'rootfs' && image.rootfs ? image.rootfs : '/';
+  return (file) => {
+    try {
+      return readFileSync(join(root, 'etc', file), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** Resolve an image's own User against its layers. */
+export function resolveImageUser(user: string, layerDirs: string[]): { uid: number; gid: number } {
+  return resolveUser(user, layerEtc(layerDirs), 'User of the image');
 }
 
 /** A docker HEALTHCHECK as codex32's health check; undefined for none or NONE. */
@@ -95,7 +119,7 @@ export function applyImageConfig(input: ContainerConfig, image: OciImage, layerD
     if (!c.WorkingDir.startsWith('/')) throw new EngineError('INVALID_IMAGE', `The image's WorkingDir must be absolute, got \`${c.WorkingDir}\``);
     out.workdir = c.WorkingDir;
   }
-  if (!input.user && c.User) out.user = resolveImageUser(c.User, layerDirs);
+  if (!input.user && !input.userName && c.User) out.user = resolveImageUser(c.User, layerDirs);
   if (out.env.HOME === undefined) out.env.HOME = (out.user?.uid ?? 0) === 0 ? '/root' : '/';
   if (input.stopSignal === undefined && c.StopSignal) out.stopSignal = parseSignal(c.StopSignal);
   if (!input.health && c.Healthcheck) {

@@ -36,12 +36,13 @@ export function registerFiles(program: Command): void {
     .description('run a command inside a running container')
     .option('-e, --env <K=V>', 'set an environment variable (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <name|uid[:group|gid]>', "the user, resolved against the container's /etc/passwd and /etc/group")
     .option('-i, --interactive', 'the command reads our stdin (otherwise /dev/null)')
     .option('-t, --tty', 'give the command a terminal of its own (exec -it: a shell)')
     .argument('<container>')
     .argument('<command...>')
     .passThroughOptions()
-    .action(action(async (ref: string, command: string[], o: { env?: string[]; workdir?: string; interactive?: boolean; tty?: boolean }, cmd: Command) => {
+    .action(action(async (ref: string, command: string[], o: { env?: string[]; workdir?: string; user?: string; interactive?: boolean; tty?: boolean }, cmd: Command) => {
       const env = Object.fromEntries((o.env ?? []).map((e) => parseEnvPair(e)));
       const term = { tty: !!o.tty, interactive: !!o.interactive };
       requireTerminal(term);
@@ -49,7 +50,7 @@ export function registerFiles(program: Command): void {
       const raw = term.tty && term.interactive;
       if (raw) process.stdin.setRawMode(true);
       try {
-        const r = await engineFor(cmd).exec(ref, command, { env, workdir: o.workdir, stdio: 'inherit', ...term });
+        const r = await engineFor(cmd).exec(ref, command, { env, workdir: o.workdir, user: o.user, stdio: 'inherit', ...term });
         process.exitCode = r.exitCode ?? 125;
       } finally {
         if (raw) process.stdin.setRawMode(false);

@@ -1,13 +1,13 @@
-// docker's filters, exactly, through the CLI and the Docker API: every key honoured, an unknown key or
-// value refused (never a list of everything: `docker rm -f $(docker ps -aq --filter ancestor=old)` must
-// not reach containers the filter did not mean).
+// docker's everyday habits, exactly, through the CLI and the Docker API: filters (every key honoured, an unknown key or
+// value refused: `docker rm -f $(docker ps -aq --filter ancestor=old)` must
+// not reach containers the filter did not mean), and -u resolved from the container's own /etc files.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, dockerApi } from './dockerapi-helpers.js';
 import { missing, sandbox } from './helpers.js';
 
 const skip = missing({ standard: true });
-const sb = sandbox('c32-filt-');
+const sb = sandbox('c32-habit-');
 const { cli } = sb;
 afterAll(() => sb.clean());
 
@@ -49,7 +49,7 @@ const noDocker = existsSync(DOCKER) ? undefined : `missing ${DOCKER}`;
 describe.skipIf(!!(skip ?? noDocker))('filters through the Docker API', () => {
   let api: Awaited<ReturnType<typeof dockerApi>>;
   beforeAll(async () => {
-    api = await dockerApi('c32-filt-api-');
+    api = await dockerApi('c32-habit-api-');
     await api.docker(['run', '-d', '--name', 'a1', '--label', 'k=v', 'host', 'sleep', '300']);
   }, 60_000);
   afterAll(() => api?.stop());
@@ -63,5 +63,21 @@ describe.skipIf(!!(skip ?? noDocker))('filters through the Docker API', () => {
     expect((await d(['images', '--filter', 'bogus=1'])).stderr).toMatch(/Invalid filter 'bogus'/);
     expect((await d(['images', '-q', '--filter', 'dangling=true'])).exitCode).toBe(0);
     expect((await d(['events', '--since', '0', '--until', '1', '--filter', 'bogus=1'])).stderr).toMatch(/Invalid filter 'bogus'/);
+  });
+});
+
+describe.skipIf(!!skip)('-u as docker resolves it', () => {
+  it('a name or a bare uid from the container\'s own /etc/passwd, for run and exec; a missing user is refused with docker\'s words', async () => {
+    const id = async (args: string[]) => String((await cli(['run', '--rm', '--network', 'none', ...args, 'host', 'id'])).stdout).trim();
+    expect(await id(['-u', 'nobody'])).toMatch(/^uid=65534\(nobody\) gid=65534/);
+    expect(await id(['-u', 'daemon:nogroup'])).toMatch(/^uid=1\(daemon\) gid=65534/);
+    expect(await id(['-u', '1'])).toMatch(/^uid=1\(daemon\) gid=1\(daemon\)/); // the entry's primary group, not gid = uid
+    expect(await id(['-u', '4242'])).toMatch(/^uid=4242 gid=0/);
+    const missing = await cli(['run', '--rm', '-u', 'nosuchuser', 'host', 'id']);
+    expect(missing.exitCode).toBe(125);
+    expect(String(missing.stderr)).toContain('unable to find user nosuchuser: no matching entries in passwd file');
+    await cli(['run', '-d', '--name', 'u-exec', '--network', 'none', 'host', 'sleep', '300']);
+    expect(String((await cli(['exec', '-u', 'nobody', 'u-exec', 'id', '-un'])).stdout).trim()).toBe('nobody');
+    expect(String((await cli(['exec', '-u', 'ghost', 'u-exec', 'id'])).stderr)).toContain('unable to find user ghost');
   });
 });
