@@ -33,6 +33,7 @@ import { pruneContainers, removeContainer } from './removal.js';
 import { openState, removeFromDisk } from './repair.js';
 import { mapStorageErrors } from './storage-errors.js';
 import { isActive } from './status.js';
+import { EngineVolumes } from '../volumes/service.js';
 
 export { Container } from './container.js';
 
@@ -48,6 +49,8 @@ export class ContainerEngine implements EngineCore {
   readonly processes: SupervisedProcesses;
   /** OCI images: pull, push, load, save, tag, rmi, prune, inspect, login. */
   readonly image: EngineImages;
+  /** Named volumes: create, ls, inspect, rm, prune. */
+  readonly volume: EngineVolumes;
 
   constructor(options: EngineOptions = {}) {
     this.settings = { ...loadSettings(process.env, options) };
@@ -62,6 +65,7 @@ export class ContainerEngine implements EngineCore {
     }
     this.processes = new SupervisedProcesses(this);
     this.image = new EngineImages(this);
+    this.volume = new EngineVolumes(this);
   }
 
   /** The state database; raises the error that kept it from opening. */
@@ -158,8 +162,8 @@ export class ContainerEngine implements EngineCore {
     return waitContainer(this, ref, options);
   }
 
-  /** Remove a container and everything it has on disk; force stops it first. */
-  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+  /** Remove a container and everything it has on disk; force stops it first; volumes: its anonymous volumes too. */
+  async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     try {
       await removeContainer(this, ref, options);
     } catch (e) {

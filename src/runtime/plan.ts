@@ -107,7 +107,8 @@ function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: Containe
     for (const f of HOST_ETC) if (!own.includes(f) && existsSync(`/etc/${f}`)) e.push(`bind=/etc/${f}\t/etc/${f}\tro`);
     e.push(`bind=${paths.etc}/hostname\t/etc/hostname\tro`);
   }
-  e.push(`bind=${paths.app}\t/app\trw`);
+  // an OCI image's /app is its own (or a volume's): only path images, `host` and imported roots get the app there
+  if (image.kind !== 'oci') e.push(`bind=${paths.app}\t/app\trw`);
   e.push(`tmpfs=/tmp\tmode=1777,size=${64 * 1024 * 1024}`);
   e.push('proc=/proc');
   e.push(`tmpfs=/dev\tmode=0755,size=65536`);
@@ -120,7 +121,11 @@ function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: Containe
   e.push(ownSys ? 'tmpfs=/sys\tmode=0555,size=4096' : 'sysfs=/sys');
   for (const m of MASKED) e.push(`mask=${m}`);
   for (const r of READONLY) e.push(`readonly=${r}`);
-  for (const v of row.config.volumes) e.push(`bind=${v.source}\t${v.target}\t${v.readOnly ? 'ro' : 'rw'}`);
+  for (const v of row.config.volumes) {
+    // a tmpfs volume (the local driver's type=tmpfs) is a tmpfs of the container's own, of the volume's size
+    if (v.tmpfs) e.push(`tmpfs=${v.target}\tmode=${(v.tmpfs.mode ?? 0o1777).toString(8)}${v.tmpfs.size ? `,size=${v.tmpfs.size}` : ''}`);
+    else e.push(`bind=${v.source}\t${v.target}\t${v.readOnly ? 'ro' : 'rw'}`);
+  }
   return e;
 }
 
@@ -137,7 +142,8 @@ export function buildPlan(
   const level = c.isolation;
   const appRoot = appRootFor(level, paths);
   const argv = resolveArgv(row, image, paths);
-  const cwd = c.workdir ?? appRoot;
+  // docker's default for an image without WorkingDir is /; path images and `host` start in their app
+  const cwd = c.workdir ?? (image.kind === 'oci' ? '/' : appRoot);
   const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: appRoot, HOSTNAME: c.hostname ?? c.name, ...(c.tty ? { TERM: 'xterm' } : {}), ...c.env };
   const entries: string[] = [
     `isolation_level=${{ minimal: 0, standard: 1, strict: 2 }[level]}`,
@@ -188,7 +194,7 @@ export function buildPlan(
   // (podman's conmon runs an exit command the same way); `rm` without -f leaves one being removed alone
   if (c.autoRemove) {
     const storage = dirname(dirname(paths.dir));
-    for (const a of [process.execPath, cliPath(), '--storage', storage, 'rm', row.id]) entries.push(`exit_arg=${a}`);
+    for (const a of [process.execPath, cliPath(), '--storage', storage, 'rm', '-v', row.id]) entries.push(`exit_arg=${a}`);
   }
   if (level === 'strict') {
     entries.push('readonly_root=1');
