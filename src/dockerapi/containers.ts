@@ -65,7 +65,7 @@ export function removeWhenDone(engine: ContainerEngine, id: string): void {
     try {
       removedExits.set(id, await engine.wait(id));
       if (removedExits.size > 1000) removedExits.delete(removedExits.keys().next().value!);
-      await engine.remove(id, { force: true });
+      await engine.remove(id, { force: true, volumes: true });
     } catch {
       /* already removed, or the service is closing: nothing to do */
     }
@@ -79,7 +79,7 @@ async function start(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): 
   try {
     await startWithAttach(req.engine, row.id);
   } catch (e) {
-    if (autoRemove) await req.engine.remove(row.id, { force: true }).catch(() => undefined); // as dockerd: --rm even when the start fails
+    if (autoRemove) await req.engine.remove(row.id, { force: true, volumes: true }).catch(() => undefined); // as dockerd: --rm even when the start fails
     throw e;
   }
   if (autoRemove) removeWhenDone(req.engine, row.id);
@@ -114,7 +114,7 @@ async function remove(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]):
   const force = flag(req.query, 'force');
   if (!force && (row.status === 'running' || row.status === 'restarting'))
     throw new ApiError(409, `You cannot remove a running container ${row.id}. Stop the container before attempting removal or force remove`);
-  await req.engine.remove(row.id, { force });
+  await req.engine.remove(row.id, { force, volumes: flag(req.query, 'v') });
   noContent(res);
 }
 

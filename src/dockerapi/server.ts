@@ -15,6 +15,7 @@ import { execRoutes } from './exec.js';
 import { imageRoutes } from './images.js';
 import { observeRoutes } from './observe.js';
 import { systemRoutes } from './system.js';
+import { volumeRoutes } from './volumes.js';
 
 export const API_VERSION = '1.41';
 const MIN_VERSION = '1.12';
@@ -48,7 +49,7 @@ interface Compiled extends ApiRoute {
   keys: string[];
 }
 
-const ROUTES: Compiled[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes].map((r) => {
+const ROUTES: Compiled[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes, ...volumeRoutes].map((r) => {
   const keys: string[] = [];
   // an image name holds slashes: a :name that ends the pattern or precedes a verb takes them all
   const re = new RegExp('^' + r.path.replace(/:(\w+)/g, (_m, k: string) => (keys.push(k), k === 'name' ? '(.+?)' : '([^/]+)')) + '$');

@@ -2,6 +2,7 @@
 import type { InspectResult } from '../engine/inspect.js';
 import { statusLine } from '../engine/statustext.js';
 import type { ContainerRow } from '../state/types.js';
+import { dockerBind, dockerMount } from '../volumes/driver.js';
 import { AUTOREMOVE_LABEL } from './create.js';
 
 /** docker's State.Status for codex32's statuses (docker has no starting or stopping). */
@@ -33,7 +34,7 @@ export function psEntry(row: ContainerRow, now = Date.now()): Record<string, unk
     Status: statusLine(row, now),
     HostConfig: { NetworkMode: c.network === 'private' || !c.network ? 'default' : c.network },
     NetworkSettings: { Networks: networks(c.network ?? 'host') },
-    Mounts: c.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readOnly ? 'ro' : '', RW: !v.readOnly, Propagation: 'rprivate' })),
+    Mounts: c.volumes.map((v) => dockerMount(v)),
   };
 }
 
@@ -57,6 +58,7 @@ export function inspectEntry(i: InspectResult, row: ContainerRow): Record<string
       AttachStderr: true,
       StdinOnce: false,
       StopSignal: String(i.Config.StopSignal),
+      Volumes: c.volumes.some((v) => v.anonymous) ? Object.fromEntries(c.volumes.filter((v) => v.anonymous).map((v) => [v.target, {}])) : null,
       ExposedPorts: i.Config.ExposedPorts ?? Object.fromEntries((c.publish ?? []).map((p) => [`${p.containerPort}/${p.protocol}`, {}])),
     },
     HostConfig: {
@@ -65,7 +67,8 @@ export function inspectEntry(i: InspectResult, row: ContainerRow): Record<string
       NetworkMode: i.HostConfig.NetworkMode === 'private' ? 'default' : i.HostConfig.NetworkMode,
       AutoRemove: i.HostConfig.AutoRemove || c.labels[AUTOREMOVE_LABEL] === 'true',
       Privileged: false,
-      Binds: c.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
+      Binds: c.volumes.flatMap((v) => dockerBind(v) ?? []),
+      VolumesFrom: c.volumesFrom?.length ? c.volumesFrom : null,
       MemorySwap: i.HostConfig.Memory,
       Init: true,
     },
