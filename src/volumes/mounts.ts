@@ -3,7 +3,7 @@
 import { chownSync, readdirSync, statSync } from 'node:fs';
 import { randomBytes } from '../lazy.js';
 import type { ContainerConfig, ResolvedConfig } from '../config/schema.js';
-import { expected } from '../errors.js';
+import { EngineError, expected } from '../errors.js';
 import type { ContainerImage } from '../images/store.js';
 import type { EngineCore } from '../engine/core.js';
 import { STRICT_ID_BASE } from '../runtime/plan.js';
@@ -28,6 +28,8 @@ export function resolveNamed(core: EngineCore, v: VolumeInput): VolumeEntry {
   const name = anonymous ? randomBytes(32).toString('hex') : validateVolumeName(v.source);
   const row = anonymous ? undefined : new VolumeTable(core.store).get(name);
   const mount = parseDriverOpts(row?.options ?? {});
+  if (mount.kind === 'tmpfs' && v.readOnly)
+    throw new EngineError('INVALID_CONFIG', `The volume ${name} is a tmpfs, which each container gets empty: mounting it read-only would leave it empty for good. Mount it without :ro.`, { context: { volume: name } });
   return {
     source: mount.kind === 'bind' ? mount.device : volumePaths(core.settings.storageDir, name).data,
     target: v.target,
