@@ -18,6 +18,7 @@ const work = mkdtempSync(join(tmpdir(), 'c32-volumes-work-'));
 let stopRegistry = () => undefined as void;
 let image = '';
 let base = '';
+let seeded = '';
 
 beforeAll(async () => {
   if (skipOci) return;
@@ -26,7 +27,17 @@ beforeAll(async () => {
   image = `${r.reg}/test/app:1`;
   base = `${r.reg}/test/base:1`; // no WORKDIR
   execFileSync(r.buildah[0], [...r.buildah.slice(1), 'push', '--tls-verify=false', 'localhost/base:1', `docker://${base}`], { stdio: 'ignore' });
-  for (const ref of [image, base]) {
+  // an image declaring VOLUME /seed, with a file there
+  const b = (args: string[]) => execFileSync(r.buildah[0], [...r.buildah.slice(1), ...args], { encoding: 'utf8' }).trim();
+  const ctr = b(['from', 'localhost/base:1']);
+  const mnt = b(['mount', ctr]);
+  mkdirSync(join(mnt, 'seed'));
+  writeFileSync(join(mnt, 'seed/seeded.txt'), 'from the image\n');
+  b(['config', '--volume', '/seed', ctr]);
+  b(['commit', '-q', '--format', 'docker', ctr, 'localhost/seeded:1']);
+  seeded = `${r.reg}/test/seeded:1`;
+  b(['push', '--tls-verify=false', 'localhost/seeded:1', `docker://${seeded}`]);
+  for (const ref of [image, base, seeded]) {
     const p = await cli(['pull', ref]);
     if (p.exitCode !== 0) throw new Error(String(p.stderr));
   }
@@ -109,6 +120,7 @@ describe.skipIf(!!skip)('named volumes', () => {
     await ok(['volume', 'create', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', 'o=size=8m', 'ram']);
     const t = await ok(['run', '--rm', '-v', 'ram:/ram', 'host', 'sh', '-c', 'grep " /ram " /proc/mounts']);
     expect(t).toMatch(/^tmpfs \/ram tmpfs .*size=8192k/);
+    expect((await cli(['run', '--rm', '-v', 'ram:/ram:ro', 'host', 'true'])).stderr).toContain('Mount it without :ro');
     const host = mkdtempSync(join(tmpdir(), 'c32-volumes-bind-'));
     writeFileSync(join(host, 'from-host'), 'hi\n');
     await ok(['volume', 'create', '--opt', 'type=none', '--opt', 'o=bind', '--opt', `device=${host}`, 'hostdir']);
@@ -177,6 +189,17 @@ describe.skipIf(!!skipOci)('volumes on an OCI image', () => {
     expect(await ok(['run', '--rm', '--isolation', 'strict', '-v', 'swork:/srv/work', image, 'sh', '-c', 'ls -ln data.txt; echo w > w'])).toMatch(/^-rw-r--r-- +1 0 +0 /);
     expect(statSync(join(sb.storage, 'volumes/swork/_data/data.txt')).uid).toBe(100000);
     await ok(['volume', 'rm', 'swork']);
+  });
+
+  it('gives each path of the image\'s VOLUME list an anonymous volume, filled from the image, unless something is mounted there', async () => {
+    expect(await ok(['run', '--name', 'seeded', seeded, 'cat', '/seed/seeded.txt'])).toBe('from the image');
+    const [m] = (await sb.inspect('seeded')).Mounts as Array<Record<string, any>>;
+    expect(m).toMatchObject({ Type: 'volume', Destination: '/seed', Driver: 'local' });
+    expect(readFileSync(join(m.Source, 'seeded.txt'), 'utf8')).toBe('from the image\n');
+    await ok(['rm', '-v', 'seeded']);
+    expect(existsSync(m.Source)).toBe(false);
+    const mounted = await ok(['run', '--rm', '--tmpfs', '/seed', seeded, 'sh', '-c', 'ls /seed | wc -l']);
+    expect(mounted.trim()).toBe('0');
   });
 
   it('lets a bind or volume target /app in an OCI image; a path image keeps /app reserved', async () => {

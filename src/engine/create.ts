@@ -78,7 +78,8 @@ export async function resolveCreate(core: EngineCore, input: ContainerConfig, op
   checkSecurity({ ...cfg, isolation, network: cfg.network ?? defaultNetworkMode(isolation) }, appReserved);
   checkSeccomp(isolation, cfg.seccomp);
   const given = checkVolumes(core, isolation, cfg.volumes, appReserved, options.cwd);
-  const volumes = [...given, ...checkVolumes(core, isolation, volumesFrom(core, cfg.volumesFrom, given), appReserved, options.cwd)];
+  const inherited = [...given, ...checkVolumes(core, isolation, volumesFrom(core, cfg.volumesFrom, given), appReserved, options.cwd)];
+  const volumes = [...inherited, ...imageVolumes(core, image, inherited, cfg.tmpfs)];
   if (!cfg.allowHostRoot) refuseHostRoot(volumes.filter((v) => !v.name || v.source !== volumePaths(core.settings.storageDir, v.name).data), core.settings.storageDir);
   if ((image.kind === 'rootfs' || image.kind === 'oci') && isolation === 'minimal')
     throw new EngineError('INVALID_CONFIG', `The image ${cfg.image} is a root filesystem; minimal isolation runs on the host's filesystem. Use --isolation standard or strict.`);
@@ -167,6 +168,20 @@ function checkVolumes(core: EngineCore, isolation: IsolationType, volumes: NonNu
     if (!existsSync(source)) throw new EngineError('INVALID_CONFIG', `Expected the volume source to exist on the host, got \`${v.source}\``);
     return { source, target, readOnly: v.readOnly ?? false };
   });
+}
+
+/** An anonymous volume at each path the image declares (its VOLUME list) that nothing else is mounted at, as docker. */
+function imageVolumes(core: EngineCore, image: ContainerImage, mounted: Array<{ target: string }>, tmpfs: Array<{ path: string }>) {
+  const taken = new Set([...mounted.map((v) => v.target), ...tmpfs.map((t) => normalize(t.path).replace(/\/+$/, ''))]);
+  const out = [];
+  for (const declared of Object.keys(image.config?.config?.Volumes ?? {})) {
+    const target = normalize(declared).replace(/\/+$/, '');
+    const kernel = FORBIDDEN_TARGETS.some((f) => f !== '/app' && (target === f || (f !== '/' && target.startsWith(f + '/'))));
+    if (!isAbsolute(target) || kernel || taken.has(target)) continue; // what codex32 mounts itself, or the user mounted
+    taken.add(target);
+    out.push(resolveNamed(core, { source: '', target, readOnly: false, type: 'volume' }));
+  }
+  return out;
 }
 
 /**
