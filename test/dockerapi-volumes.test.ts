@@ -80,6 +80,17 @@ describe.skipIf(!!skip)('volumes through the Docker API', () => {
     expect(left).not.toContain(anon.Name);
   });
 
+  it('takes --volumes-from and a --rm container\'s anonymous volumes go with it', async () => {
+    await ok(['create', '--name', 'src', '--network', 'none', '-v', 'shared:/s', 'host', 'true']);
+    await ok(['run', '--rm', '--network', 'none', '--volumes-from', 'src', 'host', 'sh', '-c', 'echo w > /s/w']);
+    expect(await ok(['run', '--rm', '--network', 'none', '--volumes-from', 'src:ro', 'host', 'sh', '-c', 'cat /s/w; touch /s/x 2>/dev/null || echo ro'])).toBe('w\nro');
+    const before = (await ok(['volume', 'ls', '-q'])).split('\n');
+    await ok(['run', '--rm', '--network', 'none', '-v', '/tmpdata', 'host', 'true']);
+    expect((await ok(['volume', 'ls', '-q'])).split('\n')).toEqual(before);
+    await ok(['rm', 'src']);
+    await ok(['volume', 'rm', 'shared']);
+  });
+
   it('prunes unused volumes and says how much space it freed', async () => {
     await ok(['volume', 'create', 'keep']);
     await ok(['create', '--name', 'user', '--network', 'none', '-v', 'keep:/k', 'host', 'true']);
