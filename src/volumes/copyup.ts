@@ -1,6 +1,7 @@
 // Copy-up: an empty volume is first filled with what the image holds at its mount point, as docker does.
 import { execFileAsync } from '../lazy.js';
-import { chmodSync, copyFileSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
+import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Directories marked opaque (overlay's trusted.overlay.opaque) under dir: nothing below them shows through. */
@@ -13,26 +14,27 @@ async function opaqueDirs(dir: string): Promise<Set<string>> {
 const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
 
 /** Give dst src's owner (shifted by offset), mode and times. */
-function keepMeta(dst: string, st: Stats, offset: number): void {
-  lchownSync(dst, st.uid + offset, st.gid + offset);
-  if (st.isSymbolicLink()) return void lutimesSync(dst, st.atime, st.mtime);
-  chmodSync(dst, st.mode & 0o7777); // after chown, which clears setuid and setgid
-  utimesSync(dst, st.atime, st.mtime);
+async function keepMeta(dst: string, st: Stats, offset: number): Promise<void> {
+  await lchown(dst, st.uid + offset, st.gid + offset);
+  if (st.isSymbolicLink()) return lutimes(dst, st.atime, st.mtime);
+  await chmod(dst, st.mode & 0o7777); // after chown, which clears setuid and setgid
+  await utimes(dst, st.atime, st.mtime);
 }
 
 /**
  * Copy the merged content of layers (top first) at rel into dest, as overlayfs would show it: an upper
  * entry hides lower ones, whiteouts delete, an opaque directory hides everything below it. Owners are
- * shifted by offset (strict's mapped ids); device nodes and sockets are skipped.
+ * shifted by offset (strict's mapped ids); device nodes and sockets are skipped, hard links become copies.
+ * Asynchronous, so a big copy does not stall whoever embeds the engine.
  */
 async function mergeInto(layers: string[], rel: string, dest: string, offset: number, opaque: Array<Set<string>>): Promise<void> {
   const seen = new Map<string, { layer: number; st: Stats }>();
   for (let i = 0; i < layers.length; i++) {
     const dir = join(layers[i], rel);
-    const st = lstatSync(dir, { throwIfNoEntry: false });
+    const st = await lstat(dir).catch(() => undefined);
     if (!st) continue;
     if (!st.isDirectory()) break; // a file or whiteout here hides the lower layers' directory
-    for (const name of readdirSync(dir)) if (!seen.has(name)) seen.set(name, { layer: i, st: lstatSync(join(dir, name)) });
+    for (const name of await readdir(dir)) if (!seen.has(name)) seen.set(name, { layer: i, st: await lstat(join(dir, name)) });
     if (opaque[i].has(dir)) break;
   }
   for (const [name, { layer, st }] of seen) {
@@ -40,15 +42,15 @@ async function mergeInto(layers: string[], rel: string, dest: string, offset: nu
     const dst = join(dest, name);
     if (isWhiteout(st)) continue;
     if (st.isDirectory()) {
-      mkdirSync(dst);
+      await mkdir(dst);
       await mergeInto(layers.slice(layer), join(rel, name), dst, offset, opaque.slice(layer));
-      keepMeta(dst, st, offset);
+      await keepMeta(dst, st, offset);
     } else if (st.isSymbolicLink()) {
-      symlinkSync(readlinkSync(src), dst);
-      keepMeta(dst, st, offset);
+      await symlink(await readlink(src), dst);
+      await keepMeta(dst, st, offset);
     } else if (st.isFile()) {
-      copyFileSync(src, dst);
-      keepMeta(dst, st, offset);
+      await copyFile(src, dst);
+      await keepMeta(dst, st, offset);
     }
   }
 }
@@ -64,6 +66,6 @@ export async function copyUp(layersBottomFirst: string[], target: string, data: 
   if (!top?.isDirectory()) return false;
   const opaque = await Promise.all(layers.map((l) => (lstatSync(join(l, rel), { throwIfNoEntry: false })?.isDirectory() ? opaqueDirs(join(l, rel)) : new Set<string>())));
   await mergeInto(layers, rel, data, offset, opaque);
-  keepMeta(data, top, offset);
+  await keepMeta(data, top, offset);
   return true;
 }
