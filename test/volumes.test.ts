@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loopbackRegistry } from './fixtures/oci.js';
-import { missing, sandbox } from './helpers.js';
+import { missing, sandbox, until } from './helpers.js';
 
 const sb = sandbox('c32-volumes-');
 const { cli } = sb;
@@ -114,6 +114,10 @@ describe.skipIf(!!skip)('named volumes', () => {
     expect(await ok(['volume', 'ls', '-q'])).toContain('named1');
     expect(await ok(['volume', 'prune', '-a'])).toContain('named1');
     expect(await ok(['volume', 'ls', '-q'])).toBe('');
+    // run -d --rm: the supervisor's own removal takes the anonymous volume too
+    await ok(['run', '-d', '--rm', '--name', 'gone', '-v', '/scratch', 'host', 'true']);
+    // the row goes first, the volume right after it
+    await until(async () => (await cli(['inspect', 'gone'])).exitCode !== 0 && (await ok(['volume', 'ls', '-q'])) === '', 30_000);
   });
 
   it('mounts a tmpfs volume of its size, and a bind volume of a host directory', async () => {
