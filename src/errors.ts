@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'NO_SUCH_PATH'
   | 'IMAGE_EXISTS'
   | 'IMAGE_IN_USE'
+  | 'NO_SUCH_VOLUME'
+  | 'VOLUME_IN_USE'
   | 'INVALID_STATE'
   | 'HOST_UNSUPPORTED'
   | 'COMMAND_NOT_FOUND'

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
-  parseCpus, parseDurationMs, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseVolume,
+  parseCpus, parseDurationMs, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseVolume, parseMount,
 } from '../config/parse.js';
 import { parseCap, parseNoNewPrivileges, parseTmpfs } from '../config/parse-security.js';
 import { parseAddHost, parseBlkioWeight, parseDeviceRate, parseDns, parseNetworkFlags, parsePublish, parseRate } from '../config/parse-net.js';
@@ -38,7 +38,9 @@ export function containerOptions(cmd: Command): Command {
     .option('--nofile <n>', 'maximum open files')
     .option('--cpu-time <sec>', 'maximum CPU seconds (RLIMIT_CPU)')
     .option('--fsize <size>', 'maximum file size written')
-    .option('-v, --volume <host:ctr[:ro]>', 'bind a host path (repeatable)', collect)
+    .option('-v, --volume <src:ctr[:ro]>', 'bind a host path, or mount a named volume (a source without /; made on first use) (repeatable)', collect)
+    .option('--mount <spec>', 'type=volume|bind|tmpfs,source=SRC,target=/PATH[,readonly] (repeatable)', collect)
+    .option('--volumes-from <container[:ro|rw]>', "mount another container's volumes and binds (repeatable)", collect)
     .option('--allow-host-root', "allow a volume of the host's root or of the storage directory (see docs/security.md)")
     .option('-e, --env <K=V>', 'set an environment variable (repeatable)', collect)
     .option('--env-file <file>', 'read K=V lines from a file (repeatable)', collect)
@@ -94,6 +96,8 @@ export interface ContainerFlags {
   cpuTime?: string;
   fsize?: string;
   volume?: string[];
+  mount?: string[];
+  volumesFrom?: string[];
   allowHostRoot?: boolean;
   env?: string[];
   envFile?: string[];
@@ -206,6 +210,9 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
   }
   const net = networkConfig(flags);
+  const mounts = (flags.mount ?? []).map(parseMount);
+  const tmpfsMounts = mounts.flatMap((m) => ('tmpfs' in m ? [m.tmpfs] : []));
+  if (tmpfsMounts.length) net.tmpfs = [...(net.tmpfs ?? []), ...tmpfsMounts];
   const cfg: ContainerConfig = {
     image,
     command,
@@ -227,7 +234,8 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
       cpuTime: flags.cpuTime !== undefined ? parsePositiveInt('`--cpu-time`', flags.cpuTime, MAX.cpuTime) : undefined,
       fsize: flags.fsize !== undefined ? parseSize('`--fsize`', flags.fsize) : undefined,
     },
-    volumes: (flags.volume ?? []).map(parseVolume),
+    volumes: [...(flags.volume ?? []).map(parseVolume), ...mounts.flatMap((m) => ('volume' in m ? [m.volume] : []))],
+    volumesFrom: flags.volumesFrom,
     allowHostRoot: flags.allowHostRoot,
     restart: flags.restart ? parseRestart(flags.restart) : undefined,
     stopSignal: flags.stopSignal ? parseSignal(flags.stopSignal) : undefined,

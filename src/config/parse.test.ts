@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseBot } from '../executor/bot.js';
 import {
-  parseCpus, parseDurationMs, parseEnvFile, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseTime, parseVolume,
+  parseCpus, parseDurationMs, parseEnvFile, parseMount, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseTime, parseVolume,
 } from './parse.js';
 import { parseRate } from './parse-net.js';
 import { ContainerConfigSchema, MAX } from './schema.js';
@@ -87,7 +87,9 @@ describe('durations and times', () => {
 describe('other forms', () => {
   it('volumes, env files and signals', () => {
     expect(parseVolume('/a:/b:ro')).toEqual({ source: '/a', target: '/b', readOnly: true });
-    expect(() => parseVolume('/a')).toThrow();
+    expect(parseVolume('/a')).toEqual({ source: '', target: '/a', readOnly: false }); // docker's anonymous volume
+    expect(parseVolume('data:/d')).toEqual({ source: 'data', target: '/d', readOnly: false });
+    expect(() => parseVolume('a')).toThrow();
     expect(() => parseVolume('/a:/b:rx')).toThrow();
     expect(parseEnvFile('# c\nA=1\n\nexport B=two words\n')).toEqual([['A', '1'], ['B', 'two words']]);
     expect(parseSignal('SIGTERM')).toBe(15);
@@ -134,5 +136,24 @@ describe('network rates', () => {
     expect(parseRate('`--network-bandwidth`', '100g')).toBe(100 * 1024 ** 3);
     for (const bad of ['0', '-1', '1e3', '0x10', '1.5.3', '100.0001g', '18446744073709551616', '7bit'])
       expect(() => parseRate('`--network-bandwidth`', bad)).toThrow(/Expected `--network-bandwidth` to be a rate such as 1m/);
+  });
+});
+
+describe('--mount', () => {
+  it('reads docker\'s keys for volumes, binds and tmpfs', () => {
+    expect(parseMount('type=volume,source=data,target=/d,readonly')).toEqual({ volume: { source: 'data', target: '/d', readOnly: true, type: 'volume' } });
+    expect(parseMount('target=/anon,volume-nocopy')).toEqual({ volume: { source: '', target: '/anon', readOnly: false, type: 'volume', noCopy: true } });
+    expect(parseMount('type=bind,src=/h,dst=/c,ro=false')).toEqual({ volume: { source: '/h', target: '/c', readOnly: false, type: 'bind' } });
+    expect(parseMount('type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=700')).toEqual({ tmpfs: { path: '/t', size: 1024 * 1024, mode: 0o700 } });
+  });
+
+  it('refuses what codex32 cannot honour, naming it', () => {
+    expect(() => parseMount('type=volume,source=a,target=rel')).toThrow(/absolute path/);
+    expect(() => parseMount('type=nfs,target=/x')).toThrow(/volume, bind or tmpfs/);
+    expect(() => parseMount('type=bind,source=rel,target=/x')).toThrow(/absolute host path/);
+    expect(() => parseMount('type=volume,source=a/b,target=/x')).toThrow(/volume name/);
+    expect(() => parseMount('type=volume,source=a,target=/x,volume-opt=o=size=1m')).toThrow(/no option `volume-opt`/);
+    expect(() => parseMount('type=volume,source=a,target=/x,volume-driver=nfs')).toThrow(/local/);
+    expect(() => parseMount('type=tmpfs,target=/t,tmpfs-mode=9')).toThrow(/octal/);
   });
 });

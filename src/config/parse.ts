@@ -1,7 +1,7 @@
 // Parsers for the human forms users type (sizes, durations, restart policies, volumes, env).
 // Numbers are exact: digits become BigInt, never floating point, and are checked against their
 // documented maximum (MAX) before they become a JS number, which within that maximum is exact.
-import { expected } from '../errors.js';
+import { EngineError, expected } from '../errors.js';
 import { MAX, SIZE_MAX_TEXT } from './schema.js';
 
 const KI = 1024n;
@@ -99,12 +99,59 @@ export function parseRestart(value: string): { name: RestartName; maxRetries: nu
   return { name: m[1] as RestartName, maxRetries: m[2] ? Number(m[2]) : 0 };
 }
 
-/** Parse HOST:CONTAINER[:ro|rw] into a volume. */
+/**
+ * Parse HOST:CONTAINER[:ro|rw], VOLUME:CONTAINER[:ro|rw] (a source without a slash names a volume) or
+ * CONTAINER alone (an anonymous volume, source '') into a volume.
+ */
 export function parseVolume(value: string): { source: string; target: string; readOnly: boolean } {
   const parts = value.split(':');
+  if (parts.length === 1 && parts[0].startsWith('/')) return { source: '', target: parts[0], readOnly: false };
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (parts[2] && !['ro', 'rw'].includes(parts[2])))
-    throw expected('`-v`', 'HOST:CONTAINER or HOST:CONTAINER:ro', value);
+    throw expected('`-v`', 'HOST:CONTAINER, VOLUME:CONTAINER (either with :ro) or /CONTAINER alone', value);
   return { source: parts[0], target: parts[1], readOnly: parts[2] === 'ro' };
+}
+
+/** What one --mount gives: a bind or volume, or a tmpfs. */
+export type ParsedMount =
+  | { volume: { source: string; target: string; readOnly: boolean; type: 'bind' | 'volume'; noCopy?: boolean } }
+  | { tmpfs: { path: string; size?: number; mode?: number } };
+
+/** Parse docker's `--mount type=volume|bind|tmpfs,source=,target=,readonly` (its other keys where codex32 has them). */
+export function parseMount(value: string): ParsedMount {
+  const form = 'type=volume|bind|tmpfs,source=SRC,target=/PATH[,readonly]';
+  const kv: Record<string, string> = {};
+  for (const field of value.split(',')) {
+    const i = field.indexOf('=');
+    const k = (i < 0 ? field : field.slice(0, i)).trim().toLowerCase();
+    if (!k) throw expected('`--mount`', form, value);
+    kv[k] = i < 0 ? 'true' : field.slice(i + 1);
+  }
+  const pick = (...keys: string[]) => keys.map((k) => kv[k]).find((v) => v !== undefined);
+  const type = kv.type ?? 'volume';
+  const target = pick('target', 'destination', 'dst');
+  if (!target || !target.startsWith('/')) throw expected('`--mount` target', 'an absolute path', target ?? '');
+  const yes = (v: string | undefined) => v !== undefined && ['true', '1', ''].includes(v.toLowerCase());
+  const known: Record<string, string[]> = {
+    volume: ['volume-nocopy', 'volume-driver'],
+    bind: ['bind-propagation'],
+    tmpfs: ['tmpfs-size', 'tmpfs-mode'],
+  };
+  if (!known[type]) throw expected('`--mount` type', 'volume, bind or tmpfs', type);
+  for (const k of Object.keys(kv))
+    if (!['type', 'source', 'src', 'target', 'destination', 'dst', 'readonly', 'ro', ...known[type]].includes(k))
+      throw new EngineError('INVALID_CONFIG', `\`--mount\` has no option \`${k}\` for type=${type} in codex32 (create a volume with options by \`codex32 volume create --opt\`), got \`${value}\``);
+  if (kv['volume-driver'] && kv['volume-driver'] !== 'local') throw expected('`--mount` volume-driver', 'local (the only driver)', kv['volume-driver']);
+  if (kv['bind-propagation'] && kv['bind-propagation'] !== 'rprivate') throw expected('`--mount` bind-propagation', 'rprivate (the only one)', kv['bind-propagation']);
+  const source = pick('source', 'src') ?? '';
+  const readOnly = yes(pick('readonly', 'ro'));
+  if (type === 'tmpfs') {
+    if (source) throw expected('`--mount type=tmpfs`', 'without a source', value);
+    if (kv['tmpfs-mode'] && !/^[0-7]{1,4}$/.test(kv['tmpfs-mode'])) throw expected('`--mount` tmpfs-mode', 'an octal mode such as 1777', kv['tmpfs-mode']);
+    return { tmpfs: { path: target, ...(kv['tmpfs-size'] ? { size: parseSize('`--mount` tmpfs-size', kv['tmpfs-size']) } : {}), ...(kv['tmpfs-mode'] ? { mode: parseInt(kv['tmpfs-mode'], 8) } : {}) } };
+  }
+  if (type === 'bind' && !source.startsWith('/')) throw expected('`--mount type=bind` source', 'an absolute host path', source);
+  if (type === 'volume' && source.includes('/')) throw expected('`--mount type=volume` source', 'a volume name (or none, for an anonymous volume)', source);
+  return { volume: { source, target, readOnly, type: type as 'bind' | 'volume', ...(yes(kv['volume-nocopy']) ? { noCopy: true } : {}) } };
 }
 
 /** Parse K=V (or K alone, taking the value from the caller's environment). */

@@ -56,9 +56,20 @@ export type ResourceLimits = z.infer<typeof ResourceLimitsSchema>;
 
 export const VolumeSchema = z
   .object({
-    source: z.string().min(1),
+    /** a host path, or a volume's name ('' for an anonymous volume); at create, the host path mounted */
+    source: z.string(),
     target: z.string().min(1),
     readOnly: z.boolean().default(false),
+    /** how source is read when it is ambiguous: --mount says; -v takes a source without a slash as a volume */
+    type: z.enum(['bind', 'volume']).optional(),
+    /** the volume mounted (set at create for a named or anonymous volume) */
+    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/).optional(),
+    /** made for this container alone: `rm -v` removes it with the container */
+    anonymous: z.boolean().optional(),
+    /** a volume of the local driver's type=tmpfs: a tmpfs of its own in each container */
+    tmpfs: z.object({ size: z.number().int().positive().optional(), mode: z.number().int().min(0).max(0o7777).optional() }).strict().optional(),
+    /** do not fill an empty volume from the image (--mount's volume-nocopy) */
+    noCopy: z.boolean().optional(),
   })
   .strict();
 export type Volume = z.infer<typeof VolumeSchema>;
@@ -147,6 +158,8 @@ export const ContainerConfigSchema = z
     isolation: IsolationTypeSchema.optional(),
     limits: ResourceLimitsSchema.default({}),
     volumes: z.array(VolumeSchema).default([]),
+    /** docker's --volumes-from CONTAINER[:ro|rw]: their mounts are copied into volumes at create */
+    volumesFrom: z.array(z.string().min(1)).default([]),
     /** allow a volume whose source is the host's root, or holds or lies within the storage directory */
     /** copy a path image's files afresh at every start, so each run runs the code now on disk (bots) */
     refreshApp: z.boolean().default(false),

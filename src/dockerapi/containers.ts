@@ -53,7 +53,7 @@ async function start(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): 
   try {
     await startWithAttach(req.engine, row.id);
   } catch (e) {
-    if (row.config.autoRemove) await req.engine.remove(row.id, { force: true }).catch(() => undefined); // as dockerd: --rm even when the start fails
+    if (row.config.autoRemove) await req.engine.remove(row.id, { force: true, volumes: true }).catch(() => undefined); // as dockerd: --rm even when the start fails
     throw e;
   }
   noContent(res);
@@ -86,7 +86,7 @@ async function remove(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]):
   const force = flag(req.query, 'force');
   if (!force && (row.status === 'running' || row.status === 'restarting'))
     throw new ApiError(409, `You cannot remove a running container ${row.id}. Stop the container before attempting removal or force remove`);
-  await req.engine.remove(row.id, { force });
+  await req.engine.remove(row.id, { force, volumes: flag(req.query, 'v') });
   noContent(res);
 }
 

@@ -32,7 +32,6 @@ const UNSUPPORTED: Array<[string, (v: any) => boolean, string]> = [
   ['UsernsMode', (v) => !!v, 'the user namespace follows the isolation level (label codex32.isolation=strict)'],
   ['CgroupnsMode', (v) => !!v && v !== 'private', 'the cgroup namespace follows the isolation level'],
   ['Sysctls', (v) => v && Object.keys(v).length > 0, 'sysctls are not set per container'],
-  ['VolumesFrom', (v) => Array.isArray(v) && v.length > 0, 'give the volumes as Binds'],
   ['CpusetCpus', (v) => !!v, 'CPU pinning is not supported; limit with NanoCpus'],
   ['CpusetMems', (v) => !!v, 'memory node pinning is not supported'],
   ['OomKillDisable', (v) => v === true, 'the memory limit is always enforced'],
@@ -41,7 +40,7 @@ const UNSUPPORTED: Array<[string, (v: any) => boolean, string]> = [
   ['CgroupParent', (v) => !!v, 'containers live under codex32/ in each hierarchy'],
   ['Runtime', (v) => !!v && v !== 'codex32' && v !== 'runc', 'codex32 runs its own supervisor'],
   ['GroupAdd', (v) => Array.isArray(v) && v.length > 0, 'supplementary groups are not supported'],
-  ['VolumeDriver', (v) => !!v, 'volume drivers are not supported'],
+  ['VolumeDriver', (v) => !!v && v !== 'local', 'the only volume driver is local'],
 ];
 
 function limitsOf(h: Json): NonNullable<ContainerConfig['limits']> {
@@ -82,14 +81,35 @@ function securityOf(h: Json, cfg: ContainerConfig): void {
   if (h.ReadonlyRootfs) cfg.readOnly = true;
 }
 
-function storageOf(h: Json, cfg: ContainerConfig): void {
-  cfg.volumes = ((h.Binds ?? []) as string[]).map((b) => parseVolume(b.replace(/:(rw|ro),?.*$/, ':$1')));
+interface ApiMount {
+  Type: string;
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+  VolumeOptions?: { NoCopy?: boolean; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null } | null;
+}
+
+/** Binds (a source without a slash is a volume), Mounts of type bind, volume and tmpfs, Config.Volumes (anonymous volumes), VolumesFrom. */
+function storageOf(body: Json, h: Json, cfg: ContainerConfig): void {
+  cfg.volumes = ((h.Binds ?? []) as string[]).map((b) => parseVolume(b.replace(/:(rw|ro),?.*$/, ':$1').replace(/:(z|Z|nocopy)$/, '')));
   cfg.tmpfs = Object.entries((h.Tmpfs ?? {}) as Record<string, string>).map(([p, o]) => parseTmpfs(o ? `${p}:${o}` : p));
-  for (const m of (h.Mounts ?? []) as Array<{ Type: string; Source: string; Target: string; ReadOnly?: boolean; TmpfsOptions?: { SizeBytes?: number; Mode?: number } }>) {
-    if (m.Type === 'bind') cfg.volumes.push({ source: m.Source, target: m.Target, readOnly: !!m.ReadOnly });
+  for (const m of (h.Mounts ?? []) as ApiMount[]) {
+    if (m.Type === 'bind') cfg.volumes.push({ source: m.Source ?? '', target: m.Target, readOnly: !!m.ReadOnly, type: 'bind' });
     else if (m.Type === 'tmpfs') cfg.tmpfs.push({ path: m.Target, size: m.TmpfsOptions?.SizeBytes, mode: m.TmpfsOptions?.Mode });
-    else throw refuse(`HostConfig.Mounts type ${m.Type}`, 'named volumes are not supported; bind a host directory');
+    else if (m.Type === 'volume') {
+      const d = m.VolumeOptions?.DriverConfig;
+      if (d?.Name && d.Name !== 'local') throw refuse(`HostConfig.Mounts volume driver ${d.Name}`, 'the only volume driver is local');
+      if (d?.Options && Object.keys(d.Options).length) throw refuse('HostConfig.Mounts VolumeOptions.DriverConfig.Options', 'create the volume with its options first (POST /volumes/create)');
+      cfg.volumes.push({ source: m.Source ?? '', target: m.Target, readOnly: !!m.ReadOnly, type: 'volume', ...(m.VolumeOptions?.NoCopy ? { noCopy: true } : {}) });
+    } else throw refuse(`HostConfig.Mounts type ${m.Type}`, 'the mount types are bind, volume and tmpfs');
   }
+  // `docker run -v /data` sends the path in Config.Volumes: an anonymous volume unless something else is mounted there
+  for (const target of Object.keys((body.Volumes ?? {}) as Record<string, unknown>))
+    if (!cfg.volumes.some((v) => v.target.replace(/\/+$/, '') === target.replace(/\/+$/, '')) && !cfg.tmpfs.some((t) => t.path === target))
+      cfg.volumes.push({ source: '', target, readOnly: false, type: 'volume' });
+  const from = strs(h.VolumesFrom, 'HostConfig.VolumesFrom');
+  if (from?.length) cfg.volumesFrom = from;
   if (h.ShmSize) cfg.shmSize = h.ShmSize;
 }
 
@@ -200,7 +220,7 @@ export function toContainerConfig(body: Json, name: string | null): ContainerCon
   if (body.Hostname) cfg.hostname = body.Hostname;
   if (body.ExposedPorts) cfg.exposedPorts = Object.keys(body.ExposedPorts);
   securityOf(h, cfg);
-  storageOf(h, cfg);
+  storageOf(body, h, cfg);
   networkOf(body, h, cfg);
   runtimeOf(body, h, cfg);
   return cfg;

@@ -16,6 +16,7 @@ import { imageRoutes } from './images.js';
 import { networkRoutes } from './networks.js';
 import { observeRoutes } from './observe.js';
 import { systemRoutes } from './system.js';
+import { volumeRoutes } from './volumes.js';
 
 export const API_VERSION = '1.41';
 const MIN_VERSION = '1.12';
@@ -49,7 +50,7 @@ interface Compiled extends ApiRoute {
   keys: string[];
 }
 
-const ROUTES: Compiled[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes, ...networkRoutes].map((r) => {
+const ROUTES: Compiled[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes, ...networkRoutes, ...volumeRoutes].map((r) => {
   const keys: string[] = [];
   // an image name holds slashes: a :name that ends the pattern or precedes a verb takes them all
   const re = new RegExp('^' + r.path.replace(/:(\w+)/g, (_m, k: string) => (keys.push(k), k === 'name' ? '(.+?)' : '([^/]+)')) + '$');

@@ -3,6 +3,7 @@ import type { InspectResult } from '../engine/inspect.js';
 import { dockerStatusOf } from '../engine/status.js';
 import { statusLine } from '../engine/statustext.js';
 import type { ContainerRow } from '../state/types.js';
+import { dockerBind, dockerMount } from '../volumes/driver.js';
 
 /** docker's State.Status for codex32's statuses (docker has no starting or stopping). */
 export const dockerStatus = dockerStatusOf;
@@ -32,7 +33,7 @@ export function psEntry(row: ContainerRow, now = Date.now()): Record<string, unk
     Status: statusLine(row, now),
     HostConfig: { NetworkMode: c.networks[0]?.name ?? (c.network === 'private' || !c.network ? 'default' : c.network) },
     NetworkSettings: { Networks: networksOf(c) },
-    Mounts: c.volumes.map((v) => ({ Type: 'bind', Source: v.source, Destination: v.target, Mode: v.readOnly ? 'ro' : '', RW: !v.readOnly, Propagation: 'rprivate' })),
+    Mounts: c.volumes.map((v) => dockerMount(v)),
   };
 }
 
@@ -56,6 +57,7 @@ export function inspectEntry(i: InspectResult, row: ContainerRow): Record<string
       AttachStderr: true,
       StdinOnce: false,
       StopSignal: String(i.Config.StopSignal),
+      Volumes: c.volumes.some((v) => v.anonymous) ? Object.fromEntries(c.volumes.filter((v) => v.anonymous).map((v) => [v.target, {}])) : null,
       ExposedPorts: i.Config.ExposedPorts ?? Object.fromEntries((c.publish ?? []).map((p) => [`${p.containerPort}/${p.protocol}`, {}])),
     },
     HostConfig: {
@@ -63,7 +65,8 @@ export function inspectEntry(i: InspectResult, row: ContainerRow): Record<string
       LogConfig: { Type: 'json-file', Config: { 'max-size': String(i.HostConfig.LogConfig.MaxSize), 'max-file': String(i.HostConfig.LogConfig.MaxFiles) } },
       NetworkMode: i.HostConfig.NetworkMode === 'private' ? 'default' : i.HostConfig.NetworkMode,
       Privileged: false,
-      Binds: c.volumes.map((v) => `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`),
+      Binds: c.volumes.flatMap((v) => dockerBind(v) ?? []),
+      VolumesFrom: c.volumesFrom?.length ? c.volumesFrom : null,
       MemorySwap: i.HostConfig.Memory,
       Init: true,
     },

@@ -24,6 +24,15 @@ import { recordEvent, type EngineCore } from './core.js';
 import { resolveNetwork } from './network.js';
 import { withImageConfig } from './images.js';
 import { writeMeta } from './ondisk.js';
+import { volumePaths } from '../volumes/driver.js';
+import { isNamedSource, prepareVolumes, resolveNamed, volumesFrom } from '../volumes/mounts.js';
+import { EngineVolumes } from '../volumes/service.js';
+import { VolumeTable } from '../volumes/table.js';
+
+/** A volume removed between its making and the container's insert: the create fails and can be retried. */
+function prepareFailed(name: string): never {
+  throw new EngineError('NO_SUCH_VOLUME', `The volume ${name} was removed while the container was being created. Run the command again.`, { context: { volume: name } });
+}
 
 const FORBIDDEN_TARGETS = ['/', '/proc', '/sys', '/dev', '/app'];
 
@@ -65,13 +74,17 @@ export async function resolveCreate(core: EngineCore, input: ContainerConfig, op
     });
   checkLimits(isolation, cfg.limits, host);
   checkBlkio(cfg.blkio);
-  checkSecurity({ ...cfg, isolation, network: cfg.network ?? defaultNetworkMode(isolation) });
-  checkSeccomp(isolation, cfg.seccomp);
-  const volumes = checkVolumes(isolation, cfg.volumes, options.cwd);
-  if (!cfg.allowHostRoot) refuseHostRoot(volumes, core.settings.storageDir);
   const image = resolveImage(core.store, cfg.imageId ?? cfg.image, options.cwd);
   // docker's --user: a name or a bare uid is looked up in the container's own /etc files (the image's)
   if (cfg.userName !== undefined) cfg.user = resolveUser(cfg.userName, imageEtc(image));
+  // /app is the app itself only for a path image or `host`; in a root filesystem image it is an ordinary path
+  const appReserved = image.kind === 'path' || image.kind === 'host';
+  checkSecurity({ ...cfg, isolation, network: cfg.network ?? defaultNetworkMode(isolation) }, appReserved);
+  checkSeccomp(isolation, cfg.seccomp);
+  const given = checkVolumes(core, isolation, cfg.volumes, appReserved, options.cwd);
+  const inherited = [...given, ...checkVolumes(core, isolation, volumesFrom(core, cfg.volumesFrom, given), appReserved, options.cwd)];
+  const volumes = [...inherited, ...imageVolumes(core, image, inherited, cfg.tmpfs)];
+  if (!cfg.allowHostRoot) refuseHostRoot(volumes.filter((v) => !v.name || v.source !== volumePaths(core.settings.storageDir, v.name).data), core.settings.storageDir);
   if ((image.kind === 'rootfs' || image.kind === 'oci') && isolation === 'minimal')
     throw new EngineError('INVALID_CONFIG', `The image ${cfg.image} is a root filesystem; minimal isolation runs on the host's filesystem. Use --isolation standard or strict.`);
   if (image.kind === 'oci' && image.devices && isolation === 'strict')
@@ -102,7 +115,9 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
   const { row, image, paths, createAttrs } = await resolveCreate(core, input, options);
   const { id, name, config } = row;
   ensureRoom(core.settings.storageDir, 'create the container');
+  let made: string[] = [];
   try {
+    made = await prepareVolumes(core, config, image);
     mkdirSync(paths.dir, { recursive: false, mode: 0o700 });
     closeContainerDir(paths.dir, config);
     writeMeta(paths.dir, row); // what system repair rebuilds this row from if the database is lost
@@ -110,11 +125,13 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
     mkdirSync(paths.etc, { mode: 0o755 });
     writeFileSync(`${paths.etc}/hostname`, `${config.hostname ?? name}\n`);
     core.store.tx(() => {
+      for (const v of config.volumes) if (v.name && !new VolumeTable(core.store).get(v.name)) prepareFailed(v.name); // removed meanwhile
       core.store.insertContainer(row);
       recordEvent(core.store, 'create', row, createAttrs);
     });
   } catch (e) {
     await rm(paths.dir, { recursive: true, force: true });
+    for (const v of made) await new EngineVolumes(core).remove(v, { force: true }).catch(() => undefined); // only what this create made
     if (e instanceof EngineError) throw e;
     throw stateError(e, core.settings.storageDir, 'create the container') ?? new EngineError('RUNTIME_FAILED', `Cannot create container ${name}: ${(e as Error).message}`, { cause: e, context: { container: name } });
   }
@@ -133,23 +150,43 @@ function checkLimits(isolation: IsolationType, limits: ContainerConfig['limits']
     throw new EngineError('INVALID_CONFIG', `Expected \`--memory\` to be at least 4m, got \`${limits.memory}\` bytes`);
 }
 
-/** Normalise volumes: absolute, distinct destinations outside the kernel's filesystems, existing sources. */
-function checkVolumes(isolation: IsolationType, volumes: Array<{ source: string; target: string; readOnly: boolean }>, cwd = process.cwd()) {
+/**
+ * Normalise volumes: absolute, distinct destinations outside the kernel's filesystems; a host path must
+ * exist, a volume's name is resolved to its data (made at create when new).
+ */
+function checkVolumes(core: EngineCore, isolation: IsolationType, volumes: NonNullable<ContainerConfig['volumes']>, appReserved: boolean, cwd = process.cwd()) {
   if (volumes.length && isolation === 'minimal')
     throw new EngineError('INVALID_CONFIG', 'Volumes need a mount namespace: use --isolation standard or strict (minimal sees the host filesystem already).');
+  const forbidden = appReserved ? FORBIDDEN_TARGETS : FORBIDDEN_TARGETS.filter((f) => f !== '/app');
   const seen = new Set<string>();
   return volumes.map((v) => {
     const target = normalize(v.target).replace(/\/+$/, '') || '/';
     if (!isAbsolute(v.target) || v.target.split('/').includes('..'))
       throw new EngineError('INVALID_CONFIG', `Expected the volume destination to be an absolute path without .., got \`${v.target}\``);
-    if (FORBIDDEN_TARGETS.some((f) => target === f || (f !== '/' && f !== '/app' && target.startsWith(f + '/'))))
-      throw new EngineError('INVALID_CONFIG', `Expected the volume destination to be outside /proc, /sys and /dev and not / or /app, got \`${v.target}\``);
+    if (forbidden.some((f) => target === f || (f !== '/' && f !== '/app' && target.startsWith(f + '/'))))
+      throw new EngineError('INVALID_CONFIG', `Expected the volume destination to be outside /proc, /sys and /dev and not /${appReserved ? " or /app (the image's app)" : ''}, got \`${v.target}\``);
     if (seen.has(target)) throw new EngineError('INVALID_CONFIG', `Expected each volume destination once, got \`${v.target}\` twice`);
     seen.add(target);
+    if (v.name) return { ...v, target, readOnly: v.readOnly ?? false }; // resolved already (--volumes-from)
+    if (isNamedSource(v)) return resolveNamed(core, { ...v, target });
     const source = resolve(cwd, v.source);
     if (!existsSync(source)) throw new EngineError('INVALID_CONFIG', `Expected the volume source to exist on the host, got \`${v.source}\``);
-    return { source, target, readOnly: v.readOnly };
+    return { source, target, readOnly: v.readOnly ?? false };
   });
+}
+
+/** An anonymous volume at each path the image declares (its VOLUME list) that nothing else is mounted at, as docker. */
+function imageVolumes(core: EngineCore, image: ContainerImage, mounted: Array<{ target: string }>, tmpfs: Array<{ path: string }>) {
+  const taken = new Set([...mounted.map((v) => v.target), ...tmpfs.map((t) => normalize(t.path).replace(/\/+$/, ''))]);
+  const out = [];
+  for (const declared of Object.keys(image.config?.config?.Volumes ?? {})) {
+    const target = normalize(declared).replace(/\/+$/, '');
+    const kernel = FORBIDDEN_TARGETS.some((f) => f !== '/app' && (target === f || (f !== '/' && target.startsWith(f + '/'))));
+    if (!isAbsolute(target) || kernel || taken.has(target)) continue; // what codex32 mounts itself, or the user mounted
+    taken.add(target);
+    out.push(resolveNamed(core, { source: '', target, readOnly: false, type: 'volume' }));
+  }
+  return out;
 }
 
 /**

@@ -34,6 +34,7 @@ import { holdRemoval, pruneContainers, removeContainer } from './removal.js';
 import { openState, removeFromDisk } from './repair.js';
 import { mapStorageErrors } from './storage-errors.js';
 import { isActive, removalDue } from './status.js';
+import { EngineVolumes } from '../volumes/service.js';
 
 export { Container } from './container.js';
 
@@ -51,6 +52,8 @@ export class ContainerEngine implements EngineCore {
   readonly image: EngineImages;
   /** user networks: create, list, inspect, remove, prune, connect, disconnect. */
   readonly network: EngineNetworks;
+  /** Named volumes: create, ls, inspect, rm, prune. */
+  readonly volume: EngineVolumes;
 
   constructor(options: EngineOptions = {}) {
     this.settings = { ...loadSettings(process.env, options) };
@@ -66,6 +69,7 @@ export class ContainerEngine implements EngineCore {
     this.processes = new SupervisedProcesses(this);
     this.image = new EngineImages(this);
     this.network = new EngineNetworks(this);
+    this.volume = new EngineVolumes(this);
   }
 
   /** The state database; raises the error that kept it from opening. */
@@ -138,7 +142,7 @@ export class ContainerEngine implements EngineCore {
       work = (async () => {
         await null; // registered before the removal's own lookup reconciles this row again
         try {
-          await removeContainer(this, row.id, { force: true });
+          await removeContainer(this, row.id, { force: true, volumes: true }); // as --rm: its anonymous volumes go with it
         } catch {
           /* gone already, or failed: the row stays `removing` and the next engine call tries again */
         }
@@ -214,8 +218,8 @@ export class ContainerEngine implements EngineCore {
     return waitContainer(this, ref, options);
   }
 
-  /** Remove a container and everything it has on disk; force stops it first. */
-  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+  /** Remove a container and everything it has on disk; force stops it first; volumes: its anonymous volumes too. */
+  async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     try {
       await removeContainer(this, ref, options);
     } catch (e) {

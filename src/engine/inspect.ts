@@ -2,6 +2,8 @@
 import type { ContainerPaths } from '../runtime/layout.js';
 import { networkMode } from '../runtime/network.js';
 import type { ContainerRow, RunRecord } from '../state/types.js';
+import { dirname } from 'node:path';
+import { dockerMount } from '../volumes/driver.js';
 import { networkInfo, portMap, type NetworkInfo, type PortMap } from './netinfo.js';
 
 export interface InspectResult {
@@ -69,7 +71,7 @@ export interface InspectResult {
     BlkioDeviceWriteIOps: Array<{ Path: string; Rate: number }>;
     SecurityOpt: string[];
   };
-  Mounts: Array<{ Type: 'bind'; Source: string; Destination: string; RW: boolean }>;
+  Mounts: Array<Record<string, unknown>>;
   LogPath: string;
   NetworkSettings: NetworkInfo;
   Runs: RunRecord[];
@@ -152,7 +154,7 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
         ...(c.isolation !== 'minimal' || c.noNewPrivileges ? ['no-new-privileges'] : []),
       ],
     },
-    Mounts: c.volumes.map((v) => ({ Type: 'bind' as const, Source: v.source, Destination: v.target, RW: !v.readOnly })),
+    Mounts: c.volumes.map((v) => dockerMount(v, dirname(dirname(paths.dir)))),
     LogPath: paths.log,
     NetworkSettings: networkInfo(row),
     Runs: runs,

@@ -6,8 +6,9 @@ import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { pollFor } from '../runtime/poll.js';
 import { isAlive, selfRef } from '../runtime/proc.js';
 import { findShim } from '../runtime/supervisor.js';
-import { EngineError } from '../errors.js';
+import { EngineError, isEngineError } from '../errors.js';
 import type { StateStore } from '../state/store.js';
+import { EngineVolumes } from '../volumes/service.js';
 import type { ContainerRow } from '../state/types.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { stopContainer } from './lifecycle.js';
@@ -16,8 +17,8 @@ import { listContainers } from './policy.js';
 import { killOrphans } from './reconcile.js';
 import { canRemove, invalidState } from './status.js';
 
-/** Remove a container and everything it has on disk; force stops it first. */
-export async function removeContainer(core: EngineCore, ref: string, options: { force?: boolean } = {}): Promise<void> {
+/** Remove a container and everything it has on disk; force stops it first; volumes: its anonymous volumes too (docker's rm -v). */
+export async function removeContainer(core: EngineCore, ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
   let row = core.get(ref);
   // another process is removing it now (an rm -f beside a --rm container's own removal): that one
   // finishes the job, and this call returns once it is done, so a name is free when rm returns
@@ -69,6 +70,18 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
     await work;
   } finally {
     inFlight.delete(row.id);
+  }
+  if (options.volumes) await removeAnonymousVolumes(core, row);
+}
+
+/** Remove the anonymous volumes a removed container had, unless another container mounts one (--volumes-from). */
+async function removeAnonymousVolumes(core: EngineCore, row: ContainerRow): Promise<void> {
+  const volumes = new EngineVolumes(core);
+  for (const v of row.config.volumes) {
+    if (!v.name || !v.anonymous) continue;
+    await volumes.remove(v.name, { force: true }).catch((e) => {
+      if (!isEngineError(e, 'VOLUME_IN_USE')) throw e;
+    });
   }
 }
 

@@ -13,7 +13,7 @@ import { readAll, registerImage } from './register.js';
 const run = execFileAsync;
 
 /** What codex32 mounts over in every container: mount points and bound files, never part of an image (docker's rule too). */
-const RUNTIME_PATHS = ['etc/hosts', 'etc/resolv.conf', 'etc/hostname', 'proc', 'sys', 'dev', 'tmp', 'app'];
+const RUNTIME_PATHS = ['etc/hosts', 'etc/resolv.conf', 'etc/hostname', 'proc', 'sys', 'dev', 'tmp'];
 
 interface UpperScan {
   whiteouts: string[];

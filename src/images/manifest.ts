@@ -53,6 +53,7 @@ const ImageConfig = z.object({
     Cmd: z.array(z.string()).nullish(),
     WorkingDir: z.string().optional(),
     ExposedPorts: z.record(z.unknown()).nullish(),
+    Volumes: z.record(z.unknown()).nullish(),
     StopSignal: z.string().optional(),
     Labels: z.record(z.string()).nullish(),
     Healthcheck: Health.nullish(),

@@ -8,7 +8,7 @@ import { ociPaths, tempPath } from './blobs.js';
 const run = execFileAsync;
 
 /** Directories every container root needs as mount points. */
-const MOUNT_POINTS: Array<[string, number]> = [['proc', 0o555], ['sys', 0o555], ['dev', 0o755], ['tmp', 0o1777], ['app', 0o755], ['etc', 0o755]];
+const MOUNT_POINTS: Array<[string, number]> = [['proc', 0o555], ['sys', 0o555], ['dev', 0o755], ['tmp', 0o1777], ['etc', 0o755]];
 
 /** Add offset to the owner of every entry under dir (symlinks included, never followed), keeping setuid bits. */
 function shiftTree(dir: string, offset: number): void {

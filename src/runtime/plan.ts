@@ -110,7 +110,8 @@ function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: Containe
     for (const f of HOST_ETC) if (!own.includes(f) && existsSync(`/etc/${f}`)) e.push(spec('bind', [`/etc/${f}`, `/etc/${f}`, 'ro']));
     e.push(spec('bind', [`${paths.etc}/hostname`, '/etc/hostname', 'ro']));
   }
-  e.push(spec('bind', [paths.app, '/app', 'rw']));
+  // an OCI image's /app is its own (or a volume's): only path images, `host` and imported roots get the app there
+  if (image.kind !== 'oci') e.push(spec('bind', [paths.app, '/app', 'rw']));
   e.push(spec('tmpfs', ['/tmp', `mode=1777,size=${64 * 1024 * 1024}`]));
   e.push(spec('proc', '/proc'));
   e.push(spec('tmpfs', ['/dev', 'mode=0755,size=65536']));
@@ -122,7 +123,11 @@ function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: Containe
   const ownSys = row.config.isolation === 'strict' && networkMode(row.config) === 'private';
   e.push(ownSys ? spec('tmpfs', ['/sys', 'mode=0555,size=4096']) : spec('sysfs', '/sys'));
   e.push(...specEach('mask', MASKED), ...specEach('readonly', READONLY));
-  for (const v of row.config.volumes) e.push(spec('bind', [v.source, v.target, v.readOnly ? 'ro' : 'rw']));
+  for (const v of row.config.volumes) {
+    // a tmpfs volume (the local driver's type=tmpfs) is a tmpfs of the container's own, of the volume's size
+    if (v.tmpfs) e.push(spec('tmpfs', [v.target, `mode=${(v.tmpfs.mode ?? 0o1777).toString(8)}${v.tmpfs.size ? `,size=${v.tmpfs.size}` : ''}`]));
+    else e.push(spec('bind', [v.source, v.target, v.readOnly ? 'ro' : 'rw']));
+  }
   return e;
 }
 
@@ -144,7 +149,8 @@ export function buildPlan(
   const level = c.isolation;
   const appRoot = appRootFor(level, paths);
   const argv = resolveArgv(row, image, paths);
-  const cwd = c.workdir ?? appRoot;
+  // docker's default for an image without WorkingDir is /; path images and `host` start in their app
+  const cwd = c.workdir ?? (image.kind === 'oci' ? '/' : appRoot);
   const env = containerEnv(c, appRoot);
   checkExecSize(argv, env);
   const entries: string[] = [

@@ -16,8 +16,11 @@ function addable(c: SecurityConfig): number[] {
   return STANDARD_CAPS.filter((b) => !denied.includes(b));
 }
 
-/** Refuse security flags that would lower the level's floor, or that the level has nothing to apply them to. */
-export function checkSecurity(c: SecurityConfig): void {
+/**
+ * Refuse security flags that would lower the level's floor, or that the level has nothing to apply them to.
+ * appReserved: /app holds the image's own content (a path image or `host`), so no tmpfs may hide it.
+ */
+export function checkSecurity(c: SecurityConfig, appReserved = true): void {
   const level = c.isolation ?? 'standard';
   const caps = [...(c.capAdd ?? []), ...(c.capDrop ?? [])];
   if (level === 'minimal') {
@@ -28,8 +31,9 @@ export function checkSecurity(c: SecurityConfig): void {
   if (c.noNewPrivileges === false) throw bad(`Expected \`--security-opt no-new-privileges\` to be true at ${level} isolation (its floor), got false. Use --isolation minimal for trusted code.`);
   for (const t of c.tmpfs ?? []) {
     const p = t.path.replace(/\/+$/, '');
-    if (!p || p.split('/').includes('..') || ['/proc', '/sys', '/dev', '/app'].some((f) => p === f || p.startsWith(f + '/')))
-      throw bad(`Expected \`--tmpfs\` to be an absolute path outside /proc, /sys, /dev and /app, not /, got \`${t.path}\``);
+    const reserved = ['/proc', '/sys', '/dev', ...(appReserved ? ['/app'] : [])];
+    if (!p || p.split('/').includes('..') || reserved.some((f) => p === f || p.startsWith(f + '/')))
+      throw bad(`Expected \`--tmpfs\` to be an absolute path outside ${reserved.join(', ')}, not /, got \`${t.path}\``);
   }
   const allowed = addable(c);
   for (const name of c.capAdd ?? []) {

@@ -81,7 +81,18 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX image_blobs_digest ON image_blobs(digest);
   `,
-  // 4: user networks (containers name theirs in config.networks)
+  // 4: named volumes (their data lives in STORAGE/volumes/NAME/_data); which containers use one is read from their configs
+  `
+  CREATE TABLE volumes (
+    name       TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),
+    driver     TEXT NOT NULL DEFAULT 'local' CHECK (driver = 'local'),
+    created_at INTEGER NOT NULL,
+    anonymous  INTEGER NOT NULL DEFAULT 0 CHECK (anonymous IN (0, 1)),
+    options    TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(options)),
+    labels     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels))
+  );
+  `,
+  // 5: user networks (containers name theirs in config.networks)
   `
   CREATE TABLE networks (
     id         TEXT PRIMARY KEY CHECK (length(id) = 64),

@@ -48,7 +48,7 @@ export function registerRun(program: Command): void {
           if (attached) session = await engine.startAttached(c.id);
           else await engine.start(c.id);
         } catch (e) {
-          if (flags.rm) await engine.remove(c.id, { force: true }).catch(() => undefined);
+          if (flags.rm) await engine.remove(c.id, { force: true, volumes: true }).catch(() => undefined);
           throw e;
         }
         if (flags.detach) {
@@ -66,7 +66,7 @@ export function registerRun(program: Command): void {
           onClosedPipe(async () => {
             await engine.kill(c.id, osConstants.signals.SIGPIPE).catch(() => undefined);
             await engine.wait(c.id);
-            if (flags.rm) await engine.remove(c.id, { force: true });
+            if (flags.rm) await engine.remove(c.id, { force: true, volumes: true });
           });
           for await (const rec of engine.logs(c.id, { follow: true })) await writeRecord(rec);
           code = await engine.wait(c.id);
@@ -75,7 +75,7 @@ export function registerRun(program: Command): void {
           if (flags.rm) engine.holdRemoval(c.id, false); // detached: removed when it ends
           return;
         }
-        if (flags.rm) await engine.remove(c.id, { force: true });
+        if (flags.rm) await engine.remove(c.id, { force: true, volumes: true });
         process.exitCode = code;
       }),
     );

@@ -81,9 +81,10 @@ export function registerLifecycle(program: Command): void {
     .alias('remove')
     .description('remove containers and their files')
     .option('-f, --force', 'stop running containers first')
+    .option('-v, --volumes', 'remove their anonymous volumes too (named volumes stay)')
     .argument('<containers...>')
-    .action(action(async (refs: string[], o: { force?: boolean }, cmd: Command) => each(refs, async (r) => {
-      await engineFor(cmd).remove(r, { force: o.force });
+    .action(action(async (refs: string[], o: { force?: boolean; volumes?: boolean }, cmd: Command) => each(refs, async (r) => {
+      await engineFor(cmd).remove(r, { force: o.force, volumes: o.volumes });
       process.stdout.write(r + '\n');
     })));
 
