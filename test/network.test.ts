@@ -140,7 +140,7 @@ describe.skipIf(!!skip)(`private network${skip ? ` (skipped: ${skip})` : ''}`, (
       [['-p', `127.0.0.1:${busyPort}:80`], /Expected `-p` to name a free host port/],
       [['-p', '70000:80'], /Expected `-p` to be \[IP:\]\[HOSTPORT:\]CONTAINERPORT/],
       [['-p', '80:0'], /Expected `-p`/],
-      [['--network', 'bridge'], /Expected `--network` to be one of host, none, private, got `bridge`/],
+      [['--network', 'nosuchnet'], /network nosuchnet not found/],
       [['--network-bandwidth', '-1'], /Expected `--network-bandwidth` to be a rate/],
       [['--network-bandwidth', '1e99'], /Expected `--network-bandwidth` to be a rate/],
       [['--network', 'host', '-p', '80'], /Expected `-p` with --network private/],
