@@ -8,6 +8,7 @@ import { ApiError, describe } from './errors.js';
 import type { ApiRequest, ApiRoute } from './server.js';
 import { ndjson } from './streams.js';
 import { sendJson } from './system.js';
+import { createHash } from '../lazy.js';
 import { listFilters } from './query.js';
 import { imageFilter } from '../engine/imgfilter.js';
 
@@ -36,8 +37,25 @@ async function list(req: ApiRequest, res: Res): Promise<void> {
   sendJson(res, [...byId.values()].map((e) => ({ ...e, ParentId: '', RepoDigests: [], SharedSize: -1, VirtualSize: e.Size, Containers: -1 })));
 }
 
+/**
+ * docker's document of codex32's own images (the built-in `host`, imported root filesystems): clients such
+ * as docker-compose look an image up before they create a container from it, and pull what is not found.
+ */
+function ownImageDoc(name: string): Record<string, unknown> {
+  const id = `sha256:${createHash('sha256').update(`codex32 image ${name}`).digest('hex')}`;
+  const config = { Env: [], Cmd: null, Entrypoint: null, WorkingDir: name === 'host' ? '/app' : '', Labels: {}, User: '' };
+  return {
+    Id: id, RepoTags: [name.includes(':') ? name : `${name}:latest`], RepoDigests: [], Parent: '', Comment: `codex32 ${name === 'host' ? "built-in image: the host's userland, read-only" : 'imported root filesystem'}`,
+    Created: new Date(0).toISOString(), Container: '', ContainerConfig: config, DockerVersion: '', Author: '', Config: config,
+    Architecture: process.arch === 'x64' ? 'amd64' : process.arch, Os: 'linux', Size: 0, VirtualSize: 0,
+    GraphDriver: { Name: 'overlay', Data: null }, RootFS: { Type: 'layers', Layers: [] }, Metadata: {},
+  };
+}
+
 async function inspect(req: ApiRequest, res: Res): Promise<void> {
   req.named.image = req.params.name;
+  const bare = req.params.name.replace(/:latest$/, '');
+  if (req.engine.images().some((i) => i.kind !== 'oci' && i.name === bare)) return sendJson(res, ownImageDoc(bare));
   const i = req.engine.image.inspect(req.params.name);
   sendJson(res, { ...i, Parent: '', Comment: '', Container: '', ContainerConfig: i.Config, DockerVersion: '', Author: '', VirtualSize: i.Size, GraphDriver: { Name: 'overlay', Data: null }, Metadata: {} });
 }
