@@ -49,6 +49,49 @@ static int run_tar(int bbfd, char **argv) {
   return 125;
 }
 
+char **tar_out_argv(char **ents, int m, char **listing) {
+  int n = m + 3; /* the bounds below count tar-out's three arguments before its entries */
+  char **argv = calloc((size_t)n + 64, sizeof(char *));
+  if (!argv) die("out of memory");
+  int k = 0;
+  argv[k++] = "tar";
+  argv[k++] = "-c";
+  argv[k++] = "-f";
+  argv[k++] = "-";
+  for (int i = 0; i < m; i++) {
+    if (strcmp(ents[i], "*") != 0) {
+      argv[k++] = ents[i];
+      continue;
+    }
+    /* every entry of DIR but the kernel's and the runtime's own file systems */
+    for (char **l = listing; l && *l && k < n + 60; l++) {
+      const char *nm = *l;
+      if (!strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, "proc") || !strcmp(nm, "sys") || !strcmp(nm, "dev") ||
+          !strcmp(nm, "tmp"))
+        continue;
+      argv[k++] = *l;
+    }
+  }
+  return argv;
+}
+
+/* the names in the current directory, NULL-terminated (what "*" stands for) */
+static char **cwd_names(void) {
+  DIR *d = opendir(".");
+  if (!d) die("read the directory to archive");
+  size_t cap = 64, k = 0;
+  char **v = malloc(cap * sizeof(char *));
+  struct dirent *de;
+  while (v && (de = readdir(d))) {
+    if (k + 1 == cap) v = realloc(v, (cap *= 2) * sizeof(char *));
+    if (v && !(v[k++] = strdup(de->d_name))) die("out of memory");
+  }
+  if (!v) die("out of memory");
+  v[k] = NULL;
+  closedir(d);
+  return v;
+}
+
 /* tar-out RUNDIR BUSYBOX DIR ENTRY...: archive ENTRYs of DIR (inside the container) to stdout */
 int tar_out_main(char **args, int n) {
   if (n < 4) die("usage: tar-out RUNDIR BUSYBOX DIR ENTRY...");
@@ -57,30 +100,10 @@ int tar_out_main(char **args, int n) {
   if (bb < 0) die("open %s", args[1]);
   enter_root(rundir);
   if (chdir(args[2]) < 0) die("%s", args[2]);
-  char **argv = calloc((size_t)n + 64, sizeof(char *));
-  int k = 0;
-  argv[k++] = "tar";
-  argv[k++] = "-c";
-  argv[k++] = "-f";
-  argv[k++] = "-";
-  for (int i = 3; i < n; i++) {
-    if (strcmp(args[i], "*") != 0) {
-      argv[k++] = args[i];
-      continue;
-    }
-    /* every entry of DIR but the kernel's and the runtime's own file systems */
-    DIR *d = opendir(".");
-    struct dirent *de;
-    while (d && (de = readdir(d)) && k < n + 60) {
-      const char *nm = de->d_name;
-      if (!strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, "proc") || !strcmp(nm, "sys") || !strcmp(nm, "dev") ||
-          !strcmp(nm, "tmp"))
-        continue;
-      argv[k++] = strdup(nm);
-    }
-    if (d) closedir(d);
-  }
-  return run_tar(bb, argv);
+  char **listing = NULL;
+  for (int i = 3; i < n && !listing; i++)
+    if (strcmp(args[i], "*") == 0) listing = cwd_names();
+  return run_tar(bb, tar_out_argv(args + 3, n - 3, listing));
 }
 
 /* tar-in RUNDIR BUSYBOX DIR: extract the (already validated) archive on stdin into DIR */

@@ -15,16 +15,21 @@ int n_entries;
 const char *rundir;
 int isolation;
 
+void spec_parse(char *buf, size_t len) {
+  n_entries = 0;
+  for (size_t i = 0; i < len && n_entries < MAX_ENTRIES;) {
+    entries[n_entries++] = buf + i;
+    i += strlen(buf + i) + 1;
+  }
+}
+
 static void load_spec(const char *dir) {
   char path[PATH_MAX];
   size_t len;
   snprintf(path, sizeof path, "%s/spec", dir);
   spec_buf = read_file(path, &len);
   if (!spec_buf) die("cannot read %s", path);
-  for (size_t i = 0; i < len && n_entries < MAX_ENTRIES;) {
-    entries[n_entries++] = spec_buf + i;
-    i += strlen(spec_buf + i) + 1;
-  }
+  spec_parse(spec_buf, len);
 }
 
 void load_container(const char *dir) {

@@ -1,6 +1,7 @@
 /* spec: the container's RUNDIR/spec, NUL-terminated "key=value" entries written by the engine */
 #ifndef CODEX32_SPEC_H
 #define CODEX32_SPEC_H
+#include <stddef.h>
 
 #define MAX_ENTRIES 4096
 enum { ISO_MINIMAL = 0, ISO_STANDARD = 1, ISO_STRICT = 2 };
@@ -10,6 +11,8 @@ extern int n_entries;
 extern const char *rundir; /* the container's run directory */
 extern int isolation;      /* ISO_MINIMAL, ISO_STANDARD or ISO_STRICT */
 
+/* split a spec held in buf (len bytes, then a NUL) into entries, which point into buf */
+void spec_parse(char *buf, size_t len);
 /* read the spec of the container whose run directory is dir */
 void load_container(const char *dir);
 const char *spec_get(const char *key);
