@@ -9,7 +9,8 @@ CLI_NATIVE := build/codex32-cli
 STAMP := node_modules/.install-stamp
 
 .PHONY: help setup install install-cli db-setup build shim cli-native run demo run-prod serve test test-unit test-coverage format lint type-check \
-        container-list container-cli clean docs bench bench-anchors
+        container-list container-cli clean docs bench bench-anchors \
+        fuzz fuzz-build
 
 help: ## list every target
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -39,6 +40,22 @@ $(SHIM): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
 	cc -O2 -Wall -Wextra -Werror $(HARDEN) -static-pie -o $(SHIM) $(NATIVE_SRC) -lseccomp
 
 shim: $(SHIM) ## build the per-container supervisor (C)
+
+# libFuzzer targets (native/fuzz/fuzz_*.c) with clang, each linked with the supervisor but its main
+# (fuzz_attach.c includes attach.c to reach its static frame reader)
+FUZZ_TARGETS := spec log attach archive
+FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
+FUZZ_SECONDS ?= 60
+
+build/fuzz/fuzz_%: native/fuzz/fuzz_%.c $(NATIVE_SRC) $(NATIVE_HDR) Makefile
+	@mkdir -p build/fuzz
+	clang -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=all -o $@ $< $(filter-out native/main.c $(if $(filter attach,$*),native/attach.c),$(NATIVE_SRC)) -lseccomp
+
+fuzz-build: $(FUZZ_BINS) ## build the fuzz targets (clang and libFuzzer: scripts/test-setup.sh installs them)
+
+fuzz: $(FUZZ_BINS) ## run each fuzz target FUZZ_SECONDS (60) from its seed corpus; a crash fails
+	@./scripts/native-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 CLI_SRC := $(wildcard native/cli/*.c)
 CLI_HDR := $(wildcard native/cli/*.h)
