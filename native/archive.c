@@ -49,11 +49,20 @@ static int run_tar(int bbfd, char **argv) {
   return 125;
 }
 
+/* every entry of DIR but the kernel's and the runtime's own file systems */
+static int archived(const char *nm) {
+  return strcmp(nm, ".") && strcmp(nm, "..") && strcmp(nm, "proc") && strcmp(nm, "sys") && strcmp(nm, "dev") &&
+         strcmp(nm, "tmp");
+}
+
 char **tar_out_argv(char **ents, int m, char **listing) {
-  int n = m + 3; /* the bounds below count tar-out's three arguments before its entries */
-  char **argv = calloc((size_t)n + 64, sizeof(char *));
+  size_t stars = 0, names = 0;
+  for (int i = 0; i < m; i++) stars += strcmp(ents[i], "*") == 0;
+  for (char **l = listing; stars && l && *l; l++) names += (size_t)archived(*l);
+  /* sized for every name each "*" stands for: none may be dropped, nothing written past the end */
+  char **argv = calloc(4 + (size_t)m + stars * names + 1, sizeof(char *));
   if (!argv) die("out of memory");
-  int k = 0;
+  size_t k = 0;
   argv[k++] = "tar";
   argv[k++] = "-c";
   argv[k++] = "-f";
@@ -63,14 +72,8 @@ char **tar_out_argv(char **ents, int m, char **listing) {
       argv[k++] = ents[i];
       continue;
     }
-    /* every entry of DIR but the kernel's and the runtime's own file systems */
-    for (char **l = listing; l && *l && k < n + 60; l++) {
-      const char *nm = *l;
-      if (!strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, "proc") || !strcmp(nm, "sys") || !strcmp(nm, "dev") ||
-          !strcmp(nm, "tmp"))
-        continue;
-      argv[k++] = *l;
-    }
+    for (char **l = listing; l && *l; l++)
+      if (archived(*l)) argv[k++] = *l;
   }
   return argv;
 }
