@@ -10,7 +10,7 @@ STAMP := node_modules/.install-stamp
 
 .PHONY: help setup install install-cli db-setup build shim cli-native run demo run-prod serve test test-unit test-coverage format lint type-check \
         container-list container-cli clean docs bench bench-anchors \
-        fuzz fuzz-build
+        native-sanitize fuzz fuzz-build
 
 help: ## list every target
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -40,6 +40,18 @@ $(SHIM): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
 	cc -O2 -Wall -Wextra -Werror $(HARDEN) -static-pie -o $(SHIM) $(NATIVE_SRC) -lseccomp
 
 shim: $(SHIM) ## build the per-container supervisor (C)
+
+# checked builds of the supervisor: AddressSanitizer and UndefinedBehaviorSanitizer, every finding
+# fatal. Linked dynamically: the sanitizers' runtimes cannot go into a static-pie (docs/supervisor.md)
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_SHIM := build/sanitize/codex32-shim
+
+$(SAN_SHIM): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
+	@mkdir -p build/sanitize
+	cc -O1 -g -Wall -Wextra -Werror $(SANITIZE) -o $(SAN_SHIM) $(NATIVE_SRC) -lseccomp
+
+native-sanitize: build $(SAN_SHIM) ## the supervisor's tests against its ASan+UBSan build; a finding fails (SANITIZE_TESTS= to choose)
+	@./scripts/native-sanitize.sh
 
 # libFuzzer targets (native/fuzz/fuzz_*.c) with clang, each linked with the supervisor but its main
 # (fuzz_attach.c includes attach.c to reach its static frame reader)
