@@ -42,13 +42,15 @@ $(SHIM): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
 shim: $(SHIM) ## build the per-container supervisor (C)
 
 # checked builds of the supervisor: AddressSanitizer and UndefinedBehaviorSanitizer, every finding
-# fatal. Linked dynamically: the sanitizers' runtimes cannot go into a static-pie (docs/supervisor.md)
+# fatal. Linked dynamically: the sanitizers' runtimes cannot go into a static-pie (docs/supervisor.md).
+# clang, not gcc: gcc's separate UBSan runtime ignores log_path and reports on a stderr the engine
+# sends to /dev/null, where clang's one runtime writes every report to the run's report directory
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_SHIM := build/sanitize/codex32-shim
 
 $(SAN_SHIM): $(NATIVE_SRC) $(NATIVE_HDR) Makefile
 	@mkdir -p build/sanitize
-	cc -O1 -g -Wall -Wextra -Werror $(SANITIZE) -o $(SAN_SHIM) $(NATIVE_SRC) -lseccomp
+	clang -O1 -g -Wall -Wextra -Werror $(SANITIZE) -o $(SAN_SHIM) $(NATIVE_SRC) -lseccomp
 
 native-sanitize: build $(SAN_SHIM) ## the supervisor's tests against its ASan+UBSan build; a finding fails (SANITIZE_TESTS= to choose)
 	@./scripts/native-sanitize.sh

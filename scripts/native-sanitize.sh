@@ -13,14 +13,19 @@ tests=${SANITIZE_TESTS:-test/lifecycle.test.ts test/supervision.test.ts test/lau
 reports=$(mktemp -d /tmp/codex32-sanitize-XXXXXX)
 trap 'rm -rf "$reports"' EXIT
 export CODEX32_SHIM=$PWD/build/sanitize/codex32-shim
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$reports/asan
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1:log_path=$reports/ubsan
+# one report file per process (REPORT.PID) for both sanitizers, whichever set of options it reads last
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$reports/report
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1:log_path=$reports/report
 # shellcheck disable=SC2086
 node_modules/.bin/vitest run $tests
 rc=$?
 if [ -n "$(ls -A "$reports")" ]; then
   echo "sanitizer findings in the supervisor:"
   for f in "$reports"/*; do echo "== $f"; cat "$f"; done
+  # the supervisor runs from a detached view of its binary, so frames show as (/+0xOFFSET): name them
+  for off in $(cat "$reports"/* | grep -oE '\(/\+0x[0-9a-f]+\)' | grep -oE '0x[0-9a-f]+' | sort -u); do
+    echo "$off: $(addr2line -f -C -e "$CODEX32_SHIM" "$off" | paste -sd ' ')"
+  done
   rc=1
 fi
 [ "$rc" -eq 0 ] && echo "native-sanitize: ok, no sanitizer finding ($tests)"
