@@ -22,6 +22,7 @@ struct bytes {
 };
 
 static void add(struct bytes *b, const char *p, size_t n) {
+  if (n == 0) return; /* nothing to copy, and b->p may still be NULL */
   if (b->len + n > b->cap) {
     b->cap = (b->len + n) * 2;
     b->p = realloc(b->p, b->cap);
