@@ -56,7 +56,7 @@ native-sanitize: build $(SAN_SHIM) ## the supervisor's tests against its ASan+UB
 	@./scripts/native-sanitize.sh
 
 # libFuzzer targets (native/fuzz/fuzz_*.c) with clang, each linked with the supervisor but its main
-# (fuzz_attach.c includes attach.c to reach its static frame reader)
+# (fuzz_attach.c and fuzz_log.c include the file they check, to reach its static state)
 FUZZ_TARGETS := spec log attach archive
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 60
@@ -64,7 +64,7 @@ FUZZ_SECONDS ?= 60
 build/fuzz/fuzz_%: native/fuzz/fuzz_%.c $(NATIVE_SRC) $(NATIVE_HDR) Makefile
 	@mkdir -p build/fuzz
 	clang -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
-	  -fno-sanitize-recover=all -o $@ $< $(filter-out native/main.c $(if $(filter attach,$*),native/attach.c),$(NATIVE_SRC)) -lseccomp
+	  -fno-sanitize-recover=all -o $@ $< $(filter-out native/main.c $(if $(filter attach log,$*),native/$*.c),$(NATIVE_SRC)) -lseccomp
 
 fuzz-build: $(FUZZ_BINS) ## build the fuzz targets (clang and libFuzzer: scripts/test-setup.sh installs them)
 

@@ -1,20 +1,24 @@
 /*
- * fuzz target: the log capture (log.c), from the pipe to the CRI lines. The input is a sequence of
- * writes by the container, each [stream+size byte][repeat byte][bytes]; every write goes through a
- * real pipe to stream_pump. Then the log is read back: each record must be "TIME STREAM F|P DATA",
- * and the data of a stream's records (F ones with their newline) must give back exactly what the
- * stream wrote, as must the attach tap's frames, each at most 64 KiB.
+ * fuzz target: the log capture (log.c), from the pipe to the CRI lines and the rotated files. The
+ * input's first byte picks the size cap (4 KiB and up; its low bit clear: none); the rest is a
+ * sequence of writes by the container, each [stream+size byte][repeat byte][bytes], every write
+ * through a real pipe to stream_pump. Then the files are read back, oldest first: each record must be
+ * "TIME STREAM F|P DATA", each file within the cap unless it holds a single record, and the data of a
+ * stream's records (F ones with their newline) must give back what the stream wrote: all of it, or
+ * its end once the oldest file was rotated away. The attach tap's frames must give it all, each at
+ * most 64 KiB. log.c is included to reopen its file with another cap each run.
  */
-#define _GNU_SOURCE
+#include "../log.c"
+
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "../log.h"
 
 struct bytes {
   char *p;
@@ -33,7 +37,9 @@ static void add(struct bytes *b, const char *p, size_t n) {
 }
 
 static struct bytes wrote[2], tapped[2], logged[2];
-static int memfd = -1;
+#define FILES 4
+#define TOTAL_MAX (256 * 1024) /* bytes written per run: rotations stay a few dozen */
+static char dir[64], path[96];
 
 static void tap(const struct stream *s, const char *data, size_t len) {
   if (len == 0 || len > LINE_MAX_BYTES) abort();
@@ -46,12 +52,13 @@ static void drain(struct stream *s) {
   while (s->fd >= 0 && ioctl(s->fd, FIONREAD, &avail) == 0 && avail > 0) stream_pump(s);
 }
 
-/* split the log back into records, checking each one's form */
-static void parse_log(void) {
-  off_t size = lseek(memfd, 0, SEEK_END);
-  char *log = malloc((size_t)size + 1);
-  if (!log || pread(memfd, log, (size_t)size, 0) != size) abort();
-  for (char *p = log, *end = log + size; p < end;) {
+/* split one log file back into records, checking each one's form; 0 when it is missing */
+static int parse_file(const char *file, long long cap) {
+  size_t size;
+  char *log = read_file(file, &size);
+  if (!log) return 0;
+  int records = 0;
+  for (char *p = log, *end = log + size; p < end; records++) {
     char *nl = memchr(p, '\n', (size_t)(end - p));
     if (!nl) abort(); /* every record ends with its newline */
     /* 2026-12-07T01:16:23.123456789Z stdout F data */
@@ -65,19 +72,47 @@ static void parse_log(void) {
     add(&logged[err], p + 40, dl + (tag == 'F')); /* an F record's newline is the line's own */
     p = nl + 1;
   }
+  if (cap > 0 && (long long)size > cap && records > 1) abort(); /* over the cap with more than one record */
   free(log);
+  return 1;
+}
+
+/* the log files, oldest first; 1 when the oldest one kept may have lost older ones */
+static int parse_log(long long cap) {
+  char file[128];
+  snprintf(file, sizeof file, "%s.%d", path, FILES - 1);
+  int full = access(file, F_OK) == 0;
+  for (int i = FILES - 1; i >= 1; i--) {
+    snprintf(file, sizeof file, "%s.%d", path, i);
+    parse_file(file, cap);
+  }
+  if (!parse_file(path, cap)) abort();
+  return full;
+}
+
+/* remove the files of the last run */
+static void clear_files(void) {
+  char file[128];
+  for (int i = FILES - 1; i >= 1; i--) {
+    snprintf(file, sizeof file, "%s.%d", path, i);
+    unlink(file);
+  }
+  unlink(path);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (memfd < 0) {
-    char path[64];
-    memfd = memfd_create("fuzz-log", MFD_CLOEXEC);
-    if (memfd < 0) abort();
-    snprintf(path, sizeof path, "/proc/self/fd/%d", memfd);
-    log_init(path, 0, 1);
-    log_tap = tap;
+  if (size < 1) return 0;
+  if (!dir[0]) {
+    snprintf(dir, sizeof dir, "%s/codex32-fuzz-log-%d", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
+    if (mkdir(dir, 0700) < 0) abort();
+    snprintf(path, sizeof path, "%s/container.log", dir);
   }
-  if (ftruncate(memfd, 0) < 0) abort();
+  long long cap = data[0] & 1 ? (long long)(data[0] >> 1) * 512 + 4096 : 0;
+  data++, size--;
+  clear_files();
+  if (log_fd >= 0) close(log_fd);
+  log_init(path, cap, FILES);
+  log_tap = tap;
   for (int i = 0; i < 2; i++) wrote[i].len = tapped[i].len = logged[i].len = 0;
   int w[2];
   struct stream *ss[2] = {&out_s, &err_s};
@@ -89,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     w[i] = p[1];
   }
   static char chunk[65536];
-  for (size_t i = 0; i + 2 <= size;) {
+  for (size_t i = 0; i + 2 <= size && wrote[0].len + wrote[1].len < TOTAL_MAX;) {
     int err = data[i] & 0x80;
     size_t n = data[i] & 0x7f, rep = (size_t)data[i + 1] * 8 + 1;
     i += 2;
@@ -107,9 +142,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     while (stream_pump(ss[i])) {
     }
   }
-  parse_log();
+  int dropped = parse_log(cap);
   for (int i = 0; i < 2; i++) {
-    if (logged[i].len != wrote[i].len || (wrote[i].len && memcmp(logged[i].p, wrote[i].p, wrote[i].len) != 0)) abort();
+    /* what the files hold is the end of what the stream wrote, and all of it unless a file was dropped */
+    if (logged[i].len > wrote[i].len || (!dropped && logged[i].len != wrote[i].len)) abort();
+    if (logged[i].len && memcmp(logged[i].p, wrote[i].p + wrote[i].len - logged[i].len, logged[i].len) != 0) abort();
     if (tapped[i].len != wrote[i].len || (wrote[i].len && memcmp(tapped[i].p, wrote[i].p, wrote[i].len) != 0)) abort();
   }
   return 0;
