@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift
 failed=0
+# the targets' scratch files (the log target's rotated logs), in memory where possible, removed at the end
+TMPDIR=$(mktemp -d "$( [ -w /dev/shm ] && echo /dev/shm || echo /tmp )/codex32-fuzz-XXXXXX")
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 for t in "$@"; do
   bin=build/fuzz/fuzz_$t work=build/fuzz/corpus/$t art=build/fuzz/artifacts/$t/ log=build/fuzz/$t.log
   mkdir -p "$work" "$art"

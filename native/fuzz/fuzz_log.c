@@ -39,7 +39,7 @@ static void add(struct bytes *b, const char *p, size_t n) {
 static struct bytes wrote[2], tapped[2], logged[2];
 #define FILES 4
 #define TOTAL_MAX (256 * 1024) /* bytes written per run: rotations stay a few dozen */
-static char dir[64], path[96];
+static char dir[256], path[300];
 
 static void tap(const struct stream *s, const char *data, size_t len) {
   if (len == 0 || len > LINE_MAX_BYTES) abort();
@@ -79,7 +79,7 @@ static int parse_file(const char *file, long long cap) {
 
 /* the log files, oldest first; 1 when the oldest one kept may have lost older ones */
 static int parse_log(long long cap) {
-  char file[128];
+  char file[320];
   snprintf(file, sizeof file, "%s.%d", path, FILES - 1);
   int full = access(file, F_OK) == 0;
   for (int i = FILES - 1; i >= 1; i--) {
@@ -92,7 +92,7 @@ static int parse_log(long long cap) {
 
 /* remove the files of the last run */
 static void clear_files(void) {
-  char file[128];
+  char file[320];
   for (int i = FILES - 1; i >= 1; i--) {
     snprintf(file, sizeof file, "%s.%d", path, i);
     unlink(file);
@@ -103,7 +103,8 @@ static void clear_files(void) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   if (!dir[0]) {
-    snprintf(dir, sizeof dir, "%s/codex32-fuzz-log-%d", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
+    const char *tmp = getenv("TMPDIR"); /* scripts/native-fuzz.sh gives one it removes afterwards */
+    snprintf(dir, sizeof dir, "%s/codex32-fuzz-log-%d", tmp && *tmp ? tmp : "/tmp", (int)getpid());
     if (mkdir(dir, 0700) < 0) abort();
     snprintf(path, sizeof path, "%s/container.log", dir);
   }
