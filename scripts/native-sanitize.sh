@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make native-sanitize: the tests that drive the supervisor most, with the engine pointed (CODEX32_SHIM)
-# at build/sanitize/codex32-shim, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+# make native-sanitize: the tests that drive the supervisor most (its run, exec, launcher, terminal and
+# archive subcommands), with the engine pointed (CODEX32_SHIM) at build/sanitize/codex32-shim, built
+# with AddressSanitizer and UndefinedBehaviorSanitizer.
 # A finding aborts the process that made it and leaves its report in a directory of this run: the run
 # fails when a test fails or when that directory is not empty, so no finding can pass unseen.
 # detect_leaks=0: the one-shot subcommands return from main holding buffers that exit frees, and the
@@ -9,7 +10,7 @@
 # namespace may not do). The fuzz targets keep leak checks on, over the log and attach framing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-tests=${SANITIZE_TESTS:-test/lifecycle.test.ts test/supervision.test.ts test/launcher.test.ts test/terminal.test.ts test/isolation.test.ts}
+tests=${SANITIZE_TESTS:-test/lifecycle.test.ts test/supervision.test.ts test/launcher.test.ts test/terminal.test.ts test/isolation.test.ts test/files.test.ts test/library-exec.test.ts}
 reports=$(mktemp -d /tmp/codex32-sanitize-XXXXXX)
 trap 'rm -rf "$reports"' EXIT
 export CODEX32_SHIM=$PWD/build/sanitize/codex32-shim
