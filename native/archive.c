@@ -51,6 +51,52 @@ static int run_tar(int bbfd, char **argv) {
   return 125;
 }
 
+/* every entry of DIR but the kernel's and the runtime's own file systems */
+static int archived(const char *nm) {
+  return strcmp(nm, ".") && strcmp(nm, "..") && strcmp(nm, "proc") && strcmp(nm, "sys") && strcmp(nm, "dev") &&
+         strcmp(nm, "tmp");
+}
+
+char **tar_out_argv(char **ents, int m, char **listing) {
+  size_t stars = 0, names = 0;
+  for (int i = 0; i < m; i++) stars += strcmp(ents[i], "*") == 0;
+  for (char **l = listing; stars && l && *l; l++) names += (size_t)archived(*l);
+  /* sized for every name each "*" stands for: none may be dropped, nothing written past the end */
+  char **argv = calloc(4 + (size_t)m + stars * names + 1, sizeof(char *));
+  if (!argv) die("out of memory");
+  size_t k = 0;
+  argv[k++] = "tar";
+  argv[k++] = "-c";
+  argv[k++] = "-f";
+  argv[k++] = "-";
+  for (int i = 0; i < m; i++) {
+    if (strcmp(ents[i], "*") != 0) {
+      argv[k++] = ents[i];
+      continue;
+    }
+    for (char **l = listing; l && *l; l++)
+      if (archived(*l)) argv[k++] = *l;
+  }
+  return argv;
+}
+
+/* the names in the current directory, NULL-terminated (what "*" stands for) */
+static char **cwd_names(void) {
+  DIR *d = opendir(".");
+  if (!d) die("read the directory to archive");
+  size_t cap = 64, k = 0;
+  char **v = malloc(cap * sizeof(char *));
+  struct dirent *de;
+  while (v && (de = readdir(d))) {
+    if (k + 1 == cap) v = realloc(v, (cap *= 2) * sizeof(char *));
+    if (v && !(v[k++] = strdup(de->d_name))) die("out of memory");
+  }
+  if (!v) die("out of memory");
+  v[k] = NULL;
+  closedir(d);
+  return v;
+}
+
 /* tar-out RUNDIR BUSYBOX DIR ENTRY...: archive ENTRYs of DIR (inside the container) to stdout */
 int tar_out_main(char **args, int n) {
   if (n < 4) die_err(EINVAL, "usage: tar-out RUNDIR BUSYBOX DIR ENTRY...");
@@ -59,40 +105,10 @@ int tar_out_main(char **args, int n) {
   if (bb < 0) die("open %s", args[1]);
   enter_root(rundir);
   if (chdir(args[2]) < 0) die("%s", args[2]);
-  size_t cap = (size_t)n + 64, k = 0;
-  char **argv = calloc(cap, sizeof(char *));
-  if (!argv) die("tar-out: memory for the arguments");
-  argv[k++] = "tar";
-  argv[k++] = "-c";
-  argv[k++] = "-f";
-  argv[k++] = "-";
-  for (int i = 3; i < n; i++) {
-    if (strcmp(args[i], "*") != 0) {
-      argv[k++] = args[i];
-      continue;
-    }
-    /* every entry of DIR but the kernel's and the runtime's own file systems, however many */
-    DIR *d = opendir(".");
-    if (!d) die("list %s", args[2]);
-    struct dirent *de;
-    while ((errno = 0, de = readdir(d))) {
-      const char *nm = de->d_name;
-      if (!strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, "proc") || !strcmp(nm, "sys") || !strcmp(nm, "dev") ||
-          !strcmp(nm, "tmp"))
-        continue;
-      if (k + 1 >= cap) {
-        char **grown = realloc(argv, cap * 2 * sizeof(char *));
-        if (!grown) die("tar-out: memory for %zu entries", cap * 2);
-        argv = grown;
-        cap *= 2;
-      }
-      if (!(argv[k++] = strdup(nm))) die("tar-out: memory for %s", nm);
-    }
-    if (errno) die("list %s", args[2]);
-    closedir(d);
-  }
-  argv[k] = NULL;
-  return run_tar(bb, argv);
+  char **listing = NULL;
+  for (int i = 3; i < n && !listing; i++)
+    if (strcmp(args[i], "*") == 0) listing = cwd_names();
+  return run_tar(bb, tar_out_argv(args + 3, n - 3, listing));
 }
 
 /* tar-in RUNDIR BUSYBOX DIR: extract the (already validated) archive on stdin into DIR */

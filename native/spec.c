@@ -32,7 +32,15 @@ void spec_add(char *entry) {
 }
 
 /* every entry is kept, however many: a spec cut short would start the container without what follows
-   (its masks, read-only paths, user mapping) */
+   (its masks, read-only paths, user mapping); buf holds len bytes and a NUL after them */
+void spec_parse(char *buf, size_t len) {
+  n_entries = 0;
+  for (size_t i = 0; i < len;) {
+    spec_add(buf + i);
+    i += strlen(buf + i) + 1;
+  }
+}
+
 static void load_spec(const char *dir) {
   char path[PATH_MAX];
   size_t len;
@@ -41,10 +49,7 @@ static void load_spec(const char *dir) {
   if (!spec_buf) die("cannot read %s", path);
   /* the file must end with its last entry's NUL: a spec written in part is refused, not half read */
   if (len > 0 && spec_buf[len - 1] != 0) die_err(EINVAL, "%s ends within an entry: refusing a truncated spec", path);
-  for (size_t i = 0; i < len;) {
-    spec_add(spec_buf + i);
-    i += strlen(spec_buf + i) + 1;
-  }
+  spec_parse(spec_buf, len);
 }
 
 void load_container(const char *dir) {

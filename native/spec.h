@@ -1,6 +1,7 @@
 /* spec: the container's RUNDIR/spec, NUL-terminated "key=value" entries written by the engine */
 #ifndef CODEX32_SPEC_H
 #define CODEX32_SPEC_H
+#include <stddef.h>
 
 enum { ISO_MINIMAL = 0, ISO_STANDARD = 1, ISO_STRICT = 2 };
 
@@ -9,6 +10,8 @@ extern int n_entries;
 extern const char *rundir; /* the container's run directory */
 extern int isolation;      /* ISO_MINIMAL, ISO_STANDARD or ISO_STRICT */
 
+/* split a spec held in buf (len bytes, then a NUL) into entries, which point into buf */
+void spec_parse(char *buf, size_t len);
 /* read the spec of the container whose run directory is dir */
 void load_container(const char *dir);
 /* add one "key=value" entry after those read (exec's overrides); the entry is not copied */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Test-only set-up, idempotent: the real components the integration tests drive, from Debian's packages:
 # chromium (dashboard browser test, driven by playwright-core), docker-registry, skopeo, podman and
-# buildah (images), docker.io, docker-compose and python3-docker (Docker API clients), tmux (interactive terminals).
+# buildah (images), docker.io, docker-compose and python3-docker (Docker API clients), tmux (interactive terminals),
+# clang with libclang-rt-dev (libFuzzer: the supervisor's fuzz targets, make fuzz).
 # Nothing is downloaded from anywhere but Debian's archive.
 set -euo pipefail
 need=()
@@ -14,6 +15,9 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 /usr/bin/python3 -c 'import docker' 2>/dev/null || need+=(python3-docker)
 command -v tmux >/dev/null || need+=(tmux)
+command -v clang >/dev/null || need+=(clang)
+# libFuzzer is in clang's runtime libraries, packaged apart from clang (the default version's)
+compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a' >/dev/null || need+=(libclang-rt-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "==> installing test components: ${need[*]}"
