@@ -231,8 +231,20 @@ void start_run(struct run_io *io) {
   /* a strict user namespace denies setgroups: drop the supervisor's groups before they are inherited */
   if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
   open_self_join();
+  /* the OOM score is inherited: set ours for the clone, then take ours back (as host root: a strict child
+     could not lower its own, and its /proc entry is closed to us until its user mapping is written) */
+  const char *oom = spec_get(SPEC_OOM_SCORE_ADJ);
+  char own_oom[16] = "0";
+  if (oom) {
+    char *cur = read_file("/proc/self/oom_score_adj", NULL);
+    if (!cur) die("read oom_score_adj");
+    snprintf(own_oom, sizeof own_oom, "%.*s", (int)strcspn(cur, "\n"), cur);
+    free(cur);
+    if (write_file("/proc/self/oom_score_adj", oom) < 0) die("oom_score_adj %s", oom);
+  }
   pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD | ns_flags(), 0, 0, 0, 0);
   if (pid < 0) die("clone");
+  if (pid > 0 && oom && write_file("/proc/self/oom_score_adj", own_oom) < 0) die("oom_score_adj back to %s", own_oom);
   if (pid == 0) child_enter(gop, errp, o, e, in, ps, argv);
   free(argv);
   close(gop[0]);

@@ -22,6 +22,7 @@
 #define SPEC_STOP_SIGNAL "stop_signal" /* number: signal a stop sends first */
 #define SPEC_STOP_TIMEOUT_MS "stop_timeout_ms" /* number: grace before SIGKILL on a stop */
 #define SPEC_TIMEOUT_MS "timeout_ms" /* number: a run is killed after this long; 0 never */
+#define SPEC_OOM_SCORE_ADJ "oom_score_adj" /* number: docker's --oom-score-adj (-1000 to 1000): the supervisor writes it for the first process before it runs, exec's helper for itself before it forks; every process inherits it */
 #define SPEC_RUN_BASE "run_base" /* number: the last run number already recorded: runs count on from it */
 #define SPEC_ARG "arg" /* string; repeated: the command, one entry per argument */
 #define SPEC_ENV "env" /* string; repeated: the command's environment, K=V */

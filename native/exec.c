@@ -239,6 +239,9 @@ int exec_main(char **args, int nargs) {
     if ((cgfds[k] = cgroup_join_open(cgroups[k])) < 0) die("open cgroup %s", cgroups[k]);
   /* a strict user namespace denies setgroups: drop ours before joining it */
   if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
+  /* the command inherits the helper's OOM score, set while the helper is still root of the host */
+  const char *oom = spec_get(SPEC_OOM_SCORE_ADJ);
+  if (oom && write_file("/proc/self/oom_score_adj", oom) < 0) die("oom_score_adj %s", oom);
   if (!join_running(dir, 1)) die_err(ESRCH, "container is not running");
   /* block the signals we wait for before forking, so an early exit cannot be missed */
   sigset_t mask;

@@ -2,6 +2,8 @@
 // value refused: `docker rm -f $(docker ps -aq --filter ancestor=old)` must
 // not reach containers the filter did not mean), and -u resolved from the container's own /etc files.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { canLowerOomScore } from '../src/engine/create.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, dockerApi } from './dockerapi-helpers.js';
 import { missing, sandbox } from './helpers.js';
@@ -79,5 +81,30 @@ describe.skipIf(!!skip)('-u as docker resolves it', () => {
     await cli(['run', '-d', '--name', 'u-exec', '--network', 'none', 'host', 'sleep', '300']);
     expect(String((await cli(['exec', '-u', 'nobody', 'u-exec', 'id', '-un'])).stdout).trim()).toBe('nobody');
     expect(String((await cli(['exec', '-u', 'ghost', 'u-exec', 'id'])).stderr)).toContain('unable to find user ghost');
+  });
+});
+
+describe.skipIf(!!skip)('-P, --expose, --oom-score-adj, --platform and --cpus, as docker has them', () => {
+  it('publishes every exposed port, applies the OOM score to the command and to exec, checks the platform and the CPU count', async () => {
+    expect((await cli(['run', '-d', '--name', 'pub', '-P', '--expose', '8080', '--expose', '9000/udp', '--oom-score-adj', '300', 'host', 'sleep', '300'])).exitCode).toBe(0);
+    const ports = String((await cli(['port', 'pub'])).stdout);
+    expect(ports).toMatch(/^8080\/tcp -> 0\.0\.0\.0:\d+$/m);
+    expect(ports).toMatch(/^9000\/udp -> 0\.0\.0\.0:\d+$/m);
+    expect(String((await cli(['exec', 'pub', 'cat', '/proc/1/oom_score_adj', '/proc/self/oom_score_adj'])).stdout).split('\n')).toEqual(['300', '300']);
+    expect(String((await cli(['run', '--rm', '--isolation', 'strict', '--oom-score-adj', '250', 'host', 'cat', '/proc/self/oom_score_adj'])).stdout)).toBe('250');
+    const low = await cli(['run', '--rm', '--oom-score-adj', '-100', 'host', 'cat', '/proc/self/oom_score_adj']);
+    if (canLowerOomScore()) expect(String(low.stdout)).toBe('-100');
+    else expect(String(low.stderr)).toMatch(/lowering it needs CAP_SYS_RESOURCE/);
+    for (const [flags, msg] of [
+      [['-P', '--network', 'host'], /Expected `-P` with --network private/],
+      [['--oom-score-adj', '1001'], /Expected `--oom-score-adj` to be a whole number from -1000 to 1000/],
+      [['--platform', 'linux/s390x'], /does not match the specified platform: wanted linux\/s390x/],
+      [['--cpus', String(availableParallelism() + 1)], new RegExp(`Range of CPUs is from 0.01 to ${availableParallelism()}.00, as there are only ${availableParallelism()} CPUs available`)],
+    ] as Array<[string[], RegExp]>) {
+      const r = await cli(['run', '--rm', ...flags, 'host', 'true']);
+      expect(r.exitCode, flags.join(' ')).toBe(125);
+      expect(String(r.stderr)).toMatch(msg);
+    }
+    expect((await cli(['run', '--rm', '--platform', `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`, 'host', 'true'])).exitCode).toBe(0);
   });
 });

@@ -5,7 +5,7 @@ import {
   parseCpus, parseDurationMs, parseEnvFile, parseEnvPair, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseVolume, parseMount,
 } from '../config/parse.js';
 import { parseCap, parseNoNewPrivileges, parseTmpfs } from '../config/parse-security.js';
-import { parseAddHost, parseBlkioWeight, parseDeviceRate, parseDns, parseNetworkFlags, parsePublish, parseRate } from '../config/parse-net.js';
+import { parseAddHost, parseBlkioWeight, parseDeviceRate, parseDns, parseExpose, parseNetworkFlags, parseOomScoreAdj, parsePublish, parseRate } from '../config/parse-net.js';
 import { MAX, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { parseSeccompOpt } from '../config/seccomp.js';
 import { EngineError, expected } from '../errors.js';
@@ -66,6 +66,10 @@ export function containerOptions(cmd: Command): Command {
     .option('--network-alias <name>', 'another name this container answers to on its user network (repeatable)', collect)
     .option('--link <container[:alias]>', 'name a container of a shared user network by another name here (repeatable)', collect)
     .option('-p, --publish <[ip:][hostport:]port[/proto]>', 'publish a container port on the host (repeatable)', collect)
+    .option('-P, --publish-all', 'publish every exposed port (the image\'s and --expose\'s) on a free host port')
+    .option('--expose <port[/proto]>', 'declare a port the container listens on (repeatable; -P publishes it)', collect)
+    .option('--oom-score-adj <n>', "how readily the kernel's OOM killer picks the container's processes (-1000 to 1000)")
+    .option('--platform <os/arch>', 'the platform the image must be for, e.g. linux/amd64')
     .option('--dns <ip>', 'DNS server for a private network (repeatable)', collect)
     .option('--add-host <name:ip>', 'add a line to the container\'s /etc/hosts (repeatable)', collect)
     .option('--network-bandwidth <rate>', 'cap each direction of a private network, e.g. 1m (bytes/s) or 8mbit')
@@ -120,6 +124,10 @@ export interface ContainerFlags {
   port?: string;
   network?: string;
   networkAlias?: string[];
+  publishAll?: boolean;
+  expose?: string[];
+  oomScoreAdj?: string;
+  platform?: string;
   link?: string[];
   publish?: string[];
   dns?: string[];
@@ -225,6 +233,10 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     workdir: flags.workdir,
     hostname: flags.hostname,
     userName: flags.user,
+    publishAll: flags.publishAll || undefined,
+    exposedPorts: flags.expose?.map(parseExpose),
+    oomScoreAdj: flags.oomScoreAdj !== undefined ? parseOomScoreAdj(flags.oomScoreAdj) : undefined,
+    platform: flags.platform,
     limits: {
       memory: flags.memory !== undefined ? parseSize('`--memory`', flags.memory) : undefined,
       cpus: flags.cpus !== undefined ? parseCpus('`--cpus`', flags.cpus) : undefined,

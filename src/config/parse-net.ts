@@ -10,6 +10,19 @@ export function isIpv4(v: string): boolean {
   return IPV4.test(v);
 }
 
+/** docker's --expose PORT[/PROTO] in the image's ExposedPorts form (a range START-END becomes each port). */
+export function parseExpose(value: string): string {
+  const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/.exec(value.trim());
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw expected('`--expose`', 'PORT or PORT/tcp|udp|sctp with a port from 1 to 65535', value);
+  return `${Number(m[1])}/${m[2] ?? 'tcp'}`;
+}
+
+/** docker's --oom-score-adj: a whole number from -1000 to 1000. */
+export function parseOomScoreAdj(value: string): number {
+  if (!/^-?\d{1,4}$/.test(value.trim()) || Math.abs(Number(value)) > 1000) throw expected('`--oom-score-adj`', 'a whole number from -1000 to 1000', value);
+  return Number(value);
+}
+
 /** Parse host | none | private. */
 export function parseNetworkMode(value: string): NetworkMode {
   if (value === 'host' || value === 'none' || value === 'private') return value;

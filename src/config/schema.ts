@@ -206,6 +206,12 @@ export const ContainerConfigSchema = z
       .array(z.object({ path: z.string().startsWith('/'), size: z.number().int().positive().max(MAX.bytes).optional(), mode: z.number().int().min(0).max(0o7777).optional() }).strict())
       .default([]),
     shmSize: z.number().int().min(4096).max(MAX.bytes).optional(),
+    /** docker's --oom-score-adj: how readily the kernel's OOM killer picks the container's processes */
+    oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
+    /** docker's -P: every exposed port published on a free host port */
+    publishAll: z.boolean().optional(),
+    /** docker's --platform: the image must be for it (os/arch[/variant]) */
+    platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'an os/arch such as linux/amd64').optional(),
   })
   .strict();
 export type ContainerConfig = z.input<typeof ContainerConfigSchema>;

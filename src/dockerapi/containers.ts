@@ -34,6 +34,8 @@ async function list(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): P
 async function create(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
   const body = await req.json();
   const cfg = toContainerConfig(body, req.query.get('name'));
+  const platform = req.query.get('platform');
+  if (platform) cfg.platform = platform;
   req.named.image = cfg.image;
   try {
     const c = await req.engine.create(cfg);

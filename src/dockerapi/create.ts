@@ -219,6 +219,8 @@ export function toContainerConfig(body: Json, name: string | null): ContainerCon
   if (body.User) cfg.userName = String(body.User);
   if (body.Hostname) cfg.hostname = body.Hostname;
   if (body.ExposedPorts) cfg.exposedPorts = Object.keys(body.ExposedPorts);
+  if (h.PublishAllPorts) cfg.publishAll = true;
+  if (typeof h.OomScoreAdj === 'number' && h.OomScoreAdj !== 0) cfg.oomScoreAdj = h.OomScoreAdj;
   securityOf(h, cfg);
   storageOf(body, h, cfg);
   networkOf(body, h, cfg);

@@ -7,6 +7,8 @@ import { generateName, newId, validateName } from '../config/names.js';
 import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { imageEtc, resolveUser } from '../images/config.js';
+import { hostPlatform } from '../images/manifest.js';
+import { availableParallelism } from 'node:os';
 import { populateApp, resolveImage, type ContainerImage } from '../images/store.js';
 import type { ContainerPaths } from '../runtime/layout.js';
 import { checkBlkio } from '../runtime/blkio.js';
@@ -75,6 +77,8 @@ export async function resolveCreate(core: EngineCore, input: ContainerConfig, op
   checkLimits(isolation, cfg.limits, host);
   checkBlkio(cfg.blkio);
   const image = resolveImage(core.store, cfg.imageId ?? cfg.image, options.cwd);
+  checkPlatform(cfg.platform, image, cfg.image);
+  checkOomScore(cfg.oomScoreAdj);
   // docker's --user: a name or a bare uid is looked up in the container's own /etc files (the image's)
   if (cfg.userName !== undefined) cfg.user = resolveUser(cfg.userName, imageEtc(image));
   // /app is the app itself only for a path image or `host`; in a root filesystem image it is an ordinary path
@@ -148,6 +152,32 @@ function checkLimits(isolation: IsolationType, limits: ContainerConfig['limits']
   }
   if (limits.memory !== undefined && limits.memory < 4 * 1024 * 1024)
     throw new EngineError('INVALID_CONFIG', `Expected \`--memory\` to be at least 4m, got \`${limits.memory}\` bytes`);
+  const cpus = availableParallelism();
+  if (limits.cpus !== undefined && limits.cpus > cpus)
+    throw new EngineError('INVALID_CONFIG', `Range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`);
+}
+
+/** Whether this process holds CAP_SYS_RESOURCE, which lowering an OOM score below 0 needs. */
+export function canLowerOomScore(): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return !!m && (BigInt(`0x${m[1]}`) & (1n << 24n)) !== 0n;
+}
+
+/** docker's --oom-score-adj below 0 needs CAP_SYS_RESOURCE: refused at create where this host withholds it. */
+function checkOomScore(value: number | undefined): void {
+  if (value !== undefined && value < 0 && !canLowerOomScore())
+    throw new EngineError('HOST_UNSUPPORTED', `Expected \`--oom-score-adj\` from 0 to 1000 here, got \`${value}\`: lowering it needs CAP_SYS_RESOURCE, which codex32 does not hold on this host`);
+}
+
+/** docker's --platform: the image must be built for it (an image of another platform is refused, never run). */
+function checkPlatform(want: string | undefined, image: ContainerImage, ref: string): void {
+  if (!want) return;
+  const cfg = image.kind === 'oci' ? image.config : undefined;
+  const host = hostPlatform();
+  const have = cfg?.os ? { os: cfg.os, architecture: cfg.architecture ?? '', variant: cfg.variant } : host;
+  const [os, architecture, variant] = want.split('/');
+  if (os !== have.os || architecture !== have.architecture || (variant !== undefined && variant !== have.variant))
+    throw new EngineError('PLATFORM_MISMATCH', `image with reference ${ref} was found but does not match the specified platform: wanted ${want}, actual: ${[have.os, have.architecture, have.variant].filter(Boolean).join('/')}`);
 }
 
 /**

@@ -31,6 +31,7 @@ function checkMode(mode: NetworkMode, isolation: Isolation, cfg: ResolvedConfig)
     throw bad('Expected `--network` to be none or private at strict isolation (strict never shares the host network), got `host`');
   const needPrivate: Array<[boolean, string]> = [
     [cfg.publish.length > 0, '`-p`'],
+    [!!cfg.publishAll, '`-P`'],
     [cfg.dns.length > 0, '`--dns`'],
     [cfg.networkBandwidth !== undefined, '`--network-bandwidth`'],
   ];
@@ -81,6 +82,13 @@ export async function resolveNetwork(core: EngineCore, cfg: ResolvedConfig, isol
   const links = resolveLinks(core, cfg.links, networks);
   let port = cfg.port === 'auto' ? undefined : cfg.port;
   const publish = [...cfg.publish];
+  // -P: every port the image or --expose declares, on a free host port unless -p already publishes it
+  if (cfg.publishAll)
+    for (const e of cfg.exposedPorts ?? []) {
+      const [p, proto = 'tcp'] = e.split('/');
+      if (proto !== 'tcp' && proto !== 'udp') continue; // sctp: no published form here
+      if (!publish.some((m) => m.containerPort === Number(p) && m.protocol === proto)) publish.push({ hostIp: '0.0.0.0', hostPort: 0, containerPort: Number(p), protocol: proto });
+    }
   if (cfg.port !== undefined && network === 'private') {
     // --port keeps its meaning: the bot listens on PORT and is reached at 127.0.0.1:PORT on the host
     if (port === undefined) {

@@ -127,6 +127,6 @@ export function applyImageConfig(input: ContainerConfig, image: OciImage, layerD
     if (h) out.health = h;
   }
   out.labels = { ...(c.Labels ?? {}), ...input.labels };
-  out.exposedPorts = Object.keys(c.ExposedPorts ?? {});
+  out.exposedPorts = [...new Set([...Object.keys(c.ExposedPorts ?? {}), ...(input.exposedPorts ?? [])])]; // the image's and --expose's
   return out;
 }

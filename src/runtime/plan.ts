@@ -168,6 +168,7 @@ export function buildPlan(
     spec('stop_signal', c.stopSignal),
     spec('stop_timeout_ms', Math.round(c.stopTimeout * 1000)), // whole milliseconds: the shim reads integers
     spec('timeout_ms', Math.round((c.timeout ?? 0) * 1000)),
+    ...(c.oomScoreAdj !== undefined ? [spec('oom_score_adj', c.oomScoreAdj)] : []),
     spec('run_base', row.state.runBase),
     ...specEach('arg', argv),
     ...specEach('env', Object.entries(env).map(([k, v]) => `${k}=${v}`)),
