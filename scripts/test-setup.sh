@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Test-only set-up, idempotent: the real components the integration tests drive, from Debian's packages:
 # chromium (dashboard browser test, driven by playwright-core), docker-registry, skopeo, podman and
-# buildah (images), docker.io and python3-docker (Docker API clients), tmux (interactive terminals).
+# buildah (images), docker.io, docker-compose and python3-docker (Docker API clients), tmux (interactive terminals).
 # Nothing is downloaded from anywhere but Debian's archive.
 set -euo pipefail
 need=()
@@ -11,6 +11,7 @@ command -v skopeo >/dev/null || need+=(skopeo)
 command -v podman >/dev/null || need+=(podman)
 command -v buildah >/dev/null || need+=(buildah)
 command -v dockerd >/dev/null || need+=(docker.io)
+command -v docker-compose >/dev/null || need+=(docker-compose)
 /usr/bin/python3 -c 'import docker' 2>/dev/null || need+=(python3-docker)
 command -v tmux >/dev/null || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
