@@ -63,6 +63,12 @@ export async function build(engine: ContainerEngine, o: BuildOptions, emit: (e: 
     return formatReference(ref);
   });
   const parsed = parseDockerfile(dockerfileText({ ...o, context }), o.target);
+  // --label is one more LABEL step at the end of the last stage, as docker's classic builder adds it
+  const labels = Object.entries(o.labels ?? {});
+  if (labels.length) {
+    const last = parsed.stages[parsed.stages.length - 1];
+    last.steps.push({ line: 0, keyword: 'LABEL', args: labels.map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' '), flags: {}, pairs: labels });
+  }
   const svc = new ImageService(engine.store, engine.settings.storageDir);
   const buildArgs = o.buildArgs ?? {};
   const used = new Set<string>();
@@ -137,12 +143,6 @@ export async function build(engine: ContainerEngine, o: BuildOptions, emit: (e: 
     done[si] = image;
   }
   if (!image) throw new EngineError('INVALID_CONFIG', 'The build ends on FROM scratch with no step: there is no image to make. Add a COPY, or a LABEL, after it.');
-  if (o.labels && Object.keys(o.labels).length) {
-    const config = { ...(image.doc.config.config ?? {}), Labels: { ...(image.doc.config.config?.Labels ?? {}), ...o.labels } };
-    const by = `/bin/sh -c #(nop)  LABEL ${Object.entries(o.labels).map(([k, v]) => `${k}=${v}`).join(' ')}`;
-    const key = stepKey(image.id, by, '');
-    image = (!o.noCache && findCached(svc, key)) || (await deriveImage(svc, { base: image, config, history: { created_by: by }, tags: [], build: { key }, label: 'the build' }));
-  }
   const unused = Object.keys(buildArgs).filter((k) => !used.has(k));
   if (unused.length) emit({ type: 'warning', text: `[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n` });
   emit({ type: 'built', id: image.id });

@@ -59,7 +59,10 @@ async function copyStep(input: FilesInput, imageRoot: string, source: SourceRoot
     const url = sources.find((s) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s));
     if (url) throw new EngineError('INVALID_CONFIG', `Dockerfile line ${step.line}: ADD of a URL (${url}) is not supported by codex32 build. Download it in a RUN step, or put the file in the build context.`);
   }
-  if (!dest.startsWith('/')) dest = posix.join(state.config.WorkingDir || '/', dest) + (dest.endsWith('/') || dest === '.' ? '/' : '');
+  if (!dest.startsWith('/')) {
+    const joined = posix.join(state.config.WorkingDir || '/', dest);
+    dest = joined + ((dest.endsWith('/') || dest === '.') && !joined.endsWith('/') ? '/' : '');
+  }
   // the destination's directories as the image has them: through its symbolic links, never out of its root
   const intoDir = dest.endsWith('/');
   const named = posix.normalize(dest).replace(/^\/+|\/+$/g, '');

@@ -146,7 +146,7 @@ export function applyMetadata(step: Step, state: StageState, buildArgs: Record<s
 /** The absolute directory a WORKDIR names (a relative one is below the current WorkingDir). */
 export function workdirOf(step: Step, state: StageState): string {
   const dir = expandVars(step.args, varsOf(state));
-  return posix.normalize(posix.join(state.config.WorkingDir || '/', dir)).replace(/(.)\/$/, '$1');
+  return posix.normalize(dir.startsWith('/') ? dir : posix.join(state.config.WorkingDir || '/', dir)).replace(/(.)\/$/, '$1');
 }
 
 /** How docker's classic builder records a step in the image history (`created_by`). */
