@@ -13,7 +13,7 @@ import { contextRoot } from './context.js';
 import { filesStep } from './files.js';
 import { expandVars, parseDockerfile, type Step } from './parse.js';
 import { runStep } from './run.js';
-import { applyMetadata, createdBy, type StageState } from './steps.js';
+import { applyMetadata, createdBy, DEFAULT_PATH, type StageState } from './steps.js';
 
 export interface BuildOptions {
   /** the context directory */
@@ -100,6 +100,8 @@ export async function build(engine: ContainerEngine, o: BuildOptions, emit: (e: 
     image = await resolveImage(expandVars(stage.image, globals));
     if (image) emit({ type: 'image', id: image.id });
     const state: StageState = { config: structuredClone(image?.doc.config.config ?? {}) as RuntimeConfig, args: {}, cmdSet: false };
+    // docker's builder gives every stage a PATH when its image has none
+    if (!(state.config.Env ?? []).some((kv) => kv.startsWith('PATH='))) state.config.Env = [...(state.config.Env ?? []), `PATH=${DEFAULT_PATH}`];
     for (const step of stage.steps) {
       emit({ type: 'step', n: ++n, total, text: stepText(step) });
       if (step.keyword === 'ARG') {

@@ -13,6 +13,9 @@ export interface StageState {
   cmdSet: boolean;
 }
 
+/** The PATH docker's builder sets in a stage whose image has none. */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** Docker's default shell for the shell form. */
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
