@@ -2,7 +2,7 @@
 // builds, every supported instruction in the image config and file tree, the layer cache, refusals, and
 // DOCKER_BUILDKIT=0 docker build and docker-compose build against `codex32 system service`.
 import { execa } from 'execa';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,6 +145,15 @@ describe.skipIf(!!skip)('codex32 build', () => {
     expect(String(bad.stderr)).toMatch(/Dockerfile line 3: ONBUILD is not supported by codex32 build/);
     const url = await api.cli(['build', context('url', { 'Dockerfile': `FROM ${base}\nADD https://example.com/x.tgz /x/\n` })]);
     expect(String(url.stderr)).toMatch(/line 2: ADD of a URL \(https:\/\/example.com\/x.tgz\) is not supported/);
+    // a link from one source and a directory of the same name from another: nothing is written through the link
+    const victim = join(work, 'victim');
+    mkdirSync(victim);
+    const linkDir = context('linked', { 'Dockerfile': `FROM ${base}\nCOPY a/ b/ /dst/\n`, 'b/x/passwd': 'owned\n' });
+    mkdirSync(join(linkDir, 'a'));
+    symlinkSync(victim, join(linkDir, 'a', 'x'));
+    ok(await api.cli(['build', '-t', 'linked:1', linkDir]));
+    expect(existsSync(join(victim, 'passwd'))).toBe(false);
+    expect(String((await api.cli(['run', '--rm', 'linked:1', 'cat', '/dst/x/passwd'])).stdout)).toBe('owned'); // the later source wins
     const fails = await api.cli(['build', context('fails', { 'Dockerfile': `FROM ${base}\nRUN echo before; exit 3\n` })]);
     expect(fails.exitCode).not.toBe(0);
     expect(String(fails.stdout)).toMatch(/before\n/);

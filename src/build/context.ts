@@ -2,7 +2,7 @@
 import ignoreModule from '@balena/dockerignore';
 import picomatch from 'picomatch';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
+import { chmodSync, copyFileSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { EngineError } from '../errors.js';
 
@@ -145,11 +145,25 @@ export function hashEntries(entries: CopyEntry[], extra = ''): string {
   return h.digest('hex');
 }
 
+/**
+ * The host path of rel in a new layer's directory, checked so that no write goes through a symbolic link
+ * an earlier entry made there (two sources can give a link and a directory the same name).
+ */
+export function layerPath(layer: string, rel: string): string {
+  const parts = rel.split('/').filter(Boolean);
+  for (let i = 1; i < parts.length; i++)
+    if (lstatSync(join(layer, ...parts.slice(0, i)), { throwIfNoEntry: false })?.isSymbolicLink())
+      throw new EngineError('INVALID_CONFIG', `Cannot copy ${rel}: /${parts.slice(0, i).join('/')} is a symbolic link this step also copies`);
+  return join(layer, ...parts);
+}
+
 /** Copy entries under layer (a new layer's root), owned by owner; modes and times kept; parents already made. */
 export function copyInto(layer: string, entries: CopyEntry[], owner: { uid: number; gid: number }): void {
   for (const e of entries) {
-    const to = join(layer, e.dest);
+    const to = layerPath(layer, e.dest);
     mkdirSync(join(to, '..'), { recursive: true });
+    const old = lstatSync(to, { throwIfNoEntry: false });
+    if (old && !(old.isDirectory() && e.st.isDirectory())) rmSync(to, { recursive: true, force: true }); // a later source wins, never written through
     if (e.st.isDirectory()) mkdirSync(to, { recursive: true });
     else if (e.st.isSymbolicLink()) symlinkSync(readlinkSync(e.src), to);
     else if (e.st.isFile()) copyFileSync(e.src, to);

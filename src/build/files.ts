@@ -6,7 +6,7 @@ import { EngineError } from '../errors.js';
 import type { OciImage } from '../images/catalog.js';
 import { resolveImageUser } from '../images/config.js';
 import type { ImageService } from '../images/service.js';
-import { copyEntries, copyInto, hashEntries, resolveInside, stageRoot, type CopyEntry, type SourceRoot } from './context.js';
+import { copyEntries, copyInto, hashEntries, layerPath, resolveInside, stageRoot, type CopyEntry, type SourceRoot } from './context.js';
 import { expandVars, type Step } from './parse.js';
 import { imageLayers, makeParents, stagingDir, withImageRoot } from './rootfs.js';
 import { varsOf, type StageState } from './steps.js';
@@ -82,7 +82,7 @@ async function copyStep(input: FilesInput, imageRoot: string, source: SourceRoot
   copyInto(staging, entries.filter((e) => !archives.has(e.src)), owner);
   for (const a of archives) {
     const e = entries.find((x) => x.src === a)!;
-    await execFileAsync('tar', ['-xf', a, '-C', join(staging, parentOf(e)), '--numeric-owner', '--same-owner', '--same-permissions', '--no-overwrite-dir']).catch((cause: Error & { stderr?: string }) => {
+    await execFileAsync('tar', ['-xf', a, '-C', layerPath(staging, parentOf(e)), '--numeric-owner', '--same-owner', '--same-permissions', '--no-overwrite-dir']).catch((cause: Error & { stderr?: string }) => {
       throw new EngineError('INVALID_CONFIG', `Dockerfile line ${step.line}: cannot unpack ${posix.basename(a)}: ${(cause.stderr ?? cause.message).trim()}`, { cause });
     });
   }

@@ -46,7 +46,9 @@ export function makeParents(layer: string, imageRoot: string, rel: string, owner
   for (let i = 1; i <= parts.length; i++) {
     const r = parts.slice(0, i).join('/');
     const to = join(layer, r);
-    if (lstatSync(to, { throwIfNoEntry: false })) continue;
+    const made = lstatSync(to, { throwIfNoEntry: false });
+    if (made?.isSymbolicLink()) throw new EngineError('INVALID_CONFIG', `Cannot copy into /${r}: it is a symbolic link this step also copies`);
+    if (made) continue;
     const old = lstatSync(join(imageRoot, r), { throwIfNoEntry: false });
     mkdirSync(to);
     if (old?.isDirectory()) {
