@@ -2,7 +2,7 @@
 import ignoreModule from '@balena/dockerignore';
 import picomatch from 'picomatch';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, symlinkSync, utimesSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { EngineError } from '../errors.js';
 
@@ -133,6 +133,19 @@ export function copyEntries(root: SourceRoot, sources: string[], dest: string, d
   return out;
 }
 
+/** sha256 of a file, read a megabyte at a time (a context may hold files larger than memory). */
+function fileDigest(file: string): string {
+  const h = createHash('sha256');
+  const buf = Buffer.alloc(1 << 20);
+  const fd = openSync(file, 'r');
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
 /** A digest of what entries would write: paths, types, modes and contents (times and owners left out, as docker's cache does). */
 export function hashEntries(entries: CopyEntry[], extra = ''): string {
   const h = createHash('sha256').update(extra);
@@ -140,7 +153,7 @@ export function hashEntries(entries: CopyEntry[], extra = ''): string {
     const kind = e.st.isDirectory() ? 'd' : e.st.isSymbolicLink() ? 'l' : 'f';
     h.update(`\0${e.dest}\0${kind}\0${e.st.mode & 0o7777}\0`);
     if (kind === 'l') h.update(readlinkSync(e.src));
-    else if (kind === 'f') h.update(createHash('sha256').update(readFileSync(e.src)).digest('hex'));
+    else if (kind === 'f') h.update(fileDigest(e.src));
   }
   return h.digest('hex');
 }

@@ -61,14 +61,13 @@ function duration(text: string, flag: string, line: number): number {
   return Math.round(total);
 }
 
-function healthcheck(step: Step, config: RuntimeConfig): NonNullable<RuntimeConfig['Healthcheck']> {
+function healthcheck(step: Step): NonNullable<RuntimeConfig['Healthcheck']> {
   const m = /^(\S+)\s*([\s\S]*)$/.exec(step.args);
   const sub = m?.[1].toUpperCase();
   if (sub === 'NONE') return { Test: ['NONE'] };
   if (sub !== 'CMD' || !m?.[2]) throw new EngineError('INVALID_CONFIG', `Dockerfile line ${step.line}: expected HEALTHCHECK [OPTIONS] CMD command, or HEALTHCHECK NONE, got \`HEALTHCHECK ${step.args}\``);
   const json = m[2].trimStart().startsWith('[') ? (() => { try { return JSON.parse(m[2]) as string[]; } catch { return undefined; } })() : undefined;
   const h: NonNullable<RuntimeConfig['Healthcheck']> = { Test: json ? ['CMD', ...json] : ['CMD-SHELL', m[2]] };
-  void config;
   const f = step.flags;
   if (f.interval) h.Interval = duration(f.interval, 'interval', step.line);
   if (f.timeout) h.Timeout = duration(f.timeout, 'timeout', step.line);
@@ -132,7 +131,7 @@ export function applyMetadata(step: Step, state: StageState, buildArgs: Record<s
       c.StopSignal = expandVars(step.args, vars);
       return;
     case 'HEALTHCHECK':
-      c.Healthcheck = healthcheck(step, c);
+      c.Healthcheck = healthcheck(step);
       return;
     case 'SHELL':
       if (!step.json?.length) throw new EngineError('INVALID_CONFIG', `Dockerfile line ${step.line}: SHELL takes the JSON form, e.g. SHELL ["/bin/bash", "-c"]`);
