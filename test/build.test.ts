@@ -17,6 +17,7 @@ const work = mkdtempSync(join(tmpdir(), 'c32-build-'));
 let api: DockerApi;
 let stopRegistry = () => undefined as void;
 let base = '';
+let reg = '';
 
 /** Write a context directory: files by relative path. */
 function context(name: string, files: Record<string, string>): string {
@@ -35,6 +36,7 @@ beforeAll(async () => {
   if (skip) return;
   const r = await loopbackRegistry(work);
   stopRegistry = r.stop;
+  reg = r.reg;
   base = `${r.reg}/test/app:1`; // busybox, WORKDIR /srv/work, ENV GREETING, CMD, a label, /etc/passwd with app (1000)
   api = await dockerApi('c32-build-');
   // a tar for ADD: it is unpacked, not copied
@@ -112,6 +114,14 @@ describe.skipIf(!!skip)('codex32 build', () => {
     expect(ours.find((h) => h.created_by.includes('COPY file:'))?.created_by).toMatch(/^\/bin\/sh -c #\(nop\) COPY file:[a-f0-9]{64} in \/srv\/app\/ $/);
     expect(ours.find((h) => h.created_by.includes('ENV'))).toEqual(expect.objectContaining({ created_by: '/bin/sh -c #(nop)  ENV APP=/srv/app TIER="two words"', empty_layer: true }));
     expect(config.history.filter((h) => !h.empty_layer)).toHaveLength(config.rootfs.diff_ids.length);
+    // an ordinary image: it pushes, saves and loads back
+    ok(await api.cli(['push', 'built:1', `${reg}/test/built:1`]));
+    expect((await fetch(`http://${reg}/v2/test/built/manifests/1`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).ok).toBe(true);
+    const archive = join(work, 'built.tar');
+    ok(await api.cli(['save', '-o', archive, 'built:1']));
+    ok(await api.cli(['rmi', 'built:1', 'built:latest']));
+    ok(await api.cli(['load', '-i', archive]));
+    expect(String((await api.cli(['run', '--rm', 'built:1'])).stdout)).toBe('yo from the builder\nfile a\n1000');
   }, 300_000);
 
   it('finds every step in the cache on a second build, and re-runs from the COPY of a changed file', async () => {
