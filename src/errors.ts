@@ -27,7 +27,9 @@ export type ErrorCode =
   | 'DIGEST_MISMATCH'
   | 'PLATFORM_MISMATCH'
   | 'REGISTRY_ERROR'
-  | 'REGISTRY_UNAUTHORIZED';
+  | 'REGISTRY_UNAUTHORIZED'
+  /** a build step's command failed (codex32 build, POST /build) */
+  | 'BUILD_FAILED';
 
 export interface ErrorContext {
   container?: string;

@@ -10,6 +10,7 @@ import { EngineError } from '../errors.js';
 import { ApiError, rawError, sendError, type Named } from './errors.js';
 import { chunked, hijack, type Output } from './streams.js';
 import { archiveRoutes } from './archive.js';
+import { buildRoutes } from './build.js';
 import { containerRoutes } from './containers.js';
 import { execRoutes } from './exec.js';
 import { imageRoutes } from './images.js';
@@ -50,7 +51,7 @@ interface Compiled extends ApiRoute {
   keys: string[];
 }
 
-const ROUTES: Compiled[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes, ...networkRoutes, ...volumeRoutes].map((r) => {
+const ROUTES: Compiled[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes, ...networkRoutes, ...volumeRoutes, ...buildRoutes].map((r) => {
   const keys: string[] = [];
   // an image name holds slashes: a :name that ends the pattern or precedes a verb takes them all
   const re = new RegExp('^' + r.path.replace(/:(\w+)/g, (_m, k: string) => (keys.push(k), k === 'name' ? '(.+?)' : '([^/]+)')) + '$');

@@ -13,6 +13,8 @@ import { containerPaths, type ContainerPaths } from '../runtime/layout.js';
 import type { StateStore } from '../state/store.js';
 import type { ContainerRow, EventRecord, RunRecord } from '../state/types.js';
 import type { AttachSession } from '../runtime/attach.js';
+import type { BuildEvent, BuildOptions } from '../build/build.js';
+import type { OciImage } from '../images/catalog.js';
 import { attachTo, startAttached } from './attach.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { createContainer } from './create.js';
@@ -156,6 +158,15 @@ export class ContainerEngine implements EngineCore {
   /** Resolve once the auto-removals this process began are done: a short-lived caller awaits it before close. */
   async settle(): Promise<void> {
     while (this.removals.size) await Promise.all(this.removals.values());
+  }
+
+  /**
+   * Build an image from a Dockerfile (docker's classic builder): every RUN in a container of its own,
+   * every step cached; onEvent gets the progress. The build code is loaded only when a build runs.
+   */
+  async build(options: BuildOptions, onEvent: (e: BuildEvent) => void = () => undefined): Promise<OciImage> {
+    const { build } = await import('../build/build.js');
+    return build(this, options, onEvent);
   }
 
   /** Validate a config and create the container (not started). */

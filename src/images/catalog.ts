@@ -22,6 +22,8 @@ export interface OciImageDoc {
   size: number;
   /** repo@digest names the image was pulled or pushed as */
   repoDigests: string[];
+  /** images a build made: the cache key of the step that made it (src/build/cache.ts) */
+  build?: { key: string };
 }
 
 export interface OciImage {

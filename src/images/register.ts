@@ -19,6 +19,8 @@ export interface RegisterInput {
   onLayer?: (digest: string, state: 'unpacking' | 'done') => void;
   /** layers the caller already unpacked (a pull unpacks each as it arrives), in manifest order */
   unpacked?: Array<LayerScan & { dir: string }>;
+  /** the build step that made the image (its cache key) */
+  build?: { key: string };
 }
 
 /** Run fn over items, at most limit at a time; rejects with the first failure after all settle. */
@@ -73,6 +75,7 @@ export async function registerImage(storageDir: string, blobs: BlobStore, catalo
       config,
       size: unpacked.reduce((s, u) => s + u.size, 0),
       repoDigests: input.repoDigests,
+      ...(input.build ? { build: input.build } : {}),
     },
     layers: unpacked.map((u) => ({ diffId: u.diffId, size: u.size, devices: u.devices.length })),
     blobs: [manifestDigest, manifest.config.digest, ...manifest.layers.map((l) => l.digest)],

@@ -104,7 +104,8 @@ export function listImages(store: StateStore): ImageListing[] {
   for (const img of new ImageCatalog(store).list()) {
     const created = img.doc.config.created ? Date.parse(img.doc.config.created) : img.createdAt;
     const base = { kind: 'oci', id: img.id, createdAt: Number.isNaN(created) ? img.createdAt : created, size: img.doc.size, labels: img.doc.config.config?.Labels ?? {} };
-    if (!img.tags.length) out.push({ ...base, name: img.id, repository: '<none>', tag: '<none>' });
+    // a build's intermediate images (its cache) are not listed, as docker lists them only with -a
+    if (!img.tags.length && !img.doc.build) out.push({ ...base, name: img.id, repository: '<none>', tag: '<none>' });
     for (const t of img.tags) {
       const { repo, tag } = splitTagged(t);
       out.push({ ...base, name: `${displayRepo(repo)}:${tag}`, repository: displayRepo(repo), tag });

@@ -29,6 +29,7 @@ const STATUS: Record<ErrorCode, number> = {
   PLATFORM_MISMATCH: 400,
   REGISTRY_ERROR: 502,
   REGISTRY_UNAUTHORIZED: 401,
+  BUILD_FAILED: 500,
 };
 
 /** HTTP status for an engine error code. */
