@@ -10,21 +10,7 @@
 
 #include <sys/ioctl.h>
 
-struct bytes {
-  char *p;
-  size_t len, cap;
-};
-
-static void add(struct bytes *b, const void *p, size_t n) {
-  if (n == 0) return; /* nothing to copy, and b->p may still be NULL */
-  if (b->len + n > b->cap) {
-    b->cap = (b->len + n) * 2;
-    b->p = realloc(b->p, b->cap);
-    if (!b->p) abort();
-  }
-  memcpy(b->p + b->len, p, n);
-  b->len += n;
-}
+#include "bytes.h"
 
 static struct bytes want, got;
 

@@ -20,21 +20,7 @@
 #include <unistd.h>
 
 
-struct bytes {
-  char *p;
-  size_t len, cap;
-};
-
-static void add(struct bytes *b, const char *p, size_t n) {
-  if (n == 0) return; /* nothing to copy, and b->p may still be NULL */
-  if (b->len + n > b->cap) {
-    b->cap = (b->len + n) * 2;
-    b->p = realloc(b->p, b->cap);
-    if (!b->p) abort();
-  }
-  memcpy(b->p + b->len, p, n);
-  b->len += n;
-}
+#include "bytes.h"
 
 static struct bytes wrote[2], tapped[2], logged[2];
 #define FILES 4
