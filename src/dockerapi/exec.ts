@@ -65,7 +65,7 @@ async function start(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): 
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 0 }).end();
     return;
   }
-  const out = req.stream();
+  const out = req.stream(!e.tty);
   const stdin = e.stdin && out.input ? new PassThrough() : undefined;
   let p;
   try {

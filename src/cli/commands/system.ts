@@ -61,7 +61,7 @@ export function registerSystem(program: Command): void {
     }));
   system
     .command('service')
-    .description('serve the Docker Engine API (v1.41 subset) on a unix socket until SIGTERM or SIGINT; containers outlive it')
+    .description('serve the Docker Engine API (v1.43 subset) on a unix socket until SIGTERM or SIGINT; containers outlive it')
     .option('--socket <path>', 'the socket to create, mode 0660 (default: STORAGE/docker.sock)')
     .action(action(async (o: { socket?: string }, cmd: Command) => {
       useLauncher(true); // long-lived: each start goes through the fork server
