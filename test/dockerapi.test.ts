@@ -29,7 +29,7 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
   it('answers version and info, and runs --rm in the foreground with the exit code and both streams', async () => {
     const v = await api.docker(['version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}']);
     expect(v.exitCode, String(v.stderr)).toBe(0);
-    expect(v.stdout).toBe('1.41 linux');
+    expect(v.stdout).toBe('1.43 linux');
     const info = await api.docker(['info']);
     expect(info.exitCode, String(info.stderr)).toBe(0);
     expect(info.stdout).toContain('Server Version: 0.1.0');

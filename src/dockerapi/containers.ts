@@ -31,7 +31,7 @@ async function list(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): P
     (r) =>
       (!f.name || f.name.some((n) => r.name.includes(n.replace(/^\//, '')))) &&
       (!f.id || f.id.some((i) => r.id.startsWith(i))) &&
-      (!f.status || f.status.includes(dockerStatus(r.status))) &&
+      (!f.status || f.status.includes(dockerStatus(r))) &&
       (!f.label || f.label.every((l) => labelOk(r.config.labels, l))),
   );
   rows.sort((a, b) => b.createdAt - a.createdAt);

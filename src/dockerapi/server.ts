@@ -11,6 +11,7 @@ import { ApiError, rawError, sendError, type Named } from './errors.js';
 import { chunked, hijack, type Output } from './streams.js';
 import { archiveRoutes } from './archive.js';
 import { containerRoutes } from './containers.js';
+import { controlRoutes } from './control.js';
 import { execRoutes } from './exec.js';
 import { imageRoutes } from './images.js';
 import { networkRoutes } from './networks.js';
@@ -54,7 +55,7 @@ interface Compiled extends ApiRoute {
   keys: string[];
 }
 
-const ROUTES: Compiled[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes, ...networkRoutes].map((r) => {
+const ROUTES: Compiled[] = [...systemRoutes, ...containerRoutes, ...controlRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes, ...networkRoutes].map((r) => {
   const keys: string[] = [];
   // an image name holds slashes: a :name that ends the pattern or precedes a verb takes them all
   const re = new RegExp('^' + r.path.replace(/:(\w+)/g, (_m, k: string) => (keys.push(k), k === 'name' ? '(.+?)' : '([^/]+)')) + '$');

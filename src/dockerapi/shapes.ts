@@ -1,10 +1,12 @@
 // codex32's containers in docker's shapes: the /containers/json rows and the inspect document.
 import type { InspectResult } from '../engine/inspect.js';
+import { shownStatus } from '../engine/status.js';
 import { statusLine } from '../engine/statustext.js';
 import type { ContainerRow } from '../state/types.js';
 
 /** docker's State.Status for codex32's statuses (docker has no starting or stopping). */
-export function dockerStatus(status: ContainerRow['status']): string {
+export function dockerStatus(row: Pick<ContainerRow, 'status' | 'state'>): string {
+  const status = shownStatus(row);
   if (status === 'starting') return 'created';
   if (status === 'stopping') return 'running';
   return status;
@@ -31,7 +33,7 @@ export function psEntry(row: ContainerRow, now = Date.now()): Record<string, unk
     Created: Math.floor(row.createdAt / 1000),
     Ports: (c.publish ?? []).map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
     Labels: c.labels,
-    State: dockerStatus(row.status),
+    State: dockerStatus(row),
     Status: statusLine(row, now),
     HostConfig: { NetworkMode: c.networks[0]?.name ?? (c.network === 'private' || !c.network ? 'default' : c.network) },
     NetworkSettings: { Networks: networksOf(c) },
@@ -45,7 +47,7 @@ export function inspectEntry(i: InspectResult, row: ContainerRow): Record<string
   return {
     ...i,
     Name: `/${i.Name}`,
-    State: { ...i.State, Status: dockerStatus(row.status), Paused: false, OOMKilled: i.State.OOMKilled },
+    State: { ...i.State, Status: dockerStatus(row), OOMKilled: i.State.OOMKilled },
     Image: c.imageId ?? i.Image,
     ExecIDs: null,
     Driver: 'overlay',

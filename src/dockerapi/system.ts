@@ -52,14 +52,15 @@ export const systemRoutes: ApiRoute[] = [
     handler: async (req, res) => {
       const info = req.engine.info();
       const all = await req.engine.list({ all: true });
-      const running = all.filter((c) => c.status === 'running').length;
-      const stopped = all.length - running;
+      const paused = all.filter((c) => c.status === 'running' && c.state.paused).length;
+      const running = all.filter((c) => c.status === 'running').length - paused;
+      const stopped = all.length - running - paused;
       const c = info.cgroup.controllers;
       sendJson(res, {
         ID: `codex32-${hostname()}`,
         Containers: all.length,
         ContainersRunning: running,
-        ContainersPaused: 0,
+        ContainersPaused: paused,
         ContainersStopped: stopped,
         Images: req.engine.images().length,
         Driver: 'overlay',

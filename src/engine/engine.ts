@@ -15,6 +15,7 @@ import type { ContainerRow, EventRecord, RunRecord } from '../state/types.js';
 import type { AttachSession } from '../runtime/attach.js';
 import { attachTo, startAttached } from './attach.js';
 import { recordEvent, type EngineCore } from './core.js';
+import { pauseContainer, renameContainer, topContainer, unpauseContainer, type TopResult } from './control.js';
 import { createContainer } from './create.js';
 import { execDetached, execIn, execStream, type ExecOptions, type ExecProcess, type ExecResult } from './exec.js';
 import { readFiles, writeFiles, type FileRead, type FileToWrite } from './contents.js';
@@ -183,6 +184,26 @@ export class ContainerEngine implements EngineCore {
   /** Send a signal to the container's processes (no restart follows if it ends). */
   kill(ref: string, signal = 9): Promise<void> {
     return killContainer(this, ref, signal);
+  }
+
+  /** Freeze every process of a running container (the freezer cgroup); it stays `running`, shown as paused. */
+  pause(ref: string): Promise<void> {
+    return pauseContainer(this, ref);
+  }
+
+  /** Thaw a paused container. */
+  unpause(ref: string): Promise<void> {
+    return unpauseContainer(this, ref);
+  }
+
+  /** The container's processes as ps shows them with psArgs (default -ef): titles and one row per process. */
+  top(ref: string, psArgs?: string): Promise<TopResult> {
+    return topContainer(this, ref, psArgs);
+  }
+
+  /** Give a container a new name, validated as at create. */
+  rename(ref: string, name: string): void {
+    renameContainer(this, ref, name);
   }
 
   /** Stop (if running) and start again. */

@@ -24,6 +24,12 @@ export const removalDue = (row: Pick<ContainerRow, 'status' | 'config' | 'state'
   !row.state.holdRemoval &&
   (row.status === 'exited' || row.status === 'dead' || (row.status === 'removing' && !isAlive(row.state.owner)));
 
+/** True when the container is running but frozen by pause. */
+export const isPaused = (row: Pick<ContainerRow, 'status' | 'state'>): boolean => row.status === 'running' && !!row.state.paused;
+
+/** The status as shown (ps, inspect): a paused container is `paused`, otherwise its status. */
+export const shownStatus = (row: Pick<ContainerRow, 'status' | 'state'>): ContainerStatus | 'paused' => (isPaused(row) ? 'paused' : row.status);
+
 /** Raise INVALID_STATE with a message that says what to do instead. */
 export function invalidState(name: string, status: ContainerStatus, action: string, hint: string): EngineError {
   return new EngineError('INVALID_STATE', `Cannot ${action} container ${name}: it is ${status}. ${hint}`, { context: { container: name, status } });
