@@ -30,7 +30,7 @@ const GROUPS: Record<string, () => Promise<Registrar[]>> = {
 export const COMMAND_GROUP: Record<string, keyof typeof GROUPS> = {
   create: 'create', run: 'create',
   start: 'lifecycle', stop: 'lifecycle', restart: 'lifecycle', kill: 'lifecycle', rm: 'lifecycle', remove: 'lifecycle', wait: 'lifecycle',
-  top: 'control', rename: 'control', pause: 'control', unpause: 'control',
+  top: 'control', rename: 'control', pause: 'control', unpause: 'control', update: 'control',
   ps: 'query', list: 'query', ls: 'query', inspect: 'query', port: 'query', logs: 'query', info: 'query', prune: 'query',
   exec: 'files', attach: 'files', cp: 'files', export: 'files',
   import: 'images', images: 'images', load: 'images', save: 'images', tag: 'images', rmi: 'images', commit: 'images', image: 'images',

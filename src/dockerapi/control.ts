@@ -35,9 +35,33 @@ function freeze(paused: boolean) {
   };
 }
 
+/** Body fields update applies; any other non-empty one is refused by name rather than silently ignored. */
+const UPDATABLE = new Set(['Memory', 'MemorySwap', 'NanoCpus', 'CpuShares', 'PidsLimit', 'RestartPolicy']);
+const empty = (v: unknown) => v === undefined || v === null || v === 0 || v === '' || (Array.isArray(v) && !v.length) || (typeof v === 'object' && !Array.isArray(v) && !Object.keys(v as object).length);
+
+async function update(req: ApiRequest, res: ServerResponse): Promise<void> {
+  const b = await req.json<Record<string, unknown>>();
+  const other = Object.keys(b).filter((k) => !UPDATABLE.has(k) && !empty(b[k]));
+  if (other.length) throw new ApiError(400, `codex32 cannot update ${other.join(', ')}: only Memory, MemorySwap, NanoCpus, CpuShares, PidsLimit and RestartPolicy can be changed`);
+  const num = (k: string) => (typeof b[k] === 'number' && b[k] !== 0 ? (b[k] as number) : undefined);
+  const rp = b.RestartPolicy as { Name?: string; MaximumRetryCount?: number } | undefined;
+  const nano = num('NanoCpus');
+  const pids = num('PidsLimit');
+  req.engine.update(ref(req), {
+    memory: num('Memory'),
+    memorySwap: num('MemorySwap'),
+    cpus: nano !== undefined ? nano / 1e9 : undefined,
+    cpuShares: num('CpuShares'),
+    pids: pids !== undefined ? Math.max(0, pids) : undefined,
+    restart: rp?.Name ? { name: rp.Name as 'no', maxRetries: rp.MaximumRetryCount ?? 0 } : undefined,
+  });
+  sendJson(res, { Warnings: [] });
+}
+
 export const controlRoutes: ApiRoute[] = [
   { method: 'GET', path: '/containers/:id/top', handler: top },
   { method: 'POST', path: '/containers/:id/rename', handler: rename },
   { method: 'POST', path: '/containers/:id/pause', handler: freeze(true) },
   { method: 'POST', path: '/containers/:id/unpause', handler: freeze(false) },
+  { method: 'POST', path: '/containers/:id/update', handler: update },
 ];

@@ -17,6 +17,7 @@ import { attachTo, startAttached } from './attach.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { pauseContainer, renameContainer, topContainer, unpauseContainer, type TopResult } from './control.js';
 import { createContainer } from './create.js';
+import { updateContainer, type UpdateOptions } from './update.js';
 import { execDetached, execIn, execStream, type ExecOptions, type ExecProcess, type ExecResult } from './exec.js';
 import { readFiles, writeFiles, type FileRead, type FileToWrite } from './contents.js';
 import { copyFrom, copyTo, exportFs, statPath } from './files.js';
@@ -204,6 +205,11 @@ export class ContainerEngine implements EngineCore {
   /** Give a container a new name, validated as at create. */
   rename(ref: string, name: string): void {
     renameContainer(this, ref, name);
+  }
+
+  /** New limits or restart policy: written live to a running container's cgroups, and kept in its config. */
+  update(ref: string, options: UpdateOptions): void {
+    updateContainer(this, ref, options);
   }
 
   /** Stop (if running) and start again. */
