@@ -17,6 +17,8 @@ import { attachTo, startAttached } from './attach.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { pauseContainer, renameContainer, topContainer, unpauseContainer, type TopResult } from './control.js';
 import { createContainer } from './create.js';
+import type { PruneFilters } from './prunefilter.js';
+import { containerChanges, diskUsage, pruneContainersWith, systemPrune, type Change, type DiskUsage, type SystemPruneResult } from './space.js';
 import { updateContainer, type UpdateOptions } from './update.js';
 import { execDetached, execIn, execStream, type ExecOptions, type ExecProcess, type ExecResult } from './exec.js';
 import { readFiles, writeFiles, type FileRead, type FileToWrite } from './contents.js';
@@ -300,6 +302,26 @@ export class ContainerEngine implements EngineCore {
   /** Remove stopped containers, and leftovers of interrupted creates; returns the names removed. */
   prune(): Promise<string[]> {
     return pruneContainers(this);
+  }
+
+  /** container prune with docker's filters (until, label, label!): names removed and bytes given back. */
+  pruneContainers(filters?: PruneFilters): Promise<{ containers: string[]; ids: string[]; reclaimed: number }> {
+    return pruneContainersWith(this, filters);
+  }
+
+  /** system prune: stopped containers, unused networks, dangling images (all unused ones with all). */
+  async systemPrune(options: { all?: boolean; filters?: PruneFilters } = {}): Promise<SystemPruneResult> {
+    return systemPrune(this, this.image, this.network, options);
+  }
+
+  /** system df: what images and containers take on disk, and what a prune would give back. */
+  async diskUsage(): Promise<DiskUsage> {
+    return diskUsage(this, this.image, await this.list({ all: true }));
+  }
+
+  /** A container's changes to its image: added, changed and deleted paths (docker diff). */
+  diff(ref: string): Promise<Change[]> {
+    return containerChanges(this, ref);
   }
 
   /**

@@ -11,6 +11,7 @@ import { ImageService, type RegistryFlags } from '../images/service.js';
 import { isPathRef, listImages, resolveImage } from '../images/store.js';
 import type { ImageRow } from '../state/types.js';
 import type { EngineCore } from './core.js';
+import { pruneFilter, type PruneFilters } from './prunefilter.js';
 
 /** Import a root filesystem tarball (a path relative to the caller's directory) as a named image. */
 export function importImageFile(core: EngineCore, file: string, name: string): Promise<ImageRow> {
@@ -79,6 +80,38 @@ export class EngineImages {
   /** Remove unused untagged images (all unused with all); returns their ids. */
   prune(all = false): string[] {
     return this.svc.prune(all, this.usedBy);
+  }
+
+  /**
+   * prune with docker's filters (until, label, label!, dangling=false meaning tagged ones too):
+   * the ids removed and the bytes of the images they were.
+   */
+  pruneWith(options: { all?: boolean; filters?: PruneFilters } = {}): { deleted: string[]; reclaimed: number } {
+    const keep = pruneFilter(options.filters, ['until', 'label', 'label!', 'dangling']);
+    const all = !!options.all || options.filters?.dangling?.every((d) => d === 'false' || d === '0') === true;
+    const sizes = new Map(this.svc.catalog.list().map((i) => [i.id, i.doc.size]));
+    const deleted = this.svc.prune(all, this.usedBy, (img) => keep({ createdAt: Date.parse(img.doc.config.created ?? '') || img.createdAt, labels: img.doc.config.config?.Labels ?? {}, dangling: !img.tags.length }));
+    return { deleted, reclaimed: deleted.reduce((n, id) => n + (sizes.get(id) ?? 0), 0) };
+  }
+
+  /** Every OCI image with its size, tags and the containers created from it (system df). */
+  usage(): Array<{ id: string; tags: string[]; size: number; createdAt: number; containers: string[] }> {
+    return this.svc.catalog.list().map((i) => ({ id: i.id, tags: i.tags, size: i.doc.size, createdAt: i.createdAt, containers: this.usedBy(i.id) }));
+  }
+
+  /** The image's build steps, newest first (docker history): from its config's history, matched to its layers. */
+  history(ref: string): Array<{ id: string; created: number; createdBy: string; size: number; comment: string; tags: string[] }> {
+    const img = this.svc.get(ref);
+    const steps = img.doc.config.history?.length ? img.doc.config.history : img.doc.layers.map(() => ({}));
+    const out = [];
+    let layer = 0;
+    for (const h of steps as Array<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean }>) {
+      const size = h.empty_layer ? 0 : (img.doc.layers[layer++]?.size ?? 0);
+      out.push({ id: '<missing>', created: Date.parse(h.created ?? '') || 0, createdBy: h.created_by ?? '', size, comment: h.comment ?? '', tags: [] as string[] });
+    }
+    out.reverse();
+    if (out[0]) Object.assign(out[0], { id: img.id, tags: img.tags });
+    return out;
   }
 
   /** docker image inspect's shape. */

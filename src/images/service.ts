@@ -159,10 +159,10 @@ export class ImageService {
   }
 
   /** Remove untagged images no container uses (every unused image with all), and files no image uses. */
-  prune(all: boolean, usedBy: (id: string) => string[]): string[] {
+  prune(all: boolean, usedBy: (id: string) => string[], keep: (img: OciImage) => boolean = () => true): string[] {
     const removed: string[] = [];
     for (const img of this.catalog.list()) {
-      if ((img.tags.length && !all) || usedBy(img.id).length) continue;
+      if ((img.tags.length && !all) || usedBy(img.id).length || !keep(img)) continue;
       this.drop(img.id);
       removed.push(img.id);
     }
