@@ -13,6 +13,7 @@ import { archiveRoutes } from './archive.js';
 import { containerRoutes } from './containers.js';
 import { controlRoutes } from './control.js';
 import { spaceRoutes } from './space.js';
+import { transferRoutes } from './transfer.js';
 import { execRoutes } from './exec.js';
 import { imageRoutes } from './images.js';
 import { networkRoutes } from './networks.js';
@@ -56,7 +57,7 @@ interface Compiled extends ApiRoute {
   keys: string[];
 }
 
-const ROUTES: Compiled[] = [...systemRoutes, ...spaceRoutes, ...containerRoutes, ...controlRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes, ...networkRoutes].map((r) => {
+const ROUTES: Compiled[] = [...systemRoutes, ...spaceRoutes, ...transferRoutes, ...containerRoutes, ...controlRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes, ...networkRoutes].map((r) => {
   const keys: string[] = [];
   // an image name holds slashes: a :name that ends the pattern or precedes a verb takes them all
   const re = new RegExp('^' + r.path.replace(/:(\w+)/g, (_m, k: string) => (keys.push(k), k === 'name' ? '(.+?)' : '([^/]+)')) + '$');

@@ -4,9 +4,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { validateName } from '../config/names.js';
 import { EngineError } from '../errors.js';
 import { execFile } from '../lazy.js';
-import { cgroupPids, type CgroupSet } from '../runtime/cgroups.js';
+import { containerPids } from '../monitor/stats.js';
+import type { CgroupSet } from '../runtime/cgroups.js';
 import { pollFor } from '../runtime/poll.js';
-import { descendants } from '../runtime/proc.js';
 import type { ContainerRow } from '../state/types.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { isPaused } from './status.js';
@@ -20,14 +20,6 @@ export interface TopResult {
 /** docker's refusal of a verb that needs a running container. */
 function notRunning(row: ContainerRow): EngineError {
   return new EngineError('INVALID_STATE', `Container ${row.id} is not running`, { context: { container: row.name, status: row.status } });
-}
-
-/** The pids of the container's processes: its cgroups' members, else (no cgroups) its init and what it forked. */
-export function containerPids(row: ContainerRow): number[] {
-  const inCgroup = cgroupPids(row.state.cgroups);
-  if (inCgroup.length || row.state.cgroups?.dirs.length) return inCgroup;
-  const init = row.state.init?.pid;
-  return init ? [init, ...descendants(init)] : [];
 }
 
 /**
