@@ -32,19 +32,19 @@ async function exportFs(req: ApiRequest, res: ServerResponse): Promise<void> {
   await proc.catch(() => undefined);
 }
 
-/** POST /images/create?fromSrc=-&repo=&tag=: the request body is a root filesystem tarball, imported as repo[:tag]. */
+/** POST /images/create?fromSrc=-&repo=&tag=: the request body is a root filesystem tarball, made a one-layer OCI image repo[:tag]. */
 export async function importFromBody(req: ApiRequest, res: ServerResponse): Promise<void> {
   if (req.query.get('fromSrc') !== '-') throw new ApiError(400, 'fromSrc must be - (the tarball in the request body): codex32 does not fetch a URL');
   const repo = req.query.get('repo');
   if (!repo) throw new ApiError(400, 'repo is required: codex32 names every imported image (docker import FILE NAME)');
   const tag = req.query.get('tag');
-  const name = tag ? `${repo}:${tag}` : repo;
+  const name = tag ? `${repo}:${tag}` : repo; // the docker CLI sends the whole NAME[:TAG] as repo
   const dir = mkdtempSync(join(tmpdir(), 'codex32-import-'));
   try {
     await pipeline(req.raw, createWriteStream(join(dir, 'rootfs.tar')));
-    const img = await req.engine.importImage(join(dir, 'rootfs.tar'), name);
+    const img = await req.engine.image.importTar(join(dir, 'rootfs.tar'), name);
     const send = ndjson(res);
-    send({ status: img.name });
+    send({ status: img.id });
     res.end();
   } finally {
     rmSync(dir, { recursive: true, force: true });

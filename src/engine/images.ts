@@ -4,6 +4,7 @@ import type { ContainerConfig } from '../config/schema.js';
 import type { Credentials } from '../images/auth.js';
 import { applyImageConfig } from '../images/config.js';
 import { commitContainer } from '../images/commit.js';
+import { importLayer } from '../images/import-layer.js';
 import { EngineError } from '../errors.js';
 import { STRICT_ID_BASE } from '../runtime/plan.js';
 import { importImage, removeImage } from '../images/importer.js';
@@ -151,6 +152,11 @@ export class EngineImages {
       offset: c.isolation === 'strict' ? STRICT_ID_BASE : 0,
       container: { entrypoint: c.entrypoint, command: c.command, env, workdir: c.workdir, user: c.user, labels: c.labels },
     }, target);
+  }
+
+  /** A root filesystem tarball as a one-layer OCI image named target (docker import). */
+  importTar(file: string, target: string) {
+    return importLayer(this.svc, resolve(file), target);
   }
 
   /** Forget a registry's credentials. */
