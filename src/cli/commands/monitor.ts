@@ -59,7 +59,7 @@ export function registerMonitor(program: Command): void {
 
   program
     .command('events')
-    .description('what happened to containers: create, start, die, oom, restart, health_status, stop, kill, remove, exec')
+    .description('what happened to containers: create, start, die, oom, restart, health_status, stop, kill, remove, exec, rename, pause, unpause, update')
     .option('--since <time>', 'events since a time (RFC 3339, unix seconds, or 10m)')
     .option('--until <time>', 'events until a time')
     .option('--filter <key=value>', 'container=NAME|ID or type=EVENT (repeatable)', (v: string, p: string[] = []) => [...p, v])
