@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeRegistry, loopbackRegistry } from './fixtures/oci.js';
 import { DOCKER, dockerApi, type DockerApi } from './dockerapi-helpers.js';
+import { privateNetworkMissing } from '../src/engine/network.js';
 import { host, missing, sleep, until } from './helpers.js';
 
 const NEW_DOCKER = '/usr/local/bin/docker';
@@ -79,6 +80,17 @@ describe.skipIf(!!skip)('everyday verbs', () => {
     expect((await api.docker(['inspect', '-f', '{{.Name}}', 'r4'])).stdout).toBe('/r4');
     const ev = await api.docker(['events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=rename', '--format', '{{.Actor.Attributes.oldName}} {{.Actor.Attributes.name}}']);
     expect(ev.stdout.split('\n')).toEqual(['/r1 r3', '/r3 r4']);
+  });
+
+  it.skipIf(!!privateNetworkMissing()[0])('rename of a container on a user network: its peers resolve the new name at once', async () => {
+    expect((await api.docker(['network', 'create', 'rn'])).exitCode).toBe(0);
+    for (const n of ['ra', 'rb']) expect((await api.docker(['run', '-d', '--network', 'rn', '--name', n, 'host', 'sleep', '300'])).exitCode).toBe(0);
+    expect((await api.docker(['rename', 'ra', 'ra2'])).exitCode).toBe(0);
+    const hosts = await api.docker(['exec', 'rb', 'cat', '/etc/hosts']);
+    expect(hosts.stdout).toMatch(/\sra2(\s|$)/m);
+    expect(hosts.stdout).not.toMatch(/\sra(\s|$)/m);
+    await api.docker(['rm', '-f', 'ra2', 'rb']);
+    await api.docker(['network', 'rm', 'rn']);
   });
 
   it.skipIf(!!noFreezer)('pause freezes (a counter stops), unpause resumes; exec is refused, stop and rm -f work on a paused container', async () => {

@@ -9,7 +9,8 @@ import type { CgroupSet } from '../runtime/cgroups.js';
 import { pollFor } from '../runtime/poll.js';
 import type { ContainerRow } from '../state/types.js';
 import { recordEvent, type EngineCore } from './core.js';
-import { isPaused } from './status.js';
+import { isActive, isPaused } from './status.js';
+import { syncNetworks } from './usernets.js';
 
 /** docker top's answer: ps's column titles and one row of fields per process of the container. */
 export interface TopResult {
@@ -132,4 +133,6 @@ export function renameContainer(core: EngineCore, ref: string, newName: string):
     core.store.renameContainer(cur.id, name, { ...cur.config, name, hostname: cur.config.hostname ?? cur.name });
     recordEvent(core.store, 'rename', { id: cur.id, name }, { oldName: `/${cur.name}` });
   });
+  // its peers on user networks resolve it by name through their hosts files: rewrite them now
+  if (row.config.networks.length && isActive(row.status)) syncNetworks(core);
 }
