@@ -28,7 +28,7 @@ describe.skipIf(!!skip)('docker-py', () => {
     const seen = JSON.parse(String(r.stdout));
     expect(seen).toMatchObject({
       ping: true,
-      api: '1.41',
+      api: '1.43',
       run: 'from run\n',
       run_error: [4, 'failing\n'],
       exec: [7, 'out\n'],

@@ -29,7 +29,7 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
   it('answers version and info, and runs --rm in the foreground with the exit code and both streams', async () => {
     const v = await api.docker(['version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}']);
     expect(v.exitCode, String(v.stderr)).toBe(0);
-    expect(v.stdout).toBe('1.41 linux');
+    expect(v.stdout).toBe('1.43 linux');
     const info = await api.docker(['info']);
     expect(info.exitCode, String(info.stderr)).toBe(0);
     expect(info.stdout).toContain('Server Version: 0.1.0');
@@ -185,10 +185,10 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
 
   // a current client (28.x) where this machine has one: Debian has none to install, so absent means skipped
   const CURRENT = '/usr/local/bin/docker';
-  it.skipIf(!existsSync(CURRENT))(`serves a current docker CLI too, negotiated down to 1.41${existsSync(CURRENT) ? '' : ' (skipped: no docker CLI at /usr/local/bin)'}`, async () => {
+  it.skipIf(!existsSync(CURRENT))(`serves a current docker CLI too, negotiated down to 1.43${existsSync(CURRENT) ? '' : ' (skipped: no docker CLI at /usr/local/bin)'}`, async () => {
     const env = { DOCKER_HOST: api.dockerEnv.DOCKER_HOST, DOCKER_CONFIG: api.dockerEnv.DOCKER_CONFIG };
     const run = (args: string[]) => execa(CURRENT, args, { env, reject: false });
-    expect((await run(['version', '--format', '{{.Server.APIVersion}}'])).stdout).toBe('1.41');
+    expect((await run(['version', '--format', '{{.Server.APIVersion}}'])).stdout).toBe('1.43');
     const r = await run(['run', '--rm', '--network', 'none', 'host', 'sh', '-c', 'echo new client; exit 4']);
     expect([r.exitCode, r.stdout]).toEqual([4, 'new client']);
     expect((await run(['run', '-d', '--name', 'n28', '--network', 'none', 'host', 'sleep', '60'])).exitCode).toBe(0);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ioHierarchy, weightUnsupported } from '../src/runtime/blkio.js';
-import { missing, sandbox } from './helpers.js';
+import { missing, sandbox, until } from './helpers.js';
 
 const io = ioHierarchy();
 const root = process.getuid?.() === 0;
@@ -91,6 +91,18 @@ describe.skipIf(!!skip)(`block I/O limits${skip ? ` (skipped: ${skip})` : ''}`, 
     expect(readFileSync(`${dir}/${f}`, 'utf8')).toMatch(/300/);
     await cli(['rm', '-f', 'weighted']);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it('stats count the bytes a container with block I/O limits wrote (its own blkio or io cgroup)', async () => {
+    const script = 'dd if=/dev/zero of=/data/stats bs=1M count=4 oflag=direct 2>/dev/null; sync; exec sleep 300';
+    expect((await cli(['run', '-d', '--name', 'counted', '--network', 'none', '-v', `${mnt}:/data`, '--device-write-bps', `${loop}:50m`, 'host', 'sh', '-c', script])).exitCode).toBe(0);
+    const written = async () => {
+      const s = JSON.parse(String((await cli(['stats', '--json', 'counted'])).stdout)) as Array<{ BlockIO: { Read: number; Write: number } | null }>;
+      return (s[0]?.BlockIO?.Write ?? 0) >= 4 * 1048576 ? s[0]!.BlockIO! : undefined;
+    };
+    const got = await until(written, 30_000);
+    expect(got.Write).toBeGreaterThanOrEqual(4 * 1048576);
+    await cli(['rm', '-f', 'counted']);
   });
 
   it('bad input: exit 125 with the expected form, no container and no cgroup left', async () => {

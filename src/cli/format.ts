@@ -23,3 +23,15 @@ export function renderTemplate(tpl: string, data: unknown): string {
     return v === undefined ? '<no value>' : String(v);
   }).replace(/\\n/g, '\n');
 }
+
+/** Bytes as docker prints them: decimal units, four significant digits ("1.234MB", "0B"). */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let i = 0;
+  let n = bytes;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return `${Number(n.toPrecision(4))}${units[i]}`;
+}

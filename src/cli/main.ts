@@ -14,6 +14,8 @@ type Registrar = (program: Command) => void;
 const GROUPS: Record<string, () => Promise<Registrar[]>> = {
   create: () => import('./commands/create.js').then((m) => [m.registerCreate, m.registerRun]),
   lifecycle: () => import('./commands/lifecycle.js').then((m) => [m.registerLifecycle]),
+  control: () => import('./commands/control.js').then((m) => [m.registerControl]),
+  space: () => import('./commands/space.js').then((m) => [m.registerSpace]),
   query: () => import('./commands/query.js').then((m) => [m.registerQuery]),
   files: () => import('./commands/files.js').then((m) => [m.registerFiles]),
   images: () => import('./commands/images.js').then((m) => [m.registerImages]),
@@ -31,6 +33,8 @@ const GROUPS: Record<string, () => Promise<Registrar[]>> = {
 export const COMMAND_GROUP: Record<string, keyof typeof GROUPS> = {
   create: 'create', run: 'create',
   start: 'lifecycle', stop: 'lifecycle', restart: 'lifecycle', kill: 'lifecycle', rm: 'lifecycle', remove: 'lifecycle', wait: 'lifecycle',
+  top: 'control', rename: 'control', pause: 'control', unpause: 'control', update: 'control',
+  diff: 'space', history: 'space', container: 'space',
   ps: 'query', list: 'query', ls: 'query', inspect: 'query', port: 'query', logs: 'query', info: 'query', prune: 'query',
   exec: 'files', attach: 'files', cp: 'files', export: 'files',
   import: 'images', images: 'images', load: 'images', save: 'images', tag: 'images', rmi: 'images', commit: 'images', image: 'images',

@@ -42,6 +42,8 @@ export type IsolationType = z.infer<typeof IsolationTypeSchema>;
 export const ResourceLimitsSchema = z
   .object({
     memory: whole(MAX.bytes, SIZE_MAX_TEXT).optional(), // bytes
+    /** memory plus swap in bytes (docker's --memory-swap, set by update); -1 unlimited swap; unset: no swap */
+    memorySwap: z.number().int().min(-1).max(MAX.bytes).optional(),
     cpus: z.number().positive().max(MAX.cpus)
       .refine((n) => Math.abs(n * 1000 - Math.round(n * 1000)) < 1e-6 && n >= 0.001, 'a multiple of 0.001').optional(),
     /** relative CPU weight (docker's --cpu-shares): cpu.shares on v1, cpu.weight on v2 */

@@ -41,20 +41,20 @@ async function attach(req: ApiRequest): Promise<void> {
   if (tty || row.config.interactive) {
     let session: AttachSession;
     if (row.status === 'created' || row.status === 'exited') {
-      const out = req.stream();
+      const out = req.stream(!tty);
       session = await new Promise<AttachSession>((resolve) => waiting.set(row.id, resolve));
       await relaySession(session, out, tty, row.id);
       return out.end();
     }
     session = await req.engine.attach(row.id);
-    const out = req.stream();
+    const out = req.stream(!tty);
     await relaySession(session, out, tty, row.id);
     return out.end();
   }
   // no terminal and no stdin: the output as it is logged, until the container has run and stopped
   const since = Date.now();
   const wasActive = row.status !== 'created' && row.status !== 'exited' && row.status !== 'dead';
-  const out = req.stream();
+  const out = req.stream(!tty);
   const ac = new AbortController();
   void out.closed.then(() => ac.abort());
   const streams = (['stdout', 'stderr'] as const).filter((s) => flag(req.query, s));

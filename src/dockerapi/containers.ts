@@ -7,6 +7,7 @@ import { toContainerConfig } from './create.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, ApiRoute } from './server.js';
 import { containerFilter, filtersWantAll } from '../engine/psfilter.js';
+import { streamType } from './version.js';
 import { inspectEntry, psEntry } from './shapes.js';
 import { flag, listFilters } from './query.js';
 import { frame } from './streams.js';
@@ -139,7 +140,7 @@ async function logs(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): P
   const tail = q.get('tail');
   const time = (k: string) => (q.get(k) && q.get(k) !== '0' ? Number(q.get(k)) * 1000 : undefined);
   const ac = new AbortController();
-  res.writeHead(200, { 'Content-Type': row.config.tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+  res.writeHead(200, { 'Content-Type': streamType(req.version, !row.config.tty) });
   res.flushHeaders();
   res.on('close', () => ac.abort());
   const stamps = flag(q, 'timestamps');

@@ -37,6 +37,7 @@ async function create(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]):
   req.named.container = req.params.id;
   const row = req.engine.get(req.params.id);
   if (row.status !== 'running') throw new ApiError(409, `Container ${row.id} is not running`);
+  if (row.state.paused) throw new ApiError(409, `Container ${row.id} is paused, unpause the container before exec`);
   const b = await req.json<{ Cmd?: string[] | string; Tty?: boolean; AttachStdin?: boolean; AttachStdout?: boolean; AttachStderr?: boolean; User?: string; Env?: string[]; WorkingDir?: string; Privileged?: boolean }>();
   if (b.Privileged) throw new ApiError(400, 'Privileged is not supported by codex32: an exec gets the container\'s own capabilities');
   const cmd = typeof b.Cmd === 'string' ? [b.Cmd] : (b.Cmd ?? []);
@@ -65,7 +66,7 @@ async function start(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): 
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 0 }).end();
     return;
   }
-  const out = req.stream();
+  const out = req.stream(!e.tty);
   const stdin = e.stdin && out.input ? new PassThrough() : undefined;
   let p;
   try {

@@ -1,4 +1,4 @@
-// Image endpoints: list, inspect, pull (/images/create), tag, remove, load and save (docker-archive).
+// Image endpoints: list, inspect, pull and import (/images/create), tag, remove, load and save (docker-archive).
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { flag } from './query.js';
 import { ApiError, describe } from './errors.js';
 import type { ApiRequest, ApiRoute } from './server.js';
 import { ndjson } from './streams.js';
+import { importFromBody } from './transfer.js';
 import { sendJson } from './system.js';
 import { createHash } from '../lazy.js';
 import { listFilters } from './query.js';
@@ -62,8 +63,9 @@ async function inspect(req: ApiRequest, res: Res): Promise<void> {
 
 /** Pull with docker's progress messages; a failure after the headers is an in-stream error, as docker sends it. */
 async function create(req: ApiRequest, res: Res): Promise<void> {
+  if (req.query.get('fromSrc')) return importFromBody(req, res);
   const from = req.query.get('fromImage');
-  if (!from) throw new ApiError(400, 'fromImage is required (importing with fromSrc is not supported)');
+  if (!from) throw new ApiError(400, 'fromImage or fromSrc is required');
   const tag = req.query.get('tag');
   const ref = tag && !from.includes('@') ? `${from}:${tag}` : from;
   const send = ndjson(res);

@@ -31,7 +31,8 @@ function statsDoc(id: string, name: string, s: Sample, prev: { s?: Sample; syste
     cpu_stats: cpuStats(s, system),
     precpu_stats: cpuStats(prev.s, prev.system),
     memory_stats: { usage: s.memUsage ?? s.rss, limit: s.memLimit ?? totalmem(), stats: { total_inactive_file: 0 } },
-    blkio_stats: { io_service_bytes_recursive: [] },
+    blkio_stats: { io_service_bytes_recursive: s.blockIo ? [{ major: 0, minor: 0, op: 'read', value: s.blockIo.readBytes }, { major: 0, minor: 0, op: 'write', value: s.blockIo.writeBytes }] : null },
+    ...(s.netIo ? { networks: { eth0: { rx_bytes: s.netIo.rxBytes, rx_packets: s.netIo.rxPackets, rx_errors: s.netIo.rxErrors, rx_dropped: s.netIo.rxDropped, tx_bytes: s.netIo.txBytes, tx_packets: s.netIo.txPackets, tx_errors: s.netIo.txErrors, tx_dropped: s.netIo.txDropped } } } : {}),
     num_procs: 0,
     storage_stats: {},
   };

@@ -1,4 +1,4 @@
-// The Docker Engine API (v1.41 subset) on a unix socket: routing, versions, bodies and hijacked streams.
+// The Docker Engine API (v1.43 subset) on a unix socket: routing, versions, bodies and hijacked streams.
 // Node's http is used directly, not fastify: attach and exec need the raw socket with the HTTP parser
 // detached (Node's 'upgrade' event), and every other route is one engine call.
 import { chmodSync, existsSync, rmSync } from 'node:fs';
@@ -12,15 +12,18 @@ import { chunked, hijack, type Output } from './streams.js';
 import { archiveRoutes } from './archive.js';
 import { buildRoutes } from './build.js';
 import { containerRoutes } from './containers.js';
+import { controlRoutes } from './control.js';
+import { spaceRoutes } from './space.js';
+import { transferRoutes } from './transfer.js';
 import { execRoutes } from './exec.js';
 import { imageRoutes } from './images.js';
 import { networkRoutes } from './networks.js';
 import { observeRoutes } from './observe.js';
 import { systemRoutes } from './system.js';
 import { volumeRoutes } from './volumes.js';
+import { API_VERSION, MIN_VERSION, older, streamType } from './version.js';
 
-export const API_VERSION = '1.41';
-const MIN_VERSION = '1.12';
+export { API_VERSION } from './version.js';
 
 /** One request as a handler sees it. */
 export interface ApiRequest {
@@ -31,8 +34,13 @@ export interface ApiRequest {
   engine: ContainerEngine;
   /** the JSON body ({} when empty) */
   json<T = Record<string, unknown>>(): Promise<T>;
-  /** the response as a stream: the hijacked socket for an Upgrade request, else a chunked body */
-  stream(): Output;
+  /** the API version the client asked for (the path's /vX.Y, else the newest) */
+  version: string;
+  /**
+   * The response as a stream: the hijacked socket for an Upgrade request, else a chunked body. Framed
+   * (stdcopy) output is labelled multiplexed-stream for clients of API 1.42 and later, as dockerd does.
+   */
+  stream(framed?: boolean): Output;
   /** names the request is about, for docker's "No such ..." texts */
   named: Named;
 }
@@ -51,33 +59,29 @@ interface Compiled extends ApiRoute {
   keys: string[];
 }
 
-const ROUTES: Compiled[] = [...systemRoutes, ...containerRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes, ...networkRoutes, ...volumeRoutes, ...buildRoutes].map((r) => {
+const ROUTES: Compiled[] = [...systemRoutes, ...spaceRoutes, ...transferRoutes, ...containerRoutes, ...controlRoutes, ...execRoutes, ...archiveRoutes, ...observeRoutes, ...imageRoutes, ...networkRoutes, ...volumeRoutes, ...buildRoutes].map((r) => {
   const keys: string[] = [];
   // an image name holds slashes: a :name that ends the pattern or precedes a verb takes them all
   const re = new RegExp('^' + r.path.replace(/:(\w+)/g, (_m, k: string) => (keys.push(k), k === 'name' ? '(.+?)' : '([^/]+)')) + '$');
   return { ...r, re, keys };
 });
 
-/** "1.41" < "1.5"? Compare dotted versions numerically. */
-function older(a: string, b: string): boolean {
-  const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)];
-  return x[0] < y[0] || (x[0] === y[0] && (x[1] ?? 0) < (y[1] ?? 0));
-}
-
-function route(method: string, url: string): { route: Compiled; params: Record<string, string>; query: URLSearchParams } {
+function route(method: string, url: string): { route: Compiled; params: Record<string, string>; query: URLSearchParams; version: string } {
   const u = new URL(url, 'http://docker');
   let path = u.pathname;
+  let version = API_VERSION;
   const v = /^\/v([0-9][0-9.]*)(\/.*)$/.exec(path);
   if (v) {
     if (older(v[1], MIN_VERSION)) throw new ApiError(400, `client version ${v[1]} is too old. Minimum supported API version is ${MIN_VERSION}, please upgrade your client to a newer version`);
     if (older(API_VERSION, v[1])) throw new ApiError(400, `client version ${v[1]} is too new. Maximum supported API version is ${API_VERSION}`);
     path = v[2];
+    version = v[1];
   }
   const m = method === 'HEAD' ? ['HEAD', 'GET'] : [method];
   for (const r of ROUTES) {
     if (!m.includes(r.method)) continue;
     const hit = r.re.exec(path);
-    if (hit) return { route: r, params: Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(hit[i + 1])])), query: u.searchParams };
+    if (hit) return { route: r, params: Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(hit[i + 1])])), query: u.searchParams, version };
   }
   throw new ApiError(404, 'page not found');
 }
@@ -142,7 +146,8 @@ export async function serveDockerApi(engine: ContainerEngine, path: string): Pro
         engine,
         named,
         json: async <T>() => parseJson<T>(await readBody(raw, body)),
-        stream: () => (stream ??= socket ? hijack(socket, rest, !!raw.headers.upgrade) : chunked(res!)),
+        version: r.version,
+        stream: (framed = false) => (stream ??= socket ? hijack(socket, rest, !!raw.headers.upgrade, streamType(r.version, framed)) : chunked(res!, streamType(r.version, framed))),
       };
       if (res) headers(res);
       await r.route.handler(req, res ?? (undefined as unknown as ServerResponse));

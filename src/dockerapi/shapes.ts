@@ -6,6 +6,7 @@ import type { ContainerRow } from '../state/types.js';
 import { dockerBind, dockerMount } from '../volumes/driver.js';
 
 /** docker's State.Status for codex32's statuses (docker has no starting or stopping). */
+/** docker's State.Status for a container (a paused one is paused; docker has no starting or stopping). */
 export const dockerStatus = dockerStatusOf;
 
 const networks = (mode: string, ip = '', gateway = '') => ({ [mode === 'private' ? 'bridge' : mode]: { IPAddress: ip, Gateway: gateway, NetworkID: mode, IPPrefixLen: ip ? 16 : 0 } });
@@ -29,7 +30,7 @@ export function psEntry(row: ContainerRow, now = Date.now()): Record<string, unk
     Created: Math.floor(row.createdAt / 1000),
     Ports: (c.publish ?? []).map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
     Labels: c.labels,
-    State: dockerStatus(row.status),
+    State: dockerStatus(row),
     Status: statusLine(row, now),
     HostConfig: { NetworkMode: c.networks[0]?.name ?? (c.network === 'private' || !c.network ? 'default' : c.network) },
     NetworkSettings: { Networks: networksOf(c) },
@@ -43,7 +44,7 @@ export function inspectEntry(i: InspectResult, row: ContainerRow): Record<string
   return {
     ...i,
     Name: `/${i.Name}`,
-    State: { ...i.State, Status: dockerStatus(row.status), Paused: false, OOMKilled: i.State.OOMKilled },
+    State: { ...i.State, Status: dockerStatus(row), OOMKilled: i.State.OOMKilled },
     Image: c.imageId ?? i.Image,
     ExecIDs: null,
     Driver: 'overlay',

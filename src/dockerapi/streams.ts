@@ -28,12 +28,12 @@ export interface Output {
 }
 
 /** Take over the socket of an Upgrade request: the 101 header in a write of its own, then raw bytes. */
-export function hijack(socket: Duplex, head: Buffer, upgrade: boolean): Output {
+export function hijack(socket: Duplex, head: Buffer, upgrade: boolean, contentType = 'application/vnd.docker.raw-stream'): Output {
   // docker-py reads the stream from the raw socket: a header and a first frame in one read lose the frame
   socket.write(
     upgrade
-      ? 'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n'
-      : 'HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n',
+      ? `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`
+      : `HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\n\r\n`,
   );
   if (head.length) socket.unshift(head);
   const closed = new Promise<void>((r) => socket.once('close', () => r()));

@@ -1,6 +1,7 @@
 // /_ping, /version and /info in docker's shapes, with what codex32 really is and has.
 import { cpus, hostname, totalmem } from 'node:os';
 import type { ApiRoute } from './server.js';
+import { API_VERSION, MIN_VERSION } from './version.js';
 
 const VERSION = '0.1.0';
 
@@ -28,13 +29,13 @@ export const systemRoutes: ApiRoute[] = [
     path: '/version',
     handler: async (req, res) => {
       const kernel = req.engine.info().kernel;
-      const details = { ApiVersion: '1.41', MinAPIVersion: '1.12', GitCommit: 'codex32', GoVersion: `node${process.versions.node}`, Os: 'linux', Arch: arch(), BuildTime: '', Experimental: 'false', KernelVersion: kernel };
+      const details = { ApiVersion: API_VERSION, MinAPIVersion: MIN_VERSION, GitCommit: 'codex32', GoVersion: `node${process.versions.node}`, Os: 'linux', Arch: arch(), BuildTime: '', Experimental: 'false', KernelVersion: kernel };
       sendJson(res, {
         Platform: { Name: 'codex32' },
         Components: [{ Name: 'Engine', Version: VERSION, Details: details }],
         Version: VERSION,
-        ApiVersion: '1.41',
-        MinAPIVersion: '1.12',
+        ApiVersion: API_VERSION,
+        MinAPIVersion: MIN_VERSION,
         GitCommit: 'codex32',
         GoVersion: `node${process.versions.node}`,
         Os: 'linux',
@@ -51,14 +52,15 @@ export const systemRoutes: ApiRoute[] = [
     handler: async (req, res) => {
       const info = req.engine.info();
       const all = await req.engine.list({ all: true });
-      const running = all.filter((c) => c.status === 'running').length;
-      const stopped = all.length - running;
+      const paused = all.filter((c) => c.status === 'running' && c.state.paused).length;
+      const running = all.filter((c) => c.status === 'running').length - paused;
+      const stopped = all.length - running - paused;
       const c = info.cgroup.controllers;
       sendJson(res, {
         ID: `codex32-${hostname()}`,
         Containers: all.length,
         ContainersRunning: running,
-        ContainersPaused: 0,
+        ContainersPaused: paused,
         ContainersStopped: stopped,
         Images: req.engine.images().length,
         Driver: 'overlay',

@@ -17,7 +17,11 @@ import type { BuildEvent, BuildOptions } from '../build/build.js';
 import type { OciImage } from '../images/catalog.js';
 import { attachTo, startAttached } from './attach.js';
 import { recordEvent, type EngineCore } from './core.js';
+import { pauseContainer, renameContainer, topContainer, unpauseContainer, type TopResult } from './control.js';
 import { createContainer } from './create.js';
+import type { PruneFilters } from './prunefilter.js';
+import { containerChanges, diskUsage, pruneContainersWith, systemPrune, type Change, type DiskUsage, type SystemPruneResult } from './space.js';
+import { updateContainer, type UpdateOptions } from './update.js';
 import { execDetached, execIn, execStream, type ExecOptions, type ExecProcess, type ExecResult } from './exec.js';
 import { readFiles, writeFiles, type FileRead, type FileToWrite } from './contents.js';
 import { copyFrom, copyTo, exportFs, statPath } from './files.js';
@@ -200,6 +204,31 @@ export class ContainerEngine implements EngineCore {
     return killContainer(this, ref, signal);
   }
 
+  /** Freeze every process of a running container (the freezer cgroup); it stays `running`, shown as paused. */
+  pause(ref: string): Promise<void> {
+    return pauseContainer(this, ref);
+  }
+
+  /** Thaw a paused container. */
+  unpause(ref: string): Promise<void> {
+    return unpauseContainer(this, ref);
+  }
+
+  /** The container's processes as ps shows them with psArgs (default -ef): titles and one row per process. */
+  top(ref: string, psArgs?: string): Promise<TopResult> {
+    return topContainer(this, ref, psArgs);
+  }
+
+  /** Give a container a new name, validated as at create. */
+  rename(ref: string, name: string): void {
+    renameContainer(this, ref, name);
+  }
+
+  /** New limits or restart policy: written live to a running container's cgroups, and kept in its config. */
+  update(ref: string, options: UpdateOptions): void {
+    updateContainer(this, ref, options);
+  }
+
   /** Stop (if running) and start again. */
   async restart(ref: string, options: { timeout?: number } = {}): Promise<void> {
     const row = this.get(ref);
@@ -288,6 +317,26 @@ export class ContainerEngine implements EngineCore {
   /** Remove stopped containers, and leftovers of interrupted creates; returns the names removed. */
   prune(): Promise<string[]> {
     return pruneContainers(this);
+  }
+
+  /** container prune with docker's filters (until, label, label!): names removed and bytes given back. */
+  pruneContainers(filters?: PruneFilters): Promise<{ containers: string[]; ids: string[]; reclaimed: number }> {
+    return pruneContainersWith(this, filters);
+  }
+
+  /** system prune: stopped containers, unused networks, dangling images (all unused ones with all). */
+  async systemPrune(options: { all?: boolean; filters?: PruneFilters } = {}): Promise<SystemPruneResult> {
+    return systemPrune(this, this.image, this.network, options);
+  }
+
+  /** system df: what images and containers take on disk, and what a prune would give back. */
+  async diskUsage(): Promise<DiskUsage> {
+    return diskUsage(this, this.image, await this.list({ all: true }));
+  }
+
+  /** A container's changes to its image: added, changed and deleted paths (docker diff). */
+  diff(ref: string): Promise<Change[]> {
+    return containerChanges(this, ref);
   }
 
   /**

@@ -94,6 +94,7 @@ function execArgs(row: ContainerRow, dir: string, command: string[], o: ExecOpti
 function spawnExec(core: EngineCore, ref: string, command: string[], o: ExecOptions & { sizeFile?: string }, openStdin = false): ChildProcess {
   const row = core.get(ref);
   if (row.status !== 'running') throw invalidState(row.name, row.status, 'exec in', 'Start it first.');
+  if (row.state.paused) throw new EngineError('INVALID_STATE', `Container ${row.id} is paused, unpause the container before exec`, { context: { container: row.name } });
   if (!command.length) throw new EngineError('INVALID_CONFIG', 'Expected a command to exec, got nothing');
   for (const [k, v] of Object.entries(o.env ?? {}))
     if (!k || k.includes('=') || k.includes('\0') || v.includes('\0')) throw new EngineError('INVALID_CONFIG', `Expected exec environment names without = or NUL and values without NUL, got \`${k}\``);

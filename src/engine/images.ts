@@ -4,6 +4,7 @@ import type { ContainerConfig } from '../config/schema.js';
 import type { Credentials } from '../images/auth.js';
 import { applyImageConfig } from '../images/config.js';
 import { commitContainer } from '../images/commit.js';
+import { importLayer } from '../images/import-layer.js';
 import { EngineError } from '../errors.js';
 import { STRICT_ID_BASE } from '../runtime/plan.js';
 import { importImage, removeImage } from '../images/importer.js';
@@ -11,6 +12,7 @@ import { ImageService, type RegistryFlags } from '../images/service.js';
 import { isPathRef, listImages, resolveImage } from '../images/store.js';
 import type { ImageRow } from '../state/types.js';
 import type { EngineCore } from './core.js';
+import { pruneFilter, type PruneFilters } from './prunefilter.js';
 
 /** Import a root filesystem tarball (a path relative to the caller's directory) as a named image. */
 export function importImageFile(core: EngineCore, file: string, name: string): Promise<ImageRow> {
@@ -81,6 +83,45 @@ export class EngineImages {
     return this.svc.prune(all, this.usedBy);
   }
 
+  /**
+   * prune with docker's filters (until, label, label!, dangling=false meaning tagged ones too):
+   * the ids removed and the bytes of the images they were.
+   */
+  pruneWith(options: { all?: boolean; filters?: PruneFilters } = {}): { deleted: string[]; reclaimed: number } {
+    const keep = pruneFilter(options.filters, ['until', 'label', 'label!', 'dangling']);
+    const all = !!options.all || options.filters?.dangling?.every((d) => d === 'false' || d === '0') === true;
+    const sizes = new Map(this.svc.catalog.list().map((i) => [i.id, i.doc.size]));
+    const deleted = this.svc.prune(all, this.usedBy, (img) => keep({ createdAt: Date.parse(img.doc.config.created ?? '') || img.createdAt, labels: img.doc.config.config?.Labels ?? {}, dangling: !img.tags.length }));
+    return { deleted, reclaimed: deleted.reduce((n, id) => n + (sizes.get(id) ?? 0), 0) };
+  }
+
+  /** Remove the build cache: the untagged images `build` keeps for its cached steps that no container uses. */
+  pruneBuildCache(): { deleted: string[]; reclaimed: number } {
+    const sizes = new Map(this.svc.catalog.list().map((i) => [i.id, i.doc.size]));
+    const deleted = this.svc.prune(false, this.usedBy, (img) => !!img.doc.build);
+    return { deleted, reclaimed: deleted.reduce((n, id) => n + (sizes.get(id) ?? 0), 0) };
+  }
+
+  /** Every OCI image with its size, tags and the containers created from it (system df). */
+  usage(): Array<{ id: string; tags: string[]; size: number; createdAt: number; containers: string[] }> {
+    return this.svc.catalog.list().map((i) => ({ id: i.id, tags: i.tags, size: i.doc.size, createdAt: i.createdAt, containers: this.usedBy(i.id) }));
+  }
+
+  /** The image's build steps, newest first (docker history): from its config's history, matched to its layers. */
+  history(ref: string): Array<{ id: string; created: number; createdBy: string; size: number; comment: string; tags: string[] }> {
+    const img = this.svc.get(ref);
+    const steps = img.doc.config.history?.length ? img.doc.config.history : img.doc.layers.map(() => ({}));
+    const out = [];
+    let layer = 0;
+    for (const h of steps as Array<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean }>) {
+      const size = h.empty_layer ? 0 : (img.doc.layers[layer++]?.size ?? 0);
+      out.push({ id: '<missing>', created: Date.parse(h.created ?? '') || 0, createdBy: h.created_by ?? '', size, comment: h.comment ?? '', tags: [] as string[] });
+    }
+    out.reverse();
+    if (out[0]) Object.assign(out[0], { id: img.id, tags: img.tags });
+    return out;
+  }
+
   /** docker image inspect's shape. */
   inspect(ref: string) {
     const img = this.svc.get(ref);
@@ -118,6 +159,11 @@ export class EngineImages {
       offset: c.isolation === 'strict' ? STRICT_ID_BASE : 0,
       container: { entrypoint: c.entrypoint, command: c.command, env, workdir: c.workdir, user: c.user, labels: c.labels },
     }, target);
+  }
+
+  /** A root filesystem tarball as a one-layer OCI image named target (docker import). */
+  importTar(file: string, target: string) {
+    return importLayer(this.svc, resolve(file), target);
   }
 
   /** Forget a registry's credentials. */

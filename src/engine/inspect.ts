@@ -4,6 +4,7 @@ import { networkMode } from '../runtime/network.js';
 import type { ContainerRow, RunRecord } from '../state/types.js';
 import { dirname } from 'node:path';
 import { dockerMount } from '../volumes/driver.js';
+import { isPaused, shownStatus } from './status.js';
 import { networkInfo, portMap, type NetworkInfo, type PortMap } from './netinfo.js';
 
 export interface InspectResult {
@@ -15,6 +16,7 @@ export interface InspectResult {
   State: {
     Status: string;
     Running: boolean;
+    Paused: boolean;
     Restarting: boolean;
     Dead: boolean;
     Pid: number;
@@ -92,8 +94,9 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
     Path: argv[0] ?? '',
     Args: argv.slice(1),
     State: {
-      Status: row.status,
+      Status: shownStatus(row),
       Running: running,
+      Paused: isPaused(row),
       Restarting: row.status === 'restarting',
       Dead: row.status === 'dead',
       Pid: running ? (s.init?.pid ?? 0) : 0,

@@ -20,6 +20,7 @@ import { readShimState, requestStop, type StopRequest } from '../runtime/supervi
 import { ensureRoom, stateError } from '../state/errors.js';
 import type { ContainerRow, ContainerState, ContainerStatus, ProcRef } from '../state/types.js';
 import { closeContainerDir } from './access.js';
+import { thaw } from './control.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
 import { startNetwork, stopNetwork } from './network.js';
 import { bootId, killOrphans } from './reconcile.js';
@@ -34,6 +35,7 @@ export function startingState(cur: Pick<ContainerRow, 'status' | 'state'>, owner
     shim: undefined,
     init: undefined,
     userStopped: false,
+    paused: undefined, // a new run's cgroups start thawed
     error: undefined,
     runBase,
     restartBase: cur.state.restartCount,
@@ -181,6 +183,7 @@ export async function startSettled(core: EngineCore, row: ContainerRow, timeoutM
 export async function stopContainer(core: EngineCore, ref: string, options: { timeout?: number; signal?: number } = {}): Promise<void> {
   const row = await startSettled(core, core.get(ref));
   if (!isActive(row.status)) return;
+  await thaw(core, row).catch(() => undefined); // frozen, it could not act on its stop signal (the supervisor's kill thaws too)
   const grace = options.timeout ?? row.config.stopTimeout;
   await signalSupervisor(core, row, { signal: options.signal ?? row.config.stopSignal, graceMs: grace * 1000, reason: 'stopped' }, 'stop');
   if (!(await waitInactive(core, row.id, grace * 1000 + 5000))) {
@@ -198,6 +201,7 @@ export async function stopContainer(core: EngineCore, ref: string, options: { ti
 export async function killContainer(core: EngineCore, ref: string, signal = 9): Promise<void> {
   const row = await startSettled(core, core.get(ref));
   if (!isActive(row.status)) throw invalidState(row.name, row.status, 'kill', 'Only a running container can be signalled.');
+  await thaw(core, row).catch(() => undefined); // as docker: a paused container is thawed to take its signal
   await signalSupervisor(core, row, { signal, graceMs: -1, reason: 'killed' }, 'kill', { signal });
 }
 

@@ -60,7 +60,7 @@ export function containerFilter(filters: Record<string, string[]>, find: (ref: s
   const any = <T>(terms: T[], test: (t: T) => boolean) => !terms.length || terms.some(test);
   return (r) => {
     const c = r.config;
-    const status = dockerStatusOf(r.status);
+    const status = dockerStatusOf(r);
     const exposed = [...(c.exposedPorts ?? []), ...(c.publish ?? []).map((p) => `${p.containerPort}/${p.protocol}`)];
     const health = r.state.health?.status ?? 'none';
     return (

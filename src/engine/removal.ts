@@ -107,10 +107,11 @@ async function removedBy(core: EngineCore, row: ContainerRow, timeoutMs = 60_000
   throw new EngineError('TIMEOUT', `Container ${row.name} is still being removed by process ${core.store.getContainer(row.id)?.state.owner?.pid} after ${timeoutMs / 1000} s. Try again later.`, { context: { container: row.name } });
 }
 
-/** Remove stopped containers, and leftovers of interrupted creates; returns the names removed. */
-export async function pruneContainers(core: EngineCore): Promise<string[]> {
+/** Remove stopped containers (those keep allows), and leftovers of interrupted creates; returns the names removed. */
+export async function pruneContainers(core: EngineCore, keep: (row: ContainerRow) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const row of await listContainers(core, { all: true })) {
+    if (!keep(row)) continue;
     if (row.status === 'exited' || row.status === 'dead' || row.status === 'created' || (row.status === 'removing' && !isAlive(row.state.owner))) {
       await removeContainer(core, row.id, { force: true }).catch(() => undefined);
       removed.push(row.name);

@@ -24,8 +24,15 @@ export const removalDue = (row: Pick<ContainerRow, 'status' | 'config' | 'state'
   !row.state.holdRemoval &&
   (row.status === 'exited' || row.status === 'dead' || (row.status === 'removing' && !isAlive(row.state.owner)));
 
-/** docker's State.Status for codex32's statuses (docker has no starting or stopping). */
-export function dockerStatusOf(status: ContainerStatus): string {
+/** True when the container is running but frozen by pause. */
+export const isPaused = (row: Pick<ContainerRow, 'status' | 'state'>): boolean => row.status === 'running' && !!row.state.paused;
+
+/** The status as shown (ps, inspect): a paused container is `paused`, otherwise its status. */
+export const shownStatus = (row: Pick<ContainerRow, 'status' | 'state'>): ContainerStatus | 'paused' => (isPaused(row) ? 'paused' : row.status);
+
+/** docker's State.Status for a container: a paused one is paused; docker has no starting or stopping. */
+export function dockerStatusOf(row: Pick<ContainerRow, 'status' | 'state'>): string {
+  const status = shownStatus(row);
   if (status === 'starting') return 'created';
   if (status === 'stopping') return 'running';
   return status;

@@ -19,7 +19,7 @@ export function statusLine(row: ContainerRow, now = Date.now()): string {
   const s = row.state;
   switch (row.status) {
     case 'running':
-      return `Up ${humanDuration(now - (s.startedAt ?? now))}`;
+      return `Up ${humanDuration(now - (s.startedAt ?? now))}${s.paused ? ' (Paused)' : ''}`;
     case 'restarting':
       return `Restarting (${s.exitCode ?? 0}) ${humanDuration(now - (s.finishedAt ?? now))} ago`;
     case 'exited':

@@ -16,6 +16,8 @@ import { RegistryClient } from './registry.js';
 
 export interface RegistryFlags {
   tlsVerify?: boolean;
+  /** for this call only, instead of the stored login (docker's X-Registry-Auth) */
+  credentials?: Credentials;
   onEvent?: (e: PullEvent) => void;
 }
 
@@ -57,7 +59,7 @@ export class ImageService {
   }
 
   private client(registry: string, repository: string, flags: RegistryFlags, actions: 'pull' | 'pull,push', credentials?: Credentials): RegistryClient {
-    return new RegistryClient(registry, repository, { tlsVerify: flags.tlsVerify ?? true, actions, credentials: credentials ?? getCredentials(this.storageDir, registry) });
+    return new RegistryClient(registry, repository, { tlsVerify: flags.tlsVerify ?? true, actions, credentials: credentials ?? flags.credentials ?? getCredentials(this.storageDir, registry) });
   }
 
   /** Pull ref from its registry (docker's name normalisation; loopback registries over HTTP). */
@@ -159,10 +161,10 @@ export class ImageService {
   }
 
   /** Remove untagged images no container uses (every unused image with all), and files no image uses. */
-  prune(all: boolean, usedBy: (id: string) => string[]): string[] {
+  prune(all: boolean, usedBy: (id: string) => string[], keep: (img: OciImage) => boolean = () => true): string[] {
     const removed: string[] = [];
     for (const img of this.catalog.list()) {
-      if ((img.tags.length && !all) || usedBy(img.id).length) continue;
+      if ((img.tags.length && !all) || usedBy(img.id).length || !keep(img)) continue;
       this.drop(img.id);
       removed.push(img.id);
     }

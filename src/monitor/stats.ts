@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { cgroupCpuMs, cgroupMemory, cgroupPids, cgroupRss, cgroupTaskCount } from '../runtime/cgroups.js';
 import { descendants, isAlive } from '../runtime/proc.js';
 import type { ContainerRow } from '../state/types.js';
+import { blockIo, netIo, type BlockIo, type NetIo } from './io.js';
 
 export interface StatsSample {
   id: string;
@@ -19,6 +20,10 @@ export interface StatsSample {
   pids: number;
   uptimeMs: number;
   restarts: number;
+  /** bytes read and written, where the container has a blkio (v1) or io (v2) cgroup */
+  blockIo?: BlockIo;
+  /** network counters as the container sees them, where it has a veth (private and user networks) */
+  netIo?: NetIo;
 }
 
 /** Every pid of a running container. */
@@ -87,6 +92,8 @@ export async function sampleStats(rows: ContainerRow[]): Promise<StatsSample[]> 
       pids: u.pids,
       uptimeMs: r.state.startedAt ? now - r.state.startedAt : 0,
       restarts: r.state.restartCount,
+      blockIo: blockIo(r),
+      netIo: netIo(r),
     };
   });
 }

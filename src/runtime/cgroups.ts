@@ -5,6 +5,8 @@ import type { HostInfo } from './probe.js';
 
 export interface CgroupLimits {
   memory?: number;
+  /** memory plus swap (-1: unlimited swap); unset: no swap */
+  memorySwap?: number;
   pids?: number;
   cpus?: number;
   /** relative CPU weight when CPUs are contended (docker's --cpu-shares, 2-262144, default 1024) */
@@ -57,7 +59,7 @@ export function missingControllers(cg: HostInfo['cgroup'], limits: CgroupLimits)
  * limits one container's processes.
  */
 export function cgroupLimitsFor(isolation: 'minimal' | 'standard' | 'strict', limits: CgroupLimits, cg: HostInfo['cgroup']): CgroupLimits {
-  const out: CgroupLimits = { memory: limits.memory, pids: limits.pids, cpus: limits.cpus, cpuShares: limits.cpuShares };
+  const out: CgroupLimits = { memory: limits.memory, memorySwap: limits.memorySwap, pids: limits.pids, cpus: limits.cpus, cpuShares: limits.cpuShares };
   if (isolation === 'minimal') {
     if (!cg.controllers.memory) delete out.memory;
     if (!cg.controllers.cpu) delete out.cpus; // the supervisor's throttle; a weight has no fallback
@@ -95,7 +97,8 @@ export function createCgroups(cg: HostInfo['cgroup'], id: string, limits: Cgroup
     mkdirSync(dir, { recursive: true });
     if (limits.memory) {
       write(`${dir}/memory.max`, String(limits.memory));
-      if (existsSync(`${dir}/memory.swap.max`)) write(`${dir}/memory.swap.max`, '0');
+      const swap = limits.memorySwap === undefined ? '0' : limits.memorySwap < 0 ? 'max' : String(Math.max(0, limits.memorySwap - limits.memory));
+      if (existsSync(`${dir}/memory.swap.max`)) write(`${dir}/memory.swap.max`, swap);
     }
     if (limits.pids) write(`${dir}/pids.max`, String(limits.pids));
     if (limits.cpus) write(`${dir}/cpu.max`, `${Math.round(limits.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}`);
@@ -115,7 +118,7 @@ export function createCgroups(cg: HostInfo['cgroup'], id: string, limits: Cgroup
       if (limits.memory) {
         write(`${dir}/memory.limit_in_bytes`, String(limits.memory));
         // no swap: memory+swap equals memory (absent when the kernel has no swap accounting)
-        if (existsSync(`${dir}/memory.memsw.limit_in_bytes`)) write(`${dir}/memory.memsw.limit_in_bytes`, String(limits.memory));
+        if (existsSync(`${dir}/memory.memsw.limit_in_bytes`)) write(`${dir}/memory.memsw.limit_in_bytes`, String(limits.memorySwap ?? limits.memory));
       }
     }
     if (ctl === 'pids' && limits.pids) write(`${dir}/pids.max`, String(limits.pids));

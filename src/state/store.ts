@@ -111,6 +111,11 @@ export class StateStore {
     this.stmt('UPDATE containers SET status = ?, state = ? WHERE id = ?').run(status, JSON.stringify(state), id);
   }
 
+  /** Give a container a new name (its config's name with it); the caller checks the name is free. */
+  renameContainer(id: string, name: string, config: ContainerRow['config']): void {
+    this.stmt('UPDATE containers SET name = ?, config = ? WHERE id = ?').run(name, JSON.stringify(config), id);
+  }
+
   /** Replace a container's config (a created container's networks, connected or disconnected). */
   updateConfig(id: string, config: ContainerRow['config']): void {
     this.stmt('UPDATE containers SET config = ? WHERE id = ?').run(JSON.stringify(config), id);

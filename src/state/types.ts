@@ -34,6 +34,8 @@ export interface ContainerState {
   bootId?: string;
   shimEvents?: number; // lines of the supervisor's events file already recorded
   mark?: string; // the supervisor's records when last reconciled while running: unchanged means nothing to do
+  /** frozen by pause (the freezer cgroup): still running, its processes stopped until unpause */
+  paused?: boolean;
   holdRemoval?: boolean; // an auto-remove container stopped by a restart: its start comes next, not its removal
 }
 

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import type { ContainerEngine } from '../../engine/engine.js';
 import { action, engineFor } from '../context.js';
-import { humanDuration, renderTemplate, table } from '../format.js';
+import { collectFilter } from '../filters.js';
+import { humanDuration, humanSize, renderTemplate, table } from '../format.js';
 
 const mb = (n?: number) => (n === undefined ? '-' : `${(n / 1024 / 1024).toFixed(1)} MB`);
 
@@ -116,11 +117,14 @@ export function registerImages(program: Command): void {
     }));
   image
     .command('prune')
-    .description('remove untagged images no container uses (-a: every unused image)')
+    .description('remove untagged images no container uses (-a: every unused image; filters: until=, label=, label!=, dangling=)')
     .option('-a, --all', 'also tagged images no container uses')
-    .action(action((o: { all?: boolean }, cmd: Command) => {
-      const removed = engineFor(cmd).image.prune(!!o.all);
-      for (const id of removed) process.stdout.write(`Deleted: ${id}\n`);
-      if (!removed.length && process.stdout.isTTY) process.stdout.write('Nothing to prune\n');
+    .option('-f, --force', 'do not ask (codex32 never asks)')
+    .option('--filter <k=v>', 'until=24h, label=k or label=k=v, label!=k, dangling=false', collectFilter)
+    .action(action((o: { all?: boolean; filter?: Record<string, string[]> }, cmd: Command) => {
+      const r = engineFor(cmd).image.pruneWith({ all: o.all, filters: o.filter });
+      for (const id of r.deleted) process.stdout.write(`Deleted: ${id}\n`);
+      if (!r.deleted.length && process.stdout.isTTY) process.stdout.write('Nothing to prune\n');
+      if (r.deleted.length) process.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
     }));
 }

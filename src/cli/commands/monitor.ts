@@ -7,7 +7,7 @@ import { AdaptiveExecutor } from '../../executor/adaptive.js';
 import { allStats } from '../../executor/views.js';
 import type { EventRecord } from '../../state/types.js';
 import { action, engineFor } from '../context.js';
-import { humanDuration, table } from '../format.js';
+import { humanDuration, humanSize, table } from '../format.js';
 
 const size = (n?: number) => {
   if (n === undefined) return '-';
@@ -41,12 +41,15 @@ export function registerMonitor(program: Command): void {
           process.stdout.write(JSON.stringify(rows.map(({ s, cpu }) => ({
             Id: s.id, Name: s.name, CPUPerc: Number(cpu.toFixed(2)), MemUsage: s.memUsage ?? s.rss, MemLimit: s.memLimit ?? null,
             MemRSS: s.rss, PIDs: s.pids, UptimeMs: s.uptimeMs, Restarts: s.restarts,
+            NetIO: s.netIo ? { Rx: s.netIo.rxBytes, Tx: s.netIo.txBytes } : null, BlockIO: s.blockIo ? { Read: s.blockIo.readBytes, Write: s.blockIo.writeBytes } : null,
           })), null, 2) + '\n');
           return;
         }
-        const text = table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS', 'UPTIME', 'RESTARTS'], rows.map(({ s, cpu }) => {
+        const text = table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS', 'UPTIME', 'RESTARTS'], rows.map(({ s, cpu }) => {
           const used = s.memUsage ?? s.rss;
-          return [s.id.slice(0, 12), s.name, `${cpu.toFixed(2)}%`, `${size(used)} / ${size(s.memLimit)}`, s.memLimit ? `${((used / s.memLimit) * 100).toFixed(2)}%` : '-', String(s.pids), humanDuration(s.uptimeMs), String(s.restarts)];
+          const net = s.netIo ? `${humanSize(s.netIo.rxBytes)} / ${humanSize(s.netIo.txBytes)}` : '-';
+          const block = s.blockIo ? `${humanSize(s.blockIo.readBytes)} / ${humanSize(s.blockIo.writeBytes)}` : '-';
+          return [s.id.slice(0, 12), s.name, `${cpu.toFixed(2)}%`, `${size(used)} / ${size(s.memLimit)}`, s.memLimit ? `${((used / s.memLimit) * 100).toFixed(2)}%` : '-', net, block, String(s.pids), humanDuration(s.uptimeMs), String(s.restarts)];
         }));
         if (!stream) return void process.stdout.write(text);
         process.stdout.write('\x1b[2J\x1b[H' + text); // clear and redraw, as docker stats does
@@ -56,7 +59,7 @@ export function registerMonitor(program: Command): void {
 
   program
     .command('events')
-    .description('what happened to containers: create, start, die, oom, restart, health_status, stop, kill, remove, exec')
+    .description('what happened to containers: create, start, die, oom, restart, health_status, stop, kill, remove, exec, rename, pause, unpause, update')
     .option('--since <time>', 'events since a time (RFC 3339, unix seconds, or 10m)')
     .option('--until <time>', 'events until a time')
     .option('--filter <key=value>', 'container=NAME|ID or type=EVENT (repeatable)', (v: string, p: string[] = []) => [...p, v])

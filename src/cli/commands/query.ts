@@ -5,6 +5,7 @@ import { parsePositiveInt, parseTime } from '../../config/parse.js';
 import { portsText } from '../../engine/netinfo.js';
 import { containerFilter, filtersWantAll } from '../../engine/psfilter.js';
 import { collect, parseFilterFlags } from '../options.js';
+import { shownStatus } from '../../engine/status.js';
 import { EngineError } from '../../errors.js';
 import { action, engineFor, writeRecord } from '../context.js';
 import { ellipsis, humanDuration, renderTemplate, statusLine, table } from '../format.js';
@@ -29,7 +30,7 @@ export function registerQuery(program: Command): void {
       if (o.json) {
         const out = rows.map((r) => ({
           Id: r.id, Name: r.name, Image: r.config.image, Command: r.config.command.join(' '), Created: new Date(r.createdAt).toISOString(),
-          Status: r.status, State: statusLine(r), ExitCode: r.state.exitCode ?? null, RestartCount: r.state.restartCount,
+          Status: shownStatus(r), State: statusLine(r), ExitCode: r.state.exitCode ?? null, RestartCount: r.state.restartCount,
           Isolation: r.config.isolation, Ports: portsText(r), Pid: r.status === 'running' ? (r.state.init?.pid ?? 0) : 0,
         }));
         return void process.stdout.write(JSON.stringify(out, null, 2) + '\n');

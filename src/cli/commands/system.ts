@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { systemCheck, systemRepair, type RepairReport, type StateReport } from '../../engine/system.js';
 import { action, engineFor, storageOption } from '../context.js';
+import { collectFilter } from '../filters.js';
+import { humanSize, table } from '../format.js';
 
 const line = (k: string, v: string) => `${k.padEnd(16)} ${v}\n`;
 
@@ -38,9 +40,9 @@ function renderRepair(r: RepairReport): string {
   return out;
 }
 
-/** Register system check and system repair. */
+/** Register system check, repair, df, prune and service. */
 export function registerSystem(program: Command): void {
-  const system = program.command('system').description('state database maintenance');
+  const system = program.command('system').description('state database maintenance, disk usage and prune, the Docker API service');
   system
     .command('check')
     .description('check the state database: integrity, schema version, row counts, container directories; exits 1 when damaged')
@@ -60,8 +62,38 @@ export function registerSystem(program: Command): void {
       process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : renderRepair(r));
     }));
   system
+    .command('df')
+    .description('show what images and containers take on disk, and what a prune would give back')
+    .option('-v, --verbose', 'one line per image and container')
+    .action(action(async (o: { verbose?: boolean }, cmd: Command) => {
+      const u = await engineFor(cmd).diskUsage();
+      const pct = (part: number, whole: number) => `${humanSize(part)}${whole ? ` (${Math.round((part * 100) / whole)}%)` : ''}`;
+      const t = u.totals;
+      process.stdout.write(table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], [
+        ['Images', String(t.images.count), String(t.images.active), humanSize(t.images.size), pct(t.images.reclaimable, t.images.size)],
+        ['Containers', String(t.containers.count), String(t.containers.active), humanSize(t.containers.size), pct(t.containers.reclaimable, t.containers.size)],
+        ['Local Volumes', '0', '0', '0B', '0B'],
+        ['Build Cache', '0', '0', '0B', '0B'],
+      ]));
+      if (!o.verbose) return;
+      process.stdout.write('\nImages space usage:\n\n' + table(['IMAGE ID', 'TAGS', 'SIZE', 'CONTAINERS'], u.images.map((i) => [i.id.startsWith('sha256:') ? i.id.slice(7, 19) : i.id, i.tags.join(', ') || '<none>', humanSize(i.size), String(i.containers)])));
+      process.stdout.write('\nContainers space usage:\n\n' + table(['CONTAINER ID', 'IMAGE', 'SIZE', 'STATUS', 'NAMES'], u.containers.map((c) => [c.id.slice(0, 12), c.image, humanSize(c.size), c.status, c.name])));
+    }));
+  system
+    .command('prune')
+    .description('remove stopped containers, unused networks and dangling images (-a: every unused image)')
+    .option('-a, --all', 'every image no container uses, not only untagged ones')
+    .option('--volumes', 'accepted for docker compatibility: codex32 has no named volumes (bind mounts are never removed)')
+    .option('-f, --force', 'do not ask (codex32 never asks)')
+    .option('--filter <k=v>', 'until=24h, label=k or label=k=v, label!=k', collectFilter)
+    .action(action(async (o: { all?: boolean; filter?: Record<string, string[]> }, cmd: Command) => {
+      const r = await engineFor(cmd).systemPrune({ all: o.all, filters: o.filter });
+      const list = (title: string, xs: string[]) => (xs.length ? `${title}:\n${xs.map((x) => x + '\n').join('')}\n` : '');
+      process.stdout.write(list('Deleted Containers', r.containers) + list('Deleted Networks', r.networks) + list('Deleted Images', r.images.map((i) => `deleted: ${i}`)) + `Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
+    }));
+  system
     .command('service')
-    .description('serve the Docker Engine API (v1.41 subset) on a unix socket until SIGTERM or SIGINT; containers outlive it')
+    .description('serve the Docker Engine API (v1.43 subset) on a unix socket until SIGTERM or SIGINT; containers outlive it')
     .option('--socket <path>', 'the socket to create, mode 0660 (default: STORAGE/docker.sock)')
     .action(action(async (o: { socket?: string }, cmd: Command) => {
       useLauncher(true); // long-lived: each start goes through the fork server
