@@ -1,5 +1,5 @@
 // /networks: list with docker's filters, inspect, create, delete, connect, disconnect, prune.
-import { builtinDoc, filterNetworks, listed, networkDoc, pruneKeep, type ListedNetwork } from '../engine/netfilter.js';
+import { builtinDoc, filterNetworks, listed, networkDoc, type ListedNetwork } from '../engine/netfilter.js';
 import { PREDEFINED } from '../engine/usernets.js';
 import { ApiError } from './errors.js';
 import { listFilters } from './query.js';
@@ -100,7 +100,7 @@ export const networkRoutes: ApiRoute[] = [
     method: 'POST',
     path: '/networks/prune',
     handler: async (req, res) => {
-      sendJson(res, { NetworksDeleted: req.engine.network.prune(pruneKeep(listFilters(req.query))) });
+      sendJson(res, { NetworksDeleted: req.engine.network.prune(listFilters(req.query)) });
     },
   },
 ];

@@ -1,5 +1,6 @@
 // The engine's user-network calls, as `engine.network.*` (like `engine.image.*`).
 import type { NetworkRow } from '../state/types.js';
+import { pruneFilter, type PruneFilters } from './prunefilter.js';
 import type { EngineCore } from './core.js';
 import { connectNetwork, createNetwork, disconnectNetwork, getNetwork, listNetworks, pruneNetworks, removeNetwork, viewNetwork, type NetworkCreate, type NetworkView } from './usernets.js';
 
@@ -29,9 +30,10 @@ export class EngineNetworks {
     return removeNetwork(this.core, ref);
   }
 
-  /** Remove every network no container is on (keep: those a filter spares); their names. */
-  prune(keep?: (n: NetworkRow) => boolean): string[] {
-    return pruneNetworks(this.core, keep);
+  /** Remove every network no container is on and docker's prune filters (until, label, label!) let go; their names. */
+  prune(filters: PruneFilters = {}): string[] {
+    const go = pruneFilter(filters);
+    return pruneNetworks(this.core, (n) => !go(n));
   }
 
   /** Put a container on a network, with aliases. */

@@ -89,20 +89,3 @@ export function builtinDoc(n: ListedNetwork): Record<string, unknown> {
     Internal: false, Attachable: false, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false, Containers: {}, Options: {}, Labels: {},
   };
 }
-
-/**
- * docker's prune filters as the networks to keep: label=K[=V] (prune only those with it), label!=K[=V]
- * (spare those with it), until=TIME (only those created before: a Unix time, an RFC 3339 date or a
- * duration such as 24h before now). Anything else is refused.
- */
-export function pruneKeep(filters: Record<string, string[]>, now = Date.now()): (n: { labels: Record<string, string>; createdAt: number }) => boolean {
-  for (const k of Object.keys(filters)) if (!['label', 'label!', 'until'].includes(k)) throw bad(`invalid filter '${k}'`);
-  let until: number | undefined;
-  for (const u of filters.until ?? []) {
-    const dur = /^(\d+)(s|m|h)$/.exec(u);
-    until = dur ? now - Number(dur[1]) * { s: 1e3, m: 6e4, h: 36e5 }[dur[2] as 's' | 'm' | 'h'] : /^\d+(\.\d+)?$/.test(u) ? Number(u) * 1000 : Date.parse(u);
-    if (Number.isNaN(until)) throw bad(`invalid filter 'until=${u}': expected a Unix time, an RFC 3339 date or a duration such as 24h`);
-  }
-  return (n) =>
-    !(filters.label ?? []).every((t) => labelMatch(n.labels, t)) || (filters['label!'] ?? []).some((t) => labelMatch(n.labels, t)) || (until !== undefined && n.createdAt >= until);
-}

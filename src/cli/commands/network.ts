@@ -1,7 +1,7 @@
 // `codex32 network create|ls|inspect|rm|connect|disconnect|prune`: user networks, in docker's words.
 import type { Command } from 'commander';
 import type { ContainerEngine } from '../../engine/engine.js';
-import { filterNetworks, listed, networkDoc, pruneKeep } from '../../engine/netfilter.js';
+import { filterNetworks, listed, networkDoc } from '../../engine/netfilter.js';
 import { collect, parseFilterFlags } from '../options.js';
 import { EngineError } from '../../errors.js';
 import { action, engineFor } from '../context.js';
@@ -93,7 +93,7 @@ export function registerNetwork(program: Command): void {
     .option('-f, --force', 'do not ask (codex32 never asks)')
     .option('--filter <K=V>', 'label=K[=V], label!=K[=V], until=TIME (repeatable)', collect)
     .action(action((o: { filter?: string[] }, cmd: Command) => {
-      const gone = engineFor(cmd).network.prune(pruneKeep(parseFilterFlags(o.filter ?? [])));
+      const gone = engineFor(cmd).network.prune(parseFilterFlags(o.filter ?? []));
       if (gone.length) process.stdout.write(`Deleted Networks:\n${gone.map((g) => g + '\n').join('')}`);
     }));
 }
