@@ -121,8 +121,10 @@ describe.skipIf(!!skipStd)(`exec through the library${skipStd ? ` (skipped: ${sk
     expect(Buffer.concat(out).toString()).toMatch(/40 120/);
   });
 
-  it('refuses a malformed user with the expected form', async () => {
-    await expect(engine.exec(name, ['id'], { user: 'root' })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringMatching(/^Expected the exec user to be UID\[:GID\]/) });
+  it('resolves a user by name in the container\'s /etc/passwd, and refuses one it does not have or a malformed one', async () => {
+    expect((await engine.exec(name, ['id', '-un'], { user: 'nobody' })).stdout).toBe('nobody\n');
+    await expect(engine.exec(name, ['id'], { user: 'ghost' })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: 'unable to find user ghost: no matching entries in passwd file' });
+    await expect(engine.exec(name, ['id'], { user: 'a:b:c' })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringMatching(/^Expected `exec user` as NAME, UID, NAME:GROUP or UID:GID/) });
   });
 });
 
