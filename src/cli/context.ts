@@ -30,6 +30,19 @@ export function storageOption(cmd: Command): { storageDir?: string } {
   return storage ? { storageDir: storage } : {};
 }
 
+/** Apply fn to each ref; report each failure and keep going, like docker (exit 125 if any failed). */
+export async function each(refs: string[], fn: (ref: string) => Promise<void>): Promise<void> {
+  let failed = 0;
+  for (const ref of refs) {
+    try {
+      await fn(ref);
+    } catch (e) {
+      failed = reportError(e);
+    }
+  }
+  if (failed) process.exitCode = failed;
+}
+
 /** Wrap an action: any error is reported once and becomes the exit code. */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
   return async (...args: A) => {

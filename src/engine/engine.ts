@@ -16,6 +16,7 @@ import type { AttachSession } from '../runtime/attach.js';
 import type { BuildEvent, BuildOptions } from '../build/build.js';
 import type { OciImage } from '../images/catalog.js';
 import { attachTo, startAttached } from './attach.js';
+import { AutoRemovals } from './autoremoval.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { pauseContainer, renameContainer, topContainer, unpauseContainer, type TopResult } from './control.js';
 import { createContainer } from './create.js';
@@ -115,9 +116,8 @@ export class ContainerEngine implements EngineCore {
   }
 
   /**
-   * Bring a row up to date with its supervisor, recording exits and events. An auto-remove container
-   * found ended for good is removed (files, cgroups, network, row) in the background: the CLI awaits
-   * that before it exits (settle), a list awaits it before it answers.
+   * Bring a row up to date with its supervisor, recording exits and events. An auto-remove container found ended
+   * for good is removed in the background: the CLI awaits that before it exits (settle), a list before it answers.
    */
   reconcile(row: ContainerRow): ContainerRow {
     if (!isActive(row.status)) {
@@ -138,30 +138,16 @@ export class ContainerEngine implements EngineCore {
     return next;
   }
 
-  /** This process's auto-removals under way, by container id. */
-  private readonly removals = new Map<string, Promise<boolean>>();
+  private readonly autoRemovals = new AutoRemovals(this);
 
   /** Finish the removal of an auto-remove container that has ended (once per process at a time); true once tried. */
   finishRemoval(row: ContainerRow): Promise<boolean> {
-    let work = this.removals.get(row.id);
-    if (!work) {
-      work = (async () => {
-        await null; // registered before the removal's own lookup reconciles this row again
-        try {
-          await removeContainer(this, row.id, { force: true, volumes: true }); // as --rm: its anonymous volumes go with it
-        } catch {
-          /* gone already, or failed: the row stays `removing` and the next engine call tries again */
-        }
-        return true;
-      })().finally(() => this.removals.delete(row.id));
-      this.removals.set(row.id, work);
-    }
-    return work;
+    return this.autoRemovals.finish(row);
   }
 
   /** Resolve once the auto-removals this process began are done: a short-lived caller awaits it before close. */
-  async settle(): Promise<void> {
-    while (this.removals.size) await Promise.all(this.removals.values());
+  settle(): Promise<void> {
+    return this.autoRemovals.settle();
   }
 
   /**

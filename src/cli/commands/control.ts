@@ -1,22 +1,8 @@
 // top, rename, pause, unpause and update: verbs that act on a running container in place.
 import type { Command } from 'commander';
 import { parseCpus, parsePositiveInt, parseRestart, parseSize } from '../../config/parse.js';
-import { reportError } from '../errors.js';
-import { action, engineFor } from '../context.js';
+import { action, each, engineFor } from '../context.js';
 import { table } from '../format.js';
-
-/** Apply fn to each ref; report each failure and keep going, like docker (exit 125 if any failed). */
-async function each(refs: string[], fn: (ref: string) => Promise<void>): Promise<void> {
-  let failed = 0;
-  for (const ref of refs) {
-    try {
-      await fn(ref);
-    } catch (e) {
-      failed = reportError(e);
-    }
-  }
-  if (failed) process.exitCode = failed;
-}
 
 /** Register top, rename, pause, unpause and update. */
 export function registerControl(program: Command): void {

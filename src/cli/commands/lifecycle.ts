@@ -1,22 +1,8 @@
 // start, stop, restart, kill, rm and wait: each acts on one or more containers by name or id.
 import type { Command } from 'commander';
 import { parseSeconds, parseSignal } from '../../config/parse.js';
-import { reportError } from '../errors.js';
 import { EngineError } from '../../errors.js';
-import { action, engineFor } from '../context.js';
-
-/** Apply fn to each ref; report each failure and keep going, like docker (exit 125 if any failed). */
-async function each(refs: string[], fn: (ref: string) => Promise<void>): Promise<void> {
-  let failed = 0;
-  for (const ref of refs) {
-    try {
-      await fn(ref);
-    } catch (e) {
-      failed = reportError(e);
-    }
-  }
-  if (failed) process.exitCode = failed;
-}
+import { action, each, engineFor } from '../context.js';
 
 /** Register the lifecycle commands. */
 export function registerLifecycle(program: Command): void {
