@@ -50,9 +50,11 @@ export async function unpackLayer(storageDir: string, file: string, label: strin
   try {
     const args = ['-xf', file, '-C', tmp, '--numeric-owner', '--same-owner', '--same-permissions', '--xattrs', '--xattrs-include=user.*', '--xattrs-include=security.capability'];
     if (scan.compression === 'zstd') args.push('--zstd');
-    await run('tar', args, { maxBuffer: 16 * 1024 * 1024 }).catch((cause: Error & { stderr?: string }) => {
-      throw new EngineError('INVALID_IMAGE', `Cannot unpack the layer ${label}: ${(cause.stderr ?? cause.message).trim().split('\n').slice(-3).join(' ')}`, { cause });
-    });
+    // an empty layer (no entries: a config-only commit) unpacks to an empty directory; GNU tar refuses a 0-byte one
+    if (scan.entries > 0)
+      await run('tar', args, { maxBuffer: 16 * 1024 * 1024 }).catch((cause: Error & { stderr?: string }) => {
+        throw new EngineError('INVALID_IMAGE', `Cannot unpack the layer ${label}: ${(cause.stderr ?? cause.message).trim().split('\n').slice(-3).join(' ')}`, { cause });
+      });
     await convertWhiteouts(tmp, scan);
     try {
       renameSync(tmp, dir);

@@ -32,7 +32,7 @@ export async function sniffCompression(file: string): Promise<LayerScan['compres
       .on('error', rej);
   });
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd'; // a layer of no bytes is no compressed stream
   return 'none';
 }
 
@@ -127,12 +127,20 @@ async function scanTar(source: Readable, compression: LayerScan['compression'], 
   });
   const hash = hashingStream();
   source.on('error', (e) => hash.destroy(e)); // pipe() does not forward a decompressor's error
+  // an empty layer (a config-only commit) is a tar of nothing but its end blocks, or no bytes at all
+  let allZero = true;
+  let ended = false; // the whole layer was read (and hashed) before the parser gave up on it
+  source.on('data', (c: Buffer) => void (allZero &&= !c.some((b) => b !== 0)));
+  source.on('end', () => (ended = true));
+  const emptyTar = (code?: string) => scan.entries === 0 && allZero && ended && (!code || code.startsWith('TAR_BAD_ARCHIVE'));
   try {
     await feed(source.pipe(hash), parser);
   } catch (cause) {
-    throw new EngineError('INVALID_IMAGE', `The layer ${label} cannot be read: ${(cause as Error).message}. The archive or download is truncated or corrupt.`, { cause });
+    if (!emptyTar((cause as { code?: string }).code ?? 'other'))
+      throw new EngineError('INVALID_IMAGE', `The layer ${label} cannot be read: ${(cause as Error).message}. The archive or download is truncated or corrupt.`, { cause });
   }
-  if (broken) throw new EngineError('INVALID_IMAGE', `The layer ${label} is not a valid tar archive (${broken}). The archive or download is truncated or corrupt.`);
+  const empty = emptyTar(broken);
+  if (broken && !empty) throw new EngineError('INVALID_IMAGE', `The layer ${label} is not a valid tar archive (${broken}). The archive or download is truncated or corrupt.`);
   if (bad.length) throw new EngineError('INVALID_IMAGE', `Refusing the layer ${label}: ${bad.slice(0, 5).join('; ')}${bad.length > 5 ? ` and ${bad.length - 5} more` : ''}`);
   scan.diffId = hash.digest();
   return scan;
