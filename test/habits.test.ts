@@ -1,8 +1,9 @@
 // docker's everyday habits, exactly, through the CLI and the Docker API: filters (every key honoured, an unknown key or
 // value refused: `docker rm -f $(docker ps -aq --filter ancestor=old)` must
 // not reach containers the filter did not mean), and -u resolved from the container's own /etc files.
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { canLowerOomScore } from '../src/engine/create.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, dockerApi } from './dockerapi-helpers.js';
@@ -106,5 +107,23 @@ describe.skipIf(!!skip)('-P, --expose, --oom-score-adj, --platform and --cpus, a
       expect(String(r.stderr)).toMatch(msg);
     }
     expect((await cli(['run', '--rm', '--platform', `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`, 'host', 'true'])).exitCode).toBe(0);
+  });
+});
+
+describe.skipIf(!!(skip ?? missing({ strict: true })))('an image without /etc', () => {
+  it('runs at standard and strict, on each network mode', async () => {
+    const ctx = mkdtempSync(join(tmpdir(), 'c32-noetc-'));
+    try {
+      copyFileSync('/bin/busybox', join(ctx, 'busybox'));
+      writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY busybox /busybox\nCMD ["/busybox", "cat", "/etc/hosts"]\n');
+      expect((await cli(['build', '-q', '-t', 'noetc:1', ctx])).exitCode).toBe(0);
+      for (const [level, network] of [['standard', 'none'], ['standard', 'private'], ['strict', 'none'], ['strict', 'private']]) {
+        const r = await cli(['run', '--rm', '--isolation', level!, '--network', network!, 'noetc:1']);
+        expect(r.exitCode, `${level} ${network}: ${String(r.stderr)}`).toBe(0);
+        expect(String(r.stdout)).toMatch(/localhost/);
+      }
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+    }
   });
 });
