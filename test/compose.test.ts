@@ -1,6 +1,7 @@
 // A compose project, unchanged, with Debian's docker-compose 1.29 against `codex32 system service`: a bot
 // that writes to a key-value store by its service name, the store on a named volume with a health check,
-// a status page on a published port; up, ps, logs, exec, restart, run --rm, --scale, stop, start, down -v.
+// a status page on a published port; up, ps, logs, exec, restart, run --rm, --scale, stop, start, down -v;
+// and the app builder's server, which holds the Docker socket and starts its users' apps as siblings.
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +76,16 @@ describe.skipIf(!!skip)(`docker-compose against the Docker API${skip ? ` (skippe
     expect((await compose('ps')).out).not.toMatch(/ Up /);
     expect((await compose('start')).code).toBe(0);
     expect(await until(async () => (await page()).startsWith('last bot: c32t_bot_') || undefined, 60_000, 300)).toBe(true);
+  });
+
+  it("an app builder's server holds the Docker socket and starts a sibling with dockerode, on a port the host reaches", async () => {
+    const d = api.docker;
+    const up = await d(['run', '-d', '--name', 'builder', '-v', `${api.socket}:/var/run/docker.sock`, '-v', `${join(ROOT, 'node_modules')}:/srv/node_modules:ro`, '-v', `${join(project, 'server/server.js')}:/srv/server.js:ro`, 'host', 'node', '/srv/server.js']);
+    expect(up.exitCode, up.stderr).toBe(0);
+    const addr = await until(async () => /app published at (\S+)/.exec((await d(['logs', 'builder'])).stdout)?.[1], 60_000, 300);
+    const body = await until(() => execa('curl', ['-s', '-m', '2', `http://${addr}/`], { reject: false }).then((r) => r.stdout === 'tenant app' || undefined), 30_000, 300);
+    expect(body).toBe(true);
+    expect((await d(['rm', '-f', 'builder', 'tenant-app'])).exitCode).toBe(0);
   });
 
   it('down -v removes the containers, the network and the volume', async () => {

@@ -1,5 +1,5 @@
 // Create: a config resolved against settings, the host and the image, validated, then stored with its files.
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { ZodError } from 'zod';
@@ -232,7 +232,8 @@ function refuseHostRoot(volumes: Array<{ source: string }>, storageDir: string):
     let what: string | undefined;
     if (src === '/') what = "the host's root";
     else if (within(storage, src)) what = `a directory holding codex32's storage (${storage})`;
-    else if (within(src, storage)) what = `a path inside codex32's storage (${storage})`;
+    // the Docker API's socket speaks only its API (what an app builder's server mounts to start siblings)
+    else if (within(src, storage) && !statSync(src).isSocket()) what = `a path inside codex32's storage (${storage})`;
     if (what)
       throw new EngineError('INVALID_CONFIG', `Expected a volume source other than ${what}, got \`${v.source}\`: it would give the container every container's files and codex32's database. Pass --allow-host-root (allowHostRoot in a config) to mount it anyway.`, { context: { path: v.source } });
   }
