@@ -1,37 +1,36 @@
 // One multi-stage Dockerfile built with DOCKER_BUILDKIT=0 docker build by dockerd's classic builder (Debian's
 // docker.io, started here on its own socket and data root) and by codex32's /build: the same image config
 // fields and the same files (paths, types, modes, owners, contents) where the build wrote.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loopbackRegistry } from './fixtures/oci.js';
-import { DOCKER, dockerApi, type DockerApi } from './dockerapi-helpers.js';
-import { missing, until } from './helpers.js';
+import { DOCKER, dockerApi, spawnDockerd, type DockerApi } from './dockerapi-helpers.js';
+import { missing } from './helpers.js';
 
 const tools = [DOCKER, '/usr/sbin/dockerd', '/usr/bin/docker-registry', '/usr/bin/buildah'].filter((t) => !existsSync(t));
 const skip = missing({ standard: true }) ?? (process.env.CI === 'true' || !tools.length ? undefined : `missing ${tools.join(', ')} (scripts/test-setup.sh installs them)`);
 const work = mkdtempSync(join(tmpdir(), 'c32-bdiff-'));
 let api: DockerApi;
-let dockerd: ChildProcess | undefined;
+let dockerd: ReturnType<typeof spawnDockerd> | undefined;
 let dockerdUp = false;
 let stopRegistry = () => undefined as void;
 let reg = '';
-const dockerdSock = join(work, 'dockerd.sock');
+const dockerdSock = join(work, 'dockerd.sock'); // spawnDockerd's
 
 beforeAll(async () => {
   if (skip) return;
-  dockerd = spawn('dockerd', ['--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver', 'vfs', '--data-root', join(work, 'dd-data'), '--exec-root', join(work, 'dd-exec'), '--pidfile', join(work, 'dd.pid'), '-H', `unix://${dockerdSock}`], { stdio: 'ignore' });
+  dockerd = spawnDockerd(work);
   ({ reg, stop: stopRegistry } = await loopbackRegistry(work));
   api = await dockerApi('c32-bdiff-');
-  dockerdUp = await until(async () => (await execa(DOCKER, ['version'], { env: { DOCKER_HOST: `unix://${dockerdSock}` }, reject: false })).exitCode === 0 || dockerd?.exitCode !== null, 60_000).then(() => dockerd?.exitCode === null, () => false);
+  dockerdUp = await dockerd.ready();
 }, 300_000);
 afterAll(async () => {
   await api?.stop();
-  dockerd?.kill('SIGTERM');
-  if (dockerd && dockerd.exitCode === null) await new Promise((r) => dockerd!.once('exit', r));
+  await dockerd?.stop();
   stopRegistry();
   execFileSync('sh', ['-c', `grep -q ' ${work}' /proc/mounts && awk '$2 ~ "^${work}" {print $2}' /proc/mounts | sort -r | xargs -r umount -l; true`]);
   rmSync(work, { recursive: true, force: true });
