@@ -53,6 +53,12 @@ describe.each(['minimal', 'standard', 'strict'] as const)('exec and cp at %s iso
     expect(readFileSync(join(work, `r-${level}.txt`), 'utf8')).toBe('from host\n');
     const tar = execFileSync('node', [join(import.meta.dirname, '..', 'bin', 'codex32'), 'cp', `${name}:${home}/sub`, '-'], { env: { ...process.env, ...sb.env } });
     expect(tar.subarray(0, 100).toString('latin1')).toContain('sub/');
+    // a path that is not there: docker's words, both to a file and to a stream
+    for (const dest of [join(work, `nope-${level}`), '-']) {
+      const gone = await cli(['cp', `${name}:${home}/nope`, dest]);
+      expect(gone.exitCode).toBe(125);
+      expect(String(gone.stderr)).toBe(`codex32: No such container:path: ${name}:${home}/nope [NO_SUCH_PATH]`);
+    }
   });
 
   it.skipIf(!!skip)('a symlink the container planted never points a copy at the host', async () => {

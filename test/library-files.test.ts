@@ -90,6 +90,9 @@ describe.skipIf(!!skipStd)(`writeFiles and readFiles${skipStd ? ` (skipped: ${sk
 
   it('a missing path is NO_SUCH_PATH naming it; a bad path is refused', async () => {
     await expect(engine.readFiles('wr', ['/app/a.txt', '/app/nope'])).rejects.toMatchObject({ code: 'NO_SUCH_PATH', context: { path: '/app/nope' } });
+    // every time, whatever the helper's stderr says or whether it arrived: a host file the container does not see too
+    for (let i = 0; i < 3; i++)
+      await expect(engine.readFiles('wr', ['/etc/shadow'])).rejects.toMatchObject({ code: 'NO_SUCH_PATH', message: 'No such file in container wr: /etc/shadow' });
     await expect(engine.writeFiles('wr', [{ path: 'relative.txt', content: 'x' }])).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(engine.writeFiles('wr', [{ path: '/app/../etc/x', content: 'x' }])).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
   });

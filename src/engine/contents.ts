@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { EngineError } from '../errors.js';
-import { tarIn, tarOut } from '../runtime/files.js';
+import { tarIn, tarOut, statIn } from '../runtime/files.js';
 import { shimPath } from '../runtime/supervisor.js';
 import type { EngineCore } from './core.js';
 
@@ -89,13 +89,16 @@ export async function readFiles(core: EngineCore, ref: string, paths: string[]):
     parser.on('error', reject);
     proc.stdout!.pipe(parser);
   });
-  await proc;
+  const done = await proc;
   const missing = names.filter((n) => !found.has(n));
   if (missing.length) {
+    // what is missing is asked of the container itself: the helper's stderr may say it, or may not have arrived
+    const gone: string[] = [];
+    for (const n of missing) if ((await statIn(shimPath(), core.paths(row.id).dir, wanted.get(n)!)) === 'missing') gone.push(wanted.get(n)!);
+    if (gone.length) throw new EngineError('NO_SUCH_PATH', `No such file in container ${row.name}: ${gone.join(', ')}`, { context: { container: row.name, path: gone[0] } });
     const first = wanted.get(missing[0])!;
-    if (/No such file or directory/.test(stderr))
-      throw new EngineError('NO_SUCH_PATH', `No such file in container ${row.name}: ${missing.map((n) => wanted.get(n)).join(', ')}`, { context: { container: row.name, path: first } });
-    throw new EngineError('RUNTIME_FAILED', `Cannot read ${first} in container ${row.name}: ${stderr.replace(/^codex32-shim: /, '').trim()}`, { context: { container: row.name, path: first } });
+    const why = stderr.replace(/^codex32-shim: /, '').trim() || `the copy helper exited with ${done.exitCode}`;
+    throw new EngineError('RUNTIME_FAILED', `Cannot read ${first} in container ${row.name}: ${why}`, { context: { container: row.name, path: first } });
   }
   return names.map((n) => found.get(n)!);
 }

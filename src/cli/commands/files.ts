@@ -26,7 +26,13 @@ async function pullArchive(engine: ContainerEngine, ref: string, path: string, f
   let err = '';
   for await (const c of p.stderr!) err += c;
   const r = await p;
-  if (r.exitCode !== 0) throw new EngineError('INVALID_CONFIG', `Cannot copy ${path} out of ${ref}: ${err.replace(/codex32-shim: |tar: /g, '').trim() || `exit ${r.exitCode}`}`);
+  if (r.exitCode !== 0) throw await copyOutError(engine, ref, path, err, r.exitCode);
+}
+
+/** Why a copy out of a container failed: the path is not there (docker's words), or what the helper said. */
+async function copyOutError(engine: ContainerEngine, ref: string, path: string, err: string, code: number | undefined): Promise<EngineError> {
+  if ((await engine.statPath(ref, path).catch(() => 'other')) === 'missing') return new EngineError('NO_SUCH_PATH', `No such container:path: ${ref}:${path}`, { context: { container: ref, path } });
+  return new EngineError('RUNTIME_FAILED', `Cannot copy ${path} out of ${ref}: ${err.replace(/codex32-shim: |tar: /g, '').trim() || `the copy helper exited with ${code}`}`);
 }
 
 /** Register exec, cp, export and attach. */
@@ -88,7 +94,7 @@ export function registerFiles(program: Command): void {
             const { proc: p } = await engine.copyFrom(from.container, from.path);
             await pipeline(p.stdout!, process.stdout);
             const r = await p;
-            if (r.exitCode !== 0) throw new EngineError('INVALID_CONFIG', `Cannot copy ${from.path} out of ${from.container}`);
+            if (r.exitCode !== 0) throw await copyOutError(engine, from.container, from.path, '', r.exitCode);
             return;
           }
           const file = join(tmp, 'a.tar');
