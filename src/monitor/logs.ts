@@ -100,16 +100,57 @@ function tailRecords(records: LogRecord[], n: number): LogRecord[] {
   return records.slice(i + 1);
 }
 
+/**
+ * The records of a log file's end, whole lines only: read backwards from its end, a block at a time (each
+ * twice the last), until enough(records) holds or the file's start is reached. `logs --tail 100` of a
+ * 10 MB log reads its last few kilobytes, not the whole file.
+ */
+function readFromEnd(path: string, enough: (records: LogRecord[]) => boolean): LogRecord[] {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    let pos = fstatSync(fd).size;
+    let buf = Buffer.alloc(0);
+    for (let block = 64 * 1024; ; block *= 2) {
+      const n = Math.min(block, pos);
+      const chunk = Buffer.allocUnsafe(n);
+      let got = 0;
+      while (got < n) {
+        const r = readSync(fd, chunk, got, n - got, pos - n + got);
+        if (r <= 0) break;
+        got += r;
+      }
+      pos -= n;
+      buf = Buffer.concat([chunk.subarray(0, got), buf]);
+      // a line cut at the block's start is read whole with the next block
+      const from = pos === 0 ? 0 : buf.indexOf(10) + 1;
+      if (pos > 0 && from === 0) continue;
+      const { records } = splitRecords(buf.subarray(from));
+      if (pos === 0 || enough(records)) return records;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const fullLines = (rs: LogRecord[]) => rs.reduce((n, r) => n + (r.full ? 1 : 0), 0);
+
 /** Read a container's log records, optionally following new ones across rotation and restarts. */
 export async function* readLogs(path: string, o: LogOptions = {}): AsyncGenerator<LogRecord> {
   const files = logFiles(path);
   let records: LogRecord[] = [];
   // for --tail read newest files first and stop once enough lines are found
   if (o.tail !== undefined && !o.follow) {
+    const tail = o.tail;
     for (let k = files.length - 1; k >= 0; k--) {
-      const got = splitRecords(readAll(files[k])).records.filter((r) => keep(r, o));
+      const have = fullLines(records);
+      const got = readFromEnd(files[k], (rs) => have + fullLines(rs.filter((r) => keep(r, o))) > tail).filter((r) => keep(r, o));
       records = got.concat(records);
-      if (records.filter((r) => r.full).length > o.tail) break;
+      if (fullLines(records) > tail) break;
     }
     yield* tailRecords(records, o.tail);
     return;
