@@ -3,6 +3,7 @@
 import picomatch from 'picomatch';
 import { EngineError } from '../errors.js';
 import type { ImageListing } from '../images/store.js';
+import { hasLabel } from './prunefilter.js';
 
 const KEYS = ['dangling', 'label', 'before', 'since', 'reference'];
 const bad = (msg: string) => new EngineError('INVALID_CONFIG', msg);
@@ -22,7 +23,7 @@ export function imageFilter(filters: Record<string, string[]>, all: ImageListing
   const refs = f('reference').map((r) => picomatch(r));
   return (i) =>
     f('dangling').every((d) => ['true', '1'].includes(d) === (i.repository === '<none>')) &&
-    f('label').every((l) => (l.includes('=') ? i.labels?.[l.slice(0, l.indexOf('='))] === l.slice(l.indexOf('=') + 1) : l in (i.labels ?? {}))) &&
+    f('label').every((l) => hasLabel(i.labels ?? {}, l)) &&
     before.every((t) => (i.createdAt ?? 0) < t) &&
     since.every((t) => (i.createdAt ?? 0) > t) &&
     (!refs.length || refs.some((m) => m(`${i.repository}:${i.tag}`) || m(i.repository)));

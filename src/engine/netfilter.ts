@@ -3,6 +3,7 @@
 // not reach networks the filter did not mean).
 import { createHash } from '../lazy.js';
 import { EngineError } from '../errors.js';
+import { hasLabel } from './prunefilter.js';
 import type { NetworkView } from './usernets.js';
 
 /** A network as docker lists it: the user networks, and the predefined bridge (codex32's private), host and none. */
@@ -31,12 +32,6 @@ export function listed(views: NetworkView[], builtinNames: { bridge: string; hos
 const KEYS = ['driver', 'id', 'label', 'name', 'scope', 'type', 'dangling'];
 const bad = (msg: string) => new EngineError('INVALID_CONFIG', msg);
 
-/** A label filter term: "key" (present) or "key=value". */
-function labelMatch(labels: Record<string, string>, term: string): boolean {
-  const eq = term.indexOf('=');
-  return eq < 0 ? term in labels : labels[term.slice(0, eq)] === term.slice(eq + 1);
-}
-
 /** Keep the networks every filter key matches (values of one key: any of them; label: all of them). */
 export function filterNetworks(nets: ListedNetwork[], filters: Record<string, string[]>): ListedNetwork[] {
   for (const k of Object.keys(filters)) if (!KEYS.includes(k)) throw bad(`invalid filter '${k}'`);
@@ -53,7 +48,7 @@ export function filterNetworks(nets: ListedNetwork[], filters: Record<string, st
       any('scope', (v) => v === 'local') &&
       any('type', (v) => (v === 'builtin') === n.builtin) &&
       any('dangling', (v) => (['true', '1'].includes(v) ? !n.builtin && n.containers === 0 : n.builtin || n.containers > 0)) &&
-      (filters.label ?? []).every((t) => labelMatch(n.labels, t))
+      (filters.label ?? []).every((t) => hasLabel(n.labels, t))
     );
   });
 }

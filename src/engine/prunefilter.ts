@@ -13,8 +13,8 @@ export interface PruneCandidate {
   dangling?: boolean;
 }
 
-/** `k` or `k=v` against labels. */
-function hasLabel(labels: Record<string, string>, want: string): boolean {
+/** docker's label filter term, `k` (present) or `k=v`, against labels: every filter that takes label uses it. */
+export function hasLabel(labels: Record<string, string>, want: string): boolean {
   const i = want.indexOf('=');
   return i < 0 ? want in labels : labels[want.slice(0, i)] === want.slice(i + 1);
 }

@@ -6,6 +6,7 @@ import { EngineError } from '../errors.js';
 import { parseReference } from '../images/reference.js';
 import { networkMode } from '../runtime/network.js';
 import type { ContainerRow } from '../state/types.js';
+import { hasLabel } from './prunefilter.js';
 import { dockerStatusOf } from './status.js';
 
 const KEYS = ['id', 'name', 'label', 'exited', 'status', 'ancestor', 'before', 'since', 'volume', 'network', 'publish', 'expose', 'health', 'isolation', 'is-task'];
@@ -66,7 +67,7 @@ export function containerFilter(filters: Record<string, string[]>, find: (ref: s
     return (
       any(f('id'), (i) => r.id.startsWith(i)) &&
       any(names, (re) => re.test(`/${r.name}`) || re.test(r.name)) &&
-      f('label').every((l) => (l.includes('=') ? c.labels[l.slice(0, l.indexOf('='))] === l.slice(l.indexOf('=') + 1) : l in c.labels)) &&
+      f('label').every((l) => hasLabel(c.labels, l)) &&
       any(f('status'), (s) => s === status) &&
       any(f('exited'), (e) => status === 'exited' && r.state.exitCode === Number(e)) &&
       any(ancestors, (a) => imageKey(c.image) === a.key || c.image === a.raw || (!!c.imageId && c.imageId.slice(7).startsWith(a.raw))) &&

@@ -1,4 +1,5 @@
 // Named volumes: create, list with filters, inspect, remove (refused while a container uses one) and prune.
+import { hasLabel } from '../engine/prunefilter.js';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,10 +39,7 @@ export interface VolumeFilters {
 
 /** True when a volume's labels hold every KEY or KEY=VALUE of wanted. */
 function labelsMatch(labels: Record<string, string>, wanted: string[] = []): boolean {
-  return wanted.every((l) => {
-    const i = l.indexOf('=');
-    return i < 0 ? l in labels : labels[l.slice(0, i)] === l.slice(i + 1);
-  });
+  return wanted.every((l) => hasLabel(labels, l));
 }
 
 /** Bytes under a directory (files only, links not followed). */
