@@ -78,7 +78,7 @@ fuzz: $(FUZZ_BINS) ## run each fuzz target FUZZ_SECONDS (60) from its seed corpu
 
 build: install shim ## compile TypeScript to dist/ (the library), the CLI bundle and the supervisor to build/
 	$(NODE_BIN)/tsc -p tsconfig.build.json
-	@./scripts/bundle.sh
+	@node scripts/bundle.mjs
 
 db-setup: build ## create or migrate the state database
 	@./setup_database.sh

@@ -53,7 +53,7 @@ function words(step: Step, vars: Record<string, string>): string[] {
 function duration(text: string, flag: string, line: number): number {
   const units: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
   let total = 0;
-  const rest = text.replace(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g, (_m, n: string, u: string) => {
+  const rest = text.replace(/(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g, (_m, n: string, u: string) => {
     total += Number(n) * units[u];
     return '';
   });

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { closeEngine, finishClosedPipe, settleEngine } from './session.js';
 import { useLauncher } from '../runtime/launcher.js';
 import { isClosedPipe, reportError } from './errors.js';
+import { out } from './output.js';
 
 type Registrar = (program: Command) => void;
 
@@ -10,23 +11,27 @@ type Registrar = (program: Command) => void;
  * Each command group's module, loaded only when its command runs: a CLI process pays Node's start-up and
  * the code of the one command it runs (the engine for container commands; the service, the Docker API, bots
  * and YAML only for theirs), not the whole CLI's (docs/benchmarks.md).
+ *
+ * The CLI bundles hold one group each (scripts/bundle.mjs defines CODEX32_BUNDLE_GROUP per bundle and
+ * bin/codex32 picks the bundle from argv): each entry's condition is written out so that the bundler drops
+ * every other group's code from the file. The ESM build (no define, nothing set) holds them all.
  */
-const GROUPS: Record<string, () => Promise<Registrar[]>> = {
-  create: () => import('./commands/create.js').then((m) => [m.registerCreate, m.registerRun]),
-  lifecycle: () => import('./commands/lifecycle.js').then((m) => [m.registerLifecycle]),
-  control: () => import('./commands/control.js').then((m) => [m.registerControl]),
-  space: () => import('./commands/space.js').then((m) => [m.registerSpace]),
-  query: () => import('./commands/query.js').then((m) => [m.registerQuery]),
-  files: () => import('./commands/files.js').then((m) => [m.registerFiles]),
-  images: () => import('./commands/images.js').then((m) => [m.registerImages]),
-  volume: () => import('./commands/volume.js').then((m) => [m.registerVolume]),
-  build: () => import('./commands/build.js').then((m) => [m.registerBuild]),
-  registry: () => import('./commands/registry.js').then((m) => [m.registerRegistry]),
-  monitor: () => import('./commands/monitor.js').then((m) => [m.registerMonitor]),
-  bot: () => import('./commands/bot.js').then((m) => [m.registerBot]),
-  serve: () => import('./commands/serve.js').then((m) => [m.registerServe, m.registerStartup]),
-  system: () => import('./commands/system.js').then((m) => [m.registerSystem]),
-  network: () => import('./commands/network.js').then((m) => [m.registerNetwork]),
+const GROUPS: Record<string, (() => Promise<Registrar[]>) | undefined> = {
+  create: (process.env.CODEX32_BUNDLE_GROUP ?? 'create') === 'create' ? () => import('./commands/create.js').then((m) => [m.registerCreate, m.registerRun]) : undefined,
+  lifecycle: (process.env.CODEX32_BUNDLE_GROUP ?? 'lifecycle') === 'lifecycle' ? () => import('./commands/lifecycle.js').then((m) => [m.registerLifecycle]) : undefined,
+  control: (process.env.CODEX32_BUNDLE_GROUP ?? 'control') === 'control' ? () => import('./commands/control.js').then((m) => [m.registerControl]) : undefined,
+  space: (process.env.CODEX32_BUNDLE_GROUP ?? 'space') === 'space' ? () => import('./commands/space.js').then((m) => [m.registerSpace]) : undefined,
+  query: (process.env.CODEX32_BUNDLE_GROUP ?? 'query') === 'query' ? () => import('./commands/query.js').then((m) => [m.registerQuery]) : undefined,
+  files: (process.env.CODEX32_BUNDLE_GROUP ?? 'files') === 'files' ? () => import('./commands/files.js').then((m) => [m.registerFiles]) : undefined,
+  images: (process.env.CODEX32_BUNDLE_GROUP ?? 'images') === 'images' ? () => import('./commands/images.js').then((m) => [m.registerImages]) : undefined,
+  volume: (process.env.CODEX32_BUNDLE_GROUP ?? 'volume') === 'volume' ? () => import('./commands/volume.js').then((m) => [m.registerVolume]) : undefined,
+  build: (process.env.CODEX32_BUNDLE_GROUP ?? 'build') === 'build' ? () => import('./commands/build.js').then((m) => [m.registerBuild]) : undefined,
+  registry: (process.env.CODEX32_BUNDLE_GROUP ?? 'registry') === 'registry' ? () => import('./commands/registry.js').then((m) => [m.registerRegistry]) : undefined,
+  monitor: (process.env.CODEX32_BUNDLE_GROUP ?? 'monitor') === 'monitor' ? () => import('./commands/monitor.js').then((m) => [m.registerMonitor]) : undefined,
+  bot: (process.env.CODEX32_BUNDLE_GROUP ?? 'bot') === 'bot' ? () => import('./commands/bot.js').then((m) => [m.registerBot]) : undefined,
+  serve: (process.env.CODEX32_BUNDLE_GROUP ?? 'serve') === 'serve' ? () => import('./commands/serve.js').then((m) => [m.registerServe, m.registerStartup]) : undefined,
+  system: (process.env.CODEX32_BUNDLE_GROUP ?? 'system') === 'system' ? () => import('./commands/system.js').then((m) => [m.registerSystem]) : undefined,
+  network: (process.env.CODEX32_BUNDLE_GROUP ?? 'network') === 'network' ? () => import('./commands/network.js').then((m) => [m.registerNetwork]) : undefined,
 };
 
 /** Which group registers each top-level command name (aliases included); a test checks it against the groups. */
@@ -69,12 +74,15 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .option('--storage <dir>', 'storage directory (default: $CONTAINER_STORAGE_DIR or /var/lib/codex32)')
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `codex32: ${s}` : s) });
+    .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `codex32: ${s}` : s) });
   const name = commandName(argv);
   const onlyVersion = name === undefined && argv.slice(2).some((a) => a === '-V' || a === '--version');
   const group = name === undefined ? undefined : COMMAND_GROUP[name];
   const wanted = onlyVersion ? [] : group ? [group] : (Object.keys(GROUPS) as (keyof typeof GROUPS)[]);
-  for (const registrars of await Promise.all(wanted.map((g) => GROUPS[g]!())))
+  const loaders = wanted.map((g) => GROUPS[g]);
+  // a bundle without the group argv names: bin/codex32 and this file disagree on the command's group
+  if (loaders.some((l) => !l)) throw new Error(`this CLI bundle lacks the command group for ${name ?? 'help'}: rebuild with \`make build\``);
+  for (const registrars of await Promise.all(loaders.map((l) => l!())))
     for (const register of registrars) register(program);
   const override = (c: Command) => {
     c.exitOverride();
@@ -106,8 +114,9 @@ function exitNow(code: number): never {
 /** Run the CLI with argv; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   // the reader of our output went away (`| head -1`): the command has nothing left to do
-  process.stdout.on('error', fatal);
-  process.stderr.on('error', (err) => (isClosedPipe(err) ? fatal(err) : undefined));
+  // stdout and stderr get no listener of their own: creating the streams costs 1-3 ms each and most commands
+  // write through out() or not at all. An error writing either reaches uncaughtException below (a closed
+  // pipe ends the command quietly).
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
   // a one-shot command starts at most a container or two: spawning the fork server would cost more than it saves

@@ -2,6 +2,7 @@
 import { arch } from 'node:os';
 import { z } from 'zod';
 import { EngineError } from '../errors.js';
+import { once } from '../once.js';
 import { DIGEST_RE } from './blobs.js';
 
 export const MT = {
@@ -19,49 +20,57 @@ export const MT = {
 /** What a registry is asked for: every manifest and index form codex32 reads. */
 export const MANIFEST_ACCEPT = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest].join(', ');
 
-const Descriptor = z.object({
-  mediaType: z.string().optional(),
-  digest: z.string().regex(DIGEST_RE),
-  size: z.number().int().nonnegative(),
-  platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).passthrough().optional(),
-  annotations: z.record(z.string()).optional(),
-}).passthrough();
-export type Descriptor = z.infer<typeof Descriptor>;
+/**
+ * The schemas, built on first use: a command that reads no manifest (ps, inspect, exec) does not pay for
+ * building them at start-up (docs/benchmarks.md).
+ */
+const schemas = once(() => {
+  const Descriptor = z.object({
+    mediaType: z.string().optional(),
+    digest: z.string().regex(DIGEST_RE),
+    size: z.number().int().nonnegative(),
+    platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).passthrough().optional(),
+    annotations: z.record(z.string()).optional(),
+  }).passthrough();
 
-const Manifest = z.object({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  config: Descriptor,
-  layers: z.array(Descriptor),
-}).passthrough();
-export type Manifest = z.infer<typeof Manifest>;
+  const Manifest = z.object({
+    schemaVersion: z.literal(2),
+    mediaType: z.string().optional(),
+    config: Descriptor,
+    layers: z.array(Descriptor),
+  }).passthrough();
 
-const Index = z.object({ schemaVersion: z.literal(2), mediaType: z.string().optional(), manifests: z.array(Descriptor) }).passthrough();
-export type Index = z.infer<typeof Index>;
+  const Index = z.object({ schemaVersion: z.literal(2), mediaType: z.string().optional(), manifests: z.array(Descriptor) }).passthrough();
 
-const Health = z.object({ Test: z.array(z.string()).optional(), Interval: z.number().optional(), Timeout: z.number().optional(), StartPeriod: z.number().optional(), Retries: z.number().optional() }).passthrough();
+  const Health = z.object({ Test: z.array(z.string()).optional(), Interval: z.number().optional(), Timeout: z.number().optional(), StartPeriod: z.number().optional(), Retries: z.number().optional() }).passthrough();
 
-const ImageConfig = z.object({
-  architecture: z.string().optional(),
-  os: z.string().optional(),
-  variant: z.string().optional(),
-  created: z.string().optional(),
-  config: z.object({
-    User: z.string().optional(),
-    Env: z.array(z.string()).nullish(),
-    Entrypoint: z.array(z.string()).nullish(),
-    Cmd: z.array(z.string()).nullish(),
-    WorkingDir: z.string().optional(),
-    ExposedPorts: z.record(z.unknown()).nullish(),
-    Volumes: z.record(z.unknown()).nullish(),
-    StopSignal: z.string().optional(),
-    Labels: z.record(z.string()).nullish(),
-    Healthcheck: Health.nullish(),
-  }).passthrough().nullish(),
-  rootfs: z.object({ type: z.literal('layers'), diff_ids: z.array(z.string().regex(DIGEST_RE)) }),
-  history: z.array(z.unknown()).optional(),
-}).passthrough();
-export type ImageConfig = z.infer<typeof ImageConfig>;
+  const ImageConfig = z.object({
+    architecture: z.string().optional(),
+    os: z.string().optional(),
+    variant: z.string().optional(),
+    created: z.string().optional(),
+    config: z.object({
+      User: z.string().optional(),
+      Env: z.array(z.string()).nullish(),
+      Entrypoint: z.array(z.string()).nullish(),
+      Cmd: z.array(z.string()).nullish(),
+      WorkingDir: z.string().optional(),
+      ExposedPorts: z.record(z.unknown()).nullish(),
+      Volumes: z.record(z.unknown()).nullish(),
+      StopSignal: z.string().optional(),
+      Labels: z.record(z.string()).nullish(),
+      Healthcheck: Health.nullish(),
+    }).passthrough().nullish(),
+    rootfs: z.object({ type: z.literal('layers'), diff_ids: z.array(z.string().regex(DIGEST_RE)) }),
+    history: z.array(z.unknown()).optional(),
+  }).passthrough();
+  return { Descriptor, Manifest, Index, ImageConfig };
+});
+type Schemas = ReturnType<typeof schemas>;
+export type Descriptor = z.infer<Schemas['Descriptor']>;
+export type Manifest = z.infer<Schemas['Manifest']>;
+export type Index = z.infer<Schemas['Index']>;
+export type ImageConfig = z.infer<Schemas['ImageConfig']>;
 
 function parseJson<T>(schema: z.ZodType<T>, bytes: Buffer | string, what: string): T {
   let raw: unknown;
@@ -87,15 +96,15 @@ export function parseManifestOrIndex(bytes: Buffer | string, mediaType?: string)
     /* parseJson below gives the message */
   }
   const mt = shape?.mediaType ?? mediaType;
-  if (mt === MT.ociIndex || mt === MT.dockerList || Array.isArray(shape?.manifests)) return { kind: 'index', index: parseJson(Index, bytes, 'the image index') };
+  if (mt === MT.ociIndex || mt === MT.dockerList || Array.isArray(shape?.manifests)) return { kind: 'index', index: parseJson(schemas().Index, bytes, 'the image index') };
   if (mt && mt !== MT.ociManifest && mt !== MT.dockerManifest && !mt.includes('json'))
     throw new EngineError('INVALID_IMAGE', `Expected an OCI or Docker schema 2 manifest, got media type \`${mt}\``);
-  return { kind: 'manifest', manifest: parseJson(Manifest, bytes, 'the image manifest') };
+  return { kind: 'manifest', manifest: parseJson(schemas().Manifest, bytes, 'the image manifest') };
 }
 
 /** Parse an image config blob. */
 export function parseImageConfig(bytes: Buffer | string): ImageConfig {
-  return parseJson(ImageConfig, bytes, 'the image config');
+  return parseJson(schemas().ImageConfig, bytes, 'the image config');
 }
 
 /** This host's platform in OCI terms. */

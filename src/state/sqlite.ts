@@ -1,16 +1,36 @@
-// better-sqlite3, loaded on first use: the CLI's start-up snapshot (scripts/snapshot.cjs) holds the engine's
-// code without it (a native addon cannot be part of a V8 heap snapshot), and commands that never open the
-// database never load it.
+// better-sqlite3, its addon found once and by path. Every CLI command opens the database once, so how the
+// package is loaded counts: its JavaScript is part of the CLI bundle (and its code cache), and the addon is
+// handed to it by path, which skips the `bindings` package's search (it builds a stack trace and tries a
+// dozen paths): together 5-15 ms of each command here (docs/benchmarks.md).
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type BetterSqlite3 from 'better-sqlite3';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 
-export type SqliteDatabase = BetterSqlite3.Database;
-export type SqliteStatement = BetterSqlite3.Statement;
+export type SqliteDatabase = Database.Database;
+export type SqliteStatement = Database.Statement;
 
-let ctor: typeof BetterSqlite3 | undefined;
+const ADDON = 'build/Release/better_sqlite3.node';
+let addon: string | null | undefined;
 
-/** Open an SQLite database with better-sqlite3, loading the addon the first time. */
-export function openSqlite(path: string, options: BetterSqlite3.Options): SqliteDatabase {
-  ctor ??= createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
-  return new ctor(path, options);
+/**
+ * The addon's path: beside this install's own node_modules (two levels above this module: dist/state/ in
+ * the ESM build, dist/bundle/ for the CLI bundles), else where Node resolves the package (a hoisted
+ * install), else null and better-sqlite3 searches itself.
+ */
+function addonPath(): string | null {
+  const local = new URL(`../../node_modules/better-sqlite3/${ADDON}`, import.meta.url).pathname;
+  if (existsSync(local)) return local;
+  try {
+    const found = join(dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json')), ADDON);
+    return existsSync(found) ? found : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Open an SQLite database with better-sqlite3. */
+export function openSqlite(path: string, options: Database.Options): SqliteDatabase {
+  if (addon === undefined) addon = addonPath();
+  return new Database(path, addon && !options.nativeBinding ? { ...options, nativeBinding: addon } : options);
 }

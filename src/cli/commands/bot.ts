@@ -6,6 +6,7 @@ import { action, engineFor, writeRecord } from '../context.js';
 import { humanDuration, table } from '../format.js';
 import { needsManager } from '../../executor/manager.js';
 import { botUsage, mergedLogs } from '../../executor/views.js';
+import { out } from '../output.js';
 
 const size = (n: number) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)}GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)}MiB` : `${(n / 1024).toFixed(0)}KiB`);
 
@@ -24,7 +25,7 @@ export function registerBot(program: Command): void {
     .action(action(async (file: string, o: { start: boolean; env?: string }, cmd: Command) => {
       const ex = executor(cmd);
       const r = await ex.applyFile(file, { start: o.start, env: o.env });
-      for (const n of r.applied) process.stdout.write(`${n}: ${r.started.includes(n) ? 'applied and running' : 'applied'}\n`);
+      for (const n of r.applied) out(`${n}: ${r.started.includes(n) ? 'applied and running' : 'applied'}\n`);
       const managed = r.applied.filter((n) => needsManager(ex.get(n)));
       if (managed.length)
         process.stderr.write(`codex32: note: watch, cron_restart, max_memory_restart and out_file/error_file of ${managed.join(', ')} are carried out by \`codex32 serve\` while it runs\n`);
@@ -40,9 +41,9 @@ export function registerBot(program: Command): void {
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const ex = executor(cmd);
       const rows = await botUsage(ex, ex.list().map((b) => b.name));
-      if (o.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+      if (o.json) return void out(JSON.stringify(rows, null, 2) + '\n');
       const now = Date.now();
-      process.stdout.write(table(['NAME', 'TYPE', 'STATUS', 'PID', 'CPU %', 'MEMORY', 'RESTARTS', 'UPTIME', 'URL'], rows.map((s) => [
+      out(table(['NAME', 'TYPE', 'STATUS', 'PID', 'CPU %', 'MEMORY', 'RESTARTS', 'UPTIME', 'URL'], rows.map((s) => [
         s.name, s.type, s.status, s.pid ? String(s.pid) : '-', s.cpuPercent !== undefined ? s.cpuPercent.toFixed(1) : '-',
         s.memory !== undefined ? size(s.memory) + (s.memoryLimit ? ` / ${size(s.memoryLimit)}` : '') : '-', String(s.restarts),
         s.startedAt && s.status === 'running' ? humanDuration(now - s.startedAt) : '-', s.url ?? '-',
@@ -57,7 +58,7 @@ export function registerBot(program: Command): void {
       const ex = executor(cmd);
       for (const name of ex.resolve(patterns)) {
         const s = verb === 'start' ? await ex.runBot(name) : verb === 'stop' ? await ex.stopBot(name) : await ex.restartBot(name);
-        process.stdout.write(`${name}: ${s.status}\n`);
+        out(`${name}: ${s.status}\n`);
       }
     }));
   }
@@ -67,7 +68,7 @@ export function registerBot(program: Command): void {
     const ex = executor(cmd);
     for (const n of ex.resolve(patterns)) {
       await ex.remove(n, { volumes: o.volumes });
-      process.stdout.write(n + '\n');
+      out(n + '\n');
     }
   }));
 
@@ -101,7 +102,7 @@ export function registerBot(program: Command): void {
     .command('restore')
     .description('bring back bots that should run and do not (what serve does at start; the boot unit runs it)')
     .action(action(async (_o: object, cmd: Command) => {
-      for (const n of await executor(cmd).restore({ initial: true })) process.stdout.write(n + '\n');
+      for (const n of await executor(cmd).restore({ initial: true })) out(n + '\n');
     }));
 
   bot
@@ -112,6 +113,6 @@ export function registerBot(program: Command): void {
     .action(action(async (name: string, o: { json?: boolean }, cmd: Command) => {
       const list = await executor(cmd).manifest(name);
       const { stringify } = await import('yaml');
-      process.stdout.write(o.json ? JSON.stringify(list, null, 2) + '\n' : list.map((m) => stringify(m)).join('---\n'));
+      out(o.json ? JSON.stringify(list, null, 2) + '\n' : list.map((m) => stringify(m)).join('---\n'));
     }));
 }

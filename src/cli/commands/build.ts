@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { NetworkMode } from '../../config/schema.js';
 import { EngineError } from '../../errors.js';
 import { action, engineFor } from '../context.js';
+import { out } from '../output.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -64,8 +65,8 @@ export function registerBuild(program: Command): void {
         pull: o.pull,
         network: o.network as NetworkMode | undefined,
       }, (e) => {
-        if (!o.quiet) process.stdout.write(renderEvent(e));
+        if (!o.quiet) out(renderEvent(e));
       });
-      if (o.quiet) process.stdout.write(`${image.id}\n`);
+      if (o.quiet) out(`${image.id}\n`);
     }));
 }

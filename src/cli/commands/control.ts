@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseCpus, parsePositiveInt, parseRestart, parseSize } from '../../config/parse.js';
 import { action, each, engineFor } from '../context.js';
 import { table } from '../format.js';
+import { out } from '../output.js';
 
 /** Register top, rename, pause, unpause and update. */
 export function registerControl(program: Command): void {
@@ -15,7 +16,7 @@ export function registerControl(program: Command): void {
     .passThroughOptions()
     .action(action(async (ref: string, psArgs: string[], _o: object, cmd: Command) => {
       const top = await engineFor(cmd).top(ref, psArgs.length ? psArgs.join(' ') : undefined);
-      process.stdout.write(table(top.Titles, top.Processes));
+      out(table(top.Titles, top.Processes));
     }));
 
   program
@@ -31,7 +32,7 @@ export function registerControl(program: Command): void {
     .argument('<containers...>')
     .action(action((refs: string[], _o: object, cmd: Command) => each(refs, async (r) => {
       await engineFor(cmd).pause(r);
-      process.stdout.write(r + '\n');
+      out(r + '\n');
     })));
 
   program
@@ -40,7 +41,7 @@ export function registerControl(program: Command): void {
     .argument('<containers...>')
     .action(action((refs: string[], _o: object, cmd: Command) => each(refs, async (r) => {
       await engineFor(cmd).unpause(r);
-      process.stdout.write(r + '\n');
+      out(r + '\n');
     })));
 
   program
@@ -64,7 +65,7 @@ export function registerControl(program: Command): void {
       };
       return each(refs, async (r) => {
         engineFor(cmd).update(r, options);
-        process.stdout.write(r + '\n');
+        out(r + '\n');
       });
     }));
 }

@@ -6,6 +6,7 @@ import { parseSignal } from '../../config/parse.js';
 import { action, engineFor, onClosedPipe, writeRecord } from '../context.js';
 import { containerOptions, toConfig, type ContainerFlags } from '../options.js';
 import { requireTerminal, stayAttached } from '../terminal.js';
+import { out } from '../output.js';
 
 /** Register create. */
 export function registerCreate(program: Command): void {
@@ -16,7 +17,7 @@ export function registerCreate(program: Command): void {
     .action(
       action(async (image: string | undefined, command: string[], flags: ContainerFlags, cmd: Command) => {
         const c = await engineFor(cmd).create(toConfig(flags, image, command));
-        process.stdout.write(c.id + '\n');
+        out(c.id + '\n');
       }),
     );
 }
@@ -52,7 +53,7 @@ export function registerRun(program: Command): void {
           throw e;
         }
         if (flags.detach) {
-          process.stdout.write(c.id + '\n');
+          out(c.id + '\n');
           return;
         }
         // proxy the usual signals to the container, as docker run does (a raw terminal sends its keys instead)

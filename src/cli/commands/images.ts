@@ -4,15 +4,16 @@ import type { ContainerEngine } from '../../engine/engine.js';
 import { action, engineFor } from '../context.js';
 import { collectFilter } from '../filters.js';
 import { humanDuration, humanSize, renderTemplate, table } from '../format.js';
+import { out } from '../output.js';
 
 const mb = (n?: number) => (n === undefined ? '-' : `${(n / 1024 / 1024).toFixed(1)} MB`);
 
 function listImages(engine: ContainerEngine, o: { json?: boolean; quiet?: boolean }): void {
   const imgs = engine.images();
-  if (o.json) return void process.stdout.write(JSON.stringify(imgs, null, 2) + '\n');
-  if (o.quiet) return void process.stdout.write([...new Set(imgs.filter((i) => i.id).map((i) => i.id!.slice(7, 19)))].map((i) => i + '\n').join(''));
+  if (o.json) return void out(JSON.stringify(imgs, null, 2) + '\n');
+  if (o.quiet) return void out([...new Set(imgs.filter((i) => i.id).map((i) => i.id!.slice(7, 19)))].map((i) => i + '\n').join(''));
   const now = Date.now();
-  process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], imgs.map((i) => [
+  out(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], imgs.map((i) => [
     i.repository, i.tag, i.id ? i.id.slice(7, 19) : '-', i.createdAt ? `${humanDuration(now - i.createdAt)} ago` : '-', i.kind === 'builtin' ? '-' : mb(i.size),
   ])));
 }
@@ -22,8 +23,8 @@ function removeImages(engine: ContainerEngine, refs: string[], force: boolean): 
   for (const r of refs) {
     if (engine.images().some((i) => i.kind === 'rootfs' && i.name === r)) {
       engine.removeImage(r);
-      process.stdout.write(`Deleted: ${r}\n`);
-    } else for (const line of engine.image.remove([r], force)) process.stdout.write(line + '\n');
+      out(`Deleted: ${r}\n`);
+    } else for (const line of engine.image.remove([r], force)) out(line + '\n');
   }
 }
 
@@ -36,7 +37,7 @@ export function registerImages(program: Command): void {
     .argument('<name>', 'the image name')
     .action(action(async (file: string, name: string, _o: object, cmd: Command) => {
       const img = await engineFor(cmd).importImage(file, name);
-      process.stdout.write(`${img.name} (${mb(img.doc.size)}, ${img.doc.files} files)\n`);
+      out(`${img.name} (${mb(img.doc.size)}, ${img.doc.files} files)\n`);
     }));
 
   program
@@ -53,8 +54,8 @@ export function registerImages(program: Command): void {
     .option('-q, --quiet', 'print only the ids')
     .action(action(async (o: { input: string; quiet?: boolean }, cmd: Command) => {
       for (const img of await engineFor(cmd).image.load(o.input)) {
-        if (o.quiet || !img.tags.length) process.stdout.write(`Loaded image ID: ${img.id}\n`);
-        else for (const t of img.tags) process.stdout.write(`Loaded image: ${t}\n`);
+        if (o.quiet || !img.tags.length) out(`Loaded image ID: ${img.id}\n`);
+        else for (const t of img.tags) out(`Loaded image: ${t}\n`);
       }
     }));
 
@@ -89,7 +90,7 @@ export function registerImages(program: Command): void {
     .argument('<container>')
     .argument('<image>', 'the new name, e.g. team/bot:2')
     .action(action(async (container: string, target: string, _o: object, cmd: Command) => {
-      process.stdout.write(`${(await engineFor(cmd).image.commit(container, target)).id}\n`);
+      out(`${(await engineFor(cmd).image.commit(container, target)).id}\n`);
     }));
 
   const image = program.command('image').description('manage images');
@@ -111,9 +112,9 @@ export function registerImages(program: Command): void {
     .option('-f, --format <template>', 'Go-template such as {{.Config.Cmd}}')
     .argument('<images...>')
     .action(action((refs: string[], o: { format?: string }, cmd: Command) => {
-      const out = refs.map((r) => engineFor(cmd).image.inspect(r));
-      if (o.format) for (const i of out) process.stdout.write(renderTemplate(o.format, i) + '\n');
-      else process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      const docs = refs.map((r) => engineFor(cmd).image.inspect(r));
+      if (o.format) for (const i of docs) out(renderTemplate(o.format, i) + '\n');
+      else out(JSON.stringify(docs, null, 2) + '\n');
     }));
   image
     .command('prune')
@@ -123,8 +124,8 @@ export function registerImages(program: Command): void {
     .option('--filter <k=v>', 'until=24h, label=k or label=k=v, label!=k, dangling=false', collectFilter)
     .action(action((o: { all?: boolean; filter?: Record<string, string[]> }, cmd: Command) => {
       const r = engineFor(cmd).image.pruneWith({ all: o.all, filters: o.filter });
-      for (const id of r.deleted) process.stdout.write(`Deleted: ${id}\n`);
-      if (!r.deleted.length && process.stdout.isTTY) process.stdout.write('Nothing to prune\n');
-      if (r.deleted.length) process.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
+      for (const id of r.deleted) out(`Deleted: ${id}\n`);
+      if (!r.deleted.length && process.stdout.isTTY) out('Nothing to prune\n');
+      if (r.deleted.length) out(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
     }));
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseSeconds, parseSignal } from '../../config/parse.js';
 import { EngineError } from '../../errors.js';
 import { action, each, engineFor } from '../context.js';
+import { out } from '../output.js';
 
 /** Register the lifecycle commands. */
 export function registerLifecycle(program: Command): void {
@@ -13,13 +14,13 @@ export function registerLifecycle(program: Command): void {
     .argument('[containers...]')
     .action(action(async (refs: string[], o: { all?: boolean }, cmd: Command) => {
       if (o.all) {
-        for (const n of await engineFor(cmd).startAll()) process.stdout.write(n + '\n');
+        for (const n of await engineFor(cmd).startAll()) out(n + '\n');
         return;
       }
       if (!refs.length) throw new EngineError('INVALID_CONFIG', 'Expected at least one container, or --all');
       await each(refs, async (r) => {
         await engineFor(cmd).start(r);
-        process.stdout.write(r + '\n');
+        out(r + '\n');
       });
     }));
 
@@ -32,7 +33,7 @@ export function registerLifecycle(program: Command): void {
       const timeout = o.time !== undefined ? parseSeconds('`-t`', o.time) : undefined;
       await each(refs, async (r) => {
         await engineFor(cmd).stop(r, { timeout });
-        process.stdout.write(r + '\n');
+        out(r + '\n');
       });
     }));
 
@@ -45,7 +46,7 @@ export function registerLifecycle(program: Command): void {
       const timeout = o.time !== undefined ? parseSeconds('`-t`', o.time) : undefined;
       await each(refs, async (r) => {
         await engineFor(cmd).restart(r, { timeout });
-        process.stdout.write(r + '\n');
+        out(r + '\n');
       });
     }));
 
@@ -58,7 +59,7 @@ export function registerLifecycle(program: Command): void {
       const sig = parseSignal(o.signal);
       await each(refs, async (r) => {
         await engineFor(cmd).kill(r, sig);
-        process.stdout.write(r + '\n');
+        out(r + '\n');
       });
     }));
 
@@ -71,7 +72,7 @@ export function registerLifecycle(program: Command): void {
     .argument('<containers...>')
     .action(action(async (refs: string[], o: { force?: boolean; volumes?: boolean }, cmd: Command) => each(refs, async (r) => {
       await engineFor(cmd).remove(r, { force: o.force, volumes: o.volumes });
-      process.stdout.write(r + '\n');
+      out(r + '\n');
     })));
 
   program
@@ -79,6 +80,6 @@ export function registerLifecycle(program: Command): void {
     .description('wait for containers to stop; print each exit code')
     .argument('<containers...>')
     .action(action(async (refs: string[], _o: object, cmd: Command) => each(refs, async (r) => {
-      process.stdout.write(`${await engineFor(cmd).wait(r)}\n`);
+      out(`${await engineFor(cmd).wait(r)}\n`);
     })));
 }

@@ -8,6 +8,7 @@ import { allStats } from '../../executor/views.js';
 import type { EventRecord } from '../../state/types.js';
 import { action, engineFor } from '../context.js';
 import { humanDuration, humanSize, table } from '../format.js';
+import { out } from '../output.js';
 
 const size = (n?: number) => {
   if (n === undefined) return '-';
@@ -38,7 +39,7 @@ export function registerMonitor(program: Command): void {
           continue;
         }
         if (o.json) {
-          process.stdout.write(JSON.stringify(rows.map(({ s, cpu }) => ({
+          out(JSON.stringify(rows.map(({ s, cpu }) => ({
             Id: s.id, Name: s.name, CPUPerc: Number(cpu.toFixed(2)), MemUsage: s.memUsage ?? s.rss, MemLimit: s.memLimit ?? null,
             MemRSS: s.rss, PIDs: s.pids, UptimeMs: s.uptimeMs, Restarts: s.restarts,
             NetIO: s.netIo ? { Rx: s.netIo.rxBytes, Tx: s.netIo.txBytes } : null, BlockIO: s.blockIo ? { Read: s.blockIo.readBytes, Write: s.blockIo.writeBytes } : null,
@@ -51,8 +52,8 @@ export function registerMonitor(program: Command): void {
           const block = s.blockIo ? `${humanSize(s.blockIo.readBytes)} / ${humanSize(s.blockIo.writeBytes)}` : '-';
           return [s.id.slice(0, 12), s.name, `${cpu.toFixed(2)}%`, `${size(used)} / ${size(s.memLimit)}`, s.memLimit ? `${((used / s.memLimit) * 100).toFixed(2)}%` : '-', net, block, String(s.pids), humanDuration(s.uptimeMs), String(s.restarts)];
         }));
-        if (!stream) return void process.stdout.write(text);
-        process.stdout.write('\x1b[2J\x1b[H' + text); // clear and redraw, as docker stats does
+        if (!stream) return void out(text);
+        out('\x1b[2J\x1b[H' + text); // clear and redraw, as docker stats does
         await new Promise((r) => setTimeout(r, 1000));
       }
     }));
@@ -76,9 +77,9 @@ export function registerMonitor(program: Command): void {
       const keep = (e: EventRecord) => filters.every(({ k, v }) => (k === 'type' || k === 'event' ? e.type === v : e.name === v || (e.containerId ?? '').startsWith(v)));
       const print = (e: EventRecord) => {
         if (!keep(e)) return;
-        if (o.json) return void process.stdout.write(JSON.stringify(e) + '\n');
+        if (o.json) return void out(JSON.stringify(e) + '\n');
         const attrs = Object.entries(e.attrs).map(([k, v]) => `${k}=${v}`).join(', ');
-        process.stdout.write(`${new Date(e.time).toISOString()} container ${e.type} ${(e.containerId ?? '').slice(0, 12)} (name=${e.name}${attrs ? ', ' + attrs : ''})\n`);
+        out(`${new Date(e.time).toISOString()} container ${e.type} ${(e.containerId ?? '').slice(0, 12)} (name=${e.name}${attrs ? ', ' + attrs : ''})\n`);
       };
       const since = o.since ? parseTime('`--since`', o.since) : o.follow ? Date.now() : 0;
       const until = o.until ? parseTime('`--until`', o.until) : undefined;

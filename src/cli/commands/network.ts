@@ -6,6 +6,7 @@ import { collect, parseFilterFlags } from '../options.js';
 import { EngineError } from '../../errors.js';
 import { action, engineFor } from '../context.js';
 import { renderTemplate, table } from '../format.js';
+import { out } from '../output.js';
 
 function labels(terms: string[] = []): Record<string, string> {
   return Object.fromEntries(terms.map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, ''])));
@@ -14,9 +15,9 @@ function labels(terms: string[] = []): Record<string, string> {
 function list(engine: ContainerEngine, o: { quiet?: boolean; filter?: string[]; noTrunc?: boolean; format?: string }): void {
   const nets = filterNetworks(listed(engine.network.list(), { bridge: 'private', host: 'host', none: 'none' }), parseFilterFlags(o.filter ?? []));
   const id = (s: string) => (o.noTrunc ? s : s.slice(0, 12));
-  if (o.quiet) return void process.stdout.write(nets.map((n) => id(n.id) + '\n').join(''));
-  if (o.format) return void process.stdout.write(nets.map((n) => renderTemplate(o.format!, { ID: id(n.id), Name: n.name, Driver: n.driver, Scope: 'local', Labels: n.labels }) + '\n').join(''));
-  process.stdout.write(table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [id(n.id), n.name, n.driver, 'local'])));
+  if (o.quiet) return void out(nets.map((n) => id(n.id) + '\n').join(''));
+  if (o.format) return void out(nets.map((n) => renderTemplate(o.format!, { ID: id(n.id), Name: n.name, Driver: n.driver, Scope: 'local', Labels: n.labels }) + '\n').join(''));
+  out(table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [id(n.id), n.name, n.driver, 'local'])));
 }
 
 /** Register the network commands. */
@@ -35,7 +36,7 @@ export function registerNetwork(program: Command): void {
     .option('-o, --opt <K=V>', 'driver option (none is supported; each is refused by name)', collect)
     .action(action((name: string, o: { driver?: string; subnet?: string; gateway?: string; internal?: boolean; attachable?: boolean; label?: string[]; opt?: string[] }, cmd: Command) => {
       const n = engineFor(cmd).network.create({ name, driver: o.driver, subnet: o.subnet, gateway: o.gateway, internal: o.internal, attachable: o.attachable, labels: labels(o.label), options: labels(o.opt) });
-      process.stdout.write(n.id + '\n');
+      out(n.id + '\n');
     }));
   net
     .command('ls')
@@ -53,8 +54,8 @@ export function registerNetwork(program: Command): void {
     .option('-f, --format <template>', 'Go-style template over the document')
     .action(action((refs: string[], o: { format?: string }, cmd: Command) => {
       const docs = refs.map((r) => networkDoc(engineFor(cmd).network.inspect(r)));
-      if (o.format) process.stdout.write(docs.map((d) => renderTemplate(o.format!, d) + '\n').join(''));
-      else process.stdout.write(JSON.stringify(docs, null, 4) + '\n');
+      if (o.format) out(docs.map((d) => renderTemplate(o.format!, d) + '\n').join(''));
+      else out(JSON.stringify(docs, null, 4) + '\n');
     }));
   net
     .command('rm')
@@ -65,7 +66,7 @@ export function registerNetwork(program: Command): void {
       let failed: unknown;
       for (const r of refs) {
         try {
-          process.stdout.write(engineFor(cmd).network.remove(r).name + '\n');
+          out(engineFor(cmd).network.remove(r).name + '\n');
         } catch (e) {
           failed = e; // docker goes on with the rest and fails at the end
           process.stderr.write(`codex32: ${(e as Error).message}\n`);
@@ -94,6 +95,6 @@ export function registerNetwork(program: Command): void {
     .option('--filter <K=V>', 'label=K[=V], label!=K[=V], until=TIME (repeatable)', collect)
     .action(action((o: { filter?: string[] }, cmd: Command) => {
       const gone = engineFor(cmd).network.prune(parseFilterFlags(o.filter ?? []));
-      if (gone.length) process.stdout.write(`Deleted Networks:\n${gone.map((g) => g + '\n').join('')}`);
+      if (gone.length) out(`Deleted Networks:\n${gone.map((g) => g + '\n').join('')}`);
     }));
 }

@@ -9,6 +9,7 @@ import { shownStatus } from '../../engine/status.js';
 import { EngineError } from '../../errors.js';
 import { action, engineFor, writeRecord } from '../context.js';
 import { ellipsis, humanDuration, renderTemplate, statusLine, table } from '../format.js';
+import { out } from '../output.js';
 
 /** Register ps/list, inspect, logs and info. */
 export function registerQuery(program: Command): void {
@@ -26,17 +27,17 @@ export function registerQuery(program: Command): void {
       const filters = parseFilterFlags(o.filter ?? []);
       const keep = containerFilter(filters, (ref) => engine.get(ref));
       const rows = (await engine.list({ all: o.all || filtersWantAll(filters) })).filter(keep);
-      if (o.quiet) return void process.stdout.write(rows.map((r) => r.id.slice(0, 12) + '\n').join(''));
+      if (o.quiet) return void out(rows.map((r) => r.id.slice(0, 12) + '\n').join(''));
       if (o.json) {
-        const out = rows.map((r) => ({
+        const docs = rows.map((r) => ({
           Id: r.id, Name: r.name, Image: r.config.image, Command: r.config.command.join(' '), Created: new Date(r.createdAt).toISOString(),
           Status: shownStatus(r), State: statusLine(r), ExitCode: r.state.exitCode ?? null, RestartCount: r.state.restartCount,
           Isolation: r.config.isolation, Ports: portsText(r), Pid: r.status === 'running' ? (r.state.init?.pid ?? 0) : 0,
         }));
-        return void process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+        return void out(JSON.stringify(docs, null, 2) + '\n');
       }
       const now = Date.now();
-      process.stdout.write(table(
+      out(table(
         ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'ISOLATION', 'PORTS', 'NAMES'],
         rows.map((r) => [
           r.id.slice(0, 12), ellipsis(r.config.image, 24), ellipsis(r.config.command.length ? JSON.stringify(r.config.command.join(' ')) : `(${basename(r.config.image)})`, 24),
@@ -53,8 +54,8 @@ export function registerQuery(program: Command): void {
     .action(action(async (refs: string[], o: { format?: string }, cmd: Command) => {
       const docs: unknown[] = [];
       for (const r of refs) docs.push(await engineFor(cmd).inspect(r));
-      if (o.format) process.stdout.write(docs.map((d) => renderTemplate(o.format!, d)).join('\n') + '\n');
-      else process.stdout.write(JSON.stringify(docs, null, 2) + '\n');
+      if (o.format) out(docs.map((d) => renderTemplate(o.format!, d)).join('\n') + '\n');
+      else out(JSON.stringify(docs, null, 2) + '\n');
     }));
 
   program
@@ -69,7 +70,7 @@ export function registerQuery(program: Command): void {
         .filter(([k]) => !want || k === want)
         .flatMap(([k, binds]) => (binds ?? []).map((b) => (want ? '' : `${k} -> `) + `${b.HostIp}:${b.HostPort}`));
       if (want && !lines.length) throw new EngineError('INVALID_CONFIG', `Expected a published port of ${ref}, got \`${only}\`. Run \`codex32 port ${ref}\` to list them.`);
-      process.stdout.write(lines.map((l) => l + '\n').join(''));
+      out(lines.map((l) => l + '\n').join(''));
     }));
 
   program
@@ -109,7 +110,7 @@ export function registerQuery(program: Command): void {
     .option('--json', 'JSON output')
     .action(action((o: { json?: boolean }, cmd: Command) => {
       const info = engineFor(cmd).info();
-      if (o.json) return void process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+      if (o.json) return void out(JSON.stringify(info, null, 2) + '\n');
       const yes = (b: boolean) => (b ? 'yes' : 'no');
       const lines = [
         `Storage:            ${info.storageDir} (schema v${info.schemaVersion})`,
@@ -124,7 +125,7 @@ export function registerQuery(program: Command): void {
         'Isolation levels:',
         ...Object.entries(info.levels).map(([k, v]) => `  ${k.padEnd(9)} ${v.supported ? 'supported' : 'NOT supported: missing ' + v.missing.join('; ')}`),
       ];
-      process.stdout.write(lines.join('\n') + '\n');
+      out(lines.join('\n') + '\n');
     }));
 
   program
@@ -132,6 +133,6 @@ export function registerQuery(program: Command): void {
     .description('remove every stopped container and its files')
     .action(action(async (_o: object, cmd: Command) => {
       const removed = await engineFor(cmd).prune();
-      process.stdout.write(removed.map((n) => n + '\n').join('') + `Removed ${removed.length} container(s)\n`);
+      out(removed.map((n) => n + '\n').join('') + `Removed ${removed.length} container(s)\n`);
     }));
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { expected } from '../../errors.js';
 import { action, engineFor } from '../context.js';
 import { progressReporter } from '../progress.js';
+import { out } from '../output.js';
 
 /** docker's --tls-verify[=false] flag value. */
 export function parseTlsVerify(v: string | boolean | undefined): boolean {
@@ -29,7 +30,7 @@ export function registerRegistry(program: Command): void {
       const p = o.quiet ? undefined : progressReporter('downloading');
       const img = await engineFor(cmd).image.pull(ref, { tlsVerify: parseTlsVerify(o.tlsVerify), onEvent: p?.onEvent });
       p?.finish();
-      process.stdout.write(o.quiet ? `${img.id}\n` : `Digest: ${img.doc.repoDigests.at(-1)?.split('@')[1] ?? img.doc.manifestDigest}\nImage: ${img.id}\n`);
+      out(o.quiet ? `${img.id}\n` : `Digest: ${img.doc.repoDigests.at(-1)?.split('@')[1] ?? img.doc.manifestDigest}\nImage: ${img.id}\n`);
     }));
 
   program
@@ -43,7 +44,7 @@ export function registerRegistry(program: Command): void {
       const p = o.quiet ? undefined : progressReporter('uploading');
       const r = await engineFor(cmd).image.push(image, dest, { tlsVerify: parseTlsVerify(o.tlsVerify), onEvent: p?.onEvent });
       p?.finish();
-      process.stdout.write(o.quiet ? `${r.digest}\n` : `${r.name}: digest: ${r.digest}\n`);
+      out(o.quiet ? `${r.digest}\n` : `${r.name}: digest: ${r.digest}\n`);
     }));
 
   program
@@ -58,7 +59,7 @@ export function registerRegistry(program: Command): void {
       if (o.password !== undefined && o.passwordStdin) throw expected('the password', 'given once (-p or --password-stdin)', 'both');
       const password = o.passwordStdin ? await readStdin() : (o.password ?? '');
       const name = await engineFor(cmd).image.login(registry, { username: o.username ?? '', password }, { tlsVerify: parseTlsVerify(o.tlsVerify) });
-      process.stdout.write(`Login Succeeded (${name})\n`);
+      out(`Login Succeeded (${name})\n`);
     }));
 
   program
@@ -67,6 +68,6 @@ export function registerRegistry(program: Command): void {
     .argument('<registry>')
     .action(action((registry: string, _o: object, cmd: Command) => {
       engineFor(cmd).image.logout(registry);
-      process.stdout.write(`Removed login credentials for ${registry}\n`);
+      out(`Removed login credentials for ${registry}\n`);
     }));
 }

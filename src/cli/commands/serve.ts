@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { parsePositiveInt } from '../../config/parse.js';
 import { action, engineFor } from '../context.js';
 import { optionalImport } from '../../optional.js';
+import { out } from '../output.js';
 
 /** Register serve. */
 export function registerServe(program: Command): void {
@@ -25,7 +26,7 @@ export function registerServe(program: Command): void {
         const socket = o.dockerSocket;
         await serveDockerApi(engine, socket);
         process.once('exit', () => rmSync(socket, { force: true })); // the next start would replace it anyway
-        process.stdout.write(`codex32 Docker API listening on unix://${socket}\n`);
+        out(`codex32 Docker API listening on unix://${socket}\n`);
       }
       const { serve } = await optionalImport('fastify', '`codex32 serve`', () => import('../../service/server.js'));
       if (o.apply) {
@@ -41,7 +42,7 @@ export function registerServe(program: Command): void {
         stopOnExit: o.stopOnExit,
         logger: process.env.NODE_ENV === 'production',
         onListen: (url, token) => {
-          process.stdout.write(`codex32 bot runner listening on ${url}\n  dashboard: ${url}/#token=${token}\n  API token: ${token}  (send Authorization: Bearer <token> on every API call)\n`);
+          out(`codex32 bot runner listening on ${url}\n  dashboard: ${url}/#token=${token}\n  API token: ${token}  (send Authorization: Bearer <token> on every API call)\n`);
         },
       });
       await new Promise(() => undefined); // serve until a signal ends the process
@@ -58,13 +59,13 @@ export function registerStartup(program: Command): void {
     .action(action(async (o: { serve?: boolean; print?: boolean }, cmd: Command) => {
       const { hasSystemd, installStartup, startupUnit, UNIT_PATH } = await import('../../executor/startup.js');
       const opts = { bin: process.argv[1], storageDir: engineFor(cmd).settings.storageDir, serve: o.serve };
-      if (o.print) return void process.stdout.write(startupUnit(opts));
+      if (o.print) return void out(startupUnit(opts));
       if (!hasSystemd()) {
-        process.stdout.write(startupUnit(opts));
+        out(startupUnit(opts));
         process.stderr.write(`codex32: systemd is not running on this host: nothing was installed. Save the unit above as ${UNIT_PATH} where systemd runs, or run \`codex32 start --all && codex32 bot restore\` from your init system at boot.\n`);
         return;
       }
-      for (const c of await installStartup(opts)) process.stdout.write(`ran: ${c}\n`);
-      process.stdout.write(`wrote ${UNIT_PATH}: containers and bots come back at boot\n`);
+      for (const c of await installStartup(opts)) out(`ran: ${c}\n`);
+      out(`wrote ${UNIT_PATH}: containers and bots come back at boot\n`);
     }));
 }

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { collectFilter } from '../filters.js';
 import { action, engineFor } from '../context.js';
 import { humanDuration, humanSize, table } from '../format.js';
+import { out } from '../output.js';
 
 /** Register diff, history and container prune. */
 export function registerSpace(program: Command): void {
@@ -13,7 +14,7 @@ export function registerSpace(program: Command): void {
     .argument('<container>')
     .action(action(async (ref: string, _o: object, cmd: Command) => {
       const kind = ['C', 'A', 'D'];
-      process.stdout.write((await engineFor(cmd).diff(ref)).map((c) => `${kind[c.Kind]} ${c.Path}\n`).join(''));
+      out((await engineFor(cmd).diff(ref)).map((c) => `${kind[c.Kind]} ${c.Path}\n`).join(''));
     }));
 
   program
@@ -25,10 +26,10 @@ export function registerSpace(program: Command): void {
     .action(action((ref: string, o: { trunc: boolean; quiet?: boolean }, cmd: Command) => {
       const steps = engineFor(cmd).image.history(ref);
       const id = (s: string) => (s.startsWith('sha256:') && o.trunc ? s.slice(7, 19) : s);
-      if (o.quiet) return void process.stdout.write(steps.map((s) => id(s.id) + '\n').join(''));
+      if (o.quiet) return void out(steps.map((s) => id(s.id) + '\n').join(''));
       const now = Date.now();
       const by = (s: string) => (o.trunc && s.length > 45 ? s.slice(0, 44) + '…' : s);
-      process.stdout.write(table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], steps.map((s) => [id(s.id), s.created ? `${humanDuration(now - s.created)} ago` : 'N/A', by(s.createdBy), humanSize(s.size), s.comment])));
+      out(table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], steps.map((s) => [id(s.id), s.created ? `${humanDuration(now - s.created)} ago` : 'N/A', by(s.createdBy), humanSize(s.size), s.comment])));
     }));
 
   const container = program.command('container').description('manage containers');
@@ -39,7 +40,7 @@ export function registerSpace(program: Command): void {
     .option('--filter <k=v>', 'until=24h, label=k or label=k=v, label!=k', collectFilter)
     .action(action(async (o: { filter?: Record<string, string[]> }, cmd: Command) => {
       const r = await engineFor(cmd).pruneContainers(o.filter);
-      if (r.containers.length) process.stdout.write('Deleted Containers:\n' + r.containers.map((n) => n + '\n').join('') + '\n');
-      process.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
+      if (r.containers.length) out('Deleted Containers:\n' + r.containers.map((n) => n + '\n').join('') + '\n');
+      out(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
     }));
 }

@@ -7,6 +7,7 @@ import { systemCheck, systemRepair, type RepairReport, type StateReport } from '
 import { action, engineFor, storageOption } from '../context.js';
 import { collectFilter } from '../filters.js';
 import { humanSize, table } from '../format.js';
+import { out } from '../output.js';
 
 const line = (k: string, v: string) => `${k.padEnd(16)} ${v}\n`;
 
@@ -49,7 +50,7 @@ export function registerSystem(program: Command): void {
     .option('--json', 'JSON output')
     .action(action((o: { json?: boolean }, cmd: Command) => {
       const r = systemCheck(storageOption(cmd));
-      process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : renderCheck(r));
+      out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderCheck(r));
       if (!r.healthy) process.exitCode = 1;
     }));
   system
@@ -59,7 +60,7 @@ export function registerSystem(program: Command): void {
     .option('--json', 'JSON output')
     .action(action((o: { force?: boolean; json?: boolean }, cmd: Command) => {
       const r = systemRepair(storageOption(cmd), { force: o.force });
-      process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : renderRepair(r));
+      out(o.json ? JSON.stringify(r, null, 2) + '\n' : renderRepair(r));
     }));
   system
     .command('df')
@@ -69,15 +70,15 @@ export function registerSystem(program: Command): void {
       const u = await engineFor(cmd).diskUsage();
       const pct = (part: number, whole: number) => `${humanSize(part)}${whole ? ` (${Math.round((part * 100) / whole)}%)` : ''}`;
       const t = u.totals;
-      process.stdout.write(table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], [
+      out(table(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], [
         ['Images', String(t.images.count), String(t.images.active), humanSize(t.images.size), pct(t.images.reclaimable, t.images.size)],
         ['Containers', String(t.containers.count), String(t.containers.active), humanSize(t.containers.size), pct(t.containers.reclaimable, t.containers.size)],
         ['Local Volumes', '0', '0', '0B', '0B'],
         ['Build Cache', '0', '0', '0B', '0B'],
       ]));
       if (!o.verbose) return;
-      process.stdout.write('\nImages space usage:\n\n' + table(['IMAGE ID', 'TAGS', 'SIZE', 'CONTAINERS'], u.images.map((i) => [i.id.startsWith('sha256:') ? i.id.slice(7, 19) : i.id, i.tags.join(', ') || '<none>', humanSize(i.size), String(i.containers)])));
-      process.stdout.write('\nContainers space usage:\n\n' + table(['CONTAINER ID', 'IMAGE', 'SIZE', 'STATUS', 'NAMES'], u.containers.map((c) => [c.id.slice(0, 12), c.image, humanSize(c.size), c.status, c.name])));
+      out('\nImages space usage:\n\n' + table(['IMAGE ID', 'TAGS', 'SIZE', 'CONTAINERS'], u.images.map((i) => [i.id.startsWith('sha256:') ? i.id.slice(7, 19) : i.id, i.tags.join(', ') || '<none>', humanSize(i.size), String(i.containers)])));
+      out('\nContainers space usage:\n\n' + table(['CONTAINER ID', 'IMAGE', 'SIZE', 'STATUS', 'NAMES'], u.containers.map((c) => [c.id.slice(0, 12), c.image, humanSize(c.size), c.status, c.name])));
     }));
   system
     .command('prune')
@@ -89,7 +90,7 @@ export function registerSystem(program: Command): void {
     .action(action(async (o: { all?: boolean; filter?: Record<string, string[]> }, cmd: Command) => {
       const r = await engineFor(cmd).systemPrune({ all: o.all, filters: o.filter });
       const list = (title: string, xs: string[]) => (xs.length ? `${title}:\n${xs.map((x) => x + '\n').join('')}\n` : '');
-      process.stdout.write(list('Deleted Containers', r.containers) + list('Deleted Networks', r.networks) + list('Deleted Images', r.images.map((i) => `deleted: ${i}`)) + `Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
+      out(list('Deleted Containers', r.containers) + list('Deleted Networks', r.networks) + list('Deleted Images', r.images.map((i) => `deleted: ${i}`)) + `Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
     }));
   system
     .command('service')
@@ -101,7 +102,7 @@ export function registerSystem(program: Command): void {
       const path = o.socket ?? join(engine.info().storageDir, 'docker.sock');
       const { serveDockerApi } = await import('../../dockerapi/server.js');
       const api = await serveDockerApi(engine, path);
-      process.stdout.write(`codex32 Docker API listening on unix://${path} (DOCKER_HOST=unix://${path})\n`);
+      out(`codex32 Docker API listening on unix://${path} (DOCKER_HOST=unix://${path})\n`);
       await new Promise((resolve) => {
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);

@@ -4,6 +4,7 @@ import { EngineError, expected, isEngineError } from '../../errors.js';
 import type { VolumeFilters } from '../../volumes/service.js';
 import { action, engineFor } from '../context.js';
 import { renderTemplate, table } from '../format.js';
+import { out } from '../output.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -14,15 +15,15 @@ function pairs(list: string[] = []): Record<string, string> {
 
 /** docker's --filter KEY=VALUE for volumes: name, label, dangling, driver. */
 function filters(list: string[] = []): VolumeFilters {
-  const out: VolumeFilters = {};
+  const found: VolumeFilters = {};
   for (const f of list) {
     const i = f.indexOf('=');
     const [k, v] = i < 0 ? [f, ''] : [f.slice(0, i), f.slice(i + 1)];
-    if (k === 'name' || k === 'label' || k === 'driver') (out[k] ??= []).push(v);
-    else if (k === 'dangling' && ['true', '1', 'false', '0'].includes(v)) out.dangling = v === 'true' || v === '1';
+    if (k === 'name' || k === 'label' || k === 'driver') (found[k] ??= []).push(v);
+    else if (k === 'dangling' && ['true', '1', 'false', '0'].includes(v)) found.dangling = v === 'true' || v === '1';
     else throw expected('`--filter`', 'name=TEXT, label=KEY[=VALUE], dangling=true|false or driver=local', f);
   }
-  return out;
+  return found;
 }
 
 const human = (n: number) => (n < 1024 ? `${n}B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)}kB` : `${(n / 1024 ** 2).toFixed(1)}MB`);
@@ -40,7 +41,7 @@ export function registerVolume(program: Command): void {
     .option('--label <k=v>', 'metadata label (repeatable)', collect)
     .action(action((name: string | undefined, o: { driver: string; opt?: string[]; label?: string[] }, cmd: Command) => {
       const v = engineFor(cmd).volume.create(name, { driver: o.driver, driverOpts: pairs(o.opt), labels: pairs(o.label) });
-      process.stdout.write(v.Name + '\n');
+      out(v.Name + '\n');
     }));
 
   volume
@@ -52,10 +53,10 @@ export function registerVolume(program: Command): void {
     .option('--format <template>', 'Go-template such as {{.Name}}, or json')
     .action(action((o: { quiet?: boolean; filter?: string[]; format?: string }, cmd: Command) => {
       const vols = engineFor(cmd).volume.list(filters(o.filter));
-      if (o.format === 'json') return void process.stdout.write(vols.map((v) => JSON.stringify(v) + '\n').join(''));
-      if (o.format) return void process.stdout.write(vols.map((v) => renderTemplate(o.format!, v) + '\n').join(''));
-      if (o.quiet) return void process.stdout.write(vols.map((v) => v.Name + '\n').join(''));
-      process.stdout.write(table(['DRIVER', 'VOLUME NAME'], vols.map((v) => [v.Driver, v.Name])));
+      if (o.format === 'json') return void out(vols.map((v) => JSON.stringify(v) + '\n').join(''));
+      if (o.format) return void out(vols.map((v) => renderTemplate(o.format!, v) + '\n').join(''));
+      if (o.quiet) return void out(vols.map((v) => v.Name + '\n').join(''));
+      out(table(['DRIVER', 'VOLUME NAME'], vols.map((v) => [v.Driver, v.Name])));
     }));
 
   volume
@@ -64,9 +65,9 @@ export function registerVolume(program: Command): void {
     .option('-f, --format <template>', 'Go-template such as {{.Mountpoint}}')
     .argument('<names...>')
     .action(action((names: string[], o: { format?: string }, cmd: Command) => {
-      const out = names.map((n) => engineFor(cmd).volume.inspect(n));
-      if (o.format) for (const v of out) process.stdout.write(renderTemplate(o.format, v) + '\n');
-      else process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      const docs = names.map((n) => engineFor(cmd).volume.inspect(n));
+      if (o.format) for (const v of docs) out(renderTemplate(o.format, v) + '\n');
+      else out(JSON.stringify(docs, null, 2) + '\n');
     }));
 
   volume
@@ -81,7 +82,7 @@ export function registerVolume(program: Command): void {
       for (const n of names) {
         try {
           await engineFor(cmd).volume.remove(n, { force: o.force });
-          process.stdout.write(n + '\n');
+          out(n + '\n');
         } catch (e) {
           if (!isEngineError(e) || names.length === 1) throw e;
           process.stderr.write(`codex32: ${e.message} [${e.code}]\n`);
@@ -101,7 +102,7 @@ export function registerVolume(program: Command): void {
       const f = filters(o.filter);
       if (f.name || f.dangling !== undefined || f.driver) throw expected('`volume prune --filter`', 'label=KEY[=VALUE]', o.filter!.join(' '));
       const { deleted, spaceReclaimed } = await engineFor(cmd).volume.prune({ all: o.all, label: f.label });
-      if (deleted.length) process.stdout.write(`Deleted Volumes:\n${deleted.map((d) => d + '\n').join('')}\n`);
-      process.stdout.write(`Total reclaimed space: ${human(spaceReclaimed)}\n`);
+      if (deleted.length) out(`Deleted Volumes:\n${deleted.map((d) => d + '\n').join('')}\n`);
+      out(`Total reclaimed space: ${human(spaceReclaimed)}\n`);
     }));
 }
