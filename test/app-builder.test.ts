@@ -37,7 +37,13 @@ function nodeRootfs(root: string): void {
   };
   const node = realpathSync(process.execPath);
   put(node, '/usr/bin/node');
-  for (const m of execFileSync('ldd', [node], { encoding: 'utf8' }).matchAll(/(\/\S+\.so[.\d]*)/g)) put(m[1]);
+  let libs = '';
+  try {
+    libs = execFileSync('ldd', [node], { encoding: 'utf8' });
+  } catch {
+    /* a static node needs no libraries: ldd says so and fails */
+  }
+  for (const m of libs.matchAll(/(\/\S+\.so[.\d]*)/g)) put(m[1]);
   const npm = dirname(dirname(realpathSync('/usr/bin/npm')));
   cpSync(npm, join(root, '/usr/lib/node_modules/npm'), { recursive: true });
   mkdirSync(join(root, 'usr/local/bin'), { recursive: true });
@@ -208,6 +214,12 @@ describe.skipIf(!!skip)(`the app builder's flow${skip ? ` (skipped: ${skip})` : 
       await flow(await dockerode(level, `dockerode-${level}`), level);
     }, 300_000);
   }
+
+  it('through dockerode at strict, CapAdd SYS_ADMIN is refused with why, and no container is left', async () => {
+    const create = docker.createContainer({ Image: IMAGE, name: 'refused', Labels: { 'codex32.isolation': 'strict' }, HostConfig: { CapAdd: ['SYS_ADMIN'] } });
+    await expect(create).rejects.toMatchObject({ statusCode: 400, message: expect.stringMatching(/SYS_ADMIN stays refused at strict because it mounts file systems/) });
+    await expect(docker.getContainer('refused').inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
 
   it('the example runtime: a page served, changed with uploadFiles, commands run and files downloaded', async () => {
     const rt = new CodexRuntime(engine);
