@@ -56,6 +56,7 @@
 #define SPEC_MQUEUE "mqueue" /* string; repeated, mount step: mount mqueue at this path of the root */
 #define SPEC_MASK "mask" /* string; repeated, mount step: hide a path of the root (/dev/null over a file, an empty tmpfs over a directory) */
 #define SPEC_READONLY "readonly" /* string; repeated, mount step: remount a path of the root read-only */
+#define SPEC_WRITABLE "writable" /* string; repeated, mount step: a directory of the root (made if missing) bound onto itself, so it stays writable on the container's own layer when the root is made read-only */
 #define SPEC_NETNS "netns" /* flag: a new network namespace with only lo */
 #define SPEC_NETNS_PATH "netns_path" /* path: the prepared network namespace to join */
 #define SPEC_READONLY_ROOT "readonly_root" /* flag: the root is remounted read-only after the mount steps */

@@ -3,6 +3,7 @@
 #include "net.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -18,6 +19,12 @@ void net_join(void) {
   if (fd < 0) die("open network namespace %s", path);
   if (setns(fd, CLONE_NEWNET) < 0) die("join network namespace %s", path);
   close(fd);
+  /* strict's NET_BIND_SERVICE is held in its own user namespace, which does not own this network
+     namespace: lower the privileged port floor in it instead (docker's default in every network
+     namespace), so the capability means at strict what it means at standard */
+  if (isolation == ISO_STRICT && (spec_num(SPEC_CAPS, 0) >> CAP_NET_BIND_SERVICE) & 1 &&
+      write_file("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0") < 0)
+    die("ip_unprivileged_port_start in %s", path);
 }
 
 int net_own(void) { return spec_num(SPEC_NETNS, 0) || spec_get(SPEC_NETNS_PATH) != NULL; }

@@ -154,6 +154,16 @@ static void mount_step(int rootfd, const char *e, size_t kl, const char *value) 
     if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s", val);
     close(fd);
     remount_ro(rootfd, val, MS_NOSUID | MS_NODEV);
+  } else if (IS(SPEC_WRITABLE)) { /* keep a directory writable under a read-only root: its own mount */
+    int fd = open_beneath(rootfd, val, O_PATH | O_DIRECTORY);
+    if (fd < 0 && errno == ENOENT) fd = mkpath_beneath(rootfd, val, 0);
+    /* a symlink or a file there: left as the image has it, read-only with the root (never followed) */
+    if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) { free(val); return; }
+    if (fd < 0) die("open %s to keep it writable", val);
+    char p[64];
+    fdpath(fd, p, sizeof p);
+    if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s onto itself", val);
+    close(fd);
   }
 #undef IS
   free(val);

@@ -10,6 +10,15 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+export interface CreateOptions {
+  image: string;
+  command: string[];
+  port: number;
+  env?: Record<string, string>;
+  /** standard (the default) or strict: one code path for both */
+  isolation?: 'standard' | 'strict';
+}
+
 export interface CommandResult {
   exitCode: number;
   stdout: string;
@@ -18,7 +27,7 @@ export interface CommandResult {
 }
 
 export interface ContainerRuntime {
-  createContainer(appId: string, options: { image: string; command: string[]; port: number; env?: Record<string, string> }): Promise<string>;
+  createContainer(appId: string, options: CreateOptions): Promise<string>;
   executeCommand(id: string, command: string[], options?: RunOptions): Promise<CommandResult>;
   getContainerUrl(id: string, port: number): Promise<string>;
   stopContainer(id: string): Promise<void>;
@@ -26,17 +35,19 @@ export interface ContainerRuntime {
   downloadFiles(id: string, paths: string[]): Promise<Map<string, Buffer>>;
 }
 
-/** ContainerRuntime on codex32: standard isolation, 512 MiB, half a CPU, 100 processes per app. */
+/** ContainerRuntime on codex32: standard or strict isolation, only CHOWN, SETUID and SETGID, 512 MiB, half a CPU, 100 processes per app. */
 export class CodexRuntime implements ContainerRuntime {
   constructor(private readonly engine = new ContainerEngine()) {}
 
-  async createContainer(appId: string, o: { image: string; command: string[]; port: number; env?: Record<string, string> }): Promise<string> {
+  async createContainer(appId: string, o: CreateOptions): Promise<string> {
     const c = await this.engine.create({
       name: `app-${appId}`,
       image: o.image,
       command: o.command,
       env: o.env ?? {},
-      isolation: 'standard',
+      isolation: o.isolation ?? 'standard',
+      capDrop: ['ALL'],
+      capAdd: ['CHOWN', 'SETUID', 'SETGID'],
       limits: { memory: 512 * 2 ** 20, cpus: 0.5, pids: 100 },
       network: 'private',
       publish: [{ containerPort: o.port, hostPort: 0, hostIp: '127.0.0.1', protocol: 'tcp' }],

@@ -13,7 +13,7 @@ import { encodeSpecEntries, spec, specEach } from './contract.js';
 import { networkMode } from './network.js';
 import { NET_ETC, networkEntries, ownsNetFiles } from './plan-net.js';
 import { healthEntries } from './process-plan.js';
-import { securityEntries, securityMask } from './security.js';
+import { securityEntries, securityMask, writableEntries } from './security.js';
 import { compiledSeccomp, seccompFilters } from './seccomp.js';
 import { cliPath, shimPath } from './supervisor.js';
 
@@ -110,6 +110,8 @@ function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: Containe
     for (const f of HOST_ETC) if (!own.includes(f) && existsSync(`/etc/${f}`)) e.push(spec('bind', [`/etc/${f}`, `/etc/${f}`, 'ro']));
     e.push(spec('bind', [`${paths.etc}/hostname`, '/etc/hostname', 'ro']));
   }
+  // before anything mounts over them: strict's homes and app stay writable under its read-only root
+  e.push(...writableEntries(row.config, containerEnv(row.config, appRootFor(row.config.isolation, paths)).HOME));
   // an OCI image's /app is its own (or a volume's): only path images, `host` and imported roots get the app there
   if (image.kind !== 'oci') e.push(spec('bind', [paths.app, '/app', 'rw']));
   e.push(spec('tmpfs', ['/tmp', `mode=1777,size=${64 * 1024 * 1024}`]));
