@@ -10,7 +10,7 @@ import { parseBot, validateBots, type Bot, type BotInput, type DeploymentType } 
 import { readBotFile } from './botfile.js';
 import { ContainerBackend, volumeDir } from './container.js';
 import { KubernetesBackend, validatedManifests } from './kubernetes.js';
-import { LocalBackend } from './local.js';
+import { LocalBackend, type LocalState } from './local.js';
 import type { Backend, BotStatus } from './types.js';
 
 /** What codex32 keeps about a bot beside its definition: the user's intent survives every restart of codex32. */
@@ -167,6 +167,18 @@ export class AdaptiveExecutor {
   async status(name: string): Promise<BotStatus> {
     const bot = this.get(name);
     return this.backend(bot).status(bot);
+  }
+
+  /** Where every bot (or those named) stands: the definitions and states read in one query, container bots' views in parallel. */
+  async statusAll(names?: string[]): Promise<Array<{ bot: Bot; status: BotStatus }>> {
+    const wanted = names && new Set(names);
+    const rows = this.engine.store.listBots().filter((r) => !wanted || wanted.has(r.name));
+    const local = this.backends.LOCAL_PROCESS as LocalBackend;
+    return Promise.all(rows.map(async (r) => {
+      const bot = parseBot(r.config, r.name);
+      const status = bot.deployment.type === 'LOCAL_PROCESS' ? local.statusOf(bot, r.state as LocalState) : await this.backend(bot).status(bot);
+      return { bot, status };
+    }));
   }
 
   /** A bot's log records. */
