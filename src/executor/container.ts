@@ -79,6 +79,14 @@ export function restartPolicy(bot: Bot) {
   };
 }
 
+/** True when a bot's last run ended in a way its policy restarts, yet it was not restarted: it used up its restarts. */
+export function gaveUp(bot: Bot, last: { exitCode: number; reason: string } | undefined): boolean {
+  const policy = bot.deployment.restart.name;
+  // only the ends of a run the supervisor restarts by policy (not a stop, a failed launch or a lost supervisor)
+  if (!last || policy === 'no' || !['failed', 'signal', 'oom', 'unhealthy', 'completed'].includes(last.reason)) return false;
+  return policy === 'on-failure' ? last.exitCode !== 0 : true;
+}
+
 const containerName = (bot: Bot) => `bot-${bot.name}`;
 const hash = (bot: Bot) => botContainerConfig(bot).labels!['codex32.bot.hash']; // the volumes' place is fixed: the names suffice
 
@@ -125,13 +133,14 @@ export class ContainerBackend implements Backend {
     const row = this.find(bot);
     if (!row) return { name: bot.name, type: 'CUSTOM_CONTAINER', status: 'not-deployed', restarts: 0 };
     const doc = await this.engine.inspect(row.id);
+    const last = doc.State.Status === 'exited' ? { exitCode: doc.State.ExitCode, reason: doc.State.Reason } : undefined;
     return {
       name: bot.name,
       type: 'CUSTOM_CONTAINER',
-      status: doc.State.Status,
+      status: gaveUp(bot, last) ? 'errored' : doc.State.Status,
       pid: doc.State.Pid || undefined,
       restarts: doc.RestartCount,
-      exitCode: doc.State.Status === 'exited' ? doc.State.ExitCode : undefined,
+      exitCode: last ? last.exitCode : undefined,
       startedAt: row.state.startedAt,
       health: doc.State.Health?.Status,
       url: doc.NetworkSettings.URL ?? undefined,

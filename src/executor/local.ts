@@ -5,10 +5,10 @@ import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { ProcRef } from '../state/types.js';
 import { EngineError } from '../errors.js';
 import type { Bot } from './bot.js';
-import { botContainerConfig, botEnv, restartPolicy } from './container.js';
+import { botContainerConfig, botEnv, gaveUp, restartPolicy } from './container.js';
 import type { Backend, BotStatus } from './types.js';
 
-interface LocalState {
+export interface LocalState {
   shim?: ProcRef;
   /** the definition the running process was started from */
   hash?: string;
@@ -62,18 +62,24 @@ export class LocalBackend implements Backend {
   }
 
   async status(bot: Bot): Promise<BotStatus> {
-    const st = this.state(bot);
+    return this.statusOf(bot, this.state(bot));
+  }
+
+  /** Where a bot stands, from its stored state (so a listing of many reads the database once). */
+  statusOf(bot: Bot, st: LocalState): BotStatus {
     const base = { name: bot.name, type: 'LOCAL_PROCESS' as const };
     const { exists, alive, shim, last } = this.engine.processes.view(bot.name, st.shim);
     if (!exists) return { ...base, status: 'not-deployed', restarts: 0 };
     // a supervisor gone without recording its end was lost (killed, host restart): the bot is dead, not exited
-    const status = alive ? (shim?.phase ?? 'starting') : shim && shim.phase !== 'exited' ? 'dead' : 'exited';
+    const ended = alive ? (shim?.phase ?? 'starting') : shim && shim.phase !== 'exited' ? 'dead' : 'exited';
+    // PM2's `errored`: the policy wanted another restart but the restart limit was reached
+    const status = ended === 'exited' && gaveUp(bot, last) ? 'errored' : ended;
     return {
       ...base,
       status,
       pid: alive && shim?.phase === 'running' ? shim.init.pid : undefined,
       restarts: shim?.restarts ?? 0,
-      exitCode: status === 'exited' ? last?.exitCode : undefined,
+      exitCode: status === 'exited' || status === 'errored' ? last?.exitCode : undefined,
       startedAt: shim?.runStartedAt || undefined,
       health: shim && shim.health !== 'none' ? shim.health : undefined,
       url: st.port ? `http://127.0.0.1:${st.port}` : undefined,

@@ -39,7 +39,7 @@ export function registerBot(program: Command): void {
     .option('--json', 'JSON output')
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const ex = executor(cmd);
-      const rows = await botUsage(ex, ex.list().map((b) => b.name));
+      const rows = await botUsage(ex);
       if (o.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       const now = Date.now();
       process.stdout.write(table(['NAME', 'TYPE', 'STATUS', 'PID', 'CPU %', 'MEMORY', 'RESTARTS', 'UPTIME', 'URL'], rows.map((s) => [
@@ -55,20 +55,21 @@ export function registerBot(program: Command): void {
     if (verb === 'start') c.alias('run');
     c.action(action(async (patterns: string[], _o: object, cmd: Command) => {
       const ex = executor(cmd);
-      for (const name of ex.resolve(patterns)) {
+      // all at once: the bots' grace periods overlap instead of adding up
+      await Promise.all(ex.resolve(patterns).map(async (name) => {
         const s = verb === 'start' ? await ex.runBot(name) : verb === 'stop' ? await ex.stopBot(name) : await ex.restartBot(name);
         process.stdout.write(`${name}: ${s.status}\n`);
-      }
+      }));
     }));
   }
 
   bot.command('rm').alias('remove').description('stop bots gracefully and delete their definitions (data volumes stay): names, globs or all')
     .option('--volumes', 'delete their data volumes too').argument('<names...>').action(action(async (patterns: string[], o: { volumes?: boolean }, cmd: Command) => {
     const ex = executor(cmd);
-    for (const n of ex.resolve(patterns)) {
+    await Promise.all(ex.resolve(patterns).map(async (n) => {
       await ex.remove(n, { volumes: o.volumes });
       process.stdout.write(n + '\n');
-    }
+    }));
   }));
 
   bot
