@@ -6,11 +6,12 @@ import type { ContainerEngine } from '../engine/engine.js';
 import { EngineError } from '../errors.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { StatsSample } from '../monitor/stats.js';
-import { parseBot, validateBots, type Bot, type BotInput, type DeploymentType } from './bot.js';
+import { botBrief, parseBot, validateBots, type Bot, type BotBrief, type BotInput, type DeploymentType } from './bot.js';
 import { readBotFile } from './botfile.js';
 import { ContainerBackend, volumeDir } from './container.js';
 import { KubernetesBackend, validatedManifests } from './kubernetes.js';
 import { LocalBackend, type LocalState } from './local.js';
+import { pinCommand } from './pincommand.js';
 import type { Backend, BotStatus } from './types.js';
 
 /** What codex32 keeps about a bot beside its definition: the user's intent survives every restart of codex32. */
@@ -56,8 +57,13 @@ export class AdaptiveExecutor {
     const given = validateBots(inputs);
     // a relative script is resolved now, against where the definition was given, not where it later runs
     inputs = inputs.map((b, i) => { const s = given[i].script; return s === undefined || isAbsolute(s) ? b : { ...b, script: resolve(options.baseDir ?? process.cwd(), s) }; });
-    const bots = validateBots(inputs);
-    this.checkDeployable(bots);
+    let bots = validateBots(inputs);
+    // each LOCAL_PROCESS command pinned to an absolute program now; every problem of every bot in one error
+    const pinned = bots.map((b, i) => pinCommand(this.engine.store, inputs[i], b));
+    const issues = [...pinned.flatMap((p) => (p.issue ? [p.issue] : [])), ...this.deployIssues(bots)];
+    if (issues.length) throw new EngineError('INVALID_CONFIG', `Invalid bot file:\n  ${issues.join('\n  ')}`, { context: { issues } });
+    inputs = pinned.map((p) => p.input);
+    bots = validateBots(inputs);
     const names = new Set(bots.map((b) => b.name));
     // copies of an `instances` definition that the new definition no longer has are removed
     const groups = new Set(bots.flatMap((b) => [b.name, b.instance_of ?? b.name]));
@@ -82,8 +88,8 @@ export class AdaptiveExecutor {
     return { applied: bots.map((b) => b.name), started, failed };
   }
 
-  /** Refuse, all at once, what a backend cannot honour: nothing is stored when one bot asks for it. */
-  private checkDeployable(bots: Bot[]): void {
+  /** What a backend cannot honour, for every bot: nothing is stored when one bot asks for it. */
+  private deployIssues(bots: Bot[]): string[] {
     const issues: string[] = [];
     for (const b of bots) {
       const d = b.deployment;
@@ -93,7 +99,7 @@ export class AdaptiveExecutor {
       if (d.volumes.length && (d.type === 'LOCAL_PROCESS' || (d.type === 'CUSTOM_CONTAINER' && isolation === 'minimal')))
         issues.push(`bot ${b.name}: deployment.volumes: a volume needs a mount namespace (isolation standard or strict); a ${d.type === 'LOCAL_PROCESS' ? 'LOCAL_PROCESS bot' : 'minimal container'} sees the host's filesystem, so write to a host directory instead`);
     }
-    if (issues.length) throw new EngineError('INVALID_CONFIG', `Invalid bot file:\n  ${issues.join('\n  ')}`, { context: { issues } });
+    return issues;
   }
 
   /** Apply a bot file (codex32's, or a PM2 ecosystem file as JSON, YAML or JavaScript). Nothing is stored unless every bot in it is valid. */
@@ -116,13 +122,13 @@ export class AdaptiveExecutor {
     });
   }
 
-  /** Bot names matching each pattern: a name, the name of an `instances` definition (all its copies), a glob, or `all`. */
+  /** Bot names matching each pattern: a name, the name of an `instances` definition (all its copies), a namespace, a glob, or `all`. */
   resolve(patterns: string[]): string[] {
     const all = this.list();
     const out = new Set<string>();
     for (const p of patterns) {
       const isGlob = /[*?[\]{}]/.test(p);
-      const hit = p === 'all' ? all : all.filter((b) => b.name === p || b.instance_of === p || (isGlob && globMatch(p, b.name)));
+      const hit = p === 'all' ? all : all.filter((b) => b.name === p || b.instance_of === p || b.namespace === p || (isGlob && globMatch(p, b.name)));
       if (!hit.length) throw new EngineError('NO_SUCH_BOT', `No such bot: ${p}. Run \`codex32 bot ls\` to list bots.`, { context: { bot: p } });
       for (const b of hit) out.add(b.name);
     }
@@ -170,14 +176,17 @@ export class AdaptiveExecutor {
   }
 
   /** Where every bot (or those named) stands: the definitions and states read in one query, container bots' views in parallel. */
-  async statusAll(names?: string[]): Promise<Array<{ bot: Bot; status: BotStatus }>> {
+  async statusAll(names?: string[]): Promise<Array<{ bot: BotBrief; status: BotStatus }>> {
     const wanted = names && new Set(names);
     const rows = this.engine.store.listBots().filter((r) => !wanted || wanted.has(r.name));
     const local = this.backends.LOCAL_PROCESS as LocalBackend;
+    const container = this.backends.CUSTOM_CONTAINER as ContainerBackend;
     return Promise.all(rows.map(async (r) => {
-      const bot = parseBot(r.config, r.name);
-      const status = bot.deployment.type === 'LOCAL_PROCESS' ? local.statusOf(bot, r.state as LocalState) : await this.backend(bot).status(bot);
-      return { bot, status };
+      const bot = botBrief(r.name, r.type, r.config);
+      if (bot.type === 'LOCAL_PROCESS') return { bot, status: local.statusOf(bot, r.state as LocalState) };
+      if (bot.type === 'CUSTOM_CONTAINER') return { bot, status: await container.statusOf(bot) };
+      const full = parseBot(r.config, r.name);
+      return { bot, status: await this.backend(full).status(full) };
     }));
   }
 

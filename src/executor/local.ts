@@ -4,8 +4,8 @@ import type { ContainerEngine } from '../engine/engine.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { ProcRef } from '../state/types.js';
 import { EngineError } from '../errors.js';
-import type { Bot } from './bot.js';
-import { botContainerConfig, botEnv, gaveUp, restartPolicy } from './container.js';
+import type { Bot, BotBrief } from './bot.js';
+import { botContainerConfig, botEnv, gaveUp, logRotation, restartPolicy } from './container.js';
 import type { Backend, BotStatus } from './types.js';
 
 export interface LocalState {
@@ -45,7 +45,7 @@ export class LocalBackend implements Backend {
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...botEnv(bot) };
     const launched = await this.engine.processes.launch(bot.name, {
       source: bot.script, command: bot.args, env, port: bot.deployment.port, restart: restartPolicy(bot), health: cfg.health,
-      stopSignal: bot.deployment.stop_signal, stopTimeout: bot.deployment.stop_timeout,
+      stopSignal: bot.deployment.stop_signal, stopTimeout: bot.deployment.stop_timeout, ...logRotation(bot),
     });
     const prev = this.state(bot);
     this.engine.store.setBotState(bot.name, { ...prev, shim: launched.shim, port: launched.port, hash, restartBase: prev.restartBase ?? 0 });
@@ -62,18 +62,18 @@ export class LocalBackend implements Backend {
   }
 
   async status(bot: Bot): Promise<BotStatus> {
-    return this.statusOf(bot, this.state(bot));
+    return this.statusOf({ name: bot.name, restart: bot.deployment.restart.name }, this.state(bot));
   }
 
   /** Where a bot stands, from its stored state (so a listing of many reads the database once). */
-  statusOf(bot: Bot, st: LocalState): BotStatus {
+  statusOf(bot: Pick<BotBrief, 'name' | 'restart'>, st: LocalState): BotStatus {
     const base = { name: bot.name, type: 'LOCAL_PROCESS' as const };
     const { exists, alive, shim, last } = this.engine.processes.view(bot.name, st.shim);
     if (!exists) return { ...base, status: 'not-deployed', restarts: 0 };
     // a supervisor gone without recording its end was lost (killed, host restart): the bot is dead, not exited
     const ended = alive ? (shim?.phase ?? 'starting') : shim && shim.phase !== 'exited' ? 'dead' : 'exited';
     // PM2's `errored`: the policy wanted another restart but the restart limit was reached
-    const status = ended === 'exited' && gaveUp(bot, last) ? 'errored' : ended;
+    const status = ended === 'exited' && gaveUp(bot.restart, last) ? 'errored' : ended;
     return {
       ...base,
       status,

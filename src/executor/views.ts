@@ -40,6 +40,7 @@ export async function* mergedLogs(ex: AdaptiveExecutor, names: string[], options
 }
 
 export interface BotUsage extends BotStatus {
+  namespace?: string;
   cpuPercent?: number;
   memory?: number;
   memoryLimit?: number;
@@ -83,18 +84,19 @@ function writeMarks(file: string, marks: Record<string, UsageMark>): void {
 export async function botUsage(ex: AdaptiveExecutor, names?: string[]): Promise<BotUsage[]> {
   const all = await ex.statusAll(names);
   const running = all.filter(({ status }) => status.status === 'running' && status.pid);
-  const procs = running.some(({ bot }) => bot.deployment.type === 'LOCAL_PROCESS') ? sweepProcs() : new Map();
+  const procs = running.some(({ bot }) => bot.type === 'LOCAL_PROCESS') ? sweepProcs() : new Map();
   const children = childrenOf(procs);
   const file = markFile(ex);
   const marks = readMarks(file);
   const next: Record<string, UsageMark> = {};
   const now = Date.now();
-  const usage = await Promise.all(all.map(async ({ bot, status: s }): Promise<BotUsage> => {
+  const usage = await Promise.all(all.map(async ({ bot, status }): Promise<BotUsage> => {
+    const s: BotUsage = bot.namespace ? { ...status, namespace: bot.namespace } : status;
     if (s.status !== 'running' || !s.pid) return s;
     let cpuMs: number;
     let memory: number;
     let memoryLimit: number | undefined;
-    if (bot.deployment.type === 'LOCAL_PROCESS') {
+    if (bot.type === 'LOCAL_PROCESS') {
       const root = procs.get(s.pid);
       const tree = root ? treeOf(procs, children, { pid: s.pid, start: root.start }) : [];
       if (!tree.length) return s;

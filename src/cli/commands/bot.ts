@@ -42,8 +42,9 @@ export function registerBot(program: Command): void {
       const rows = await botUsage(ex);
       if (o.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       const now = Date.now();
-      process.stdout.write(table(['NAME', 'TYPE', 'STATUS', 'PID', 'CPU %', 'MEMORY', 'RESTARTS', 'UPTIME', 'URL'], rows.map((s) => [
-        s.name, s.type, s.status, s.pid ? String(s.pid) : '-', s.cpuPercent !== undefined ? s.cpuPercent.toFixed(1) : '-',
+      const ns = rows.some((s) => s.namespace); // PM2's column, shown once a bot has a namespace
+      process.stdout.write(table(['NAME', ...(ns ? ['NAMESPACE'] : []), 'TYPE', 'STATUS', 'PID', 'CPU %', 'MEMORY', 'RESTARTS', 'UPTIME', 'URL'], rows.map((s) => [
+        s.name, ...(ns ? [s.namespace ?? '-'] : []), s.type, s.status, s.pid ? String(s.pid) : '-', s.cpuPercent !== undefined ? s.cpuPercent.toFixed(1) : '-',
         s.memory !== undefined ? size(s.memory) + (s.memoryLimit ? ` / ${size(s.memoryLimit)}` : '') : '-', String(s.restarts),
         s.startedAt && s.status === 'running' ? humanDuration(now - s.startedAt) : '-', s.url ?? '-',
       ])));
@@ -51,7 +52,7 @@ export function registerBot(program: Command): void {
 
   const verbs = [['start', 'run stopped bots again'], ['stop', 'stop bots gracefully; they stay stopped until started'], ['restart', 'restart bots (stop, then start the code on disk)']] as const;
   for (const [verb, desc] of verbs) {
-    const c = bot.command(verb).description(`${desc}: names, globs ("api-*") or all`).argument('<names...>');
+    const c = bot.command(verb).description(`${desc}: names, namespaces, globs ("api-*") or all`).argument('<names...>');
     if (verb === 'start') c.alias('run');
     c.action(action(async (patterns: string[], _o: object, cmd: Command) => {
       const ex = executor(cmd);
