@@ -138,14 +138,14 @@ function translate(app: App, baseDir: string, envName: string | undefined, bad: 
   const interp = program ? 'none' : typeof app.interpreter === 'string' ? app.interpreter : undefined;
   const nodeArgs = Array.isArray(app.node_args) ? app.node_args.map(String) : typeof app.node_args === 'string' ? splitArgs(app.node_args) : [];
   const args = Array.isArray(app.args) ? app.args.map(String) : typeof app.args === 'string' ? splitArgs(app.args) : [];
-  // the bot's directory (what a container gets as /app): the script itself when it is a directory, else cwd
+  // the bot's directory: the script itself when it is a directory; else for a host process cwd (the script
+  // may lie anywhere), for a container what it gets as /app: cwd when given, else the script's directory
   const isDir = existsSync(script) && statSync(script).isDirectory();
-  const home = isDir ? script : cwd;
+  const type = (deployment.type as string | undefined) ?? 'LOCAL_PROCESS';
+  const home = isDir ? script : type === 'LOCAL_PROCESS' || program || typeof app.cwd === 'string' ? cwd : dirname(script);
   const rel = relative(home, script) || '.';
   const outside = isAbsolute(rel) || rel.startsWith('..');
   const interpreter = interp === 'none' ? undefined : interp ?? INTERPRETER_BY_EXT[extname(script)] ?? (hasShebang(script) ? undefined : 'node');
-  const type = (deployment.type as string | undefined) ?? 'LOCAL_PROCESS';
-  // a host process runs a script anywhere; a container sees only its directory
   if (outside && !program && type !== 'LOCAL_PROCESS') bad('script', `Expected the script inside cwd (${home}): a ${type} bot gets that directory only, got \`${script}\``);
   const command = [...(interpreter ? [interpreter, ...nodeArgs] : []), rel === '.' || outside ? script : `./${rel}`.replace(/^\.\/\.\//, './'), ...args];
 

@@ -9,6 +9,13 @@ import { botUsage, mergedLogs } from '../../executor/views.js';
 
 const size = (n: number) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)}GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)}MiB` : `${(n / 1024).toFixed(0)}KiB`);
 
+/** Print what succeeded, in order; then fail with the first failure (the others went ahead). */
+function reportAll<T>(done: PromiseSettledResult<T>[], line: (value: T, i: number) => string): void {
+  process.stdout.write(done.map((d, i) => (d.status === 'fulfilled' ? line(d.value, i) : '')).join(''));
+  const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 const executor = (cmd: Command) => new AdaptiveExecutor(engineFor(cmd));
 
 /** Register the bot commands. */
@@ -57,20 +64,19 @@ export function registerBot(program: Command): void {
     c.action(action(async (patterns: string[], _o: object, cmd: Command) => {
       const ex = executor(cmd);
       // all at once: the bots' grace periods overlap instead of adding up
-      await Promise.all(ex.resolve(patterns).map(async (name) => {
+      const done = await Promise.allSettled(ex.resolve(patterns).map(async (name) => {
         const s = verb === 'start' ? await ex.runBot(name) : verb === 'stop' ? await ex.stopBot(name) : await ex.restartBot(name);
-        process.stdout.write(`${name}: ${s.status}\n`);
+        return `${name}: ${s.status}\n`;
       }));
+      reportAll(done, (line) => line); // in the order named, whichever finished first
     }));
   }
 
   bot.command('rm').alias('remove').description('stop bots gracefully and delete their definitions (data volumes stay): names, globs or all')
     .option('--volumes', 'delete their data volumes too').argument('<names...>').action(action(async (patterns: string[], o: { volumes?: boolean }, cmd: Command) => {
     const ex = executor(cmd);
-    await Promise.all(ex.resolve(patterns).map(async (n) => {
-      await ex.remove(n, { volumes: o.volumes });
-      process.stdout.write(n + '\n');
-    }));
+    const names = ex.resolve(patterns);
+    reportAll(await Promise.allSettled(names.map((n) => ex.remove(n, { volumes: o.volumes }))), (_, i) => names[i] + '\n');
   }));
 
   bot
