@@ -20,6 +20,15 @@ export interface BotIntent {
   userStopped?: boolean;
   /** the time of the last log record copied to out_file/error_file */
   copiedMs?: number;
+  /** restarts asked for, by reason (the supervisor counts its own) */
+  restartsBy?: Record<string, number>;
+}
+
+/** A backend's status with the restarts asked for added, each reason counted apart. */
+function withRestarts(s: BotStatus, intent: BotIntent): BotStatus {
+  const asked = Object.entries(intent.restartsBy ?? {});
+  if (!asked.length) return s;
+  return { ...s, restarts: s.restarts + asked.reduce((t, [, n]) => t + n, 0), restartReasons: { policy: s.restarts, ...intent.restartsBy } };
 }
 
 export type { BotStatus } from './types.js';
@@ -150,11 +159,23 @@ export class AdaptiveExecutor {
   /** Restart a bot: a graceful stop, then a start of the code now on disk. */
   restartBot(name: string): Promise<BotStatus> {
     this.setIntent(name, { userStopped: false });
+    this.countRestart(name, 'user');
     return this.act(name, (backend, bot) => backend.restart(bot));
   }
 
-  /** A restart codex32 decides on (memory, cron, watch): never starts a bot the user stopped meanwhile. */
-  async autoRestart(name: string): Promise<BotStatus> {
+  /** Count a restart asked for with its reason, as PM2's restart count does. */
+  private countRestart(name: string, reason: string): void {
+    this.engine.store.tx(() => {
+      const row = this.engine.store.getBot(name);
+      const by = { ...((row?.state as BotIntent | undefined)?.restartsBy ?? {}) };
+      by[reason] = (by[reason] ?? 0) + 1;
+      if (row) this.engine.store.setBotState(name, { ...row.state, restartsBy: by });
+    });
+  }
+
+  /** A restart codex32 decides on (memory, cron, watch: the reason): never starts a bot the user stopped meanwhile. */
+  async autoRestart(name: string, reason = 'auto'): Promise<BotStatus> {
+    this.countRestart(name, reason);
     await this.act(name, (backend, bot) => backend.stop(bot));
     if (this.intent(name).userStopped) return this.status(name);
     await this.act(name, (backend, bot) => backend.run(bot));
@@ -172,7 +193,7 @@ export class AdaptiveExecutor {
   /** Where a bot stands now. */
   async status(name: string): Promise<BotStatus> {
     const bot = this.get(name);
-    return this.backend(bot).status(bot);
+    return withRestarts(await this.backend(bot).status(bot), this.intent(name));
   }
 
   /** Where every bot (or those named) stands: the definitions and states read in one query, container bots' views in parallel. */
@@ -183,10 +204,9 @@ export class AdaptiveExecutor {
     const container = this.backends.CUSTOM_CONTAINER as ContainerBackend;
     return Promise.all(rows.map(async (r) => {
       const bot = botBrief(r.name, r.type, r.config);
-      if (bot.type === 'LOCAL_PROCESS') return { bot, status: local.statusOf(bot, r.state as LocalState) };
-      if (bot.type === 'CUSTOM_CONTAINER') return { bot, status: await container.statusOf(bot) };
-      const full = parseBot(r.config, r.name);
-      return { bot, status: await this.backend(full).status(full) };
+      const full = bot.type === 'KUBERNETES_POD' ? parseBot(r.config, r.name) : undefined;
+      const s = bot.type === 'LOCAL_PROCESS' ? local.statusOf(bot, r.state as LocalState) : full ? await this.backend(full).status(full) : await container.statusOf(bot);
+      return { bot, status: withRestarts(s, r.state as BotIntent) };
     }));
   }
 

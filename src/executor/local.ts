@@ -43,12 +43,15 @@ export class LocalBackend implements Backend {
     // a defined environment whoever starts it (a shell, serve, systemd at boot): the bot's own, plus
     // PATH and HOME; nothing of the caller's (codex32's settings and the service token among them)
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...botEnv(bot) };
+    // a new supervisor counts from 0: the restarts of the ones before it are carried in the bot's state
+    const before = this.state(bot);
+    const carried = (before.restartBase ?? 0) + (this.engine.processes.view(bot.name, before.shim).shim?.restarts ?? 0);
     const launched = await this.engine.processes.launch(bot.name, {
       source: bot.script, command: bot.args, env, port: bot.deployment.port, restart: restartPolicy(bot), health: cfg.health,
       stopSignal: bot.deployment.stop_signal, stopTimeout: bot.deployment.stop_timeout, ...logRotation(bot),
     });
     const prev = this.state(bot);
-    this.engine.store.setBotState(bot.name, { ...prev, shim: launched.shim, port: launched.port, hash, restartBase: prev.restartBase ?? 0 });
+    this.engine.store.setBotState(bot.name, { ...prev, shim: launched.shim, port: launched.port, hash, restartBase: carried });
     if (launched.failure) throw launched.failure;
   }
 
@@ -78,7 +81,7 @@ export class LocalBackend implements Backend {
       ...base,
       status,
       pid: alive && shim?.phase === 'running' ? shim.init.pid : undefined,
-      restarts: shim?.restarts ?? 0,
+      restarts: (st.restartBase ?? 0) + (shim?.restarts ?? 0),
       exitCode: status === 'exited' || status === 'errored' ? last?.exitCode : undefined,
       startedAt: shim?.runStartedAt || undefined,
       health: shim && shim.health !== 'none' ? shim.health : undefined,

@@ -52,7 +52,7 @@ export function registerBot(program: Command): void {
       const ns = rows.some((s) => s.namespace); // PM2's column, shown once a bot has a namespace
       process.stdout.write(table(['NAME', ...(ns ? ['NAMESPACE'] : []), 'TYPE', 'STATUS', 'PID', 'CPU %', 'MEMORY', 'RESTARTS', 'UPTIME', 'URL'], rows.map((s) => [
         s.name, ...(ns ? [s.namespace ?? '-'] : []), s.type, s.status, s.pid ? String(s.pid) : '-', s.cpuPercent !== undefined ? s.cpuPercent.toFixed(1) : '-',
-        s.memory !== undefined ? size(s.memory) + (s.memoryLimit ? ` / ${size(s.memoryLimit)}` : '') : '-', String(s.restarts),
+        s.memory !== undefined ? size(s.memory) + (s.memoryLimit ? ` / ${size(s.memoryLimit)}` : '') : '-', String(s.restarts) + (s.restartReasons ? ` (${Object.entries(s.restartReasons).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ')})` : ''),
         s.startedAt && s.status === 'running' ? humanDuration(now - s.startedAt) : '-', s.url ?? '-',
       ])));
     }));
