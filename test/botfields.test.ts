@@ -111,6 +111,10 @@ describe('bot fields', () => {
     expect(msg).toMatch(/bot a: deployment\.cron_restart: Expected a cron pattern/);
     expect(msg).toMatch(/bot b: log_date_format: only with out_file or error_file/);
     expect(msg).not.toMatch(/bot c/);
+    // codex32's own form refuses the same, and the Kubernetes-only fields outside Kubernetes, all at once
+    const native = write(tmp, 'native.yaml', `bots:\n  - { name: n1, script: ${script}, log_date_format: YYYY, deployment: { type: LOCAL_PROCESS, namespace: prod, image: "node:20" } }\n`);
+    const { bots } = await readBotFile(native);
+    await expect(ex.apply(bots)).rejects.toThrow(/bot n1: log_date_format: Expected out_file or error_file[\s\S]*bot n1: deployment\.namespace: Expected only with type KUBERNETES_POD[\s\S]*bot n1: deployment\.image/);
     const ok = write(tmp, 'envs.json', JSON.stringify({ apps: [{ name: 'd', script, env_production: { X: '1' } }] }));
     await expect(readBotFile(ok, { env: 'staging' })).rejects.toThrow(/--env staging: no app has env_staging; the environments given are env_production/);
     expect((await readBotFile(ok, { env: 'production' })).bots[0].env).toEqual({ X: '1' });

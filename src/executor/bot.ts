@@ -114,6 +114,13 @@ export const BotSchema = z
     if (!b.script === !b.image) ctx.addIssue({ code: 'custom', path: ['script'], message: 'Expected exactly one of `script` (a path) and `image` (an OCI image such as team/bot:1.0)' });
     if (b.image && b.deployment.type === 'LOCAL_PROCESS') ctx.addIssue({ code: 'custom', path: ['image'], message: 'Expected a script for LOCAL_PROCESS, which runs on the host without a root filesystem; an image needs CUSTOM_CONTAINER or KUBERNETES_POD' });
     if (b.image && b.watch !== false) ctx.addIssue({ code: 'custom', path: ['watch'], message: 'Expected no watch for an image bot: it has no files on the host to watch' });
+    // refused rather than ignored: each would do nothing where it is
+    if (b.log_date_format && !b.out_file && !b.error_file)
+      ctx.addIssue({ code: 'custom', path: ['log_date_format'], message: 'Expected out_file or error_file with it: it formats the times in those copies (codex32\'s own log has the time of every line: `codex32 bot logs -t NAME`)' });
+    if (b.deployment.type !== 'KUBERNETES_POD' && b.deployment.namespace !== 'default')
+      ctx.addIssue({ code: 'custom', path: ['deployment', 'namespace'], message: 'Expected only with type KUBERNETES_POD (the cluster\'s namespace); PM2\'s namespace is the top-level `namespace`' });
+    if (b.deployment.type !== 'KUBERNETES_POD' && b.deployment.image)
+      ctx.addIssue({ code: 'custom', path: ['deployment', 'image'], message: 'Expected only with type KUBERNETES_POD; a container bot runs its script, or the top-level `image`' });
   });
 
 export type BotInput = z.input<typeof BotSchema>;

@@ -151,8 +151,9 @@ function translate(app: App, baseDir: string, envName: string | undefined, bad: 
 
   const watch = app.watch === undefined ? false : app.watch === true || app.watch === false ? app.watch : ([] as unknown[]).concat(app.watch).map(String);
   const ignore = app.ignore_watch === undefined ? [] : ([] as unknown[]).concat(app.ignore_watch).map(String);
-  const logFormat = typeof app.log_date_format === 'string' ? app.log_date_format : app.time === true ? PM2_DATE : undefined;
-  if (logFormat && app.out_file === undefined && app.error_file === undefined)
+  const copies = app.out_file !== undefined || app.error_file !== undefined;
+  const logFormat = !copies ? undefined : typeof app.log_date_format === 'string' ? app.log_date_format : app.time === true ? PM2_DATE : undefined;
+  if (!copies && (typeof app.log_date_format === 'string' || app.time === true))
     bad(app.log_date_format !== undefined ? 'log_date_format' : 'time', 'only with out_file or error_file: codex32 keeps its own log with the time of every line (`codex32 bot logs -t NAME` shows it); add out_file for a copy in this format, or remove the field');
   const base: BotInput = {
     name, script: home, args: command, env, deployment: deployment as BotInput['deployment'],
