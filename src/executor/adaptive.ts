@@ -5,6 +5,7 @@ import picomatch from 'picomatch';
 import type { ContainerEngine } from '../engine/engine.js';
 import { EngineError } from '../errors.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
+import { childrenOf, sweepProcs, treeUsage } from '../monitor/procsweep.js';
 import type { StatsSample } from '../monitor/stats.js';
 import { botBrief, parseBot, validateBots, type Bot, type BotBrief, type BotInput, type DeploymentType } from './bot.js';
 import { readBotFile } from './botfile.js';
@@ -222,14 +223,17 @@ export class AdaptiveExecutor {
     return this.backend(bot).stats(bot);
   }
 
-  /** Usage samples of every running LOCAL_PROCESS bot (containers' come from the engine's stats). */
+  /** Usage samples of every running LOCAL_PROCESS bot, from one read of /proc (containers' come from the engine's stats). */
   async localStats(): Promise<StatsSample[]> {
-    const out: StatsSample[] = [];
-    for (const b of this.list()) if (b.deployment.type === 'LOCAL_PROCESS') {
-      const s = await this.backend(b).stats(b).catch(() => undefined);
-      if (s) out.push(s);
-    }
-    return out;
+    const running = (await this.statusAll()).filter(({ bot, status }) => bot.type === 'LOCAL_PROCESS' && status.status === 'running' && status.pid);
+    if (!running.length) return [];
+    const procs = sweepProcs();
+    const children = childrenOf(procs);
+    const now = Date.now();
+    return running.flatMap(({ bot, status: s }) => {
+      const u = treeUsage(procs, children, s.pid!);
+      return u ? [{ id: `local-${bot.name}`, name: bot.name, time: now, ...u, uptimeMs: s.startedAt ? now - s.startedAt : 0, restarts: s.restarts }] : [];
+    });
   }
 
   /** The Kubernetes manifests the bot would be deployed as, validated. */

@@ -2,7 +2,7 @@
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { childrenOf, sweepProcs, treeOf } from '../monitor/procsweep.js';
+import { childrenOf, sweepProcs, treeUsage } from '../monitor/procsweep.js';
 import type { StatsSample } from '../monitor/stats.js';
 import type { AdaptiveExecutor } from './adaptive.js';
 import type { BotStatus } from './types.js';
@@ -97,11 +97,9 @@ export async function botUsage(ex: AdaptiveExecutor, names?: string[]): Promise<
     let memory: number;
     let memoryLimit: number | undefined;
     if (bot.type === 'LOCAL_PROCESS') {
-      const root = procs.get(s.pid);
-      const tree = root ? treeOf(procs, children, { pid: s.pid, start: root.start }) : [];
-      if (!tree.length) return s;
-      cpuMs = tree.reduce((t, p) => t + procs.get(p)!.cpuMs, 0);
-      memory = tree.reduce((t, p) => t + procs.get(p)!.rss, 0);
+      const u = treeUsage(procs, children, s.pid);
+      if (!u) return s;
+      ({ cpuMs, rss: memory } = u);
     } else {
       const st = await ex.stats(bot.name).catch(() => undefined);
       if (!st) return s;

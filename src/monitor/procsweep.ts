@@ -68,3 +68,17 @@ export function childrenOf(procs: Map<number, ProcEntry>): Map<number, number[]>
   }
   return out;
 }
+
+/** CPU time, memory and process count of the tree rooted at the live process pid, from one sweep; undefined when it is gone. */
+export function treeUsage(procs: Map<number, ProcEntry>, children: Map<number, number[]>, pid: number): { cpuMs: number; rss: number; pids: number } | undefined {
+  const root = procs.get(pid);
+  const tree = root ? treeOf(procs, children, { pid, start: root.start }) : [];
+  if (!tree.length) return undefined;
+  let cpuMs = 0;
+  let rss = 0;
+  for (const p of tree) {
+    cpuMs += procs.get(p)!.cpuMs;
+    rss += procs.get(p)!.rss;
+  }
+  return { cpuMs, rss, pids: tree.length };
+}
