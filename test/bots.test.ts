@@ -33,10 +33,10 @@ describe.each(['LOCAL_PROCESS', 'CUSTOM_CONTAINER'] as const)('%s bots', (type) 
     expect(ex.list().map((b) => b.name)).not.toContain(name);
   });
 
-  it('applies the restart policy: on-failure:2 restarts twice, then exits', async () => {
+  it('applies the restart policy: on-failure:2 restarts twice, then gives up: errored, as PM2 says', async () => {
     const name = n('crash');
     await ex.apply([{ name, script: join(ROOT, 'bots', 'crasher.py'), env: { LIFETIME: '0.1', EXIT_CODE: '3' }, deployment: { type, restart: 'on-failure:2' } }]);
-    await until(async () => (await ex.status(name)).status === 'exited', 15_000, 100);
+    await until(async () => (await ex.status(name)).status === 'errored', 15_000, 100);
     const s = await ex.status(name);
     expect(s.restarts).toBe(2);
     expect(s.exitCode).toBe(3);
@@ -71,13 +71,13 @@ describe.each(['LOCAL_PROCESS', 'CUSTOM_CONTAINER'] as const)('%s bots', (type) 
       { name: spent, script: join(ROOT, 'bots', 'crasher.py'), env: { LIFETIME: '0.05' }, deployment: { type, restart: 'on-failure:1' } },
     ]);
     await ex.stopBot(kept);
-    await until(async () => (await ex.status(spent)).status === 'exited', 15_000, 100);
+    await until(async () => (await ex.status(spent)).status === 'errored', 15_000, 100);
     // what serve does when it starts: the engine's start --all, then the bots' restore
     const again = new AdaptiveExecutor(engine);
     await engine.startAll();
     expect(await again.restore({ initial: true })).toEqual([]);
     expect((await again.status(kept)).status).toBe('exited');
-    expect(await again.status(spent)).toMatchObject({ status: 'exited', restarts: 1 });
+    expect(await again.status(spent)).toMatchObject({ status: 'errored', restarts: 1 });
     await ex.remove(kept);
     await ex.remove(spent);
   });

@@ -55,4 +55,38 @@ describe.skipIf(skip)(`dashboard${skip ? ' (skipped: no /usr/bin/chromium; run s
     }
     expect((await engine.list({ all: true })).find((c) => c.name === 'bot-heartbeat')?.status).toBe('exited');
   });
+
+  it('fits a phone (390 px): host totals, alerts for a bot that gave up, a crash loop and a memory restart', async () => {
+    const ex = new AdaptiveExecutor(engine);
+    const crasher = join(ROOT, 'bots', 'crasher.py');
+    await ex.apply([
+      { name: 'gave-up', script: crasher, env: { LIFETIME: '0.05', EXIT_CODE: '3' }, deployment: { type: 'LOCAL_PROCESS', restart: 'on-failure:1' } },
+      { name: 'looper', script: crasher, env: { LIFETIME: '0.2' }, deployment: { type: 'LOCAL_PROCESS', restart: 'always', restart_delay: 0.1, backoff_max: 0.2 } },
+    ]);
+    await ex.autoRestart('heartbeat', 'memory_restart'); // counted as the manager counts it; the user's stop still holds
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      await page.goto(`${base}/#token=${token}`);
+      await page.locator('[data-alert="gave-up"]', { hasText: 'gave-up gave up after 1 restarts (exit 3)' }).waitFor({ timeout: 60_000 });
+      await page.locator('[data-alert="crash-loop"]', { hasText: 'looper is crash-looping' }).waitFor({ timeout: 60_000 });
+      await page.locator('[data-alert="memory"]', { hasText: 'heartbeat was restarted 1× for passing its memory_restart' }).waitFor({ timeout: 60_000 });
+      await page.locator('[data-host="cpu"]', { hasText: /^CPU \d+% of \d+/ }).waitFor({ timeout: 10_000 });
+      expect(await page.locator('[data-host="mem"]').textContent()).toMatch(/^Memory \d+\.\d MiB \/ \d+\.\d MiB/);
+      // nothing wider than the phone: each bot is a card whose cells name their column
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      const card = page.locator('tr[data-bot="gave-up"]');
+      expect(await card.evaluate((tr) => tr.getBoundingClientRect().width)).toBeLessThanOrEqual(390);
+      expect(await card.locator('td[data-status]').getAttribute('data-label')).toBe('Status');
+      expect(await card.locator('td[data-status]').textContent()).toBe('errored');
+      mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+      const shot = await page.screenshot({ path: join(ROOT, 'test-artifacts', 'dashboard-phone.png'), fullPage: true });
+      // the PNG's header: 390 px wide, as the page was laid out
+      expect(shot.readUInt32BE(16)).toBe(390);
+    } finally {
+      await browser.close();
+      for (const b of ['gave-up', 'looper']) await ex.remove(b);
+    }
+  });
 });

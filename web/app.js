@@ -94,12 +94,51 @@ function showLogs(label, path) {
   }, logSource.signal).catch(() => undefined);
 }
 
+/** The host's totals in the bar above the tables. */
+function showHost(h) {
+  if (!h) return;
+  const bar = (pct) => el('span', { class: `bar${pct >= 90 ? ' hot' : ''}` }, el('i', { style: `width:${Math.min(100, pct).toFixed(0)}%` }));
+  const memPct = (h.memUsed / h.memTotal) * 100;
+  document.querySelector('[data-host="cpu"]').replaceChildren(`CPU ${h.cpuPercent.toFixed(0)}% of ${h.cpus} `, bar(h.cpuPercent));
+  document.querySelector('[data-host="mem"]').replaceChildren(`Memory ${mib(h.memUsed)} / ${mib(h.memTotal)} `, bar(memPct));
+  document.querySelector('[data-host="load"]').textContent = `load ${h.load.join(' ')}`;
+}
+
+/** What needs a look: a bot that gave up, one in a crash loop, one restarted for its memory. */
+function alertsFor(bots) {
+  const out = [];
+  for (const b of bots) {
+    const why = b.restartReasons ?? {};
+    const policy = why.policy ?? b.restarts;
+    if (b.status === 'errored') out.push(['bad', 'gave-up', `${b.name} gave up after ${b.restarts} restarts (exit ${b.exitCode ?? '?'}): fix it, then Start`]);
+    else if (b.status === 'restarting' || (policy >= 3 && b.status !== 'exited')) out.push(['warn', 'crash-loop', `${b.name} is crash-looping: ${policy} restarts after exits`]);
+    if (why.memory_restart) out.push(['warn', 'memory', `${b.name} was restarted ${why.memory_restart}× for passing its memory_restart`]);
+  }
+  return out;
+}
+
+function showAlerts(bots) {
+  const list = document.getElementById('alerts');
+  const alerts = alertsFor(bots);
+  list.replaceChildren(...alerts.map(([level, kind, text]) => el('li', { class: level, dataset: { alert: kind } }, text)));
+  list.hidden = alerts.length === 0;
+}
+
+/** Each cell carries its column's name, shown beside it where the table is laid out as cards (a phone). */
+function labelCells(table) {
+  const names = [...table.querySelectorAll('thead th')].map((th) => th.textContent);
+  for (const tr of table.querySelectorAll('tbody tr')) [...tr.children].forEach((td, i) => (td.dataset.label = names[i] ?? ''));
+}
+
 async function refresh() {
-  const [bots, containers, stats] = await Promise.all([
+  const [bots, containers, stats, host] = await Promise.all([
     fetch('/api/bots', { headers: auth() }).then((r) => (r.ok ? r.json() : [])),
     fetch('/api/containers', { headers: auth() }).then((r) => (r.ok ? r.json() : [])),
     fetch('/api/stats', { headers: auth() }).then((r) => (r.ok ? r.json() : [])),
+    fetch('/api/host', { headers: auth() }).then((r) => (r.ok ? r.json() : undefined)),
   ]);
+  showHost(host);
+  showAlerts(bots);
   for (const s of stats) {
     const h = history.get(s.id) ?? { cpu: [], mem: [] };
     h.cpu.push(s.cpuPercent);
@@ -115,7 +154,7 @@ async function refresh() {
     el('td', { class: 'muted' }, b.type),
     el('td', { class: `status ${b.status}`, dataset: { status: b.status } }, b.status),
     el('td', {}, b.status === 'running' && b.startedAt ? uptime(now - b.startedAt) : '-'),
-    el('td', {}, b.restarts),
+    el('td', { title: Object.entries(b.restartReasons ?? {}).map(([k, n]) => `${k} ${n}`).join(', ') }, b.restarts),
     ...usageCells(b.containerId ?? `local-${b.name}`),
     el('td', {}, b.url ? el('a', { href: b.url, target: '_blank' }, b.url) : '-'),
     el('td', {},
@@ -125,6 +164,7 @@ async function refresh() {
       el('button', { onclick: () => showLogs(`bot ${b.name}`, `/api/bots/${b.name}/logs`) }, 'Logs')),
   )));
   document.getElementById('no-bots').hidden = bots.length > 0;
+  labelCells(document.getElementById('bots'));
   const ctrBody = document.querySelector('#containers tbody');
   ctrBody.replaceChildren(...containers.map((c) => el('tr', { dataset: { container: c.name } },
     el('td', {}, c.name),
@@ -141,6 +181,7 @@ async function refresh() {
       el('button', { dataset: { action: 'restart' }, onclick: () => api('POST', `/api/containers/${c.id}/restart`).then(refresh) }, 'Restart'),
       el('button', { onclick: () => showLogs(c.name, `/api/containers/${c.id}/logs`) }, 'Logs')),
   )));
+  labelCells(document.getElementById('containers'));
 }
 
 sse('/api/events?follow=1', (_type, ev) => {

@@ -30,6 +30,9 @@ export interface ProcessConfig {
   /** sent once to the main process on stop; SIGKILL follows after stopTimeout seconds */
   stopSignal?: number;
   stopTimeout?: number;
+  /** the log rotates past logMaxSize bytes, logMaxFiles files kept (the live one included) */
+  logMaxSize?: number;
+  logMaxFiles?: number;
 }
 
 /** What the supervisor of a process reports: liveness, its phase, and the last recorded exit. */
@@ -67,7 +70,7 @@ export class SupervisedProcesses {
     const health = cfg.health && HealthCheckSchema.parse(cfg.health);
     const entries = processPlanEntries({
       argv, cwd: home, env, log: join(dir, RUN_FILES.log), restart: cfg.restart, health, runBase: readExits(dir).at(-1)?.run ?? 0,
-      stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout,
+      stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout, logMaxSize: cfg.logMaxSize, logMaxFiles: cfg.logMaxFiles,
     });
     for (const f of [RUN_FILES.state, RUN_FILES.stopRequest, RUN_FILES.events, RUN_FILES.health]) rmSync(join(dir, f), { force: true });
     writeFileSync(join(dir, RUN_FILES.spec), encodeSpecEntries(entries), { mode: 0o600 });

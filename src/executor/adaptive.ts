@@ -5,12 +5,14 @@ import picomatch from 'picomatch';
 import type { ContainerEngine } from '../engine/engine.js';
 import { EngineError } from '../errors.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
+import { childrenOf, sweepProcs, treeUsage } from '../monitor/procsweep.js';
 import type { StatsSample } from '../monitor/stats.js';
-import { parseBot, validateBots, type Bot, type BotInput, type DeploymentType } from './bot.js';
+import { botBrief, parseBot, validateBots, type Bot, type BotBrief, type BotInput, type DeploymentType } from './bot.js';
 import { readBotFile } from './botfile.js';
 import { ContainerBackend, volumeDir } from './container.js';
 import { KubernetesBackend, validatedManifests } from './kubernetes.js';
-import { LocalBackend } from './local.js';
+import { LocalBackend, type LocalState } from './local.js';
+import { pinCommand } from './pincommand.js';
 import type { Backend, BotStatus } from './types.js';
 
 /** What codex32 keeps about a bot beside its definition: the user's intent survives every restart of codex32. */
@@ -19,6 +21,15 @@ export interface BotIntent {
   userStopped?: boolean;
   /** the time of the last log record copied to out_file/error_file */
   copiedMs?: number;
+  /** restarts asked for, by reason (the supervisor counts its own) */
+  restartsBy?: Record<string, number>;
+}
+
+/** A backend's status with the restarts asked for added, each reason counted apart. */
+function withRestarts(s: BotStatus, intent: BotIntent): BotStatus {
+  const asked = Object.entries(intent.restartsBy ?? {});
+  if (!asked.length) return s;
+  return { ...s, restarts: s.restarts + asked.reduce((t, [, n]) => t + n, 0), restartReasons: { policy: s.restarts, ...intent.restartsBy } };
 }
 
 export type { BotStatus } from './types.js';
@@ -56,8 +67,13 @@ export class AdaptiveExecutor {
     const given = validateBots(inputs);
     // a relative script is resolved now, against where the definition was given, not where it later runs
     inputs = inputs.map((b, i) => { const s = given[i].script; return s === undefined || isAbsolute(s) ? b : { ...b, script: resolve(options.baseDir ?? process.cwd(), s) }; });
-    const bots = validateBots(inputs);
-    this.checkDeployable(bots);
+    let bots = validateBots(inputs);
+    // each LOCAL_PROCESS command pinned to an absolute program now; every problem of every bot in one error
+    const pinned = bots.map((b, i) => pinCommand(this.engine.store, inputs[i], b));
+    const issues = [...pinned.flatMap((p) => (p.issue ? [p.issue] : [])), ...this.deployIssues(bots)];
+    if (issues.length) throw new EngineError('INVALID_CONFIG', `Invalid bot file:\n  ${issues.join('\n  ')}`, { context: { issues } });
+    inputs = pinned.map((p) => p.input);
+    bots = validateBots(inputs);
     const names = new Set(bots.map((b) => b.name));
     // copies of an `instances` definition that the new definition no longer has are removed
     const groups = new Set(bots.flatMap((b) => [b.name, b.instance_of ?? b.name]));
@@ -82,8 +98,8 @@ export class AdaptiveExecutor {
     return { applied: bots.map((b) => b.name), started, failed };
   }
 
-  /** Refuse, all at once, what a backend cannot honour: nothing is stored when one bot asks for it. */
-  private checkDeployable(bots: Bot[]): void {
+  /** What a backend cannot honour, for every bot: nothing is stored when one bot asks for it. */
+  private deployIssues(bots: Bot[]): string[] {
     const issues: string[] = [];
     for (const b of bots) {
       const d = b.deployment;
@@ -93,7 +109,7 @@ export class AdaptiveExecutor {
       if (d.volumes.length && (d.type === 'LOCAL_PROCESS' || (d.type === 'CUSTOM_CONTAINER' && isolation === 'minimal')))
         issues.push(`bot ${b.name}: deployment.volumes: a volume needs a mount namespace (isolation standard or strict); a ${d.type === 'LOCAL_PROCESS' ? 'LOCAL_PROCESS bot' : 'minimal container'} sees the host's filesystem, so write to a host directory instead`);
     }
-    if (issues.length) throw new EngineError('INVALID_CONFIG', `Invalid bot file:\n  ${issues.join('\n  ')}`, { context: { issues } });
+    return issues;
   }
 
   /** Apply a bot file (codex32's, or a PM2 ecosystem file as JSON, YAML or JavaScript). Nothing is stored unless every bot in it is valid. */
@@ -116,13 +132,13 @@ export class AdaptiveExecutor {
     });
   }
 
-  /** Bot names matching each pattern: a name, the name of an `instances` definition (all its copies), a glob, or `all`. */
+  /** Bot names matching each pattern: a name, the name of an `instances` definition (all its copies), a namespace, a glob, or `all`. */
   resolve(patterns: string[]): string[] {
     const all = this.list();
     const out = new Set<string>();
     for (const p of patterns) {
       const isGlob = /[*?[\]{}]/.test(p);
-      const hit = p === 'all' ? all : all.filter((b) => b.name === p || b.instance_of === p || (isGlob && globMatch(p, b.name)));
+      const hit = p === 'all' ? all : all.filter((b) => b.name === p || b.instance_of === p || b.namespace === p || (isGlob && globMatch(p, b.name)));
       if (!hit.length) throw new EngineError('NO_SUCH_BOT', `No such bot: ${p}. Run \`codex32 bot ls\` to list bots.`, { context: { bot: p } });
       for (const b of hit) out.add(b.name);
     }
@@ -144,11 +160,23 @@ export class AdaptiveExecutor {
   /** Restart a bot: a graceful stop, then a start of the code now on disk. */
   restartBot(name: string): Promise<BotStatus> {
     this.setIntent(name, { userStopped: false });
+    this.countRestart(name, 'user');
     return this.act(name, (backend, bot) => backend.restart(bot));
   }
 
-  /** A restart codex32 decides on (memory, cron, watch): never starts a bot the user stopped meanwhile. */
-  async autoRestart(name: string): Promise<BotStatus> {
+  /** Count a restart asked for with its reason, as PM2's restart count does. */
+  private countRestart(name: string, reason: string): void {
+    this.engine.store.tx(() => {
+      const row = this.engine.store.getBot(name);
+      const by = { ...((row?.state as BotIntent | undefined)?.restartsBy ?? {}) };
+      by[reason] = (by[reason] ?? 0) + 1;
+      if (row) this.engine.store.setBotState(name, { ...row.state, restartsBy: by });
+    });
+  }
+
+  /** A restart codex32 decides on (memory, cron, watch: the reason): never starts a bot the user stopped meanwhile. */
+  async autoRestart(name: string, reason = 'auto'): Promise<BotStatus> {
+    this.countRestart(name, reason);
     await this.act(name, (backend, bot) => backend.stop(bot));
     if (this.intent(name).userStopped) return this.status(name);
     await this.act(name, (backend, bot) => backend.run(bot));
@@ -166,7 +194,21 @@ export class AdaptiveExecutor {
   /** Where a bot stands now. */
   async status(name: string): Promise<BotStatus> {
     const bot = this.get(name);
-    return this.backend(bot).status(bot);
+    return withRestarts(await this.backend(bot).status(bot), this.intent(name));
+  }
+
+  /** Where every bot (or those named) stands: the definitions and states read in one query, container bots' views in parallel. */
+  async statusAll(names?: string[]): Promise<Array<{ bot: BotBrief; status: BotStatus }>> {
+    const wanted = names && new Set(names);
+    const rows = this.engine.store.listBots().filter((r) => !wanted || wanted.has(r.name));
+    const local = this.backends.LOCAL_PROCESS as LocalBackend;
+    const container = this.backends.CUSTOM_CONTAINER as ContainerBackend;
+    return Promise.all(rows.map(async (r) => {
+      const bot = botBrief(r.name, r.type, r.config);
+      const full = bot.type === 'KUBERNETES_POD' ? parseBot(r.config, r.name) : undefined;
+      const s = bot.type === 'LOCAL_PROCESS' ? local.statusOf(bot, r.state as LocalState) : full ? await this.backend(full).status(full) : await container.statusOf(bot);
+      return { bot, status: withRestarts(s, r.state as BotIntent) };
+    }));
   }
 
   /** A bot's log records. */
@@ -181,14 +223,17 @@ export class AdaptiveExecutor {
     return this.backend(bot).stats(bot);
   }
 
-  /** Usage samples of every running LOCAL_PROCESS bot (containers' come from the engine's stats). */
+  /** Usage samples of every running LOCAL_PROCESS bot, from one read of /proc (containers' come from the engine's stats). */
   async localStats(): Promise<StatsSample[]> {
-    const out: StatsSample[] = [];
-    for (const b of this.list()) if (b.deployment.type === 'LOCAL_PROCESS') {
-      const s = await this.backend(b).stats(b).catch(() => undefined);
-      if (s) out.push(s);
-    }
-    return out;
+    const running = (await this.statusAll()).filter(({ bot, status }) => bot.type === 'LOCAL_PROCESS' && status.status === 'running' && status.pid);
+    if (!running.length) return [];
+    const procs = sweepProcs();
+    const children = childrenOf(procs);
+    const now = Date.now();
+    return running.flatMap(({ bot, status: s }) => {
+      const u = treeUsage(procs, children, s.pid!);
+      return u ? [{ id: `local-${bot.name}`, name: bot.name, time: now, ...u, uptimeMs: s.startedAt ? now - s.startedAt : 0, restarts: s.restarts }] : [];
+    });
   }
 
   /** The Kubernetes manifests the bot would be deployed as, validated. */

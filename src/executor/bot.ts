@@ -1,9 +1,12 @@
 // The bot model (zod): what a user deploys, whichever backend runs it. Files use human units (64m, 0.5, on-failure:3).
 import { z } from 'zod';
-import { parseRestart, parseSignal, parseSize } from '../config/parse.js';
+import { parseRestart, parseSignal, parseSize, type RestartName } from '../config/parse.js';
 import { IsolationTypeSchema, MAX, NAME_RE, SIZE_MAX_TEXT } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { cronValid } from './schedule.js';
+
+/** A bot's restart policy when its file gives none. */
+const DEFAULT_RESTART = 'no';
 
 export const DeploymentTypeSchema = z.enum(['LOCAL_PROCESS', 'CUSTOM_CONTAINER', 'KUBERNETES_POD']);
 export type DeploymentType = z.infer<typeof DeploymentTypeSchema>;
@@ -44,6 +47,12 @@ export const BotSchema = z
     image: z.string().min(1, 'Expected an image reference such as team/bot:1.0').optional(),
     args: z.array(z.string()).default([]),
     env: z.record(z.string()).default({}),
+    /** PM2's namespace: `bot stop NAMESPACE` selects every bot in it */
+    namespace: z.string().regex(NAME_RE, 'Expected a namespace of letters, digits, _ . - starting with a letter or digit').max(64).optional(),
+    /** the bot's log rotates past this size (default 10 MiB)... */
+    max_size: Size.optional(),
+    /** ...keeping this many rotated files beside the live one (default 2) */
+    retain: z.number().int().min(1).max(MAX.logMaxFiles - 1).optional(),
     /** set by `instances`: the definition this copy was made from */
     instance_of: z.string().optional(),
     /** restart when a file under the bot's directory changes (or under the paths listed), unless ignored */
@@ -67,7 +76,7 @@ export const BotSchema = z
           })
           .strict()
           .default({}),
-        restart: parsed(parseRestart, 'the restart policy').default('no'),
+        restart: parsed(parseRestart, 'the restart policy').default(DEFAULT_RESTART),
         /** seconds before the first restart, doubling per quick failure up to backoff_max */
         restart_delay: Seconds.optional(),
         /** PM2's limit: at most this many restarts of runs that lasted less than min_uptime seconds */
@@ -105,10 +114,32 @@ export const BotSchema = z
     if (!b.script === !b.image) ctx.addIssue({ code: 'custom', path: ['script'], message: 'Expected exactly one of `script` (a path) and `image` (an OCI image such as team/bot:1.0)' });
     if (b.image && b.deployment.type === 'LOCAL_PROCESS') ctx.addIssue({ code: 'custom', path: ['image'], message: 'Expected a script for LOCAL_PROCESS, which runs on the host without a root filesystem; an image needs CUSTOM_CONTAINER or KUBERNETES_POD' });
     if (b.image && b.watch !== false) ctx.addIssue({ code: 'custom', path: ['watch'], message: 'Expected no watch for an image bot: it has no files on the host to watch' });
+    // refused rather than ignored: each would do nothing where it is
+    if (b.log_date_format && !b.out_file && !b.error_file)
+      ctx.addIssue({ code: 'custom', path: ['log_date_format'], message: 'Expected out_file or error_file with it: it formats the times in those copies (codex32\'s own log has the time of every line: `codex32 bot logs -t NAME`)' });
+    if (b.deployment.type !== 'KUBERNETES_POD' && b.deployment.namespace !== 'default')
+      ctx.addIssue({ code: 'custom', path: ['deployment', 'namespace'], message: 'Expected only with type KUBERNETES_POD (the cluster\'s namespace); PM2\'s namespace is the top-level `namespace`' });
+    if (b.deployment.type !== 'KUBERNETES_POD' && b.deployment.image)
+      ctx.addIssue({ code: 'custom', path: ['deployment', 'image'], message: 'Expected only with type KUBERNETES_POD; a container bot runs its script, or the top-level `image`' });
   });
 
 export type BotInput = z.input<typeof BotSchema>;
 export type Bot = z.output<typeof BotSchema>;
+
+/** What a listing needs of a stored bot: read without a full validation (done when it was stored), which costs more than the rest of a listing of many bots. */
+export interface BotBrief {
+  name: string;
+  type: DeploymentType;
+  namespace?: string;
+  /** the restart policy's name */
+  restart: RestartName;
+}
+
+/** The brief of a stored bot from its stored definition and type. */
+export function botBrief(name: string, type: string, config: unknown): BotBrief {
+  const c = (config ?? {}) as { namespace?: string; deployment?: { restart?: string } };
+  return { name, type: type as DeploymentType, namespace: c.namespace, restart: parseRestart(c.deployment?.restart ?? DEFAULT_RESTART).name };
+}
 
 /** Every problem with one bot, each naming the bot and the field. */
 export function botIssues(input: unknown, where = 'bot'): string[] {

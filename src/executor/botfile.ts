@@ -34,7 +34,8 @@ async function parseDoc(path: string, text: string, timeoutMs?: number): Promise
   const ext = extname(path);
   if (ext === '.js' || ext === '.cjs' || ext === '.mjs') return evaluateJs(path, timeoutMs);
   try {
-    return ext === '.json' ? JSON.parse(text) : (await import('yaml')).parse(text);
+    // YAML 1.1's merge keys (`<<: *defaults`), which PM2 files written in YAML use to share settings
+    return ext === '.json' ? JSON.parse(text) : (await import('yaml')).parse(text, { merge: true });
   } catch (e) {
     throw new EngineError('INVALID_CONFIG', `Expected ${path} to be valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
   }

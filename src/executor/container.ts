@@ -7,7 +7,8 @@ import type { ContainerConfig } from '../config/schema.js';
 import type { ContainerEngine } from '../engine/engine.js';
 import { isEngineError } from '../errors.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
-import type { Bot } from './bot.js';
+import type { RestartName } from '../config/parse.js';
+import type { Bot, BotBrief } from './bot.js';
 import type { Backend, BotStatus } from './types.js';
 
 /** The container config a bot becomes (shared with the local backend's command inference). */
@@ -24,6 +25,7 @@ export function botContainerConfig(bot: Bot, storageDir?: string): ContainerConf
     stopSignal: d.stop_signal,
     stopTimeout: d.stop_timeout,
     refreshApp: true, // a bot runs the code on disk when it (re)starts
+    ...logRotation(bot),
     port: d.port,
     health: d.health && {
       cmd: ['sh', '-c', d.health.cmd],
@@ -60,6 +62,11 @@ export function makeVolumes(storageDir: string, bot: Bot, strictOwner: number): 
   }
 }
 
+/** The bot's log rotation: max_size, and retain rotated files beside the live one (the supervisor counts both). */
+export function logRotation(bot: Bot): { logMaxSize?: number; logMaxFiles?: number } {
+  return { ...(bot.max_size !== undefined ? { logMaxSize: bot.max_size } : {}), ...(bot.retain !== undefined ? { logMaxFiles: bot.retain + 1 } : {}) };
+}
+
 /** The bot's environment: its own, plus PYTHONUNBUFFERED=1 so a Python bot's output is seen as it is written. */
 export function botEnv(bot: Bot): Record<string, string> {
   return { PYTHONUNBUFFERED: '1', ...bot.env };
@@ -79,14 +86,21 @@ export function restartPolicy(bot: Bot) {
   };
 }
 
-const containerName = (bot: Bot) => `bot-${bot.name}`;
+/** True when a bot's last run ended in a way its policy restarts, yet it was not restarted: it used up its restarts. */
+export function gaveUp(policy: RestartName, last: { exitCode: number; reason: string } | undefined): boolean {
+  // only the ends of a run the supervisor restarts by policy (not a stop, a failed launch or a lost supervisor)
+  if (!last || policy === 'no' || !['failed', 'signal', 'oom', 'unhealthy', 'completed'].includes(last.reason)) return false;
+  return policy === 'on-failure' ? last.exitCode !== 0 : true;
+}
+
+const containerName = (bot: Pick<Bot, 'name'>) => `bot-${bot.name}`;
 const hash = (bot: Bot) => botContainerConfig(bot).labels!['codex32.bot.hash']; // the volumes' place is fixed: the names suffice
 
 /** CUSTOM_CONTAINER: bots as codex32 containers. */
 export class ContainerBackend implements Backend {
   constructor(private readonly engine: ContainerEngine) {}
 
-  private find(bot: Bot) {
+  private find(bot: Pick<Bot, 'name'>) {
     try {
       return this.engine.get(containerName(bot));
     } catch (e) {
@@ -122,16 +136,22 @@ export class ContainerBackend implements Backend {
   }
 
   async status(bot: Bot): Promise<BotStatus> {
+    return this.statusOf({ name: bot.name, restart: bot.deployment.restart.name });
+  }
+
+  /** Where a bot stands, from its name and restart policy alone. */
+  async statusOf(bot: Pick<BotBrief, 'name' | 'restart'>): Promise<BotStatus> {
     const row = this.find(bot);
     if (!row) return { name: bot.name, type: 'CUSTOM_CONTAINER', status: 'not-deployed', restarts: 0 };
     const doc = await this.engine.inspect(row.id);
+    const last = doc.State.Status === 'exited' ? { exitCode: doc.State.ExitCode, reason: doc.State.Reason } : undefined;
     return {
       name: bot.name,
       type: 'CUSTOM_CONTAINER',
-      status: doc.State.Status,
+      status: gaveUp(bot.restart, last) ? 'errored' : doc.State.Status,
       pid: doc.State.Pid || undefined,
       restarts: doc.RestartCount,
-      exitCode: doc.State.Status === 'exited' ? doc.State.ExitCode : undefined,
+      exitCode: last ? last.exitCode : undefined,
       startedAt: row.state.startedAt,
       health: doc.State.Health?.Status,
       url: doc.NetworkSettings.URL ?? undefined,

@@ -4,11 +4,11 @@ import type { ContainerEngine } from '../engine/engine.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { ProcRef } from '../state/types.js';
 import { EngineError } from '../errors.js';
-import type { Bot } from './bot.js';
-import { botContainerConfig, botEnv, restartPolicy } from './container.js';
+import type { Bot, BotBrief } from './bot.js';
+import { botContainerConfig, botEnv, gaveUp, logRotation, restartPolicy } from './container.js';
 import type { Backend, BotStatus } from './types.js';
 
-interface LocalState {
+export interface LocalState {
   shim?: ProcRef;
   /** the definition the running process was started from */
   hash?: string;
@@ -43,12 +43,15 @@ export class LocalBackend implements Backend {
     // a defined environment whoever starts it (a shell, serve, systemd at boot): the bot's own, plus
     // PATH and HOME; nothing of the caller's (codex32's settings and the service token among them)
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...botEnv(bot) };
+    // a new supervisor counts from 0: the restarts of the ones before it are carried in the bot's state
+    const before = this.state(bot);
+    const carried = (before.restartBase ?? 0) + (this.engine.processes.view(bot.name, before.shim).shim?.restarts ?? 0);
     const launched = await this.engine.processes.launch(bot.name, {
       source: bot.script, command: bot.args, env, port: bot.deployment.port, restart: restartPolicy(bot), health: cfg.health,
-      stopSignal: bot.deployment.stop_signal, stopTimeout: bot.deployment.stop_timeout,
+      stopSignal: bot.deployment.stop_signal, stopTimeout: bot.deployment.stop_timeout, ...logRotation(bot),
     });
     const prev = this.state(bot);
-    this.engine.store.setBotState(bot.name, { ...prev, shim: launched.shim, port: launched.port, hash, restartBase: prev.restartBase ?? 0 });
+    this.engine.store.setBotState(bot.name, { ...prev, shim: launched.shim, port: launched.port, hash, restartBase: carried });
     if (launched.failure) throw launched.failure;
   }
 
@@ -62,18 +65,24 @@ export class LocalBackend implements Backend {
   }
 
   async status(bot: Bot): Promise<BotStatus> {
-    const st = this.state(bot);
+    return this.statusOf({ name: bot.name, restart: bot.deployment.restart.name }, this.state(bot));
+  }
+
+  /** Where a bot stands, from its stored state (so a listing of many reads the database once). */
+  statusOf(bot: Pick<BotBrief, 'name' | 'restart'>, st: LocalState): BotStatus {
     const base = { name: bot.name, type: 'LOCAL_PROCESS' as const };
     const { exists, alive, shim, last } = this.engine.processes.view(bot.name, st.shim);
     if (!exists) return { ...base, status: 'not-deployed', restarts: 0 };
     // a supervisor gone without recording its end was lost (killed, host restart): the bot is dead, not exited
-    const status = alive ? (shim?.phase ?? 'starting') : shim && shim.phase !== 'exited' ? 'dead' : 'exited';
+    const ended = alive ? (shim?.phase ?? 'starting') : shim && shim.phase !== 'exited' ? 'dead' : 'exited';
+    // PM2's `errored`: the policy wanted another restart but the restart limit was reached
+    const status = ended === 'exited' && gaveUp(bot.restart, last) ? 'errored' : ended;
     return {
       ...base,
       status,
       pid: alive && shim?.phase === 'running' ? shim.init.pid : undefined,
-      restarts: shim?.restarts ?? 0,
-      exitCode: status === 'exited' ? last?.exitCode : undefined,
+      restarts: (st.restartBase ?? 0) + (shim?.restarts ?? 0),
+      exitCode: status === 'exited' || status === 'errored' ? last?.exitCode : undefined,
       startedAt: shim?.runStartedAt || undefined,
       health: shim && shim.health !== 'none' ? shim.health : undefined,
       url: st.port ? `http://127.0.0.1:${st.port}` : undefined,

@@ -99,7 +99,7 @@ export class BotManager {
     const s = await this.ex.status(bot.name);
     if (s.status !== 'running') return;
     this.ex.engine.store.insertEvent({ time: Date.now(), type: 'restart', name: bot.name, attrs: { bot: bot.name, reason, ...attrs } });
-    await this.ex.autoRestart(bot.name);
+    await this.ex.autoRestart(bot.name, reason);
   }
 
   /** Append what the bot wrote since the last pass to its out_file / error_file. */

@@ -4,7 +4,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { parseEnvFile, parseSize } from '../config/parse.js';
-import type { BotInput } from './bot.js';
+import { botIssues, type BotInput } from './bot.js';
+import { onPath } from './pincommand.js';
 
 type App = Record<string, unknown>;
 export interface Pm2Result {
@@ -32,7 +33,6 @@ const REFUSED: Record<string, string> = {
   pid_file: 'the pid is shown by `codex32 bot ls`; no pid file is written',
   log_file: 'use out_file and error_file; `codex32 bot logs NAME` shows both streams merged',
   log_type: 'logs are stored as records; `codex32 bot logs` prints them as text',
-  namespace: 'codex32 has no PM2 namespaces; select bots by name or glob (`codex32 bot stop "api-*"`)',
   name_prefix: 'give the full name',
   filter_env: 'a bot never inherits codex32\'s environment: it gets its env, PATH and HOME only',
   uid: 'run the bot as a CUSTOM_CONTAINER with isolation strict for an unprivileged user',
@@ -52,7 +52,7 @@ const KNOWN = new Set([
   'name', 'script', 'cwd', 'args', 'interpreter', 'node_args', 'env', 'env_file', 'autorestart', 'max_restarts', 'min_uptime',
   'restart_delay', 'exp_backoff_restart_delay', 'max_memory_restart', 'kill_timeout', 'cron_restart', 'watch', 'ignore_watch',
   'watch_delay', 'instances', 'exec_mode', 'increment_var', 'instance_var', 'out_file', 'error_file', 'log_date_format', 'time',
-  'merge_logs', 'port', 'autostart', 'stop_exit_codes', 'windowsHide', 'deployment',
+  'merge_logs', 'port', 'autostart', 'stop_exit_codes', 'windowsHide', 'deployment', 'namespace', 'max_size', 'retain',
 ]);
 
 const PM2_DATE = 'YYYY-MM-DDTHH:mm:ss';
@@ -86,9 +86,14 @@ export function fromPm2(apps: unknown[], baseDir: string, envName?: string): Pm2
     const app: App = {};
     for (const [k, v] of Object.entries(raw as App)) app[ALIASES[k] ?? k] = v;
     const out = translate(app, baseDir, envName, bad);
+    // the checks of the bot itself (a cron pattern, a size) in the same pass: the copies of `instances` share them
+    if (out.length) problems.push(...botIssues(out[0]));
     issues.push(...problems);
     if (!problems.length) bots.push(...out);
   });
+  // PM2 falls back to env without a word; a misspelt environment would then run with the wrong settings
+  if (envName && !apps.some((a) => a && typeof a === 'object' && `env_${envName}` in a))
+    issues.push(`--env ${envName}: no app has env_${envName}; the environments given are ${[...new Set(apps.flatMap((a) => Object.keys((a as App | null) ?? {}).filter((k) => /^env_./.test(k) && k !== 'env_file')))].join(', ') || 'none'}`);
   return { bots, issues };
 }
 
@@ -100,11 +105,16 @@ function translate(app: App, baseDir: string, envName: string | undefined, bad: 
     } else if (!KNOWN.has(k) && !/^env_\S+$/.test(k)) bad(k, 'not a PM2 field codex32 knows; remove it or check its spelling');
   }
   if (typeof app.script !== 'string' || !app.script) return void bad('script', 'Expected the path of the script to run'), [];
+  // the bot runs in `cwd`, else in the ecosystem file's directory (PM2 runs it where `pm2 start` was typed,
+  // which is that directory when the file is started from its project as PM2's docs show)
   const cwd = resolve(baseDir, typeof app.cwd === 'string' ? app.cwd : '.');
-  const script = resolve(cwd, app.script);
+  let script = resolve(cwd, app.script);
   const name = typeof app.name === 'string' ? app.name : basename(app.script, extname(app.script));
-  if (!existsSync(script)) bad('script', `Expected an existing file, got \`${script}\``);
   const env = envOf(app, cwd, envName, bad);
+  // PM2 runs a script that is no file but a command on PATH (`npm`, `yarn`, `pnpm`...) as that program
+  const program = !existsSync(script) && !app.script.includes('/') && app.interpreter === undefined ? onPath(app.script, env.PATH ?? process.env.PATH ?? '') : undefined;
+  if (program) script = program;
+  else if (!existsSync(script)) bad('script', `Expected an existing file, or a command on PATH such as npm, got \`${script}\``);
   const deployment = { type: 'LOCAL_PROCESS', ...((app.deployment as object) ?? {}) } as Record<string, unknown>;
   Object.assign(deployment, restartOf(app, bad));
   if (app.kill_timeout !== undefined) {
@@ -125,28 +135,48 @@ function translate(app: App, baseDir: string, envName: string | undefined, bad: 
   if (app.port !== undefined) env.PORT = String(app.port);
   if (app.stop_exit_codes !== undefined) bad('stop_exit_codes', 'not supported: use `autorestart: false` or a codex32 `deployment.restart` such as on-failure');
 
-  const interp = typeof app.interpreter === 'string' ? app.interpreter : undefined;
+  const interp = program ? 'none' : typeof app.interpreter === 'string' ? app.interpreter : undefined;
   const nodeArgs = Array.isArray(app.node_args) ? app.node_args.map(String) : typeof app.node_args === 'string' ? splitArgs(app.node_args) : [];
   const args = Array.isArray(app.args) ? app.args.map(String) : typeof app.args === 'string' ? splitArgs(app.args) : [];
-  // the bot's directory: the cwd given, else the script's own directory (what a container gets as /app)
+  // the bot's directory: the script itself when it is a directory; else for a host process cwd (the script
+  // may lie anywhere), for a container what it gets as /app: cwd when given, else the script's directory
   const isDir = existsSync(script) && statSync(script).isDirectory();
-  const home = typeof app.cwd === 'string' && !isDir ? cwd : isDir ? script : dirname(script);
+  const type = (deployment.type as string | undefined) ?? 'LOCAL_PROCESS';
+  const home = isDir ? script : type === 'LOCAL_PROCESS' || program || typeof app.cwd === 'string' ? cwd : dirname(script);
   const rel = relative(home, script) || '.';
+  const outside = isAbsolute(rel) || rel.startsWith('..');
   const interpreter = interp === 'none' ? undefined : interp ?? INTERPRETER_BY_EXT[extname(script)] ?? (hasShebang(script) ? undefined : 'node');
-  if (!isAbsolute(rel) && rel.startsWith('..')) bad('script', `Expected the script inside cwd (${home}): codex32 runs the bot in that directory, got \`${script}\``);
-  const command = [...(interpreter ? [interpreter, ...nodeArgs] : []), rel === '.' ? script : `./${rel}`.replace(/^\.\/\.\//, './'), ...args];
+  if (outside && !program && type !== 'LOCAL_PROCESS') bad('script', `Expected the script inside cwd (${home}): a ${type} bot gets that directory only, got \`${script}\``);
+  const command = [...(interpreter ? [interpreter, ...nodeArgs] : []), rel === '.' || outside ? script : `./${rel}`.replace(/^\.\/\.\//, './'), ...args];
 
   const watch = app.watch === undefined ? false : app.watch === true || app.watch === false ? app.watch : ([] as unknown[]).concat(app.watch).map(String);
   const ignore = app.ignore_watch === undefined ? [] : ([] as unknown[]).concat(app.ignore_watch).map(String);
-  const logFormat = typeof app.log_date_format === 'string' ? app.log_date_format : app.time === true ? PM2_DATE : undefined;
+  const copies = app.out_file !== undefined || app.error_file !== undefined;
+  const logFormat = !copies ? undefined : typeof app.log_date_format === 'string' ? app.log_date_format : app.time === true ? PM2_DATE : undefined;
+  if (!copies && (typeof app.log_date_format === 'string' || app.time === true))
+    bad(app.log_date_format !== undefined ? 'log_date_format' : 'time', 'only with out_file or error_file: codex32 keeps its own log with the time of every line (`codex32 bot logs -t NAME` shows it); add out_file for a copy in this format, or remove the field');
   const base: BotInput = {
     name, script: home, args: command, env, deployment: deployment as BotInput['deployment'],
     watch: watch as boolean | string[], watch_ignore: ignore,
     ...(app.watch_delay !== undefined ? { watch_delay: Number(app.watch_delay) / 1000 } : {}),
     ...(logFormat ? { log_date_format: logFormat } : {}),
     ...(app.autostart === false ? { autostart: false } : {}),
+    ...(app.namespace !== undefined ? { namespace: app.namespace as string } : {}),
+    ...sizeOf(app, bad),
+    ...(app.retain !== undefined ? { retain: app.retain as number } : {}),
   };
   return instancesOf(app, base, cwd, bad);
+}
+
+/** max_size in PM2's (pm2-logrotate's) form: bytes, or a size such as 10M. */
+function sizeOf(app: App, bad: (field: string, msg: string) => void): { max_size?: number } {
+  if (app.max_size === undefined) return {};
+  try {
+    return { max_size: typeof app.max_size === 'number' ? app.max_size : parseSize('`max_size`', String(app.max_size)) };
+  } catch (e) {
+    bad('max_size', (e as Error).message);
+    return {};
+  }
 }
 
 function hasShebang(file: string): boolean {

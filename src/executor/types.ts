@@ -9,7 +9,10 @@ export interface BotStatus {
   /** running | restarting | stopping | exited | created | not-deployed | deployed (kubernetes, no live view) */
   status: string;
   pid?: number;
+  /** every restart: the supervisor's by policy, and those asked for (by the user, memory, cron, watch) */
   restarts: number;
+  /** the restarts by reason: `policy` (the supervisor's after an exit), `user`, `memory_restart`, `cron_restart`, `watch`... */
+  restartReasons?: Record<string, number>;
   exitCode?: number;
   startedAt?: number;
   health?: string;

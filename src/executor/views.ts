@@ -1,6 +1,9 @@
 // Views over many bots at once: their logs merged by time, and a listing with live usage.
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
-import { cpuPercent, type StatsSample } from '../monitor/stats.js';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { childrenOf, sweepProcs, treeUsage } from '../monitor/procsweep.js';
+import type { StatsSample } from '../monitor/stats.js';
 import type { AdaptiveExecutor } from './adaptive.js';
 import type { BotStatus } from './types.js';
 
@@ -37,22 +40,82 @@ export async function* mergedLogs(ex: AdaptiveExecutor, names: string[], options
 }
 
 export interface BotUsage extends BotStatus {
+  namespace?: string;
   cpuPercent?: number;
   memory?: number;
   memoryLimit?: number;
 }
 
-/** Status plus CPU % (over `windowMs`) and memory of each named bot. */
-export async function botUsage(ex: AdaptiveExecutor, names: string[], windowMs = 250): Promise<BotUsage[]> {
-  const first = await Promise.all(names.map((n) => ex.stats(n).catch(() => undefined)));
-  if (first.some(Boolean)) await new Promise((r) => setTimeout(r, windowMs));
-  const out: BotUsage[] = [];
-  for (const [i, n] of names.entries()) {
-    const s = await ex.status(n);
-    const b = first[i] ? await ex.stats(n).catch(() => undefined) : undefined;
-    out.push(b ? { ...s, cpuPercent: Number(cpuPercent(first[i], b).toFixed(1)), memory: b.memUsage ?? b.rss, memoryLimit: b.memLimit } : s);
+/** A bot's CPU time at the time of the last listing: the next one's CPU % is over the time between them, as PM2's. */
+interface UsageMark {
+  pid: number;
+  cpuMs: number;
+  time: number;
+}
+
+/** A mark older than this is not used: CPU % is then over the bot's current run (PM2 keeps a minute too). */
+const MARK_MAX_AGE_MS = 60_000;
+
+const markFile = (ex: AdaptiveExecutor) => join(ex.engine.settings.storageDir, 'bot-usage.json');
+
+function readMarks(file: string): Record<string, UsageMark> {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, UsageMark>;
+  } catch {
+    return {}; // none yet, or a torn write: CPU % falls back to the current run's
   }
-  return out;
+}
+
+/** Keep the marks for the next listing; a read-only storage only loses the shorter CPU window. */
+function writeMarks(file: string, marks: Record<string, UsageMark>): void {
+  try {
+    writeFileSync(`${file}.tmp`, JSON.stringify(marks));
+    renameSync(`${file}.tmp`, file);
+  } catch {
+    /* the next listing measures over the run instead */
+  }
+}
+
+/**
+ * Status, CPU % and memory of every bot (or those named), in one pass: the definitions in one query, every
+ * LOCAL_PROCESS bot's process tree from one read of /proc, containers' from their cgroups. CPU % is over the
+ * time since the previous listing when it was within a minute, else over the bot's current run; no waiting.
+ */
+export async function botUsage(ex: AdaptiveExecutor, names?: string[]): Promise<BotUsage[]> {
+  const all = await ex.statusAll(names);
+  const running = all.filter(({ status }) => status.status === 'running' && status.pid);
+  const procs = running.some(({ bot }) => bot.type === 'LOCAL_PROCESS') ? sweepProcs() : new Map();
+  const children = childrenOf(procs);
+  const file = markFile(ex);
+  const marks = readMarks(file);
+  const next: Record<string, UsageMark> = {};
+  const now = Date.now();
+  const usage = await Promise.all(all.map(async ({ bot, status }): Promise<BotUsage> => {
+    const s: BotUsage = bot.namespace ? { ...status, namespace: bot.namespace } : status;
+    if (s.status !== 'running' || !s.pid) return s;
+    let cpuMs: number;
+    let memory: number;
+    let memoryLimit: number | undefined;
+    if (bot.type === 'LOCAL_PROCESS') {
+      const u = treeUsage(procs, children, s.pid);
+      if (!u) return s;
+      ({ cpuMs, rss: memory } = u);
+    } else {
+      const st = await ex.stats(bot.name).catch(() => undefined);
+      if (!st) return s;
+      ({ cpuMs } = st);
+      memory = st.memUsage ?? st.rss;
+      memoryLimit = st.memLimit;
+    }
+    const m = marks[bot.name];
+    const since = m && m.pid === s.pid && now > m.time && now - m.time < MARK_MAX_AGE_MS && cpuMs >= m.cpuMs ? m : { cpuMs: 0, time: s.startedAt ?? now };
+    next[bot.name] = { pid: s.pid, cpuMs, time: now };
+    const cpu = now > since.time ? ((cpuMs - since.cpuMs) / (now - since.time)) * 100 : 0;
+    return { ...s, cpuPercent: Number(Math.max(0, cpu).toFixed(1)), memory, ...(memoryLimit ? { memoryLimit } : {}) };
+  }));
+  // marks of bots not listed this time are kept, so `bot ls NAME` does not reset the others' windows
+  if (running.length) writeMarks(file, { ...(names ? marks : {}), ...next });
+  return usage;
 }
 
 /** Usage samples of containers and LOCAL_PROCESS bots alike: every running one, or those named (a bot's name works too). */

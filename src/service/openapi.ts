@@ -48,6 +48,7 @@ export function openapi(version: string) {
       '/api/bots/{name}/stats': { get: get('usage', name) },
       '/api/bots/{name}/manifest': { get: get('Kubernetes manifests (validated)', name) },
       '/api/stats': { get: get('usage of every running container (CPU % since the previous call)') },
+      '/api/host': { get: get("the host's totals: CPUs, CPU % since the previous call, memory total and in use, load") },
       '/api/events': { get: get('events (since=ms); follow=1 streams them as server-sent events', [{ name: 'follow', in: 'query', schema: { type: 'string' } }]) },
     },
   };

@@ -11,6 +11,7 @@ import { AdaptiveExecutor } from '../executor/adaptive.js';
 import { BotManager } from '../executor/manager.js';
 import { cpuPercent, type StatsSample } from '../engine/observe.js';
 import { containerUrl, networkMode, portMap } from '../engine/netinfo.js';
+import { hostUsage, type CpuTimes } from '../monitor/host.js';
 import { statusFor } from './errors.js';
 import { openapi } from './openapi.js';
 
@@ -232,6 +233,12 @@ export async function buildService(opts: ServiceOptions): Promise<{ app: Fastify
     const out = samples.map((s) => statsView(lastStats.get(s.id), s));
     lastStats = new Map(samples.map((s) => [s.id, s]));
     return out;
+  });
+  let lastHost: CpuTimes | undefined;
+  app.get('/api/host', async () => {
+    const { times, ...usage } = hostUsage(lastHost);
+    lastHost = times;
+    return usage;
   });
   app.get('/api/events', async (req, reply) => {
     const q = req.query as { since?: string; follow?: string };

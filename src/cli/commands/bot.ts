@@ -10,6 +10,13 @@ import { out } from '../output.js';
 
 const size = (n: number) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)}GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)}MiB` : `${(n / 1024).toFixed(0)}KiB`);
 
+/** Print what succeeded, in order; then fail with the first failure (the others went ahead). */
+function reportAll<T>(done: PromiseSettledResult<T>[], line: (value: T, i: number) => string): void {
+  out(done.map((d, i) => (d.status === 'fulfilled' ? line(d.value, i) : '')).join(''));
+  const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 const executor = (cmd: Command) => new AdaptiveExecutor(engineFor(cmd));
 
 /** Register the bot commands. */
@@ -40,36 +47,37 @@ export function registerBot(program: Command): void {
     .option('--json', 'JSON output')
     .action(action(async (o: { json?: boolean }, cmd: Command) => {
       const ex = executor(cmd);
-      const rows = await botUsage(ex, ex.list().map((b) => b.name));
+      const rows = await botUsage(ex);
       if (o.json) return void out(JSON.stringify(rows, null, 2) + '\n');
       const now = Date.now();
-      out(table(['NAME', 'TYPE', 'STATUS', 'PID', 'CPU %', 'MEMORY', 'RESTARTS', 'UPTIME', 'URL'], rows.map((s) => [
-        s.name, s.type, s.status, s.pid ? String(s.pid) : '-', s.cpuPercent !== undefined ? s.cpuPercent.toFixed(1) : '-',
-        s.memory !== undefined ? size(s.memory) + (s.memoryLimit ? ` / ${size(s.memoryLimit)}` : '') : '-', String(s.restarts),
+      const ns = rows.some((s) => s.namespace); // PM2's column, shown once a bot has a namespace
+      out(table(['NAME', ...(ns ? ['NAMESPACE'] : []), 'TYPE', 'STATUS', 'PID', 'CPU %', 'MEMORY', 'RESTARTS', 'UPTIME', 'URL'], rows.map((s) => [
+        s.name, ...(ns ? [s.namespace ?? '-'] : []), s.type, s.status, s.pid ? String(s.pid) : '-', s.cpuPercent !== undefined ? s.cpuPercent.toFixed(1) : '-',
+        s.memory !== undefined ? size(s.memory) + (s.memoryLimit ? ` / ${size(s.memoryLimit)}` : '') : '-', String(s.restarts) + (s.restartReasons ? ` (${Object.entries(s.restartReasons).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(', ')})` : ''),
         s.startedAt && s.status === 'running' ? humanDuration(now - s.startedAt) : '-', s.url ?? '-',
       ])));
     }));
 
   const verbs = [['start', 'run stopped bots again'], ['stop', 'stop bots gracefully; they stay stopped until started'], ['restart', 'restart bots (stop, then start the code on disk)']] as const;
   for (const [verb, desc] of verbs) {
-    const c = bot.command(verb).description(`${desc}: names, globs ("api-*") or all`).argument('<names...>');
+    const c = bot.command(verb).description(`${desc}: names, namespaces, globs ("api-*") or all`).argument('<names...>');
     if (verb === 'start') c.alias('run');
     c.action(action(async (patterns: string[], _o: object, cmd: Command) => {
       const ex = executor(cmd);
-      for (const name of ex.resolve(patterns)) {
+      // all at once: the bots' grace periods overlap instead of adding up
+      const done = await Promise.allSettled(ex.resolve(patterns).map(async (name) => {
         const s = verb === 'start' ? await ex.runBot(name) : verb === 'stop' ? await ex.stopBot(name) : await ex.restartBot(name);
-        out(`${name}: ${s.status}\n`);
-      }
+        return `${name}: ${s.status}\n`;
+      }));
+      reportAll(done, (line) => line); // in the order named, whichever finished first
     }));
   }
 
   bot.command('rm').alias('remove').description('stop bots gracefully and delete their definitions (data volumes stay): names, globs or all')
     .option('--volumes', 'delete their data volumes too').argument('<names...>').action(action(async (patterns: string[], o: { volumes?: boolean }, cmd: Command) => {
     const ex = executor(cmd);
-    for (const n of ex.resolve(patterns)) {
-      await ex.remove(n, { volumes: o.volumes });
-      out(n + '\n');
-    }
+    const names = ex.resolve(patterns);
+    reportAll(await Promise.allSettled(names.map((n) => ex.remove(n, { volumes: o.volumes }))), (_, i) => names[i] + '\n');
   }));
 
   bot
