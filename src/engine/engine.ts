@@ -206,8 +206,8 @@ export class ContainerEngine implements EngineCore {
   }
 
   /** Give a container a new name, validated as at create. */
-  rename(ref: string, name: string): void {
-    renameContainer(this, ref, name);
+  rename(ref: string, name: string): Promise<void> {
+    return renameContainer(this, ref, name);
   }
 
   /** New limits or restart policy: written live to a running container's cgroups, and kept in its config. */

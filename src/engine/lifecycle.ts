@@ -85,12 +85,12 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
     claimed.state.cgroups = cgroups;
     core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
     const netnsPath = await startNetwork(core, claimed, paths);
-    const plan = buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach });
+    const plan = await buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach });
     writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });
     result = await shim.go(options.attach ? attach : undefined);
   } catch (e) {
     shim?.cancel();
-    stopNetwork(core, claimed);
+    await stopNetwork(core, claimed);
     rmSync(paths.spec, { force: true }); // a spec cut short by a full disk must never be launched
     core.store.tx(() => core.store.updateContainer(row.id, claimed.state.previous ?? 'created', { ...claimed.state, owner: undefined }));
     if (e instanceof EngineError) throw e;
@@ -112,7 +112,7 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
       recordEvent(core.store, 'die', row, { exitCode: result.exitCode, reason: state.reason });
     }
   });
-  if (!result.ok) stopNetwork(core, claimed);
+  if (!result.ok) await stopNetwork(core, claimed);
   if (!result.ok) {
     if (session) void session.then((s) => s.detach(), () => undefined);
     const code = result.exitCode === 127 ? 'COMMAND_NOT_FOUND' : result.exitCode === 126 ? 'COMMAND_NOT_EXECUTABLE' : 'RUNTIME_FAILED';
@@ -194,7 +194,7 @@ export async function stopContainer(core: EngineCore, ref: string, options: { ti
     await killCgroups(cur.state.cgroups);
     await waitInactive(core, row.id, 5000);
   }
-  stopNetwork(core, row);
+  await stopNetwork(core, row);
 }
 
 /** Send a signal to the container's processes (no restart follows if it ends). */

@@ -119,12 +119,12 @@ export async function startNetwork(core: EngineCore, row: ContainerRow, paths: C
   for (const p of req.publish)
     if (await portTaken(p.hostIp, p.hostPort, p.protocol))
       throw new EngineError('INVALID_STATE', `Cannot start ${c.name}: host port ${p.hostIp}:${p.hostPort}/${p.protocol} is now used by another program on this host. Stop that program, or recreate the container with another -p.`);
-  const lease = setupNetwork(req);
+  const lease = await setupNetwork(req);
   if (c.networks.length) {
     try {
-      syncNetworks(core);
+      await syncNetworks(core);
     } catch (e) {
-      stopNetwork(core, row);
+      await stopNetwork(core, row);
       throw e;
     }
   }
@@ -132,10 +132,10 @@ export async function startNetwork(core: EngineCore, row: ContainerRow, paths: C
 }
 
 /** Take the container's private network down (its namespace, interfaces, rules, address). */
-export function stopNetwork(core: EngineCore, row: ContainerRow): void {
+export async function stopNetwork(core: EngineCore, row: ContainerRow): Promise<void> {
   if (networkMode(row.config) !== 'private') return;
   const address = networkAddress(row.id);
-  teardownNetwork(row.id, { ports: (row.config.publish ?? []).length > 0 });
+  await teardownNetwork(row.id, { ports: (row.config.publish ?? []).length > 0 });
   // its peers stop naming it, and its address leaves the internal set (the next container to lease it may have a way out)
-  if (address && (core.store.getContainer(row.id)?.config.networks.length ?? row.config.networks.length)) syncNetworks(core, { addresses: [address] });
+  if (address && (core.store.getContainer(row.id)?.config.networks.length ?? row.config.networks.length)) await syncNetworks(core, { addresses: [address] });
 }
