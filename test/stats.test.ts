@@ -24,4 +24,20 @@ describe('stats', () => {
     expect(s!.rss).toBeGreaterThan(0);
     await c.remove(true);
   });
+
+  it.skipIf(missing({ standard: true }))('count pids as pids.max does (threads), with the processes beside, in the library and the CLI', async () => {
+    const marker = 'c32-stats-threads-5512';
+    const threads = `import threading, time\nfor _ in range(5): threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\ntime.sleep(600)`;
+    const c = await engine.create({ name: 'threads', image: 'host', command: ['python3', '-c', threads, marker] });
+    await c.start();
+    // the container's init (one thread) and python (its main thread and five more)
+    const [s] = await until(async () => {
+      const got = await engine.stats([c.id]);
+      return got[0]?.pids === 7 ? got : undefined;
+    }, 30_000, 100);
+    expect(s).toMatchObject({ pids: 7, processes: 2 });
+    const [row] = JSON.parse(String((await sb.cli(['stats', '--json', 'threads'])).stdout)) as Array<{ PIDs: number; Processes: number }>;
+    expect(row).toMatchObject({ PIDs: 7, Processes: 2 });
+    await c.remove(true);
+  });
 });

@@ -292,7 +292,21 @@ async function waitStarted(core: EngineCore, id: string, finishedAt: number | un
 }
 
 /** Wait until the container stops; resolves to its exit code. */
+/** How the main process ended: its exit code, and whether the kernel's OOM killer ended it (docker's State.OOMKilled). */
+export interface WaitResult {
+  exitCode: number;
+  oomKilled: boolean;
+}
+
+/** Wait until the container stops; its exit code. */
 export async function waitContainer(core: EngineCore, ref: string, options: WaitOptions = {}): Promise<number> {
+  return (await waitExit(core, ref, options)).exitCode;
+}
+
+/** Wait until the container stops; how its main process ended. */
+export async function waitExit(core: EngineCore, ref: string, options: WaitOptions = {}): Promise<WaitResult> {
+  const ended = (r: ContainerRow | undefined, id: string): WaitResult =>
+    r ? { exitCode: r.state.exitCode ?? 0, oomKilled: r.state.oomKilled ?? false } : { exitCode: core.store.lastExitCode(id) ?? 0, oomKilled: core.store.lastExitWasOom(id) };
   // an active row is reconciled by the wait itself, once its supervisor has something to say
   let row = options.nextExit ? core.get(ref) : core.find(ref);
   const end = Date.now() + (options.timeoutMs ?? Number.MAX_SAFE_INTEGER);
@@ -300,15 +314,14 @@ export async function waitContainer(core: EngineCore, ref: string, options: Wait
     if (!(await waitStarted(core, row.id, row.state.finishedAt, end, options.signal)))
       throw new EngineError('TIMEOUT', `Container ${row.name} was not started ${options.signal?.aborted ? 'before the wait was aborted' : `within ${options.timeoutMs} ms`}.`, { context: { container: row.name } });
     const cur = core.store.getContainer(row.id);
-    if (!cur) return core.store.lastExitCode(row.id) ?? 0; // ran, ended and was auto-removed between two looks
+    if (!cur) return ended(undefined, row.id); // ran, ended and was auto-removed between two looks
     row = cur;
   }
-  if (row.status === 'created') return row.state.exitCode ?? 0;
+  if (row.status === 'created') return ended(row, row.id);
   if (isActive(row.status)) {
     const ok = await waitInactive(core, row.id, Math.max(0, end - Date.now()), options.signal);
     if (!ok) throw new EngineError('TIMEOUT', `Container ${row.name} is still running ${options.signal?.aborted ? 'when the wait was aborted' : `after ${options.timeoutMs} ms`}.`, { context: { container: row.name } });
   }
   // an auto-remove container may be gone by now: its last die event still has the code
-  const done = core.store.getContainer(row.id);
-  return done ? (done.state.exitCode ?? 0) : (core.store.lastExitCode(row.id) ?? 0);
+  return ended(core.store.getContainer(row.id), row.id);
 }
