@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { NetworkAttachment } from '../config/schema.js';
 import { NAME_RE } from '../config/schema.js';
-import { EngineError } from '../errors.js';
+import { EngineError, fieldError } from '../errors.js';
 import { randomBytes } from '../lazy.js';
 import { networkAddress, networkMode } from '../runtime/network.js';
 import { hostsFile } from '../runtime/netfiles.js';
@@ -135,7 +135,7 @@ export async function pruneNetworks(core: EngineCore, keep: (n: NetworkRow) => b
  */
 export function resolveAttachments(core: EngineCore, wanted: NetworkAttachment[], mode: string): NetworkAttachment[] {
   if (!wanted.length) return [];
-  if (mode !== 'private') throw bad(`Expected a container on a user network to have a network of its own, got \`--network ${mode}\` beside it`);
+  if (mode !== 'private') throw fieldError('INVALID_CONFIG', `Expected a container on a user network (\`networks\`) to have a network of its own, got \`network\` ${mode} beside it`, ['networks', 'network']);
   const out: NetworkAttachment[] = [];
   for (const a of wanted) {
     const n = getNetwork(core, a.name);
@@ -147,7 +147,7 @@ export function resolveAttachments(core: EngineCore, wanted: NetworkAttachment[]
 
 /** Check a new container's links: each names an existing container (stored by its name). */
 export function resolveLinks(core: EngineCore, links: Array<{ name: string; alias: string }>, networks: NetworkAttachment[]): Array<{ name: string; alias: string }> {
-  if (links.length && !networks.length) throw bad('Expected `--link` with a user network: links name containers of a network this one shares');
+  if (links.length && !networks.length) throw fieldError('INVALID_CONFIG', 'Expected `links` with a user network (`networks`): links name containers of a network this one shares', ['links', 'networks']);
   return links.map((l) => {
     const target = core.store.getContainer(l.name) ?? core.store.findByIdPrefix(l.name)[0];
     if (!target) throw bad(`could not get container for ${l.name}: no such container (a link names an existing container)`);

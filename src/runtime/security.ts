@@ -2,7 +2,7 @@
 // --tmpfs and --shm-size checked against what the isolation level guarantees, then turned into spec entries.
 import type { ResolvedConfig } from '../config/schema.js';
 import { CAPS } from '../config/parse-security.js';
-import { EngineError } from '../errors.js';
+import { EngineError, fieldError } from '../errors.js';
 import { spec } from './contract.js';
 import { capabilityMask, HOST_NET_DENIED, sharesHostNetns, STANDARD_CAPS } from './plan.js';
 
@@ -38,7 +38,7 @@ export function checkSecurity(c: SecurityConfig, appReserved = true): void {
   const allowed = addable(c);
   for (const name of c.capAdd ?? []) {
     if (name === 'ALL' || !allowed.includes(CAPS[name]))
-      throw bad(`Expected \`--cap-add\` to be one of ${allowed.length ? allowed.map((b) => Object.keys(CAPS).find((k) => CAPS[k] === b)).join(', ') : 'nothing'} at ${level} isolation (its floor is never lowered), got \`${name}\``);
+      throw fieldError('INVALID_CONFIG', `Expected \`capAdd\` to be one of ${allowed.length ? allowed.map((b) => Object.keys(CAPS).find((k) => CAPS[k] === b)).join(', ') : 'nothing'} at ${level} isolation (its floor is never lowered), got \`${name}\``, ['capAdd']);
   }
 }
 
