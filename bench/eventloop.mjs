@@ -1,7 +1,9 @@
 // How long the library holds its host's event loop: each operation kind (create, start, exec, copy, stop,
 // remove) at every isolation level and network mode, measured with monitorEventLoopDelay (1 ms resolution)
 // over many rounds; max and p99 per operation, beside the anchor of an idle loop measured in the same
-// run (what the machine alone costs). Not a test. Results on stdout and in bench/results/eventloop.json.
+// run (what the machine alone costs) and of a bare spawn of `true` (libuv forks this whole process on the
+// event loop's thread: the floor for any operation that starts a process). Not a test. Results on stdout and in bench/results/eventloop.json.
+import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -51,6 +53,9 @@ const idle = samples();
 for (let i = 0; i < ROUNDS * 6; i++) await watched(idle, () => sleep(40));
 const summary = (s) => ({ max: Math.max(...s.max), p99: median(s.p99) });
 results.idle = summary(idle);
+const spawned = samples();
+for (let i = 0; i < ROUNDS * 6; i++) await watched(spawned, () => new Promise((r) => spawn('true').on('close', r)));
+results.spawn = summary(spawned);
 
 for (const [level, mode] of cases) {
   const hist = Object.fromEntries(KINDS.map((k) => [k, samples()]));
@@ -86,10 +91,10 @@ const ms = (x) => x.toFixed(1).padStart(6);
 const lines = [`codex32 event-loop delay — ${new Date().toISOString()} — ${ROUNDS} rounds per case, ms: longest delay of any round / median of each round's p99`, ''];
 lines.push(`${'level / network'.padEnd(20)}${KINDS.map((k) => k.padStart(16)).join('')}`);
 for (const [key, r] of Object.entries(results)) {
-  if (key === 'idle') continue;
+  if (key === 'idle' || key === 'spawn') continue;
   lines.push(r.error ? `${key.padEnd(20)}  failed: ${r.error}` : `${key.padEnd(20)}${KINDS.map((k) => `${ms(r[k].max)} / ${ms(r[k].p99)}`.padStart(16)).join('')}`);
 }
-lines.push('', `anchor: an idle loop on this machine in the same run: max ${results.idle.max.toFixed(1)} ms, p99 ${results.idle.p99.toFixed(1)} ms`);
+lines.push('', `anchors in the same run: an idle loop max ${results.idle.max.toFixed(1)} ms, p99 ${results.idle.p99.toFixed(1)} ms; one spawn of \`true\` max ${results.spawn.max.toFixed(1)} ms, p99 ${results.spawn.p99.toFixed(1)} ms (RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB)`);
 console.log(lines.join('\n'));
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(join(ROOT, 'bench', 'results', 'eventloop.json'), JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, results }, null, 2));

@@ -6,7 +6,7 @@ import { runCommand } from './command.js';
 import type { NetworkMode, PortMapping } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { hostsFile, resolverPlan } from './netfiles.js';
-import { baseRules, GATEWAY, IF_PREFIX, portRules, removePortRules, SUBNET } from './nftables.js';
+import { baseRules, GATEWAY, IF_PREFIX, portRules, portRulesRemoval, SUBNET } from './nftables.js';
 import { dotted, parseSubnet } from './usernet.js';
 
 /** Leases live in /run: they vanish with the namespaces at reboot, and are shared by every storage dir. */
@@ -184,13 +184,17 @@ export function teardownParts(name: string): [string, string] {
 /** Remove everything the container's private network holds on the host; safe to call twice. */
 export async function teardownNetwork(id: string, options: { ports?: boolean } = {}): Promise<void> {
   const name = netName(id);
-  if (options.ports !== false) await removePortRules(id);
   const [link, netns] = teardownParts(name);
   const parts = [];
   if (existsSync(`/sys/class/net/${name}`)) parts.push(link); // both ends go with it
   if (existsSync(`/run/netns/${name}`)) parts.push(netns);
-  // a failure means they went meanwhile
-  if (parts.length) await runCommand('ip', ['-force', '-batch', '-'], parts.join('\n') + '\n').catch(() => undefined);
+  // one process for the whole teardown; the interfaces' failure means they went meanwhile
+  const script = [...(options.ports !== false ? [portRulesRemoval(id)] : [])];
+  if (parts.length) script.push(`ip -force -batch - >/dev/null 2>&1 <<'C32_INPUT' || true\n${parts.join('\n')}\nC32_INPUT`);
+  if (script.length) {
+    const r = await runCommand('sh', ['-c', script.join('\n')]).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+    if (r.code !== 0) throw new EngineError('RUNTIME_FAILED', `nftables refused to remove the container's published ports: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
   const address = networkAddress(id);
   if (address) rmSync(`${LEASE_DIR}/ip/${address}`, { force: true });
   rmSync(`${LEASE_DIR}/${name}`, { force: true });

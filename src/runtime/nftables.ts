@@ -78,15 +78,16 @@ export function portRules(id: string, address: string, ports: PortMapping[]): st
     .join('');
 }
 
-/** Delete the container's published-port rules (by their comment). */
-export async function removePortRules(id: string): Promise<void> {
-  const listing = await listChain('ports');
-  if (listing === undefined) return; // no table: nothing of ours to remove
-  const marker = `comment "${tag(id)}"`;
-  const handles = listing
-    .split('\n')
-    .filter((l) => l.includes(marker))
-    .map((l) => /# handle (\d+)/.exec(l)?.[1])
-    .filter((h): h is string => !!h);
-  if (handles.length) await nft(handles.map((h) => `delete rule ip ${TABLE} ports handle ${h}\n`).join(''));
+/**
+ * A shell snippet that deletes the container's published-port rules (found by their comment in the
+ * listing); quiet when the table is not there, and failing with nft's words when nft refuses. A shell
+ * snippet so that a stop starts one process, not one per nft call: each start of a process stalls the
+ * event loop of a large Node process (a fork on its thread).
+ */
+export function portRulesRemoval(id: string): string {
+  // the id is ours (hex): nothing here comes from a user
+  return [
+    `h=$(nft -a list chain ip ${TABLE} ports 2>/dev/null | sed -n '/comment "${tag(id)}"/s/.*# handle \\([0-9]*\\).*/\\1/p')`,
+    `if [ -n "$h" ]; then for x in $h; do echo "delete rule ip ${TABLE} ports handle $x"; done | nft -f - || exit 1; fi`,
+  ].join('\n');
 }
