@@ -70,7 +70,7 @@ async function round(c: Case, name: string): Promise<Record<string, number>> {
   await step('create', () => engine.create({ name, image: 'host', command: ['sleep', '300'], isolation: c.level, ...network, ...networks, ...publish }));
   await step('start', () => engine.start(name));
   const r = await step('exec', () => engine.exec(name, ['sh', '-c', 'echo hi']));
-  expect(r).toMatchObject({ exitCode: 0, stdout: 'hi\n' });
+  expect(r, `exec said: ${String((r as { stderr?: unknown }).stderr)}`).toMatchObject({ exitCode: 0, stdout: 'hi\n' });
   await step('copy', () => engine.writeFiles(name, [{ path: '/tmp/evl.txt', content: 'x'.repeat(256 * 1024) }]));
   const [read] = await step('copy', () => engine.readFiles(name, ['/tmp/evl.txt']));
   expect(read!.size).toBe(256 * 1024);
@@ -98,10 +98,10 @@ for (const c of CASES) {
   describe.skipIf(!!c.skip)(`${label}${c.skip ? ` (skipped: ${c.skip})` : ''}`, () => {
     it('create, start, exec, copy, stop and remove never block the event loop', async () => {
       // A stall of our own comes back every round; the host taking the CPU away from this process (other
-      // containers, other tests) does not. So each kind keeps its best round, over at most four, each
+      // containers, other tests) does not. So each kind keeps its best round, over at most six, each
       // bound by 25 ms or, on a host so loaded that a bare spawn stalls longer, 1.5 times that anchor.
       const best: Record<string, { ms: number; bound: number }> = {};
-      for (let i = 0; i < 4; i++) {
+      for (let i = 0; i < 6; i++) {
         const bound = Math.max(BOUND_MS, 1.5 * (await spawnAnchor()));
         const got = await round(c, `evl-${c.level}-${c.mode}-${i}`);
         for (const [k, ms] of Object.entries(got)) if (!best[k] || ms / bound < best[k].ms / best[k].bound) best[k] = { ms, bound };
