@@ -51,6 +51,24 @@ export class EngineError extends Error {
   }
 }
 
+/**
+ * A refusal that names config fields. The message names each as the library's config does, in backticks
+ * (`publish`, `capAdd`, `limits.memory`), and context.fields lists them: each front end's error mapper
+ * puts its own name in their place (renameFields), so the CLI says `-p` and the Docker API
+ * `HostConfig.PortBindings` while the library says the field its caller set.
+ */
+export function fieldError(code: ErrorCode, message: string, fields: string[], options: { cause?: unknown; context?: ErrorContext } = {}): EngineError {
+  return new EngineError(code, message, { ...options, context: { ...options.context, fields } });
+}
+
+/** err's message with each config field it names (context.fields) given the front end's name for it, where names has one. */
+export function renameFields(err: EngineError, names: Readonly<Record<string, string>>): string {
+  const fields = Array.isArray(err.context.fields) ? (err.context.fields as string[]) : [];
+  let message = err.message;
+  for (const key of fields) if (names[key]) message = message.replaceAll(`\`${key}\``, `\`${names[key]}\``);
+  return message;
+}
+
 /** Build the standard "Expected X to be Y, got Z" message for bad input. */
 export function expected(what: string, form: string, got: unknown): EngineError {
   return new EngineError('INVALID_CONFIG', `Expected ${what} to be ${form}, got \`${String(got)}\``);

@@ -3,6 +3,7 @@ import { ContainerEngine, type EngineOptions } from './engine/engine.js';
 
 export { Container, ContainerEngine, type EngineOptions } from './engine/engine.js';
 export type { ExecOptions, ExecProcess, ExecResult } from './engine/exec.js';
+export type { WaitOptions, WaitResult } from './engine/lifecycle.js';
 export type { FileRead, FileToWrite } from './engine/contents.js';
 export type { ContainerConfig, IsolationType, ResourceLimits, Volume, RestartPolicy, HealthCheck } from './config/schema.js';
 export type { ContainerImage } from './images/store.js';

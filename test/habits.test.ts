@@ -97,7 +97,7 @@ describe.skipIf(!!skip)('-P, --expose, --oom-score-adj, --platform and --cpus, a
     if (canLowerOomScore()) expect(String(low.stdout)).toBe('-100');
     else expect(String(low.stderr)).toMatch(/lowering it needs CAP_SYS_RESOURCE/);
     for (const [flags, msg] of [
-      [['-P', '--network', 'host'], /Expected `-P` with --network private/],
+      [['-P', '--network', 'host'], /Expected `-P` with `--network` private/],
       [['--oom-score-adj', '1001'], /Expected `--oom-score-adj` to be a whole number from -1000 to 1000/],
       [['--platform', 'linux/s390x'], /does not match the specified platform: wanted linux\/s390x/],
       [['--cpus', String(availableParallelism() + 1)], new RegExp(`Range of CPUs is from 0.01 to ${availableParallelism()}.00, as there are only ${availableParallelism()} CPUs available`)],

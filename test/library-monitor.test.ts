@@ -33,8 +33,14 @@ describe.skipIf(!!skipOom)(`OOM kills${skipOom ? ` (skipped: ${skipOom})` : ''}`
   it('an exec\'d process killed by the OOM killer is recorded with an event; the container runs on', async () => {
     const c = await engine.create({ name: 'oom', image: 'host', command: ['sleep', '300'], limits: { memory: 32 * 1024 * 1024 } });
     await c.start();
+    const fine = await engine.exec('oom', ['sh', '-c', 'exit 3']);
+    expect(fine).toMatchObject({ exitCode: 3, oomKilled: false });
     const r = await engine.exec('oom', ['sh', '-c', 'head -c 300000000 /dev/zero | tail > /dev/null']);
-    expect(r.exitCode).not.toBe(0);
+    expect(r.exitCode).toBe(137);
+    expect(r.oomKilled).toBe(true);
+    // a SIGKILL that is not the OOM killer's is not called one
+    const killed = await engine.exec('oom', ['sh', '-c', 'kill -9 $$']);
+    expect(killed).toMatchObject({ exitCode: 137, oomKilled: false });
     const doc = await c.inspect();
     expect(doc.State.Running).toBe(true);
     const ooms = engine.events().filter((e) => e.containerId === c.id && e.type === 'oom');
@@ -45,5 +51,17 @@ describe.skipIf(!!skipOom)(`OOM kills${skipOom ? ` (skipped: ${skipOom})` : ''}`
     await c.inspect();
     expect(engine.events().filter((e) => e.containerId === c.id && e.type === 'oom')).toHaveLength(1);
     await c.remove(true);
+  });
+
+  it('wait with details says whether the OOM killer ended the main process', async () => {
+    const hog = await engine.create({ name: 'oom-main', image: 'host', command: ['python3', '-c', 'x = bytearray(300 * 1024 * 1024)'], limits: { memory: 32 * 1024 * 1024 } });
+    await hog.start();
+    expect(await engine.wait('oom-main', { details: true })).toEqual({ exitCode: 137, oomKilled: true });
+    expect(await engine.wait('oom-main')).toBe(137);
+    const calm = await engine.create({ name: 'oom-none', image: 'host', command: ['sh', '-c', 'exit 4'], limits: { memory: 32 * 1024 * 1024 } });
+    await calm.start();
+    expect(await engine.wait('oom-none', { details: true })).toEqual({ exitCode: 4, oomKilled: false });
+    await hog.remove(true);
+    await calm.remove(true);
   });
 });

@@ -143,7 +143,7 @@ describe.skipIf(!!skip)(`private network${skip ? ` (skipped: ${skip})` : ''}`, (
       [['--network', 'nosuchnet'], /network nosuchnet not found/],
       [['--network-bandwidth', '-1'], /Expected `--network-bandwidth` to be a rate/],
       [['--network-bandwidth', '1e99'], /Expected `--network-bandwidth` to be a rate/],
-      [['--network', 'host', '-p', '80'], /Expected `-p` with --network private/],
+      [['--network', 'host', '-p', '80'], /Expected `-p` with `--network` private/],
       [['--add-host', 'nocolon'], /Expected `--add-host` to be NAME:IPv4/],
     ];
     const before = sb.storage;

@@ -1,5 +1,5 @@
 // The one place engine errors become exit codes and messages on stderr; no error ever prints a stack trace.
-import { EngineError } from '../errors.js';
+import { EngineError, renameFields } from '../errors.js';
 import { getLogger } from '../logger.js';
 
 /** docker's convention: 125 the engine failed, 126 cannot invoke, 127 not found. */
@@ -12,11 +12,34 @@ export function exitCodeFor(err: unknown): number {
   return 125;
 }
 
+/** The flag that sets each config field an engine error may name (see fieldError): the CLI speaks in flags. */
+export const FLAGS: Readonly<Record<string, string>> = {
+  publish: '-p',
+  publishAll: '-P',
+  dns: '--dns',
+  networkBandwidth: '--network-bandwidth',
+  addHosts: '--add-host',
+  network: '--network',
+  networks: '--network',
+  links: '--link',
+  port: '--port',
+  isolation: '--isolation',
+  capAdd: '--cap-add',
+  capDrop: '--cap-drop',
+  'limits.memory': '--memory',
+  'limits.cpus': '--cpus',
+  'limits.pids': '--pids',
+  hostname: '--hostname',
+  user: '--user',
+  workdir: '-w',
+  env: '-e',
+};
+
 /** Print an error for a person (one line, no stack: LOG_LEVEL=debug logs it) and return the exit code. */
 export function reportError(err: unknown): number {
   const code = exitCodeFor(err);
   getLogger().debug({ err }, 'command failed');
-  if (err instanceof EngineError) process.stderr.write(`codex32: ${err.message} [${err.code}]\n`);
+  if (err instanceof EngineError) process.stderr.write(`codex32: ${renameFields(err, FLAGS)} [${err.code}]\n`);
   else process.stderr.write(`codex32: unexpected error: ${err instanceof Error ? err.message : String(err)} (LOG_LEVEL=debug logs the details)\n`);
   return code;
 }

@@ -18,7 +18,7 @@ async function top(req: ApiRequest, res: ServerResponse): Promise<void> {
 async function rename(req: ApiRequest, res: ServerResponse): Promise<void> {
   const name = req.query.get('name');
   if (!name) throw new ApiError(400, 'name is required: POST /containers/{id}/rename?name=NEW');
-  req.engine.rename(ref(req), name);
+  await req.engine.rename(ref(req), name);
   res.writeHead(204).end();
 }
 

@@ -1,6 +1,6 @@
 // The one place the Docker API front end turns failures into docker's statuses and messages.
 import type { ServerResponse } from 'node:http';
-import { isEngineError, type ErrorCode } from '../errors.js';
+import { isEngineError, renameFields, type ErrorCode } from '../errors.js';
 
 /** A failure with the HTTP status docker's clients expect for it. */
 export class ApiError extends Error {
@@ -33,6 +33,26 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   HOST_UNSUPPORTED: 501,
 };
 
+/** The create request's field for each config field an engine error may name (see fieldError). */
+export const API_FIELDS: Readonly<Record<string, string>> = {
+  publish: 'HostConfig.PortBindings',
+  publishAll: 'HostConfig.PublishAllPorts',
+  dns: 'HostConfig.Dns',
+  addHosts: 'HostConfig.ExtraHosts',
+  network: 'HostConfig.NetworkMode',
+  networks: 'NetworkingConfig.EndpointsConfig',
+  links: 'HostConfig.Links',
+  capAdd: 'HostConfig.CapAdd',
+  capDrop: 'HostConfig.CapDrop',
+  'limits.memory': 'HostConfig.Memory',
+  'limits.cpus': 'HostConfig.NanoCpus',
+  'limits.pids': 'HostConfig.PidsLimit',
+  hostname: 'Hostname',
+  user: 'User',
+  workdir: 'WorkingDir',
+  env: 'Env',
+};
+
 /** What a request named, for docker's "No such container: X" and "No such image: X". */
 export interface Named {
   container?: string;
@@ -49,7 +69,7 @@ export function describe(err: unknown, named: Named = {}): { status: number; mes
     // the docker CLI's run exits 127 or 126 by these words in the message, as for dockerd's runtime errors
     if (err.code === 'COMMAND_NOT_FOUND') return { status: 400, message: `${err.message}: executable file not found in $PATH: no such file or directory` };
     if (err.code === 'COMMAND_NOT_EXECUTABLE') return { status: 400, message: `${err.message}: permission denied` };
-    return { status: STATUS[err.code] ?? 500, message: err.message };
+    return { status: STATUS[err.code] ?? 500, message: renameFields(err, API_FIELDS) };
   }
   return { status: 500, message: err instanceof Error ? err.message : String(err) };
 }

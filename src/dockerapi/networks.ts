@@ -65,7 +65,7 @@ export const networkRoutes: ApiRoute[] = [
     handler: async (req, res) => {
       const n = find(req, req.params.id!);
       if (n.builtin) throw new ApiError(403, `${n.name} is a pre-defined network and cannot be removed`);
-      req.engine.network.remove(n.id);
+      await req.engine.network.remove(n.id);
       res.writeHead(204).end();
     },
   },
@@ -80,7 +80,7 @@ export const networkRoutes: ApiRoute[] = [
       if (ep.IPAMConfig?.IPv4Address || ep.IPAMConfig?.IPv6Address) throw new ApiError(400, 'EndpointConfig.IPAMConfig is not supported by codex32: addresses are leased, not chosen');
       if (Array.isArray(ep.Links) && ep.Links.length) throw new ApiError(400, 'EndpointConfig.Links is not supported by codex32: give links as HostConfig.Links at create');
       req.named.container = b.Container;
-      req.engine.network.connect(n.id, String(b.Container), ep.Aliases ?? []);
+      await req.engine.network.connect(n.id, String(b.Container), ep.Aliases ?? []);
       res.writeHead(200, { 'Content-Length': 0 }).end();
     },
   },
@@ -92,7 +92,7 @@ export const networkRoutes: ApiRoute[] = [
       const n = find(req, req.params.id!);
       if (n.builtin) throw new ApiError(400, `container cannot be disconnected from the predefined ${n.name} network`);
       req.named.container = b.Container;
-      req.engine.network.disconnect(n.id, String(b.Container));
+      await req.engine.network.disconnect(n.id, String(b.Container));
       res.writeHead(200, { 'Content-Length': 0 }).end();
     },
   },
@@ -100,7 +100,7 @@ export const networkRoutes: ApiRoute[] = [
     method: 'POST',
     path: '/networks/prune',
     handler: async (req, res) => {
-      sendJson(res, { NetworksDeleted: req.engine.network.prune(listFilters(req.query)) });
+      sendJson(res, { NetworksDeleted: await req.engine.network.prune(listFilters(req.query)) });
     },
   },
 ];

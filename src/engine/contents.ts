@@ -1,7 +1,6 @@
 // File contents in and out of a container in one supervisor round trip each: writeFiles and readFiles,
 // confined by the same tar-in and tar-out as cp (never following a link out of the container).
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { EngineError } from '../errors.js';
 import { tarIn, tarOut, statIn } from '../runtime/files.js';
@@ -45,12 +44,13 @@ export async function writeFiles(core: EngineCore, ref: string, files: FileToWri
   if (!files.length) return;
   const stage = await mkdtemp(join(core.settings.storageDir, '.write-'));
   try {
-    files.forEach((f, i) => {
-      const local = join(stage, 'root', names[i]);
-      mkdirSync(dirname(local), { recursive: true, mode: 0o700 });
-      writeFileSync(local, f.content);
-      chmodSync(local, f.mode ?? 0o644);
-    });
+    // asynchronously: a big file written at once would hold the caller's event loop for its whole length
+    for (const [i, f] of files.entries()) {
+      const local = join(stage, 'root', names[i]!);
+      await mkdir(dirname(local), { recursive: true, mode: 0o700 });
+      await writeFile(local, f.content);
+      await chmod(local, f.mode ?? 0o644);
+    }
     const { c } = await import('tar');
     // the files alone, no directory entries: existing directories keep their owner and mode
     await c({ cwd: join(stage, 'root'), file: join(stage, 'files.tar'), portable: true, noDirRecurse: true }, names);

@@ -118,7 +118,7 @@ export async function thaw(core: EngineCore, row: ContainerRow): Promise<void> {
 }
 
 /** Give a container a new name (docker rename): validated as at create, a taken one refused with docker's words. */
-export function renameContainer(core: EngineCore, ref: string, newName: string): void {
+export async function renameContainer(core: EngineCore, ref: string, newName: string): Promise<void> {
   const name = validateName(newName.replace(/^\//, ''));
   const row = core.find(ref);
   if (row.name === name) throw new EngineError('INVALID_CONFIG', `Renaming a container with the same name as its current name`, { context: { container: name } });
@@ -134,5 +134,5 @@ export function renameContainer(core: EngineCore, ref: string, newName: string):
     recordEvent(core.store, 'rename', { id: cur.id, name }, { oldName: `/${cur.name}` });
   });
   // its peers on user networks resolve it by name through their hosts files: rewrite them now
-  if (row.config.networks.length && isActive(row.status)) syncNetworks(core);
+  if (row.config.networks.length && isActive(row.status)) await syncNetworks(core);
 }

@@ -5,7 +5,7 @@ import { isAbsolute, normalize, resolve } from 'node:path';
 import { ZodError } from 'zod';
 import { generateName, newId, validateName } from '../config/names.js';
 import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
-import { EngineError } from '../errors.js';
+import { EngineError, fieldError } from '../errors.js';
 import { imageEtc, resolveUser } from '../images/config.js';
 import { hostPlatform } from '../images/manifest.js';
 import { availableParallelism } from 'node:os';
@@ -45,7 +45,8 @@ function parseConfig(input: ContainerConfig) {
   } catch (e) {
     if (e instanceof ZodError) {
       const i = e.issues[0];
-      throw new EngineError('INVALID_CONFIG', `Expected \`${i.path.join('.') || 'config'}\` to be valid: ${i.message}`, { cause: e });
+      const key = i.path.join('.') || 'config';
+      throw fieldError('INVALID_CONFIG', `Expected \`${key}\` to be valid: ${i.message}`, [key], { cause: e });
     }
     throw e;
   }

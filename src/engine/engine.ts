@@ -30,7 +30,7 @@ import { engineInfo, type EngineInfo } from './host.js';
 import { EngineImages, imageList, importImageFile, removeImageNamed } from './images.js';
 import { EngineNetworks } from './netapi.js';
 import type { InspectResult } from './inspect.js';
-import { killContainer, startContainer, stopContainer, waitContainer, type WaitOptions } from './lifecycle.js';
+import { killContainer, startContainer, stopContainer, waitContainer, waitExit, type WaitOptions, type WaitResult } from './lifecycle.js';
 import { containerLogProblems, containerLogs, containerStats, inspectContainer } from './observe.js';
 import { listContainers, startAll, wantsRestart } from './policy.js';
 import { recordOomKills } from './oom.js';
@@ -206,8 +206,8 @@ export class ContainerEngine implements EngineCore {
   }
 
   /** Give a container a new name, validated as at create. */
-  rename(ref: string, name: string): void {
-    renameContainer(this, ref, name);
+  rename(ref: string, name: string): Promise<void> {
+    return renameContainer(this, ref, name);
   }
 
   /** New limits or restart policy: written live to a running container's cgroups, and kept in its config. */
@@ -239,9 +239,11 @@ export class ContainerEngine implements EngineCore {
     if (!hold) this.reconcile(this.find(row.id));
   }
 
-  /** Wait until the container stops; resolves to its exit code. */
-  wait(ref: string, options: WaitOptions = {}): Promise<number> {
-    return waitContainer(this, ref, options);
+  /** Wait until the container stops; resolves to its exit code, or with details: true to { exitCode, oomKilled }. */
+  wait(ref: string, options: WaitOptions & { details: true }): Promise<WaitResult>;
+  wait(ref: string, options?: WaitOptions & { details?: false }): Promise<number>;
+  wait(ref: string, options: WaitOptions & { details?: boolean } = {}): Promise<number | WaitResult> {
+    return options.details ? waitExit(this, ref, options) : waitContainer(this, ref, options);
   }
 
   /** Remove a container and everything it has on disk; force stops it first; volumes: its anonymous volumes too. */

@@ -7,6 +7,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { EngineError } from '../errors.js';
+import { cgroupOomKills } from '../runtime/cgroups.js';
 import { shimPath } from '../runtime/supervisor.js';
 import type { ContainerRow } from '../state/types.js';
 import { recordEvent, type EngineCore } from './core.js';
@@ -47,6 +48,11 @@ export interface ExecResult<T extends string | Buffer = string> {
   stderr: T;
   timedOut: boolean;
   aborted: boolean;
+  /**
+   * the kernel's OOM killer ended the command: it died of SIGKILL while the container's memory cgroup
+   * counted a new OOM kill (docker keeps State.OOMKilled for the main process alone; this is the exec's)
+   */
+  oomKilled: boolean;
 }
 
 /** A running exec: its streams, and its exit code as a promise. */
@@ -154,6 +160,8 @@ const osSignals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SI
 
 /** Run a command in the container and collect its output exactly (bytes or an exact string). */
 export async function execIn(core: EngineCore, ref: string, command: string[], o: ExecOptions = {}): Promise<ExecResult<string | Buffer>> {
+  const cgroups = core.get(ref).state.cgroups;
+  const oomBefore = cgroupOomKills(cgroups) ?? 0;
   const child = spawnExec(core, ref, command, o);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -169,7 +177,8 @@ export async function execIn(core: EngineCore, ref: string, command: string[], o
   try {
     const exitCode = await exitPromise(child, () => timedOut || aborted);
     const enc = (b: Buffer[]) => (o.encoding === 'buffer' ? Buffer.concat(b) : Buffer.concat(b).toString('utf8'));
-    return { exitCode, stdout: enc(out), stderr: enc(err), timedOut, aborted };
+    const oomKilled = exitCode === 137 && (cgroupOomKills(cgroups) ?? 0) > oomBefore;
+    return { exitCode, stdout: enc(out), stderr: enc(err), timedOut, aborted, oomKilled };
   } finally {
     clearTimeout(timer);
     o.signal?.removeEventListener('abort', onAbort);

@@ -85,12 +85,12 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
     claimed.state.cgroups = cgroups;
     core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
     const netnsPath = await startNetwork(core, claimed, paths);
-    const plan = buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach });
+    const plan = await buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach });
     writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });
     result = await shim.go(options.attach ? attach : undefined);
   } catch (e) {
     shim?.cancel();
-    stopNetwork(core, claimed);
+    await stopNetwork(core, claimed);
     rmSync(paths.spec, { force: true }); // a spec cut short by a full disk must never be launched
     core.store.tx(() => core.store.updateContainer(row.id, claimed.state.previous ?? 'created', { ...claimed.state, owner: undefined }));
     if (e instanceof EngineError) throw e;
@@ -112,7 +112,7 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
       recordEvent(core.store, 'die', row, { exitCode: result.exitCode, reason: state.reason });
     }
   });
-  if (!result.ok) stopNetwork(core, claimed);
+  if (!result.ok) await stopNetwork(core, claimed);
   if (!result.ok) {
     if (session) void session.then((s) => s.detach(), () => undefined);
     const code = result.exitCode === 127 ? 'COMMAND_NOT_FOUND' : result.exitCode === 126 ? 'COMMAND_NOT_EXECUTABLE' : 'RUNTIME_FAILED';
@@ -194,7 +194,7 @@ export async function stopContainer(core: EngineCore, ref: string, options: { ti
     await killCgroups(cur.state.cgroups);
     await waitInactive(core, row.id, 5000);
   }
-  stopNetwork(core, row);
+  await stopNetwork(core, row);
 }
 
 /** Send a signal to the container's processes (no restart follows if it ends). */
@@ -292,7 +292,21 @@ async function waitStarted(core: EngineCore, id: string, finishedAt: number | un
 }
 
 /** Wait until the container stops; resolves to its exit code. */
+/** How the main process ended: its exit code, and whether the kernel's OOM killer ended it (docker's State.OOMKilled). */
+export interface WaitResult {
+  exitCode: number;
+  oomKilled: boolean;
+}
+
+/** Wait until the container stops; its exit code. */
 export async function waitContainer(core: EngineCore, ref: string, options: WaitOptions = {}): Promise<number> {
+  return (await waitExit(core, ref, options)).exitCode;
+}
+
+/** Wait until the container stops; how its main process ended. */
+export async function waitExit(core: EngineCore, ref: string, options: WaitOptions = {}): Promise<WaitResult> {
+  const ended = (r: ContainerRow | undefined, id: string): WaitResult =>
+    r ? { exitCode: r.state.exitCode ?? 0, oomKilled: r.state.oomKilled ?? false } : { exitCode: core.store.lastExitCode(id) ?? 0, oomKilled: core.store.lastExitWasOom(id) };
   // an active row is reconciled by the wait itself, once its supervisor has something to say
   let row = options.nextExit ? core.get(ref) : core.find(ref);
   const end = Date.now() + (options.timeoutMs ?? Number.MAX_SAFE_INTEGER);
@@ -300,15 +314,14 @@ export async function waitContainer(core: EngineCore, ref: string, options: Wait
     if (!(await waitStarted(core, row.id, row.state.finishedAt, end, options.signal)))
       throw new EngineError('TIMEOUT', `Container ${row.name} was not started ${options.signal?.aborted ? 'before the wait was aborted' : `within ${options.timeoutMs} ms`}.`, { context: { container: row.name } });
     const cur = core.store.getContainer(row.id);
-    if (!cur) return core.store.lastExitCode(row.id) ?? 0; // ran, ended and was auto-removed between two looks
+    if (!cur) return ended(undefined, row.id); // ran, ended and was auto-removed between two looks
     row = cur;
   }
-  if (row.status === 'created') return row.state.exitCode ?? 0;
+  if (row.status === 'created') return ended(row, row.id);
   if (isActive(row.status)) {
     const ok = await waitInactive(core, row.id, Math.max(0, end - Date.now()), options.signal);
     if (!ok) throw new EngineError('TIMEOUT', `Container ${row.name} is still running ${options.signal?.aborted ? 'when the wait was aborted' : `after ${options.timeoutMs} ms`}.`, { context: { container: row.name } });
   }
   // an auto-remove container may be gone by now: its last die event still has the code
-  const done = core.store.getContainer(row.id);
-  return done ? (done.state.exitCode ?? 0) : (core.store.lastExitCode(row.id) ?? 0);
+  return ended(core.store.getContainer(row.id), row.id);
 }

@@ -26,23 +26,23 @@ export class EngineNetworks {
   }
 
   /** Remove a network no running container is on. */
-  remove(ref: string): NetworkRow {
+  remove(ref: string): Promise<NetworkRow> {
     return removeNetwork(this.core, ref);
   }
 
   /** Remove every network no container is on and docker's prune filters (until, label, label!) let go; their names. */
-  prune(filters: PruneFilters = {}): string[] {
+  prune(filters: PruneFilters = {}): Promise<string[]> {
     const go = pruneFilter(filters);
     return pruneNetworks(this.core, (n) => !go(n));
   }
 
   /** Put a container on a network, with aliases. */
-  connect(network: string, container: string, aliases: string[] = []): void {
-    connectNetwork(this.core, network, container, aliases);
+  connect(network: string, container: string, aliases: string[] = []): Promise<void> {
+    return connectNetwork(this.core, network, container, aliases);
   }
 
   /** Take a container off a network. */
-  disconnect(network: string, container: string): void {
-    disconnectNetwork(this.core, network, container);
+  disconnect(network: string, container: string): Promise<void> {
+    return disconnectNetwork(this.core, network, container);
   }
 }

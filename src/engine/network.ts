@@ -2,7 +2,7 @@
 // network brought up before the supervisor starts and taken down when the container stops.
 import { existsSync } from 'node:fs';
 import type { NetworkMode, PortMapping, ResolvedConfig } from '../config/schema.js';
-import { EngineError } from '../errors.js';
+import { EngineError, fieldError } from '../errors.js';
 import type { ContainerPaths } from '../runtime/layout.js';
 import { defaultNetworkMode, networkAddress, networkMode, setupNetwork, teardownNetwork, writeNetFiles } from '../runtime/network.js';
 import { freePort, pickPort, portTaken } from '../runtime/ports.js';
@@ -12,7 +12,8 @@ import { resolveAttachments, resolveLinks, subnetFor, syncNetworks } from './use
 
 type Isolation = 'minimal' | 'standard' | 'strict';
 
-const bad = (msg: string) => new EngineError('INVALID_CONFIG', msg);
+/** A refusal naming config fields (each front end names them its own way, see fieldError). */
+const bad = (msg: string, ...fields: string[]) => fieldError('INVALID_CONFIG', msg, fields);
 
 /** Whether this host has what private networks need: root, ip (iproute2) and nft. */
 export function privateNetworkMissing(): string[] {
@@ -26,24 +27,24 @@ export function privateNetworkMissing(): string[] {
 /** Refuse network options the mode cannot honour. */
 function checkMode(mode: NetworkMode, isolation: Isolation, cfg: ResolvedConfig): void {
   if (isolation === 'minimal' && mode !== 'host')
-    throw bad(`Expected \`--network\` to be host at minimal isolation (it has no namespaces), got \`${mode}\`. Use --isolation standard for a private network.`);
+    throw bad(`Expected \`network\` to be host at minimal isolation (it has no namespaces), got \`${mode}\`. Set \`isolation\` to standard for a private network.`, 'network', 'isolation');
   if (isolation === 'strict' && mode === 'host')
-    throw bad('Expected `--network` to be none or private at strict isolation (strict never shares the host network), got `host`');
+    throw bad('Expected `network` to be none or private at strict isolation (strict never shares the host network), got `host`', 'network');
   const needPrivate: Array<[boolean, string]> = [
-    [cfg.publish.length > 0, '`-p`'],
-    [!!cfg.publishAll, '`-P`'],
-    [cfg.dns.length > 0, '`--dns`'],
-    [cfg.networkBandwidth !== undefined, '`--network-bandwidth`'],
+    [cfg.publish.length > 0, 'publish'],
+    [!!cfg.publishAll, 'publishAll'],
+    [cfg.dns.length > 0, 'dns'],
+    [cfg.networkBandwidth !== undefined, 'networkBandwidth'],
   ];
-  for (const [given, flag] of needPrivate)
-    if (given && mode !== 'private') throw bad(`Expected ${flag} with --network private (this container's network is ${mode})`);
-  if (cfg.addHosts.length && mode === 'host') throw bad('Expected `--add-host` with --network private or none (on the host network the host\'s /etc/hosts is shown)');
+  for (const [given, key] of needPrivate)
+    if (given && mode !== 'private') throw bad(`Expected \`${key}\` with \`network\` private (this container's network is ${mode})`, key, 'network');
+  if (cfg.addHosts.length && mode === 'host') throw bad('Expected `addHosts` with `network` private or none (on the host network the host\'s /etc/hosts is shown)', 'addHosts', 'network');
   if (cfg.port !== undefined && mode === 'none')
-    throw bad(`A port cannot be given to a container with --network none: it has its own network namespace with only lo. Use --network private${isolation === 'strict' ? '' : ' or host'}.`);
+    throw bad(`Expected no \`port\` with \`network\` none: the container has its own network namespace with only lo. Set \`network\` to private${isolation === 'strict' ? '' : ' or host'}.`, 'port', 'network');
   if (mode === 'private') {
     const missing = privateNetworkMissing();
     if (missing.length)
-      throw new EngineError('HOST_UNSUPPORTED', `This host cannot give a private network: missing ${missing.join('; ')}. Use --network host or none.`);
+      throw fieldError('HOST_UNSUPPORTED', `This host cannot give a private network: missing ${missing.join('; ')}. Set \`network\` to host or none.`, ['network']);
   }
 }
 
@@ -66,8 +67,8 @@ async function resolvePorts(core: EngineCore, wanted: PortMapping[]): Promise<Po
       continue;
     }
     const spec = `${p.hostIp}:${p.hostPort}/${p.protocol}`;
-    if ([...held, ...out].some((h) => clash(h, p))) throw bad(`Expected \`-p\` to name a free host port, got \`${spec}\`: another container publishes it`);
-    if (await portTaken(p.hostIp, p.hostPort, p.protocol)) throw bad(`Expected \`-p\` to name a free host port, got \`${spec}\`: something on this host already uses it`);
+    if ([...held, ...out].some((h) => clash(h, p))) throw bad(`Expected \`publish\` to name a free host port, got \`${spec}\`: another container publishes it`, 'publish');
+    if (await portTaken(p.hostIp, p.hostPort, p.protocol)) throw bad(`Expected \`publish\` to name a free host port, got \`${spec}\`: something on this host already uses it`, 'publish');
     out.push(p);
   }
   return out;
@@ -119,12 +120,12 @@ export async function startNetwork(core: EngineCore, row: ContainerRow, paths: C
   for (const p of req.publish)
     if (await portTaken(p.hostIp, p.hostPort, p.protocol))
       throw new EngineError('INVALID_STATE', `Cannot start ${c.name}: host port ${p.hostIp}:${p.hostPort}/${p.protocol} is now used by another program on this host. Stop that program, or recreate the container with another -p.`);
-  const lease = setupNetwork(req);
+  const lease = await setupNetwork(req);
   if (c.networks.length) {
     try {
-      syncNetworks(core);
+      await syncNetworks(core);
     } catch (e) {
-      stopNetwork(core, row);
+      await stopNetwork(core, row);
       throw e;
     }
   }
@@ -132,10 +133,10 @@ export async function startNetwork(core: EngineCore, row: ContainerRow, paths: C
 }
 
 /** Take the container's private network down (its namespace, interfaces, rules, address). */
-export function stopNetwork(core: EngineCore, row: ContainerRow): void {
+export async function stopNetwork(core: EngineCore, row: ContainerRow): Promise<void> {
   if (networkMode(row.config) !== 'private') return;
   const address = networkAddress(row.id);
-  teardownNetwork(row.id, { ports: (row.config.publish ?? []).length > 0 });
+  await teardownNetwork(row.id, { ports: (row.config.publish ?? []).length > 0 });
   // its peers stop naming it, and its address leaves the internal set (the next container to lease it may have a way out)
-  if (address && (core.store.getContainer(row.id)?.config.networks.length ?? row.config.networks.length)) syncNetworks(core, { addresses: [address] });
+  if (address && (core.store.getContainer(row.id)?.config.networks.length ?? row.config.networks.length)) await syncNetworks(core, { addresses: [address] });
 }

@@ -58,7 +58,7 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
     killOrphans(row, row.state.cgroups);
     await killCgroups(row.state.cgroups);
     removeCgroups(row.state.cgroups);
-    stopNetwork(core, row);
+    await stopNetwork(core, row);
     await rm(core.paths(row.id).dir, { recursive: true, force: true }); // a big app would block the event loop for long
     core.store.tx(() => {
       core.store.deleteContainer(row.id);

@@ -156,7 +156,7 @@ export async function removeFromDisk(storageDir: string, ref: string): Promise<s
   killOrphans({ config: { isolation }, state: { init: found.init } } as ContainerRow, cgroups);
   await killCgroups(cgroups);
   removeCgroups(cgroups);
-  teardownNetwork(found.id); // its namespace, interfaces, port rules and address, if it had a private network
+  await teardownNetwork(found.id); // its namespace, interfaces, port rules and address, if it had a private network
   rmSync(paths.dir, { recursive: true, force: true });
   return found.meta?.name ?? found.id.slice(0, 12);
 }

@@ -141,7 +141,7 @@ export interface SystemPruneResult {
 /** system prune: stopped containers, unused user networks, then dangling images (every unused one with all). */
 export async function systemPrune(core: EngineCore, images: EngineImages, networks: EngineNetworks, options: { all?: boolean; filters?: PruneFilters } = {}): Promise<SystemPruneResult> {
   const { containers, reclaimed: fromContainers } = await pruneContainersWith(core, options.filters);
-  const nets = networks.prune(options.filters);
+  const nets = await networks.prune(options.filters);
   const img = images.pruneWith({ all: options.all, filters: options.filters });
   const reclaimed = img.reclaimed + fromContainers;
   return { containers, networks: nets, images: img.deleted, reclaimed };

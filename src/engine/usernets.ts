@@ -2,10 +2,11 @@
 // and, whenever a member comes or goes, each network's address set and its members' /etc/hosts made
 // true again. Names resolve through /etc/hosts, which libc and every language's resolver read first
 // (docs/network.md); the file is rewritten in place, so the bind inside the container sees it.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import type { NetworkAttachment } from '../config/schema.js';
 import { NAME_RE } from '../config/schema.js';
-import { EngineError } from '../errors.js';
+import { EngineError, fieldError } from '../errors.js';
 import { randomBytes } from '../lazy.js';
 import { networkAddress, networkMode } from '../runtime/network.js';
 import { hostsFile } from '../runtime/netfiles.js';
@@ -100,7 +101,7 @@ export function listNetworks(core: EngineCore): NetworkView[] {
 }
 
 /** Remove a network no running container is on; returns it. */
-export function removeNetwork(core: EngineCore, ref: string): NetworkRow {
+export async function removeNetwork(core: EngineCore, ref: string): Promise<NetworkRow> {
   if (PREDEFINED.includes(ref)) throw new EngineError('INVALID_STATE', `${ref} is a pre-defined network and cannot be removed`);
   const n = getNetwork(core, ref);
   core.store.tx(() => {
@@ -111,18 +112,18 @@ export function removeNetwork(core: EngineCore, ref: string): NetworkRow {
       });
     core.store.deleteNetwork(n.id);
   });
-  dropNetworkSet(n.id);
+  await dropNetworkSet(n.id);
   return n;
 }
 
 /** Remove every network no container is on; returns their names. */
-export function pruneNetworks(core: EngineCore, keep: (n: NetworkRow) => boolean = () => false): string[] {
+export async function pruneNetworks(core: EngineCore, keep: (n: NetworkRow) => boolean = () => false): Promise<string[]> {
   const used = new Set(core.store.listContainers().flatMap((r) => r.config.networks.map((a) => a.name)));
   const gone: string[] = [];
   for (const n of core.store.listNetworks()) {
     if (used.has(n.name) || keep(n)) continue;
     core.store.tx(() => core.store.deleteNetwork(n.id));
-    dropNetworkSet(n.id);
+    await dropNetworkSet(n.id);
     gone.push(n.name);
   }
   return gone;
@@ -134,7 +135,7 @@ export function pruneNetworks(core: EngineCore, keep: (n: NetworkRow) => boolean
  */
 export function resolveAttachments(core: EngineCore, wanted: NetworkAttachment[], mode: string): NetworkAttachment[] {
   if (!wanted.length) return [];
-  if (mode !== 'private') throw bad(`Expected a container on a user network to have a network of its own, got \`--network ${mode}\` beside it`);
+  if (mode !== 'private') throw fieldError('INVALID_CONFIG', `Expected a container on a user network (\`networks\`) to have a network of its own, got \`network\` ${mode} beside it`, ['networks', 'network']);
   const out: NetworkAttachment[] = [];
   for (const a of wanted) {
     const n = getNetwork(core, a.name);
@@ -146,7 +147,7 @@ export function resolveAttachments(core: EngineCore, wanted: NetworkAttachment[]
 
 /** Check a new container's links: each names an existing container (stored by its name). */
 export function resolveLinks(core: EngineCore, links: Array<{ name: string; alias: string }>, networks: NetworkAttachment[]): Array<{ name: string; alias: string }> {
-  if (links.length && !networks.length) throw bad('Expected `--link` with a user network: links name containers of a network this one shares');
+  if (links.length && !networks.length) throw fieldError('INVALID_CONFIG', 'Expected `links` with a user network (`networks`): links name containers of a network this one shares', ['links', 'networks']);
   return links.map((l) => {
     const target = core.store.getContainer(l.name) ?? core.store.findByIdPrefix(l.name)[0];
     if (!target) throw bad(`could not get container for ${l.name}: no such container (a link names an existing container)`);
@@ -155,7 +156,7 @@ export function resolveLinks(core: EngineCore, links: Array<{ name: string; alia
 }
 
 /** Connect a container to a network (created or running: a running one is reachable and named at once). */
-export function connectNetwork(core: EngineCore, netRef: string, containerRef: string, aliases: string[] = []): void {
+export async function connectNetwork(core: EngineCore, netRef: string, containerRef: string, aliases: string[] = []): Promise<void> {
   const n = getNetwork(core, netRef);
   const changed = core.store.tx(() => {
     const row = core.get(containerRef);
@@ -167,11 +168,11 @@ export function connectNetwork(core: EngineCore, netRef: string, containerRef: s
     core.store.updateConfig(row.id, { ...row.config, networks });
     return ACTIVE.includes(row.status);
   });
-  if (changed) syncNetworks(core);
+  if (changed) await syncNetworks(core);
 }
 
 /** Disconnect a container from a network. */
-export function disconnectNetwork(core: EngineCore, netRef: string, containerRef: string): void {
+export async function disconnectNetwork(core: EngineCore, netRef: string, containerRef: string): Promise<void> {
   const n = getNetwork(core, netRef);
   const changed = core.store.tx(() => {
     const row = core.get(containerRef);
@@ -179,7 +180,7 @@ export function disconnectNetwork(core: EngineCore, netRef: string, containerRef
     core.store.updateConfig(row.id, { ...row.config, networks: row.config.networks.filter((a) => a.name !== n.name) });
     return ACTIVE.includes(row.status) && row.id;
   });
-  if (changed) syncNetworks(core, { ids: [changed] });
+  if (changed) await syncNetworks(core, { ids: [changed] });
 }
 
 /** The subnet a starting container's address comes from: its first user network's, if that has one. */
@@ -189,13 +190,29 @@ export function subnetFor(core: EngineCore, row: ContainerRow): string | undefin
 }
 
 /**
- * Make every network's address set and every member's /etc/hosts match the running containers, under the
- * database's write lock so two processes never interleave their rewrites. `leaving` are containers just
- * taken off (their hosts file is rewritten without the network) and addresses just given up (taken out of
- * the internal set: another container may lease them next).
+ * Make every network's address set and every member's /etc/hosts match the running containers. `leaving`
+ * are containers just taken off (their hosts file is rewritten without the network) and addresses just
+ * given up (taken out of the internal set: another container may lease them next).
+ *
+ * The plan is read under the database's lock, but nft runs outside it, asynchronously: holding the lock
+ * (and the event loop) across nft stalled every other caller. Two processes may then apply in the wrong
+ * order; so each looks again after applying and applies again until what it applied is still the plan.
+ * Whoever applies last has looked after that, so the host always ends on the latest plan.
  */
-export function syncNetworks(core: EngineCore, leaving: { ids?: string[]; addresses?: string[] } = {}): void {
-  core.store.tx(() => {
+export async function syncNetworks(core: EngineCore, leaving: { ids?: string[]; addresses?: string[] } = {}): Promise<void> {
+  let plan = membershipPlan(core, leaving);
+  for (let round = 0; round < 10; round++) {
+    if (plan.apply) await applyMembership(plan.members, plan.closed, plan.open);
+    for (const r of plan.live) await writeHosts(core, r, plan.live, plan.addr);
+    const again = membershipPlan(core, leaving);
+    if (again.key === plan.key) return;
+    plan = again;
+  }
+}
+
+/** What syncNetworks applies, read in one transaction, with a key that says whether two plans are the same. */
+function membershipPlan(core: EngineCore, leaving: { ids?: string[]; addresses?: string[] }) {
+  return core.store.tx(() => {
     const nets = core.store.listNetworks();
     const rows = core.store.listContainers(ACTIVE).filter((r) => r.config.networks.length || leaving.ids?.includes(r.id));
     const addr = new Map(rows.map((r) => [r.id, networkAddress(r.id)]));
@@ -205,13 +222,14 @@ export function syncNetworks(core: EngineCore, leaving: { ids?: string[]; addres
     const isClosed = (r: ContainerRow) => r.config.networks.length > 0 && r.config.networks.every((a) => internal.has(a.name));
     const closed = live.filter(isClosed).map((r) => addr.get(r.id)!);
     const open = [...live.filter((r) => !isClosed(r)).map((r) => addr.get(r.id)!), ...(leaving.addresses ?? [])];
-    if (nets.length || open.length) applyMembership(members, closed, open);
-    for (const r of live) writeHosts(core, r, live, addr);
+    const hosts = live.map((r) => [r.id, r.name, r.config.hostname, r.config.networks, r.config.links, r.config.addHosts]);
+    const key = JSON.stringify([members, closed, open, hosts, [...addr]]);
+    return { apply: nets.length > 0 || open.length > 0, members, closed, open, live, addr, key };
   });
 }
 
 /** One container's /etc/hosts: its own lines, then every other member of its networks by name, alias and short id. */
-function writeHosts(core: EngineCore, row: ContainerRow, live: ContainerRow[], addr: Map<string, string | undefined>): void {
+async function writeHosts(core: EngineCore, row: ContainerRow, live: ContainerRow[], addr: Map<string, string | undefined>): Promise<void> {
   const file = `${core.paths(row.id).etc}/hosts`;
   if (!existsSync(file)) return;
   const mine = new Set(row.config.networks.map((a) => a.name));
@@ -226,5 +244,5 @@ function writeHosts(core: EngineCore, row: ContainerRow, live: ContainerRow[], a
   const own = row.config.networks.flatMap((a) => a.aliases).filter((a) => a !== row.config.hostname);
   const extra = [...(row.config.addHosts ?? []), ...peers];
   const text = hostsFile([row.config.hostname ?? row.name, ...new Set(own)].join(' '), addr.get(row.id), extra);
-  writeFileSync(file, text); // in place: the container's /etc/hosts is a bind of this very file
+  await writeFile(file, text); // in place: the container's /etc/hosts is a bind of this very file
 }

@@ -12,6 +12,8 @@ export interface ProcEntry {
   /** user plus system CPU time, in ms */
   cpuMs: number;
   rss: number;
+  /** its threads (a process counts its main thread) */
+  threads: number;
 }
 
 let pageSize: number | undefined;
@@ -45,7 +47,7 @@ export function sweepProcs(): Map<number, ProcEntry> {
     // fields after the command name (which may hold spaces and parentheses): state is f[0], ppid f[1]
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     if (f[0] === 'Z' || f[0] === 'X') continue;
-    out.set(pid, { ppid: Number(f[1]), start: f[19], cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SECOND, rss: Number(f[21]) * page });
+    out.set(pid, { ppid: Number(f[1]), start: f[19], cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SECOND, rss: Number(f[21]) * page, threads: Number(f[17]) || 1 });
   }
   return out;
 }
@@ -69,16 +71,21 @@ export function childrenOf(procs: Map<number, ProcEntry>): Map<number, number[]>
   return out;
 }
 
-/** CPU time, memory and process count of the tree rooted at the live process pid, from one sweep; undefined when it is gone. */
-export function treeUsage(procs: Map<number, ProcEntry>, children: Map<number, number[]>, pid: number): { cpuMs: number; rss: number; pids: number } | undefined {
+/**
+ * CPU time, memory, threads (pids, as pids.max counts them) and processes of the tree rooted at the live
+ * process pid, from one sweep; undefined when it is gone.
+ */
+export function treeUsage(procs: Map<number, ProcEntry>, children: Map<number, number[]>, pid: number): { cpuMs: number; rss: number; pids: number; processes: number } | undefined {
   const root = procs.get(pid);
   const tree = root ? treeOf(procs, children, { pid, start: root.start }) : [];
   if (!tree.length) return undefined;
   let cpuMs = 0;
   let rss = 0;
+  let threads = 0;
   for (const p of tree) {
     cpuMs += procs.get(p)!.cpuMs;
     rss += procs.get(p)!.rss;
+    threads += procs.get(p)!.threads;
   }
-  return { cpuMs, rss, pids: tree.length };
+  return { cpuMs, rss, pids: threads, processes: tree.length };
 }

@@ -2,7 +2,7 @@
 // container, and the CPU time of exited processes kept), else every process of the init's tree via pidusage.
 import { createRequire } from 'node:module';
 import { cgroupCpuMs, cgroupMemory, cgroupPids, cgroupRss, cgroupTaskCount } from '../runtime/cgroups.js';
-import { descendants, isAlive } from '../runtime/proc.js';
+import { descendants, isAlive, threadCount } from '../runtime/proc.js';
 import type { ContainerRow } from '../state/types.js';
 import { blockIo, netIo, type BlockIo, type NetIo } from './io.js';
 
@@ -17,7 +17,10 @@ export interface StatsSample {
   /** cgroup memory usage and limit, when the container has a memory cgroup */
   memUsage?: number;
   memLimit?: number;
+  /** tasks (threads), as pids.max and docker's pids_stats count them */
   pids: number;
+  /** processes (thread groups) */
+  processes: number;
   uptimeMs: number;
   restarts: number;
   /** bytes read and written, where the container has a blkio (v1) or io (v2) cgroup */
@@ -36,16 +39,24 @@ export function containerPids(row: ContainerRow): number[] {
 }
 
 /** Usage from the container's own cgroups, or undefined when they do not account for CPU time. */
-function fromCgroups(row: ContainerRow): { cpuMs: number; rss: number; pids: number } | undefined {
+function fromCgroups(row: ContainerRow): Usage | undefined {
   const set = row.state.cgroups;
   const cpuMs = cgroupCpuMs(set);
   if (cpuMs === undefined) return undefined;
-  return { cpuMs, rss: cgroupRss(set) ?? 0, pids: cgroupTaskCount(set) ?? cgroupPids(set).length };
+  const procs = cgroupPids(set);
+  return { cpuMs, rss: cgroupRss(set) ?? 0, pids: cgroupTaskCount(set) ?? threadCount(procs), processes: procs.length };
+}
+
+interface Usage {
+  cpuMs: number;
+  rss: number;
+  pids: number;
+  processes: number;
 }
 
 /** Usage of the rows without cgroup accounting, summed over each one's processes in one pidusage call. */
-async function fromProcesses(rows: ContainerRow[]): Promise<Map<string, { cpuMs: number; rss: number; pids: number }>> {
-  const out = new Map<string, { cpuMs: number; rss: number; pids: number }>();
+async function fromProcesses(rows: ContainerRow[]): Promise<Map<string, Usage>> {
+  const out = new Map<string, Usage>();
   if (!rows.length) return out;
   const pidusage = createRequire(import.meta.url)('pidusage') as typeof import('pidusage'); // only stats needs it
   const pidsOf = new Map(rows.map((r) => [r.id, containerPids(r)]));
@@ -68,7 +79,7 @@ async function fromProcesses(rows: ContainerRow[]): Promise<Map<string, { cpuMs:
       cpuMs += usage[p]?.ctime ?? 0;
       rss += usage[p]?.memory ?? 0;
     }
-    out.set(r.id, { cpuMs, rss, pids: pids.length });
+    out.set(r.id, { cpuMs, rss, pids: threadCount(pids), processes: pids.length });
   }
   return out;
 }
@@ -79,7 +90,7 @@ export async function sampleStats(rows: ContainerRow[]): Promise<StatsSample[]> 
   const byProcess = await fromProcesses(rows.filter((r) => !accounted.get(r.id)));
   const now = Date.now();
   return rows.map((r) => {
-    const u = accounted.get(r.id) ?? byProcess.get(r.id) ?? { cpuMs: 0, rss: 0, pids: 0 };
+    const u = accounted.get(r.id) ?? byProcess.get(r.id) ?? { cpuMs: 0, rss: 0, pids: 0, processes: 0 };
     const mem = cgroupMemory(r.state.cgroups);
     return {
       id: r.id,
@@ -90,6 +101,7 @@ export async function sampleStats(rows: ContainerRow[]): Promise<StatsSample[]> 
       memUsage: mem?.usage,
       memLimit: mem?.limit ?? r.config.limits.memory,
       pids: u.pids,
+      processes: u.processes,
       uptimeMs: r.state.startedAt ? now - r.state.startedAt : 0,
       restarts: r.state.restartCount,
       blockIo: blockIo(r),

@@ -1,17 +1,40 @@
 // Files in and out of a container through the supervisor: confined tar, stat and the busybox that does the work.
 import type { ResultPromise } from 'execa';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
 import { EngineError } from '../errors.js';
 
+/** Whether each busybox found is static, by path, size and change time (the binary is 2 MB: read its head once). */
+const staticSeen = new Map<string, boolean>();
+
+/** Whether the file at p names no dynamic loader in its first 4 KiB (where an ELF's interpreter path sits). */
+function isStatic(p: string): boolean | undefined {
+  let st;
+  try {
+    st = statSync(p);
+  } catch {
+    return undefined;
+  }
+  const key = `${p}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  const known = staticSeen.get(key);
+  if (known !== undefined) return known;
+  const buf = Buffer.alloc(4096);
+  const fd = openSync(p, 'r');
+  let head: Buffer;
+  try {
+    head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0));
+  } finally {
+    closeSync(fd);
+  }
+  const result = !head.includes(Buffer.from('/lib64/ld-linux')) && !head.includes(Buffer.from('/lib/ld-linux'));
+  staticSeen.set(key, result);
+  return result;
+}
+
 /** The host's statically linked busybox, run as tar inside a container's root. */
 export function busyboxPath(): string {
-  for (const p of ['/bin/busybox', '/usr/bin/busybox']) {
-    if (!existsSync(p)) continue;
-    // a dynamic busybox would load its libraries from the container's root: only a static one is safe
-    const head = readFileSync(p).subarray(0, 4096);
-    if (!head.includes(Buffer.from('/lib64/ld-linux')) && !head.includes(Buffer.from('/lib/ld-linux'))) return p;
-  }
+  // a dynamic busybox would load its libraries from the container's root: only a static one is safe
+  for (const p of ['/bin/busybox', '/usr/bin/busybox']) if (isStatic(p)) return p;
   throw new EngineError('HOST_UNSUPPORTED', 'Copying files needs a statically linked busybox on the host. Install it with `apt-get install busybox-static` (./setup.sh does).');
 }
 

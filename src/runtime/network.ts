@@ -1,12 +1,12 @@
 // Private networks as docker's bridge does it as root, with no process per container: a named network
 // namespace, a routed veth pair, nftables for NAT, published ports and isolation, tc for bandwidth.
-import { execFileSync } from '../lazy.js';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomInt } from '../lazy.js';
+import { runCommand } from './command.js';
 import type { NetworkMode, PortMapping } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { hostsFile, resolverPlan } from './netfiles.js';
-import { baseRules, GATEWAY, IF_PREFIX, portRules, removePortRules, SUBNET } from './nftables.js';
+import { baseRules, GATEWAY, IF_PREFIX, portRules, portRulesRemoval, SUBNET } from './nftables.js';
 import { dotted, parseSubnet } from './usernet.js';
 
 /** Leases live in /run: they vanish with the namespaces at reboot, and are shared by every storage dir. */
@@ -64,17 +64,14 @@ export function stepsScript(steps: Array<[string, string?]>): string {
 }
 
 /** Run the steps as one script; a failure names the step that failed and what it said. */
-function runSteps(steps: Array<[string, string?]>): void {
-  try {
-    execFileSync('sh', ['-c', stepsScript(steps)], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    const lines = (err.stderr ?? '').trim().split('\n');
-    const failed = /^@@(\d+)$/.exec(lines.at(-1) ?? '');
-    const cmd = failed ? steps[Number(failed[1])][0] : 'sh';
-    const detail = (failed ? lines.slice(0, -1).join('\n') : err.stderr || err.message).trim();
-    throw new EngineError('RUNTIME_FAILED', `Cannot set up the private network (${cmd}): ${detail || 'it failed without a message'}`, { cause: e });
-  }
+async function runSteps(steps: Array<[string, string?]>): Promise<void> {
+  const r = await runCommand('sh', ['-c', stepsScript(steps)]).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+  if (r.code === 0) return;
+  const lines = r.stderr.trim().split('\n');
+  const failed = /^@@(\d+)$/.exec(lines.at(-1) ?? '');
+  const cmd = failed ? steps[Number(failed[1])][0] : 'sh';
+  const detail = (failed ? lines.slice(0, -1).join('\n') : r.stderr).trim();
+  throw new EngineError('RUNTIME_FAILED', `Cannot set up the private network (${cmd}): ${detail || 'it failed without a message'}`);
 }
 
 /** Lease a free address of the subnet (10.89.0.0/16 by default) by creating its file exclusively (safe across processes). */
@@ -133,17 +130,17 @@ function shape(bytesPerSec: number): string[] {
 }
 
 /** Create the container's namespace, veth pair, address, routes, rules and shaping. */
-export function setupNetwork(req: NetworkRequest): NetworkLease {
+export async function setupNetwork(req: NetworkRequest): Promise<NetworkLease> {
   const name = netName(req.id);
   // a previous run's leftovers (its supervisor was killed, or its command ended on its own)
-  if (networkAddress(req.id) || existsSync(`/run/netns/${name}`)) teardownNetwork(req.id, { ports: req.publish.length > 0 });
+  if (networkAddress(req.id) || existsSync(`/run/netns/${name}`)) await teardownNetwork(req.id, { ports: req.publish.length > 0 });
   const address = leaseAddress(req.id, req.subnet);
   try {
     const loopbackDns = writeNetFiles(req, address);
-    runSteps(setupSteps(req, address, loopbackDns));
+    await runSteps(setupSteps(req, address, loopbackDns));
     return { netnsPath: `/run/netns/${name}`, address, hostIf: name };
   } catch (e) {
-    teardownNetwork(req.id, { ports: req.publish.length > 0 });
+    await teardownNetwork(req.id, { ports: req.publish.length > 0 });
     throw e;
   }
 }
@@ -185,19 +182,18 @@ export function teardownParts(name: string): [string, string] {
 }
 
 /** Remove everything the container's private network holds on the host; safe to call twice. */
-export function teardownNetwork(id: string, options: { ports?: boolean } = {}): void {
+export async function teardownNetwork(id: string, options: { ports?: boolean } = {}): Promise<void> {
   const name = netName(id);
-  if (options.ports !== false) removePortRules(id);
   const [link, netns] = teardownParts(name);
   const parts = [];
   if (existsSync(`/sys/class/net/${name}`)) parts.push(link); // both ends go with it
   if (existsSync(`/run/netns/${name}`)) parts.push(netns);
-  if (parts.length) {
-    try {
-      execFileSync('ip', ['-force', '-batch', '-'], { input: parts.join('\n') + '\n', stdio: ['pipe', 'ignore', 'ignore'] });
-    } catch {
-      /* gone meanwhile */
-    }
+  // one process for the whole teardown; the interfaces' failure means they went meanwhile
+  const script = [...(options.ports !== false ? [portRulesRemoval(id)] : [])];
+  if (parts.length) script.push(`ip -force -batch - >/dev/null 2>&1 <<'C32_INPUT' || true\n${parts.join('\n')}\nC32_INPUT`);
+  if (script.length) {
+    const r = await runCommand('sh', ['-c', script.join('\n')]).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+    if (r.code !== 0) throw new EngineError('RUNTIME_FAILED', `nftables refused to remove the container's published ports: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
   const address = networkAddress(id);
   if (address) rmSync(`${LEASE_DIR}/ip/${address}`, { force: true });

@@ -1,5 +1,5 @@
 // nftables rules of the private network: NAT out, published ports in, and the walls between.
-import { execFileSync } from '../lazy.js';
+import { runCommand } from './command.js';
 import { EngineError } from '../errors.js';
 import type { PortMapping } from '../config/schema.js';
 
@@ -10,13 +10,16 @@ export const SUBNET = '10.89.0.0/16';
 export const GATEWAY = '10.89.0.1';
 
 /** Run nft with a script on stdin; failures become RUNTIME_FAILED with nft's own words. */
-export function nft(script: string, args: string[] = ['-f', '-']): string {
-  try {
-    return execFileSync('nft', args, { input: script, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new EngineError('RUNTIME_FAILED', `nftables refused the private network's rules: ${(err.stderr || err.message).trim()}`, { cause: e });
-  }
+export async function nft(script: string, args: string[] = ['-f', '-']): Promise<string> {
+  const r = await runCommand('nft', args, script).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+  if (r.code !== 0) throw new EngineError('RUNTIME_FAILED', `nftables refused the private network's rules: ${r.stderr.trim() || `nft exited with ${r.code}`}`);
+  return r.stdout;
+}
+
+/** One chain of our table as nft lists it with handles, or undefined when the table is not there. */
+export async function listChain(chain: string): Promise<string | undefined> {
+  const r = await runCommand('nft', ['-a', 'list', 'chain', 'ip', TABLE, chain]).catch(() => undefined);
+  return r?.code === 0 ? r.stdout : undefined;
 }
 
 /**
@@ -75,19 +78,16 @@ export function portRules(id: string, address: string, ports: PortMapping[]): st
     .join('');
 }
 
-/** Delete the container's published-port rules (by their comment). */
-export function removePortRules(id: string): void {
-  let listing: string;
-  try {
-    listing = execFileSync('nft', ['-a', 'list', 'chain', 'ip', TABLE, 'ports'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return; // no table: nothing of ours to remove
-  }
-  const marker = `comment "${tag(id)}"`;
-  const handles = listing
-    .split('\n')
-    .filter((l) => l.includes(marker))
-    .map((l) => /# handle (\d+)/.exec(l)?.[1])
-    .filter((h): h is string => !!h);
-  if (handles.length) nft(handles.map((h) => `delete rule ip ${TABLE} ports handle ${h}\n`).join(''));
+/**
+ * A shell snippet that deletes the container's published-port rules (found by their comment in the
+ * listing); quiet when the table is not there, and failing with nft's words when nft refuses. A shell
+ * snippet so that a stop starts one process, not one per nft call: each start of a process stalls the
+ * event loop of a large Node process (a fork on its thread).
+ */
+export function portRulesRemoval(id: string): string {
+  // the id is ours (hex): nothing here comes from a user
+  return [
+    `h=$(nft -a list chain ip ${TABLE} ports 2>/dev/null | sed -n '/comment "${tag(id)}"/s/.*# handle \\([0-9]*\\).*/\\1/p')`,
+    `if [ -n "$h" ]; then for x in $h; do echo "delete rule ip ${TABLE} ports handle $x"; done | nft -f - || exit 1; fi`,
+  ].join('\n');
 }

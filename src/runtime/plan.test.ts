@@ -19,21 +19,21 @@ function minimalRow(limits: Record<string, number>): ContainerRow {
 const storage = mkdtempSync(join(tmpdir(), 'c32-plan-'));
 afterAll(() => rmSync(storage, { recursive: true, force: true }));
 
-const rlimits = (cgroups: CgroupSet | undefined, limits: Record<string, number>) => {
+const rlimits = async (cgroups: CgroupSet | undefined, limits: Record<string, number>) => {
   const row = minimalRow(limits);
   const paths = containerPaths(storage, row.id);
-  return buildPlan(row, { ref: 'host', kind: 'host' }, paths, cgroups).entries.filter((e) => e.startsWith('rlimit='));
+  return (await buildPlan(row, { ref: 'host', kind: 'host' }, paths, cgroups)).entries.filter((e) => e.startsWith('rlimit='));
 };
 
 describe('minimal --memory', () => {
   const v1 = (controllers: string[]): CgroupSet => ({ dirs: controllers.map((c) => `/sys/fs/cgroup/${c}/codex32/x`), version: 'v1', controllers });
 
-  it('is the memory cgroup alone where the host has one: no address-space cap a V8 or Go runtime cannot start under', () => {
-    expect(rlimits(v1(['memory', 'pids', 'cpu']), { memory: 64 * MB, nofile: 256 })).toEqual(['rlimit=nofile 256 256']);
+  it('is the memory cgroup alone where the host has one: no address-space cap a V8 or Go runtime cannot start under', async () => {
+    expect(await rlimits(v1(['memory', 'pids', 'cpu']), { memory: 64 * MB, nofile: 256 })).toEqual(['rlimit=nofile 256 256']);
   });
 
-  it('falls back to RLIMIT_AS without a memory cgroup, so the limit still holds per process', () => {
-    expect(rlimits(v1(['pids', 'cpu']), { memory: 64 * MB })).toEqual([`rlimit=as ${64 * MB} ${64 * MB}`]);
-    expect(rlimits(undefined, { memory: 64 * MB })).toEqual([`rlimit=as ${64 * MB} ${64 * MB}`]);
+  it('falls back to RLIMIT_AS without a memory cgroup, so the limit still holds per process', async () => {
+    expect(await rlimits(v1(['pids', 'cpu']), { memory: 64 * MB })).toEqual([`rlimit=as ${64 * MB} ${64 * MB}`]);
+    expect(await rlimits(undefined, { memory: 64 * MB })).toEqual([`rlimit=as ${64 * MB} ${64 * MB}`]);
   });
 });

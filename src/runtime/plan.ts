@@ -139,14 +139,14 @@ export function containerEnv(c: ContainerRow['config'], appRoot: string): Record
 }
 
 /** Build the shim's spec for one start of the container. */
-export function buildPlan(
+export async function buildPlan(
   row: ContainerRow,
   image: ContainerImage,
   paths: ContainerPaths,
   cgroups: CgroupSet | undefined,
   netnsPath?: string,
   options: { attachWait?: boolean } = {},
-): LaunchPlan {
+): Promise<LaunchPlan> {
   const c = row.config;
   const level = c.isolation;
   const appRoot = appRootFor(level, paths);
@@ -192,7 +192,7 @@ export function buildPlan(
     const caps = securityMask(c);
     entries.push(spec('newroot', paths.newroot), spec('hostname', c.hostname ?? c.name), spec('caps', caps));
     // the filter follows the capabilities the container holds, as docker's profile does
-    entries.push(...compiledSeccomp(paths.seccompCache, seccompFilters(level, c.seccomp, caps), shimPath()));
+    entries.push(...await compiledSeccomp(paths.seccompCache, seccompFilters(level, c.seccomp, caps), shimPath()));
     entries.push(...rootfsEntries(row, image, paths));
     entries.push(...networkEntries(row, paths, netnsPath));
   }

@@ -12,6 +12,19 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
+/** Threads of the given processes together (what a pids cgroup counts); a process gone meanwhile counts none. */
+export function threadCount(pids: number[]): number {
+  let n = 0;
+  for (const p of pids) {
+    try {
+      n += readdirSync(`/proc/${p}/task`).length;
+    } catch {
+      /* gone */
+    }
+  }
+  return n;
+}
+
 /** Start time of pid in clock ticks since boot, or undefined when it does not exist. */
 export function procStartTime(pid: number): string | undefined {
   return statFields(pid)?.[19];

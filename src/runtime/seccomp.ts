@@ -1,13 +1,14 @@
 // A container's seccomp setting resolved for its capabilities, architecture and kernel into the
 // simple lines the supervisor hands to libseccomp (`seccomp=...` spec entries).
-import { spawnSync } from '../lazy.js';
 import { createHash } from '../lazy.js';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { arch as osArch, release } from 'node:os';
 import { join } from 'node:path';
 import type { SeccompProfile, SeccompRule, SeccompSetting } from '../config/seccomp.js';
 import type { IsolationType } from '../config/schema.js';
 import { EngineError } from '../errors.js';
+import { runCommand } from './command.js';
 import { spec } from './contract.js';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default.js';
 
@@ -123,20 +124,21 @@ const FILTER_FLAGS: Record<string, number> = { tsync: 1, log: 2, spec_allow: 4 }
  * cacheDir by the hash of its lines: compiling a multi-architecture allowlist takes tens of
  * milliseconds, loading a compiled one almost nothing. Returns the spec entries `seccomp=FLAGS PATH`.
  */
-export function compiledSeccomp(cacheDir: string, filters: string[][], shim: string): string[] {
+export async function compiledSeccomp(cacheDir: string, filters: string[][], shim: string): Promise<string[]> {
   const out: string[] = [];
   for (const lines of filters) {
     const text = lines.join('\n') + '\n';
     const path = join(cacheDir, `${createHash('sha256').update(text).digest('hex').slice(0, 32)}.bpf`);
     if (!existsSync(path)) {
-      mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-      const tmp = `${path}.${process.pid}.tmp`;
-      const r = spawnSync(shim, ['seccomp-compile', tmp], { input: text, encoding: 'utf8' });
-      if (r.status !== 0) {
-        rmSync(tmp, { force: true });
-        throw new EngineError('INVALID_CONFIG', `Cannot compile the seccomp filter: ${(r.stderr || r.error?.message || '').replace(/^codex32-shim: /, '').trim()}`);
+      await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+      // one name per process and filter: two starts of one process may compile the same filter at once
+      const tmp = `${path}.${process.pid}.${out.length}.${Math.random().toString(36).slice(2)}.tmp`;
+      const r = await runCommand(shim, ['seccomp-compile', tmp], text).catch((e: Error) => ({ code: -1, stderr: e.message }));
+      if (r.code !== 0) {
+        await rm(tmp, { force: true });
+        throw new EngineError('INVALID_CONFIG', `Cannot compile the seccomp filter: ${r.stderr.replace(/^codex32-shim: /, '').trim()}`);
       }
-      renameSync(tmp, path);
+      await rename(tmp, path);
     }
     const flags = lines.filter((l) => l.startsWith('flag ')).reduce((f, l) => f | (FILTER_FLAGS[l.slice(5)] ?? 0), 0);
     out.push(spec('seccomp', [flags, path]));

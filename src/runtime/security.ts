@@ -2,7 +2,7 @@
 // --tmpfs and --shm-size checked against what the isolation level guarantees, then turned into spec entries.
 import type { ResolvedConfig } from '../config/schema.js';
 import { CAPS } from '../config/parse-security.js';
-import { EngineError } from '../errors.js';
+import { EngineError, fieldError } from '../errors.js';
 import { spec, specEach } from './contract.js';
 import { capabilityMask, HOST_NET_DENIED, sharesHostNetns, STANDARD_CAPS } from './plan.js';
 
@@ -63,7 +63,7 @@ export function checkSecurity(c: SecurityConfig, appReserved = true): void {
   for (const name of c.capAdd ?? []) {
     if (name === 'ALL' || !allowed.includes(CAPS[name])) {
       const why = level === 'strict' ? `: ${name} stays refused at strict because ${strictRefusal(name)}` : '';
-      throw bad(`Expected \`--cap-add\` to be one of ${allowed.length ? allowed.map((b) => Object.keys(CAPS).find((k) => CAPS[k] === b)).join(', ') : 'nothing'} at ${level} isolation (its floor is never lowered), got \`${name}\`${why}`);
+      throw fieldError('INVALID_CONFIG', `Expected \`capAdd\` to be one of ${allowed.length ? allowed.map((b) => Object.keys(CAPS).find((k) => CAPS[k] === b)).join(', ') : 'nothing'} at ${level} isolation (its floor is never lowered), got \`${name}\`${why}`, ['capAdd']);
     }
   }
 }

@@ -1,8 +1,7 @@
 // User networks on the host: which addresses may reach which. Every container keeps its own routed /32
 // veth (network.ts); a user network is a set of those addresses in nftables, and containers whose sets
 // meet reach each other on every port. No bridge and no process per network or per container.
-import { execFileSync } from '../lazy.js';
-import { nft, TABLE } from './nftables.js';
+import { listChain, nft, TABLE } from './nftables.js';
 
 /** The nftables set of a network's addresses (set names hold at most 16 bytes). */
 export const setName = (networkId: string) => `n_${networkId.slice(0, 12)}`;
@@ -15,13 +14,9 @@ export interface NetworkMembers {
 const ruleTag = (networkId: string) => `net:${networkId.slice(0, 12)}`;
 
 /** The networks whose rule is in the `members` chain now, with each rule's handle (one storage's or another's). */
-function memberRules(): Map<string, string> {
-  let listing: string;
-  try {
-    listing = execFileSync('nft', ['-a', 'list', 'chain', 'ip', TABLE, 'members'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return new Map(); // no table yet
-  }
+async function memberRules(): Promise<Map<string, string>> {
+  const listing = await listChain('members');
+  if (listing === undefined) return new Map(); // no table yet
   const out = new Map<string, string>();
   for (const l of listing.split('\n')) {
     const m = /comment "net:([0-9a-f]{12})" # handle (\d+)/.exec(l);
@@ -51,15 +46,15 @@ export function membershipScript(networks: NetworkMembers[], closed: string[], o
 }
 
 /** Apply one storage directory's membership (see membershipScript). */
-export function applyMembership(networks: NetworkMembers[], closed: string[], open: string[]): void {
-  nft(membershipScript(networks, closed, open, new Set(memberRules().keys())));
+export async function applyMembership(networks: NetworkMembers[], closed: string[], open: string[]): Promise<void> {
+  await nft(membershipScript(networks, closed, open, new Set((await memberRules()).keys())));
 }
 
 /** Remove a deleted network's rule and set; quiet when they are not there (another boot). */
-export function dropNetworkSet(networkId: string): void {
-  const handle = memberRules().get(networkId.slice(0, 12));
+export async function dropNetworkSet(networkId: string): Promise<void> {
+  const handle = (await memberRules()).get(networkId.slice(0, 12));
   try {
-    nft(`${handle ? `delete rule ip ${TABLE} members handle ${handle}\n` : ''}delete set ip ${TABLE} ${setName(networkId)}\n`);
+    await nft(`${handle ? `delete rule ip ${TABLE} members handle ${handle}\n` : ''}delete set ip ${TABLE} ${setName(networkId)}\n`);
   } catch {
     /* never populated on this boot */
   }

@@ -218,9 +218,19 @@ export class StateStore {
       .run(e.time, e.type, e.containerId ?? null, e.name ?? null, JSON.stringify(e.attrs ?? {}));
   }
 
+  /** Whether the container's last run ended by the OOM killer, from its events (it may have been removed). */
+  lastExitWasOom(id: string): boolean {
+    return this.lastRunEnd(id)?.type === 'oom';
+  }
+
+  /** A run's last end event: die, or oom when the OOM killer ended it (an exec's OOM kill is an oom event without an exit code). */
+  private lastRunEnd(id: string): { type: string; attrs: string } | undefined {
+    return this.stmt("SELECT type, attrs FROM events WHERE container_id = ? AND type IN ('die', 'oom') AND attrs LIKE '%\"exitCode\"%' ORDER BY id DESC LIMIT 1").get(id) as { type: string; attrs: string } | undefined;
+  }
+
   /** The exit code of a container's last die event: what a wait reports once the container is removed. */
   lastExitCode(id: string): number | undefined {
-    const r = this.stmt("SELECT attrs FROM events WHERE container_id = ? AND type IN ('die', 'oom') ORDER BY id DESC LIMIT 1").get(id) as { attrs: string } | undefined;
+    const r = this.lastRunEnd(id);
     const code = r ? (JSON.parse(r.attrs) as { exitCode?: unknown }).exitCode : undefined;
     return typeof code === 'number' ? code : undefined;
   }

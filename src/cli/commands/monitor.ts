@@ -41,7 +41,7 @@ export function registerMonitor(program: Command): void {
         if (o.json) {
           out(JSON.stringify(rows.map(({ s, cpu }) => ({
             Id: s.id, Name: s.name, CPUPerc: Number(cpu.toFixed(2)), MemUsage: s.memUsage ?? s.rss, MemLimit: s.memLimit ?? null,
-            MemRSS: s.rss, PIDs: s.pids, UptimeMs: s.uptimeMs, Restarts: s.restarts,
+            MemRSS: s.rss, PIDs: s.pids, Processes: s.processes, UptimeMs: s.uptimeMs, Restarts: s.restarts,
             NetIO: s.netIo ? { Rx: s.netIo.rxBytes, Tx: s.netIo.txBytes } : null, BlockIO: s.blockIo ? { Read: s.blockIo.readBytes, Write: s.blockIo.writeBytes } : null,
           })), null, 2) + '\n');
           return;

@@ -62,11 +62,11 @@ export function registerNetwork(program: Command): void {
     .alias('remove')
     .description('remove networks no running container is on')
     .argument('<network...>')
-    .action(action((refs: string[], _o: object, cmd: Command) => {
+    .action(action(async (refs: string[], _o: object, cmd: Command) => {
       let failed: unknown;
       for (const r of refs) {
         try {
-          out(engineFor(cmd).network.remove(r).name + '\n');
+          out((await engineFor(cmd).network.remove(r)).name + '\n');
         } catch (e) {
           failed = e; // docker goes on with the rest and fails at the end
           process.stderr.write(`codex32: ${(e as Error).message}\n`);
@@ -93,8 +93,8 @@ export function registerNetwork(program: Command): void {
     .description('remove every user network no container is on')
     .option('-f, --force', 'do not ask (codex32 never asks)')
     .option('--filter <K=V>', 'label=K[=V], label!=K[=V], until=TIME (repeatable)', collect)
-    .action(action((o: { filter?: string[] }, cmd: Command) => {
-      const gone = engineFor(cmd).network.prune(parseFilterFlags(o.filter ?? []));
+    .action(action(async (o: { filter?: string[] }, cmd: Command) => {
+      const gone = await engineFor(cmd).network.prune(parseFilterFlags(o.filter ?? []));
       if (gone.length) out(`Deleted Networks:\n${gone.map((g) => g + '\n').join('')}`);
     }));
 }

@@ -1,0 +1,100 @@
+// How long the library holds its host's event loop: each operation kind (create, start, exec, copy, stop,
+// remove) at every isolation level and network mode, measured with monitorEventLoopDelay (1 ms resolution)
+// over many rounds; max and p99 per operation, beside the anchor of an idle loop measured in the same
+// run (what the machine alone costs) and of a bare spawn of `true` (libuv forks this whole process on the
+// event loop's thread: the floor for any operation that starts a process). Not a test. Results on stdout and in bench/results/eventloop.json.
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { ROOT, benchStorage, median } from './lib.mjs';
+
+const { ContainerEngine } = await import(join(ROOT, 'dist', 'index.js'));
+const { privateNetworkMissing } = await import(join(ROOT, 'dist', 'engine', 'network.js'));
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 3 : 10;
+const { storage } = benchStorage('c32-bench-evl-');
+const engine = new ContainerEngine({ storageDir: storage, isolation: 'standard' });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const KINDS = ['create', 'start', 'exec', 'copy', 'stop', 'remove'];
+
+/** Each watched run's longest delay and 99th percentile (ms). */
+const samples = () => ({ max: [], p99: [] });
+/** Run op with the loop watched; its max and p99 delay go to into. */
+async function watched(into, op) {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  await sleep(5); // the first tick only starts the histogram's clock
+  try {
+    return await op();
+  } finally {
+    await sleep(2);
+    h.disable();
+    into.max.push(h.max / 1e6);
+    into.p99.push(h.percentile(99) / 1e6);
+  }
+}
+
+const noPrivate = privateNetworkMissing().length > 0;
+const cases = [
+  ['minimal', 'host'],
+  ['standard', 'none'],
+  ['standard', 'host'],
+  ['standard', 'private'],
+  ['standard', 'usernet'],
+  ['strict', 'none'],
+  ['strict', 'private'],
+  ['strict', 'usernet'],
+].filter(([, mode]) => !noPrivate || mode === 'host' || mode === 'none');
+
+const results = {};
+// the anchor: an idle loop, watched in slices as long as an operation
+const idle = samples();
+for (let i = 0; i < ROUNDS * 6; i++) await watched(idle, () => sleep(40));
+const summary = (s) => ({ max: Math.max(...s.max), p99: median(s.p99) });
+results.idle = summary(idle);
+const spawned = samples();
+for (let i = 0; i < ROUNDS * 6; i++) await watched(spawned, () => new Promise((r) => spawn('true').on('close', r)));
+results.spawn = summary(spawned);
+
+for (const [level, mode] of cases) {
+  const hist = Object.fromEntries(KINDS.map((k) => [k, samples()]));
+  let error;
+  for (let i = 0; i < ROUNDS && !error; i++) {
+    const name = `bevl-${level}-${mode}-${i}`;
+    const net = `bevlnet-${level}`;
+    try {
+      if (mode === 'usernet') await engine.network.create({ name: net });
+      const network = mode === 'usernet' || level === 'minimal' ? {} : { network: mode };
+      const networks = mode === 'usernet' ? { networks: [{ name: net, aliases: [] }] } : {};
+      const publish = mode === 'private' ? { publish: [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 8000, protocol: 'tcp' }] } : {};
+      await watched(hist.create, () => engine.create({ name, image: 'host', command: ['sleep', '300'], isolation: level, ...network, ...networks, ...publish }));
+      await watched(hist.start, () => engine.start(name));
+      await watched(hist.exec, () => engine.exec(name, ['sh', '-c', 'echo hi']));
+      await watched(hist.copy, () => engine.writeFiles(name, [{ path: '/tmp/bench.txt', content: 'x'.repeat(1024 * 1024) }]));
+      await watched(hist.copy, () => engine.readFiles(name, ['/tmp/bench.txt']));
+      await watched(hist.stop, () => engine.stop(name, { timeout: 5 }));
+      await watched(hist.remove, () => engine.remove(name, { force: true }));
+      if (mode === 'usernet') await engine.network.remove(net);
+    } catch (e) {
+      error = e.message;
+      await engine.remove(name, { force: true }).catch(() => undefined);
+      if (mode === 'usernet') await engine.network.remove(net).catch(() => undefined);
+    }
+  }
+  results[`${level}/${mode}`] = error ? { error } : Object.fromEntries(KINDS.map((k) => [k, summary(hist[k])]));
+}
+engine.close();
+rmSync(storage, { recursive: true, force: true });
+
+const ms = (x) => x.toFixed(1).padStart(6);
+const lines = [`codex32 event-loop delay — ${new Date().toISOString()} — ${ROUNDS} rounds per case, ms: longest delay of any round / median of each round's p99`, ''];
+lines.push(`${'level / network'.padEnd(20)}${KINDS.map((k) => k.padStart(16)).join('')}`);
+for (const [key, r] of Object.entries(results)) {
+  if (key === 'idle' || key === 'spawn') continue;
+  lines.push(r.error ? `${key.padEnd(20)}  failed: ${r.error}` : `${key.padEnd(20)}${KINDS.map((k) => `${ms(r[k].max)} / ${ms(r[k].p99)}`.padStart(16)).join('')}`);
+}
+lines.push('', `anchors in the same run: an idle loop max ${results.idle.max.toFixed(1)} ms, p99 ${results.idle.p99.toFixed(1)} ms; one spawn of \`true\` max ${results.spawn.max.toFixed(1)} ms, p99 ${results.spawn.p99.toFixed(1)} ms (RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB)`);
+console.log(lines.join('\n'));
+mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+writeFileSync(join(ROOT, 'bench', 'results', 'eventloop.json'), JSON.stringify({ date: new Date().toISOString(), rounds: ROUNDS, results }, null, 2));
