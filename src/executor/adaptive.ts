@@ -8,9 +8,11 @@ import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { StatsSample } from '../monitor/stats.js';
 import { parseBot, validateBots, type Bot, type BotInput, type DeploymentType } from './bot.js';
 import { readBotFile } from './botfile.js';
-import { ContainerBackend, volumeDir } from './container.js';
+import { balance, runningAddresses } from './balancer.js';
+import { ContainerBackend, containerName, volumeDir } from './container.js';
 import { KubernetesBackend, validatedManifests } from './kubernetes.js';
 import { LocalBackend } from './local.js';
+import { replaceInstance } from './reload.js';
 import type { Backend, BotStatus } from './types.js';
 
 /** What codex32 keeps about a bot beside its definition: the user's intent survives every restart of codex32. */
@@ -59,9 +61,11 @@ export class AdaptiveExecutor {
     const bots = validateBots(inputs);
     this.checkDeployable(bots);
     const names = new Set(bots.map((b) => b.name));
-    // copies of an `instances` definition that the new definition no longer has are removed
+    // scaling is exact: the instances a group no longer has are stopped and removed (the rest keep running);
+    // a group that replaces a single bot of its name, or a single bot that replaces a group, removes the other
     const groups = new Set(bots.flatMap((b) => [b.name, b.instance_of ?? b.name]));
-    for (const old of this.list()) if (old.instance_of && groups.has(old.instance_of) && !names.has(old.name)) await this.remove(old.name);
+    for (const old of this.list())
+      if (!names.has(old.name) && (old.instance_of ? groups.has(old.instance_of) : groups.has(old.name))) await this.remove(old.name);
     // a bot whose type changes must leave its old backend first
     for (const b of bots) {
       const old = this.engine.store.getBot(b.name);
@@ -90,6 +94,8 @@ export class AdaptiveExecutor {
       const isolation = d.isolation ?? this.engine.settings.isolation;
       if (d.type === 'LOCAL_PROCESS' && Object.keys(d.limits).length)
         issues.push(`bot ${b.name}: deployment.limits: a LOCAL_PROCESS bot runs unconfined, so its limits could not be enforced; use type CUSTOM_CONTAINER with isolation minimal (a host process with rlimits and cgroups), or memory_restart for a graceful restart`);
+      if (b.cluster && d.type === 'CUSTOM_CONTAINER' && isolation !== 'standard')
+        issues.push(`bot ${b.name}: deployment.isolation: cluster mode needs isolation standard, where each instance has its own private network address on which it listens on PORT; ${isolation} has ${isolation === 'strict' ? 'no network' : "the host's network, where two instances cannot listen on one port"}`);
       if (d.volumes.length && (d.type === 'LOCAL_PROCESS' || (d.type === 'CUSTOM_CONTAINER' && isolation === 'minimal')))
         issues.push(`bot ${b.name}: deployment.volumes: a volume needs a mount namespace (isolation standard or strict); a ${d.type === 'LOCAL_PROCESS' ? 'LOCAL_PROCESS bot' : 'minimal container'} sees the host's filesystem, so write to a host directory instead`);
     }
@@ -138,29 +144,54 @@ export class AdaptiveExecutor {
   /** Stop a running bot gracefully; it stays stopped until the user runs it again. */
   stopBot(name: string): Promise<BotStatus> {
     this.setIntent(name, { userStopped: true });
-    return this.act(name, (backend, bot) => backend.stop(bot));
+    return this.act(name, (backend, bot) => backend.stop(bot), true);
   }
 
   /** Restart a bot: a graceful stop, then a start of the code now on disk. */
   restartBot(name: string): Promise<BotStatus> {
     this.setIntent(name, { userStopped: false });
-    return this.act(name, (backend, bot) => backend.restart(bot));
+    return this.act(name, (backend, bot) => backend.restart(bot), true);
+  }
+
+  /**
+   * PM2's reload: a running cluster instance is replaced by a new one that is ready before the old one
+   * leaves the balancer and gets its stop signal; any other bot is restarted.
+   */
+  async reload(name: string): Promise<BotStatus> {
+    const bot = this.get(name);
+    if (!bot.cluster || (await this.status(name)).status !== 'running') return this.restartBot(name);
+    this.setIntent(name, { userStopped: false });
+    await replaceInstance(this.engine, bot, { start: () => this.backend(bot).run(bot), rebalance: () => this.rebalance(bot) });
+    return this.status(name);
   }
 
   /** A restart codex32 decides on (memory, cron, watch): never starts a bot the user stopped meanwhile. */
   async autoRestart(name: string): Promise<BotStatus> {
-    await this.act(name, (backend, bot) => backend.stop(bot));
+    await this.act(name, (backend, bot) => backend.stop(bot), true);
     if (this.intent(name).userStopped) return this.status(name);
     await this.act(name, (backend, bot) => backend.run(bot));
     // the user stopped it while it was starting: their stop wins
-    if (this.intent(name).userStopped) await this.act(name, (backend, bot) => backend.stop(bot));
+    if (this.intent(name).userStopped) await this.act(name, (backend, bot) => backend.stop(bot), true);
     return this.status(name);
   }
 
-  private async act(name: string, fn: (backend: Backend, bot: Bot) => Promise<void>): Promise<BotStatus> {
+  /** Run fn on the bot's backend; a cluster instance that is `leaving` leaves the balancer before fn, and it is rebalanced after. */
+  private async act(name: string, fn: (backend: Backend, bot: Bot) => Promise<void>, leaving = false): Promise<BotStatus> {
     const bot = this.get(name);
-    await fn(this.backend(bot), bot);
+    if (bot.cluster && leaving) await this.rebalance(bot, bot.name);
+    try {
+      await fn(this.backend(bot), bot);
+    } finally {
+      if (bot.cluster) await this.rebalance(bot);
+    }
     return this.status(name);
+  }
+
+  /** Point a cluster group's port at its running instances (but `exclude`): the kernel balances new connections over them. */
+  private async rebalance(bot: Bot, exclude?: string): Promise<void> {
+    const group = bot.instance_of!;
+    const members = this.list().filter((b) => b.instance_of === group && b.cluster && b.name !== exclude);
+    await balance(this.engine.settings.storageDir, group, bot.cluster!.port, runningAddresses(this.engine, members.map(containerName)));
   }
 
   /** Where a bot stands now. */
@@ -199,6 +230,7 @@ export class AdaptiveExecutor {
   /** Stop a bot gracefully, remove what runs it and its definition; its data volumes stay unless `volumes`. */
   async remove(name: string, options: { volumes?: boolean } = {}): Promise<void> {
     const bot = this.get(name);
+    if (bot.cluster) await this.rebalance(bot, name); // out of the balancer before its stop signal
     await this.backend(bot).remove(bot);
     this.engine.store.tx(() => this.engine.store.deleteBot(name));
     if (options.volumes) rmSync(volumeDir(this.engine.settings.storageDir, name, ''), { recursive: true, force: true });

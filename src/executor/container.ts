@@ -79,7 +79,8 @@ export function restartPolicy(bot: Bot) {
   };
 }
 
-const containerName = (bot: Bot) => `bot-${bot.name}`;
+/** The container a CUSTOM_CONTAINER bot runs in. */
+export const containerName = (bot: Bot) => `bot-${bot.name}`;
 const hash = (bot: Bot) => botContainerConfig(bot).labels!['codex32.bot.hash']; // the volumes' place is fixed: the names suffice
 
 /** CUSTOM_CONTAINER: bots as codex32 containers. */

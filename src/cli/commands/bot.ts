@@ -49,14 +49,15 @@ export function registerBot(program: Command): void {
       ])));
     }));
 
-  const verbs = [['start', 'run stopped bots again'], ['stop', 'stop bots gracefully; they stay stopped until started'], ['restart', 'restart bots (stop, then start the code on disk)']] as const;
+  const verbs = [['start', 'run stopped bots again'], ['stop', 'stop bots gracefully; they stay stopped until started'], ['restart', 'restart bots (stop, then start the code on disk)'],
+    ['reload', 'replace cluster instances one at a time, each new one accepting connections before the old one stops (other bots restart)']] as const;
   for (const [verb, desc] of verbs) {
     const c = bot.command(verb).description(`${desc}: names, globs ("api-*") or all`).argument('<names...>');
     if (verb === 'start') c.alias('run');
     c.action(action(async (patterns: string[], _o: object, cmd: Command) => {
       const ex = executor(cmd);
       for (const name of ex.resolve(patterns)) {
-        const s = verb === 'start' ? await ex.runBot(name) : verb === 'stop' ? await ex.stopBot(name) : await ex.restartBot(name);
+        const s = verb === 'start' ? await ex.runBot(name) : verb === 'stop' ? await ex.stopBot(name) : verb === 'reload' ? await ex.reload(name) : await ex.restartBot(name);
         process.stdout.write(`${name}: ${s.status}\n`);
       }
     }));
