@@ -104,11 +104,33 @@ describe.skipIf(skip)('cluster mode: one port, many instances', () => {
     expect(ex.list().map((b) => b.name).sort()).toEqual(names);
     expect(await pids(['web-0'])).toEqual([pid0]);
     await until(async () => ((await answers(port, 20).catch(() => new Set())).size === 2 ? true : undefined));
+    expect((await ex.status('web-1')).url).toBe(`http://127.0.0.1:${port}`);
+
+    // a stopped instance leaves the balancer before its stop signal; a reconcile pass does not bring it back
+    await ex.stopBot('web-1');
+    await ex.restore();
+    expect((await answers(port, 10)).size).toBe(1);
+    await ex.runBot('web-1');
+    await until(async () => ((await answers(port, 20).catch(() => new Set())).size === 2 ? true : undefined));
 
     // the group goes: nothing answers on the port any more
     for (const n of ex.resolve(['web'])) await ex.remove(n);
     await expect(ask(port)).rejects.toThrow();
   }, 240_000);
+
+  it('balances a Python program the same way: the kernel balances, whatever listens', async () => {
+    const port = await freePort();
+    await apply({ name: 'py', script: join(ROOT, 'test', 'fixtures', 'pm2', 'pyweb.py'), exec_mode: 'cluster', instances: 2, port });
+    try {
+      const ids = await until(async () => {
+        const got = await answers(port, 20).catch(() => new Set<string>());
+        return got.size === 2 ? got : undefined;
+      });
+      for (const id of ids) expect(id).toMatch(/^py:/);
+    } finally {
+      for (const n of ex.resolve(['py'])) await ex.remove(n);
+    }
+  }, 120_000);
 
   it('refuses cluster mode without a port, or with isolation that gives instances no address of their own', async () => {
     const refusal = async (app: Record<string, unknown>) => {

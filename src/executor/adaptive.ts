@@ -197,7 +197,8 @@ export class AdaptiveExecutor {
   /** Where a bot stands now. */
   async status(name: string): Promise<BotStatus> {
     const bot = this.get(name);
-    return this.backend(bot).status(bot);
+    const s = await this.backend(bot).status(bot);
+    return bot.cluster ? { ...s, url: `http://127.0.0.1:${bot.cluster.port}` } : s; // the group's one port
   }
 
   /** A bot's log records. */
@@ -251,6 +252,9 @@ export class AdaptiveExecutor {
       if (s?.status !== 'dead' && !(options.initial && s?.status === 'not-deployed')) continue;
       await this.act(b.name, (backend, bot) => backend.run(bot)).then(() => out.push(b.name)).catch(() => undefined);
     }
+    // a cluster instance its container's repair gave another address: the balancer follows (unchanged: no rewrite)
+    const groups = new Map(this.list().filter((b) => b.cluster).map((b) => [b.instance_of!, b]));
+    for (const b of groups.values()) await this.rebalance(b).catch(() => undefined);
     return out;
   }
 }

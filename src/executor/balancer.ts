@@ -14,8 +14,8 @@ export function balancerTag(storageDir: string, group: string): string {
   return `c32lb:${createHash('sha256').update(storageDir).digest('hex').slice(0, 10)}:${group}`;
 }
 
-/** Handles of the rules carrying the tag (none when the table does not exist yet). */
-function handles(tag: string): string[] {
+/** The rules carrying the tag, as nft lists them (none when the table does not exist yet). */
+function rules(tag: string): string[] {
   let listing: string;
   try {
     listing = execFileSync('nft', ['-a', 'list', 'chain', 'ip', TABLE, 'ports'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
@@ -23,7 +23,7 @@ function handles(tag: string): string[] {
     return [];
   }
   const marker = `comment "${tag}"`;
-  return listing.split('\n').filter((l) => l.includes(marker)).map((l) => /# handle (\d+)/.exec(l)?.[1]).filter((h): h is string => !!h);
+  return listing.split('\n').filter((l) => l.includes(marker));
 }
 
 /** The private addresses of the named containers that are running now, in name order. */
@@ -44,14 +44,16 @@ export function runningAddresses(engine: ContainerEngine, containers: string[]):
  */
 export async function balance(storageDir: string, group: string, port: number, addresses: string[]): Promise<void> {
   const tag = balancerTag(storageDir, group);
-  const old = handles(tag);
+  const listed = rules(tag);
+  const map = addresses.map((a, i) => `${i} : ${a}`).join(', ');
+  // already so (a periodic check): nothing to rewrite
+  if (listed.length === 1 && addresses.length && listed[0].includes(`dport ${port} dnat to numgen inc mod ${addresses.length} map { ${map} }`)) return;
+  const old = listed.map((l) => /# handle (\d+)/.exec(l)?.[1]).filter((h): h is string => !!h);
   if (!old.length && addresses.length && (await portTaken('127.0.0.1', port, 'tcp')))
     throw new EngineError('INVALID_STATE', `Cannot balance ${group} on 127.0.0.1:${port}: another program on this host listens there. Stop it, or give the bots another port.`, { context: { bot: group, port } });
   const lines = [`add table ip ${TABLE}`, `add chain ip ${TABLE} ports`, ...old.map((h) => `delete rule ip ${TABLE} ports handle ${h}`)];
-  if (addresses.length) {
-    const map = addresses.map((a, i) => `${i} : ${a}`).join(', ');
+  if (addresses.length)
     lines.push(`add rule ip ${TABLE} ports ip daddr 127.0.0.1 tcp dport ${port} dnat to numgen inc mod ${addresses.length} map { ${map} } : ${port} comment "${tag}"`);
-  }
   if (old.length || addresses.length) nft(lines.join('\n') + '\n');
 }
 

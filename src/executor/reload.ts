@@ -18,6 +18,12 @@ export async function replaceInstance(engine: ContainerEngine, bot: Bot, steps: 
   const name = `bot-${bot.name}`;
   const cluster = bot.cluster!;
   const old = engine.store.getContainer(name)!;
+  // an old instance a reload left behind when it was interrupted (it serves nobody: it is out of the balancer)
+  for (const c of engine.store.listContainers())
+    if (c.name.startsWith('bot-old-') && c.config.labels['codex32.bot'] === bot.name) {
+      await engine.stop(c.id).catch(() => undefined);
+      await engine.remove(c.id, { force: true });
+    }
   // the old container steps aside under a name of its own; its address stays in the balancer meanwhile
   engine.rename(old.id, `bot-old-${old.id.slice(0, 12)}`);
   try {
