@@ -118,6 +118,18 @@ describe.skipIf(skip)('cluster mode: one port, many instances', () => {
     await expect(ask(port)).rejects.toThrow();
   }, 240_000);
 
+  it('gives the port back when a group leaves cluster mode: fork-mode processes then answer on it', async () => {
+    let port = await freePort();
+    while (await portTaken('127.0.0.1', port + 1, 'tcp')) port = await freePort();
+    const app = { name: 'mode', script: APP, instances: 2, port, kill_timeout: 5000 };
+    await apply({ ...app, exec_mode: 'cluster' });
+    await until(async () => ((await answers(port, 20).catch(() => new Set())).size === 2 ? true : undefined));
+    await apply(app); // fork mode: host processes on PORT and PORT+1
+    const { pid } = await ex.status('mode-0');
+    expect(await until(() => ask(port).catch(() => undefined))).toMatch(new RegExp(`^0:${pid}:`));
+    for (const n of ex.resolve(['mode'])) await ex.remove(n);
+  }, 120_000);
+
   it('balances a Python program the same way: the kernel balances, whatever listens', async () => {
     const port = await freePort();
     await apply({ name: 'py', script: join(ROOT, 'test', 'fixtures', 'pm2', 'pyweb.py'), exec_mode: 'cluster', instances: 2, port });

@@ -66,6 +66,9 @@ export class AdaptiveExecutor {
     const groups = new Set(bots.flatMap((b) => [b.name, b.instance_of ?? b.name]));
     for (const old of this.list())
       if (!names.has(old.name) && (old.instance_of ? groups.has(old.instance_of) : groups.has(old.name))) await this.remove(old.name);
+    // a group that is no longer in cluster mode gives its port back before anything of the new definition starts
+    for (const old of this.list())
+      if (old.cluster && !bots.some((b) => b.cluster && b.instance_of === old.instance_of)) await balance(this.engine.settings.storageDir, old.instance_of!, old.cluster.port, []);
     // a bot whose type changes must leave its old backend first
     for (const b of bots) {
       const old = this.engine.store.getBot(b.name);
