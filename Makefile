@@ -136,8 +136,9 @@ bench: build ## benchmarks: medians and ratios against anchors measured in the s
 	node bench/dockerapi.mjs
 	node bench/cluster.mjs
 
-bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon)
+bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon, pm2)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman docker.io
+	command -v pm2 >/dev/null || npm install -g pm2
 
 clean: ## remove build output, the local storage dir and test artifacts
 	rm -rf dist build coverage test-artifacts bench/results
