@@ -6,10 +6,10 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, portTaken } from '../src/runtime/ports.js';
-import { ROOT, botSandbox, missing, until } from './helpers.js';
+import { ROOT, botSandbox, missing, sleep, until } from './helpers.js';
 
 const APP = join(ROOT, 'test', 'fixtures', 'pm2', 'http.js');
-const { storage, ex } = botSandbox('c32-cluster-', 'standard');
+const { storage, engine, ex } = botSandbox('c32-cluster-', 'standard');
 const noNft = (() => {
   try {
     execFileSync('nft', ['--version'], { stdio: 'ignore' });
@@ -34,11 +34,11 @@ function ask(port: number): Promise<string> {
   });
 }
 
-/** Apply a PM2 file of one app. */
-async function apply(app: Record<string, unknown>) {
+/** Apply a PM2 file of one app (start: false stores it only). */
+async function apply(app: Record<string, unknown>, start = true) {
   const file = join(storage, `eco-${String(app.name)}.json`);
   writeFileSync(file, JSON.stringify({ apps: [app] }));
-  const r = await ex.applyFile(file);
+  const r = await ex.applyFile(file, { start });
   expect(r.failed).toEqual([]);
   return r;
 }
@@ -117,6 +117,39 @@ describe.skipIf(skip)('cluster mode: one port, many instances', () => {
     for (const n of ex.resolve(['web'])) await ex.remove(n);
     await expect(ask(port)).rejects.toThrow();
   }, 240_000);
+
+  it('one instance reloads with no failure while reconcile passes run, and a new one that never listens leaves the old one serving', async () => {
+    const port = await freePort();
+    const app = { name: 'solo', script: APP, exec_mode: 'cluster', instances: 1, port, kill_timeout: 5000, listen_timeout: 20_000, env: { LISTEN_DELAY_MS: '1500' } };
+    await apply(app);
+    const first = await until(() => ask(port).catch(() => undefined));
+    // serve's passes rebalance meanwhile: they keep the old container in and the slow new one out until it listens
+    let stop = false;
+    const passes = (async () => {
+      while (!stop) {
+        await ex.restore();
+        await sleep(100); // a pass can finish without I/O: give the rest of the process its turn
+      }
+    })();
+    const results = { ok: 0, errors: [] as string[] };
+    const stream = (async () => {
+      while (!stop) await ask(port).then(() => results.ok++, (e: Error) => results.errors.push(e.message));
+    })();
+    await ex.reload('solo-0');
+    stop = true;
+    await Promise.all([passes, stream]);
+    expect(results.errors).toEqual([]);
+    expect(results.ok).toBeGreaterThan(10);
+    const second = await ask(port);
+    expect(second).not.toBe(first);
+
+    // the new instance never listens within listen_timeout: the reload fails and the old one keeps serving
+    await apply({ ...app, listen_timeout: 1000, env: { LISTEN_DELAY_MS: '600000' } }, false);
+    await expect(ex.reload('solo-0')).rejects.toThrow(/did not accept connections on port \d+ within 1 s/);
+    expect(await ask(port)).toBe(second);
+    expect(engine.store.listContainers().map((c) => c.name).filter((n) => n.includes('solo'))).toEqual(['bot-solo-0']);
+    await ex.remove('solo-0');
+  }, 180_000);
 
   it('gives the port back when a group leaves cluster mode: fork-mode processes then answer on it', async () => {
     let port = await freePort();

@@ -12,7 +12,7 @@ import { balance, runningAddresses } from './balancer.js';
 import { ContainerBackend, containerName, volumeDir } from './container.js';
 import { KubernetesBackend, validatedManifests } from './kubernetes.js';
 import { LocalBackend } from './local.js';
-import { replaceInstance } from './reload.js';
+import { clearParked, parkedContainers, replaceInstance } from './reload.js';
 import type { Backend, BotStatus } from './types.js';
 
 /** What codex32 keeps about a bot beside its definition: the user's intent survives every restart of codex32. */
@@ -21,6 +21,8 @@ export interface BotIntent {
   userStopped?: boolean;
   /** the time of the last log record copied to out_file/error_file */
   copiedMs?: number;
+  /** a reload's new container (under the bot's name) is not ready yet: no pass of any process puts it in the balancer */
+  reloading?: boolean;
 }
 
 export type { BotStatus } from './types.js';
@@ -140,19 +142,19 @@ export class AdaptiveExecutor {
 
   /** Run a stored bot. */
   runBot(name: string): Promise<BotStatus> {
-    this.setIntent(name, { userStopped: false });
+    this.setIntent(name, { userStopped: false, reloading: false });
     return this.act(name, (backend, bot) => backend.run(bot));
   }
 
   /** Stop a running bot gracefully; it stays stopped until the user runs it again. */
   stopBot(name: string): Promise<BotStatus> {
-    this.setIntent(name, { userStopped: true });
+    this.setIntent(name, { userStopped: true, reloading: false });
     return this.act(name, (backend, bot) => backend.stop(bot), true);
   }
 
   /** Restart a bot: a graceful stop, then a start of the code now on disk. */
   restartBot(name: string): Promise<BotStatus> {
-    this.setIntent(name, { userStopped: false });
+    this.setIntent(name, { userStopped: false, reloading: false });
     return this.act(name, (backend, bot) => backend.restart(bot), true);
   }
 
@@ -162,9 +164,19 @@ export class AdaptiveExecutor {
    */
   async reload(name: string): Promise<BotStatus> {
     const bot = this.get(name);
+    if (bot.cluster && this.intent(name).reloading) {
+      // a reload was interrupted: the container under the bot's name serves again, the old one set aside goes
+      this.setIntent(name, { reloading: false });
+      await this.rebalance(bot);
+      await clearParked(this.engine, name);
+    }
     if (!bot.cluster || (await this.status(name)).status !== 'running') return this.restartBot(name);
-    this.setIntent(name, { userStopped: false });
-    await replaceInstance(this.engine, bot, { start: () => this.backend(bot).run(bot), rebalance: () => this.rebalance(bot) });
+    this.setIntent(name, { userStopped: false, reloading: false });
+    await replaceInstance(this.engine, bot, {
+      start: () => this.backend(bot).run(bot),
+      reloading: (on) => this.setIntent(name, { reloading: on }),
+      rebalance: () => this.rebalance(bot),
+    });
     return this.status(name);
   }
 
@@ -194,7 +206,9 @@ export class AdaptiveExecutor {
   private async rebalance(bot: Bot, exclude?: string): Promise<void> {
     const group = bot.instance_of!;
     const members = this.list().filter((b) => b.instance_of === group && b.cluster && b.name !== exclude);
-    await balance(this.engine.settings.storageDir, group, bot.cluster!.port, runningAddresses(this.engine, members.map(containerName)));
+    // an instance in the middle of a reload is served by its old container until the reload swaps them
+    const containers = members.flatMap((b) => (this.intent(b.name).reloading ? parkedContainers(this.engine, b.name) : [containerName(b)]));
+    await balance(this.engine.settings.storageDir, group, bot.cluster!.port, runningAddresses(this.engine, containers));
   }
 
   /** Where a bot stands now. */
@@ -236,6 +250,7 @@ export class AdaptiveExecutor {
     const bot = this.get(name);
     if (bot.cluster) await this.rebalance(bot, name); // out of the balancer before its stop signal
     await this.backend(bot).remove(bot);
+    if (bot.cluster) await clearParked(this.engine, name);
     this.engine.store.tx(() => this.engine.store.deleteBot(name));
     if (options.volumes) rmSync(volumeDir(this.engine.settings.storageDir, name, ''), { recursive: true, force: true });
   }

@@ -9,8 +9,25 @@ import type { Bot } from './bot.js';
 export interface ReloadSteps {
   /** create and start the bot's container from its current definition, outside the balancer */
   start(): Promise<void>;
+  /** mark the bot's container (from now on the new one) as not ready: a rebalance meanwhile, by this process or `serve`, leaves the bot out */
+  reloading(on: boolean): void;
   /** point the group's port at its running instances (found by their containers' names) */
   rebalance(): Promise<void>;
+}
+
+const PARKED = 'bot-old-';
+
+/** The names of a bot's old containers that a reload has set aside. */
+export function parkedContainers(engine: ContainerEngine, bot: string): string[] {
+  return engine.store.listContainers().filter((c) => c.name.startsWith(PARKED) && c.config.labels['codex32.bot'] === bot).map((c) => c.name);
+}
+
+/** Stop and remove a bot's old containers that an interrupted reload left aside. */
+export async function clearParked(engine: ContainerEngine, bot: string): Promise<void> {
+  for (const parked of parkedContainers(engine, bot)) {
+    await engine.stop(parked).catch(() => undefined);
+    await engine.remove(parked, { force: true });
+  }
 }
 
 /** Replace one running cluster instance by a new one, with no moment where the port has no ready instance. */
@@ -18,14 +35,9 @@ export async function replaceInstance(engine: ContainerEngine, bot: Bot, steps: 
   const name = `bot-${bot.name}`;
   const cluster = bot.cluster!;
   const old = engine.store.getContainer(name)!;
-  // an old instance a reload left behind when it was interrupted (it serves nobody: it is out of the balancer)
-  for (const c of engine.store.listContainers())
-    if (c.name.startsWith('bot-old-') && c.config.labels['codex32.bot'] === bot.name) {
-      await engine.stop(c.id).catch(() => undefined);
-      await engine.remove(c.id, { force: true });
-    }
   // the old container steps aside under a name of its own; its address stays in the balancer meanwhile
-  engine.rename(old.id, `bot-old-${old.id.slice(0, 12)}`);
+  steps.reloading(true);
+  engine.rename(old.id, `${PARKED}${old.id.slice(0, 12)}`);
   try {
     await steps.start();
     const fresh = engine.store.getContainer(name);
@@ -38,8 +50,10 @@ export async function replaceInstance(engine: ContainerEngine, bot: Bot, steps: 
     const fresh = engine.store.getContainer(name);
     if (fresh) await engine.remove(fresh.id, { force: true }).catch(() => undefined);
     engine.rename(old.id, name);
+    steps.reloading(false);
     throw e;
   }
+  steps.reloading(false);
   await steps.rebalance(); // the new one in, the old one (no longer under the bot's name) out, in one transaction
   await engine.stop(old.id); // its own stop signal and grace period: what it has accepted, it finishes
   await engine.remove(old.id, { force: true });
