@@ -136,6 +136,7 @@ bench: build ## benchmarks: medians and ratios against anchors measured in the s
 	node bench/dockerapi.mjs
 	node bench/bots.mjs
 	node bench/eventloop.mjs
+	node bench/cluster.mjs
 
 bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon, pm2)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman docker.io

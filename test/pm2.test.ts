@@ -47,13 +47,13 @@ describe('PM2 ecosystem files', () => {
   it('reports every problem of every app in one pass, naming the bot; fields it cannot honour are refused with the reason', async () => {
     const file = join(tmp, 'bad.json');
     writeFileSync(file, JSON.stringify({ apps: [
-      { name: 'a', script: join(FIX, 'app.js'), exec_mode: 'cluster', instances: 2 },
+      { name: 'a', script: join(FIX, 'app.js'), exec_mode: 'spread', instances: 2 },
       { name: 'b', script: join(FIX, 'app.js'), max_memory_restart: 'lots', pid_file: '/tmp/b.pid', min_uptime: 'soon' },
       { name: 'c', script: join(FIX, 'missing.js'), colour: 'blue' },
     ] }));
     const err = await readBotFile(file).catch((e: Error) => e);
     const msg = (err as Error).message;
-    expect(msg).toMatch(/bot a: exec_mode: only fork is supported: cluster mode shares one listening socket/);
+    expect(msg).toMatch(/bot a: exec_mode: Expected fork or cluster, got `spread`/);
     expect(msg).toMatch(/bot b: max_memory_restart: Expected `max_memory_restart` to be a size/);
     expect(msg).toMatch(/bot b: pid_file: not supported: the pid is shown by `codex32 bot ls`/);
     expect(msg).toMatch(/bot b: min_uptime: Expected milliseconds/);
@@ -82,6 +82,10 @@ describe('PM2 ecosystem files', () => {
     }
     // `instances` shrinks: the copies the file no longer has are removed with their processes
     writeFileSync(join(tmp, 'one.json'), JSON.stringify({ apps: [{ name: 'pm2-web', script: join(FIX, 'app.js'), instances: 1, autorestart: false }] }));
+    await ex.applyFile(join(tmp, 'one.json'));
+    expect(ex.list().map((b) => b.name).sort()).toEqual(['pm2-once', 'pm2-web-0']);
+    // no `instances` at all: a single bot of the group's name replaces the group
+    writeFileSync(join(tmp, 'one.json'), JSON.stringify({ apps: [{ name: 'pm2-web', script: join(FIX, 'app.js'), autorestart: false }] }));
     await ex.applyFile(join(tmp, 'one.json'));
     expect(ex.list().map((b) => b.name).sort()).toEqual(['pm2-once', 'pm2-web']);
     expect(ex.resolve(['pm2-*'])).toEqual(['pm2-once', 'pm2-web']);

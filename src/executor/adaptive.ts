@@ -9,10 +9,12 @@ import { childrenOf, sweepProcs, treeUsage } from '../monitor/procsweep.js';
 import type { StatsSample } from '../monitor/stats.js';
 import { botBrief, parseBot, validateBots, type Bot, type BotBrief, type BotInput, type DeploymentType } from './bot.js';
 import { readBotFile } from './botfile.js';
-import { ContainerBackend, volumeDir } from './container.js';
+import { balance, runningAddresses } from './balancer.js';
+import { ContainerBackend, containerName, volumeDir } from './container.js';
 import { KubernetesBackend, validatedManifests } from './kubernetes.js';
 import { LocalBackend, type LocalState } from './local.js';
 import { pinCommand } from './pincommand.js';
+import { clearParked, parkedContainers, replaceInstance } from './reload.js';
 import type { Backend, BotStatus } from './types.js';
 
 /** What codex32 keeps about a bot beside its definition: the user's intent survives every restart of codex32. */
@@ -23,6 +25,8 @@ export interface BotIntent {
   copiedMs?: number;
   /** restarts asked for, by reason (the supervisor counts its own) */
   restartsBy?: Record<string, number>;
+  /** a reload's new container (under the bot's name) is not ready yet: no pass of any process puts it in the balancer */
+  reloading?: boolean;
 }
 
 /** A backend's status with the restarts asked for added, each reason counted apart. */
@@ -75,9 +79,14 @@ export class AdaptiveExecutor {
     inputs = pinned.map((p) => p.input);
     bots = validateBots(inputs);
     const names = new Set(bots.map((b) => b.name));
-    // copies of an `instances` definition that the new definition no longer has are removed
+    // scaling is exact: the instances a group no longer has are stopped and removed (the rest keep running);
+    // a group that replaces a single bot of its name, or a single bot that replaces a group, removes the other
     const groups = new Set(bots.flatMap((b) => [b.name, b.instance_of ?? b.name]));
-    for (const old of this.list()) if (old.instance_of && groups.has(old.instance_of) && !names.has(old.name)) await this.remove(old.name);
+    for (const old of this.list())
+      if (!names.has(old.name) && (old.instance_of ? groups.has(old.instance_of) : groups.has(old.name))) await this.remove(old.name);
+    // a group that is no longer in cluster mode gives its port back before anything of the new definition starts
+    for (const old of this.list())
+      if (old.cluster && !bots.some((b) => b.cluster && b.instance_of === old.instance_of)) await balance(this.engine.settings.storageDir, old.instance_of!, old.cluster.port, []);
     // a bot whose type changes must leave its old backend first
     for (const b of bots) {
       const old = this.engine.store.getBot(b.name);
@@ -106,6 +115,8 @@ export class AdaptiveExecutor {
       const isolation = d.isolation ?? this.engine.settings.isolation;
       if (d.type === 'LOCAL_PROCESS' && Object.keys(d.limits).length)
         issues.push(`bot ${b.name}: deployment.limits: a LOCAL_PROCESS bot runs unconfined, so its limits could not be enforced; use type CUSTOM_CONTAINER with isolation minimal (a host process with rlimits and cgroups), or memory_restart for a graceful restart`);
+      if (b.cluster && d.type === 'CUSTOM_CONTAINER' && isolation !== 'standard')
+        issues.push(`bot ${b.name}: deployment.isolation: cluster mode needs isolation standard, where each instance has its own private network address on which it listens on PORT; ${isolation} has ${isolation === 'strict' ? 'no network' : "the host's network, where two instances cannot listen on one port"}`);
       if (d.volumes.length && (d.type === 'LOCAL_PROCESS' || (d.type === 'CUSTOM_CONTAINER' && isolation === 'minimal')))
         issues.push(`bot ${b.name}: deployment.volumes: a volume needs a mount namespace (isolation standard or strict); a ${d.type === 'LOCAL_PROCESS' ? 'LOCAL_PROCESS bot' : 'minimal container'} sees the host's filesystem, so write to a host directory instead`);
     }
@@ -147,21 +158,21 @@ export class AdaptiveExecutor {
 
   /** Run a stored bot. */
   runBot(name: string): Promise<BotStatus> {
-    this.setIntent(name, { userStopped: false });
+    this.setIntent(name, { userStopped: false, reloading: false });
     return this.act(name, (backend, bot) => backend.run(bot));
   }
 
   /** Stop a running bot gracefully; it stays stopped until the user runs it again. */
   stopBot(name: string): Promise<BotStatus> {
-    this.setIntent(name, { userStopped: true });
-    return this.act(name, (backend, bot) => backend.stop(bot));
+    this.setIntent(name, { userStopped: true, reloading: false });
+    return this.act(name, (backend, bot) => backend.stop(bot), true);
   }
 
   /** Restart a bot: a graceful stop, then a start of the code now on disk. */
   restartBot(name: string): Promise<BotStatus> {
-    this.setIntent(name, { userStopped: false });
+    this.setIntent(name, { userStopped: false, reloading: false });
     this.countRestart(name, 'user');
-    return this.act(name, (backend, bot) => backend.restart(bot));
+    return this.act(name, (backend, bot) => backend.restart(bot), true);
   }
 
   /** Count a restart asked for with its reason, as PM2's restart count does. */
@@ -174,27 +185,65 @@ export class AdaptiveExecutor {
     });
   }
 
-  /** A restart codex32 decides on (memory, cron, watch: the reason): never starts a bot the user stopped meanwhile. */
-  async autoRestart(name: string, reason = 'auto'): Promise<BotStatus> {
-    this.countRestart(name, reason);
-    await this.act(name, (backend, bot) => backend.stop(bot));
-    if (this.intent(name).userStopped) return this.status(name);
-    await this.act(name, (backend, bot) => backend.run(bot));
-    // the user stopped it while it was starting: their stop wins
-    if (this.intent(name).userStopped) await this.act(name, (backend, bot) => backend.stop(bot));
+  /**
+   * PM2's reload: a running cluster instance is replaced by a new one that is ready before the old one
+   * leaves the balancer and gets its stop signal; any other bot is restarted.
+   */
+  async reload(name: string): Promise<BotStatus> {
+    const bot = this.get(name);
+    if (bot.cluster && this.intent(name).reloading) {
+      // a reload was interrupted: the container under the bot's name serves again, the old one set aside goes
+      this.setIntent(name, { reloading: false });
+      await this.rebalance(bot);
+      await clearParked(this.engine, name);
+    }
+    if (!bot.cluster || (await this.status(name)).status !== 'running') return this.restartBot(name);
+    this.setIntent(name, { userStopped: false, reloading: false });
+    await replaceInstance(this.engine, bot, {
+      start: () => this.backend(bot).run(bot),
+      reloading: (on) => this.setIntent(name, { reloading: on }),
+      rebalance: () => this.rebalance(bot),
+    });
     return this.status(name);
   }
 
-  private async act(name: string, fn: (backend: Backend, bot: Bot) => Promise<void>): Promise<BotStatus> {
-    const bot = this.get(name);
-    await fn(this.backend(bot), bot);
+  /** A restart codex32 decides on (memory, cron, watch: the reason): never starts a bot the user stopped meanwhile. */
+  async autoRestart(name: string, reason = 'auto'): Promise<BotStatus> {
+    this.countRestart(name, reason);
+    await this.act(name, (backend, bot) => backend.stop(bot), true);
+    if (this.intent(name).userStopped) return this.status(name);
+    await this.act(name, (backend, bot) => backend.run(bot));
+    // the user stopped it while it was starting: their stop wins
+    if (this.intent(name).userStopped) await this.act(name, (backend, bot) => backend.stop(bot), true);
     return this.status(name);
+  }
+
+  /** Run fn on the bot's backend; a cluster instance that is `leaving` leaves the balancer before fn, and it is rebalanced after. */
+  private async act(name: string, fn: (backend: Backend, bot: Bot) => Promise<void>, leaving = false): Promise<BotStatus> {
+    const bot = this.get(name);
+    if (bot.cluster && leaving) await this.rebalance(bot, bot.name);
+    try {
+      await fn(this.backend(bot), bot);
+    } finally {
+      if (bot.cluster) await this.rebalance(bot);
+    }
+    return this.status(name);
+  }
+
+  /** Point a cluster group's port at its running instances (but `exclude`): the kernel balances new connections over them. */
+  private async rebalance(bot: Bot, exclude?: string): Promise<void> {
+    const group = bot.instance_of!;
+    const members = this.list().filter((b) => b.instance_of === group && b.cluster && b.name !== exclude);
+    // an instance in the middle of a reload is served by its old container until the reload swaps them
+    const containers = members.flatMap((b) => (this.intent(b.name).reloading ? parkedContainers(this.engine, b.name) : [containerName(b)]));
+    await balance(this.engine.settings.storageDir, group, bot.cluster!.port, runningAddresses(this.engine, containers));
   }
 
   /** Where a bot stands now. */
   async status(name: string): Promise<BotStatus> {
     const bot = this.get(name);
-    return withRestarts(await this.backend(bot).status(bot), this.intent(name));
+    const s = withRestarts(await this.backend(bot).status(bot), this.intent(name));
+    return bot.cluster ? { ...s, url: `http://127.0.0.1:${bot.cluster.port}` } : s; // the group's one port
   }
 
   /** Where every bot (or those named) stands: the definitions and states read in one query, container bots' views in parallel. */
@@ -244,7 +293,9 @@ export class AdaptiveExecutor {
   /** Stop a bot gracefully, remove what runs it and its definition; its data volumes stay unless `volumes`. */
   async remove(name: string, options: { volumes?: boolean } = {}): Promise<void> {
     const bot = this.get(name);
+    if (bot.cluster) await this.rebalance(bot, name); // out of the balancer before its stop signal
     await this.backend(bot).remove(bot);
+    if (bot.cluster) await clearParked(this.engine, name);
     this.engine.store.tx(() => this.engine.store.deleteBot(name));
     if (options.volumes) rmSync(volumeDir(this.engine.settings.storageDir, name, ''), { recursive: true, force: true });
   }
@@ -264,6 +315,9 @@ export class AdaptiveExecutor {
       if (s?.status !== 'dead' && !(options.initial && s?.status === 'not-deployed')) continue;
       await this.act(b.name, (backend, bot) => backend.run(bot)).then(() => out.push(b.name)).catch(() => undefined);
     }
+    // a cluster instance its container's repair gave another address: the balancer follows (unchanged: no rewrite)
+    const groups = new Map(this.list().filter((b) => b.cluster).map((b) => [b.instance_of!, b]));
+    for (const b of groups.values()) await this.rebalance(b).catch(() => undefined);
     return out;
   }
 }

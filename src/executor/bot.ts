@@ -55,6 +55,18 @@ export const BotSchema = z
     retain: z.number().int().min(1).max(MAX.logMaxFiles - 1).optional(),
     /** set by `instances`: the definition this copy was made from */
     instance_of: z.string().optional(),
+    /**
+     * set by `exec_mode: cluster`: the instances of `instance_of` all listen on `port` at their own private
+     * address, and 127.0.0.1:port on the host is balanced over the running ones (balancer.ts)
+     */
+    cluster: z
+      .object({
+        port: z.number().int().min(1).max(MAX.port),
+        /** seconds a new instance has, at reload, to accept connections before the reload gives up on it */
+        listen_timeout: Seconds.positive().default(10),
+      })
+      .strict()
+      .optional(),
     /** restart when a file under the bot's directory changes (or under the paths listed), unless ignored */
     watch: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
     watch_ignore: z.array(z.string().min(1)).default([]),
@@ -113,6 +125,9 @@ export const BotSchema = z
   .superRefine((b, ctx) => {
     if (!b.script === !b.image) ctx.addIssue({ code: 'custom', path: ['script'], message: 'Expected exactly one of `script` (a path) and `image` (an OCI image such as team/bot:1.0)' });
     if (b.image && b.deployment.type === 'LOCAL_PROCESS') ctx.addIssue({ code: 'custom', path: ['image'], message: 'Expected a script for LOCAL_PROCESS, which runs on the host without a root filesystem; an image needs CUSTOM_CONTAINER or KUBERNETES_POD' });
+    if (b.cluster && !b.instance_of) ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'Expected `cluster` only on an instance of a group (set by `exec_mode: cluster` with `instances`)' });
+    if (b.cluster && b.deployment.type !== 'CUSTOM_CONTAINER')
+      ctx.addIssue({ code: 'custom', path: ['deployment', 'type'], message: 'Expected CUSTOM_CONTAINER for cluster mode: each instance needs its own private network address to share one port; a LOCAL_PROCESS instance would share the host\'s' });
     if (b.image && b.watch !== false) ctx.addIssue({ code: 'custom', path: ['watch'], message: 'Expected no watch for an image bot: it has no files on the host to watch' });
     // refused rather than ignored: each would do nothing where it is
     if (b.log_date_format && !b.out_file && !b.error_file)

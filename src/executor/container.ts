@@ -93,7 +93,8 @@ export function gaveUp(policy: RestartName, last: { exitCode: number; reason: st
   return policy === 'on-failure' ? last.exitCode !== 0 : true;
 }
 
-const containerName = (bot: Pick<Bot, 'name'>) => `bot-${bot.name}`;
+/** The container a CUSTOM_CONTAINER bot runs in. */
+export const containerName = (bot: Pick<Bot, 'name'>) => `bot-${bot.name}`;
 const hash = (bot: Bot) => botContainerConfig(bot).labels!['codex32.bot.hash']; // the volumes' place is fixed: the names suffice
 
 /** CUSTOM_CONTAINER: bots as codex32 containers. */

@@ -29,7 +29,6 @@ const OFF_ONLY: Record<string, unknown> = {
 
 /** Fields refused, with why. */
 const REFUSED: Record<string, string> = {
-  listen_timeout: 'codex32 has no reload handshake; a restart is stop then start',
   pid_file: 'the pid is shown by `codex32 bot ls`; no pid file is written',
   log_file: 'use out_file and error_file; `codex32 bot logs NAME` shows both streams merged',
   log_type: 'logs are stored as records; `codex32 bot logs` prints them as text',
@@ -52,7 +51,7 @@ const KNOWN = new Set([
   'name', 'script', 'cwd', 'args', 'interpreter', 'node_args', 'env', 'env_file', 'autorestart', 'max_restarts', 'min_uptime',
   'restart_delay', 'exp_backoff_restart_delay', 'max_memory_restart', 'kill_timeout', 'cron_restart', 'watch', 'ignore_watch',
   'watch_delay', 'instances', 'exec_mode', 'increment_var', 'instance_var', 'out_file', 'error_file', 'log_date_format', 'time',
-  'merge_logs', 'port', 'autostart', 'stop_exit_codes', 'windowsHide', 'deployment', 'namespace', 'max_size', 'retain',
+  'merge_logs', 'port', 'listen_timeout', 'autostart', 'stop_exit_codes', 'windowsHide', 'deployment', 'namespace', 'max_size', 'retain',
 ]);
 
 const PM2_DATE = 'YYYY-MM-DDTHH:mm:ss';
@@ -101,7 +100,9 @@ function translate(app: App, baseDir: string, envName: string | undefined, bad: 
   for (const k of Object.keys(app)) {
     if (k in REFUSED) bad(k, `not supported: ${REFUSED[k]}`);
     else if (k in OFF_ONLY) {
-      if (app[k] !== OFF_ONLY[k]) bad(k, `only \`${String(OFF_ONLY[k])}\` is supported: codex32 has no such PM2 feature`);
+      if (app[k] === OFF_ONLY[k]) continue;
+      if (k === 'wait_ready') bad(k, "only `false` is supported: process.send('ready') does not cross into a container; in cluster mode `codex32 bot reload` waits for the new instance's port to accept connections (listen_timeout)");
+      else bad(k, `only \`${String(OFF_ONLY[k])}\` is supported: codex32 has no such PM2 feature`);
     } else if (!KNOWN.has(k) && !/^env_\S+$/.test(k)) bad(k, 'not a PM2 field codex32 knows; remove it or check its spelling');
   }
   if (typeof app.script !== 'string' || !app.script) return void bad('script', 'Expected the path of the script to run'), [];
@@ -115,7 +116,9 @@ function translate(app: App, baseDir: string, envName: string | undefined, bad: 
   const program = !existsSync(script) && !app.script.includes('/') && app.interpreter === undefined ? onPath(app.script, env.PATH ?? process.env.PATH ?? '') : undefined;
   if (program) script = program;
   else if (!existsSync(script)) bad('script', `Expected an existing file, or a command on PATH such as npm, got \`${script}\``);
-  const deployment = { type: 'LOCAL_PROCESS', ...((app.deployment as object) ?? {}) } as Record<string, unknown>;
+  const cluster = app.exec_mode !== undefined && /^cluster(_mode)?$/.test(String(app.exec_mode));
+  // cluster mode's instances each need a private address to listen on the one port: containers, not host processes
+  const deployment = { type: cluster ? 'CUSTOM_CONTAINER' : 'LOCAL_PROCESS', ...(cluster ? { isolation: 'standard' } : {}), ...((app.deployment as object) ?? {}) } as Record<string, unknown>;
   Object.assign(deployment, restartOf(app, bad));
   if (app.kill_timeout !== undefined) {
     if (typeof app.kill_timeout !== 'number' || app.kill_timeout < 0) bad('kill_timeout', `Expected milliseconds such as 5000, got \`${String(app.kill_timeout)}\``);
@@ -130,9 +133,14 @@ function translate(app: App, baseDir: string, envName: string | undefined, bad: 
     }
   }
   if (app.cron_restart !== undefined && app.cron_restart !== 0 && app.cron_restart !== '0') deployment.cron_restart = app.cron_restart;
-  if (app.exec_mode !== undefined && !/^fork(_mode)?$/.test(String(app.exec_mode)))
-    bad('exec_mode', 'only fork is supported: cluster mode shares one listening socket between instances, which codex32 does not do; each instance gets its own PORT (PORT+i)');
+  if (app.exec_mode !== undefined && !cluster && !/^fork(_mode)?$/.test(String(app.exec_mode)))
+    bad('exec_mode', `Expected fork or cluster, got \`${String(app.exec_mode)}\``);
   if (app.port !== undefined) env.PORT = String(app.port);
+  if (cluster && !/^\d+$/.test(env.PORT ?? '')) bad('port', 'Expected the port every instance listens on (`port`, or PORT in env) in cluster mode: 127.0.0.1:PORT is balanced over the instances');
+  if (cluster && app.increment_var !== undefined) bad('increment_var', 'not supported in cluster mode: every instance listens on the same PORT');
+  const listenTimeout = app.listen_timeout === undefined ? undefined : pm2Duration(app.listen_timeout);
+  if (app.listen_timeout !== undefined && !cluster) bad('listen_timeout', 'only in cluster mode, where `codex32 bot reload` waits for a new instance to accept connections; a fork-mode reload is a restart');
+  else if (app.listen_timeout !== undefined && !listenTimeout) bad('listen_timeout', `Expected milliseconds such as 8000, got \`${String(app.listen_timeout)}\``);
   if (app.stop_exit_codes !== undefined) bad('stop_exit_codes', 'not supported: use `autorestart: false` or a codex32 `deployment.restart` such as on-failure');
 
   const interp = program ? 'none' : typeof app.interpreter === 'string' ? app.interpreter : undefined;
@@ -165,7 +173,10 @@ function translate(app: App, baseDir: string, envName: string | undefined, bad: 
     ...sizeOf(app, bad),
     ...(app.retain !== undefined ? { retain: app.retain as number } : {}),
   };
-  return instancesOf(app, base, cwd, bad);
+  const group = instancesOf(app, base, cwd, bad);
+  if (!cluster) return group;
+  const port = Number(env.PORT);
+  return group.map((b) => ({ ...b, cluster: { port, ...(listenTimeout ? { listen_timeout: listenTimeout } : {}) } }));
 }
 
 /** max_size in PM2's (pm2-logrotate's) form: bytes, or a size such as 10M. */
@@ -258,10 +269,11 @@ function instancesOf(app: App, base: BotInput, cwd: string, bad: (field: string,
     bad('instances', `Expected a whole number, 0, -1 or "max", got \`${String(raw)}\``);
     return [];
   }
-  if (n === 1) return [{ ...base, ...files() }];
+  // a group (instances given, even 1) scales by whole instances: NAME-0 stays NAME-0 from 2 to 1 and back
+  if (app.instances === undefined) return [{ ...base, ...files() }];
   const incVar = typeof app.increment_var === 'string' ? app.increment_var : 'PORT';
   const instVar = typeof app.instance_var === 'string' ? app.instance_var : 'NODE_APP_INSTANCE';
-  const start = base.env?.[incVar] !== undefined ? Number(base.env[incVar]) : undefined;
+  const start = base.env?.[incVar] !== undefined && !/^cluster/.test(String(app.exec_mode)) ? Number(base.env[incVar]) : undefined;
   if (start !== undefined && !Number.isInteger(start)) bad(incVar, `Expected a whole number to count from for each instance, got \`${base.env![incVar]}\``);
   return Array.from({ length: n }, (_, i) => ({
     ...base,

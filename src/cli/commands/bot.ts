@@ -58,17 +58,23 @@ export function registerBot(program: Command): void {
       ])));
     }));
 
-  const verbs = [['start', 'run stopped bots again'], ['stop', 'stop bots gracefully; they stay stopped until started'], ['restart', 'restart bots (stop, then start the code on disk)']] as const;
+  const verbs = [['start', 'run stopped bots again'], ['stop', 'stop bots gracefully; they stay stopped until started'], ['restart', 'restart bots (stop, then start the code on disk)'],
+    ['reload', 'replace cluster instances one at a time, each new one accepting connections before the old one stops (other bots restart)']] as const;
   for (const [verb, desc] of verbs) {
     const c = bot.command(verb).description(`${desc}: names, namespaces, globs ("api-*") or all`).argument('<names...>');
     if (verb === 'start') c.alias('run');
     c.action(action(async (patterns: string[], _o: object, cmd: Command) => {
       const ex = executor(cmd);
-      // all at once: the bots' grace periods overlap instead of adding up
-      const done = await Promise.allSettled(ex.resolve(patterns).map(async (name) => {
-        const s = verb === 'start' ? await ex.runBot(name) : verb === 'stop' ? await ex.stopBot(name) : await ex.restartBot(name);
+      const one = async (name: string) => {
+        const s = verb === 'start' ? await ex.runBot(name) : verb === 'stop' ? await ex.stopBot(name) : verb === 'reload' ? await ex.reload(name) : await ex.restartBot(name);
         return `${name}: ${s.status}\n`;
-      }));
+      };
+      const names = ex.resolve(patterns);
+      // a reload goes one bot at a time, so a group keeps serving; the rest all at once: their grace periods
+      // overlap instead of adding up
+      const done: PromiseSettledResult<string>[] = [];
+      if (verb === 'reload') for (const n of names) done.push(...(await Promise.allSettled([one(n)])));
+      else done.push(...(await Promise.allSettled(names.map(one))));
       reportAll(done, (line) => line); // in the order named, whichever finished first
     }));
   }
