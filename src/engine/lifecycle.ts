@@ -19,7 +19,9 @@ import { prepareShim, type PendingShim } from '../runtime/shim-launch.js';
 import { readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
 import { ensureRoom, stateError } from '../state/errors.js';
 import type { ContainerRow, ContainerState, ContainerStatus, ProcRef } from '../state/types.js';
+import { allocateIdRange, idRangeOf } from '../state/idranges.js';
 import { closeContainerDir } from './access.js';
+import { writeMeta } from './ondisk.js';
 import { thaw } from './control.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
 import { startNetwork, stopNetwork } from './network.js';
@@ -44,14 +46,21 @@ export function startingState(cur: Pick<ContainerRow, 'status' | 'state'>, owner
   };
 }
 
-/** Claim a startable container for this process: it goes to `starting` with our identity as owner. */
-function claimStart(core: EngineCore, row: ContainerRow): ContainerRow {
+/**
+ * Claim a startable container for this process: it goes to `starting` with our identity as owner. A
+ * strict container gets its host uid range here if it holds none (made before ranges, or its range was
+ * taken by another container when the database was rebuilt); idBase is that range.
+ */
+function claimStart(core: EngineCore, row: ContainerRow): { row: ContainerRow; idBase?: number; newRange: boolean } {
   return core.store.tx(() => {
     const cur = core.store.getContainer(row.id)!;
     if (!canStart(cur.status)) throw invalidState(cur.name, cur.status, 'start', 'Wait for it to finish, or stop it first.');
     const state = startingState(cur, selfRef(), core.store.lastRun(cur.id));
     core.store.updateContainer(cur.id, 'starting', state);
-    return { ...cur, status: 'starting' as ContainerStatus, state };
+    const strict = cur.config.isolation === 'strict';
+    const held = strict ? idRangeOf(core.store, cur.id) : undefined;
+    const idBase = strict ? held ?? allocateIdRange(core.store, cur.id, core.settings.idRanges) : undefined;
+    return { row: { ...cur, status: 'starting' as ContainerStatus, state }, idBase, newRange: strict && held === undefined };
   });
 }
 
@@ -64,8 +73,9 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
   const row = core.get(ref);
   if (isActive(row.status)) return; // already running: nothing to do, as docker start
   ensureRoom(core.settings.storageDir, 'start the container');
-  const claimed = claimStart(core, row);
+  const { row: claimed, idBase, newRange } = claimStart(core, row);
   const paths = core.paths(row.id);
+  if (newRange) writeMeta(paths.dir, claimed, idBase); // repair gives it this range back
   const log = containerLogger(row.id, row.name);
   let result;
   let session: Promise<AttachSession> | undefined;
@@ -77,15 +87,12 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
   try {
     shim = prepareShim(paths.dir); // it starts up while the run is prepared
     const image = imageFor(core.store, row.config);
-    const cgroups = await prepareRun(claimed, image, paths);
-    if (image.kind === 'oci') {
-      const strict = row.config.isolation === 'strict';
-      image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, strict ? STRICT_ID_BASE : 0, strict ? STRICT_ID_BASE : undefined);
-    }
+    const cgroups = await prepareRun(claimed, image, paths, idBase);
+    if (image.kind === 'oci') image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, idBase ?? 0, idBase);
     claimed.state.cgroups = cgroups;
     core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
     const netnsPath = await startNetwork(core, claimed, paths);
-    const plan = buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach });
+    const plan = buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach, idBase });
     writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });
     result = await shim.go(options.attach ? attach : undefined);
   } catch (e) {
@@ -122,8 +129,8 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
   return session;
 }
 
-/** Make the cgroups and directories one run needs; returns the cgroup set. */
-async function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
+/** Make the cgroups and directories one run needs (a strict container's owned by its range from idBase); returns the cgroup set. */
+async function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths, idBase = STRICT_ID_BASE) {
   // the exits file is kept: it is the container's whole exit history, which system repair reads back
   for (const f of [paths.state, paths.stopRequest, paths.spec, `${paths.dir}/${RUN_FILES.events}`, `${paths.dir}/${RUN_FILES.health}`]) rmSync(f, { force: true });
   const host = probeHost();
@@ -141,13 +148,13 @@ async function prepareRun(row: ContainerRow, image: ContainerImage, paths: Conta
     rmSync(paths.app, { recursive: true, force: true });
     await populateApp(image, paths.app);
   }
-  closeContainerDir(paths.dir, row.config); // a directory made by an older version was open to others
+  closeContainerDir(paths.dir, row.config, idBase); // a directory made by an older version was open to others
   if (row.config.isolation === 'strict') {
     // container root is an unprivileged host uid: it must reach its directory (its group may), and own what it writes
     for (let d = dirname(paths.dir); d !== '/'; d = dirname(d))
       if ((statSync(d).mode & 0o001) === 0)
         throw new EngineError('HOST_UNSUPPORTED', `Strict containers run as an unprivileged host uid, which cannot pass through ${d}. Run \`chmod o+x ${d}\` or choose a --storage directory whose parents are searchable.`, { context: { path: d } });
-    for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) await chownTree(p, STRICT_ID_BASE);
+    for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) await chownTree(p, idBase);
   }
   return cgroups;
 }

@@ -16,6 +16,7 @@ import { healthEntries } from './process-plan.js';
 import { securityEntries, securityMask } from './security.js';
 import { compiledSeccomp, seccompFilters } from './seccomp.js';
 import { cliPath, shimPath } from './supervisor.js';
+import { ID_RANGE_SIZE, ID_RANGE_START } from '../state/idranges.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -48,9 +49,9 @@ const MASKED = ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_de
 const READONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs'];
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
-/** Host uid and gid that a strict container's root maps to (an unprivileged range). */
-export const STRICT_ID_BASE = 100000;
-export const STRICT_ID_COUNT = 65536;
+/** The first host uid and gid of strict's pool (the range containers made before ranges all shared). */
+export const STRICT_ID_BASE = ID_RANGE_START;
+export const STRICT_ID_COUNT = ID_RANGE_SIZE;
 
 export interface LaunchPlan {
   argv: string[];
@@ -143,7 +144,7 @@ export function buildPlan(
   paths: ContainerPaths,
   cgroups: CgroupSet | undefined,
   netnsPath?: string,
-  options: { attachWait?: boolean } = {},
+  options: { attachWait?: boolean; idBase?: number } = {},
 ): LaunchPlan {
   const c = row.config;
   const level = c.isolation;
@@ -204,7 +205,9 @@ export function buildPlan(
   }
   if (level === 'strict') {
     entries.push(spec('readonly_root', true));
-    entries.push(spec('uid_map', [0, STRICT_ID_BASE, STRICT_ID_COUNT]), spec('gid_map', [0, STRICT_ID_BASE, STRICT_ID_COUNT]));
+    // the container's own range: no other live container maps to these host ids
+    const base = options.idBase ?? STRICT_ID_BASE;
+    entries.push(spec('uid_map', [0, base, STRICT_ID_COUNT]), spec('gid_map', [0, base, STRICT_ID_COUNT]));
   }
   return { argv, entries, appRoot, cwd };
 }
