@@ -19,6 +19,7 @@ import { checkExecSize } from '../runtime/execlimits.js';
 import { appRootFor, containerEnv, resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
 import { checkSeccomp } from '../runtime/seccomp.js';
+import { checkQuota, makeQuota, unmountQuota } from '../runtime/quota.js';
 import { ensureRoom, stateError } from '../state/errors.js';
 import { allocateIdRange, releaseIdRange } from '../state/idranges.js';
 import type { ContainerRow } from '../state/types.js';
@@ -86,6 +87,7 @@ export async function resolveCreate(core: EngineCore, input: ContainerConfig, op
   const appReserved = image.kind === 'path' || image.kind === 'host';
   checkSecurity({ ...cfg, isolation, network: cfg.network ?? defaultNetworkMode(isolation) }, appReserved);
   checkSeccomp(isolation, cfg.seccomp);
+  checkQuota(isolation, cfg.storageSize);
   const given = checkVolumes(core, isolation, cfg.volumes, appReserved, options.cwd);
   const inherited = [...given, ...checkVolumes(core, isolation, volumesFrom(core, cfg.volumesFrom, given), appReserved, options.cwd)];
   const volumes = [...inherited, ...imageVolumes(core, image, inherited, cfg.tmpfs)];
@@ -128,6 +130,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
     mkdirSync(paths.dir, { recursive: false, mode: 0o700 });
     closeContainerDir(paths.dir, config, idBase);
     writeMeta(paths.dir, row, idBase); // what system repair rebuilds this row from if the database is lost
+    if (config.storageSize) await makeQuota(paths.dir, config.storageSize); // before the app: it is bounded too
     await populateApp(image, paths.app);
     mkdirSync(paths.etc, { mode: 0o755 });
     writeFileSync(`${paths.etc}/hostname`, `${config.hostname ?? name}\n`);
@@ -138,6 +141,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
     });
   } catch (e) {
     if (idBase !== undefined) core.store.tx(() => releaseIdRange(core.store, id));
+    await unmountQuota(paths.dir).catch(() => undefined);
     await rm(paths.dir, { recursive: true, force: true });
     for (const v of made) await new EngineVolumes(core).remove(v, { force: true }).catch(() => undefined); // only what this create made
     if (e instanceof EngineError) throw e;

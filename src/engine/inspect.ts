@@ -67,6 +67,7 @@ export interface InspectResult {
     ReadonlyRootfs: boolean;
     Tmpfs: Record<string, string>;
     ShmSize: number;
+    StorageOpt: Record<string, string> | null;
     BlkioDeviceReadBps: Array<{ Path: string; Rate: number }>;
     BlkioDeviceWriteBps: Array<{ Path: string; Rate: number }>;
     BlkioDeviceReadIOps: Array<{ Path: string; Rate: number }>;
@@ -147,6 +148,7 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       ReadonlyRootfs: c.isolation === 'strict' || !!c.readOnly,
       Tmpfs: Object.fromEntries((c.tmpfs ?? []).map((t) => [t.path, [t.size && `size=${t.size}`, t.mode !== undefined && `mode=${t.mode.toString(8)}`].filter(Boolean).join(',')])),
       ShmSize: c.isolation === 'minimal' ? 0 : (c.shmSize ?? 64 * 1024 * 1024),
+      StorageOpt: c.storageSize ? { size: String(c.storageSize) } : null,
       BlkioDeviceReadBps: dev(c.blkio?.readBps),
       BlkioDeviceWriteBps: dev(c.blkio?.writeBps),
       BlkioDeviceReadIOps: dev(c.blkio?.readIops),

@@ -1,5 +1,5 @@
 // Lifecycle: start (prepare, launch the supervisor, record), stop, kill and wait.
-import { existsSync, mkdirSync, rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { chown, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
@@ -15,6 +15,7 @@ import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { pollFor } from '../runtime/poll.js';
 import { probeHost } from '../runtime/probe.js';
 import { connectAttach, type AttachSession } from '../runtime/attach.js';
+import { mountQuota } from '../runtime/quota.js';
 import { prepareShim, type PendingShim } from '../runtime/shim-launch.js';
 import { readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
 import { ensureRoom, stateError } from '../state/errors.js';
@@ -136,6 +137,7 @@ async function prepareRun(row: ContainerRow, image: ContainerImage, paths: Conta
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
   const cgroups = withBlkio(createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup)), row);
+  if (row.config.storageSize) await mountQuota(paths.dir); // unmounted since the host restarted
   if (row.config.isolation !== 'minimal') {
     mkdirSync(paths.newroot, { recursive: true });
     if (image.kind === 'rootfs' || image.kind === 'oci') {
@@ -145,7 +147,8 @@ async function prepareRun(row: ContainerRow, image: ContainerImage, paths: Conta
   }
   if (row.config.refreshApp && image.kind === 'path') {
     // each run runs the code now on disk: what the last run wrote beside it is gone (data volumes keep data)
-    rmSync(paths.app, { recursive: true, force: true });
+    if (row.config.storageSize) for (const e of readdirSync(paths.app)) rmSync(join(paths.app, e), { recursive: true, force: true }); // a mount point stays
+    else rmSync(paths.app, { recursive: true, force: true });
     await populateApp(image, paths.app);
   }
   closeContainerDir(paths.dir, row.config, idBase); // a directory made by an older version was open to others

@@ -7,6 +7,7 @@ import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { specValues } from '../runtime/contract.js';
 import { containerPaths } from '../runtime/layout.js';
 import { teardownNetwork } from '../runtime/network.js';
+import { unmountQuota } from '../runtime/quota.js';
 import { isAlive, signalRef } from '../runtime/proc.js';
 import { findShim, readExits, readShimEvents, readShimState, requestStop } from '../runtime/supervisor.js';
 import { restoreSalvage, salvage, setAside } from '../state/salvage.js';
@@ -170,6 +171,7 @@ export async function removeFromDisk(storageDir: string, ref: string): Promise<s
   await killCgroups(cgroups);
   removeCgroups(cgroups);
   teardownNetwork(found.id); // its namespace, interfaces, port rules and address, if it had a private network
+  await unmountQuota(paths.dir);
   rmSync(paths.dir, { recursive: true, force: true });
   return found.meta?.name ?? found.id.slice(0, 12);
 }

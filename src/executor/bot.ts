@@ -93,6 +93,8 @@ export const BotSchema = z
           .strict()
           .optional(),
         port: z.union([z.literal('auto'), z.number().int().min(1).max(MAX.port)]).optional(),
+        /** a disk quota on the bot container's writable layer and /app (docker's --storage-opt size) */
+        storage_size: Size.optional(),
         image: z.string().min(1).optional(), // the container image a KUBERNETES_POD runs
         namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('default'),
       })
@@ -104,6 +106,8 @@ export const BotSchema = z
   .superRefine((b, ctx) => {
     if (!b.script === !b.image) ctx.addIssue({ code: 'custom', path: ['script'], message: 'Expected exactly one of `script` (a path) and `image` (an OCI image such as team/bot:1.0)' });
     if (b.image && b.deployment.type === 'LOCAL_PROCESS') ctx.addIssue({ code: 'custom', path: ['image'], message: 'Expected a script for LOCAL_PROCESS, which runs on the host without a root filesystem; an image needs CUSTOM_CONTAINER or KUBERNETES_POD' });
+    if (b.deployment.storage_size !== undefined && b.deployment.type === 'LOCAL_PROCESS')
+      ctx.addIssue({ code: 'custom', path: ['deployment', 'storage_size'], message: "Expected no storage_size for LOCAL_PROCESS, which runs on the host's file system that no quota bounds; use CUSTOM_CONTAINER (standard or strict) or KUBERNETES_POD" });
     if (b.image && b.watch !== false) ctx.addIssue({ code: 'custom', path: ['watch'], message: 'Expected no watch for an image bot: it has no files on the host to watch' });
   });
 

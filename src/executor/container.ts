@@ -25,6 +25,7 @@ export function botContainerConfig(bot: Bot, storageDir?: string): ContainerConf
     stopTimeout: d.stop_timeout,
     refreshApp: true, // a bot runs the code on disk when it (re)starts
     port: d.port,
+    ...(d.storage_size !== undefined ? { storageSize: d.storage_size } : {}),
     health: d.health && {
       cmd: ['sh', '-c', d.health.cmd],
       intervalMs: Math.round(d.health.interval * 1000),

@@ -11,6 +11,7 @@ import { checkExecSize } from './execlimits.js';
 import type { ContainerPaths } from './layout.js';
 import { encodeSpecEntries, spec, specEach } from './contract.js';
 import { networkMode } from './network.js';
+import { overlayDirs } from './quota.js';
 import { NET_ETC, networkEntries, ownsNetFiles } from './plan-net.js';
 import { healthEntries } from './process-plan.js';
 import { securityEntries, securityMask } from './security.js';
@@ -93,11 +94,12 @@ function rlimitEntries(row: ContainerRow, cgroups: CgroupSet | undefined): strin
 
 function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: ContainerPaths): string[] {
   const e: string[] = [];
+  const { upper, work } = overlayDirs(paths.dir, !!row.config.storageSize);
   if (image.kind === 'rootfs' && image.rootfs) {
-    e.push(spec('root', `overlay:lowerdir=${image.rootfs},upperdir=${paths.upper},workdir=${paths.work}`));
+    e.push(spec('root', `overlay:lowerdir=${image.rootfs},upperdir=${upper},workdir=${work}`));
   } else if (image.kind === 'oci' && image.layers?.length) {
     // overlay lists lower dirs top first; layers are kept bottom first
-    e.push(spec('root', `overlay:lowerdir=${image.layers.slice().reverse().join(':')},upperdir=${paths.upper},workdir=${paths.work}`));
+    e.push(spec('root', `overlay:lowerdir=${image.layers.slice().reverse().join(':')},upperdir=${upper},workdir=${work}`));
   } else {
     e.push(spec('root', 'tmpfs'));
     for (const d of HOST_DIRS) {
