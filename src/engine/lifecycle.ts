@@ -15,6 +15,7 @@ import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { pollFor } from '../runtime/poll.js';
 import { probeHost } from '../runtime/probe.js';
 import { connectAttach, type AttachSession } from '../runtime/attach.js';
+import { layerIdmap } from '../runtime/idmap.js';
 import { mountQuota } from '../runtime/quota.js';
 import { prepareShim, type PendingShim } from '../runtime/shim-launch.js';
 import { readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
@@ -89,11 +90,13 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
     shim = prepareShim(paths.dir); // it starts up while the run is prepared
     const image = imageFor(core.store, row.config);
     const cgroups = await prepareRun(claimed, image, paths, idBase);
-    if (image.kind === 'oci') image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, idBase ?? 0, idBase);
+    // strict: the layers owned by the container's range, through idmapped mounts or shifted copies
+    const idmap = idBase !== undefined && (image.kind === 'oci' || image.kind === 'rootfs') && layerIdmap().mode === 'idmapped';
+    if (image.kind === 'oci') image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, idBase ?? 0, idmap ? undefined : idBase);
     claimed.state.cgroups = cgroups;
     core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
     const netnsPath = await startNetwork(core, claimed, paths);
-    const plan = buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach, idBase });
+    const plan = buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach, idBase, idmap });
     writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });
     result = await shim.go(options.attach ? attach : undefined);
   } catch (e) {

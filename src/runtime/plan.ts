@@ -146,7 +146,7 @@ export function buildPlan(
   paths: ContainerPaths,
   cgroups: CgroupSet | undefined,
   netnsPath?: string,
-  options: { attachWait?: boolean; idBase?: number } = {},
+  options: { attachWait?: boolean; idBase?: number; idmap?: boolean } = {},
 ): LaunchPlan {
   const c = row.config;
   const level = c.isolation;
@@ -210,6 +210,8 @@ export function buildPlan(
     // the container's own range: no other live container maps to these host ids
     const base = options.idBase ?? STRICT_ID_BASE;
     entries.push(spec('uid_map', [0, base, STRICT_ID_COUNT]), spec('gid_map', [0, base, STRICT_ID_COUNT]));
+    // the image's own layers, which the supervisor mounts idmapped to that range (else they are shifted copies)
+    if (options.idmap) entries.push(spec('idmap_lower', true));
   }
   return { argv, entries, appRoot, cwd };
 }
