@@ -134,6 +134,7 @@ bench: build ## benchmarks: medians and ratios against anchors measured in the s
 	node bench/network.mjs
 	node bench/images.mjs
 	node bench/dockerapi.mjs
+	node bench/tenants.mjs
 
 bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman docker.io
