@@ -87,6 +87,20 @@ describe.skipIf(!!skip)('--storage-opt size through the CLI', () => {
     expect(String((await cli(['ps', '-aq'])).stdout)).toBe(''); // nothing half made
   });
 
+  it('takes storageSize through the library, refusing it at minimal by the level', async () => {
+    const engine = new ContainerEngine({ storageDir: sb.storage, isolation: 'standard' });
+    try {
+      const { id } = await engine.create({ image: 'host', name: 'lib', isolation: 'strict', storageSize: 20 * MB, command: ['sh', '-c', `${fill('/app/x', 30)}`] });
+      await engine.start(id);
+      expect(await engine.wait(id)).toBe(0); // the shell itself ends well; its output says how the write ended
+      expect(await cli(['logs', 'lib'])).toMatchObject({ stdout: expect.stringMatching(/rc=[1-9]/) });
+      await expect(engine.create({ image: 'host', isolation: 'minimal', storageSize: 20 * MB, command: ['true'] })).rejects.toThrow(/minimal isolation does not have/);
+      await engine.remove(id, { force: true });
+    } finally {
+      engine.close();
+    }
+  });
+
   it('says in `codex32 info` which mechanism the host offers', async () => {
     expect(String((await cli(['info'])).stdout)).toMatch(/Disk quota: +loop-mounted ext4 per container/);
   });
