@@ -55,6 +55,8 @@ describe.skipIf(!!skip)('strict: a host uid range per container', () => {
       expect(ids.gid).toBe(ids.uid); // container root: the first id of its range
     }
     expect(Math.abs(a.uid - b.uid)).toBeGreaterThanOrEqual(ID_RANGE_SIZE); // no host uid in common
+    // inspect says the range, as podman does
+    expect((await sb.inspect('r1')).HostConfig.IDMappings).toEqual({ UidMap: [`0:${a.uid}:${ID_RANGE_SIZE}`], GidMap: [`0:${a.gid}:${ID_RANGE_SIZE}`] });
   });
 
   it('keeps image files readable and owned as in the image, inside each range', async () => {
