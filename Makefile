@@ -137,6 +137,7 @@ bench: build ## benchmarks: medians and ratios against anchors measured in the s
 	node bench/bots.mjs
 	node bench/eventloop.mjs
 	node bench/cluster.mjs
+	node bench/tenants.mjs
 
 bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon, pm2)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman docker.io

@@ -192,8 +192,10 @@ static void child_enter(const int gop[2], const int errp[2], const int o[2], con
   if (in[0] < 0 && devnull < 0) die("open /dev/null");
   /* stdin_open: the pipe the supervisor feeds from attached clients */
   if (dup2(in[0] >= 0 ? in[0] : devnull, 0) < 0 || dup2(o[1], 1) < 0 || dup2(e[1], 2) < 0) die("the container's stdio");
-  int keep[3] = {fcntl(gop[0], F_DUPFD_CLOEXEC, 3), fcntl(errp[1], F_DUPFD_CLOEXEC, 3), ps[1] >= 0 ? fcntl(ps[1], F_DUPFD_CLOEXEC, 3) : -1};
-  close_except(keep, 3);
+  int keep[4] = {fcntl(gop[0], F_DUPFD_CLOEXEC, 3), fcntl(errp[1], F_DUPFD_CLOEXEC, 3), ps[1] >= 0 ? fcntl(ps[1], F_DUPFD_CLOEXEC, 3) : -1,
+                 premade_root >= 0 ? fcntl(premade_root, F_DUPFD_CLOEXEC, 3) : -1};
+  close_except(keep, 4);
+  premade_root = keep[3]; /* the idmapped root the supervisor made, moved into place by setup_rootfs */
   child_main(keep[0], keep[1], keep[2], argv);
   _exit(125);
 }
@@ -242,8 +244,14 @@ void start_run(struct run_io *io) {
     free(cur);
     if (write_file("/proc/self/oom_score_adj", oom) < 0) die("oom_score_adj %s", oom);
   }
+  /* idmapped layers need the initial user namespace's CAP_SYS_ADMIN: made here, moved into place by the child */
+  if (isolation == ISO_STRICT) premake_root();
   pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD | ns_flags(), 0, 0, 0, 0);
   if (pid < 0) die("clone");
+  if (pid > 0 && premade_root >= 0) {
+    close(premade_root);
+    premade_root = -1;
+  }
   if (pid > 0 && oom && write_file("/proc/self/oom_score_adj", own_oom) < 0) die("oom_score_adj back to %s", own_oom);
   if (pid == 0) child_enter(gop, errp, o, e, in, ps, argv);
   free(argv);

@@ -60,6 +60,7 @@
 #define SPEC_NETNS "netns" /* flag: a new network namespace with only lo */
 #define SPEC_NETNS_PATH "netns_path" /* path: the prepared network namespace to join */
 #define SPEC_READONLY_ROOT "readonly_root" /* flag: the root is remounted read-only after the mount steps */
+#define SPEC_IDMAP_LOWER "idmap_lower" /* flag: the overlay root's lower dirs are the image's own layers: the supervisor mounts them idmapped by uid_map and gid_map (strict) */
 #define SPEC_UID_MAP "uid_map" /* fields "inside outside count": a user namespace's uid map (strict) */
 #define SPEC_GID_MAP "gid_map" /* fields "inside outside count": a user namespace's gid map (strict) */
 #define SPEC_EXIT_ARG "exit_arg" /* string; repeated: a command run once the container exited for good (run -d --rm), one entry per argument */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "contract.h"
+#include "idmap.h"
 #include "mountro.h"
 #include "spec.h"
 #include "util.h"
@@ -82,12 +83,26 @@ static void remount_ro(int rootfd, const char *dst, unsigned long extra) {
   close(fd);
 }
 
+int premade_root = -1;
+
+void premake_root(void) {
+  const char *rootsrc = spec_get(SPEC_ROOT);
+  if (!rootsrc || strncmp(rootsrc, "overlay:", 8) != 0 || !spec_num(SPEC_IDMAP_LOWER, 0)) return;
+  premade_root = idmapped_overlay(rootsrc + 8, spec_get(SPEC_UID_MAP), spec_get(SPEC_GID_MAP));
+}
+
 /* mount the root file system (tmpfs, overlay or a bind) on NEWROOT */
 static void mount_root(const char *newroot) {
   const char *rootsrc = spec_get(SPEC_ROOT);
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
   if (!rootsrc || strcmp(rootsrc, "tmpfs") == 0) {
     if (mount("tmpfs", newroot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m") < 0) die("tmpfs root");
+  } else if (strncmp(rootsrc, "overlay:", 8) == 0 && spec_num(SPEC_IDMAP_LOWER, 0)) {
+    /* inside the container's user namespace the supervisor made it; a private copy (cp of a stopped container) makes it here */
+    if (premade_root < 0) premake_root();
+    if (move_mount(premade_root, "", AT_FDCWD, newroot, MOVE_MOUNT_F_EMPTY_PATH) < 0) die("move the overlay root");
+    close(premade_root);
+    premade_root = -1;
   } else if (strncmp(rootsrc, "overlay:", 8) == 0) {
     if (mount("overlay", newroot, "overlay", MS_NOSUID | MS_NODEV, rootsrc + 8) < 0) die("overlay root");
   } else {

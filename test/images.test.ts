@@ -173,7 +173,8 @@ describe.skipIf(!!skip)('OCI images from real tools', () => {
     expect(readdirSync(join(sb.storage, 'oci', 'layers'))).toHaveLength(1); // the base image still uses its layer
     expect((await cli(['rmi', `${reg}/test/base:1`])).exitCode).toBe(0);
     expect(readdirSync(join(sb.storage, 'oci', 'layers'))).toHaveLength(0);
-    expect(readdirSync(join(sb.storage, 'oci', 'layers-shifted'))).toHaveLength(0); // strict's copies go with their layers
+    const shifted = join(sb.storage, 'oci', 'layers-shifted'); // none at all where strict's layers are idmapped
+    expect(existsSync(shifted) ? readdirSync(shifted) : []).toHaveLength(0); // strict's copies go with their layers
     expect(readdirSync(join(sb.storage, 'oci', 'blobs', 'sha256'))).toHaveLength(0);
   });
 });

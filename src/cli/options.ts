@@ -6,7 +6,7 @@ import {
 } from '../config/parse.js';
 import { parseCap, parseNoNewPrivileges, parseTmpfs } from '../config/parse-security.js';
 import { parseAddHost, parseBlkioWeight, parseDeviceRate, parseDns, parseExpose, parseNetworkFlags, parseOomScoreAdj, parsePublish, parseRate } from '../config/parse-net.js';
-import { MAX, type ContainerConfig, type IsolationType } from '../config/schema.js';
+import { MAX, QUOTA_MIN, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { parseSeccompOpt } from '../config/seccomp.js';
 import { EngineError, expected } from '../errors.js';
 
@@ -85,6 +85,7 @@ export function containerOptions(cmd: Command): Command {
     .option('--read-only', 'mount the container\'s root read-only (/tmp, /app and volumes stay writable)')
     .option('--tmpfs <path[:opts]>', 'mount a tmpfs, e.g. /run:size=16m,mode=755 (repeatable)', collect)
     .option('--shm-size <size>', 'size of /dev/shm (default 64m)')
+    .option('--storage-opt <opt>', 'size=SIZE: a disk quota on the writable layer and /app together, e.g. size=1g (standard and strict)', collect)
     .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect);
 }
 
@@ -145,6 +146,7 @@ export interface ContainerFlags {
   readOnly?: boolean;
   tmpfs?: string[];
   shmSize?: string;
+  storageOpt?: string[];
   interactive?: boolean;
   tty?: boolean;
 }
@@ -170,7 +172,20 @@ function networkConfig(flags: ContainerFlags): Partial<ContainerConfig> {
     readOnly: flags.readOnly,
     tmpfs: flags.tmpfs?.map(parseTmpfs),
     shmSize: flags.shmSize !== undefined ? parseSize('`--shm-size`', flags.shmSize) : undefined,
+    storageSize: storageSize(flags.storageOpt),
   };
+}
+
+/** docker's --storage-opt: only size=SIZE, a disk quota; another option is refused by name. */
+function storageSize(opts: string[] | undefined): number | undefined {
+  let size: number | undefined;
+  for (const o of opts ?? []) {
+    const [key, value] = [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)];
+    if (key !== 'size' || !o.includes('=')) throw expected('`--storage-opt`', 'size=SIZE (the only storage option), e.g. size=1g', o);
+    size = parseSize('`--storage-opt size`', value);
+    if (size < QUOTA_MIN) throw expected('`--storage-opt size`', 'at least 16m (the file system keeps its own records in it)', value);
+  }
+  return size;
 }
 
 /** The block I/O limits, or undefined when none is asked for. */

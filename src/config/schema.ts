@@ -28,6 +28,9 @@ export const MAX = {
   port: 65_535,
 } as const;
 
+/** The smallest disk quota: an ext4 file system of less has little room beside its own journal and tables. */
+export const QUOTA_MIN = 16 * 1024 * 1024;
+
 /** The maximum size as users type it, with its exact byte count. */
 export const SIZE_MAX_TEXT = `1024t (${MAX.bytes} bytes)`;
 const whole = (max: number, what: string) => z.number().int().positive().max(max, `at most ${what}`);
@@ -208,6 +211,8 @@ export const ContainerConfigSchema = z
       .array(z.object({ path: z.string().startsWith('/'), size: z.number().int().positive().max(MAX.bytes).optional(), mode: z.number().int().min(0).max(0o7777).optional() }).strict())
       .default([]),
     shmSize: z.number().int().min(4096).max(MAX.bytes).optional(),
+    /** docker's --storage-opt size: bytes the writable layer and /app may hold together (a file system of their own) */
+    storageSize: z.number().int().min(QUOTA_MIN, 'at least 16m (the file system keeps its own records in it)').max(MAX.bytes).optional(),
     /** docker's --oom-score-adj: how readily the kernel's OOM killer picks the container's processes */
     oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
     /** docker's -P: every exposed port published on a free host port */

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EngineError } from '../errors.js';
+import { DEFAULT_ID_RANGES, MAX_ID_RANGES } from '../state/idranges.js';
 import { IsolationTypeSchema } from './schema.js';
 
 const SettingsSchema = z.object({
@@ -14,6 +15,9 @@ const SettingsSchema = z.object({
   // digits only: Number() would also take 1e3, 0x10 and ' 80 '
   CODEX32_PORT: z.string().regex(/^\d{1,5}$/, 'a port from 0 to 65535').transform(Number).pipe(z.number().max(65535, 'a port from 0 to 65535')).default('8032'),
   CODEX32_TOKEN: z.string().optional(),
+  // how many 65536-id host ranges strict containers draw from (one each, from uid 100000 up)
+  CODEX32_STRICT_ID_RANGES: z.string().regex(/^\d{1,5}$/, `a count from 1 to ${MAX_ID_RANGES}`).transform(Number)
+    .pipe(z.number().min(1, `a count from 1 to ${MAX_ID_RANGES}`).max(MAX_ID_RANGES, `a count from 1 to ${MAX_ID_RANGES}`)).default(String(DEFAULT_ID_RANGES)),
 });
 
 export interface Settings {
@@ -23,6 +27,8 @@ export interface Settings {
   host: string;
   port: number;
   token?: string;
+  /** ranges in strict containers' host uid pool */
+  idRanges?: number;
 }
 
 let dotenvLoaded = false;
@@ -59,5 +65,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Pa
     host: overrides.host ?? s.CODEX32_HOST,
     port: overrides.port ?? s.CODEX32_PORT,
     token: overrides.token ?? s.CODEX32_TOKEN,
+    idRanges: overrides.idRanges ?? s.CODEX32_STRICT_ID_RANGES,
   };
 }

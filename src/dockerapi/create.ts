@@ -2,7 +2,7 @@
 // cannot honour is refused with a 400 that names it, never dropped: that would weaken a limit or isolation.
 import { parseCap, parseNoNewPrivileges, parseTmpfs } from '../config/parse-security.js';
 import { parseSignal, parseVolume } from '../config/parse.js';
-import type { ContainerConfig, IsolationType, PortMapping } from '../config/schema.js';
+import { QUOTA_MIN, type ContainerConfig, type IsolationType, type PortMapping } from '../config/schema.js';
 import { parseSeccompProfile } from '../config/seccomp.js';
 import { ApiError } from './errors.js';
 
@@ -111,6 +111,23 @@ function storageOf(body: Json, h: Json, cfg: ContainerConfig): void {
   const from = strs(h.VolumesFrom, 'HostConfig.VolumesFrom');
   if (from?.length) cfg.volumesFrom = from;
   if (h.ShmSize) cfg.shmSize = h.ShmSize;
+  const quota = storageOptSize(h.StorageOpt);
+  if (quota !== undefined) cfg.storageSize = quota;
+}
+
+/** HostConfig.StorageOpt: only {size: "10G"}, a disk quota; another option is refused by name. */
+function storageOptSize(opt: unknown): number | undefined {
+  if (opt == null) return undefined;
+  if (typeof opt !== 'object' || Array.isArray(opt)) throw new ApiError(400, 'HostConfig.StorageOpt must be an object such as {"size": "1G"}');
+  let size: number | undefined;
+  for (const [k, v] of Object.entries(opt as Record<string, unknown>)) {
+    if (k !== 'size') throw refuse(`HostConfig.StorageOpt ${k}`, 'the only storage option is size, a disk quota');
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(String(v).trim());
+    if (!m) throw new ApiError(400, `HostConfig.StorageOpt size must be a size such as 10G, got ${String(v)}`);
+    size = Math.floor(Number(m[1]) * 1024 ** ' kmgt'.indexOf(m[2].toLowerCase() || ' '));
+    if (size < QUOTA_MIN) throw new ApiError(400, `HostConfig.StorageOpt size must be at least 16M (the file system keeps its own records in it), got ${String(v)}`);
+  }
+  return size;
 }
 
 /** One endpoint of NetworkingConfig: its aliases; a static address or MAC is refused by name. */

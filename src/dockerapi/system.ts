@@ -64,7 +64,8 @@ export const systemRoutes: ApiRoute[] = [
         ContainersStopped: stopped,
         Images: req.engine.images().length,
         Driver: 'overlay',
-        DriverStatus: [['Backing Filesystem', 'codex32 image store']],
+        // what `docker info` lists under the storage driver: the quota behind --storage-opt size, and strict's layers
+        DriverStatus: [['Backing Filesystem', 'codex32 image store'], ['Disk Quota', info.diskQuota.mechanism], ['Strict Layers', info.strictLayers.mode]],
         Plugins: { Volume: ['local'], Network: ['host', 'none', 'private'], Authorization: null, Log: ['json-file'] },
         MemoryLimit: !!c.memory,
         SwapLimit: !!c.memory,

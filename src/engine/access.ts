@@ -8,8 +8,8 @@ import { STRICT_ID_BASE } from '../runtime/plan.js';
  * root needs to: strict's mapped root reaches its own files from outside the user namespace, and a
  * minimal container run as another user runs its command from the directory's app/.
  */
-export function traverseGid(config: Pick<ResolvedConfig, 'isolation' | 'user'>): number | undefined {
-  if (config.isolation === 'strict') return STRICT_ID_BASE;
+export function traverseGid(config: Pick<ResolvedConfig, 'isolation' | 'user'>, idBase = STRICT_ID_BASE): number | undefined {
+  if (config.isolation === 'strict') return idBase;
   if (config.isolation === 'minimal' && config.user && (config.user.uid !== 0 || config.user.gid !== 0)) return config.user.gid;
   return undefined;
 }
@@ -19,8 +19,8 @@ export function traverseGid(config: Pick<ResolvedConfig, 'isolation' | 'user'>):
  * pass through. Nothing below it (app, spec, state, log) is then reachable by anyone else, whatever
  * its own mode, though its path is visible in the supervisor's command line.
  */
-export function closeContainerDir(dir: string, config: Pick<ResolvedConfig, 'isolation' | 'user'>): void {
-  const gid = traverseGid(config);
+export function closeContainerDir(dir: string, config: Pick<ResolvedConfig, 'isolation' | 'user'>, idBase?: number): void {
+  const gid = traverseGid(config, idBase);
   if (gid !== undefined) chownSync(dir, process.getuid?.() ?? 0, gid);
   chmodSync(dir, gid === undefined ? 0o700 : 0o710);
 }

@@ -19,7 +19,9 @@ import { checkExecSize } from '../runtime/execlimits.js';
 import { appRootFor, containerEnv, resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
 import { checkSeccomp } from '../runtime/seccomp.js';
+import { checkQuota, makeQuota, unmountQuota } from '../runtime/quota.js';
 import { ensureRoom, stateError } from '../state/errors.js';
+import { allocateIdRange, releaseIdRange } from '../state/idranges.js';
 import type { ContainerRow } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, type EngineCore } from './core.js';
@@ -86,6 +88,7 @@ export async function resolveCreate(core: EngineCore, input: ContainerConfig, op
   const appReserved = image.kind === 'path' || image.kind === 'host';
   checkSecurity({ ...cfg, isolation, network: cfg.network ?? defaultNetworkMode(isolation) }, appReserved);
   checkSeccomp(isolation, cfg.seccomp);
+  checkQuota(isolation, cfg.storageSize);
   const given = checkVolumes(core, isolation, cfg.volumes, appReserved, options.cwd);
   const inherited = [...given, ...checkVolumes(core, isolation, volumesFrom(core, cfg.volumesFrom, given), appReserved, options.cwd)];
   const volumes = [...inherited, ...imageVolumes(core, image, inherited, cfg.tmpfs)];
@@ -121,11 +124,14 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
   const { id, name, config } = row;
   ensureRoom(core.settings.storageDir, 'create the container');
   let made: string[] = [];
+  // a strict container's own host uid range, held from now until its removal
+  const idBase = config.isolation === 'strict' ? core.store.tx(() => allocateIdRange(core.store, id, core.settings.idRanges)) : undefined;
   try {
-    made = await prepareVolumes(core, config, image);
+    made = await prepareVolumes(core, config, image, idBase ?? 0);
     mkdirSync(paths.dir, { recursive: false, mode: 0o700 });
-    closeContainerDir(paths.dir, config);
-    writeMeta(paths.dir, row); // what system repair rebuilds this row from if the database is lost
+    closeContainerDir(paths.dir, config, idBase);
+    writeMeta(paths.dir, row, idBase); // what system repair rebuilds this row from if the database is lost
+    if (config.storageSize) await makeQuota(paths.dir, config.storageSize); // before the app: it is bounded too
     await populateApp(image, paths.app);
     mkdirSync(paths.etc, { mode: 0o755 });
     writeFileSync(`${paths.etc}/hostname`, `${config.hostname ?? name}\n`);
@@ -135,6 +141,8 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
       recordEvent(core.store, 'create', row, createAttrs);
     });
   } catch (e) {
+    if (idBase !== undefined) core.store.tx(() => releaseIdRange(core.store, id));
+    await unmountQuota(paths.dir).catch(() => undefined);
     await rm(paths.dir, { recursive: true, force: true });
     for (const v of made) await new EngineVolumes(core).remove(v, { force: true }).catch(() => undefined); // only what this create made
     if (e instanceof EngineError) throw e;

@@ -7,6 +7,7 @@ import { commitContainer } from '../images/commit.js';
 import { importLayer } from '../images/import-layer.js';
 import { EngineError } from '../errors.js';
 import { STRICT_ID_BASE } from '../runtime/plan.js';
+import { idRangeOf } from '../state/idranges.js';
 import { importImage, removeImage } from '../images/importer.js';
 import { ImageService, type RegistryFlags } from '../images/service.js';
 import { isPathRef, listImages, resolveImage } from '../images/store.js';
@@ -156,7 +157,7 @@ export class EngineImages {
     if (c.port !== undefined) delete env.PORT; // given by codex32 at create, not part of the image
     return commitContainer(this.svc, base, {
       upper: this.core.paths(row.id).upper,
-      offset: c.isolation === 'strict' ? STRICT_ID_BASE : 0,
+      offset: c.isolation === 'strict' ? idRangeOf(this.core.store, row.id) ?? STRICT_ID_BASE : 0,
       container: { entrypoint: c.entrypoint, command: c.command, env, workdir: c.workdir, user: c.user, labels: c.labels },
     }, target);
   }

@@ -1,4 +1,5 @@
 // docker-shaped inspect output from a container row and its run history.
+import { ID_RANGE_SIZE } from '../state/idranges.js';
 import type { ContainerPaths } from '../runtime/layout.js';
 import { networkMode } from '../runtime/network.js';
 import type { ContainerRow, RunRecord } from '../state/types.js';
@@ -67,6 +68,9 @@ export interface InspectResult {
     ReadonlyRootfs: boolean;
     Tmpfs: Record<string, string>;
     ShmSize: number;
+    StorageOpt: Record<string, string> | null;
+    /** a strict container's host uid and gid range, as podman shows it ("inside:host:count") */
+    IDMappings?: { UidMap: string[]; GidMap: string[] };
     BlkioDeviceReadBps: Array<{ Path: string; Rate: number }>;
     BlkioDeviceWriteBps: Array<{ Path: string; Rate: number }>;
     BlkioDeviceReadIOps: Array<{ Path: string; Rate: number }>;
@@ -83,7 +87,7 @@ const dev = (list?: Array<{ path: string; rate: number }>) => (list ?? []).map((
 const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : '0001-01-01T00:00:00Z');
 
 /** Build the inspect document. */
-export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string[], runs: RunRecord[], healthLog: unknown[] = []): InspectResult {
+export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string[], runs: RunRecord[], healthLog: unknown[] = [], idBase?: number): InspectResult {
   const c = row.config;
   const s = row.state;
   const running = row.status === 'running' || row.status === 'stopping';
@@ -147,6 +151,8 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
       ReadonlyRootfs: c.isolation === 'strict' || !!c.readOnly,
       Tmpfs: Object.fromEntries((c.tmpfs ?? []).map((t) => [t.path, [t.size && `size=${t.size}`, t.mode !== undefined && `mode=${t.mode.toString(8)}`].filter(Boolean).join(',')])),
       ShmSize: c.isolation === 'minimal' ? 0 : (c.shmSize ?? 64 * 1024 * 1024),
+      StorageOpt: c.storageSize ? { size: String(c.storageSize) } : null,
+      ...(idBase !== undefined ? { IDMappings: { UidMap: [`0:${idBase}:${ID_RANGE_SIZE}`], GidMap: [`0:${idBase}:${ID_RANGE_SIZE}`] } } : {}),
       BlkioDeviceReadBps: dev(c.blkio?.readBps),
       BlkioDeviceWriteBps: dev(c.blkio?.writeBps),
       BlkioDeviceReadIOps: dev(c.blkio?.readIops),

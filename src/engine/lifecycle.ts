@@ -1,5 +1,5 @@
 // Lifecycle: start (prepare, launch the supervisor, record), stop, kill and wait.
-import { existsSync, mkdirSync, rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { chown, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
@@ -15,11 +15,15 @@ import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { pollFor } from '../runtime/poll.js';
 import { probeHost } from '../runtime/probe.js';
 import { connectAttach, type AttachSession } from '../runtime/attach.js';
+import { layerIdmap } from '../runtime/idmap.js';
+import { mountQuota } from '../runtime/quota.js';
 import { prepareShim, type PendingShim } from '../runtime/shim-launch.js';
 import { readShimState, requestStop, type StopRequest } from '../runtime/supervisor.js';
 import { ensureRoom, stateError } from '../state/errors.js';
 import type { ContainerRow, ContainerState, ContainerStatus, ProcRef } from '../state/types.js';
+import { allocateIdRange, idRangeOf } from '../state/idranges.js';
 import { closeContainerDir } from './access.js';
+import { writeMeta } from './ondisk.js';
 import { thaw } from './control.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
 import { startNetwork, stopNetwork } from './network.js';
@@ -44,14 +48,21 @@ export function startingState(cur: Pick<ContainerRow, 'status' | 'state'>, owner
   };
 }
 
-/** Claim a startable container for this process: it goes to `starting` with our identity as owner. */
-function claimStart(core: EngineCore, row: ContainerRow): ContainerRow {
+/**
+ * Claim a startable container for this process: it goes to `starting` with our identity as owner. A
+ * strict container gets its host uid range here if it holds none (made before ranges, or its range was
+ * taken by another container when the database was rebuilt); idBase is that range.
+ */
+function claimStart(core: EngineCore, row: ContainerRow): { row: ContainerRow; idBase?: number; newRange: boolean } {
   return core.store.tx(() => {
     const cur = core.store.getContainer(row.id)!;
     if (!canStart(cur.status)) throw invalidState(cur.name, cur.status, 'start', 'Wait for it to finish, or stop it first.');
     const state = startingState(cur, selfRef(), core.store.lastRun(cur.id));
     core.store.updateContainer(cur.id, 'starting', state);
-    return { ...cur, status: 'starting' as ContainerStatus, state };
+    const strict = cur.config.isolation === 'strict';
+    const held = strict ? idRangeOf(core.store, cur.id) : undefined;
+    const idBase = strict ? held ?? allocateIdRange(core.store, cur.id, core.settings.idRanges) : undefined;
+    return { row: { ...cur, status: 'starting' as ContainerStatus, state }, idBase, newRange: strict && held === undefined };
   });
 }
 
@@ -64,8 +75,9 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
   const row = core.get(ref);
   if (isActive(row.status)) return; // already running: nothing to do, as docker start
   ensureRoom(core.settings.storageDir, 'start the container');
-  const claimed = claimStart(core, row);
+  const { row: claimed, idBase, newRange } = claimStart(core, row);
   const paths = core.paths(row.id);
+  if (newRange) writeMeta(paths.dir, claimed, idBase); // repair gives it this range back
   const log = containerLogger(row.id, row.name);
   let result;
   let session: Promise<AttachSession> | undefined;
@@ -77,15 +89,14 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
   try {
     shim = prepareShim(paths.dir); // it starts up while the run is prepared
     const image = imageFor(core.store, row.config);
-    const cgroups = await prepareRun(claimed, image, paths);
-    if (image.kind === 'oci') {
-      const strict = row.config.isolation === 'strict';
-      image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, strict ? STRICT_ID_BASE : 0, strict ? STRICT_ID_BASE : undefined);
-    }
+    const cgroups = await prepareRun(claimed, image, paths, idBase);
+    // strict: the layers owned by the container's range, through idmapped mounts or shifted copies
+    const idmap = idBase !== undefined && (image.kind === 'oci' || image.kind === 'rootfs') && layerIdmap().mode === 'idmapped';
+    if (image.kind === 'oci') image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, idBase ?? 0, idmap ? undefined : idBase);
     claimed.state.cgroups = cgroups;
     core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
     const netnsPath = await startNetwork(core, claimed, paths);
-    const plan = await buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach });
+    const plan = await buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach, idBase, idmap });
     writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });
     result = await shim.go(options.attach ? attach : undefined);
   } catch (e) {
@@ -122,13 +133,14 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
   return session;
 }
 
-/** Make the cgroups and directories one run needs; returns the cgroup set. */
-async function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths) {
+/** Make the cgroups and directories one run needs (a strict container's owned by its range from idBase); returns the cgroup set. */
+async function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths, idBase = STRICT_ID_BASE) {
   // the exits file is kept: it is the container's whole exit history, which system repair reads back
   for (const f of [paths.state, paths.stopRequest, paths.spec, `${paths.dir}/${RUN_FILES.events}`, `${paths.dir}/${RUN_FILES.health}`]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
   const cgroups = withBlkio(createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup)), row);
+  if (row.config.storageSize) await mountQuota(paths.dir); // unmounted since the host restarted
   if (row.config.isolation !== 'minimal') {
     mkdirSync(paths.newroot, { recursive: true });
     if (image.kind === 'rootfs' || image.kind === 'oci') {
@@ -138,16 +150,17 @@ async function prepareRun(row: ContainerRow, image: ContainerImage, paths: Conta
   }
   if (row.config.refreshApp && image.kind === 'path') {
     // each run runs the code now on disk: what the last run wrote beside it is gone (data volumes keep data)
-    rmSync(paths.app, { recursive: true, force: true });
+    if (row.config.storageSize) for (const e of readdirSync(paths.app)) rmSync(join(paths.app, e), { recursive: true, force: true }); // a mount point stays
+    else rmSync(paths.app, { recursive: true, force: true });
     await populateApp(image, paths.app);
   }
-  closeContainerDir(paths.dir, row.config); // a directory made by an older version was open to others
+  closeContainerDir(paths.dir, row.config, idBase); // a directory made by an older version was open to others
   if (row.config.isolation === 'strict') {
     // container root is an unprivileged host uid: it must reach its directory (its group may), and own what it writes
     for (let d = dirname(paths.dir); d !== '/'; d = dirname(d))
       if ((statSync(d).mode & 0o001) === 0)
         throw new EngineError('HOST_UNSUPPORTED', `Strict containers run as an unprivileged host uid, which cannot pass through ${d}. Run \`chmod o+x ${d}\` or choose a --storage directory whose parents are searchable.`, { context: { path: d } });
-    for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) await chownTree(p, STRICT_ID_BASE);
+    for (const p of [paths.app, paths.upper, paths.work]) if (existsSync(p)) await chownTree(p, idBase);
   }
   return cgroups;
 }

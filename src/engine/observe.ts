@@ -1,4 +1,5 @@
 // Observation: inspect, logs and stats of containers, read through the engine so state stays true.
+import { idRangeOf } from '../state/idranges.js';
 import { readFileSync } from 'node:fs';
 import { imageFor } from '../images/store.js';
 import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
@@ -23,7 +24,7 @@ export async function inspectContainer(core: EngineCore, ref: string): Promise<I
   } catch {
     /* image gone: show the command as configured */
   }
-  return toInspect(row, paths, argv, core.store.listRuns(row.id), readHealthLog(paths.dir));
+  return toInspect(row, paths, argv, core.store.listRuns(row.id), readHealthLog(paths.dir), idRangeOf(core.store, row.id));
 }
 
 /** Log records of a container; follow ends when the container stops. */

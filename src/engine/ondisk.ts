@@ -17,11 +17,13 @@ export interface ContainerMeta {
   name: string;
   createdAt: number;
   config: ContainerRow['config'];
+  /** a strict container's host uid range (its first id), so that repair gives it back the same one */
+  idBase?: number;
 }
 
 /** Write the container's metadata atomically (a reader sees all of it or none). */
-export function writeMeta(dir: string, row: ContainerRow): void {
-  const meta: ContainerMeta = { id: row.id, name: row.name, createdAt: row.createdAt, config: row.config };
+export function writeMeta(dir: string, row: ContainerRow, idBase?: number): void {
+  const meta: ContainerMeta = { id: row.id, name: row.name, createdAt: row.createdAt, config: row.config, ...(idBase !== undefined ? { idBase } : {}) };
   const path = join(dir, CONFIG_FILE);
   writeFileSync(path + '.tmp', JSON.stringify(meta), { mode: 0o600 });
   renameSync(path + '.tmp', path);

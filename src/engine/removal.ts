@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { pollFor } from '../runtime/poll.js';
+import { unmountQuota } from '../runtime/quota.js';
 import { isAlive, selfRef } from '../runtime/proc.js';
 import { findShim } from '../runtime/supervisor.js';
 import { EngineError, isEngineError } from '../errors.js';
@@ -59,6 +60,7 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
     await killCgroups(row.state.cgroups);
     removeCgroups(row.state.cgroups);
     await stopNetwork(core, row);
+    await unmountQuota(core.paths(row.id).dir);
     await rm(core.paths(row.id).dir, { recursive: true, force: true }); // a big app would block the event loop for long
     core.store.tx(() => {
       core.store.deleteContainer(row.id);
@@ -122,7 +124,10 @@ export async function pruneContainers(core: EngineCore, keep: (row: ContainerRow
   for (const d of readdirSync(dir)) {
     // a directory with no row is what a create killed midway leaves; give in-flight creates a minute
     // one whose supervisor still runs lost its row with the database: `system repair` adopts it, prune must not delete it
-    if (!known.has(d) && Date.now() - statSync(join(dir, d)).mtimeMs > 60_000 && !findShim(join(dir, d))) await rm(join(dir, d), { recursive: true, force: true });
+    if (!known.has(d) && Date.now() - statSync(join(dir, d)).mtimeMs > 60_000 && !findShim(join(dir, d))) {
+      await unmountQuota(join(dir, d)).catch(() => undefined); // a create cut short after its quota was mounted
+      await rm(join(dir, d), { recursive: true, force: true });
+    }
   }
   return removed;
 }

@@ -7,9 +7,11 @@ import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { specValues } from '../runtime/contract.js';
 import { containerPaths } from '../runtime/layout.js';
 import { teardownNetwork } from '../runtime/network.js';
+import { unmountQuota } from '../runtime/quota.js';
 import { isAlive, signalRef } from '../runtime/proc.js';
 import { findShim, readExits, readShimEvents, readShimState, requestStop } from '../runtime/supervisor.js';
 import { restoreSalvage, salvage, setAside } from '../state/salvage.js';
+import { adoptIdRange } from '../state/idranges.js';
 import { StateStore } from '../state/store.js';
 import type { ContainerRow, ContainerState, ImageRow } from '../state/types.js';
 import { checkState } from './check.js';
@@ -126,6 +128,7 @@ function adopt(store: StateStore, storageDir: string, id: string): ContainerRow 
   try {
     return store.tx(() => {
       store.insertContainer(row);
+      if (row.config.isolation === 'strict') keepIdRange(store, id, meta.idBase, spec);
       const next = spec ? reconcileRow(store, row, paths.dir).row : row;
       store.insertEvent({ time: Date.now(), type: 'repair', containerId: id, name: row.name, attrs: { status: next.status } });
       return next;
@@ -134,6 +137,17 @@ function adopt(store: StateStore, storageDir: string, id: string): ContainerRow 
     if (e instanceof EngineError && e.code === 'NAME_IN_USE') return { reason: `its name ${row.name} is taken by another container directory` };
     throw e;
   }
+}
+
+/**
+ * A strict container keeps the host uid range it held: the one its config.json records, else the one
+ * its last spec mapped. A range another container took first is left to it; this one gets a new range
+ * at its next start (its files are given to that range then).
+ */
+function keepIdRange(store: StateStore, id: string, recorded: number | undefined, spec: Map<string, string[]> | undefined): void {
+  const mapped = spec?.get('uid_map')?.[0]?.split(' ')[1];
+  const base = recorded ?? (mapped !== undefined ? Number(mapped) : undefined);
+  if (base !== undefined) adoptIdRange(store, id, base);
 }
 
 /**
@@ -157,6 +171,7 @@ export async function removeFromDisk(storageDir: string, ref: string): Promise<s
   await killCgroups(cgroups);
   removeCgroups(cgroups);
   await teardownNetwork(found.id); // its namespace, interfaces, port rules and address, if it had a private network
+  await unmountQuota(paths.dir);
   rmSync(paths.dir, { recursive: true, force: true });
   return found.meta?.name ?? found.id.slice(0, 12);
 }

@@ -114,6 +114,8 @@ export const BotSchema = z
           .strict()
           .optional(),
         port: z.union([z.literal('auto'), z.number().int().min(1).max(MAX.port)]).optional(),
+        /** a disk quota on the bot container's writable layer and /app (docker's --storage-opt size) */
+        storage_size: Size.optional(),
         image: z.string().min(1).optional(), // the container image a KUBERNETES_POD runs
         namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('default'),
       })
@@ -128,6 +130,8 @@ export const BotSchema = z
     if (b.cluster && !b.instance_of) ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'Expected `cluster` only on an instance of a group (set by `exec_mode: cluster` with `instances`)' });
     if (b.cluster && b.deployment.type !== 'CUSTOM_CONTAINER')
       ctx.addIssue({ code: 'custom', path: ['deployment', 'type'], message: 'Expected CUSTOM_CONTAINER for cluster mode: each instance needs its own private network address to share one port; a LOCAL_PROCESS instance would share the host\'s' });
+    if (b.deployment.storage_size !== undefined && b.deployment.type === 'LOCAL_PROCESS')
+      ctx.addIssue({ code: 'custom', path: ['deployment', 'storage_size'], message: "Expected no storage_size for LOCAL_PROCESS, which runs on the host's file system that no quota bounds; use CUSTOM_CONTAINER (standard or strict) or KUBERNETES_POD" });
     if (b.image && b.watch !== false) ctx.addIssue({ code: 'custom', path: ['watch'], message: 'Expected no watch for an image bot: it has no files on the host to watch' });
     // refused rather than ignored: each would do nothing where it is
     if (b.log_date_format && !b.out_file && !b.error_file)

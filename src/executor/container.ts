@@ -1,8 +1,8 @@
 // CUSTOM_CONTAINER: a bot is a codex32 container named bot-NAME, recreated when its definition changes.
 import { createHash } from '../lazy.js';
-import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { STRICT_ID_BASE } from '../runtime/plan.js';
+import { ID_RANGE_SIZE, ID_RANGE_START, idRangeOf } from '../state/idranges.js';
 import type { ContainerConfig } from '../config/schema.js';
 import type { ContainerEngine } from '../engine/engine.js';
 import { isEngineError } from '../errors.js';
@@ -27,6 +27,7 @@ export function botContainerConfig(bot: Bot, storageDir?: string): ContainerConf
     refreshApp: true, // a bot runs the code on disk when it (re)starts
     ...logRotation(bot),
     port: d.port,
+    ...(d.storage_size !== undefined ? { storageSize: d.storage_size } : {}),
     health: d.health && {
       cmd: ['sh', '-c', d.health.cmd],
       intervalMs: Math.round(d.health.interval * 1000),
@@ -52,19 +53,37 @@ export function volumeDir(storageDir: string, bot: string, volume: string): stri
   return join(storageDir, 'bot-volumes', bot, volume);
 }
 
-/** Make a bot's data volumes (owned by the container's root under strict isolation). */
-export function makeVolumes(storageDir: string, bot: Bot, strictOwner: number): void {
+/** Make a bot's data volumes that do not exist yet (owned by root until a strict container is given them). */
+export function makeVolumes(storageDir: string, bot: Bot): void {
   for (const v of bot.deployment.volumes) {
     const dir = volumeDir(storageDir, bot.name, v.name);
-    if (existsSync(dir)) continue;
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    if (bot.deployment.isolation === 'strict') chownSync(dir, strictOwner, strictOwner);
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o755 });
   }
 }
 
 /** The bot's log rotation: max_size, and retain rotated files beside the live one (the supervisor counts both). */
 export function logRotation(bot: Bot): { logMaxSize?: number; logMaxFiles?: number } {
   return { ...(bot.max_size !== undefined ? { logMaxSize: bot.max_size } : {}), ...(bot.retain !== undefined ? { logMaxFiles: bot.retain + 1 } : {}) };
+}
+
+/**
+ * Hand a bot's data volumes to its strict container's host uid range from idBase. The data outlives
+ * containers, and a redeployed bot's new container may hold another range: every owner is moved to the
+ * same id inside the new range (a file of the old container's uid 1000 stays uid 1000 inside).
+ */
+export function giveVolumes(storageDir: string, bot: Bot, idBase: number): void {
+  const inRange = (id: number) => (id < ID_RANGE_START ? id : (id - ID_RANGE_START) % ID_RANGE_SIZE) + idBase;
+  const walk = (p: string) => {
+    const st = lstatSync(p);
+    const uid = inRange(st.uid), gid = inRange(st.gid);
+    if (uid !== st.uid || gid !== st.gid) {
+      lchownSync(p, uid, gid);
+      // chown clears setuid and setgid on files: put the mode back
+      if (!st.isSymbolicLink() && st.mode & 0o6000) chmodSync(p, st.mode & 0o7777);
+    }
+    if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+  };
+  for (const v of bot.deployment.volumes) walk(volumeDir(storageDir, bot.name, v.name));
 }
 
 /** The bot's environment: its own, plus PYTHONUNBUFFERED=1 so a Python bot's output is seen as it is written. */
@@ -119,8 +138,10 @@ export class ContainerBackend implements Backend {
       row = undefined;
     }
     if (!row) {
-      makeVolumes(this.engine.settings.storageDir, bot, STRICT_ID_BASE);
+      makeVolumes(this.engine.settings.storageDir, bot);
       row = this.engine.get((await this.engine.create(botContainerConfig(bot, this.engine.settings.storageDir))).id);
+      const idBase = idRangeOf(this.engine.store, row.id);
+      if (idBase !== undefined) giveVolumes(this.engine.settings.storageDir, bot, idBase);
     }
     await this.engine.start(row.id);
   }

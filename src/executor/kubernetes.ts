@@ -52,6 +52,8 @@ export function manifests(bot: Bot): Manifest[] {
   const limits: Record<string, string> = {};
   if (d.limits.memory) limits.memory = memQuantity(d.limits.memory);
   if (d.limits.cpus) limits.cpu = cpuQuantity(d.limits.cpus);
+  // the pod's writable layer, logs and emptyDirs: the kubelet evicts a pod past it
+  if (d.storage_size) limits['ephemeral-storage'] = memQuantity(d.storage_size);
   const env = Object.entries({ ...bot.env, ...(typeof d.port === 'number' ? { PORT: String(d.port) } : {}) }).map(([name, value]) => ({ name, value }));
   const container: Record<string, unknown> = {
     name: 'bot',

@@ -1,4 +1,5 @@
 // Files in and out of a container through the supervisor: confined tar, stat and the busybox that does the work.
+import { mountQuota } from './quota.js';
 import type { ResultPromise } from 'execa';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
@@ -42,12 +43,14 @@ export type TarStream = ResultPromise<{ buffer: false; reject: false; stdout: 'p
 
 /** Archive entries of dir inside the container; wrapped so that awaiting it does not await the process. */
 export async function tarOut(shim: string, runDir: string, dir: string, entries: string[]): Promise<{ proc: TarStream }> {
+  await mountQuota(runDir); // a stopped container's quota, unmounted since the host restarted
   const { execa } = await import('execa');
   return { proc: execa(shim, ['tar-out', runDir, busyboxPath(), dir, ...entries], { buffer: false, reject: false, stdout: 'pipe', stderr: 'pipe' }) };
 }
 
 /** Extract an archive file (validated by the caller) into dir inside the container. */
 export async function tarIn(shim: string, runDir: string, dir: string, file: string): Promise<void> {
+  await mountQuota(runDir); // a stopped container's quota, unmounted since the host restarted
   const { execa } = await import('execa');
   const r = await execa(shim, ['tar-in', runDir, busyboxPath(), dir], { inputFile: file, reject: false });
   if (r.exitCode !== 0)
@@ -56,6 +59,7 @@ export async function tarIn(shim: string, runDir: string, dir: string, file: str
 
 /** What dir is inside the container: a directory, something else, or missing. */
 export async function statIn(shim: string, runDir: string, path: string): Promise<'dir' | 'other' | 'missing'> {
+  await mountQuota(runDir); // a stopped container's quota, unmounted since the host restarted
   const { execa } = await import('execa');
   const r = await execa(shim, ['test-dir', runDir, path], { reject: false });
   if (r.exitCode === 0) return 'dir';

@@ -11,11 +11,13 @@ import { checkExecSize } from './execlimits.js';
 import type { ContainerPaths } from './layout.js';
 import { encodeSpecEntries, spec, specEach } from './contract.js';
 import { networkMode } from './network.js';
+import { overlayDirs } from './quota.js';
 import { NET_ETC, networkEntries, ownsNetFiles } from './plan-net.js';
 import { healthEntries } from './process-plan.js';
 import { securityEntries, securityMask, writableEntries } from './security.js';
 import { compiledSeccomp, seccompFilters } from './seccomp.js';
 import { cliPath, shimPath } from './supervisor.js';
+import { ID_RANGE_SIZE, ID_RANGE_START } from '../state/idranges.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -48,9 +50,9 @@ const MASKED = ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_de
 const READONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs'];
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
-/** Host uid and gid that a strict container's root maps to (an unprivileged range). */
-export const STRICT_ID_BASE = 100000;
-export const STRICT_ID_COUNT = 65536;
+/** The first host uid and gid of strict's pool (the range containers made before ranges all shared). */
+export const STRICT_ID_BASE = ID_RANGE_START;
+export const STRICT_ID_COUNT = ID_RANGE_SIZE;
 
 export interface LaunchPlan {
   argv: string[];
@@ -92,11 +94,12 @@ function rlimitEntries(row: ContainerRow, cgroups: CgroupSet | undefined): strin
 
 function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: ContainerPaths): string[] {
   const e: string[] = [];
+  const { upper, work } = overlayDirs(paths.dir, !!row.config.storageSize);
   if (image.kind === 'rootfs' && image.rootfs) {
-    e.push(spec('root', `overlay:lowerdir=${image.rootfs},upperdir=${paths.upper},workdir=${paths.work}`));
+    e.push(spec('root', `overlay:lowerdir=${image.rootfs},upperdir=${upper},workdir=${work}`));
   } else if (image.kind === 'oci' && image.layers?.length) {
     // overlay lists lower dirs top first; layers are kept bottom first
-    e.push(spec('root', `overlay:lowerdir=${image.layers.slice().reverse().join(':')},upperdir=${paths.upper},workdir=${paths.work}`));
+    e.push(spec('root', `overlay:lowerdir=${image.layers.slice().reverse().join(':')},upperdir=${upper},workdir=${work}`));
   } else {
     e.push(spec('root', 'tmpfs'));
     for (const d of HOST_DIRS) {
@@ -145,7 +148,7 @@ export async function buildPlan(
   paths: ContainerPaths,
   cgroups: CgroupSet | undefined,
   netnsPath?: string,
-  options: { attachWait?: boolean } = {},
+  options: { attachWait?: boolean; idBase?: number; idmap?: boolean } = {},
 ): Promise<LaunchPlan> {
   const c = row.config;
   const level = c.isolation;
@@ -206,7 +209,11 @@ export async function buildPlan(
   }
   if (level === 'strict') {
     entries.push(spec('readonly_root', true));
-    entries.push(spec('uid_map', [0, STRICT_ID_BASE, STRICT_ID_COUNT]), spec('gid_map', [0, STRICT_ID_BASE, STRICT_ID_COUNT]));
+    // the container's own range: no other live container maps to these host ids
+    const base = options.idBase ?? STRICT_ID_BASE;
+    entries.push(spec('uid_map', [0, base, STRICT_ID_COUNT]), spec('gid_map', [0, base, STRICT_ID_COUNT]));
+    // the image's own layers, which the supervisor mounts idmapped to that range (else they are shifted copies)
+    if (options.idmap) entries.push(spec('idmap_lower', true));
   }
   return { argv, entries, appRoot, cwd };
 }

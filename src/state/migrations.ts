@@ -101,6 +101,18 @@ export const MIGRATIONS: string[] = [
     doc        TEXT NOT NULL CHECK (json_valid(doc))
   );
   `,
+  // 6: each strict container's own host uid/gid range (base .. base+65535); a container holds its range
+  // from create to removal. One container made before ranges keeps the range all of them shared (100000);
+  // the others get a range of their own at their next start.
+  `
+  CREATE TABLE id_ranges (
+    base         INTEGER PRIMARY KEY CHECK (base >= 100000),
+    container_id TEXT NOT NULL UNIQUE CHECK (length(container_id) = 64),
+    reserved_at  INTEGER NOT NULL
+  );
+  INSERT INTO id_ranges (base, container_id, reserved_at)
+    SELECT 100000, id, created_at FROM containers WHERE json_extract(config, '$.isolation') = 'strict' ORDER BY created_at LIMIT 1;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -144,9 +144,10 @@ export class StateStore {
     this.stmt('DELETE FROM networks WHERE id = ?').run(id);
   }
 
-  /** Delete a container row (its runs go with it). */
+  /** Delete a container row (its runs go with it, and its strict uid range is free again). */
   deleteContainer(id: string): void {
     this.stmt('DELETE FROM containers WHERE id = ?').run(id);
+    this.stmt('DELETE FROM id_ranges WHERE container_id = ?').run(id);
   }
 
   /** A container by exact id or name. */

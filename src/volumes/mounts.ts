@@ -6,7 +6,6 @@ import type { ContainerConfig, ResolvedConfig } from '../config/schema.js';
 import { EngineError, expected } from '../errors.js';
 import type { ContainerImage } from '../images/store.js';
 import type { EngineCore } from '../engine/core.js';
-import { STRICT_ID_BASE } from '../runtime/plan.js';
 import { copyUp } from './copyup.js';
 import { parseDriverOpts, validateVolumeName, volumePaths } from './driver.js';
 import { EngineVolumes } from './service.js';
@@ -59,13 +58,13 @@ export function volumesFrom(core: EngineCore, specs: string[], own: Array<{ targ
 
 /**
  * Make the container's volumes that do not exist yet, fill each empty one from the image (copy-up), and
- * at strict hand a root-owned data directory to the container's mapped root. Returns the names it made.
+ * at strict hand a root-owned data directory to the container's mapped root (host id idBase). Returns the names it made.
  */
-export async function prepareVolumes(core: EngineCore, config: ResolvedConfig, image: ContainerImage): Promise<string[]> {
+export async function prepareVolumes(core: EngineCore, config: ResolvedConfig, image: ContainerImage, idBase: number): Promise<string[]> {
   const volumes = new EngineVolumes(core);
   const table = new VolumeTable(core.store);
   const made: string[] = [];
-  const offset = config.isolation === 'strict' ? STRICT_ID_BASE : 0;
+  const offset = config.isolation === 'strict' ? idBase : 0;
   for (const v of config.volumes) {
     if (!v.name) continue;
     if (!table.get(v.name)) made.push(v.name);

@@ -121,6 +121,8 @@ export function registerQuery(program: Command): void {
         `Cgroups:            ${info.cgroup.version}; controllers: ${Object.keys(info.cgroup.controllers).join(', ') || 'none usable'}`,
         `Overlayfs:          ${yes(info.overlay)}`,
         `CPU limit (minimal): ${info.cpuLimitMinimal}`,
+        `Strict layers:      ${info.strictLayers.mode === 'idmapped' ? 'idmapped mounts' : 'a shifted copy per uid range'} (${info.strictLayers.why})`,
+        `Disk quota:         ${info.diskQuota.mechanism === 'loop-ext4' ? 'loop-mounted ext4 per container (--storage-opt size=SIZE)' : `none (missing ${info.diskQuota.missing}): --storage-opt size is refused`}`,
         `Default isolation:  ${info.defaultIsolation}`,
         'Isolation levels:',
         ...Object.entries(info.levels).map(([k, v]) => `  ${k.padEnd(9)} ${v.supported ? 'supported' : 'NOT supported: missing ' + v.missing.join('; ')}`),
