@@ -27,6 +27,8 @@
 #include "container.h"
 #include "contract.h"
 #include "health.h"
+#include "keep.h"
+#include "logcopy.h"
 #include "log.h"
 #include "pty.h"
 #include "record.h"
@@ -76,6 +78,7 @@ static void loop_init(struct loop *l) {
   l->timeout_ms = spec_num(SPEC_TIMEOUT_MS, 0);
   l->health_interval = spec_get(SPEC_HEALTH_ARG) ? spec_num(SPEC_HEALTH_INTERVAL_MS, 30000) : 0;
   l->health_timeout = spec_num(SPEC_HEALTH_TIMEOUT_MS, 10000);
+  keep_init();
 }
 
 static int unstable_runs; /* restarts after runs shorter than restart_min_uptime_ms (PM2's min_uptime) */
@@ -227,7 +230,9 @@ static int on_main_exit(struct loop *l, int st) {
   while (waitpid(-1, NULL, WNOHANG) > 0) {
   }
   int oom = oom_count() > l->oom_before;
-  const char *reason = stopping ? stop_reason : force_restart ? "unhealthy" : oom ? "oom" : sig ? "signal" : code ? "failed" : "completed";
+  /* a restart the supervisor asked for (unhealthy, memory, cron, watch) is recorded with its reason */
+  int forced = force_restart && !stopping;
+  const char *reason = stopping || forced ? stop_reason : oom ? "oom" : sig ? "signal" : code ? "failed" : "completed";
   if (oom && !stopping) code = 137;
   append_exit(code, sig, oom, reason);
   l->running = 0;
@@ -239,7 +244,8 @@ static int on_main_exit(struct loop *l, int st) {
     return LOOP_DONE;
   }
   int64_t lasted = now_ms() - run_started_ms;
-  l->backoff = (lasted >= l->backoff_reset || l->backoff == 0) ? l->backoff_initial : l->backoff * 2;
+  /* a restart asked for is no failure: it waits the first delay, never a doubled one */
+  l->backoff = (forced || lasted >= l->backoff_reset || l->backoff == 0) ? l->backoff_initial : l->backoff * 2;
   if (l->backoff > l->backoff_max) l->backoff = l->backoff_max;
   restarts++;
   l->waiting_backoff = 1;
@@ -259,6 +265,14 @@ static void on_health_exit(struct loop *l, int st) {
     kill_container();
   }
   write_state(l->running ? "running" : "restarting");
+}
+
+/* a restart a bot file promises (memory, cron, watch): the stop signal once, SIGKILL after the stop
+   timeout, then the exit path starts the next run, whatever the policy */
+static void graceful_restart(struct loop *l, const char *reason) {
+  force_restart = 1;
+  stop_reason = reason;
+  stop_container(l, (int)spec_num(SPEC_STOP_SIGNAL, SIGTERM), 0, spec_num(SPEC_STOP_TIMEOUT_MS, 10000));
 }
 
 static int on_signals(struct loop *l) {
@@ -320,7 +334,10 @@ static int supervise(void) {
     int np = 0;
     int timers[] = {l.grace_t, l.backoff_t, l.timeout_t, l.health_t, l.health_to_t, l.throttle.tick, l.throttle.resume};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) pfd[np++] = (struct pollfd){timers[i], POLLIN, 0};
+    int sig_i = np;
     pfd[np++] = (struct pollfd){l.sfd, POLLIN, 0};
+    int keep_base = np, nk = keep_pollfds(pfd + np, 4);
+    np += nk;
     int io_base = np;
     /* an attached client still taking earlier output holds the container's output back */
     int held = attach_backlogged();
@@ -336,7 +353,9 @@ static int supervise(void) {
       if (pfd[i].revents) stream_pump(pfd[i].fd == out_s.fd ? &out_s : &err_s);
     attach_handle(pfd + attach_base, na);
     on_timers(&l, pfd);
-    if (pfd[io_base - 1].revents && on_signals(&l) == LOOP_DONE) return 0;
+    const char *due = keep_due(pfd + keep_base, nk, l.running && !stopping && !force_restart);
+    if (due) graceful_restart(&l, due);
+    if (pfd[sig_i].revents && on_signals(&l) == LOOP_DONE) return 0;
   }
 }
 
@@ -394,6 +413,7 @@ int run_main(char **args, int n) {
   if (ef < 0 && dup2(devnull, 2) < 0) die("/dev/null as stderr");
   if (devnull > 2) close(devnull);
   log_init(log_path, spec_num(SPEC_LOG_MAX_SIZE, 0), (int)spec_num(SPEC_LOG_MAX_FILES, 1));
+  copy_init();
   attach_init();
   int code = supervise();
   attach_shutdown();

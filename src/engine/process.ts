@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { HealthCheckSchema, type HealthCheck, type ResourceLimits, type RestartPolicy } from '../config/schema.js';
+import { HealthCheckSchema, type HealthCheck, type KeepPromises, type ResourceLimits, type RestartPolicy } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { inferCommand, resolveImage } from '../images/store.js';
 import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
@@ -30,6 +30,8 @@ export interface ProcessConfig {
   /** sent once to the main process on stop; SIGKILL follows after stopTimeout seconds */
   stopSignal?: number;
   stopTimeout?: number;
+  /** memory, cron and watch restarts and log copies, kept by the supervisor */
+  keep?: KeepPromises;
 }
 
 /** What the supervisor of a process reports: liveness, its phase, and the last recorded exit. */
@@ -67,9 +69,9 @@ export class SupervisedProcesses {
     const health = cfg.health && HealthCheckSchema.parse(cfg.health);
     const entries = processPlanEntries({
       argv, cwd: home, env, log: join(dir, RUN_FILES.log), restart: cfg.restart, health, runBase: readExits(dir).at(-1)?.run ?? 0,
-      stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout,
+      stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout, keep: cfg.keep,
     });
-    for (const f of [RUN_FILES.state, RUN_FILES.stopRequest, RUN_FILES.events, RUN_FILES.health]) rmSync(join(dir, f), { force: true });
+    for (const f of [RUN_FILES.state, RUN_FILES.stopRequest, RUN_FILES.events, RUN_FILES.health, RUN_FILES.cronTimes]) rmSync(join(dir, f), { force: true });
     writeFileSync(join(dir, RUN_FILES.spec), encodeSpecEntries(entries), { mode: 0o600 });
     const result = await launchShim(dir);
     if (result.ok) {

@@ -8,6 +8,8 @@ import type { ContainerEngine } from '../engine/engine.js';
 import { isEngineError } from '../errors.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { Bot } from './bot.js';
+import { refreshCronTimes } from '../runtime/keep-plan.js';
+import { botKeep, prepareKeep } from './keep.js';
 import type { Backend, BotStatus } from './types.js';
 
 /** The container config a bot becomes (shared with the local backend's command inference). */
@@ -33,8 +35,9 @@ export function botContainerConfig(bot: Bot, storageDir?: string): ContainerConf
       startPeriodMs: Math.round(d.health.startPeriod * 1000),
       restartOnUnhealthy: d.health.restart,
     },
+    // memory, cron and watch restarts and the log copies are the supervisor's: a change of them is a new spec
+    keep: botKeep(bot),
   };
-  // only what the container is made of counts: a change of watch or log copies needs no new container
   const digest = createHash('sha256').update(JSON.stringify({ ...cfg, volumes: d.volumes })).digest('hex').slice(0, 16);
   return {
     ...cfg,
@@ -103,6 +106,7 @@ export class ContainerBackend implements Backend {
       await this.engine.remove(row.id, { force: true });
       row = undefined;
     }
+    prepareKeep(botKeep(bot));
     if (!row) {
       makeVolumes(this.engine.settings.storageDir, bot, STRICT_ID_BASE);
       row = this.engine.get((await this.engine.create(botContainerConfig(bot, this.engine.settings.storageDir))).id);
@@ -125,6 +129,7 @@ export class ContainerBackend implements Backend {
     const row = this.find(bot);
     if (!row) return { name: bot.name, type: 'CUSTOM_CONTAINER', status: 'not-deployed', restarts: 0 };
     const doc = await this.engine.inspect(row.id);
+    if (doc.State.Running) refreshCronTimes(this.engine.paths(row.id).dir, row.config.keep); // a look re-arms the supervisor's cron restarts
     return {
       name: bot.name,
       type: 'CUSTOM_CONTAINER',

@@ -6,6 +6,8 @@ import type { ProcRef } from '../state/types.js';
 import { EngineError } from '../errors.js';
 import type { Bot } from './bot.js';
 import { botContainerConfig, botEnv, restartPolicy } from './container.js';
+import { refreshCronTimes } from '../runtime/keep-plan.js';
+import { botKeep, prepareKeep } from './keep.js';
 import type { Backend, BotStatus } from './types.js';
 
 interface LocalState {
@@ -43,9 +45,10 @@ export class LocalBackend implements Backend {
     // a defined environment whoever starts it (a shell, serve, systemd at boot): the bot's own, plus
     // PATH and HOME; nothing of the caller's (codex32's settings and the service token among them)
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...botEnv(bot) };
+    prepareKeep(cfg.keep);
     const launched = await this.engine.processes.launch(bot.name, {
       source: bot.script, command: bot.args, env, port: bot.deployment.port, restart: restartPolicy(bot), health: cfg.health,
-      stopSignal: bot.deployment.stop_signal, stopTimeout: bot.deployment.stop_timeout,
+      stopSignal: bot.deployment.stop_signal, stopTimeout: bot.deployment.stop_timeout, keep: cfg.keep,
     });
     const prev = this.state(bot);
     this.engine.store.setBotState(bot.name, { ...prev, shim: launched.shim, port: launched.port, hash, restartBase: prev.restartBase ?? 0 });
@@ -66,6 +69,7 @@ export class LocalBackend implements Backend {
     const base = { name: bot.name, type: 'LOCAL_PROCESS' as const };
     const { exists, alive, shim, last } = this.engine.processes.view(bot.name, st.shim);
     if (!exists) return { ...base, status: 'not-deployed', restarts: 0 };
+    if (alive) refreshCronTimes(this.engine.processes.dir(bot.name), botKeep(bot)); // a look re-arms the supervisor's cron restarts
     // a supervisor gone without recording its end was lost (killed, host restart): the bot is dead, not exited
     const status = alive ? (shim?.phase ?? 'starting') : shim && shim.phase !== 'exited' ? 'dead' : 'exited';
     return {

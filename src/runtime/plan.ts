@@ -13,6 +13,7 @@ import { encodeSpecEntries, spec, specEach } from './contract.js';
 import { networkMode } from './network.js';
 import { NET_ETC, networkEntries, ownsNetFiles } from './plan-net.js';
 import { healthEntries } from './process-plan.js';
+import { keepEntries } from './keep-plan.js';
 import { securityEntries, securityMask } from './security.js';
 import { compiledSeccomp, seccompFilters } from './seccomp.js';
 import { cliPath, shimPath } from './supervisor.js';
@@ -185,6 +186,7 @@ export function buildPlan(
   if (c.limits.cpus && level === 'minimal' && !cgroups?.controllers.includes('cpu'))
     entries.push(spec('cpu_throttle_permille', Math.round(c.limits.cpus * 1000)));
   if (c.health) entries.push(...healthEntries(c.health));
+  entries.push(...keepEntries(c.keep));
   if (c.user) entries.push(spec('uid', c.user.uid), spec('gid', c.user.gid));
   if (level !== 'minimal') {
     const caps = securityMask(c);
