@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "keep.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include "cgroup.h"
 #include "contract.h"
 #include "fswatch.h"
+#include "health.h"
 #include "record.h"
 #include "spec.h"
 #include "util.h"
@@ -108,6 +110,79 @@ static long long stat_value(const char *stat, const char *key) {
   return -1;
 }
 
+/* the resident bytes of pid (its statm), 0 when it is gone */
+static long long rss_of(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+  char *s = read_file(path, NULL);
+  long long size, resident, total = 0;
+  if (s && sscanf(s, "%lld %lld", &size, &resident) == 2) total = resident * sysconf(_SC_PAGESIZE);
+  free(s);
+  return total;
+}
+
+/* append the children of every thread of pid to *v (its /proc/PID/task/TID/children files); -1 when
+   the kernel has no such files (CONFIG_PROC_CHILDREN unset) */
+static int push_children(pid_t pid, pid_t **v, size_t *n, size_t *cap) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *d = opendir(path);
+  if (!d) return 0; /* gone meanwhile */
+  int have = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    char *tend;
+    long tid = strtol(e->d_name, &tend, 10);
+    if (tend == e->d_name || *tend) continue; /* . and .. */
+    char cpath[96];
+    snprintf(cpath, sizeof cpath, "/proc/%d/task/%ld/children", (int)pid, tid);
+    char *s = read_file(cpath, NULL);
+    if (!s) {
+      if (errno == ENOENT && have == 0) have = -1;
+      continue;
+    }
+    have = 1;
+    for (char *p = s, *end; *p; p = end) {
+      long c = strtol(p, &end, 10);
+      if (end == p) break;
+      if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        pid_t *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv) break; /* no memory: the sum is short this time */
+        *v = nv, *cap = nc;
+      }
+      (*v)[(*n)++] = (pid_t)c;
+    }
+    free(s);
+  }
+  closedir(d);
+  return have < 0 ? -1 : 0;
+}
+
+/* the RSS of every process below the supervisor, the health check's aside, reading only the tree's own
+   /proc entries (a walk of all of /proc costs in proportion to the host's processes, once a second) */
+static long long tree_rss(void) {
+  pid_t *v = NULL;
+  size_t n = 0, cap = 0;
+  if (push_children(getpid(), &v, &n, &cap) < 0) {
+    free(v);
+    pid_t *pids;
+    int k = collect_descendants(&pids, NULL);
+    long long total = 0;
+    for (int i = 0; i < k; i++) total += rss_of(pids[i]);
+    free(pids);
+    return total;
+  }
+  long long total = 0;
+  for (size_t i = 0; i < n && i < 100000; i++) {
+    if (v[i] == health_pid) continue;
+    total += rss_of(v[i]);
+    (void)push_children(v[i], &v, &n, &cap);
+  }
+  free(v);
+  return total;
+}
+
 long long keep_memory(void) {
   /* the memory cgroup: v2's anon, v1's total_rss (the hierarchy's), as PM2 counts a process's RSS
      rather than the page cache its files leave behind */
@@ -123,19 +198,7 @@ long long keep_memory(void) {
     if (v >= 0) return v;
   }
   /* no memory cgroup (minimal on such hosts, a host process): the RSS of every process of the tree */
-  pid_t *pids;
-  int n = collect_descendants(&pids, NULL);
-  long long total = 0, page = sysconf(_SC_PAGESIZE);
-  for (int i = 0; i < n; i++) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/statm", (int)pids[i]);
-    char *s = read_file(path, NULL);
-    long long size, resident;
-    if (s && sscanf(s, "%lld %lld", &size, &resident) == 2) total += resident * page;
-    free(s);
-  }
-  free(pids);
-  return total;
+  return tree_rss();
 }
 
 /* true when the timer or descriptor fd fired in p (a timer's count is consumed) */

@@ -51,6 +51,13 @@ describe('bot promises kept by the supervisor alone', () => {
     await ex.remove('leak-local');
   });
 
+  it('counts the RSS of the whole tree: a leaking grandchild restarts its bot', async () => {
+    const dir = appDir();
+    await ex.apply([{ ...bot('leak-tree', dir, { deployment: { memory_restart: '40m' } }, { ALLOC_MB: '80' }), args: ['sh', '-c', 'node app.js; :'] }]);
+    await until(() => withReason('leak-tree', 'memory-restart')[0], 60_000, 100);
+    await ex.remove('leak-tree');
+  });
+
   it.skipIf(missing({ cgroup: ['memory'] }))('restarts a leaking container bot past memory_restart, read from its memory cgroup', async () => {
     const dir = appDir();
     await ex.apply([bot('leak-cg', dir, { deployment: { type: 'CUSTOM_CONTAINER', isolation: 'minimal', memory_restart: '40m' } }, { ALLOC_MB: '80' })]);
@@ -72,6 +79,12 @@ describe('bot promises kept by the supervisor alone', () => {
     const hits = await until(() => { const h = withReason('cron', 'cron-restart'); return h.length >= 2 ? h : undefined; }, 60_000, 100);
     // each at an even second (the stop begins on it; the exit follows within the stop)
     for (const h of hits) expect(h.finishedAt % 2000).toBeLessThan(1500);
+    // a look at the bot re-arms its supervisor: the next times, written to the run directory
+    await ex.status('cron');
+    const more = readFileSync(join(engine.processes.dir('cron'), 'cron-times'), 'utf8').trim().split('\n').map(Number);
+    expect(more.length).toBe(1024);
+    expect(more.filter((t) => t > Date.now()).length).toBeGreaterThanOrEqual(512);
+    expect(more.every((t, i) => i === 0 || t - more[i - 1] === 2000)).toBe(true);
     await ex.remove('cron');
     expect(cronTimes('0 3 * * *', Date.UTC(2026, 0, 1), 3).map((t) => new Date(t).getHours())).toEqual([3, 3, 3]);
   });
