@@ -17,8 +17,6 @@ import type { Backend, BotStatus } from './types.js';
 export interface BotIntent {
   /** the user stopped it: nothing brings it back but the user (serve, start --all, boot) */
   userStopped?: boolean;
-  /** the time of the last log record copied to out_file/error_file */
-  copiedMs?: number;
 }
 
 export type { BotStatus } from './types.js';
@@ -145,16 +143,6 @@ export class AdaptiveExecutor {
   restartBot(name: string): Promise<BotStatus> {
     this.setIntent(name, { userStopped: false });
     return this.act(name, (backend, bot) => backend.restart(bot));
-  }
-
-  /** A restart codex32 decides on (memory, cron, watch): never starts a bot the user stopped meanwhile. */
-  async autoRestart(name: string): Promise<BotStatus> {
-    await this.act(name, (backend, bot) => backend.stop(bot));
-    if (this.intent(name).userStopped) return this.status(name);
-    await this.act(name, (backend, bot) => backend.run(bot));
-    // the user stopped it while it was starting: their stop wins
-    if (this.intent(name).userStopped) await this.act(name, (backend, bot) => backend.stop(bot));
-    return this.status(name);
   }
 
   private async act(name: string, fn: (backend: Backend, bot: Bot) => Promise<void>): Promise<BotStatus> {
