@@ -71,6 +71,7 @@
 #define SPEC_WATCH_DELAY_MS "watch_delay_ms" /* number: the restart waits this long after the last change */
 #define SPEC_COPY_OUT "copy_out" /* path: a file stdout is also appended to, line by line (PM2's out_file) */
 #define SPEC_COPY_ERR "copy_err" /* path: a file stderr is also appended to (PM2's error_file) */
+#define SPEC_RESTART_ARG "restart_arg" /* string; repeated: with it, a watch restart is not made in place: the supervisor stops the container, records the exit (reason watch-restart), ends, and runs this command detached, the engine's start, which copies the container's files afresh */
 #define SPEC_COPY_DATE_FORMAT "copy_date_format" /* string: strftime(3) format of the prefix of each copied line, plus %L for milliseconds and %:z for +HH:MM; a ': ' follows it */
 
 /* files of the run directory (written to NAME.tmp and renamed when marked atomic) */

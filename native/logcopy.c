@@ -26,7 +26,9 @@ struct copy {
   char buf[128 * 1024];
 };
 
-static struct copy out_c = {NULL, -1, 1, 0, 0, {0}}, err_c = {NULL, -1, 1, 0, 0, {0}};
+/* zeroed (in .bss, not 256 KiB of the binary's data): copy_on says copy_init has set them up */
+static struct copy out_c, err_c;
+static int copy_on;
 static const char *date_fmt;
 static long long stamp_ms = -1;
 static char stamp[256];
@@ -43,6 +45,8 @@ static void copy_failed(struct copy *c, const char *op, int err) {
 
 static void copy_open(struct copy *c, const char *path) {
   c->path = path;
+  c->fd = -1;
+  c->line_start = 1;
   if (!path) return;
   c->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (c->fd < 0) copy_failed(c, "open", errno);
@@ -53,6 +57,7 @@ void copy_init(void) {
   if (date_fmt && !*date_fmt) date_fmt = NULL;
   copy_open(&out_c, spec_get(SPEC_COPY_OUT));
   copy_open(&err_c, spec_get(SPEC_COPY_ERR));
+  copy_on = out_c.fd >= 0 || err_c.fd >= 0;
 }
 
 int copy_is_file(const char *path) {
@@ -86,6 +91,7 @@ size_t copy_stamp(const char *fmt, long long ms, char *out, size_t cap) {
 }
 
 void copy_flush(void) {
+  if (!copy_on) return;
   struct copy *cs[] = {&out_c, &err_c};
   for (int i = 0; i < 2; i++) {
     struct copy *c = cs[i];
@@ -106,6 +112,7 @@ static void put(struct copy *c, const char *p, size_t n) {
 }
 
 void copy_record(const char *stream, const char *data, size_t len, int full) {
+  if (!copy_on) return;
   struct copy *c = strcmp(stream, "stdout") == 0 ? &out_c : &err_c;
   if (c->fd < 0) return;
   if (c->line_start && date_fmt) {

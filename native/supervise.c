@@ -49,6 +49,8 @@ struct loop {
 
 enum { LOOP_GO_ON = 0, LOOP_DONE = 1 };
 
+static int restart_by_engine; /* a watch restart ends the supervisor: restart_arg starts the container afresh */
+
 
 static int timer(void) {
   int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -190,6 +192,7 @@ static int on_stop_request(struct loop *l) {
   struct stop_request r;
   read_stop_request(&r);
   stopping = 1;
+  restart_by_engine = 0; /* a stop during a watch restart wins: nothing starts it again */
   stop_reason = strcmp(r.reason, "killed") == 0 ? "killed" : "stopped";
   if (!l->running) { /* in backoff: nothing to signal */
     write_state("exited");
@@ -270,7 +273,11 @@ static void on_health_exit(struct loop *l, int st) {
 /* a restart a bot file promises (memory, cron, watch): the stop signal once, SIGKILL after the stop
    timeout, then the exit path starts the next run, whatever the policy */
 static void graceful_restart(struct loop *l, const char *reason) {
-  force_restart = 1;
+  /* changed code in a container that runs a copy of it: only the engine's start copies it afresh */
+  char **by_engine = spec_all(SPEC_RESTART_ARG);
+  if (by_engine[0] && strcmp(reason, "watch-restart") == 0) restart_by_engine = stopping = 1;
+  else force_restart = 1;
+  free(by_engine);
   stop_reason = reason;
   stop_container(l, (int)spec_num(SPEC_STOP_SIGNAL, SIGTERM), 0, spec_num(SPEC_STOP_TIMEOUT_MS, 10000));
 }
@@ -360,9 +367,10 @@ static int supervise(void) {
 }
 
 /* the spec's exit command (exit_arg entries), started detached once the container has exited for good:
-   the engine's `rm` of it for run -d --rm, as podman's conmon runs its exit command */
+   the engine's `rm` of it for run -d --rm, as podman's conmon runs its exit command; or, after a watch
+   restart handed to the engine, its restart command (restart_arg) */
 static void exit_command(void) {
-  char **argv = spec_all(SPEC_EXIT_ARG);
+  char **argv = spec_all(restart_by_engine ? SPEC_RESTART_ARG : SPEC_EXIT_ARG);
   if (argv[0] && fork() == 0) {
     setsid();
     int null = open("/dev/null", O_RDWR);

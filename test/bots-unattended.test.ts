@@ -112,6 +112,18 @@ describe('bot promises kept by the supervisor alone', () => {
     await ex.remove('watched');
   });
 
+  it.skipIf(missing({ standard: true }))('watches the host files of a container bot at standard isolation, and copies its output', async () => {
+    const dir = appDir();
+    const out = join(dir, 'out', 'app.log');
+    await ex.apply([bot('boxed', dir, { watch: true, watch_delay: 0.2, out_file: out, deployment: { type: 'CUSTOM_CONTAINER', isolation: 'standard' } })]);
+    await until(() => existsSync(out) && /up pid=\d+ version=none/.test(readFileSync(out, 'utf8')), 60_000, 100);
+    writeFileSync(join(dir, 'version.txt'), 'v2\n');
+    await until(() => withReason('boxed', 'watch-restart')[0], 60_000, 100);
+    // the container's files are copied afresh at the start: the new run has the new code
+    await until(() => /version=v2/.test(readFileSync(out, 'utf8')), 60_000, 100);
+    await ex.remove('boxed');
+  });
+
   it('writes the out_file and error_file copies with log_date_format prefixes', async () => {
     const dir = appDir();
     const out = join(dir, 'logs', 'out.log');

@@ -200,6 +200,10 @@ export function buildPlan(
   // auto-remove without a daemon: any engine call removes a container whose supervisor recorded its final
   // exit (reconcile); so that this happens at once, the supervisor's exit command is such a call (podman's
   // conmon runs one the same way). A look, not an `rm`: a foreground `run --rm` still reading holds it.
+  // a watch restart of a container that runs a copy of its files must copy them afresh, which only the
+  // engine's start does: the supervisor ends the run and runs this start, detached, as it runs exit_arg
+  if (c.keep?.watch && c.refreshApp && image.kind === 'path')
+    entries.push(...specEach('restart_arg', [process.execPath, cliPath(), '--storage', dirname(dirname(paths.dir)), 'start', row.id]));
   if (c.autoRemove) {
     const storage = dirname(dirname(paths.dir));
     entries.push(...specEach('exit_arg', [process.execPath, cliPath(), '--storage', storage, 'inspect', row.id]));
