@@ -105,7 +105,9 @@ int fswatch_init(void) {
 }
 
 int fswatch_read(char *what, unsigned long cap) {
-  char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+  /* small: read again until none is left; a 64 KiB frame would be touched whole (stack-clash probes) and
+     stay in the supervisor's memory for its whole life */
+  char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
   int changed = 0;
   ssize_t n;
   while ((n = read(ifd, buf, sizeof buf)) > 0) {
