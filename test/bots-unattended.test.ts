@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dayjsToStrftime } from '../src/executor/keep.js';
+import { dayjsToStrftime, fnmatchGlobs } from '../src/executor/keep.js';
 import { cronTimes } from '../src/runtime/keep-plan.js';
 import { readExits } from '../src/runtime/supervisor.js';
 import type { RunRecord } from '../src/state/types.js';
@@ -92,10 +92,11 @@ describe('bot promises kept by the supervisor alone', () => {
   it('restarts on a change of a watched file, not of an ignored one', async () => {
     const dir = appDir();
     mkdirSync(join(dir, 'data'));
-    await ex.apply([bot('watched', dir, { watch: true, watch_ignore: ['data/**'], watch_delay: 0.2 })]);
+    await ex.apply([bot('watched', dir, { watch: true, watch_ignore: ['data/**', '**/*.{tmp,swp}'], watch_delay: 0.2 })]);
     await until(async () => (await ex.status('watched')).status === 'running');
     writeFileSync(join(dir, 'data', 'state.json'), '{}');
     writeFileSync(join(dir, 'notes.log'), 'x'); // *.log is always ignored
+    writeFileSync(join(dir, 'edit.swp'), 'x'); // **/ also matches at the top, as in PM2
     mkdirSync(join(dir, 'data', 'deeper'));
     writeFileSync(join(dir, 'data', 'deeper', 'more.json'), '{}');
     await sleep(1500);
@@ -137,6 +138,11 @@ describe('bot promises kept by the supervisor alone', () => {
     // the copies lie in the watched directory, yet writing them restarts nothing
     expect(exitsOf('copied')).toHaveLength(0);
     await ex.remove('copied');
+  });
+
+  it('turns PM2 ignore globs into fnmatch globs', () => {
+    expect(fnmatchGlobs('**/*.{log,tmp}')).toEqual(['**/*.log', '*.log', '**/*.tmp', '*.tmp']);
+    expect(fnmatchGlobs('data/**')).toEqual(['data/**']);
   });
 
   it('turns PM2 date formats into the supervisor’s strftime form', () => {

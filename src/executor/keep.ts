@@ -21,6 +21,18 @@ export function dayjsToStrftime(fmt: string): string {
     lit !== undefined ? lit.replaceAll('%', '%%') : t === '%' ? '%%' : DAYJS[t] ?? t);
 }
 
+/**
+ * A PM2 (picomatch) ignore glob as the fnmatch(3) globs the supervisor matches: braces expanded
+ * (`*.{log,tmp}`), and a leading `**` with its slash also matching nothing, as picomatch's does (the
+ * glob for `*.tmp` at any depth ignores `a.tmp` too). fnmatch's `*` crosses `/` already, so `**` needs
+ * nothing more.
+ */
+export function fnmatchGlobs(glob: string): string[] {
+  const brace = /\{([^{}]*,[^{}]*)\}/.exec(glob);
+  if (brace) return brace[1].split(',').flatMap((alt) => fnmatchGlobs(glob.slice(0, brace.index) + alt + glob.slice(brace.index + brace[0].length)));
+  return glob.startsWith('**/') ? [glob, ...fnmatchGlobs(glob.slice(3))] : [glob];
+}
+
 /** Where a bot's copy of a stream goes: a relative path is taken from the bot's directory. */
 function copyPath(bot: Bot, file: string | undefined): string | undefined {
   return file === undefined ? undefined : isAbsolute(file) ? file : resolve(botHome(bot), file);
@@ -38,7 +50,7 @@ export function botKeep(bot: Bot): KeepPromises | undefined {
           watch: {
             paths: bot.watch === true ? [home] : bot.watch.map((p) => (isAbsolute(p) ? p : resolve(home, p))),
             base: home,
-            ignore: [...ALWAYS_IGNORED, ...bot.watch_ignore],
+            ignore: [...new Set([...ALWAYS_IGNORED, ...bot.watch_ignore.flatMap(fnmatchGlobs)])],
             delayMs: Math.round(bot.watch_delay * 1000),
           },
         }
