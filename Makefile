@@ -62,7 +62,7 @@ native-sanitize: build $(SAN_SHIM) ## the supervisor's tests against its ASan+UB
 
 # libFuzzer targets (native/fuzz/fuzz_*.c) with clang, each linked with the supervisor but its main
 # (fuzz_attach.c and fuzz_log.c include the file they check, to reach its static state)
-FUZZ_TARGETS := spec log attach archive
+FUZZ_TARGETS := spec log attach archive stamp
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 60
 

@@ -64,6 +64,17 @@
 #define SPEC_UID_MAP "uid_map" /* fields "inside outside count": a user namespace's uid map (strict) */
 #define SPEC_GID_MAP "gid_map" /* fields "inside outside count": a user namespace's gid map (strict) */
 #define SPEC_EXIT_ARG "exit_arg" /* string; repeated: a command run once the container exited for good (run -d --rm), one entry per argument */
+#define SPEC_MEMORY_RESTART_BYTES "memory_restart_bytes" /* number: a graceful restart (stop signal, stop timeout, start) when the container's memory passes this: the memory cgroup's anon/rss, else the RSS of the process tree; 0 never */
+#define SPEC_MEMORY_CHECK_MS "memory_check_ms" /* number: how often memory_restart_bytes is checked */
+#define SPEC_CRON_AT_MS "cron_at_ms" /* number; repeated: a graceful restart at this time (ms since the epoch), ascending; the engine computes them from the cron pattern (RUNDIR/cron-times, when newer, carries more) */
+#define SPEC_WATCH_PATH "watch_path" /* path; repeated: a file or directory (watched with its subdirectories) whose change restarts the container gracefully */
+#define SPEC_WATCH_BASE "watch_base" /* path: the directory watch_ignore globs are relative to */
+#define SPEC_WATCH_IGNORE "watch_ignore" /* string; repeated: a glob (fnmatch(3), `*` crossing `/`) of paths under watch_base whose change is ignored */
+#define SPEC_WATCH_DELAY_MS "watch_delay_ms" /* number: the restart waits this long after the last change */
+#define SPEC_COPY_OUT "copy_out" /* path: a file stdout is also appended to, line by line (PM2's out_file) */
+#define SPEC_COPY_ERR "copy_err" /* path: a file stderr is also appended to (PM2's error_file) */
+#define SPEC_RESTART_ARG "restart_arg" /* string; repeated: with it, a watch restart is not made in place: the supervisor stops the container, records the exit (reason watch-restart), ends, and runs this command detached, the engine's start, which copies the container's files afresh */
+#define SPEC_COPY_DATE_FORMAT "copy_date_format" /* string: strftime(3) format of the prefix of each copied line, plus %L for milliseconds and %:z for +HH:MM; a ': ' follows it */
 
 /* files of the run directory (written to NAME.tmp and renamed when marked atomic) */
 #define RUN_SPEC "spec" /* engine: NUL-terminated KEY=VALUE entries, the contract entry first */
@@ -75,6 +86,7 @@
 #define RUN_HEALTH_OUT "health.out" /* supervisor: raw output */
 #define RUN_SHIM_ERR "shim.err" /* supervisor: codex32-shim: MESSAGE\n, appended */
 #define RUN_ATTACH_SOCK "attach.sock" /* supervisor: unix stream socket, framed (attach.c) */
+#define RUN_CRON_TIMES "cron-times" /* engine, atomic: MS\n per time, ascending */
 #define RUN_LOG "container.log" /* supervisor: CRI lines; rotated to NAME.1 ... NAME.N-1 */
 
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "logcopy.h"
 #include "record.h"
 #include "util.h"
 
@@ -91,6 +92,7 @@ static char ts_head[48]; /* "TIME " for the batch being written */
 static size_t ts_len;
 
 void log_flush(void) {
+  copy_flush();
   if (olen == 0) return;
   if (log_fd < 0 && now_ms() >= log_retry_at) log_open();
   if (log_fd < 0) log_lost += (long long)olen;
@@ -125,6 +127,7 @@ static void log_room(size_t need) {
 
 void log_write(const char *stream, char tag, const char *data, size_t len) {
   if (!ts_len) log_stamp();
+  copy_record(stream, data, len, tag == 'F');
   size_t sl = strlen(stream);
   size_t need = ts_len + sl + 3 + len + 1;
   if (need > sizeof obuf) return; /* cannot happen: a record is at most 64 KiB */
@@ -157,6 +160,7 @@ static const char *write_lines(const struct stream *s, const char *p, const char
       p += LINE_MAX_BYTES;
     }
     size_t len = (size_t)(nl + 1 - p);
+    copy_record(s->name, p, len - 1, 1);
     log_room(pl + len);
     memcpy(obuf + olen, pre, pl);
     memcpy(obuf + olen + pl, p, len);

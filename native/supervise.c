@@ -27,6 +27,8 @@
 #include "container.h"
 #include "contract.h"
 #include "health.h"
+#include "keep.h"
+#include "logcopy.h"
 #include "log.h"
 #include "pty.h"
 #include "record.h"
@@ -46,6 +48,8 @@ struct loop {
 };
 
 enum { LOOP_GO_ON = 0, LOOP_DONE = 1 };
+
+static int restart_by_engine; /* a watch restart ends the supervisor: restart_arg starts the container afresh */
 
 
 static int timer(void) {
@@ -76,6 +80,7 @@ static void loop_init(struct loop *l) {
   l->timeout_ms = spec_num(SPEC_TIMEOUT_MS, 0);
   l->health_interval = spec_get(SPEC_HEALTH_ARG) ? spec_num(SPEC_HEALTH_INTERVAL_MS, 30000) : 0;
   l->health_timeout = spec_num(SPEC_HEALTH_TIMEOUT_MS, 10000);
+  keep_init();
 }
 
 static int unstable_runs; /* restarts after runs shorter than restart_min_uptime_ms (PM2's min_uptime) */
@@ -187,6 +192,7 @@ static int on_stop_request(struct loop *l) {
   struct stop_request r;
   read_stop_request(&r);
   stopping = 1;
+  restart_by_engine = 0; /* a stop during a watch restart wins: nothing starts it again */
   stop_reason = strcmp(r.reason, "killed") == 0 ? "killed" : "stopped";
   if (!l->running) { /* in backoff: nothing to signal */
     write_state("exited");
@@ -227,7 +233,9 @@ static int on_main_exit(struct loop *l, int st) {
   while (waitpid(-1, NULL, WNOHANG) > 0) {
   }
   int oom = oom_count() > l->oom_before;
-  const char *reason = stopping ? stop_reason : force_restart ? "unhealthy" : oom ? "oom" : sig ? "signal" : code ? "failed" : "completed";
+  /* a restart the supervisor asked for (unhealthy, memory, cron, watch) is recorded with its reason */
+  int forced = force_restart && !stopping;
+  const char *reason = stopping || forced ? stop_reason : oom ? "oom" : sig ? "signal" : code ? "failed" : "completed";
   if (oom && !stopping) code = 137;
   append_exit(code, sig, oom, reason);
   l->running = 0;
@@ -239,7 +247,8 @@ static int on_main_exit(struct loop *l, int st) {
     return LOOP_DONE;
   }
   int64_t lasted = now_ms() - run_started_ms;
-  l->backoff = (lasted >= l->backoff_reset || l->backoff == 0) ? l->backoff_initial : l->backoff * 2;
+  /* a restart asked for is no failure: it waits the first delay, never a doubled one */
+  l->backoff = (forced || lasted >= l->backoff_reset || l->backoff == 0) ? l->backoff_initial : l->backoff * 2;
   if (l->backoff > l->backoff_max) l->backoff = l->backoff_max;
   restarts++;
   l->waiting_backoff = 1;
@@ -259,6 +268,18 @@ static void on_health_exit(struct loop *l, int st) {
     kill_container();
   }
   write_state(l->running ? "running" : "restarting");
+}
+
+/* a restart a bot file promises (memory, cron, watch): the stop signal once, SIGKILL after the stop
+   timeout, then the exit path starts the next run, whatever the policy */
+static void graceful_restart(struct loop *l, const char *reason) {
+  /* changed code in a container that runs a copy of it: only the engine's start copies it afresh */
+  char **by_engine = spec_all(SPEC_RESTART_ARG);
+  if (by_engine[0] && strcmp(reason, "watch-restart") == 0) restart_by_engine = stopping = 1;
+  else force_restart = 1;
+  free(by_engine);
+  stop_reason = reason;
+  stop_container(l, (int)spec_num(SPEC_STOP_SIGNAL, SIGTERM), 0, spec_num(SPEC_STOP_TIMEOUT_MS, 10000));
 }
 
 static int on_signals(struct loop *l) {
@@ -320,7 +341,10 @@ static int supervise(void) {
     int np = 0;
     int timers[] = {l.grace_t, l.backoff_t, l.timeout_t, l.health_t, l.health_to_t, l.throttle.tick, l.throttle.resume};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) pfd[np++] = (struct pollfd){timers[i], POLLIN, 0};
+    int sig_i = np;
     pfd[np++] = (struct pollfd){l.sfd, POLLIN, 0};
+    int keep_base = np, nk = keep_pollfds(pfd + np, 4);
+    np += nk;
     int io_base = np;
     /* an attached client still taking earlier output holds the container's output back */
     int held = attach_backlogged();
@@ -336,14 +360,17 @@ static int supervise(void) {
       if (pfd[i].revents) stream_pump(pfd[i].fd == out_s.fd ? &out_s : &err_s);
     attach_handle(pfd + attach_base, na);
     on_timers(&l, pfd);
-    if (pfd[io_base - 1].revents && on_signals(&l) == LOOP_DONE) return 0;
+    const char *due = keep_due(pfd + keep_base, nk, l.running && !stopping && !force_restart);
+    if (due) graceful_restart(&l, due);
+    if (pfd[sig_i].revents && on_signals(&l) == LOOP_DONE) return 0;
   }
 }
 
 /* the spec's exit command (exit_arg entries), started detached once the container has exited for good:
-   the engine's `rm` of it for run -d --rm, as podman's conmon runs its exit command */
+   the engine's `rm` of it for run -d --rm, as podman's conmon runs its exit command; or, after a watch
+   restart handed to the engine, its restart command (restart_arg) */
 static void exit_command(void) {
-  char **argv = spec_all(SPEC_EXIT_ARG);
+  char **argv = spec_all(restart_by_engine ? SPEC_RESTART_ARG : SPEC_EXIT_ARG);
   if (argv[0] && fork() == 0) {
     setsid();
     int null = open("/dev/null", O_RDWR);
@@ -394,6 +421,7 @@ int run_main(char **args, int n) {
   if (ef < 0 && dup2(devnull, 2) < 0) die("/dev/null as stderr");
   if (devnull > 2) close(devnull);
   log_init(log_path, spec_num(SPEC_LOG_MAX_SIZE, 0), (int)spec_num(SPEC_LOG_MAX_FILES, 1));
+  copy_init();
   attach_init();
   int code = supervise();
   attach_shutdown();

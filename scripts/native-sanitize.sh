@@ -10,7 +10,7 @@
 # namespace may not do). The fuzz targets keep leak checks on, over the log and attach framing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-tests=${SANITIZE_TESTS:-test/lifecycle.test.ts test/supervision.test.ts test/launcher.test.ts test/terminal.test.ts test/isolation.test.ts test/files.test.ts test/library-exec.test.ts}
+tests=${SANITIZE_TESTS:-test/lifecycle.test.ts test/supervision.test.ts test/launcher.test.ts test/terminal.test.ts test/isolation.test.ts test/files.test.ts test/library-exec.test.ts test/bots-unattended.test.ts}
 reports=$(mktemp -d /tmp/codex32-sanitize-XXXXXX)
 trap 'rm -rf "$reports"' EXIT
 export CODEX32_SHIM=$PWD/build/sanitize/codex32-shim

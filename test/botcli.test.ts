@@ -48,6 +48,10 @@ describe('bot CLI', () => {
     expect(unit).toContain(`Environment=CONTAINER_STORAGE_DIR=${sb.storage}`);
     expect(unit).toMatch(/ExecStart=\S+node \S+bin\/codex32 start --all\nExecStart=\S+node \S+bin\/codex32 bot restore/);
     expect(String((await sb.cli(['startup', '--serve', '--print'])).stdout)).toMatch(/Type=simple\nExecStart=\S+node \S+ serve/);
+    expect(String((await sb.cli(['startup', '--serve', '--host', '0.0.0.0', '--port', '9000', '--print'])).stdout)).toMatch(/\nExecStart=\S+node \S+ serve --host 0\.0\.0\.0 --port 9000\n/);
+    const portless = await sb.cli(['startup', '--port', '9000', '--print']);
+    expect(portless.exitCode).toBe(125);
+    expect(String(portless.stderr)).toContain('Expected --host and --port with --serve');
     if (!existsSync('/run/systemd/system')) expect(String((await sb.cli(['startup'])).stderr)).toContain('systemd is not running on this host: nothing was installed');
     expect(String((await sb.cli(['bot', 'restore'])).stdout)).toBe(''); // stopped by the user: they stay stopped
     const none = await sb.cli(['bot', 'stop', 'nosuch*']);

@@ -49,7 +49,7 @@ describe('the fuzz targets', () => {
     const r = await run('make', ['-s', 'fuzz', `FUZZ_SECONDS=${seconds}`]);
     expect(r.code, tail(r.out)).toBe(0);
     // one line per target, with real executions: a target that ran nothing would pass silently
-    for (const t of ['spec', 'log', 'attach', 'archive']) {
+    for (const t of ['spec', 'log', 'attach', 'archive', 'stamp']) {
       const line = r.out.split('\n').find((l) => l.startsWith(`fuzz ${t}: ok`));
       expect(line, r.out).toBeDefined();
       const runs = Number(/ok, (\d+) runs/.exec(line!)?.[1]);

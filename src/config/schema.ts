@@ -104,6 +104,24 @@ export const HealthCheckSchema = z
   .strict();
 export type HealthCheck = z.infer<typeof HealthCheckSchema>;
 
+/** What a bot file promises beyond the restart policy, kept by the supervisor alone (runtime/keep-plan.ts). */
+export const KeepPromisesSchema = z
+  .object({
+    /** bytes: a graceful restart when the memory in use passes them (PM2's max_memory_restart) */
+    memoryRestart: z.number().int().positive().optional(),
+    memoryCheckMs: z.number().int().min(10).optional(),
+    /** a cron pattern (5 or 6 fields): a graceful restart at each time it fires */
+    cronRestart: z.string().min(1).optional(),
+    /** absolute paths whose change restarts gracefully; ignore globs are relative to base */
+    watch: z.object({ paths: z.array(z.string().startsWith('/')), base: z.string().startsWith('/'), ignore: z.array(z.string()), delayMs: z.number().int().min(0) }).strict().optional(),
+    /** extra copies of stdout and stderr, each line prefixed with a strftime(3) time (plus %L, %:z) */
+    copyOut: z.string().startsWith('/').optional(),
+    copyErr: z.string().startsWith('/').optional(),
+    copyDateFormat: z.string().optional(),
+  })
+  .strict();
+export type KeepPromises = z.infer<typeof KeepPromisesSchema>;
+
 export const NetworkModeSchema = z.enum(['host', 'none', 'private']);
 export type NetworkMode = z.infer<typeof NetworkModeSchema>;
 
@@ -176,6 +194,8 @@ export const ContainerConfigSchema = z
     stopTimeout: seconds.pipe(z.number().min(0)).default(10), // seconds, whole milliseconds
     timeout: seconds.pipe(z.number().positive()).optional(), // seconds, whole milliseconds
     health: HealthCheckSchema.optional(),
+    /** a bot file's memory, cron and watch restarts and its log copies */
+    keep: KeepPromisesSchema.optional(),
     logMaxSize: whole(MAX.bytes, SIZE_MAX_TEXT).default(10 * 1024 * 1024),
     logMaxFiles: whole(MAX.logMaxFiles, String(MAX.logMaxFiles)).default(3),
     labels: z.record(z.string()).default({}),

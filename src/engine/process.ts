@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { HealthCheckSchema, type HealthCheck, type ResourceLimits, type RestartPolicy } from '../config/schema.js';
+import { HealthCheckSchema, type HealthCheck, type KeepPromises, type ResourceLimits, type RestartPolicy } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { inferCommand, resolveImage } from '../images/store.js';
 import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
@@ -33,6 +33,8 @@ export interface ProcessConfig {
   /** the log rotates past logMaxSize bytes, logMaxFiles files kept (the live one included) */
   logMaxSize?: number;
   logMaxFiles?: number;
+  /** memory, cron and watch restarts and log copies, kept by the supervisor */
+  keep?: KeepPromises;
 }
 
 /** What the supervisor of a process reports: liveness, its phase, and the last recorded exit. */
@@ -41,6 +43,8 @@ export interface ProcessView {
   shim?: ShimState;
   last?: RunRecord;
   exists: boolean;
+  /** how many runs ended for each reason, over every supervisor of this run directory */
+  endedBy?: Record<string, number>;
 }
 
 /** Host processes under the per-container supervisor, one run directory each under storage/bots/NAME. */
@@ -70,9 +74,9 @@ export class SupervisedProcesses {
     const health = cfg.health && HealthCheckSchema.parse(cfg.health);
     const entries = processPlanEntries({
       argv, cwd: home, env, log: join(dir, RUN_FILES.log), restart: cfg.restart, health, runBase: readExits(dir).at(-1)?.run ?? 0,
-      stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout, logMaxSize: cfg.logMaxSize, logMaxFiles: cfg.logMaxFiles,
+      stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout, logMaxSize: cfg.logMaxSize, logMaxFiles: cfg.logMaxFiles, keep: cfg.keep,
     });
-    for (const f of [RUN_FILES.state, RUN_FILES.stopRequest, RUN_FILES.events, RUN_FILES.health]) rmSync(join(dir, f), { force: true });
+    for (const f of [RUN_FILES.state, RUN_FILES.stopRequest, RUN_FILES.events, RUN_FILES.health, RUN_FILES.cronTimes]) rmSync(join(dir, f), { force: true });
     writeFileSync(join(dir, RUN_FILES.spec), encodeSpecEntries(entries), { mode: 0o600 });
     const result = await launchShim(dir);
     if (result.ok) {
@@ -104,7 +108,10 @@ export class SupervisedProcesses {
   view(name: string, shim: ProcRef | undefined): ProcessView {
     const dir = this.dir(name);
     if (!existsSync(dir)) return { alive: false, exists: false };
-    return { alive: isAlive(shim), shim: readShimState(dir), last: readExits(dir).at(-1), exists: true };
+    const exits = readExits(dir);
+    const endedBy: Record<string, number> = {};
+    for (const e of exits) endedBy[e.reason] = (endedBy[e.reason] ?? 0) + 1;
+    return { alive: isAlive(shim), shim: readShimState(dir), last: exits.at(-1), exists: true, endedBy };
   }
 
   /** The process's log records; follow ends when done() says so. */

@@ -21,8 +21,6 @@ import type { Backend, BotStatus } from './types.js';
 export interface BotIntent {
   /** the user stopped it: nothing brings it back but the user (serve, start --all, boot) */
   userStopped?: boolean;
-  /** the time of the last log record copied to out_file/error_file */
-  copiedMs?: number;
   /** restarts asked for, by reason (the supervisor counts its own) */
   restartsBy?: Record<string, number>;
   /** a reload's new container (under the bot's name) is not ready yet: no pass of any process puts it in the balancer */
@@ -33,7 +31,9 @@ export interface BotIntent {
 function withRestarts(s: BotStatus, intent: BotIntent): BotStatus {
   const asked = Object.entries(intent.restartsBy ?? {});
   if (!asked.length) return s;
-  return { ...s, restarts: s.restarts + asked.reduce((t, [, n]) => t + n, 0), restartReasons: { policy: s.restarts, ...intent.restartsBy } };
+  const reasons = { ...(s.restartReasons ?? { policy: s.restarts }) };
+  for (const [k, n] of asked) reasons[k] = (reasons[k] ?? 0) + n;
+  return { ...s, restarts: s.restarts + asked.reduce((t, [, n]) => t + n, 0), restartReasons: reasons };
 }
 
 export type { BotStatus } from './types.js';
@@ -186,6 +186,20 @@ export class AdaptiveExecutor {
   }
 
   /**
+   * A restart codex32 decides on, counted under its reason (memory_restart, cron_restart, watch: what the
+   * supervisor does by itself, asked for from outside): never starts a bot the user stopped meanwhile.
+   */
+  async autoRestart(name: string, reason: string): Promise<BotStatus> {
+    this.countRestart(name, reason);
+    await this.act(name, (backend, bot) => backend.stop(bot), true);
+    if (this.intent(name).userStopped) return this.status(name);
+    await this.act(name, (backend, bot) => backend.run(bot));
+    // the user stopped it while it was starting: their stop wins
+    if (this.intent(name).userStopped) await this.act(name, (backend, bot) => backend.stop(bot), true);
+    return this.status(name);
+  }
+
+  /**
    * PM2's reload: a running cluster instance is replaced by a new one that is ready before the old one
    * leaves the balancer and gets its stop signal; any other bot is restarted.
    */
@@ -204,17 +218,6 @@ export class AdaptiveExecutor {
       reloading: (on) => this.setIntent(name, { reloading: on }),
       rebalance: () => this.rebalance(bot),
     });
-    return this.status(name);
-  }
-
-  /** A restart codex32 decides on (memory, cron, watch: the reason): never starts a bot the user stopped meanwhile. */
-  async autoRestart(name: string, reason = 'auto'): Promise<BotStatus> {
-    this.countRestart(name, reason);
-    await this.act(name, (backend, bot) => backend.stop(bot), true);
-    if (this.intent(name).userStopped) return this.status(name);
-    await this.act(name, (backend, bot) => backend.run(bot));
-    // the user stopped it while it was starting: their stop wins
-    if (this.intent(name).userStopped) await this.act(name, (backend, bot) => backend.stop(bot), true);
     return this.status(name);
   }
 

@@ -152,12 +152,15 @@ export interface BotBrief {
   namespace?: string;
   /** the restart policy's name */
   restart: RestartName;
+  /** cron_restart's pattern: a look at the bot re-arms its supervisor's cron restarts */
+  cron?: string;
 }
 
 /** The brief of a stored bot from its stored definition and type. */
 export function botBrief(name: string, type: string, config: unknown): BotBrief {
-  const c = (config ?? {}) as { namespace?: string; deployment?: { restart?: string } };
-  return { name, type: type as DeploymentType, namespace: c.namespace, restart: parseRestart(c.deployment?.restart ?? DEFAULT_RESTART).name };
+  const c = (config ?? {}) as { namespace?: string; deployment?: { restart?: string; cron_restart?: string } };
+  const cron = c.deployment?.cron_restart;
+  return { name, type: type as DeploymentType, namespace: c.namespace, restart: parseRestart(c.deployment?.restart ?? DEFAULT_RESTART).name, ...(cron ? { cron } : {}) };
 }
 
 /** Every problem with one bot, each naming the bot and the field. */

@@ -9,6 +9,8 @@ import { isEngineError } from '../errors.js';
 import type { LogOptions, LogRecord } from '../monitor/logs.js';
 import type { RestartName } from '../config/parse.js';
 import type { Bot, BotBrief } from './bot.js';
+import { refreshCronTimes } from '../runtime/keep-plan.js';
+import { botKeep, prepareKeep } from './keep.js';
 import type { Backend, BotStatus } from './types.js';
 
 /** The container config a bot becomes (shared with the local backend's command inference). */
@@ -36,8 +38,9 @@ export function botContainerConfig(bot: Bot, storageDir?: string): ContainerConf
       startPeriodMs: Math.round(d.health.startPeriod * 1000),
       restartOnUnhealthy: d.health.restart,
     },
+    // memory, cron and watch restarts and the log copies are the supervisor's: a change of them is a new spec
+    keep: botKeep(bot),
   };
-  // only what the container is made of counts: a change of watch or log copies needs no new container
   const digest = createHash('sha256').update(JSON.stringify({ ...cfg, volumes: d.volumes })).digest('hex').slice(0, 16);
   return {
     ...cfg,
@@ -137,6 +140,7 @@ export class ContainerBackend implements Backend {
       await this.engine.remove(row.id, { force: true });
       row = undefined;
     }
+    prepareKeep(botKeep(bot));
     if (!row) {
       makeVolumes(this.engine.settings.storageDir, bot);
       row = this.engine.get((await this.engine.create(botContainerConfig(bot, this.engine.settings.storageDir))).id);
@@ -167,6 +171,7 @@ export class ContainerBackend implements Backend {
     if (!row) return { name: bot.name, type: 'CUSTOM_CONTAINER', status: 'not-deployed', restarts: 0 };
     const doc = await this.engine.inspect(row.id);
     const last = doc.State.Status === 'exited' ? { exitCode: doc.State.ExitCode, reason: doc.State.Reason } : undefined;
+    if (doc.State.Running) refreshCronTimes(this.engine.paths(row.id).dir, row.config.keep); // a look re-arms the supervisor's cron restarts
     return {
       name: bot.name,
       type: 'CUSTOM_CONTAINER',

@@ -6,7 +6,19 @@ import type { ProcRef } from '../state/types.js';
 import { EngineError } from '../errors.js';
 import type { Bot, BotBrief } from './bot.js';
 import { botContainerConfig, botEnv, gaveUp, logRotation, restartPolicy } from './container.js';
+import { refreshCronTimes } from '../runtime/keep-plan.js';
+import { prepareKeep } from './keep.js';
 import type { Backend, BotStatus } from './types.js';
+
+/** The supervisor's restarts split by why: the ends its own promises made (memory, cron, watch), the rest its policy's. */
+function keptPromises(restarts: number, endedBy: Record<string, number> = {}): Record<string, number> | undefined {
+  const kept: Record<string, number> = {};
+  for (const [reason, key] of [['memory-restart', 'memory_restart'], ['cron-restart', 'cron_restart'], ['watch-restart', 'watch']] as const)
+    if (endedBy[reason]) kept[key] = endedBy[reason];
+  if (!Object.keys(kept).length) return undefined; // every restart was the policy's: nothing to split
+  const policy = restarts - Object.values(kept).reduce((t, n) => t + n, 0);
+  return { policy: Math.max(0, policy), ...kept };
+}
 
 export interface LocalState {
   shim?: ProcRef;
@@ -46,9 +58,10 @@ export class LocalBackend implements Backend {
     // a new supervisor counts from 0: the restarts of the ones before it are carried in the bot's state
     const before = this.state(bot);
     const carried = (before.restartBase ?? 0) + (this.engine.processes.view(bot.name, before.shim).shim?.restarts ?? 0);
+    prepareKeep(cfg.keep);
     const launched = await this.engine.processes.launch(bot.name, {
       source: bot.script, command: bot.args, env, port: bot.deployment.port, restart: restartPolicy(bot), health: cfg.health,
-      stopSignal: bot.deployment.stop_signal, stopTimeout: bot.deployment.stop_timeout, ...logRotation(bot),
+      stopSignal: bot.deployment.stop_signal, stopTimeout: bot.deployment.stop_timeout, ...logRotation(bot), keep: cfg.keep,
     });
     const prev = this.state(bot);
     this.engine.store.setBotState(bot.name, { ...prev, shim: launched.shim, port: launched.port, hash, restartBase: carried });
@@ -65,14 +78,15 @@ export class LocalBackend implements Backend {
   }
 
   async status(bot: Bot): Promise<BotStatus> {
-    return this.statusOf({ name: bot.name, restart: bot.deployment.restart.name }, this.state(bot));
+    return this.statusOf({ name: bot.name, restart: bot.deployment.restart.name, cron: bot.deployment.cron_restart }, this.state(bot));
   }
 
   /** Where a bot stands, from its stored state (so a listing of many reads the database once). */
-  statusOf(bot: Pick<BotBrief, 'name' | 'restart'>, st: LocalState): BotStatus {
+  statusOf(bot: Pick<BotBrief, 'name' | 'restart' | 'cron'>, st: LocalState): BotStatus {
     const base = { name: bot.name, type: 'LOCAL_PROCESS' as const };
-    const { exists, alive, shim, last } = this.engine.processes.view(bot.name, st.shim);
+    const { exists, alive, shim, last, endedBy } = this.engine.processes.view(bot.name, st.shim);
     if (!exists) return { ...base, status: 'not-deployed', restarts: 0 };
+    if (alive && bot.cron) refreshCronTimes(this.engine.processes.dir(bot.name), { cronRestart: bot.cron }); // a look re-arms the supervisor's cron restarts
     // a supervisor gone without recording its end was lost (killed, host restart): the bot is dead, not exited
     const ended = alive ? (shim?.phase ?? 'starting') : shim && shim.phase !== 'exited' ? 'dead' : 'exited';
     // PM2's `errored`: the policy wanted another restart but the restart limit was reached
@@ -82,6 +96,7 @@ export class LocalBackend implements Backend {
       status,
       pid: alive && shim?.phase === 'running' ? shim.init.pid : undefined,
       restarts: (st.restartBase ?? 0) + (shim?.restarts ?? 0),
+      restartReasons: keptPromises((st.restartBase ?? 0) + (shim?.restarts ?? 0), endedBy),
       exitCode: status === 'exited' || status === 'errored' ? last?.exitCode : undefined,
       startedAt: shim?.runStartedAt || undefined,
       health: shim && shim.health !== 'none' ? shim.health : undefined,

@@ -11,7 +11,3 @@ export function cronValid(pattern: string): boolean {
   }
 }
 
-/** The next time (ms) pattern fires after `after`, or undefined when it never fires again. */
-export function cronNext(pattern: string, after: number): number | undefined {
-  return new Cron(pattern, { paused: true }).nextRun(new Date(after))?.getTime();
-}

@@ -14,6 +14,7 @@ import { networkMode } from './network.js';
 import { overlayDirs } from './quota.js';
 import { NET_ETC, networkEntries, ownsNetFiles } from './plan-net.js';
 import { healthEntries } from './process-plan.js';
+import { keepEntries } from './keep-plan.js';
 import { securityEntries, securityMask, writableEntries } from './security.js';
 import { compiledSeccomp, seccompFilters } from './seccomp.js';
 import { cliPath, shimPath } from './supervisor.js';
@@ -190,6 +191,7 @@ export async function buildPlan(
   if (c.limits.cpus && level === 'minimal' && !cgroups?.controllers.includes('cpu'))
     entries.push(spec('cpu_throttle_permille', Math.round(c.limits.cpus * 1000)));
   if (c.health) entries.push(...healthEntries(c.health));
+  entries.push(...keepEntries(c.keep));
   if (c.user) entries.push(spec('uid', c.user.uid), spec('gid', c.user.gid));
   if (level !== 'minimal') {
     const caps = securityMask(c);
@@ -203,6 +205,10 @@ export async function buildPlan(
   // auto-remove without a daemon: any engine call removes a container whose supervisor recorded its final
   // exit (reconcile); so that this happens at once, the supervisor's exit command is such a call (podman's
   // conmon runs one the same way). A look, not an `rm`: a foreground `run --rm` still reading holds it.
+  // a watch restart of a container that runs a copy of its files must copy them afresh, which only the
+  // engine's start does: the supervisor ends the run and runs this start, detached, as it runs exit_arg
+  if (c.keep?.watch && c.refreshApp && image.kind === 'path')
+    entries.push(...specEach('restart_arg', [process.execPath, cliPath(), '--storage', dirname(dirname(paths.dir)), 'start', row.id]));
   if (c.autoRemove) {
     const storage = dirname(dirname(paths.dir));
     entries.push(...specEach('exit_arg', [process.execPath, cliPath(), '--storage', storage, 'inspect', row.id]));

@@ -1,6 +1,7 @@
 // Launch plan of an unisolated supervised process: the same supervisor as a container, at isolation level 0.
-import type { HealthCheck, RestartPolicy } from '../config/schema.js';
+import type { HealthCheck, KeepPromises, RestartPolicy } from '../config/schema.js';
 import { spec, specEach } from './contract.js';
+import { keepEntries } from './keep-plan.js';
 
 export interface ProcessPlanInput {
   argv: string[];
@@ -15,6 +16,7 @@ export interface ProcessPlanInput {
   runBase: number;
   logMaxSize?: number;
   logMaxFiles?: number;
+  keep?: KeepPromises;
 }
 
 /** The supervisor's spec entries of a health check (a container's or a host process's). */
@@ -42,5 +44,6 @@ export function processPlanEntries(p: ProcessPlanInput): string[] {
     ...specEach('env', Object.entries(p.env).filter(([k, v]) => !k.includes('=') && !v.includes('\0')).map(([k, v]) => `${k}=${v}`)),
   ];
   if (p.health) entries.push(...healthEntries(p.health));
+  entries.push(...keepEntries(p.keep));
   return entries;
 }

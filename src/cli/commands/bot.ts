@@ -4,7 +4,6 @@ import { parsePositiveInt } from '../../config/parse.js';
 import { AdaptiveExecutor } from '../../executor/adaptive.js';
 import { action, engineFor, writeRecord } from '../context.js';
 import { humanDuration, table } from '../format.js';
-import { needsManager } from '../../executor/manager.js';
 import { botUsage, mergedLogs } from '../../executor/views.js';
 import { out } from '../output.js';
 
@@ -33,9 +32,6 @@ export function registerBot(program: Command): void {
       const ex = executor(cmd);
       const r = await ex.applyFile(file, { start: o.start, env: o.env });
       for (const n of r.applied) out(`${n}: ${r.started.includes(n) ? 'applied and running' : 'applied'}\n`);
-      const managed = r.applied.filter((n) => needsManager(ex.get(n)));
-      if (managed.length)
-        process.stderr.write(`codex32: note: watch, cron_restart, max_memory_restart and out_file/error_file of ${managed.join(', ')} are carried out by \`codex32 serve\` while it runs\n`);
       for (const f of r.failed) process.stderr.write(`codex32: ${f.name}: ${f.error}\n`);
       if (r.failed.length) process.exitCode = 125;
     }));

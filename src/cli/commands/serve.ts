@@ -55,13 +55,17 @@ export function registerStartup(program: Command): void {
     .command('startup')
     .description('write and enable a systemd unit that brings containers and bots back at boot (printed where systemd is absent)')
     .option('--serve', 'run the bot runner service at boot (it brings everything back and keeps reconciling)')
+    .option('--host <host>', 'with --serve: the address the service binds')
+    .option('--port <n>', 'with --serve: the port the service listens on')
     .option('--print', 'only print the unit')
-    .action(action(async (o: { serve?: boolean; print?: boolean }, cmd: Command) => {
+    .action(action(async (o: { serve?: boolean; print?: boolean; host?: string; port?: string }, cmd: Command) => {
       const { hasSystemd, installStartup, startupUnit, UNIT_PATH } = await import('../../executor/startup.js');
-      const opts = { bin: process.argv[1], storageDir: engineFor(cmd).settings.storageDir, serve: o.serve };
-      if (o.print) return void out(startupUnit(opts));
+      const port = o.port === undefined ? undefined : parsePositiveInt('`--port`', o.port, 65535);
+      const opts = { bin: process.argv[1], storageDir: engineFor(cmd).settings.storageDir, serve: o.serve, host: o.host, port };
+      const unit = startupUnit(opts); // refuses a bad --host or --port before anything is installed
+      if (o.print) return void out(unit);
       if (!hasSystemd()) {
-        out(startupUnit(opts));
+        out(unit);
         process.stderr.write(`codex32: systemd is not running on this host: nothing was installed. Save the unit above as ${UNIT_PATH} where systemd runs, or run \`codex32 start --all && codex32 bot restore\` from your init system at boot.\n`);
         return;
       }
