@@ -37,6 +37,13 @@ for (const [k, image, extra] of [['codex32', 'host', ''], ['dockerd', registry.i
 
 // the two servers
 const dockerd = spawnDockerd(work);
+process.on('uncaughtException', async (e) => {
+  console.error(e);
+  service.kill('SIGTERM');
+  await dockerd.stop();
+  registry.stop();
+  process.exit(1);
+});
 const { storage, env } = benchStorage('c32-bench-compose-st-', { CONTAINER_ISOLATION_LEVEL: 'standard' });
 const ourSock = join(storage, 'docker.sock');
 const service = spawn('node', [BIN, 'system', 'service', '--socket', ourSock], { env, stdio: 'ignore' });
