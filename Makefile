@@ -128,15 +128,21 @@ container-cli: build ## the CLI's help (then run: node bin/codex32 <command>)
 docs: ## where the documentation is
 	@echo "README.md, CUSTOM_CONTAINER_ENGINE.md and docs/*.md"; ls docs
 
+# containers on one user network in `make bench` (every start rewrites every member's /etc/hosts)
+USERNET_COUNT ?= 1000
+
 bench: build ## benchmarks: medians and ratios against anchors measured in the same run, then 1000 containers at scale
 	node --expose-gc bench/run.mjs
 	node bench/scale.mjs
 	node bench/network.mjs
 	node bench/images.mjs
 	node bench/dockerapi.mjs
+	node bench/compose.mjs
+	node bench/build.mjs
+	node bench/scale.mjs --user-network --count $(USERNET_COUNT)
 
-bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon)
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman docker.io
+bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon, docker-compose, a registry, buildah)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman docker.io docker-compose docker-registry buildah
 
 clean: ## remove build output, the local storage dir and test artifacts
 	rm -rf dist build coverage test-artifacts bench/results
