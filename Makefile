@@ -128,8 +128,9 @@ container-cli: build ## the CLI's help (then run: node bin/codex32 <command>)
 docs: ## where the documentation is
 	@echo "README.md, CUSTOM_CONTAINER_ENGINE.md and docs/*.md"; ls docs
 
-# containers on one user network in `make bench` (every start rewrites every member's /etc/hosts)
-USERNET_COUNT ?= 1000
+# containers on one user network in `make bench`: every start and stop rewrites every member's /etc/hosts,
+# so 1000 take over ten minutes on 2 cores under load (`node bench/scale.mjs --user-network` runs 1000)
+USERNET_COUNT ?= 200
 
 bench: build ## benchmarks: medians and ratios against anchors measured in the same run, then 1000 containers at scale
 	node --expose-gc bench/run.mjs
