@@ -30,6 +30,9 @@ writeFileSync(
 
 // the three builders, each with a private store; the base image pulled once beforehand by each
 const dockerd = spawnDockerd(work);
+const { storage, env } = benchStorage('c32-bench-build-st-', { CONTAINER_ISOLATION_LEVEL: 'standard' });
+// codex32 twice: its CLI, and the docker CLI through `codex32 system service` (a daemon beside a daemon)
+const service = spawn('node', [BIN, 'system', 'service', '--socket', join(storage, 'docker.sock')], { env, stdio: 'ignore' });
 process.on('uncaughtException', async (e) => {
   console.error(e);
   service.kill('SIGTERM');
@@ -37,9 +40,6 @@ process.on('uncaughtException', async (e) => {
   registry.stop();
   process.exit(1);
 });
-const { storage, env } = benchStorage('c32-bench-build-st-', { CONTAINER_ISOLATION_LEVEL: 'standard' });
-// codex32 twice: its CLI, and the docker CLI through `codex32 system service` (a daemon beside a daemon)
-const service = spawn('node', [BIN, 'system', 'service', '--socket', join(storage, 'docker.sock')], { env, stdio: 'ignore' });
 const aenv = { ...process.env, DOCKER_HOST: `unix://${join(storage, 'docker.sock')}`, DOCKER_CONFIG: join(work, 'cfg'), DOCKER_BUILDKIT: '0' };
 const denv = { ...process.env, DOCKER_HOST: `unix://${dockerd.sock}`, DOCKER_CONFIG: join(work, 'cfg'), DOCKER_BUILDKIT: '0' };
 const PODMAN = ['podman', '--root', join(work, 'proot'), '--runroot', join(work, 'prun'), '--storage-driver', 'vfs', '--runtime', 'runc'];

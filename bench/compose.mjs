@@ -37,6 +37,9 @@ for (const [k, image, extra] of [['codex32', 'host', ''], ['dockerd', registry.i
 
 // the two servers
 const dockerd = spawnDockerd(work);
+const { storage, env } = benchStorage('c32-bench-compose-st-', { CONTAINER_ISOLATION_LEVEL: 'standard' });
+const ourSock = join(storage, 'docker.sock');
+const service = spawn('node', [BIN, 'system', 'service', '--socket', ourSock], { env, stdio: 'ignore' });
 process.on('uncaughtException', async (e) => {
   console.error(e);
   service.kill('SIGTERM');
@@ -44,9 +47,6 @@ process.on('uncaughtException', async (e) => {
   registry.stop();
   process.exit(1);
 });
-const { storage, env } = benchStorage('c32-bench-compose-st-', { CONTAINER_ISOLATION_LEVEL: 'standard' });
-const ourSock = join(storage, 'docker.sock');
-const service = spawn('node', [BIN, 'system', 'service', '--socket', ourSock], { env, stdio: 'ignore' });
 const hosts = { codex32: `unix://${ourSock}`, dockerd: `unix://${dockerd.sock}` };
 const denv = (k) => ({ ...process.env, DOCKER_HOST: hosts[k], DOCKER_CONFIG: join(work, 'cfg') });
 const docker = (k, args) => spawnSync(DOCKER, args, { env: denv(k), encoding: 'utf8' });
