@@ -128,6 +128,10 @@ container-cli: build ## the CLI's help (then run: node bin/codex32 <command>)
 docs: ## where the documentation is
 	@echo "README.md, CUSTOM_CONTAINER_ENGINE.md and docs/*.md"; ls docs
 
+# containers on one user network in `make bench`: every start and stop rewrites every member's /etc/hosts,
+# so 1000 take over ten minutes on 2 cores under load (`node bench/scale.mjs --user-network` runs 1000)
+USERNET_COUNT ?= 200
+
 bench: build ## benchmarks: medians and ratios against anchors measured in the same run, then 1000 containers at scale
 	node --expose-gc bench/run.mjs
 	node bench/scale.mjs
@@ -138,9 +142,12 @@ bench: build ## benchmarks: medians and ratios against anchors measured in the s
 	node bench/eventloop.mjs
 	node bench/cluster.mjs
 	node bench/tenants.mjs
+	node bench/compose.mjs
+	node bench/build.mjs
+	node bench/scale.mjs --user-network --count $(USERNET_COUNT)
 
-bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon, pm2)
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman docker.io
+bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon, docker-compose, a registry, buildah, pm2)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runc podman docker.io docker-compose docker-registry buildah
 	command -v pm2 >/dev/null || npm install -g pm2
 
 clean: ## remove build output, the local storage dir and test artifacts

@@ -78,6 +78,7 @@
 
 /* files of the run directory (written to NAME.tmp and renamed when marked atomic) */
 #define RUN_SPEC "spec" /* engine: NUL-terminated KEY=VALUE entries, the contract entry first */
+#define RUN_RESTART_POLICY "restart-policy" /* engine, atomic: POLICY MAX\n */
 #define RUN_STOP_REQUEST "stop-request" /* engine, atomic: SIGNAL GRACE_MS REASON [main|group] */
 #define RUN_STATE "state" /* supervisor, atomic: PHASE PID STARTTIME RUN RESTARTS HEALTH STREAK STARTED_MS\n */
 #define RUN_EXITS "exits" /* supervisor: RUN STARTED_MS FINISHED_MS CODE SIGNAL OOM REASON\n per run, appended in one write */

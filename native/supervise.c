@@ -95,14 +95,33 @@ static int under_limit(long long max) {
   return 1;
 }
 
+/* a policy update gave the running container (RUNDIR/restart-policy, "POLICY MAX"): it replaces the spec's.
+ * Read at each exit, so an update takes effect without a signal and survives nothing but this run. */
+static void read_restart_update(char buf[32], const char **pol, long long *max) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/" RUN_RESTART_POLICY, rundir);
+  char *s = read_file(path, NULL);
+  if (!s) return; /* none given: the spec's policy */
+  long long m;
+  if (sscanf(s, "%31s %lld", buf, &m) == 2 && m >= 0) {
+    *pol = buf;
+    *max = m;
+  } else {
+    fprintf(stderr, "codex32-shim: ignoring a malformed %s: %s\n", RUN_RESTART_POLICY, s);
+  }
+  free(s);
+}
+
 static int restart_wanted(int code, int sig) {
   if (stopping) return 0;
   if (force_restart) {
     force_restart = 0;
     return 1;
   }
+  char updated[32];
   const char *pol = spec_get(SPEC_RESTART);
   long long max = spec_num(SPEC_RESTART_MAX, 0);
+  read_restart_update(updated, &pol, &max);
   if (!pol || strcmp(pol, "no") == 0) return 0;
   if (strcmp(pol, "on-failure") == 0) {
     if (code == 0 && sig == 0) return 0;

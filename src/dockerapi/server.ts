@@ -1,7 +1,7 @@
 // The Docker Engine API (v1.43 subset) on a unix socket: routing, versions, bodies and hijacked streams.
 // Node's http is used directly, not fastify: attach and exec need the raw socket with the HTTP parser
 // detached (Node's 'upgrade' event), and every other route is one engine call.
-import { chmodSync, existsSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, rmSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -127,12 +127,16 @@ function headers(res: ServerResponse): void {
   res.setHeader('Ostype', 'linux');
 }
 
+// CODEX32_API_TRACE=FILE appends each request's handler time (ms, method, URL) to FILE: where a client's time goes.
+const TRACE = process.env.CODEX32_API_TRACE;
+
 /** Serve the API for engine on the unix socket at path (mode 0660: whoever can write it is root). */
 export async function serveDockerApi(engine: ContainerEngine, path: string): Promise<{ close(): Promise<void> }> {
   await replaceStaleSocket(path);
   const handle = async (raw: IncomingMessage, res: ServerResponse | undefined, socket?: Duplex, head?: Buffer) => {
     const named: Named = {};
     let stream: Output | undefined;
+    const t0 = TRACE ? performance.now() : 0;
     try {
       const r = route(raw.method ?? 'GET', raw.url ?? '/');
       let body: Buffer | undefined;
@@ -155,6 +159,8 @@ export async function serveDockerApi(engine: ContainerEngine, path: string): Pro
       if (socket && !stream) socket.end(rawError(err, named));
       else if (stream) stream.end();
       else if (res) sendError(res, err, named);
+    } finally {
+      if (TRACE) appendFileSync(TRACE, `${(performance.now() - t0).toFixed(1)} ${raw.method} ${raw.url}\n`);
     }
   };
   const server = http.createServer({ maxHeaderSize: 1 << 20 }, (req, res) => void handle(req, res));

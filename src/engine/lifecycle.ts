@@ -136,7 +136,8 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
 /** Make the cgroups and directories one run needs (a strict container's owned by its range from idBase); returns the cgroup set. */
 async function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths, idBase = STRICT_ID_BASE) {
   // the exits file is kept: it is the container's whole exit history, which system repair reads back
-  for (const f of [paths.state, paths.stopRequest, paths.spec, `${paths.dir}/${RUN_FILES.events}`, `${paths.dir}/${RUN_FILES.health}`, `${paths.dir}/${RUN_FILES.cronTimes}`]) rmSync(f, { force: true });
+  // a restart-policy update of the last run is in the config now, so in the spec this start writes
+  for (const f of [paths.state, paths.stopRequest, paths.spec, ...[RUN_FILES.events, RUN_FILES.health, RUN_FILES.cronTimes, RUN_FILES.restartPolicy].map((n) => `${paths.dir}/${n}`)]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
   const cgroups = withBlkio(createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup)), row);

@@ -1,9 +1,12 @@
-// docker update: new resource limits (and restart policy) written to a running container's cgroups and
-// recorded in its config, so the next start keeps them.
+// docker update: new resource limits written to a running container's cgroups, a new restart policy handed
+// to its running supervisor, both recorded in its config so the next start keeps them.
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ResourceLimitsSchema, type RestartPolicy } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { applyLiveWrites, LIMIT_FLAGS, planLiveWrites, type LiveLimits } from '../runtime/cgroup-update.js';
 import { checkCgroupLimits } from '../runtime/cgroups.js';
+import { RUN_FILES } from '../runtime/contract.js';
 import { probeHost } from '../runtime/probe.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { isActive } from './status.js';
@@ -11,6 +14,13 @@ import { isActive } from './status.js';
 /** What update may change: limits (0 or -1 lifts cpus and pids) and the restart policy. */
 export interface UpdateOptions extends LiveLimits {
   restart?: Pick<RestartPolicy, 'name' | 'maxRetries'>;
+}
+
+/** The restart policy file of a running container's supervisor, written whole (NAME.tmp, then renamed). */
+function writeRestartPolicy(runDir: string, r: Pick<RestartPolicy, 'name' | 'maxRetries'>): void {
+  const file = join(runDir, RUN_FILES.restartPolicy);
+  writeFileSync(`${file}.tmp`, `${r.name} ${r.maxRetries}\n`);
+  renameSync(`${file}.tmp`, file);
 }
 
 /** docker's own refusals of a memory and swap pair. */
@@ -40,8 +50,8 @@ export function updateContainer(core: EngineCore, ref: string, want: UpdateOptio
     throw new EngineError('INVALID_CONFIG', `Invalid ${LIMIT_FLAGS[key] ?? key}: ${issue.message}`, { context: { flag: LIMIT_FLAGS[key] ?? key } });
   }
   const live = isActive(row.status);
-  if (live && want.restart && (want.restart.name !== row.config.restart.name || want.restart.maxRetries !== row.config.restart.maxRetries))
-    throw new EngineError('INVALID_STATE', `Cannot change --restart of running container ${row.name}: its supervisor holds the policy it was started with. Stop it, update, and start it again.`, {
+  if (want.restart && want.restart.name !== 'no' && row.config.autoRemove)
+    throw new EngineError('INVALID_CONFIG', 'Restart policy cannot be updated because AutoRemove is enabled for the container. Run it again without --rm to give it a restart policy.', {
       context: { container: row.name, flag: '--restart' },
     });
   checkCgroupLimits(row.config.isolation, parsed.data, probeHost().cgroup);
@@ -52,6 +62,8 @@ export function updateContainer(core: EngineCore, ref: string, want: UpdateOptio
     const cur = core.store.getContainer(row.id)!;
     const restart = want.restart ? { ...cur.config.restart, ...want.restart } : cur.config.restart;
     core.store.updateConfig(cur.id, { ...cur.config, limits: parsed.data, restart });
+    // the running supervisor reads this at the container's next exit in place of its spec's policy
+    if (want.restart && isActive(cur.status)) writeRestartPolicy(core.paths(cur.id).dir, restart);
     recordEvent(core.store, 'update', cur, Object.fromEntries(Object.entries({ ...given, restart: want.restart?.name }).filter(([, v]) => v !== undefined)));
   });
 }

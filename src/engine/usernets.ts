@@ -2,18 +2,16 @@
 // and, whenever a member comes or goes, each network's address set and its members' /etc/hosts made
 // true again. Names resolve through /etc/hosts, which libc and every language's resolver read first
 // (docs/network.md); the file is rewritten in place, so the bind inside the container sees it.
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import type { NetworkAttachment } from '../config/schema.js';
 import { NAME_RE } from '../config/schema.js';
 import { EngineError, fieldError } from '../errors.js';
 import { randomBytes } from '../lazy.js';
 import { networkAddress, networkMode } from '../runtime/network.js';
-import { hostsFile } from '../runtime/netfiles.js';
 import { SUBNET } from '../runtime/nftables.js';
 import { applyMembership, dropNetworkSet, overlaps, parseSubnet } from '../runtime/usernet.js';
 import type { ContainerRow, ContainerStatus, NetworkRow } from '../state/types.js';
 import type { EngineCore } from './core.js';
+import { writeMembersHosts } from './hostsfiles.js';
 
 /** Names docker gives its own networks (and codex32's modes): never a user network's. */
 export const PREDEFINED = ['bridge', 'host', 'none', 'default', 'private'];
@@ -203,7 +201,7 @@ export async function syncNetworks(core: EngineCore, leaving: { ids?: string[]; 
   let plan = membershipPlan(core, leaving);
   for (let round = 0; round < 10; round++) {
     if (plan.apply) await applyMembership(plan.members, plan.closed, plan.open);
-    for (const r of plan.live) await writeHosts(core, r, plan.live, plan.addr);
+    await writeMembersHosts(core, plan.live, plan.addr);
     const again = membershipPlan(core, leaving);
     if (again.key === plan.key) return;
     plan = again;
@@ -226,23 +224,4 @@ function membershipPlan(core: EngineCore, leaving: { ids?: string[]; addresses?:
     const key = JSON.stringify([members, closed, open, hosts, [...addr]]);
     return { apply: nets.length > 0 || open.length > 0, members, closed, open, live, addr, key };
   });
-}
-
-/** One container's /etc/hosts: its own lines, then every other member of its networks by name, alias and short id. */
-async function writeHosts(core: EngineCore, row: ContainerRow, live: ContainerRow[], addr: Map<string, string | undefined>): Promise<void> {
-  const file = `${core.paths(row.id).etc}/hosts`;
-  if (!existsSync(file)) return;
-  const mine = new Set(row.config.networks.map((a) => a.name));
-  const peers = live.flatMap((p) => {
-    if (p.id === row.id) return [];
-    const shared = p.config.networks.filter((a) => mine.has(a.name));
-    if (!shared.length) return [];
-    const linked = (row.config.links ?? []).filter((l) => l.name === p.name).map((l) => l.alias);
-    const names = [...new Set([p.name, ...shared.flatMap((a) => a.aliases), ...linked, p.id.slice(0, 12)])];
-    return [{ ip: addr.get(p.id)!, host: names.join(' ') }];
-  });
-  const own = row.config.networks.flatMap((a) => a.aliases).filter((a) => a !== row.config.hostname);
-  const extra = [...(row.config.addHosts ?? []), ...peers];
-  const text = hostsFile([row.config.hostname ?? row.name, ...new Set(own)].join(' '), addr.get(row.id), extra);
-  await writeFile(file, text); // in place: the container's /etc/hosts is a bind of this very file
 }
