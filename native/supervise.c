@@ -314,6 +314,7 @@ static int on_signals(struct loop *l) {
     while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
       if (p == health_pid) on_health_exit(l, st);
       else if (p == child_pid && on_main_exit(l, st) == LOOP_DONE) return LOOP_DONE;
+      else if (keep_reaped(p, st)) continue;
       /* any other pid is an orphan we adopted as subreaper */
     }
   }
