@@ -35,7 +35,7 @@ static int cron_recheck; /* the cron timer is armed only to look for more times,
 static char **cron_refill; /* the engine's command that writes more times (cron_refill_arg) */
 static long long cron_low; /* at or below this many times left, the refill runs */
 static long long refill_at; /* when the last refill was launched; 0 once the times left are above cron_low */
-static pid_t refill_pid;
+pid_t refill_pid;
 
 static int timer(int clock) {
   int fd = timerfd_create(clock, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -237,7 +237,7 @@ static long long tree_rss(void) {
   }
   long long total = 0;
   for (size_t i = 0; i < n && i < 100000; i++) {
-    if (v[i] == health_pid) continue;
+    if (v[i] == health_pid || v[i] == refill_pid) continue; /* the supervisor's own helpers */
     total += rss_of(v[i]);
     (void)push_children(v[i], &v, &n, &cap);
   }

@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <sys/types.h>
 
+/* the running cron refill (cron_refill_arg), 0 when none: the supervisor's helper, not the container's */
+extern pid_t refill_pid;
 /* read the spec's memory_restart_bytes, cron_at_ms and watch_* entries; open their timers and watches */
 void keep_init(void);
 /* add the descriptors to poll to p (at most max); returns how many */

@@ -249,8 +249,9 @@ static int on_main_exit(struct loop *l, int st) {
   kill_container();
   drain_streams();
   attach_run_ended();
-  while (waitpid(-1, NULL, WNOHANG) > 0) {
-  }
+  int est;
+  pid_t ep;
+  while ((ep = waitpid(-1, &est, WNOHANG)) > 0) (void)keep_reaped(ep, est); /* the refill's status is kept */
   int oom = oom_count() > l->oom_before;
   /* a restart the supervisor asked for (unhealthy, memory, cron, watch) is recorded with its reason */
   int forced = force_restart && !stopping;

@@ -105,7 +105,7 @@ export function refillCronTimes(runDir: string, pattern: string, count = cronBat
   try {
     new Cron(pattern, { paused: true });
   } catch (err) {
-    throw new EngineError('INVALID_CONFIG', `Invalid cron pattern \`${pattern}\`: ${(err as Error).message.replace(/\.+$/, "")}. Give a pattern such as "0 3 * * *".`, { cause: err });
+    throw new EngineError('INVALID_CONFIG', `Invalid cron pattern \`${pattern}\`: ${(err as Error).message.replace(/\.+$/, '')}. Give a pattern such as "0 3 * * *".`, { cause: err });
   }
   writeCronTimes(runDir, pattern, now, count);
   return count;
