@@ -1,7 +1,7 @@
 // Every promise a bot file makes is kept by the bot's own supervisor, with no other codex32 process
 // running: no `serve`, no bot manager, no CLI. The bots are applied, then only their run directories
 // (what the supervisor records) and the files it writes are read.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -110,6 +110,30 @@ describe('bot promises kept by the supervisor alone', () => {
     const events = existsSync(join(run, RUN_FILES.events)) ? readFileSync(join(run, RUN_FILES.events), 'utf8') : '';
     expect(events).not.toMatch(/refill-failed|refill-retry/);
     await ex.remove('cron-fill');
+  });
+
+  it('backs off from a cron refill that fails, and says why in the run directory', async () => {
+    const dir = appDir();
+    process.env.CODEX32_CRON_BATCH = '5';
+    try {
+      await ex.apply([bot('cron-fail', dir, { deployment: { cron_restart: '*/1 * * * * *' } })]);
+    } finally {
+      delete process.env.CODEX32_CRON_BATCH;
+    }
+    const run = engine.processes.dir('cron-fail');
+    // a directory where the refill renames its file: every refill fails
+    rmSync(join(run, RUN_FILES.cronTimes), { force: true });
+    mkdirSync(join(run, RUN_FILES.cronTimes));
+    const events = () => (existsSync(join(run, RUN_FILES.events)) ? readFileSync(join(run, RUN_FILES.events), 'utf8') : '');
+    await until(() => /cron no-more-times/.test(events()), 60_000, 200);
+    await sleep(4000);
+    // one refill, its failure recorded with the command's own error; no second one while it backs off
+    expect(events().match(/cron refill-failed:125/g)).toHaveLength(1);
+    expect(events()).not.toMatch(/refill-retry/);
+    expect(readFileSync(join(run, RUN_FILES.shimErr), 'utf8')).toMatch(/codex32: .*cron-times/);
+    expect(withReason('cron-fail', 'cron-restart').length).toBeLessThanOrEqual(5);
+    rmSync(join(run, RUN_FILES.cronTimes), { recursive: true });
+    await ex.remove('cron-fail');
   });
 
   it('refuses a cron refill into no run directory, or of a bad pattern, and writes nothing', () => {
