@@ -17,6 +17,7 @@
 
 #include "contract.h"
 #include "health.h"
+#include "keep.h"
 #include "record.h"
 #include "spec.h"
 #include "util.h"
@@ -101,7 +102,7 @@ int collect_descendants(pid_t **out, unsigned long long *ticks) {
     int pp = t.parent[i];
     for (int depth = 0; pp > 1 && depth < 64; depth++) {
       if (pp == self) {
-        if (t.pid[i] == health_pid) break;
+        if (t.pid[i] == health_pid || t.pid[i] == refill_pid) break; /* the supervisor's own helpers */
         (*out)[found++] = t.pid[i];
         unsigned long long tk = 0;
         if (ticks && proc_ppid_ticks(t.pid[i], NULL, &tk)) *ticks += tk;

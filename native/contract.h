@@ -67,6 +67,8 @@
 #define SPEC_MEMORY_RESTART_BYTES "memory_restart_bytes" /* number: a graceful restart (stop signal, stop timeout, start) when the container's memory passes this: the memory cgroup's anon/rss, else the RSS of the process tree; 0 never */
 #define SPEC_MEMORY_CHECK_MS "memory_check_ms" /* number: how often memory_restart_bytes is checked */
 #define SPEC_CRON_AT_MS "cron_at_ms" /* number; repeated: a graceful restart at this time (ms since the epoch), ascending; the engine computes them from the cron pattern (RUNDIR/cron-times, when newer, carries more) */
+#define SPEC_CRON_REFILL_ARG "cron_refill_arg" /* string; repeated: the engine's command that writes the next cron times to RUNDIR/cron-times, one entry per argument: run detached when no more than cron_refill_low times are left (at most once per five minutes while it brings none), its stderr to shim.err */
+#define SPEC_CRON_REFILL_LOW "cron_refill_low" /* number: the low-water mark of cron_refill_arg: the times left (cron_at_ms and RUNDIR/cron-times) at or below which the supervisor asks for more */
 #define SPEC_WATCH_PATH "watch_path" /* path; repeated: a file or directory (watched with its subdirectories) whose change restarts the container gracefully */
 #define SPEC_WATCH_BASE "watch_base" /* path: the directory watch_ignore globs are relative to */
 #define SPEC_WATCH_IGNORE "watch_ignore" /* string; repeated: a glob (fnmatch(3), `*` crossing `/`) of paths under watch_base whose change is ignored */

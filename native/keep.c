@@ -1,18 +1,22 @@
 /* keep: the restarts a bot file promises, carried out by the supervisor with no other process running.
  * memory: checked every memory_check_ms; cron: the engine computes the times from the pattern (the one
- * cron parser stays in TypeScript) and hands them over in the spec, and more in RUNDIR/cron-times when it
- * looks at the container later; watch: inotify (fswatch.c), the restart after watch_delay_ms of quiet. */
+ * cron parser stays in TypeScript) and hands them over in the spec; when few are left the supervisor runs
+ * the engine's refill command (cron_refill_arg), which writes more to RUNDIR/cron-times; watch: inotify
+ * (fswatch.c), the restart after watch_delay_ms of quiet. */
 #define _GNU_SOURCE
 #include "keep.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -28,6 +32,10 @@ static int mem_t = -1, cron_t = -1, watch_fd = -1, watch_t = -1;
 static long long watch_delay;
 static char **cron_spec; /* the spec's cron_at_ms values */
 static int cron_recheck; /* the cron timer is armed only to look for more times, not to restart */
+static char **cron_refill; /* the engine's command that writes more times (cron_refill_arg) */
+static long long cron_low; /* at or below this many times left, the refill runs */
+static long long refill_at; /* when the last refill was launched; 0 once the times left are above cron_low */
+pid_t refill_pid;
 
 static int timer(int clock) {
   int fd = timerfd_create(clock, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -35,43 +43,95 @@ static int timer(int clock) {
   return fd;
 }
 
-/* the first time after now in the spec's list or in RUNDIR/cron-times, whichever is sooner; 0 when none */
-static long long next_cron(long long now) {
-  long long best = 0;
-  for (char **v = cron_spec; *v; v++) {
+/* the times of list v (ascending, "MS" entries) after now: how many, and the first one (0: none) */
+static long long after_now(char **v, long long now, long long *first) {
+  long long n = 0;
+  *first = 0;
+  for (; *v; v++) {
     long long t = strtoll(*v, NULL, 10);
-    if (t > now) {
-      best = t;
-      break;
-    }
+    if (t > now && !n++) *first = t;
   }
+  return n;
+}
+
+/* the first time after now in the spec's list or in RUNDIR/cron-times, whichever is sooner (0 when
+   none); *left: how many are left in the longer of the two (both come from the one pattern) */
+static long long next_cron(long long now, long long *left) {
+  long long best, fbest = 0, fleft = 0;
+  *left = after_now(cron_spec, now, &best);
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/" RUN_CRON_TIMES, rundir);
   char *s = read_file(path, NULL);
   for (char *p = s, *end; p && *p; p = end) {
     long long t = strtoll(p, &end, 10);
     if (end == p) break;
-    if (t > now) {
-      if (!best || t < best) best = t;
-      break;
-    }
+    if (t > now && !fleft++) fbest = t;
     while (*end == '\n') end++;
   }
   free(s);
+  if (fleft > *left) *left = fleft;
+  if (fbest && (!best || fbest < best)) best = fbest;
   return best;
 }
 
 #define CRON_RECHECK_MS 60000 /* with no time left, RUNDIR/cron-times is looked at again this often */
+#define CRON_REFILL_RETRY_MS 300000 /* a refill that brought no times is run again after this */
+#define CRON_REFILL_WAIT_MS 30000 /* while a refill may still be running, with none left, look each second */
+
+/* run the engine's refill command detached (its own session, stdin and stdout /dev/null, stderr the
+   supervisor's own, RUNDIR/shim.err, where its error is said); a relaunch is recorded as one */
+static void refill_launch(long long now) {
+  if (refill_at) {
+    shim_event("cron", "refill-retry");
+    fprintf(stderr, "codex32-shim: the cron refill launched %llds ago brought no times: running it again\n", (now - refill_at) / 1000);
+  }
+  refill_at = now;
+  pid_t p = fork();
+  if (p < 0) {
+    fprintf(stderr, "codex32-shim: fork for the cron refill: %s\n", strerror(errno));
+    shim_event("cron", "refill-failed");
+    return;
+  }
+  if (p == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    int null = open("/dev/null", O_RDWR);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) < 0 || setsid() < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0) {
+      fprintf(stderr, "codex32-shim: prepare the cron refill: %s\n", strerror(errno));
+      _exit(126);
+    }
+    close_fds_from(3);
+    execv(cron_refill[0], cron_refill);
+    fprintf(stderr, "codex32-shim: exec the cron refill %s: %s\n", cron_refill[0], strerror(errno));
+    _exit(127);
+  }
+  refill_pid = p;
+}
 
 /* arm the cron timer at the next time (absolute, on the real-time clock: a clock change or a suspend
-   does not move it); with none left, say so once as an event and look for more times every minute */
+   does not move it); with none left, say so once as an event and look for more times every minute
+   (each second while a refill may still bring them); with few left, ask the engine for more */
 static void arm_cron(void) {
-  long long now = now_ms(), at = next_cron(now);
+  long long now = now_ms(), left, at = next_cron(now, &left);
+  if (left > cron_low) refill_at = 0;
+  else if (cron_refill[0] && (!refill_at || now - refill_at >= CRON_REFILL_RETRY_MS)) refill_launch(now);
   if (!at && !cron_recheck) shim_event("cron", "no-more-times");
   cron_recheck = !at;
-  if (!at) at = now + CRON_RECHECK_MS;
+  if (!at) at = now + (refill_at && now - refill_at < CRON_REFILL_WAIT_MS ? 1000 : CRON_RECHECK_MS);
   struct itimerspec its = {{0, 0}, {at / 1000, (at % 1000) * 1000000}};
   if (timerfd_settime(cron_t, TFD_TIMER_ABSTIME, &its, NULL) < 0) die("arm the cron timer");
+}
+
+int keep_reaped(pid_t pid, int status) {
+  if (!pid || pid != refill_pid) return 0;
+  refill_pid = 0;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    char v[32];
+    snprintf(v, sizeof v, "refill-failed:%d", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    shim_event("cron", v);
+  }
+  if (cron_recheck) arm_cron(); /* the list ran out meanwhile: the new times, at once */
+  return 1;
 }
 
 void keep_init(void) {
@@ -84,6 +144,8 @@ void keep_init(void) {
     if (timerfd_settime(mem_t, 0, &its, NULL) < 0) die("arm the memory check");
   }
   cron_spec = spec_all(SPEC_CRON_AT_MS);
+  cron_refill = spec_all(SPEC_CRON_REFILL_ARG);
+  cron_low = spec_num(SPEC_CRON_REFILL_LOW, 256);
   if (cron_spec[0]) {
     cron_t = timer(CLOCK_REALTIME);
     arm_cron();
@@ -175,7 +237,7 @@ static long long tree_rss(void) {
   }
   long long total = 0;
   for (size_t i = 0; i < n && i < 100000; i++) {
-    if (v[i] == health_pid) continue;
+    if (v[i] == health_pid || v[i] == refill_pid) continue; /* the supervisor's own helpers */
     total += rss_of(v[i]);
     (void)push_children(v[i], &v, &n, &cap);
   }

@@ -249,8 +249,9 @@ static int on_main_exit(struct loop *l, int st) {
   kill_container();
   drain_streams();
   attach_run_ended();
-  while (waitpid(-1, NULL, WNOHANG) > 0) {
-  }
+  int est;
+  pid_t ep;
+  while ((ep = waitpid(-1, &est, WNOHANG)) > 0) (void)keep_reaped(ep, est); /* the refill's status is kept */
   int oom = oom_count() > l->oom_before;
   /* a restart the supervisor asked for (unhealthy, memory, cron, watch) is recorded with its reason */
   int forced = force_restart && !stopping;
@@ -314,6 +315,7 @@ static int on_signals(struct loop *l) {
     while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
       if (p == health_pid) on_health_exit(l, st);
       else if (p == child_pid && on_main_exit(l, st) == LOOP_DONE) return LOOP_DONE;
+      else if (keep_reaped(p, st)) continue;
       /* any other pid is an orphan we adopted as subreaper */
     }
   }

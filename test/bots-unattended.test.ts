@@ -1,12 +1,13 @@
 // Every promise a bot file makes is kept by the bot's own supervisor, with no other codex32 process
 // running: no `serve`, no bot manager, no CLI. The bots are applied, then only their run directories
 // (what the supervisor records) and the files it writes are read.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dayjsToStrftime, fnmatchGlobs } from '../src/executor/keep.js';
-import { cronTimes } from '../src/runtime/keep-plan.js';
+import { cronTimes, refillCronTimes } from '../src/runtime/keep-plan.js';
+import { RUN_FILES } from '../src/runtime/contract.js';
 import { readExits } from '../src/runtime/supervisor.js';
 import type { RunRecord } from '../src/state/types.js';
 import { botSandbox, missing, ROOT, sleep, until } from './helpers.js';
@@ -87,6 +88,61 @@ describe('bot promises kept by the supervisor alone', () => {
     expect(more.every((t, i) => i === 0 || t - more[i - 1] === 2000)).toBe(true);
     await ex.remove('cron');
     expect(cronTimes('0 3 * * *', Date.UTC(2026, 0, 1), 3).map((t) => new Date(t).getHours())).toEqual([3, 3, 3]);
+  });
+
+  it('asks the engine for more cron times by itself: past its first batch with nothing else running', async () => {
+    const dir = appDir();
+    process.env.CODEX32_CRON_BATCH = '5'; // five times handed over, more asked for when two are left
+    try {
+      await ex.apply([bot('cron-fill', dir, { deployment: { cron_restart: '*/1 * * * * *' } })]);
+    } finally {
+      delete process.env.CODEX32_CRON_BATCH;
+    }
+    const run = engine.processes.dir('cron-fill');
+    const spec = readFileSync(join(run, RUN_FILES.spec), 'utf8').split('\0');
+    expect(spec.filter((e) => e.startsWith('cron_at_ms='))).toHaveLength(5);
+    // from here only files are read: the supervisor runs the refill itself, again and again
+    const hits = await until(() => { const h = withReason('cron-fill', 'cron-restart'); return h.length >= 12 ? h : undefined; }, 120_000, 200);
+    expect(hits.length).toBeGreaterThanOrEqual(12);
+    const times = readFileSync(join(run, RUN_FILES.cronTimes), 'utf8').trim().split('\n').map(Number);
+    expect(times).toHaveLength(5);
+    expect(times.every((t, i) => i === 0 || t - times[i - 1] === 1000)).toBe(true);
+    const events = existsSync(join(run, RUN_FILES.events)) ? readFileSync(join(run, RUN_FILES.events), 'utf8') : '';
+    expect(events).not.toMatch(/refill-failed|refill-retry/);
+    await ex.remove('cron-fill');
+  });
+
+  it('backs off from a cron refill that fails, and says why in the run directory', async () => {
+    const dir = appDir();
+    process.env.CODEX32_CRON_BATCH = '5';
+    try {
+      await ex.apply([bot('cron-fail', dir, { deployment: { cron_restart: '*/1 * * * * *' } })]);
+    } finally {
+      delete process.env.CODEX32_CRON_BATCH;
+    }
+    const run = engine.processes.dir('cron-fail');
+    // a directory where the refill renames its file: every refill fails
+    rmSync(join(run, RUN_FILES.cronTimes), { force: true });
+    mkdirSync(join(run, RUN_FILES.cronTimes));
+    const events = () => (existsSync(join(run, RUN_FILES.events)) ? readFileSync(join(run, RUN_FILES.events), 'utf8') : '');
+    await until(() => /cron no-more-times/.test(events()), 60_000, 200);
+    await sleep(4000);
+    // one refill, its failure recorded with the command's own error; no second one while it backs off
+    expect(events().match(/cron refill-failed:125/g)).toHaveLength(1);
+    expect(events()).not.toMatch(/refill-retry/);
+    expect(readFileSync(join(run, RUN_FILES.shimErr), 'utf8')).toMatch(/codex32: .*cron-times/);
+    expect(withReason('cron-fail', 'cron-restart').length).toBeLessThanOrEqual(5);
+    rmSync(join(run, RUN_FILES.cronTimes), { recursive: true });
+    await ex.remove('cron-fail');
+  });
+
+  it('refuses a cron refill into no run directory, or of a bad pattern, and writes nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'c32-refill-'));
+    expect(() => refillCronTimes(join(dir, 'gone'), '* * * * *')).toThrow(/No run directory/);
+    expect(() => refillCronTimes(dir, 'every day')).toThrow(/Invalid cron pattern/);
+    expect(existsSync(join(dir, RUN_FILES.cronTimes))).toBe(false);
+    expect(refillCronTimes(dir, '0 3 * * *', 3)).toBe(3);
+    expect(readFileSync(join(dir, RUN_FILES.cronTimes), 'utf8').trim().split('\n')).toHaveLength(3);
   });
 
   it('restarts on a change of a watched file, not of an ignored one', async () => {

@@ -74,7 +74,7 @@ export class SupervisedProcesses {
     const health = cfg.health && HealthCheckSchema.parse(cfg.health);
     const entries = processPlanEntries({
       argv, cwd: home, env, log: join(dir, RUN_FILES.log), restart: cfg.restart, health, runBase: readExits(dir).at(-1)?.run ?? 0,
-      stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout, logMaxSize: cfg.logMaxSize, logMaxFiles: cfg.logMaxFiles, keep: cfg.keep,
+      stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout, logMaxSize: cfg.logMaxSize, logMaxFiles: cfg.logMaxFiles, keep: cfg.keep, runDir: dir,
     });
     for (const f of [RUN_FILES.state, RUN_FILES.stopRequest, RUN_FILES.events, RUN_FILES.health, RUN_FILES.cronTimes, RUN_FILES.restartPolicy]) rmSync(join(dir, f), { force: true });
     writeFileSync(join(dir, RUN_FILES.spec), encodeSpecEntries(entries), { mode: 0o600 });

@@ -191,7 +191,7 @@ export async function buildPlan(
   if (c.limits.cpus && level === 'minimal' && !cgroups?.controllers.includes('cpu'))
     entries.push(spec('cpu_throttle_permille', Math.round(c.limits.cpus * 1000)));
   if (c.health) entries.push(...healthEntries(c.health));
-  entries.push(...keepEntries(c.keep));
+  entries.push(...keepEntries(c.keep, paths.dir));
   if (c.user) entries.push(spec('uid', c.user.uid), spec('gid', c.user.gid));
   if (level !== 'minimal') {
     const caps = securityMask(c);

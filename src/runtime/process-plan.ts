@@ -17,6 +17,8 @@ export interface ProcessPlanInput {
   logMaxSize?: number;
   logMaxFiles?: number;
   keep?: KeepPromises;
+  /** the supervisor's run directory, where its cron refill writes more times */
+  runDir?: string;
 }
 
 /** The supervisor's spec entries of a health check (a container's or a host process's). */
@@ -44,6 +46,6 @@ export function processPlanEntries(p: ProcessPlanInput): string[] {
     ...specEach('env', Object.entries(p.env).filter(([k, v]) => !k.includes('=') && !v.includes('\0')).map(([k, v]) => `${k}=${v}`)),
   ];
   if (p.health) entries.push(...healthEntries(p.health));
-  entries.push(...keepEntries(p.keep));
+  entries.push(...keepEntries(p.keep, p.runDir));
   return entries;
 }

@@ -6,6 +6,7 @@ import { action, engineFor, writeRecord } from '../context.js';
 import { humanDuration, table } from '../format.js';
 import { botUsage, mergedLogs } from '../../executor/views.js';
 import { out } from '../output.js';
+import { refillCronTimes } from '../../runtime/keep-plan.js';
 
 const size = (n: number) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)}GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)}MiB` : `${(n / 1024).toFixed(0)}KiB`);
 
@@ -113,6 +114,17 @@ export function registerBot(program: Command): void {
     .description('bring back bots that should run and do not (what serve does at start; the boot unit runs it)')
     .action(action(async (_o: object, cmd: Command) => {
       for (const n of await executor(cmd).restore({ initial: true })) out(n + '\n');
+    }));
+
+  // run by a bot's supervisor (its cron_refill_arg) when its list of cron times runs short; hidden from help
+  bot
+    .command('cron-refill', { hidden: true })
+    .description("write the next cron times of pattern into a bot supervisor's run directory (RUNDIR/cron-times)")
+    .option('--count <n>', 'how many times', (v) => parsePositiveInt('--count', v))
+    .argument('<rundir>')
+    .argument('<pattern>')
+    .action(action((runDir: string, pattern: string, o: { count?: number }) => {
+      refillCronTimes(runDir, pattern, o.count);
     }));
 
   bot
