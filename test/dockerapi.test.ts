@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateNetworkMissing } from '../src/engine/network.js';
 import { DOCKER, dockerApi } from './dockerapi-helpers.js';
-import { BIN, host, missing, sleep, until } from './helpers.js';
+import { BIN, cgroupDir, host, missing, sleep, until } from './helpers.js';
 
 const tools = [DOCKER, '/usr/bin/tmux'].filter((t) => !existsSync(t));
 const skip =
@@ -162,11 +162,12 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     const insp = JSON.parse((await api.docker(['inspect', 'lim'])).stdout)[0];
     expect([insp.HostConfig.Memory, insp.HostConfig.PidsLimit, insp.HostConfig.NanoCpus]).toEqual([64 * 1024 * 1024, 20, 5e8]);
     expect(insp.HostConfig.CapAdd).toEqual(['CHOWN']);
-    const mem = host.cgroup.controllers.memory!;
-    expect(readFileSync(`${mem}/codex32/${insp.Id}/memory.limit_in_bytes`, 'utf8').trim()).toBe(String(64 * 1024 * 1024));
-    expect(readFileSync(`${host.cgroup.controllers.pids!}/codex32/${insp.Id}/pids.max`, 'utf8').trim()).toBe('20');
+    const v2 = host.cgroup.version === 'v2';
+    expect(readFileSync(`${cgroupDir(insp.Id, 'memory')}/${v2 ? 'memory.max' : 'memory.limit_in_bytes'}`, 'utf8').trim()).toBe(String(64 * 1024 * 1024));
+    expect(readFileSync(`${cgroupDir(insp.Id, 'pids')}/pids.max`, 'utf8').trim()).toBe('20');
     expect(insp.HostConfig.CpuShares).toBe(512);
-    if (host.cgroup.version !== 'v2') expect(readFileSync(`${host.cgroup.controllers.cpu!}/codex32/${insp.Id}/cpu.shares`, 'utf8').trim()).toBe('512');
+    // v2's cpu.weight is the kernel's mapping of v1's shares: 512 is 20
+    expect(readFileSync(`${cgroupDir(insp.Id, 'cpu')}/${v2 ? 'cpu.weight' : 'cpu.shares'}`, 'utf8').trim()).toBe(v2 ? '20' : '512');
     const caps = (await api.docker(['exec', 'lim', 'sh', '-c', 'grep CapEff /proc/self/status'])).stdout;
     expect(caps).toMatch(/CapEff:\s+0000000000000001/); // CHOWN only
     for (const [flags, field] of [

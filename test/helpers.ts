@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
 import { ContainerEngine } from '../src/engine/engine.js';
 import { AdaptiveExecutor } from '../src/executor/adaptive.js';
+import { CONTAINERS, describeV2Parent } from '../src/runtime/cgroup-parent.js';
 import { probeHost } from '../src/runtime/probe.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -74,6 +75,17 @@ export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 30_000, ste
     if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/**
+ * A container's cgroup directory for a controller: on v1 the controller's (or the freezer's)
+ * hierarchy/codex32/ID; on v2 the one unified directory, in the subtree delegated to codex32 (under
+ * systemd a unit's, not the root's codex32).
+ */
+export function cgroupDir(id: string, controller: 'memory' | 'pids' | 'cpu' | 'freezer' = 'memory'): string {
+  if (host.cgroup.version !== 'v2') return `${controller === 'freezer' ? host.cgroup.freezer : host.cgroup.controllers[controller]}/codex32/${id}`;
+  const p = describeV2Parent();
+  return p.delegated ? `${host.cgroup.unified}${p.delegated}/${CONTAINERS}/${id}` : `${host.cgroup.unified}/codex32/${id}`;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
