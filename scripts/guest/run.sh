@@ -23,7 +23,9 @@ trap 'rm -rf "$share"' EXIT
 files=${GUEST_FILES:-$(grep -v '^#' "$here/files" | paste -sd' ' -)}
 # the checkout as built here (dist/, build/, node_modules/), not its git history or local storage
 tar -C "$checkout" --exclude=./.git --exclude=./.codex32 --exclude=./coverage --exclude=./test-artifacts --exclude=./bench/results -cf "$share/checkout.tar" .
-{ echo "FILES='$files'"; echo "CI='${CI:-}'"; cat "$here/inside.sh"; } > "$share/cmd.sh"
+# under TCG the guest runs about 7.6 times slower than the host: the tests' waits stretch by 8
+case "$("$here/accel.sh")" in *tcg*) slow=8 ;; *) slow=1 ;; esac
+{ echo "FILES='$files'"; echo "CI='${CI:-}'"; echo "SLOWDOWN=${CODEX32_TEST_SLOWDOWN:-$slow}"; cat "$here/inside.sh"; } > "$share/cmd.sh"
 echo "== booting ($("$here/accel.sh")); running: $files"
 boot=$(date +%s)
 "$here/boot.sh" "$img" "$share/cmd.sh" "$share" "$share/out" "${GUEST_TIMEOUT:-2700}" || echo "== qemu ended with status $?"
