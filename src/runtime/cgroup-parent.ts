@@ -93,10 +93,12 @@ function enable(parentDir: string, dir: string): void {
   if (below.length) write(`${dir}/cgroup.subtree_control`, below.map((c) => `+${c}`).join(' '));
 }
 
-/** Start codex32.scope (Delegate=yes, in codex32.slice) with this process in it, as systemd-run --scope does. */
+/** Start codex32.scope (Delegate=yes, TasksMax=infinity, in codex32.slice) with this process in it, as systemd-run --scope does. */
 function startOwnScope(dir: string): void {
   const r = spawnSync('busctl', ['call', '--quiet', 'org.freedesktop.systemd1', '/org/freedesktop/systemd1', 'org.freedesktop.systemd1.Manager', 'StartTransientUnit',
-    'ssa(sv)a(sa(sv))', 'codex32.scope', 'fail', '4', 'PIDs', 'au', '1', String(process.pid), 'Delegate', 'b', 'true', 'Slice', 's', 'codex32.slice',
+    'ssa(sv)a(sa(sv))', 'codex32.scope', 'fail', '5', 'PIDs', 'au', '1', String(process.pid), 'Delegate', 'b', 'true', 'Slice', 's', 'codex32.slice',
+    // systemd's default TasksMax (15% of pid_max) would cap every container together; each has its own --pids
+    'TasksMax', 't', '18446744073709551615',
     'Description', 's', 'codex32 containers (delegated cgroups)', '0'], { encoding: 'utf8', timeout: 30_000 });
   // another codex32 may have started it first: then it exists, which is all that is needed
   for (let i = 0; i < 500 && !existsSync(dir); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
