@@ -100,8 +100,11 @@ function startOwnScope(dir: string): void {
     // systemd's default TasksMax (15% of pid_max) would cap every container together; each has its own --pids
     'TasksMax', 't', '18446744073709551615',
     'Description', 's', 'codex32 containers (delegated cgroups)', '0'], { encoding: 'utf8', timeout: 30_000 });
-  // another codex32 may have started it first: then it exists, which is all that is needed
-  for (let i = 0; i < 500 && !existsSync(dir); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  // systemd answers with a queued job: the scope is ready once it has moved this process into it (the
+  // process must not go to the leaf before, or systemd's move would put it back into the unit itself).
+  // When another codex32 started it first the call fails, and the scope existing is all that is needed.
+  const ready = r.status === 0 ? () => ownCgroup() === OWN_SCOPE : () => existsSync(dir);
+  for (let i = 0; i < 1000 && !ready(); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
   if (!existsSync(dir))
     throw new EngineError('RUNTIME_FAILED', `Cannot start codex32.scope, the delegated cgroup codex32 needs under systemd: ${(r.stderr || r.error?.message || 'no cgroup appeared').trim()}. Run codex32 from a unit with Delegate=yes, or set CODEX32_CGROUP_PARENT to a delegated cgroup.`);
 }
