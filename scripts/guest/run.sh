@@ -21,7 +21,8 @@ start=$(date +%s)
 img=$("$here/image.sh")
 echo "== guest image ready in $(( $(date +%s) - start )) s: $img"
 share=$(mktemp -d /var/tmp/codex32-guest-share.XXXXXX)
-trap 'rm -rf "$share"' EXIT
+# the guest's output outlives the share: /var/tmp/codex32-guest/last.out, whatever ended the pass
+trap 'cp -f "$share/out" "${CODEX32_GUEST_WORK:-/var/tmp/codex32-guest}/last.out" 2>/dev/null; rm -rf "$share"' EXIT
 files=${GUEST_FILES:-$(grep -v '^#' "$here/files" | paste -sd' ' -)}
 # the checkout as built here (dist/, build/, node_modules/), not its git history or local storage
 tar -C "$checkout" --exclude=./.git --exclude=./.codex32 --exclude=./coverage --exclude=./test-artifacts --exclude=./bench/results -cf "$share/checkout.tar" .
