@@ -8,7 +8,7 @@ SHIM := build/codex32-shim
 STAMP := node_modules/.install-stamp
 
 .PHONY: help setup install install-cli db-setup build shim run demo run-prod serve test test-unit test-coverage format lint type-check \
-        container-list container-cli clean docs bench bench-anchors \
+        container-list container-cli clean docs bench bench-anchors test-guest \
         native-sanitize fuzz fuzz-build
 
 help: ## list every target
@@ -102,6 +102,11 @@ serve: build ## run the bot runner service (HTTP API and dashboard)
 test: setup ## set up everything (the browser test's chromium too) and run all tests
 	@./scripts/test-setup.sh
 	$(NODE_BIN)/vitest run
+
+# a Debian 12 guest with systemd and cgroup v2 under qemu runs the files in scripts/guest/files (docs/hosts.md)
+test-guest: build ## the guest pass: chosen tests in a systemd + cgroup v2 guest under qemu (GUEST_FILES= to choose)
+	@./scripts/test-setup.sh
+	@./scripts/guest/run.sh
 
 test-unit: build ## unit tests only (beside the code in src/)
 	$(NODE_BIN)/vitest run src

@@ -2,7 +2,8 @@
 # Test-only set-up, idempotent: the real components the integration tests drive, from Debian's packages:
 # chromium (dashboard browser test, driven by playwright-core), docker-registry, skopeo, podman and
 # buildah (images), docker.io, docker-compose and python3-docker (Docker API clients), tmux (interactive terminals),
-# clang with libclang-rt-dev (libFuzzer: the supervisor's fuzz targets, make fuzz).
+# clang with libclang-rt-dev (libFuzzer: the supervisor's fuzz targets, make fuzz), qemu-system-x86,
+# qemu-utils and mmdebstrap (the systemd + cgroup v2 guest pass, make test-guest).
 # Nothing is downloaded from anywhere but Debian's archive.
 set -euo pipefail
 need=()
@@ -16,6 +17,9 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 /usr/bin/python3 -c 'import docker' 2>/dev/null || need+=(python3-docker)
 command -v tmux >/dev/null || need+=(tmux)
 command -v clang >/dev/null || need+=(clang)
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+command -v qemu-img >/dev/null || need+=(qemu-utils)
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
 # libFuzzer is in clang's runtime libraries, packaged apart from clang (the default version's)
 compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a' >/dev/null || need+=(libclang-rt-dev)
 if [ ${#need[@]} -gt 0 ]; then

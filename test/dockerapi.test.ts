@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateNetworkMissing } from '../src/engine/network.js';
 import { DOCKER, dockerApi } from './dockerapi-helpers.js';
-import { BIN, host, missing, sleep, until } from './helpers.js';
+import { BIN, SLOWDOWN, cgroupDir, host, missing, sleep, until } from './helpers.js';
 
 const tools = [DOCKER, '/usr/bin/tmux'].filter((t) => !existsSync(t));
 const skip =
@@ -19,7 +19,7 @@ const work = mkdtempSync(join(tmpdir(), 'c32-dapi-'));
 
 beforeAll(async () => {
   if (!skip) api = await dockerApi('c32-dapi-');
-}, 60_000);
+}, 60_000 * SLOWDOWN);
 afterAll(async () => {
   await api?.stop();
   rmSync(work, { recursive: true, force: true });
@@ -72,7 +72,7 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     const gone = await api.docker(['inspect', 'www']);
     expect(gone.exitCode).toBe(1);
     expect(gone.stderr).toContain('No such object: www');
-  }, 120_000);
+  }, 120_000 * SLOWDOWN);
 
   it('execs with exit codes, stdin, detached, and -it through a terminal in tmux', async () => {
     expect((await api.docker(['run', '-d', '--name', 'box', 'host', 'sleep', '300'])).exitCode).toBe(0);
@@ -97,7 +97,7 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     } finally {
       execFileSync('tmux', ['kill-session', '-t', session]);
     }
-  }, 120_000);
+  }, 120_000 * SLOWDOWN);
 
   it('runs attached with stdin (-i) and with a terminal (-it), and attaches to a running one', async () => {
     const piped = await api.docker(['run', '-i', '--rm', '--network', 'none', 'host', 'cat'], { input: 'piped in\n' });
@@ -129,7 +129,7 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     }
     expect((await api.docker(['inspect', '-f', '{{.State.Running}}', 'att'])).stdout).toBe('true');
     expect((await api.docker(['rm', '-f', 'att'])).exitCode).toBe(0);
-  }, 120_000);
+  }, 120_000 * SLOWDOWN);
 
   it('copies files and directories both ways, and reports stats and events', async () => {
     mkdirSync(join(work, 'tree/sub'), { recursive: true });
@@ -153,7 +153,7 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     const ev = await api.docker(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'container=box']);
     expect(ev.stdout).toMatch(/container create [0-9a-f]{64} .*name=box/);
     expect(ev.stdout).toMatch(/container start [0-9a-f]{64}/);
-  }, 120_000);
+  }, 120_000 * SLOWDOWN);
 
   it('maps limits onto the container and refuses what would weaken isolation', async () => {
     const c = await api.docker(['create', '--name', 'lim', '-m', '64m', '--pids-limit', '20', '--cpus', '0.5', '--cpu-shares', '512', '--cap-drop', 'ALL', '--cap-add', 'CHOWN', 'host', 'sleep', '60']);
@@ -162,11 +162,12 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     const insp = JSON.parse((await api.docker(['inspect', 'lim'])).stdout)[0];
     expect([insp.HostConfig.Memory, insp.HostConfig.PidsLimit, insp.HostConfig.NanoCpus]).toEqual([64 * 1024 * 1024, 20, 5e8]);
     expect(insp.HostConfig.CapAdd).toEqual(['CHOWN']);
-    const mem = host.cgroup.controllers.memory!;
-    expect(readFileSync(`${mem}/codex32/${insp.Id}/memory.limit_in_bytes`, 'utf8').trim()).toBe(String(64 * 1024 * 1024));
-    expect(readFileSync(`${host.cgroup.controllers.pids!}/codex32/${insp.Id}/pids.max`, 'utf8').trim()).toBe('20');
+    const v2 = host.cgroup.version === 'v2';
+    expect(readFileSync(`${cgroupDir(insp.Id, 'memory')}/${v2 ? 'memory.max' : 'memory.limit_in_bytes'}`, 'utf8').trim()).toBe(String(64 * 1024 * 1024));
+    expect(readFileSync(`${cgroupDir(insp.Id, 'pids')}/pids.max`, 'utf8').trim()).toBe('20');
     expect(insp.HostConfig.CpuShares).toBe(512);
-    if (host.cgroup.version !== 'v2') expect(readFileSync(`${host.cgroup.controllers.cpu!}/codex32/${insp.Id}/cpu.shares`, 'utf8').trim()).toBe('512');
+    // v2's cpu.weight is the kernel's mapping of v1's shares: 512 is 20
+    expect(readFileSync(`${cgroupDir(insp.Id, 'cpu')}/${v2 ? 'cpu.weight' : 'cpu.shares'}`, 'utf8').trim()).toBe(v2 ? '20' : '512');
     const caps = (await api.docker(['exec', 'lim', 'sh', '-c', 'grep CapEff /proc/self/status'])).stdout;
     expect(caps).toMatch(/CapEff:\s+0000000000000001/); // CHOWN only
     for (const [flags, field] of [
@@ -181,7 +182,7 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     }
     expect((await api.docker(['rm', '-f', 'lim', 'box'])).exitCode).toBe(0);
     expect((await api.docker(['ps', '-aq'])).stdout).toBe('');
-  }, 120_000);
+  }, 120_000 * SLOWDOWN);
 
   // a current client (28.x) where this machine has one: Debian has none to install, so absent means skipped
   const CURRENT = '/usr/local/bin/docker';

@@ -6,11 +6,14 @@ import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
 import { ContainerEngine } from '../src/engine/engine.js';
 import { AdaptiveExecutor } from '../src/executor/adaptive.js';
+import { CONTAINERS, describeV2Parent } from '../src/runtime/cgroup-parent.js';
 import { probeHost } from '../src/runtime/probe.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'bin', 'codex32');
 export const host = probeHost();
+/** How much slower than this machine the tests run (CODEX32_TEST_SLOWDOWN: the guest pass under TCG sets it); waits scale by it */
+export const SLOWDOWN = Math.max(1, Number(process.env.CODEX32_TEST_SLOWDOWN) || 1);
 
 /**
  * Why a test cannot run here, or undefined when it can. In CI (CI=true) nothing is skipped:
@@ -29,7 +32,7 @@ export function sandbox(prefix = 'c32-test-') {
   const storage = mkdtempSync(join(tmpdir(), prefix));
   const env = { CONTAINER_STORAGE_DIR: storage, LOG_LEVEL: 'silent', CONTAINER_ISOLATION_LEVEL: 'standard' };
   const cli = (args: string[], opts: Options = {}): Promise<Result> =>
-    execa('node', [BIN, ...args], { reject: false, env, stripFinalNewline: true, timeout: 120_000, ...opts }) as Promise<Result>;
+    execa('node', [BIN, ...args], { reject: false, env, stripFinalNewline: true, timeout: 120_000 * SLOWDOWN, ...opts }) as Promise<Result>;
   const json = async <T = unknown>(args: string[]): Promise<T> => {
     const r = await cli(args);
     if (r.exitCode !== 0) throw new Error(`codex32 ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
@@ -67,13 +70,24 @@ export function pidsWith(marker: string): number[] {
  * a passing test returns as soon as the condition holds, and a loaded machine must not fail it.
  */
 export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 30_000, stepMs = 50): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + timeoutMs * SLOWDOWN;
   for (;;) {
     const v = await fn();
     if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs * SLOWDOWN} ms`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/**
+ * A container's cgroup directory for a controller: on v1 the controller's (or the freezer's)
+ * hierarchy/codex32/ID; on v2 the one unified directory, in the subtree delegated to codex32 (under
+ * systemd a unit's, not the root's codex32).
+ */
+export function cgroupDir(id: string, controller: 'memory' | 'pids' | 'cpu' | 'freezer' = 'memory'): string {
+  if (host.cgroup.version !== 'v2') return `${controller === 'freezer' ? host.cgroup.freezer : host.cgroup.controllers[controller]}/codex32/${id}`;
+  const p = describeV2Parent();
+  return p.delegated ? `${host.cgroup.unified}${p.delegated}/${CONTAINERS}/${id}` : `${host.cgroup.unified}/codex32/${id}`;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

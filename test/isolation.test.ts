@@ -2,7 +2,7 @@
 import { createServer } from 'node:net';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { idleMeter, missing, pidsWith, sandbox, sleep, until } from './helpers.js';
+import { cgroupDir, idleMeter, missing, pidsWith, sandbox, sleep, until } from './helpers.js';
 
 const sb = sandbox();
 afterAll(() => sb.clean());
@@ -96,7 +96,7 @@ for (const level of ['standard', 'strict'] as const) {
       expect((await cli(['ps'])).exitCode).toBe(0); // the host still answers
       expect(Date.now() - t0).toBeLessThan(30_000); // answers at all: a bomb that escaped would starve it
       const id = (await inspect(name)).Id;
-      const current = Number(readFileSync(`/sys/fs/cgroup/pids/codex32/${id}/pids.current`, 'utf8').trim() || '0');
+      const current = Number(readFileSync(`${cgroupDir(id, 'pids')}/pids.current`, 'utf8').trim() || '0');
       expect(current).toBeLessThanOrEqual(64);
       await cli(['stop', '-t', '1', name]);
       await until(() => pidsWith('bomb').length === 0, 30_000).catch(() => undefined);
@@ -213,7 +213,7 @@ describe.skipIf(!!missing({ standard: true, cgroup: ['cpu'] }))('cpu quota', () 
 
 /** CPU time in clock ticks (user+system, 100 per second) consumed by the processes of a container, from /proc. */
 function cpuTicksOf(id: string): number {
-  const pids = readFileSync(`/sys/fs/cgroup/cpu/codex32/${id}/cgroup.procs`, 'utf8').split('\n').filter(Boolean);
+  const pids = readFileSync(`${cgroupDir(id, 'cpu')}/cgroup.procs`, 'utf8').split('\n').filter(Boolean);
   let t = 0;
   for (const p of pids) {
     try {

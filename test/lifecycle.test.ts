@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ContainerEngine } from '../src/engine/engine.js';
-import { BIN, ROOT, missing, pidsWith, sandbox, sleep, until } from './helpers.js';
+import { BIN, ROOT, SLOWDOWN, missing, pidsWith, sandbox, sleep, until } from './helpers.js';
 
 const sb = sandbox();
 afterAll(() => sb.clean());
@@ -127,7 +127,7 @@ describe('concurrency', () => {
     expect(ps.filter((c) => c.Name.startsWith('par') && c.Status === 'running')).toHaveLength(50);
     const rm = await cli(['rm', '-f', ...Array.from({ length: 50 }, (_, i) => `par${i}`)]);
     expect(rm.exitCode).toBe(0);
-  }, 300_000);
+  }, 300_000 * SLOWDOWN);
 
   it('rm -f beside a removal by another process returns once the container is gone, its name free', async () => {
     // a removal made slow on purpose: the container's copy of a 20000-file app
@@ -142,7 +142,7 @@ describe('concurrency', () => {
     expect((await cli(['create', '--name', 'big-rm', ...M, 'host', 'true'])).exitCode).toBe(0);
     await removing;
     await cli(['rm', 'big-rm']);
-  }, 120_000);
+  }, 120_000 * SLOWDOWN);
 
   it('a removal that failed in a long-lived process is done again by the next remove, never reported done', async () => {
     const c = await engine.create({ name: 'stuck-rm', image: 'host', command: ['true'], isolation: 'minimal' });
@@ -176,7 +176,7 @@ describe('concurrency', () => {
     expect(existsSync(join(sb.storage, 'containers', c.id))).toBe(false);
     expect(engine.store.getContainer(c.id)).toBeUndefined();
     expect(pidsWith('main.sh')).toEqual([]);
-  }, 120_000);
+  }, 120_000 * SLOWDOWN);
 });
 
 describe('daemonless supervision', () => {
@@ -291,7 +291,7 @@ describe('daemonless supervision', () => {
       expect(again.exitCode).toBe(0);
       await cli(['rm', name]);
     }
-  }, 240_000); // eight rounds of five CLI calls each: 25 s on a busy machine, far more with both cores taken
+  }, 240_000 * SLOWDOWN); // eight rounds of five CLI calls each: 25 s on a busy machine, far more with both cores taken
 });
 
 describe('commands', () => {

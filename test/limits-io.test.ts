@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ioHierarchy, weightUnsupported } from '../src/runtime/blkio.js';
-import { missing, sandbox, until } from './helpers.js';
+import { cgroupDir, missing, sandbox, until } from './helpers.js';
 
 const io = ioHierarchy();
 const root = process.getuid?.() === 0;
@@ -86,7 +86,7 @@ describe.skipIf(!!skip)(`block I/O limits${skip ? ` (skipped: ${skip})` : ''}`, 
     await cli(['run', '-d', '--name', 'weighted', '--network', 'none', '--blkio-weight', '300', 'host', 'sleep', '60']);
     const doc = await inspect('weighted');
     expect(doc.HostConfig.BlkioWeight).toBe(300);
-    const dir = `${io!.root}/codex32/${doc.Id}`;
+    const dir = io!.version === 'v2' ? cgroupDir(doc.Id) : `${io!.root}/codex32/${doc.Id}`;
     const f = ['blkio.bfq.weight', 'blkio.weight', 'io.bfq.weight', 'io.weight'].find((n) => existsSync(`${dir}/${n}`))!;
     expect(readFileSync(`${dir}/${f}`, 'utf8')).toMatch(/300/);
     await cli(['rm', '-f', 'weighted']);

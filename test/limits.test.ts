@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { host, missing, pidsWith, sandbox, until } from './helpers.js';
+import { cgroupDir, missing, pidsWith, sandbox, until } from './helpers.js';
 
 const sb = sandbox();
 chmodSync(sb.storage, 0o711); // uid 1000 must reach its container's app directory
@@ -38,7 +38,7 @@ describe.skipIf(!!skipPids)(`--pids at minimal${skipPids ? ` (skipped: ${skipPid
     const capped = Number(await until(async () => String((await cli(['logs', 'capped'])).stdout).trim(), 30_000, 100));
     expect(capped).toBe(19); // python itself is the twentieth
     const id = (await inspect('capped')).Id;
-    expect(readFileSync(`${host.cgroup.controllers.pids}/codex32/${id}/pids.max`, 'utf8').trim()).toBe('20');
+    expect(readFileSync(`${cgroupDir(id, 'pids')}/pids.max`, 'utf8').trim()).toBe('20');
 
     // the capped container is at its limit; another of the same uid still forks freely
     const r = await cli(['run', '--rm', ...M, 'host', 'sh', '-c', 'for i in 1 2 3 4 5; do true & done; wait; echo forked']);

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateNetworkMissing } from '../src/engine/network.js';
 import { DOCKER, dockerApi } from './dockerapi-helpers.js';
-import { missing, sandbox, until } from './helpers.js';
+import { SLOWDOWN, missing, sandbox, until } from './helpers.js';
 import { testHost } from './nethost.js';
 
 const skip = missing({ standard: true }) ?? (process.env.CI === 'true' ? undefined : privateNetworkMissing()[0]);
@@ -127,7 +127,7 @@ describe.skipIf(!!(skip ?? noDocker))('docker network commands against the Docke
   let api: Awaited<ReturnType<typeof dockerApi>>;
   beforeAll(async () => {
     api = await dockerApi('c32-unet-api-');
-  }, 60_000);
+  }, 60_000 * SLOWDOWN);
   afterAll(() => api?.stop());
 
   it('create, ls with filters, run on it with an alias, inspect, connect, disconnect, rm and prune', async () => {

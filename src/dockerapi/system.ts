@@ -83,7 +83,7 @@ export const systemRoutes: ApiRoute[] = [
         NGoroutines: 0,
         SystemTime: new Date().toISOString(),
         LoggingDriver: 'json-file',
-        CgroupDriver: 'cgroupfs',
+        CgroupDriver: info.cgroupV2?.manager ?? 'cgroupfs',
         CgroupVersion: info.cgroup.version === 'v2' ? '2' : '1',
         NEventsListener: 0,
         KernelVersion: info.kernel,

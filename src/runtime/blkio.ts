@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Blkio } from '../config/schema.js';
 import { EngineError } from '../errors.js';
+import { ensureV2Parent } from './cgroup-parent.js';
 
 export interface IoHierarchy {
   version: 'v1' | 'v2';
@@ -50,15 +51,17 @@ function weightFile(h: IoHierarchy, dir: string): string | undefined {
 /**
  * Why `--blkio-weight` cannot be enforced here, or undefined when it can. The weight files exist only
  * below the root (v1's bfq; v2 never has io.weight in the root), so the probe looks where a container's
- * cgroup goes: in HIERARCHY/codex32, its parent, whose files a child gets too once io is enabled for
+ * cgroup goes: in its parent (HIERARCHY/codex32, or on v2 the delegated subtree), whose files a child gets too once io is enabled for
  * children (v2: the parent's io is enabled in the root's cgroup.subtree_control; on a real cgroupfs it
  * has the same io files as a child). Makes that parent, as a start would.
  */
 export function weightUnsupported(h: IoHierarchy | undefined): string | undefined {
   if (!h) return 'this host has no usable block I/O cgroup controller (blkio on v1, io on v2)';
-  const parent = `${h.root}/codex32`;
+  let parent = `${h.root}/codex32`;
   try {
-    mkdirSync(parent, { recursive: true });
+    // v2: the delegated subtree containers' cgroups go in (under systemd, not the root's codex32)
+    if (h.version === 'v2') parent = ensureV2Parent(h.root);
+    else mkdirSync(parent, { recursive: true });
   } catch (e) {
     return `cannot make ${parent}: ${(e as Error).message}`;
   }
@@ -107,9 +110,9 @@ export function applyBlkio(id: string, b: Blkio | undefined): string | undefined
       throw new EngineError('RUNTIME_FAILED', `Cannot write block I/O limit ${value.trim()} to ${path}: ${(cause as Error).message}`, { cause });
     }
   };
-  const parent = `${h.root}/codex32`;
+  // v2: the delegated subtree, io enabled for its children; v1: the blkio hierarchy's codex32
+  const parent = h.version === 'v2' ? ensureV2Parent(h.root) : `${h.root}/codex32`;
   mkdirSync(parent, { recursive: true });
-  if (h.version === 'v2') write(`${parent}/cgroup.subtree_control`, '+io');
   const dir = `${parent}/${id}`;
   mkdirSync(dir, { recursive: true });
   const byDev = new Map<string, string[]>();

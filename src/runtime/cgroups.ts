@@ -1,6 +1,7 @@
 // Per-container cgroups on v1 (one directory per controller) and v2 (one unified directory).
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { EngineError } from '../errors.js';
+import { ensureV2Parent } from './cgroup-parent.js';
 import type { HostInfo } from './probe.js';
 
 export interface CgroupLimits {
@@ -86,13 +87,8 @@ export function createCgroups(cg: HostInfo['cgroup'], id: string, limits: Cgroup
   if (missing.length)
     throw new EngineError('HOST_UNSUPPORTED', `This host has no usable cgroup ${missing.join(', ')} controller, needed for the requested limits. Run \`codex32 info\` to see what it supports.`);
   if (cg.version === 'v2' && cg.unified) {
-    const parent = `${cg.unified}/codex32`;
-    if (!existsSync(parent)) {
-      mkdirSync(parent, { recursive: true });
-      // delegate the controllers to our children
-      const ctl = Object.keys(cg.controllers).map((c) => `+${c}`).join(' ');
-      if (ctl) write(`${parent}/cgroup.subtree_control`, ctl);
-    }
+    // a subtree delegated to codex32 (under systemd, a unit with Delegate=yes), controllers enabled
+    const parent = ensureV2Parent(cg.unified);
     const dir = `${parent}/${id}`;
     mkdirSync(dir, { recursive: true });
     if (limits.memory) {

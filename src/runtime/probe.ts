@@ -81,6 +81,14 @@ function capEffHas(cap: number): boolean {
   return !!m && (BigInt('0x' + m[1]) & (1n << BigInt(cap))) !== 0n;
 }
 
+/**
+ * True when overlayfs is a module of the running kernel: the kernel loads it at the first overlay
+ * mount, so a fresh host (Debian's kernel) lists it in /proc/filesystems only after one.
+ */
+function overlayModule(release: string): boolean {
+  return existsSync(`/lib/modules/${release}/kernel/fs/overlayfs`);
+}
+
 let cached: HostInfo | undefined;
 
 /** Probe the host once per process. */
@@ -101,7 +109,7 @@ export function probeHost(): HostInfo {
     cgroup: ns('cgroup'),
   };
   const cgroup = probeCgroups();
-  const overlay = readOr('/proc/filesystems', '').includes('\toverlay');
+  const overlay = readOr('/proc/filesystems', '').includes('\toverlay') || overlayModule(readOr('/proc/sys/kernel/osrelease', ''));
 
   const standardMissing: string[] = [];
   if (!root || !capSysAdmin) standardMissing.push('root with CAP_SYS_ADMIN (to create namespaces and mounts)');

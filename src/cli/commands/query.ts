@@ -119,6 +119,7 @@ export function registerQuery(program: Command): void {
         `Namespaces:         ${Object.entries(info.namespaces).map(([k, v]) => `${k}=${yes(v)}`).join(' ')}`,
         `Unprivileged userns: ${yes(info.unprivilegedUserns)}`,
         `Cgroups:            ${info.cgroup.version}; controllers: ${Object.keys(info.cgroup.controllers).join(', ') || 'none usable'}`,
+        ...(info.cgroupV2 ? [`Cgroup v2 manager:  ${info.cgroupV2.manager}; delegated subtree: ${info.cgroupV2.delegated ?? '/codex32'} (${info.cgroupV2.how})`] : []),
         `Overlayfs:          ${yes(info.overlay)}`,
         `CPU limit (minimal): ${info.cpuLimitMinimal}`,
         `Strict layers:      ${info.strictLayers.mode === 'idmapped' ? 'idmapped mounts' : 'a shifted copy per uid range'} (${info.strictLayers.why})`,

@@ -1,0 +1,16 @@
+# Run in the guest as its boot command (sh): copy the checkout from the share onto the guest's own disk
+# (overlayfs upper directories and SQLite on 9p are not what hosts have), show what codex32 finds, run
+# the chosen test files. FILES, SKIP (a regex of test names left out), CI and SLOWDOWN are prepended by the host.
+set -u
+echo "== guest: $(uname -r), $(systemctl --version | head -1), cgroup $(stat -fc %T /sys/fs/cgroup)"
+mkdir -p /root/codex32 && tar -C /root/codex32 -xf /mnt/share/checkout.tar || exit 1
+cd /root/codex32
+export CONTAINER_STORAGE_DIR=/var/lib/codex32-guest
+node bin/codex32 info
+start=$(date +%s)
+if [ -n "$SKIP" ]; then set -- -t "^(?!.*($SKIP))"; else set --; fi
+CI=$CI CODEX32_TEST_SLOWDOWN=$SLOWDOWN node_modules/.bin/vitest run --reporter=verbose "$@" $FILES
+rc=$?
+echo "== guest: the tests took $(( $(date +%s) - start )) s"
+echo "== guest: cgroups left at the root's codex32 (systemd's tree): $(ls /sys/fs/cgroup/codex32 2>/dev/null | wc -l)"
+exit $rc
