@@ -2,7 +2,7 @@
 // a full storage directory gives STATE_UNAVAILABLE with what to free; no error prints a stack trace.
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -201,5 +201,35 @@ describe('a full storage directory', () => {
     expect((await sb.cli(['rm', '-f', 'ro'])).exitCode).toBe(0);
     await until(() => pidsWith(marker).length === 0, 10_000);
     rmSync(sb.storage, { recursive: true, force: true });
+  });
+});
+
+describe('system repair keeps what no directory can rebuild', () => {
+  const sbs: Array<ReturnType<typeof sandbox>> = [];
+  afterAll(async () => {
+    for (const sb of sbs) await sb.clean();
+  });
+
+  it.skipIf(!existsSync('/bin/busybox') || !host.levels.standard.supported)('OCI images with their tags, named volumes and user networks survive a forced repair, and the image runs', async () => {
+    const sb = sandbox();
+    sbs.push(sb);
+    const ok = async (args: string[]) => {
+      const r = await sb.cli(args);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      return String(r.stdout);
+    };
+    // an OCI image of the host's static busybox, built FROM scratch (no registry needed)
+    const ctx = join(sb.storage, 'ctx');
+    mkdirSync(ctx);
+    copyFileSync('/bin/busybox', join(ctx, 'busybox'));
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT ["/bin/busybox"]\n');
+    await ok(['build', '-q', '-t', 'kept/image:1', ctx]);
+    await ok(['volume', 'create', 'kept-data']);
+    await ok(['network', 'create', 'kept-net']);
+    expect(await ok(['system', 'repair', '--force'])).toContain('kept the damaged database as');
+    expect(await ok(['images'])).toMatch(/kept\/image\s+1/);
+    expect(await ok(['volume', 'ls', '-q'])).toContain('kept-data');
+    expect(await ok(['network', 'ls'])).toContain('kept-net');
+    expect(await ok(['run', '--rm', '--isolation', 'standard', 'kept/image:1', 'echo', 'ran'])).toContain('ran');
   });
 });

@@ -12,8 +12,17 @@ export interface Salvage {
   bots: BotRow[];
   events: EventRecord[];
   images: ImageRow[];
+  /** the rows of KEPT_TABLES, as stored */
+  rows: Record<string, Array<Record<string, unknown>>>;
   lost: string[];
 }
+
+/**
+ * Tables nothing on disk can rebuild, copied row for row: the OCI images (their tags, layers and blobs:
+ * the blobs stay in the store, only these rows say which image is which), named volumes and user networks.
+ * In the order their references need.
+ */
+const KEPT_TABLES = ['oci_images', 'layers', 'image_tags', 'image_layers', 'image_blobs', 'volumes', 'networks'];
 
 /**
  * Move the database and its WAL and shared-memory files aside as path.corrupt-<time> (together, so the
@@ -31,13 +40,13 @@ export function setAside(path: string, now = new Date()): string | undefined {
 
 /** Read every table repair cannot rebuild from disk (bots, events) plus images, table by table. */
 export function salvage(path: string): Salvage {
-  const out: Salvage = { bots: [], events: [], images: [], lost: [] };
-  if (!existsSync(path)) return { ...out, lost: ['bots', 'events'] };
+  const out: Salvage = { bots: [], events: [], images: [], rows: {}, lost: [] };
+  if (!existsSync(path)) return { ...out, lost: ['bots', 'events', ...KEPT_TABLES] };
   let db: SqliteDatabase;
   try {
     db = openSqlite(path, { readonly: true, fileMustExist: true });
   } catch {
-    return { ...out, lost: ['bots', 'events'] };
+    return { ...out, lost: ['bots', 'events', ...KEPT_TABLES] };
   }
   const read = <T>(table: string, map: (r: Record<string, unknown>) => T): T[] => {
     try {
@@ -55,13 +64,25 @@ export function salvage(path: string): Salvage {
     id: Number(r.id), time: Number(r.time), type: String(r.type), containerId: (r.container_id as string | null) ?? undefined, name: (r.name as string | null) ?? undefined, attrs: json(r.attrs),
   }));
   out.images = read('images', (r) => ({ name: String(r.name), kind: r.kind as ImageRow['kind'], createdAt: Number(r.created_at), doc: json(r.doc) }));
+  for (const t of KEPT_TABLES) out.rows[t] = read(t, (r) => r);
   db.close();
   return out;
 }
 
-/** Write salvaged bots and events into a fresh store (events keep their order, not their ids). */
+/** Write salvaged bots, events and the kept tables into a fresh store (events keep their order, not their ids). */
 export function restoreSalvage(store: StateStore, s: Salvage): void {
   store.tx(() => {
+    for (const t of KEPT_TABLES)
+      for (const row of s.rows[t] ?? []) {
+        const cols = Object.keys(row);
+        // the fresh store has every column of an older schema (migrations only add); a row it refuses
+        // (a reference to a row that could not be read) is left out, the rest go in
+        try {
+          store.db.prepare(`INSERT OR IGNORE INTO ${t} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => row[c]));
+        } catch {
+          s.lost.push(`${t} row`);
+        }
+      }
     for (const b of s.bots) {
       store.upsertBots([{ name: b.name, type: b.type, config: b.config }]);
       store.setBotState(b.name, b.state);
