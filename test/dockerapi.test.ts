@@ -85,10 +85,11 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '100', '-y', '30', `DOCKER_HOST=${api.dockerEnv.DOCKER_HOST} ${DOCKER} exec -it box sh; echo "exit=$?"; sleep 30`]);
     try {
       await sleep(500);
-      execFileSync('tmux', ['send-keys', '-t', session, 'echo $((6*7)); tty; stty size', 'Enter']);
+      // the docker CLI sends the window size just after the exec starts: wait for it inside, then answer
+      execFileSync('tmux', ['send-keys', '-t', session, 'until [ "$(stty size)" = "30 100" ]; do sleep 0.1; done; echo $((6*7)); tty; stty size', 'Enter']);
       const screen = await until(() => {
         const s = execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
-        return s.includes('30 100') && s;
+        return /^30 100\r?$/m.test(s) && s;
       }, 20_000);
       expect(screen).toMatch(/^42$/m);
       expect(screen).toMatch(/^\/dev\/pts\/\d+$/m);
@@ -109,7 +110,7 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     tmux('new-session', '-d', '-s', run, '-x', '90', '-y', '25', `${host} ${DOCKER} run -it --rm --network none host sh; echo "exit=$?"; sleep 30`);
     try {
       await sleep(500);
-      tmux('send-keys', '-t', run, 'stty size; exit 6', 'Enter');
+      tmux('send-keys', '-t', run, 'until [ "$(stty size)" = "25 90" ]; do sleep 0.1; done; stty size; exit 6', 'Enter');
       const out = await until(() => screen(run).includes('exit=6') && screen(run), 20_000);
       expect(out).toMatch(/^25 90\r?$/m);
     } finally {

@@ -54,8 +54,9 @@ describe.skipIf(!!skip)(`interactive terminals${skip ? ` (skipped: ${skip})` : '
     await type('run', 'tty; stty size; echo hello $((6*7))', 'Enter');
     await shows('run', /\/dev\/pts\/0\s+30 100\s+hello 42/);
     await tmux('resize-window', '-t', 'run', '-x', '120', '-y', '40');
-    await type('run', 'stty size', 'Enter');
-    await shows('run', /40 120/);
+    // the new size reaches the container a moment after the window changes: wait for it inside, then say so
+    await type('run', 'until [ "$(stty size)" = "40 120" ]; do sleep 0.1; done; echo resized-$((4*10))', 'Enter');
+    await shows('run', /resized-40/);
     await type('run', 'C-p', 'C-q');
     await shows('run', /detached from tty1; it keeps running[\s\S]*EXITED=0/);
     expect((await sb.inspect('tty1')).State.Status).toBe('running');
@@ -93,8 +94,8 @@ describe.skipIf(!!skip)(`interactive terminals${skip ? ` (skipped: ${skip})` : '
     await type('ex', 'tty; stty size; echo in $((1+1))', 'Enter');
     await shows('ex', /\/dev\/pts\/\d+\s+25 90\s+in 2/);
     await tmux('resize-window', '-t', 'ex', '-x', '70', '-y', '20');
-    await type('ex', 'stty size; cat', 'Enter');
-    await shows('ex', /20 70/);
+    await type('ex', 'until [ "$(stty size)" = "20 70" ]; do sleep 0.1; done; echo resized-$((2*10)); cat', 'Enter');
+    await shows('ex', /resized-20/);
     await type('ex', 'C-c');
     await type('ex', 'exit 4', 'Enter');
     await shows('ex', /EXITED=4/);

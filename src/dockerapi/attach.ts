@@ -1,6 +1,7 @@
 // POST /containers/{id}/attach and /resize: what `docker run` in the foreground uses. A container with a
 // terminal or open stdin is relayed through the supervisor's attach socket (connected at start, so no
 // output is missed); any other streams its log from the moment of attaching until it stops.
+import { closeSync, openSync } from 'node:fs';
 import type { ContainerEngine } from '../engine/engine.js';
 import { flag } from './query.js';
 import { ApiError } from './errors.js';
@@ -58,8 +59,21 @@ async function attach(req: ApiRequest): Promise<void> {
   const ac = new AbortController();
   void out.closed.then(() => ac.abort());
   const streams = (['stdout', 'stderr'] as const).filter((s) => flag(req.query, s));
+  // the log is made now when no run has made it yet (the supervisor appends to it, never replaces it): the
+  // reader below then holds its inode from the start, so a --rm container that runs, ends and is removed
+  // between two looks still gives every line it wrote
+  try {
+    closeSync(openSync(req.engine.paths(row.id).log, 'a', 0o640));
+  } catch {
+    /* its directory is going (removed meanwhile): the stream ends at once below */
+  }
   const done = () => {
-    const r = req.engine.get(row.id);
+    let r;
+    try {
+      r = req.engine.get(row.id);
+    } catch {
+      return true; // removed (--rm): the reader drains what it holds, then ends
+    }
     return (wasActive || (r.state.startedAt ?? 0) >= since) && !['created', 'starting', 'running', 'restarting', 'stopping'].includes(r.status);
   };
   try {

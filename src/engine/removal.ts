@@ -29,12 +29,21 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
       const mine = inFlight.get(row.id);
       if (mine) return mine;
     } else if (await removedBy(core, row)) return;
-    row = core.get(row.id); // its remover died or failed midway: finish the job here
+    const now = core.store.getContainer(row.id); // its remover died or failed midway: finish the job here
+    if (!now) return;
+    row = now;
   }
   if (!canRemove(row.status)) {
     if (!options.force) throw invalidState(row.name, row.status, 'remove', 'Stop it first, or use `rm -f`.');
-    await stopContainer(core, row.id, { timeout: 0 });
-    row = core.get(row.id);
+    try {
+      await stopContainer(core, row.id, { timeout: 0 });
+    } catch (e) {
+      if (!isEngineError(e, 'NO_SUCH_CONTAINER')) throw e;
+    }
+    // an auto-remove container's own removal may have finished it as it stopped: then there is nothing left to do
+    const now = core.store.getContainer(row.id);
+    if (!now) return;
+    row = now;
   }
   // claimed only if nobody started it since we looked (a start under way must not see its files go),
   // and nobody else claimed it meanwhile (an auto-removal finished by two engine calls at once)
