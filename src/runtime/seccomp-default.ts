@@ -1,6 +1,7 @@
 // The default seccomp profile of standard and strict containers, in docker's JSON format and with its
 // semantics: everything not listed fails with EPERM; what needs a capability is allowed only with it.
 import type { SeccompProfile, SeccompRule } from '../config/seccomp.js';
+import { once } from '../once.js';
 
 /**
  * Syscalls any program may make: files, memory, signals, time, sockets, processes without new
@@ -59,8 +60,11 @@ export const CLONE_NS_FLAGS = 0x7e020000;
 const UNSHARE_NS_FLAGS = CLONE_NS_FLAGS | 0x80;
 const noSysAdmin = { excludes: { caps: ['CAP_SYS_ADMIN'] } };
 
-/** The profile: docker's default, authored for codex32 (see docs/security.md for each choice). */
-export const DEFAULT_SECCOMP_PROFILE: SeccompProfile = {
+/**
+ * The profile: docker's default, authored for codex32 (see docs/security.md for each choice). Built on
+ * first use: only a start needs it, and every CLI command would otherwise build it at load.
+ */
+export const defaultSeccompProfile = once((): SeccompProfile => ({
   defaultAction: 'SCMP_ACT_ERRNO',
   defaultErrnoRet: 1, // EPERM, as docker
   archMap: [
@@ -102,4 +106,4 @@ export const DEFAULT_SECCOMP_PROFILE: SeccompProfile = {
     withCap('CAP_PERFMON', 'perf_event_open'),
     withCap('CAP_DAC_READ_SEARCH', 'open_by_handle_at'),
   ],
-};
+}));

@@ -10,7 +10,7 @@ import type { IsolationType } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { runCommand } from './command.js';
 import { spec } from './contract.js';
-import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default.js';
+import { defaultSeccompProfile } from './seccomp-default.js';
 
 /** Capability names by number, as the kernel's capability.h numbers them. */
 export const CAP_NAMES = [
@@ -112,7 +112,7 @@ export function seccompFilters(level: IsolationType, setting: SeccompSetting | u
   checkSeccomp(level, setting);
   if (level === 'minimal' || setting === 'unconfined') return [];
   const profiles: SeccompProfile[] = [];
-  if (level === 'strict' || setting === undefined || setting === 'default') profiles.push(DEFAULT_SECCOMP_PROFILE);
+  if (level === 'strict' || setting === undefined || setting === 'default') profiles.push(defaultSeccompProfile());
   if (typeof setting === 'object') profiles.push(setting);
   return profiles.map((p) => profileLines(p, capMask, host));
 }
