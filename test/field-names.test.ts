@@ -54,6 +54,38 @@ describe.skipIf(!!skip)(`field names in refusals${skip ? ` (skipped: ${skip})` :
     expect(viaApi.message).toMatch(/^Expected `HostConfig.CapAdd` to be one of .*got `SYS_ADMIN`/);
   });
 
+  it('security fields minimal cannot apply: readOnly and isolation, --read-only and --isolation, ReadonlyRootfs and the isolation label', async () => {
+    const lib = await libraryRefusal({ image: 'host', command: ['true'], isolation: 'minimal', readOnly: true });
+    expect(lib.message).toMatch(/^Expected `readOnly` with `isolation` standard or strict: /);
+    expect(lib.context.fields).toEqual(['readOnly', 'isolation']);
+    const cli = await sb.cli(['create', '--isolation', 'minimal', '--read-only', 'host', 'true']);
+    expect(cli.exitCode).toBe(125);
+    expect(cli.stderr).toMatch(/Expected `--read-only` with `--isolation` standard or strict: .*\[INVALID_CONFIG\]/);
+    const viaApi = await apiCreate({ Image: 'host', Cmd: ['true'], Labels: { 'codex32.isolation': 'minimal' }, HostConfig: { ReadonlyRootfs: true } });
+    expect(viaApi.status).toBe(400);
+    expect(viaApi.message).toMatch(/^Expected `HostConfig.ReadonlyRootfs` with `Labels\["codex32.isolation"\]` standard or strict: /);
+  });
+
+  it('no-new-privileges switched off at standard: noNewPrivileges, --security-opt no-new-privileges, HostConfig.SecurityOpt', async () => {
+    const lib = await libraryRefusal({ image: 'host', command: ['true'], noNewPrivileges: false });
+    expect(lib.message).toMatch(/^Expected `noNewPrivileges` to be true at standard isolation/);
+    const cli = await sb.cli(['create', '--security-opt', 'no-new-privileges=false', 'host', 'true']);
+    expect(cli.stderr).toMatch(/Expected `--security-opt no-new-privileges` to be true at standard isolation .*Use `--isolation` minimal/);
+    const viaApi = await apiCreate({ Image: 'host', Cmd: ['true'], HostConfig: { SecurityOpt: ['no-new-privileges=false'] } });
+    expect(viaApi.status).toBe(400);
+    expect(viaApi.message).toMatch(/^Expected `HostConfig.SecurityOpt` to be true at standard isolation/);
+  });
+
+  it('a memory limit below 4m: limits.memory, --memory, HostConfig.Memory', async () => {
+    const lib = await libraryRefusal({ image: 'host', command: ['true'], limits: { memory: 1024 * 1024 } });
+    expect(lib.message).toBe('Expected `limits.memory` to be at least 4m, got `1048576` bytes');
+    const cli = await sb.cli(['create', '--memory', '1m', 'host', 'true']);
+    expect(cli.stderr).toMatch(/Expected `--memory` to be at least 4m, got `1048576` bytes \[INVALID_CONFIG\]/);
+    const viaApi = await apiCreate({ Image: 'host', Cmd: ['true'], HostConfig: { Memory: 1024 * 1024 } });
+    expect(viaApi.status).toBe(400);
+    expect(viaApi.message).toBe('Expected `HostConfig.Memory` to be at least 4m, got `1048576` bytes');
+  });
+
   it('a published port on the host network: publish and network, -p and --network, PortBindings and NetworkMode', async () => {
     const lib = await libraryRefusal({ image: 'host', command: ['true'], network: 'host', publish: [{ hostIp: '0.0.0.0', hostPort: 0, containerPort: 80, protocol: 'tcp' }] });
     expect(lib.message).toBe("Expected `publish` with `network` private (this container's network is host)");

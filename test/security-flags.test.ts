@@ -38,7 +38,7 @@ describe.skipIf(!!skip)(`security flags${skip ? ` (skipped: ${skip})` : ''}`, ()
       [['--tmpfs', '/proc/x'], /outside \/proc/],
       [['--tmpfs', '/run:size=-1'], /Expected `--tmpfs` size to be a size/],
       [['--shm-size', '1e99'], /Expected `--shm-size` to be a size/],
-      [['--isolation', 'minimal', '--read-only'], /with --isolation standard or strict/],
+      [['--isolation', 'minimal', '--read-only'], /Expected `--read-only` with `--isolation` standard or strict/],
     ];
     for (const [flags, msg] of cases) {
       const r = await cli(['run', '--rm', ...flags, 'host', 'true']);

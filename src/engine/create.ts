@@ -157,10 +157,10 @@ function checkLimits(isolation: IsolationType, limits: ContainerConfig['limits']
   if (limits.nofile) {
     const hard = currentHardNofile();
     if (hard !== undefined && limits.nofile > hard)
-      throw new EngineError('INVALID_CONFIG', `Expected \`--nofile\` to be at most ${hard} (this host's hard limit, which codex32 cannot raise), got \`${limits.nofile}\``);
+      throw fieldError('INVALID_CONFIG', `Expected \`limits.nofile\` to be at most ${hard} (this host's hard limit, which codex32 cannot raise), got \`${limits.nofile}\``, ['limits.nofile']);
   }
   if (limits.memory !== undefined && limits.memory < 4 * 1024 * 1024)
-    throw new EngineError('INVALID_CONFIG', `Expected \`--memory\` to be at least 4m, got \`${limits.memory}\` bytes`);
+    throw fieldError('INVALID_CONFIG', `Expected \`limits.memory\` to be at least 4m, got \`${limits.memory}\` bytes`, ['limits.memory']);
   const cpus = availableParallelism();
   if (limits.cpus !== undefined && limits.cpus > cpus)
     throw new EngineError('INVALID_CONFIG', `Range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`);
@@ -175,7 +175,7 @@ export function canLowerOomScore(): boolean {
 /** docker's --oom-score-adj below 0 needs CAP_SYS_RESOURCE: refused at create where this host withholds it. */
 function checkOomScore(value: number | undefined): void {
   if (value !== undefined && value < 0 && !canLowerOomScore())
-    throw new EngineError('HOST_UNSUPPORTED', `Expected \`--oom-score-adj\` from 0 to 1000 here, got \`${value}\`: lowering it needs CAP_SYS_RESOURCE, which codex32 does not hold on this host`);
+    throw fieldError('HOST_UNSUPPORTED', `Expected \`oomScoreAdj\` from 0 to 1000 here, got \`${value}\`: lowering it needs CAP_SYS_RESOURCE, which codex32 does not hold on this host`, ['oomScoreAdj']);
 }
 
 /** docker's --platform: the image must be built for it (an image of another platform is refused, never run). */

@@ -1,7 +1,7 @@
 // Block I/O limits: blkio throttling and weight on cgroup v1, io.max and io.weight on v2.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Blkio } from '../config/schema.js';
-import { EngineError } from '../errors.js';
+import { EngineError, fieldError } from '../errors.js';
 import { ensureV2Parent } from './cgroup-parent.js';
 
 export interface IoHierarchy {
@@ -91,7 +91,7 @@ export function checkBlkio(b: Blkio | undefined): void {
   for (const k of Object.keys(FLAGS) as Array<keyof typeof FLAGS>) for (const d of b[k]) deviceNumber(FLAGS[k], d.path);
   if (b.weight !== undefined) {
     const why = weightUnsupported(h);
-    if (why) throw new EngineError('HOST_UNSUPPORTED', `\`--blkio-weight\` cannot be enforced on this host: ${why}. Leave it out, or use the bfq I/O scheduler.`);
+    if (why) throw fieldError('HOST_UNSUPPORTED', `\`blkio.weight\` cannot be enforced on this host: ${why}. Leave it out, or use the bfq I/O scheduler.`, ['blkio.weight']);
   }
 }
 

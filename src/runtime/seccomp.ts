@@ -7,7 +7,7 @@ import { arch as osArch, release } from 'node:os';
 import { join } from 'node:path';
 import type { SeccompProfile, SeccompRule, SeccompSetting } from '../config/seccomp.js';
 import type { IsolationType } from '../config/schema.js';
-import { EngineError } from '../errors.js';
+import { EngineError, fieldError } from '../errors.js';
 import { runCommand } from './command.js';
 import { spec } from './contract.js';
 import { defaultSeccompProfile } from './seccomp-default.js';
@@ -51,9 +51,9 @@ export function seccompHost(): SeccompHost {
  */
 export function checkSeccomp(level: IsolationType, setting: SeccompSetting | undefined): void {
   if (setting === 'unconfined' && level === 'strict')
-    throw new EngineError('INVALID_CONFIG', 'Expected `--security-opt seccomp` to keep a filter at strict isolation, got `unconfined`. Use --isolation standard to run without one.');
+    throw fieldError('INVALID_CONFIG', 'Expected `seccomp` to keep a filter at strict isolation, got `unconfined`. Use `isolation` standard to run without one.', ['seccomp', 'isolation']);
   if (setting !== undefined && typeof setting === 'object' && level === 'minimal')
-    throw new EngineError('INVALID_CONFIG', 'A seccomp profile needs standard or strict isolation: minimal runs trusted code on the host without no_new_privs. Use --isolation standard.');
+    throw fieldError('INVALID_CONFIG', 'A `seccomp` profile needs standard or strict isolation: minimal runs trusted code on the host without no_new_privs. Use `isolation` standard.', ['seccomp', 'isolation']);
 }
 
 const strip = (s: string, prefix: string) => (s.startsWith(prefix) ? s.slice(prefix.length) : s);

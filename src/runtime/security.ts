@@ -2,12 +2,11 @@
 // --tmpfs and --shm-size checked against what the isolation level guarantees, then turned into spec entries.
 import type { ResolvedConfig } from '../config/schema.js';
 import { CAPS } from '../config/parse-security.js';
-import { EngineError, fieldError } from '../errors.js';
+import { fieldError } from '../errors.js';
 import { spec, specEach } from './contract.js';
 import { capabilityMask, HOST_NET_DENIED, sharesHostNetns, STANDARD_CAPS } from './plan.js';
 
 type SecurityConfig = Pick<ResolvedConfig, 'isolation' | 'network' | 'capAdd' | 'capDrop' | 'noNewPrivileges' | 'readOnly' | 'tmpfs' | 'shmSize'>;
-const bad = (msg: string) => new EngineError('INVALID_CONFIG', msg);
 
 /**
  * What strict may add: capabilities whose kernel checks are made against the user namespace that owns
@@ -46,18 +45,20 @@ function addable(c: SecurityConfig): number[] {
  */
 export function checkSecurity(c: SecurityConfig, appReserved = true): void {
   const level = c.isolation ?? 'standard';
-  const caps = [...(c.capAdd ?? []), ...(c.capDrop ?? [])];
   if (level === 'minimal') {
-    const given = [caps.length && '--cap-add/--cap-drop', c.readOnly && '--read-only', c.tmpfs?.length && '--tmpfs', c.shmSize && '--shm-size'].filter(Boolean);
-    if (given.length) throw bad(`Expected ${given.join(', ')} with --isolation standard or strict: minimal has no capability set or mount namespace of its own to apply them to`);
+    // the fields the caller set, by the library's names: each front end shows its own (errors.ts' renameFields)
+    const given = [c.capAdd?.length && 'capAdd', c.capDrop?.length && 'capDrop', c.readOnly && 'readOnly', c.tmpfs?.length && 'tmpfs', c.shmSize && 'shmSize'].filter((f): f is string => !!f);
+    if (given.length)
+      throw fieldError('INVALID_CONFIG', `Expected ${given.map((f) => `\`${f}\``).join(', ')} with \`isolation\` standard or strict: minimal has no capability set or mount namespace of its own to apply them to`, [...given, 'isolation']);
     return;
   }
-  if (c.noNewPrivileges === false) throw bad(`Expected \`--security-opt no-new-privileges\` to be true at ${level} isolation (its floor), got false. Use --isolation minimal for trusted code.`);
+  if (c.noNewPrivileges === false)
+    throw fieldError('INVALID_CONFIG', `Expected \`noNewPrivileges\` to be true at ${level} isolation (its floor), got false. Use \`isolation\` minimal for trusted code.`, ['noNewPrivileges', 'isolation']);
   for (const t of c.tmpfs ?? []) {
     const p = t.path.replace(/\/+$/, '');
     const reserved = ['/proc', '/sys', '/dev', ...(appReserved ? ['/app'] : [])];
     if (!p || p.split('/').includes('..') || reserved.some((f) => p === f || p.startsWith(f + '/')))
-      throw bad(`Expected \`--tmpfs\` to be an absolute path outside ${reserved.join(', ')}, not /, got \`${t.path}\``);
+      throw fieldError('INVALID_CONFIG', `Expected \`tmpfs\` to be an absolute path outside ${reserved.join(', ')}, not /, got \`${t.path}\``, ['tmpfs']);
   }
   const allowed = addable(c);
   for (const name of c.capAdd ?? []) {
