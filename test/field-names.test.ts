@@ -86,6 +86,20 @@ describe.skipIf(!!skip)(`field names in refusals${skip ? ` (skipped: ${skip})` :
     expect(viaApi.message).toBe('Expected `HostConfig.Memory` to be at least 4m, got `1048576` bytes');
   });
 
+  it('a user network\'s subnet: subnet, --subnet, IPAM.Config.Subnet', async () => {
+    const lib = (() => {
+      try {
+        engine.network.create({ name: 'fields-net', subnet: 'bogus' });
+      } catch (e) {
+        return e as EngineError;
+      }
+      throw new Error('a bad subnet was accepted');
+    })();
+    expect(lib.message).toMatch(/^Expected `subnet` to be an IPv4 subnet/);
+    const cli = await sb.cli(['network', 'create', '--subnet', 'bogus', 'fields-net']);
+    expect(cli.stderr).toMatch(/Expected `--subnet` to be an IPv4 subnet .*\[INVALID_CONFIG\]/);
+  });
+
   it('a published port on the host network: publish and network, -p and --network, PortBindings and NetworkMode', async () => {
     const lib = await libraryRefusal({ image: 'host', command: ['true'], network: 'host', publish: [{ hostIp: '0.0.0.0', hostPort: 0, containerPort: 80, protocol: 'tcp' }] });
     expect(lib.message).toBe("Expected `publish` with `network` private (this container's network is host)");

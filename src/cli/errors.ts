@@ -27,6 +27,8 @@ export const FLAGS: Readonly<Record<string, string>> = {
   capAdd: '--cap-add',
   capDrop: '--cap-drop',
   readOnly: '--read-only',
+  subnet: '--subnet',
+  gateway: '--gateway',
   'limits.nofile': '--nofile',
   oomScoreAdj: '--oom-score-adj',
   'blkio.weight': '--blkio-weight',

@@ -45,6 +45,8 @@ export const API_FIELDS: Readonly<Record<string, string>> = {
   capAdd: 'HostConfig.CapAdd',
   capDrop: 'HostConfig.CapDrop',
   readOnly: 'HostConfig.ReadonlyRootfs',
+  subnet: 'IPAM.Config.Subnet',
+  gateway: 'IPAM.Config.Gateway',
   'limits.nofile': 'HostConfig.Ulimits nofile',
   oomScoreAdj: 'HostConfig.OomScoreAdj',
   'blkio.weight': 'HostConfig.BlkioWeight',

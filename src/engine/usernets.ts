@@ -45,15 +45,15 @@ export function createNetwork(core: EngineCore, req: NetworkCreate): NetworkRow 
     throw bad(`Expected the network driver to be bridge (the only one codex32 has: a routed segment per network), got \`${req.driver}\``);
   for (const k of Object.keys(req.options ?? {})) throw bad(`Network driver option \`${k}\` is not supported: codex32's networks take --subnet, --gateway, --internal and labels`);
   if (req.subnet !== undefined) {
-    if (!parseSubnet(req.subnet)) throw bad(`Expected --subnet to be an IPv4 subnet such as 172.28.0.0/16 (prefix 8 to 30, no host bits), got \`${req.subnet}\``);
+    if (!parseSubnet(req.subnet)) throw fieldError('INVALID_CONFIG', `Expected \`subnet\` to be an IPv4 subnet such as 172.28.0.0/16 (prefix 8 to 30, no host bits), got \`${req.subnet}\``, ['subnet']);
     const clash = [{ name: 'the private network', subnet: SUBNET }, ...core.store.listNetworks().filter((n) => n.subnet).map((n) => ({ name: n.name, subnet: n.subnet! }))].find((n) =>
       overlaps(n.subnet, req.subnet!),
     );
     if (clash) throw bad(`Pool overlaps with other one on this address space: ${req.subnet} overlaps ${clash.subnet} (${clash.name})`);
   }
   if (req.gateway !== undefined) {
-    if (!req.subnet) throw bad('Expected --gateway with --subnet (the gateway is an address of the subnet)');
-    if (!overlaps(`${req.gateway}/32`, req.subnet)) throw bad(`Expected --gateway to be an address of ${req.subnet}, got \`${req.gateway}\``);
+    if (!req.subnet) throw fieldError('INVALID_CONFIG', 'Expected `gateway` with `subnet` (the gateway is an address of the subnet)', ['gateway', 'subnet']);
+    if (!overlaps(`${req.gateway}/32`, req.subnet)) throw fieldError('INVALID_CONFIG', `Expected \`gateway\` to be an address of ${req.subnet}, got \`${req.gateway}\``, ['gateway']);
   }
   const row: NetworkRow = {
     id: randomBytes(32).toString('hex'),
