@@ -2,13 +2,13 @@
 // and fully cached by `codex32 build`, by dockerd's classic builder (DOCKER_BUILDKIT=0 docker build) and
 // by `podman build`, interleaved round by round in the same run. Not a test.
 // Usage: node bench/build.mjs [--rounds N]   (results also in bench/results/build.json)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BIN, ROOT, benchStorage, median, which } from './lib.mjs';
-import { loopbackRegistry, spawnDockerd, umountUnder, waitFor } from './docker-lib.mjs';
+import { codexServiceBeside, loopbackRegistry, spawnDockerd, umountUnder, waitFor } from './docker-lib.mjs';
 
 const i = process.argv.indexOf('--rounds');
 const N = i > 0 ? Number(process.argv[i + 1]) : 5;
@@ -32,14 +32,7 @@ writeFileSync(
 const dockerd = spawnDockerd(work);
 const { storage, env } = benchStorage('c32-bench-build-st-', { CONTAINER_ISOLATION_LEVEL: 'standard' });
 // codex32 twice: its CLI, and the docker CLI through `codex32 system service` (a daemon beside a daemon)
-const service = spawn('node', [BIN, 'system', 'service', '--socket', join(storage, 'docker.sock')], { env, stdio: 'ignore' });
-process.on('uncaughtException', async (e) => {
-  console.error(e);
-  service.kill('SIGTERM');
-  await dockerd.stop();
-  registry.stop();
-  process.exit(1);
-});
+const service = codexServiceBeside(join(storage, 'docker.sock'), env, dockerd, registry);
 const aenv = { ...process.env, DOCKER_HOST: `unix://${join(storage, 'docker.sock')}`, DOCKER_CONFIG: join(work, 'cfg'), DOCKER_BUILDKIT: '0' };
 const denv = { ...process.env, DOCKER_HOST: `unix://${dockerd.sock}`, DOCKER_CONFIG: join(work, 'cfg'), DOCKER_BUILDKIT: '0' };
 const PODMAN = ['podman', '--root', join(work, 'proot'), '--runroot', join(work, 'prun'), '--storage-driver', 'vfs', '--runtime', 'runc'];

@@ -2,13 +2,13 @@
 // a named volume, a published port, services found by name), codex32 through `codex32 system service`
 // beside a private dockerd in the same run, interleaved round by round. Not a test.
 // Usage: node bench/compose.mjs [--rounds N]   (results also in bench/results/compose.json)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { BIN, ROOT, benchStorage, median, which } from './lib.mjs';
-import { loopbackRegistry, sleep, spawnDockerd, umountUnder, waitFor } from './docker-lib.mjs';
+import { ROOT, benchStorage, median, which } from './lib.mjs';
+import { codexServiceBeside, loopbackRegistry, sleep, spawnDockerd, umountUnder, waitFor } from './docker-lib.mjs';
 
 const i = process.argv.indexOf('--rounds');
 const N = i > 0 ? Number(process.argv[i + 1]) : 5;
@@ -39,14 +39,7 @@ for (const [k, image, extra] of [['codex32', 'host', ''], ['dockerd', registry.i
 const dockerd = spawnDockerd(work);
 const { storage, env } = benchStorage('c32-bench-compose-st-', { CONTAINER_ISOLATION_LEVEL: 'standard' });
 const ourSock = join(storage, 'docker.sock');
-const service = spawn('node', [BIN, 'system', 'service', '--socket', ourSock], { env, stdio: 'ignore' });
-process.on('uncaughtException', async (e) => {
-  console.error(e);
-  service.kill('SIGTERM');
-  await dockerd.stop();
-  registry.stop();
-  process.exit(1);
-});
+const service = codexServiceBeside(ourSock, env, dockerd, registry);
 const hosts = { codex32: `unix://${ourSock}`, dockerd: `unix://${dockerd.sock}` };
 const denv = (k) => ({ ...process.env, DOCKER_HOST: hosts[k], DOCKER_CONFIG: join(work, 'cfg') });
 const docker = (k, args) => spawnSync(DOCKER, args, { env: denv(k), encoding: 'utf8' });

@@ -4,6 +4,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { BIN } from './lib.mjs';
 
 /** Resolve after ms milliseconds. */
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -70,4 +71,20 @@ export function spawnDockerd(work) {
 /** Unmount whatever dockerd or buildah left mounted under dir, deepest first, so dir can be removed. */
 export function umountUnder(dir) {
   spawnSync('sh', ['-c', `awk '$2 ~ "^${dir}" {print $2}' /proc/mounts | sort -r | xargs -r umount -l`], { stdio: 'ignore' });
+}
+
+/**
+ * `codex32 system service` on socket with env, and an uncaught error that stops it, dockerd and the registry
+ * before the bench exits (nothing of a failed run is left running).
+ */
+export function codexServiceBeside(socket, env, dockerd, registry) {
+  const service = spawn('node', [BIN, 'system', 'service', '--socket', socket], { env, stdio: 'ignore' });
+  process.on('uncaughtException', async (e) => {
+    console.error(e);
+    service.kill('SIGTERM');
+    await dockerd.stop();
+    registry.stop();
+    process.exit(1);
+  });
+  return service;
 }

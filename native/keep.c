@@ -86,24 +86,11 @@ static void refill_launch(long long now) {
     fprintf(stderr, "codex32-shim: the cron refill launched %llds ago brought no times: running it again\n", (now - refill_at) / 1000);
   }
   refill_at = now;
-  pid_t p = fork();
+  pid_t p = spawn_detached(cron_refill, 1); /* its stderr is shim.err: a failed refill says why there */
   if (p < 0) {
     fprintf(stderr, "codex32-shim: fork for the cron refill: %s\n", strerror(errno));
     shim_event("cron", "refill-failed");
     return;
-  }
-  if (p == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    int null = open("/dev/null", O_RDWR);
-    if (sigprocmask(SIG_SETMASK, &none, NULL) < 0 || setsid() < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0) {
-      fprintf(stderr, "codex32-shim: prepare the cron refill: %s\n", strerror(errno));
-      _exit(126);
-    }
-    close_fds_from(3);
-    execv(cron_refill[0], cron_refill);
-    fprintf(stderr, "codex32-shim: exec the cron refill %s: %s\n", cron_refill[0], strerror(errno));
-    _exit(127);
   }
   refill_pid = p;
 }

@@ -392,14 +392,7 @@ static int supervise(void) {
    restart handed to the engine, its restart command (restart_arg) */
 static void exit_command(void) {
   char **argv = spec_all(restart_by_engine ? SPEC_RESTART_ARG : SPEC_EXIT_ARG);
-  if (argv[0] && fork() == 0) {
-    setsid();
-    int null = open("/dev/null", O_RDWR);
-    if (null >= 0) dup2(null, 0), dup2(null, 1), dup2(null, 2);
-    close_fds_from(3);
-    execv(argv[0], argv);
-    _exit(127);
-  }
+  if (argv[0] && spawn_detached(argv, 0) < 0) fprintf(stderr, "codex32-shim: fork for %s: %s\n", argv[0], strerror(errno));
   free(argv);
 }
 

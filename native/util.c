@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -160,3 +161,20 @@ int proc_ppid_ticks(pid_t pid, int *ppid, unsigned long long *ticks) {
   return ok;
 }
 
+
+pid_t spawn_detached(char **argv, int keep_stderr) {
+  pid_t p = fork();
+  if (p != 0) return p;
+  sigset_t none;
+  sigemptyset(&none);
+  int null = open("/dev/null", O_RDWR);
+  if (sigprocmask(SIG_SETMASK, &none, NULL) < 0 || setsid() < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+      (!keep_stderr && dup2(null, 2) < 0)) {
+    fprintf(stderr, "codex32-shim: prepare %s: %s\n", argv[0], strerror(errno));
+    _exit(126);
+  }
+  close_fds_from(3);
+  execv(argv[0], argv);
+  fprintf(stderr, "codex32-shim: exec %s: %s\n", argv[0], strerror(errno));
+  _exit(127);
+}

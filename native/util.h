@@ -33,6 +33,10 @@ int proc_ppid_ticks(pid_t pid, int *ppid, unsigned long long *ticks);
 /* split "a\tb\tc" in place into at most max fields */
 int split_tab(char *s, char **out, int max);
 void close_fds_from(int lowest);
+/* Run argv detached, as the supervisor's engine commands run (exit_arg, restart_arg, cron_refill_arg): its
+   own session, no blocked signals, stdin and stdout (and stderr unless keep_stderr) on /dev/null, no other
+   fd. Returns its pid, or -1 with errno when the fork failed; a failed exec exits 127, a failed set-up 126. */
+pid_t spawn_detached(char **argv, int keep_stderr);
 /* arm a timerfd once, ms from now; 0 disarms it */
 void arm(int tfd, long long ms);
 
