@@ -43,7 +43,8 @@ export function sandbox(prefix = 'c32-test-') {
     const r = await cli(['ps', '-aq']);
     const ids = String(r.stdout).split('\n').filter(Boolean);
     if (ids.length) await cli(['rm', '-f', ...ids]);
-    rmSync(storage, { recursive: true, force: true });
+    // an auto-removal's exit command may still be finishing in the directory: ENOTEMPTY, then again
+    rmSync(storage, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   };
   return { storage, env, cli, json, inspect, clean };
 }
