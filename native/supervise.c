@@ -166,13 +166,15 @@ static void begin_run(struct loop *l) {
     stop_reason = le.stage ? "setup-failed" : le.err == ENOENT ? "not-found" : "not-executable";
     return;
   }
-  sync_reply("ok %d %llu\n", child_pid, child_start);
   if (l->health_interval) {
     set_health("starting");
     health_streak = 0;
     arm(l->health_t, l->health_interval);
   }
+  /* recorded before the engine hears "ok": a copy or exec the caller sends as soon as start returns
+     must find the container running, not assemble a private root whose /tmp is thrown away */
   write_state("running");
+  sync_reply("ok %d %llu\n", child_pid, child_start);
   /* the maximum runtime counts from the first start, not from each restart */
   if (l->timeout_ms > 0 && l->runs_started++ == 0) arm(l->timeout_t, l->timeout_ms);
 }

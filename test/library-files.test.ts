@@ -88,6 +88,18 @@ describe.skipIf(!!skipStd)(`writeFiles and readFiles${skipStd ? ` (skipped: ${sk
     expect((await engine.readFiles('wr', ['/app/a.txt']))[0].content.toString()).toBe('hello\n\n');
   });
 
+  it('a file written into /tmp as soon as start returns is in the running container', async () => {
+    // start returns once the supervisor has recorded the container running: the copy joins the running
+    // container, never a private root assembled for a stopped one whose /tmp is thrown away
+    for (let i = 0; i < 8; i++) {
+      const c = await engine.create({ name: `early${i}`, image: 'host', command: ['sleep', '300'] });
+      await c.start();
+      await engine.writeFiles(c.id, [{ path: '/tmp/early.txt', content: `run ${i}` }]);
+      expect((await engine.exec(c.id, ['cat', '/tmp/early.txt'])).stdout).toBe(`run ${i}`);
+      await engine.remove(c.id, { force: true });
+    }
+  });
+
   it('a missing path is NO_SUCH_PATH naming it; a bad path is refused', async () => {
     await expect(engine.readFiles('wr', ['/app/a.txt', '/app/nope'])).rejects.toMatchObject({ code: 'NO_SUCH_PATH', context: { path: '/app/nope' } });
     // every time, whatever the helper's stderr says or whether it arrived: a host file the container does not see too
