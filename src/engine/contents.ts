@@ -5,6 +5,7 @@ import { dirname, join, posix } from 'node:path';
 import { EngineError } from '../errors.js';
 import { tarIn, tarOut, statIn } from '../runtime/files.js';
 import { shimPath } from '../runtime/supervisor.js';
+import { withCopyRoot } from './copyroot.js';
 import type { EngineCore } from './core.js';
 
 export interface FileToWrite {
@@ -54,7 +55,7 @@ export async function writeFiles(core: EngineCore, ref: string, files: FileToWri
     const { c } = await import('tar');
     // the files alone, no directory entries: existing directories keep their owner and mode
     await c({ cwd: join(stage, 'root'), file: join(stage, 'files.tar'), portable: true, noDirRecurse: true }, names);
-    await tarIn(shimPath(), core.paths(row.id).dir, '/', join(stage, 'files.tar'));
+    await withCopyRoot(core, row, (run) => tarIn(shimPath(), run, '/', join(stage, 'files.tar')));
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
@@ -65,7 +66,12 @@ export async function readFiles(core: EngineCore, ref: string, paths: string[]):
   const row = core.get(ref);
   const names = paths.map(entryName);
   if (!names.length) return [];
-  const { proc } = await tarOut(shimPath(), core.paths(row.id).dir, '/', names);
+  return withCopyRoot(core, row, (run) => readThrough(run, row.name, paths, names));
+}
+
+/** readFiles through the copy helper of run directory run. */
+async function readThrough(run: string, container: string, paths: string[], names: string[]): Promise<FileRead[]> {
+  const { proc } = await tarOut(shimPath(), run, '/', names);
   const wanted = new Map(names.map((n, i) => [n, paths[i]]));
   const found = new Map<string, FileRead>();
   const { Parser } = await import('tar');
@@ -94,11 +100,11 @@ export async function readFiles(core: EngineCore, ref: string, paths: string[]):
   if (missing.length) {
     // what is missing is asked of the container itself: the helper's stderr may say it, or may not have arrived
     const gone: string[] = [];
-    for (const n of missing) if ((await statIn(shimPath(), core.paths(row.id).dir, wanted.get(n)!)) === 'missing') gone.push(wanted.get(n)!);
-    if (gone.length) throw new EngineError('NO_SUCH_PATH', `No such file in container ${row.name}: ${gone.join(', ')}`, { context: { container: row.name, path: gone[0] } });
+    for (const n of missing) if ((await statIn(shimPath(), run, wanted.get(n)!)) === 'missing') gone.push(wanted.get(n)!);
+    if (gone.length) throw new EngineError('NO_SUCH_PATH', `No such file in container ${container}: ${gone.join(', ')}`, { context: { container, path: gone[0] } });
     const first = wanted.get(missing[0])!;
     const why = stderr.replace(/^codex32-shim: /, '').trim() || `the copy helper exited with ${done.exitCode}`;
-    throw new EngineError('RUNTIME_FAILED', `Cannot read ${first} in container ${row.name}: ${why}`, { context: { container: row.name, path: first } });
+    throw new EngineError('RUNTIME_FAILED', `Cannot read ${first} in container ${container}: ${why}`, { context: { container, path: first } });
   }
   return names.map((n) => found.get(n)!);
 }

@@ -1,11 +1,10 @@
 // `codex32 create` and `codex32 run`.
-import { constants as osConstants } from 'node:os';
 import type { Command } from 'commander';
 import { EngineError } from '../../errors.js';
-import { parseSignal } from '../../config/parse.js';
-import { action, engineFor, onClosedPipe, writeRecord } from '../context.js';
+import { action, engineFor } from '../context.js';
+import { followToExit } from '../follow.js';
 import { containerOptions, toConfig, type ContainerFlags } from '../options.js';
-import { requireTerminal, stayAttached } from '../terminal.js';
+import { requireTerminal } from '../terminal.js';
 import { out } from '../output.js';
 
 /** Register create. */
@@ -56,22 +55,13 @@ export function registerRun(program: Command): void {
           out(c.id + '\n');
           return;
         }
-        // proxy the usual signals to the container, as docker run does (a raw terminal sends its keys instead)
-        const forward = (sig: NodeJS.Signals) => void engine.kill(c.id, parseSignal(sig)).catch(() => undefined);
-        for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward);
-        let code: number | undefined;
-        if (session) code = await stayAttached(engine, c.name, session, term);
-        else {
-          // the reader went away (`| head -1`): the container's command gets SIGPIPE, as a pipeline's writer
-          // would, and --rm still removes it before the CLI ends
-          onClosedPipe(async () => {
-            await engine.kill(c.id, osConstants.signals.SIGPIPE).catch(() => undefined);
-            await engine.wait(c.id);
+        const code = await followToExit(engine, c.name, {
+          session,
+          term,
+          afterClosedPipe: async () => {
             if (flags.rm) await engine.remove(c.id, { force: true, volumes: true });
-          });
-          for await (const rec of engine.logs(c.id, { follow: true })) await writeRecord(rec);
-          code = await engine.wait(c.id);
-        }
+          },
+        });
         if (code === undefined) {
           if (flags.rm) engine.holdRemoval(c.id, false); // detached: removed when it ends
           return;

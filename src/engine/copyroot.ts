@@ -1,0 +1,64 @@
+// The run directory the copy helpers assemble a container's root from. A container that has run has
+// its spec there; one created and never started has none, so cp, writeFiles and readFiles get a spec of
+// their own, built as start builds it (docker's `create`, `cp`, `start` habit), in a directory removed after.
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { prepareImageRoot } from '../images/rootfs.js';
+import { imageFor } from '../images/store.js';
+import { RUN_FILES } from '../runtime/contract.js';
+import { buildPlan, encodeSpec } from '../runtime/plan.js';
+import { mountQuota } from '../runtime/quota.js';
+import type { ContainerRow } from '../state/types.js';
+import type { EngineCore } from './core.js';
+
+export interface CopyRoot {
+  /** the run directory to hand the copy helper */
+  dir: string;
+  /** remove what was made for this copy alone; call once the helper has ended */
+  done: () => Promise<void>;
+}
+
+/** The run directory for a copy into or out of row: its own once started, else one made for this copy. */
+export async function copyRoot(core: EngineCore, row: ContainerRow): Promise<CopyRoot> {
+  const paths = core.paths(row.id);
+  if (existsSync(paths.spec)) return { dir: paths.dir, done: async () => undefined };
+  const image = imageFor(core.store, row.config);
+  // the directories start makes: what is copied into the writable layer now is there at the first start
+  if (row.config.isolation !== 'minimal') {
+    await mkdir(paths.newroot, { recursive: true });
+    if (image.kind === 'rootfs' || image.kind === 'oci') {
+      await mkdir(paths.upper, { recursive: true });
+      await mkdir(paths.work, { recursive: true });
+    }
+  }
+  if (image.kind === 'oci') image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, 0);
+  if (row.config.storageSize) await mountQuota(paths.dir);
+  // The helper joins no network, so the root is planned without one. Strict's uid range is given at its
+  // first start, which then hands the writable layer and /app to it: until then what is copied in
+  // belongs to host root, as the root assembled here at standard sees it.
+  const isolation = row.config.isolation === 'strict' ? 'standard' : row.config.isolation;
+  const config = { ...row.config, isolation, network: 'none' as const, networks: [], links: [], publish: [] };
+  const plan = await buildPlan({ ...row, config }, image, paths, undefined);
+  // the container's own hosts and resolv.conf are written by its network's start: a copy has no need of them
+  const own = `bind=${paths.etc}/`;
+  plan.entries = plan.entries.filter((e) => !e.startsWith(own));
+  const dir = await mkdtemp(join(paths.dir, '.copy-'));
+  try {
+    await writeFile(join(dir, RUN_FILES.spec), encodeSpec(plan), { mode: 0o600 });
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return { dir, done: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Run fn with the copy run directory for row, removing what was made for it afterwards. */
+export async function withCopyRoot<T>(core: EngineCore, row: ContainerRow, fn: (dir: string) => Promise<T>): Promise<T> {
+  const root = await copyRoot(core, row);
+  try {
+    return await fn(root.dir);
+  } finally {
+    await root.done();
+  }
+}
