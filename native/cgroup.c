@@ -223,6 +223,20 @@ static int kill_cgroups_atomically(void) {
   return 0;
 }
 
+int cgroup_frozen(void) {
+  for (char **cg = cgroups; cg && *cg; cg++) {
+    char ctl[PATH_MAX], state[PATH_MAX];
+    int v2;
+    if (!freezer_of(*cg, ctl, state, sizeof ctl, &v2)) continue;
+    /* what was asked (v1 FREEZING or FROZEN, v2 1), not whether every task has stopped yet */
+    char *s = read_file(ctl, NULL);
+    int frozen = s && (v2 ? s[0] == '1' : strncmp(s, "THAWED", 6) != 0);
+    free(s);
+    return frozen;
+  }
+  return 0;
+}
+
 void kill_container(void) {
   if (child_pid > 0) {
     if (isolation == ISO_MINIMAL) kill(-child_pid, SIGKILL); /* minimal: the process group */

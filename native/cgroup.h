@@ -26,6 +26,8 @@ void kill_container(void);
  * cgroup.procs. Opened on the host, as its path is a host path; -1 with errno when it cannot be.
  */
 int cgroup_join_open(const char *cg);
+/* whether the container's processes are frozen by a pause (v1 freezer.state, v2 cgroup.freeze) */
+int cgroup_frozen(void);
 /* the memory cgroup's oom_kill counter (0 without one) */
 long long oom_count(void);
 

@@ -341,7 +341,8 @@ static void on_timers(struct loop *l, const struct pollfd *pfd) {
   }
   if (fired(&pfd[1])) l->waiting_backoff = 0;
   if (fired(&pfd[3])) {
-    if (l->running && !stopping && !health_pid) {
+    /* a paused container's check would join its frozen cgroup and time out: none runs until unpause, as docker */
+    if (l->running && !stopping && !health_pid && !cgroup_frozen()) {
       health_start();
       arm(l->health_to_t, l->health_timeout);
     }

@@ -130,6 +130,26 @@ describe.skipIf(!!skip)('everyday verbs', () => {
     expect(String(ev.stdout)).toMatch(/container unpause .*name=p1/);
   });
 
+  it.skipIf(!!noFreezer)('a paused container runs no health checks: it stays healthy, its checks resume at unpause', async () => {
+    const hc = ['--health-cmd', 'true', '--health-interval', '0.3', '--health-timeout', '1', '--health-retries', '1'];
+    expect((await api.cli(['run', '-d', '--name', 'ph', ...hc, 'host', 'sleep', '300'])).exitCode).toBe(0);
+    const health = async () => (await api.inspect('ph')).State.Health as { Status: string; FailingStreak: number; Log: Array<{ Start: string }> };
+    const lastStart = async () => (await health()).Log.at(-1)?.Start;
+    await until(async () => (await health()).Status === 'healthy', 30_000, 100);
+    expect((await api.cli(['pause', 'ph'])).exitCode).toBe(0);
+    await sleep(1000); // a check started just before the pause ends (it was let through) or times out
+    const before = await lastStart();
+    // without the pause rule each interval's check would join the frozen cgroup, time out and fail
+    await sleep(3000);
+    const paused = await health();
+    expect(paused).toMatchObject({ Status: 'healthy', FailingStreak: 0 });
+    expect(paused.Log.at(-1)?.Start).toBe(before); // no check started while paused
+    expect((await api.cli(['unpause', 'ph'])).exitCode).toBe(0);
+    await until(async () => (await lastStart()) !== before, 30_000, 100);
+    expect((await health()).Status).toBe('healthy');
+    await api.cli(['rm', '-f', 'ph']);
+  });
+
   it('update writes the cgroup files live and keeps the limits for the next start; refuses what it cannot apply', async () => {
     await api.cli(['run', '-d', '--name', 'u1', '--memory', '64m', '--pids', '50', 'host', 'sleep', '300']);
     const id = (await api.inspect('u1')).Id as string;
