@@ -149,6 +149,7 @@ bench: build ## benchmarks: medians and ratios against anchors measured in the s
 	node bench/tenants.mjs
 	node bench/compose.mjs
 	node bench/build.mjs
+	node bench/soak.mjs
 	node bench/scale.mjs --user-network --count $(USERNET_COUNT)
 
 bench-anchors: ## install the anchors the benchmarks compare against (bubblewrap, runc, podman, the docker.io daemon, docker-compose, a registry, buildah, pm2)

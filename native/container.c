@@ -267,6 +267,9 @@ void start_run(struct run_io *io) {
   run_no++;
   place_child(pid);
   close_self_join();
+  /* the run is on record before its command can do anything: a supervisor killed from here on leaves
+     a state naming this run, which the engine records as cut short instead of losing it */
+  write_state("running");
   if (write(gop[1], "g", 1) != 1) die("release child");
   close(gop[1]);
   *io = (struct run_io){o[0], e[0], errp[0], in[1], ps[0]};

@@ -67,6 +67,24 @@ function restartTimes(exits: RunRecord[], lastRun: number, shim: { run: number; 
   return [...Array<number>(n - known.length).fill(Date.now()), ...known];
 }
 
+/**
+ * The run a lost supervisor was in the middle of, when its state file names one past the last recorded
+ * exit; it ends when the loss was noticed, killed. Undefined while it was between runs.
+ */
+export function cutRun(shim: ReturnType<typeof readShimState>, lastRecorded: number, at: number, reason: string): RunRecord | undefined {
+  if (!shim || shim.run <= lastRecorded || !(shim.runStartedAt > 0)) return undefined;
+  return { run: shim.run, startedAt: shim.runStartedAt, finishedAt: Math.max(at, shim.runStartedAt), exitCode: 137, signal: 9, oom: false, reason };
+}
+
+/**
+ * True when a dead supervisor's last recorded exit was its final word: it had not begun the next run nor
+ * decided on one (a restart's backoff). Otherwise the container's policy was cut off, and a run it had
+ * begun is lost unless recorded (cutRun).
+ */
+function endedLast(shim: ReturnType<typeof readShimState>, lastExitRun: number): boolean {
+  return !shim || (shim.phase !== 'restarting' && shim.run <= lastExitRun);
+}
+
 export interface ReconcileOutcome {
   row: ContainerRow;
   /** events the reconcile observed (die, restart), for the event log */
@@ -131,10 +149,11 @@ export function reconcileRow(store: StateStore, row: ContainerRow, runDir: strin
   if (shimAlive) {
     if (shim) status = shim.phase === 'exited' ? 'exited' : shim.phase;
     if (status === 'running' && row.status === 'stopping' && shim?.phase === 'running') status = 'stopping';
-  } else if (shim?.phase === 'exited' || (lastExit && !isAlive(shim?.init))) {
+  } else if (shim?.phase === 'exited' || (lastExit && !isAlive(shim?.init) && endedLast(shim, lastExit.run))) {
     status = 'exited';
   } else {
-    // the supervisor died without recording an end: nothing captures logs or applies policy any more
+    // the supervisor died without recording an end (or in the backoff before a restart it had decided):
+    // nothing captures logs or applies policy any more
     killOrphans(row, state.cgroups);
     const rebooted = !!state.bootId && state.bootId !== bootId();
     status = rebooted ? 'exited' : 'dead';
@@ -143,7 +162,10 @@ export function reconcileRow(store: StateStore, row: ContainerRow, runDir: strin
     state.finishedAt = Date.now();
     state.exitCode = 137;
     state.signal = 9;
-    events.push({ type: 'die', attrs: { exitCode: 137, reason: state.reason } });
+    // the run it was supervising ends here: recorded, or the history would miss a run that happened
+    const cut = cutRun(shim, Math.max(last, lastExit?.run ?? 0), state.finishedAt, state.reason);
+    if (cut) store.insertRun(row.id, cut);
+    events.push({ type: 'die', attrs: { exitCode: 137, reason: state.reason, ...(cut ? { run: cut.run } : {}) } });
   }
   // the supervisor appends the exit before it writes "exited": a look between the two ingested the
   // exit while the container still showed stopping, so the final look takes it from the store

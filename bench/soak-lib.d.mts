@@ -1,0 +1,45 @@
+// Types of bench/soak-lib.mjs for the test that runs the two-minute soak.
+export interface SoakRun {
+  run: number;
+  startedAt: number;
+  finishedAt: number;
+  exitCode: number;
+  signal: number;
+  oom: boolean;
+  reason: string;
+}
+export interface SoakFinding {
+  name: string;
+  start?: number;
+  run?: number;
+  reason?: string;
+  why: string;
+  around?: SoakRun[];
+  events?: string[];
+}
+export interface SoakReport {
+  minutes: number;
+  bots: number;
+  clients: number;
+  starts: number;
+  runs: number;
+  uncounted: Record<string, number>;
+  lost: SoakFinding[];
+  doubled: SoakFinding[];
+  stuck: string[];
+  kills: { supervisor: number; cli: number; service: number };
+  commands: Record<string, { ok: number; failed: Record<string, number> }>;
+  samples: Record<string, string>;
+  crashes: Array<{ args: string[]; code: number | null; signal?: string | null; stderr: string }>;
+  check: { healthy: boolean; advice: string[] };
+  leftovers: string[];
+  seconds: number;
+  soakSeconds: number;
+  storage: string;
+  startsOf: Record<string, number[]>;
+  runsOf: Record<string, SoakRun[]>;
+}
+/** Match one bot's counted starts against its recorded runs. */
+export function matchRuns(name: string, starts: number[], runs: SoakRun[]): { lost: SoakFinding[]; doubled: SoakFinding[]; uncounted: Record<string, number> };
+/** Run the soak; resolves to its report. */
+export function runSoak(options?: { minutes?: number; bots?: number; clients?: number; log?: (m: string) => void }): Promise<SoakReport>;
