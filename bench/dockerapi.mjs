@@ -15,7 +15,10 @@ import { codexServiceBeside, loopbackRegistry, spawnDockerd, umountUnder, waitFo
 import { ROOT, benchStorage, median, which } from './lib.mjs';
 
 const quick = process.argv.includes('--quick');
-const N = quick ? 3 : 9;
+const arg = (k) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
+const N = Number(arg('rounds') ?? (quick ? 3 : 9));
+// --only=inspect,logs: just the calls whose label starts with one of these (a closer look at a few)
+const only = arg('only')?.split(',');
 const RUNNING = 50;
 const ALL = quick ? 300 : 1000;
 const LOG_BYTES = 10 * 1024 * 1024;
@@ -140,18 +143,22 @@ async function rounds(list) {
       }
   }
 }
+if (only) calls.splice(0, calls.length, ...calls.filter((c) => only.some((o) => c.label.startsWith(o))));
 console.error(`${calls.length} calls, ${N} rounds (and a warm-up) against both`);
 await rounds(calls);
 
-console.error(`creating containers up to ${ALL} on each`);
+const psAll = `ps -a (${ALL} containers)`;
+if (!only || only.some((o) => psAll.startsWith(o))) console.error(`creating containers up to ${ALL} on each`);
 // ---- ps -a with ALL containers: the running ones and the rest created, not run
 for (const k of Object.keys(hosts)) {
+  if (only && !only.some((o) => psAll.startsWith(o))) break;
   const have = must(k, ['ps', '-aq']).split('\n').filter(Boolean).length;
   await pool(Array.from({ length: Math.max(0, ALL - have) }, (_, i) => i), 8, (i) => clients[k].createContainer({ Image: IMAGE, Cmd: ['true'], name: `made${i}`, HostConfig: { NetworkMode: 'none' } }));
 }
-const psAll = `ps -a (${ALL} containers)`;
-call(psAll, (k) => timed(k, ['ps', '-a']));
-await rounds(calls.slice(-1));
+if (!only || only.some((o) => psAll.startsWith(o))) {
+  call(psAll, (k) => timed(k, ['ps', '-a']));
+  await rounds(calls.slice(-1));
+}
 
 // the docker CLI's own floor: starting it and talking to no server
 const floor = [];
@@ -187,4 +194,4 @@ for (const [label, r] of Object.entries(results))
 lines.push('', `the docker CLI's own start (docker --version, no server): ${median(floor).toFixed(1)} ms`);
 console.log(lines.join('\n'));
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench', 'results', 'dockerapi.json'), JSON.stringify({ date: new Date().toISOString(), rounds: N, cliFloorMs: median(floor), results }, null, 2));
+if (!only) writeFileSync(join(ROOT, 'bench', 'results', 'dockerapi.json'), JSON.stringify({ date: new Date().toISOString(), rounds: N, cliFloorMs: median(floor), results }, null, 2));
