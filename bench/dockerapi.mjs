@@ -1,18 +1,27 @@
-// The Docker API beside dockerd in the same run: the exec round trip (`docker exec c true`, and
-// dockerode's exec) and create, start, wait and remove of `true` over the API. Both serve the same image
-// from a loopback registry, with no network (dockerd runs with --iptables=false --bridge=none).
-// Not a test. Results on stdout and in bench/results/dockerapi.json.
+// Every Docker API call of the docker CLI beside dockerd in the same run: the same /usr/bin/docker (20.10)
+// against both servers, interleaved call by call (the order of the two swapped each round, so a noisy
+// moment falls on both), medians. Both serve the same image from a loopback registry, with no network
+// (dockerd runs with --iptables=false --bridge=none, every container with --network none).
+// `ps` is timed with 50 running containers, `ps -a` with 1000 (the 50 running and 950 created, not run:
+// 1000 running would take most of the time budget on dockerd). Not a test. `--quick` for a fast pass.
+// Results on stdout and in bench/results/dockerapi.json.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Docker from 'dockerode';
-import { BIN, ROOT, benchStorage, median, which } from './lib.mjs';
+import { codexServiceBeside, loopbackRegistry, spawnDockerd, umountUnder, waitFor } from './docker-lib.mjs';
+import { ROOT, benchStorage, median, which } from './lib.mjs';
 
 const quick = process.argv.includes('--quick');
-const N = quick ? 5 : 15;
+const arg = (k) => process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
+const N = Number(arg('rounds') ?? (quick ? 3 : 9));
+// --only=inspect,logs: just the calls whose label starts with one of these (a closer look at a few)
+const only = arg('only')?.split(',');
+const RUNNING = 50;
+const ALL = quick ? 300 : 1000;
+const LOG_BYTES = 10 * 1024 * 1024;
 const DOCKER = '/usr/bin/docker';
 const missing = ['dockerd', 'docker-registry', 'buildah'].filter((t) => !which(t));
 if (missing.length || !existsSync(DOCKER)) {
@@ -20,76 +29,137 @@ if (missing.length || !existsSync(DOCKER)) {
   process.exit(0);
 }
 const work = mkdtempSync(join(tmpdir(), 'c32-bench-dapi-'));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () => new Promise((res) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
-const waitFor = async (fn, what) => { for (let i = 0; i < 300; i++) { if (await fn()) return; await sleep(100); } throw new Error(`${what} did not come up`); };
+const started = Date.now();
 
-// ---- an image both can run: busybox, pushed to a loopback registry
-const reg = `127.0.0.1:${await freePort()}`;
-writeFileSync(join(work, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'registry')}\nhttp:\n  addr: ${reg}\n`);
-const registry = spawn('docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' });
+// ---- the images: busybox to run, and a small one of its own that each round removes and pulls again
+const registry = await loopbackRegistry(work, 'busybox');
+const IMAGE = registry.image;
 const B = ['buildah', '--root', join(work, 'broot'), '--runroot', join(work, 'brun'), '--storage-driver', 'vfs'];
 const bah = (args) => execFileSync(B[0], [...B.slice(1), ...args], { encoding: 'utf8' }).trim();
-const c = bah(['from', 'scratch']);
-const m = bah(['mount', c]);
-mkdirSync(join(m, 'bin'));
-execFileSync('cp', ['/bin/busybox', join(m, 'bin/busybox')]);
-execFileSync('/bin/busybox', ['--install', '-s', join(m, 'bin')]);
-execFileSync('sh', ['-c', `cd ${join(m, 'bin')} && for l in *; do [ -L "$l" ] && ln -sf busybox "$l"; done`]);
-bah(['commit', '-q', c, 'localhost/bench-busybox:1']);
-await waitFor(() => fetch(`http://${reg}/v2/`).then((r) => r.ok, () => false), 'the registry');
-bah(['push', '-q', '--tls-verify=false', 'localhost/bench-busybox:1', `docker://${reg}/bench/busybox:1`]);
-const IMAGE = `${reg}/bench/busybox:1`;
+const pc = bah(['from', 'scratch']);
+execFileSync('sh', ['-c', `head -c 1048576 /dev/urandom > ${join(bah(['mount', pc]), 'payload')}`]);
+bah(['commit', '-q', pc, 'localhost/bench-pull:1']);
+const PULLED = `${registry.reg}/bench/pull:1`;
+bah(['push', '-q', '--tls-verify=false', 'localhost/bench-pull:1', `docker://${PULLED}`]);
 
 // ---- the two servers
-const ddSock = join(work, 'dockerd.sock');
-const dockerd = spawn('dockerd', ['--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver', 'vfs', '--data-root', join(work, 'dd-data'), '--exec-root', join(work, 'dd-exec'), '--pidfile', join(work, 'dd.pid'), '-H', `unix://${ddSock}`], { stdio: 'ignore' });
+const dockerd = spawnDockerd(work);
 const { storage, env } = benchStorage('c32-bench-dapi-st-', { CONTAINER_ISOLATION_LEVEL: 'standard' });
 const ourSock = join(storage, 'docker.sock');
-const service = spawn('node', [BIN, 'system', 'service', '--socket', ourSock], { env, stdio: 'ignore' });
-const hosts = { dockerd: `unix://${ddSock}`, codex32: `unix://${ourSock}` };
-const docker = (host, args) => spawnSync(DOCKER, args, { env: { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: join(work, 'cfg') }, encoding: 'utf8' });
+const service = codexServiceBeside(ourSock, env, dockerd, registry);
+const hosts = { dockerd: `unix://${dockerd.sock}`, codex32: `unix://${ourSock}` };
+const denv = (host) => ({ ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: join(work, 'cfg') });
+const docker = (host, args) => spawnSync(DOCKER, args, { env: denv(host), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+const must = (k, args) => {
+  const r = docker(hosts[k], args);
+  if (r.status !== 0) throw new Error(`${k}: docker ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout.trim();
+};
 await waitFor(() => Object.values(hosts).every((h) => docker(h, ['version']).status === 0), 'dockerd and codex32 system service');
-for (const h of Object.values(hosts)) {
-  const p = docker(h, ['pull', '-q', IMAGE]);
-  if (p.status !== 0) throw new Error(`pull failed: ${p.stderr}`);
-  docker(h, ['run', '-d', '--name', 'benchx', '--network', 'none', IMAGE, 'sleep', '3600']);
+const clients = Object.fromEntries(Object.entries(hosts).map(([k, h]) => [k, new Docker({ socketPath: h.slice(7) })]));
+
+/** Run fn over items, at most `width` at a time. */
+async function pool(items, width, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => { while (next < items.length) await fn(items[next++]); }));
 }
 
-// ---- the figures, each server timed in turn within each round so a noisy moment falls on both
-const results = {};
-const times = (fn) => Object.fromEntries(Object.keys(hosts).map((k) => [k, []]));
-const cli = times();
-const node = times();
-const lifecycle = times();
-const clients = Object.fromEntries(Object.entries(hosts).map(([k, h]) => [k, new Docker({ socketPath: h.slice(7) })]));
-const dockerodeExec = async (d) => {
-  const e = await d.getContainer('benchx').exec({ Cmd: ['true'], AttachStdout: true, AttachStderr: true });
-  const s = await e.start({ Detach: false });
-  s.resume();
-  await new Promise((r) => s.on('end', r));
-  return (await e.inspect()).ExitCode;
+// a shell that ends at SIGTERM (as PID 1 it would otherwise wait out stop's timeout), having said hello
+const IDLE = ['sh', '-c', 'echo hello; trap "exit 0" TERM; sleep 3600 & wait'];
+const NONE = ['--network', 'none'];
+for (const k of Object.keys(hosts)) {
+  must(k, ['pull', '-q', IMAGE]);
+  must(k, ['run', '-d', '--name', 'benchx', ...NONE, IMAGE, ...IDLE]);
+  must(k, ['run', '-d', '--name', 'benchlog', ...NONE, IMAGE, 'sh', '-c', `yes 'a line of the log, some sixty bytes long, as applications write' | head -c ${LOG_BYTES}`]);
+  await pool(Array.from({ length: RUNNING - 1 }, (_, i) => i), 4, async (i) => {
+    const c = await clients[k].createContainer({ Image: IMAGE, Cmd: ['sleep', '3600'], name: `idle${i}`, HostConfig: { NetworkMode: 'none' } });
+    await c.start();
+  });
+  must(k, ['wait', 'benchlog']);
+}
+
+// ---- the calls, each timed against both servers within each round
+const calls = [];
+const t = {};
+/** A call: label, and fn(k) that runs it and returns its time in ms (setup outside the timing is the fn's own). */
+const call = (label, fn) => {
+  calls.push({ label, fn });
+  t[label] = { codex32: [], dockerd: [] };
 };
-const cycle = async (d) => {
-  const ctr = await d.createContainer({ Image: IMAGE, Cmd: ['true'], HostConfig: { NetworkMode: 'none' } });
-  await ctr.start();
-  const w = await ctr.wait();
-  await ctr.remove();
-  return w.StatusCode;
+const timed = (k, args) => {
+  const t0 = performance.now();
+  must(k, args);
+  return performance.now() - t0;
 };
-for (let round = 0; round <= N; round++)
-  for (const k of Object.keys(hosts)) {
-    let t0 = performance.now();
-    const r = docker(hosts[k], ['exec', 'benchx', 'true']);
-    if (r.status !== 0) throw new Error(`${k}: docker exec failed: ${r.stderr}`);
-    if (round) cli[k].push(performance.now() - t0);
-    t0 = performance.now();
-    if ((await dockerodeExec(clients[k])) !== 0) throw new Error(`${k}: dockerode exec failed`);
-    if (round) node[k].push(performance.now() - t0);
-    t0 = performance.now();
-    if ((await cycle(clients[k])) !== 0) throw new Error(`${k}: create/start/wait/remove failed`);
-    if (round) lifecycle[k].push(performance.now() - t0);
+const made = { codex32: [], dockerd: [] };
+call('run --rm', (k) => timed(k, ['run', '--rm', ...NONE, IMAGE, 'true']));
+call('run -d', (k) => {
+  const t0 = performance.now();
+  const id = must(k, ['run', '-d', ...NONE, IMAGE, ...IDLE]);
+  const ms = performance.now() - t0;
+  must(k, ['rm', '-f', id]); // untimed: ps keeps its count of running containers
+  return ms;
+});
+call('create', (k) => {
+  const t0 = performance.now();
+  made[k].push(must(k, ['create', ...NONE, IMAGE, ...IDLE]));
+  return performance.now() - t0;
+});
+call('start', (k) => timed(k, ['start', made[k].at(-1)]));
+call('exec', (k) => timed(k, ['exec', 'benchx', 'true']));
+call(`ps (${RUNNING} running)`, (k) => timed(k, ['ps']));
+call('inspect', (k) => timed(k, ['inspect', 'benchx']));
+call('logs (10 MiB, whole)', (k) => timed(k, ['logs', 'benchlog']));
+call('logs --tail 100 (of 10 MiB)', (k) => timed(k, ['logs', '--tail', '100', 'benchlog']));
+call('logs -f, first line', async (k) => {
+  const t0 = performance.now();
+  const p = spawn(DOCKER, ['logs', '-f', 'benchx'], { env: denv(hosts[k]), stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((res, rej) => {
+    p.stdout.once('data', res);
+    p.once('exit', (c) => rej(new Error(`${k}: docker logs -f exited ${c} before its first line`)));
+  });
+  const ms = performance.now() - t0;
+  p.removeAllListeners('exit');
+  p.kill('SIGTERM');
+  return ms;
+});
+call('stats --no-stream', (k) => timed(k, ['stats', '--no-stream', 'benchx']));
+call('stop', (k) => timed(k, ['stop', made[k].at(-1)]));
+call('rm', (k) => timed(k, ['rm', made[k].pop()]));
+call('pull (1 MiB layer)', (k) => {
+  docker(hosts[k], ['rmi', PULLED]);
+  return timed(k, ['pull', '-q', PULLED]);
+});
+call('images', (k) => timed(k, ['images']));
+call('events --since (whole run) --until now', (k) => timed(k, ['events', '--since', String(Math.floor(started / 1000) - 1), '--until', String(Math.floor(Date.now() / 1000))]));
+
+async function rounds(list) {
+  for (let round = 0; round <= N; round++) {
+    const order = round % 2 ? ['codex32', 'dockerd'] : ['dockerd', 'codex32'];
+    for (const c of list)
+      for (const k of order) {
+        const ms = await c.fn(k);
+        if (round) t[c.label][k].push(ms); // round 0 warms both up
+      }
   }
+}
+if (only) calls.splice(0, calls.length, ...calls.filter((c) => only.some((o) => c.label.startsWith(o))));
+console.error(`${calls.length} calls, ${N} rounds (and a warm-up) against both`);
+await rounds(calls);
+
+const psAll = `ps -a (${ALL} containers)`;
+if (!only || only.some((o) => psAll.startsWith(o))) console.error(`creating containers up to ${ALL} on each`);
+// ---- ps -a with ALL containers: the running ones and the rest created, not run
+for (const k of Object.keys(hosts)) {
+  if (only && !only.some((o) => psAll.startsWith(o))) break;
+  const have = must(k, ['ps', '-aq']).split('\n').filter(Boolean).length;
+  await pool(Array.from({ length: Math.max(0, ALL - have) }, (_, i) => i), 8, (i) => clients[k].createContainer({ Image: IMAGE, Cmd: ['true'], name: `made${i}`, HostConfig: { NetworkMode: 'none' } }));
+}
+if (!only || only.some((o) => psAll.startsWith(o))) {
+  call(psAll, (k) => timed(k, ['ps', '-a']));
+  await rounds(calls.slice(-1));
+}
+
 // the docker CLI's own floor: starting it and talking to no server
 const floor = [];
 for (let i = 0; i <= N; i++) {
@@ -97,25 +167,31 @@ for (let i = 0; i <= N; i++) {
   spawnSync(DOCKER, ['--version'], { stdio: 'ignore' });
   if (i) floor.push(performance.now() - t0);
 }
-const record = (key, label, t) => {
-  results[key] = { label, value: median(t.codex32), unit: 'ms', anchor: { dockerd: median(t.dockerd) }, ratio: median(t.codex32) / median(t.dockerd) };
-};
-record('cli_exec', '`docker exec c true` (docker CLI 20.10)', cli);
-record('dockerode_exec', 'dockerode exec of true, stream read, exit code inspected', node);
-record('lifecycle', 'dockerode create, start, wait and remove of true', lifecycle);
 
-for (const h of Object.values(hosts)) docker(h, ['rm', '-f', 'benchx']);
+for (const k of Object.keys(hosts)) {
+  const running = must(k, ['ps', '-q']).split('\n').filter(Boolean);
+  if (running.length) docker(hosts[k], ['rm', '-f', ...running]);
+}
+const serviceGone = service.exitCode !== null || service.signalCode !== null ? Promise.resolve() : new Promise((r) => service.once('exit', r));
 service.kill('SIGTERM');
-dockerd.kill('SIGTERM');
-registry.kill('SIGTERM');
-await new Promise((r) => dockerd.once('exit', r));
+await dockerd.stop();
+registry.stop();
+await serviceGone;
+umountUnder(work);
 rmSync(storage, { recursive: true, force: true });
 rmSync(work, { recursive: true, force: true });
 
-const lines = [`codex32 Docker API benchmarks — ${new Date().toISOString()} — medians of ${N}, target: at most ⅓ of dockerd`, ''];
-lines.push(`the docker CLI's own start (docker --version, no server): ${median(floor).toFixed(1)} ms`);
-for (const r of Object.values(results))
-  lines.push(`${r.label.padEnd(62)} ${`${r.value.toFixed(1)} ms`.padStart(10)}   dockerd ${r.anchor.dockerd.toFixed(1)} ms   ×${r.ratio.toFixed(2)}`);
+const results = Object.fromEntries(
+  calls.map(({ label }) => {
+    const [ours, theirs] = [median(t[label].codex32), median(t[label].dockerd)];
+    return [label, { codex32: ours, dockerd: theirs, ratio: ours / theirs }];
+  }),
+);
+const lines = [`codex32 Docker API beside dockerd — ${new Date().toISOString()} — docker CLI 20.10, medians of ${N}, target: ratio ≤ 1`, ''];
+lines.push(`${'call'.padEnd(40)} ${'codex32 ms'.padStart(11)} ${'dockerd ms'.padStart(11)} ${'ratio'.padStart(7)}`);
+for (const [label, r] of Object.entries(results))
+  lines.push(`${label.padEnd(40)} ${r.codex32.toFixed(1).padStart(11)} ${r.dockerd.toFixed(1).padStart(11)} ${r.ratio.toFixed(2).padStart(7)}${r.ratio > 1 ? '  ✗' : ''}`);
+lines.push('', `the docker CLI's own start (docker --version, no server): ${median(floor).toFixed(1)} ms`);
 console.log(lines.join('\n'));
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench', 'results', 'dockerapi.json'), JSON.stringify({ date: new Date().toISOString(), cliFloorMs: median(floor), results }, null, 2));
+if (!only) writeFileSync(join(ROOT, 'bench', 'results', 'dockerapi.json'), JSON.stringify({ date: new Date().toISOString(), rounds: N, cliFloorMs: median(floor), results }, null, 2));

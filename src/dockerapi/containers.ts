@@ -10,7 +10,7 @@ import { containerFilter, filtersWantAll } from '../engine/psfilter.js';
 import { streamType } from './version.js';
 import { inspectEntry, psEntry } from './shapes.js';
 import { flag, listFilters } from './query.js';
-import { frame } from './streams.js';
+import { frameRecord, framesOf, writeOut } from './logframes.js';
 import { sendJson } from './system.js';
 
 /** The container a request names (the docker CLI's "No such container: X" comes from here). */
@@ -143,17 +143,14 @@ async function logs(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): P
   res.writeHead(200, { 'Content-Type': streamType(req.version, !row.config.tty) });
   res.flushHeaders();
   res.on('close', () => ac.abort());
-  const stamps = flag(q, 'timestamps');
-  for await (const rec of req.engine.logs(row.id, {
-    follow: flag(q, 'follow'),
-    tail: tail && tail !== 'all' ? Number(tail) : undefined,
-    since: time('since'),
-    until: time('until'),
-    streams,
-    signal: ac.signal,
-  })) {
-    const line = Buffer.concat([stamps ? Buffer.from(rec.time + ' ') : Buffer.alloc(0), rec.data, rec.full ? Buffer.from('\n') : Buffer.alloc(0)]);
-    res.write(row.config.tty ? line : frame(rec.stream === 'stderr' ? 2 : 1, line));
+  const fo = { streams, since: time('since'), until: time('until'), timestamps: flag(q, 'timestamps'), tty: !!row.config.tty };
+  const follow = flag(q, 'follow');
+  if (!tail || tail === 'all') {
+    // the whole log: records copied out a file's worth at a time, no object per record
+    for await (const c of req.engine.logChunks(row.id, { follow, signal: ac.signal })) await writeOut(res, framesOf(c.bytes, fo));
+  } else {
+    // --tail reads from the log's end: the few records it needs, one by one
+    for await (const rec of req.engine.logs(row.id, { follow, tail: Number(tail), since: fo.since, until: fo.until, streams, signal: ac.signal })) await writeOut(res, frameRecord(rec, fo));
   }
   res.end();
 }

@@ -118,18 +118,25 @@ async function events(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]):
   const since = secs('since');
   const until = secs('until');
   const keep = eventFilter(req.query);
-  const send = ndjson(res);
+  ndjson(res); // the headers at once: clients wait on them
   // without since, only what happens from now on
   const from = since ?? Date.now();
   let after = 0;
   while (!res.destroyed) {
+    // each look's events in one write: a history of thousands is one write, not one per event
+    const docs: string[] = [];
+    let over = false;
     for (const e of req.engine.events({ afterId: after, since: from })) {
       after = e.id;
-      if (until !== undefined && e.time > until) return void res.end();
+      if (until !== undefined && e.time > until) {
+        over = true;
+        break;
+      }
       const d = eventDoc(e);
-      if (keep(d)) send(d);
+      if (keep(d)) docs.push(JSON.stringify(d) + '\n');
     }
-    if (until !== undefined && Date.now() > until) return void res.end();
+    if (docs.length) res.write(docs.join(''));
+    if (over || (until !== undefined && Date.now() > until)) return void res.end();
     await new Promise((r) => setTimeout(r, 200));
   }
 }

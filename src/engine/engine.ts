@@ -7,7 +7,7 @@ import { isValidRef, validateName } from '../config/names.js';
 import type { ContainerConfig } from '../config/schema.js';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { EngineError, isEngineError } from '../errors.js';
-import type { LogOptions, LogRecord } from '../monitor/logs.js';
+import type { LogChunk, LogOptions, LogRecord } from '../monitor/logs.js';
 import type { StatsSample } from '../monitor/stats.js';
 import { containerPaths, type ContainerPaths } from '../runtime/layout.js';
 import type { StateStore } from '../state/store.js';
@@ -31,7 +31,7 @@ import { EngineImages, imageList, importImageFile, removeImageNamed } from './im
 import { EngineNetworks } from './netapi.js';
 import type { InspectResult } from './inspect.js';
 import { killContainer, startContainer, stopContainer, waitContainer, waitExit, type WaitOptions, type WaitResult } from './lifecycle.js';
-import { containerLogProblems, containerLogs, containerStats, inspectContainer } from './observe.js';
+import { containerLogChunks, containerLogProblems, containerLogs, containerStats, inspectContainer } from './observe.js';
 import { listContainers, startAll, wantsRestart } from './policy.js';
 import { recordOomKills } from './oom.js';
 import { SupervisedProcesses } from './process.js';
@@ -285,6 +285,11 @@ export class ContainerEngine implements EngineCore {
   /** Log records of a container; follow ends when the container stops. */
   logs(ref: string, options: LogOptions = {}): AsyncGenerator<LogRecord> {
     return containerLogs(this, ref, options);
+  }
+
+  /** A container's log as raw CRI records, a file's worth at a time, for readers that copy them out in bulk. */
+  logChunks(ref: string, options: Pick<LogOptions, 'follow' | 'done' | 'signal'> = {}): AsyncGenerator<LogChunk> {
+    return containerLogChunks(this, ref, options);
   }
 
   /** The failures of the container's log in its last run (cannot open or write it), oldest first. */

@@ -2,7 +2,7 @@
 import { idRangeOf } from '../state/idranges.js';
 import { readFileSync } from 'node:fs';
 import { imageFor } from '../images/store.js';
-import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
+import { readLogChunks, readLogs, type LogChunk, type LogOptions, type LogRecord } from '../monitor/logs.js';
 import { sampleStats, type StatsSample } from '../monitor/stats.js';
 import { RUN_FILES } from '../runtime/contract.js';
 import { resolveArgv } from '../runtime/plan.js';
@@ -29,6 +29,17 @@ export async function inspectContainer(core: EngineCore, ref: string): Promise<I
 
 /** Log records of a container; follow ends when the container stops. */
 export function containerLogs(core: EngineCore, ref: string, options: LogOptions = {}): AsyncGenerator<LogRecord> {
+  const { log, done } = logSource(core, ref, options);
+  return readLogs(log, { ...options, done });
+}
+
+/** A container's log as raw records, a file's worth at a time (see readLogChunks); follow ends when it stops. */
+export function containerLogChunks(core: EngineCore, ref: string, options: Pick<LogOptions, 'follow' | 'done' | 'signal'> = {}): AsyncGenerator<LogChunk> {
+  const { log, done } = logSource(core, ref, options);
+  return readLogChunks(log, { ...options, done });
+}
+
+function logSource(core: EngineCore, ref: string, options: LogOptions): { log: string; done: () => boolean } {
   const row = core.get(ref);
   const paths = core.paths(row.id);
   // an auto-remove container's row may go as soon as it has ended: the descriptors held still read its log
@@ -36,7 +47,7 @@ export function containerLogs(core: EngineCore, ref: string, options: LogOptions
     const cur = core.store.getContainer(row.id);
     return !cur || !isActive(core.reconcile(cur).status);
   });
-  return readLogs(paths.log, { ...options, done: options.follow ? throttle(done, 50) : done });
+  return { log: paths.log, done: options.follow ? throttle(done, 50) : done };
 }
 
 /**

@@ -155,39 +155,67 @@ export async function* readLogs(path: string, o: LogOptions = {}): AsyncGenerato
     yield* tailRecords(records, o.tail);
     return;
   }
+  let backlog: LogRecord[] | undefined = o.tail !== undefined ? [] : undefined;
+  for await (const c of readLogChunks(path, o)) {
+    const rs = splitRecords(c.bytes).records.filter((r) => keep(r, o));
+    if (backlog) {
+      backlog = backlog.concat(rs); // concat: spreading 100k records overflows the stack
+      if (!c.backlogEnd) continue;
+      yield* tailRecords(backlog, o.tail!);
+      backlog = undefined;
+    } else yield* rs;
+  }
+}
+
+/** A piece of a log: whole CRI records ("TIME STREAM F|P CONTENT\n"), oldest first. */
+export interface LogChunk {
+  bytes: Buffer;
+  /** true on the last piece of what the files held when reading began (what follow then adds comes after) */
+  backlogEnd: boolean;
+}
+
+/** Only the whole lines of buf. */
+const wholeLines = (buf: Buffer): Buffer => buf.subarray(0, buf.lastIndexOf(10) + 1);
+
+/**
+ * A container's log as raw records, a file's worth at a time, optionally following new ones across
+ * rotation and restarts: what readLogs parses, for a reader that copies records out without a
+ * per-record object (the Docker API's whole-log stream). Streams, since and until are the reader's.
+ */
+export async function* readLogChunks(path: string, o: Pick<LogOptions, 'follow' | 'done' | 'signal'> = {}): AsyncGenerator<LogChunk> {
   // follow keeps the file it reads open by descriptor: a rename does not move an inode, so a
   // rotation can never make us lose our place, however many happen between two looks
-  const snap = o.follow ? snapshot(path) : files.map((name) => ({ name, fd: -1, ino: 0 }));
+  const snap = o.follow ? snapshot(path) : logFiles(path).map((name) => ({ name, fd: -1, ino: 0 }));
   const last = snap.at(-1);
-  for (const f of snap.slice(0, -1)) {
-    records = records.concat(splitRecords(f.fd >= 0 ? readFd(f.fd) : readAll(f.name)).records.filter((r) => keep(r, o)));
-    if (f.fd >= 0) closeSync(f.fd);
-  }
   let cur = last && last.name === path ? { fd: last.fd, ino: last.ino, offset: 0 } : undefined;
-  if (last && last.name !== path && last.fd >= 0) {
-    records = records.concat(splitRecords(readFd(last.fd)).records.filter((r) => keep(r, o)));
-    closeSync(last.fd);
-  }
-  if (cur) {
-    const buf = cur.fd >= 0 ? readFd(cur.fd) : readAll(path);
-    const { records: rs, used } = splitRecords(buf);
-    cur.offset = used;
-    records = records.concat(rs.filter((r) => keep(r, o))); // concat: spreading 100k records overflows the stack
-  }
-  yield* o.tail !== undefined ? tailRecords(records, o.tail) : records;
-  if (!o.follow) return;
+  if (cur) last!.fd = -1; // cur owns it now
   try {
+    // the backlog is read whole before any of it is handed out, so a reader that stops early leaves no descriptor open
+    const backlog: Buffer[] = [];
+    for (const f of cur ? snap.slice(0, -1) : snap) {
+      backlog.push(wholeLines(f.fd >= 0 ? readFd(f.fd) : readAll(f.name)));
+      if (f.fd >= 0) closeSync(f.fd);
+      f.fd = -1;
+    }
+    if (cur) {
+      const buf = wholeLines(cur.fd >= 0 ? readFd(cur.fd) : readAll(path));
+      cur.offset = buf.length;
+      backlog.push(buf);
+    }
+    if (!backlog.length) backlog.push(Buffer.alloc(0)); // an empty log still ends its backlog
+    for (let i = 0; i < backlog.length; i++) yield { bytes: backlog[i], backlogEnd: i === backlog.length - 1 };
+    if (!o.follow) return;
     let idle = 5;
     for (;;) {
       if (o.signal?.aborted) return;
       const st = statSync(path, { throwIfNoEntry: false });
       if (cur && st && st.ino === cur.ino && st.size < cur.offset) cur.offset = 0; // truncated in place (single-file cap)
       if (cur) {
-        const { records: rs, used } = splitRecords(readFd(cur.fd, cur.offset));
-        cur.offset += used;
-        for (const r of rs) if (keep(r, o)) yield r;
-        if (rs.length) {
+        const got = wholeLines(readFd(cur.fd, cur.offset));
+        cur.offset += got.length;
+        if (got.length) {
           idle = 5;
+          yield { bytes: got, backlogEnd: false };
           continue;
         }
       }
@@ -195,22 +223,21 @@ export async function* readLogs(path: string, o: LogOptions = {}): AsyncGenerato
         // rotated (or created): everything after our file, oldest first, then the new current one
         const now = snapshot(path);
         const at = cur ? now.findIndex((f) => f.ino === cur!.ino) : -1;
-        for (const f of now.slice(at + 1, -1)) {
-          for (const r of splitRecords(readFd(f.fd)).records) if (keep(r, o)) yield r;
-        }
+        const between = now.slice(at + 1, -1).map((f) => wholeLines(readFd(f.fd)));
         for (const f of now.slice(0, -1)) closeSync(f.fd);
         if (cur) closeSync(cur.fd); // drained above: the loop only rotates once our file has no more to give
         const head = now.at(-1);
         cur = head && head.name === path ? { fd: head.fd, ino: head.ino, offset: 0 } : undefined;
         if (head && !cur) closeSync(head.fd);
+        for (const bytes of between) yield { bytes, backlogEnd: false };
         continue;
       }
       if (o.done?.()) {
         // one more look: the supervisor drains pipes before it records the end
         if (cur) {
-          const { records: rs, used } = splitRecords(readFd(cur.fd, cur.offset));
-          cur.offset += used;
-          for (const r of rs) if (keep(r, o)) yield r;
+          const got = wholeLines(readFd(cur.fd, cur.offset));
+          cur.offset += got.length;
+          if (got.length) yield { bytes: got, backlogEnd: false };
         }
         return;
       }
@@ -218,6 +245,7 @@ export async function* readLogs(path: string, o: LogOptions = {}): AsyncGenerato
       idle = Math.min(idle * 2, 100);
     }
   } finally {
+    for (const f of snap) if (f.fd >= 0) closeSync(f.fd);
     if (cur && cur.fd >= 0) closeSync(cur.fd);
   }
 }
