@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { spawn } from '../lazy.js';
 import { commandThrough, type CommandHandle, type CommandReport } from './launcher.js';
@@ -51,14 +52,20 @@ class LaunchedProcess extends EventEmitter implements SpawnedProcess {
   ref = (): void => this.setRef(true);
   unref = (): void => this.setRef(false);
   private handle: CommandHandle | undefined;
+  /** spawned here after all: the launcher died before spawning it */
+  private fallback: ChildProcess | undefined;
   private held = true;
   private exited = false;
   private openStreams = 0;
   private done = false;
 
-  constructor(private readonly file: string, private readonly args: readonly string[], pipes: readonly boolean[]) {
+  constructor(
+    private readonly file: string,
+    private readonly args: readonly string[],
+    private readonly o: SpawnOptions & { stdio: Stdio[] },
+  ) {
     super();
-    this.stdio = pipes.map((p) => (p ? new PassThrough() : null));
+    this.stdio = o.stdio.map((k) => (k === 'pipe' ? new PassThrough() : null));
     [this.stdin, this.stdout, this.stderr] = this.stdio as [PassThrough | null, PassThrough | null, PassThrough | null];
     // 'close' once it has exited and its output streams are closed, as a ChildProcess
     for (const s of [this.stdout, this.stderr]) if (s) (this.openStreams++, s.once('close', () => (this.openStreams--, this.maybeClose())));
@@ -84,7 +91,9 @@ class LaunchedProcess extends EventEmitter implements SpawnedProcess {
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
-    if (this.exited || !this.handle) return false;
+    if (this.exited) return false;
+    if (this.fallback) return this.fallback.kill(signal);
+    if (!this.handle) return false;
     this.handle.signal(constants.signals[signal]);
     return true;
   }
@@ -92,6 +101,7 @@ class LaunchedProcess extends EventEmitter implements SpawnedProcess {
   private setRef(on: boolean): void {
     this.held = on;
     this.handle?.refresh();
+    if (this.fallback) on ? this.fallback.ref() : this.fallback.unref();
   }
 
   /** One of its fds connected: its bytes go to (or come from) the stream given out at spawn. */
@@ -130,11 +140,29 @@ class LaunchedProcess extends EventEmitter implements SpawnedProcess {
     this.maybeClose();
   }
 
-  /** The launcher died without saying how it ended: a command it ran is reported as killed. */
+  /**
+   * The launcher died without saying how it ended: a command it ran is reported as killed, one it had
+   * not spawned yet is spawned here, its streams relayed to those given out.
+   */
   private lost(): void {
-    if (this.pid === undefined) return this.failed(constants.errno.ECHILD);
+    if (this.pid === undefined) return this.direct();
     for (const s of this.stdio) s?.destroy();
     this.ended(null, 'SIGKILL');
+  }
+
+  private direct(): void {
+    const c = (this.fallback = spawn(this.file, this.args, { stdio: this.o.stdio, detached: this.o.detached, env: this.o.env }));
+    c.on('spawn', () => ((this.pid = c.pid), this.emit('spawn')));
+    c.on('error', (e) => ((this.done = this.exited = true), this.emit('error', e)));
+    c.on('exit', (code, signal) => this.ended(code, signal));
+    this.stdio.forEach((st, fd) => {
+      const theirs = c.stdio[fd];
+      if (!st || !theirs) return;
+      theirs.on('error', (e) => st.destroy(e));
+      if (fd === 0 || fd === 3) st.pipe(theirs as Writable);
+      else (theirs as Readable).pipe(st);
+    });
+    if (!this.held) c.unref();
   }
 
   private maybeClose(): void {
@@ -145,6 +173,15 @@ class LaunchedProcess extends EventEmitter implements SpawnedProcess {
   }
 }
 
+/** The supervisor binary the launcher runs as; none when it is missing (spawn here: a host command needs no supervisor). */
+function launcherBin(): string | undefined {
+  try {
+    return shimPath();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Start file with args: through the launcher where it runs, else spawned from this process. Either way
  * a ChildProcess's events ('spawn', 'error', 'exit', 'close') and streams; its pid is known at 'spawn'.
@@ -152,9 +189,9 @@ class LaunchedProcess extends EventEmitter implements SpawnedProcess {
 export function spawnProcess(file: string, args: readonly string[], o: SpawnOptions = {}): SpawnedProcess {
   const stdio = [0, 1, 2, 3].map((fd) => o.stdio?.[fd] ?? 'ignore');
   if (!stdio.includes('inherit')) {
-    const child = new LaunchedProcess(file, args, stdio.map((s) => s === 'pipe'));
+    const child = new LaunchedProcess(file, args, { ...o, stdio });
     const pipes = stdio.map((s) => s === 'pipe') as [boolean, boolean, boolean, boolean];
-    const handle = commandThrough(shimPath(), { argv: [file, ...args], pipes, detached: !!o.detached, env: o.env }, child.report());
+    const handle = launcherBin() !== undefined && commandThrough(launcherBin()!, { argv: [file, ...args], pipes, detached: !!o.detached, env: o.env }, child.report());
     if (handle) {
       child.attach(handle);
       if (o.detached) child.unref();
