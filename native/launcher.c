@@ -6,8 +6,9 @@
  * /proc/self/exe, so a launch is one vfork-style clone and one exec.
  *
  * Protocol, one line each way per event (stdin from the engine, stdout to it):
- * Started as "codex32-shim launcher NAME": NAME is the argv[0] each shim gets (the engine finds
- * shims by their command line).
+ * Started as "codex32-shim launcher NAME [SOCKET]": NAME is the argv[0] each shim gets (the engine finds
+ * shims by their command line); SOCKET the engine's stdio server for the commands it spawns through
+ * here ("ID S ..." and "ID K ...", see spawncmd.c).
  *   in:  "ID RUNDIR"     launch `codex32-shim run RUNDIR` in its own session
  *        "ID H RUNDIR"   launch it held: it execs and waits before reading anything of RUNDIR, so
  *                        the engine can prepare the run (cgroups, network, spec) while it starts
@@ -19,6 +20,8 @@
  *        "ID E"          the shim closed fd 3: its start report is complete
  * The launcher reaps the shims it spawned while it lives, and exits when its stdin closes (cancelling
  * the shims still held: nobody is left to release them); the shims run on, as they do when the engine that spawned them directly exits.
+ * Commands the engine waits for keep it until they end, so their ends are reported to an engine that
+ * closed it but lives on; an engine that is gone (its end of stdout closed) ends it at once.
  */
 #define _GNU_SOURCE
 #include "launcher.h"
@@ -36,6 +39,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "spawncmd.h"
 #include "util.h"
 
 extern char **environ;
@@ -161,15 +165,25 @@ static size_t requests(char *buf, size_t len) {
     *sp = 0;
     long id = strtol(line, NULL, 10);
     char *rest = sp + 1;
-    if (strcmp(rest, "G") == 0 || strcmp(rest, "C") == 0) decide(id, *rest == 'G');
+    if ((rest[0] == 'S' || rest[0] == 'K') && rest[1] == ' ') spawncmd_request(id, rest);
+    else if (strcmp(rest, "G") == 0 || strcmp(rest, "C") == 0) decide(id, *rest == 'G');
     else if (strncmp(rest, "H ", 2) == 0) launch(id, rest + 2, 1);
     else launch(id, rest, 0);
   }
   return used;
 }
 
+/* the engine's end of stdout is closed: nobody is left to report to */
+static int engine_gone(void) {
+  struct pollfd p = {.fd = 1, .events = 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+#define MAX_REQUEST (4u << 20) /* a command line and environment: more than the kernel's own limit */
+
 int launcher_main(char **args, int n) {
   self_name = n >= 1 ? args[0] : "codex32-shim";
+  spawncmd_init(n >= 2 ? args[1] : NULL);
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
@@ -177,14 +191,16 @@ int launcher_main(char **args, int n) {
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) die("signalfd");
-  char in[8192];
-  size_t inlen = 0;
+  size_t cap = 8192, inlen = 0;
+  char *in = malloc(cap);
+  if (!in) die("out of memory");
   int open_in = 1;
-  while (open_in || npend) {
-    struct pollfd fds[MAX_PENDING + 2];
+  while (open_in || npend || spawncmd_running()) {
+    if (!open_in && engine_gone()) break;
+    struct pollfd fds[MAX_PENDING + 3];
     int k = 0;
     fds[k++] = (struct pollfd){.fd = sfd, .events = POLLIN};
-    if (open_in) fds[k++] = (struct pollfd){.fd = 0, .events = POLLIN};
+    fds[k++] = (struct pollfd){.fd = open_in ? 0 : 1, .events = open_in ? POLLIN : 0}; /* closed: watch the engine's end */
     int base = k;
     for (int i = 0; i < npend; i++) fds[k++] = (struct pollfd){.fd = pend[i].fd, .events = POLLIN};
     if (poll(fds, (nfds_t)k, -1) < 0) {
@@ -195,13 +211,19 @@ int launcher_main(char **args, int n) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
       }
-      while (waitpid(-1, NULL, WNOHANG) > 0) { /* a shim that ended: reaped, so its pid is not mistaken for a live one */
-      }
+      int status;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) spawncmd_reaped(pid, status); /* reaped, so its pid is not mistaken for a live one */
     }
     for (int i = npend - 1; i >= 0; i--)
       if (fds[base + i].revents && !relay(&pend[i])) pend[i] = pend[--npend];
     if (open_in && fds[1].revents) {
-      ssize_t r = read(0, in + inlen, sizeof in - inlen);
+      if (inlen == cap) {
+        char *more = cap < MAX_REQUEST ? realloc(in, cap * 2) : NULL;
+        if (more) in = more, cap *= 2;
+        else inlen = 0; /* a line longer than any request: dropped */
+      }
+      ssize_t r = read(0, in + inlen, cap - inlen);
       if (r <= 0 && !(r < 0 && errno == EINTR)) {
         open_in = 0;
         for (int i = 0; i < npend; i++) decide(pend[i].id, 0);
@@ -211,8 +233,8 @@ int launcher_main(char **args, int n) {
       size_t used = requests(in, inlen);
       memmove(in, in + used, inlen - used);
       inlen -= used;
-      if (inlen == sizeof in) inlen = 0; /* a line longer than any path: dropped */
     }
   }
+  free(in);
   return 0;
 }

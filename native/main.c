@@ -35,7 +35,7 @@ static const struct {
     {"tar-in", tar_in_main, 0},                   /* tar-in RUNDIR BUSYBOX DIR */
     {"test-dir", test_dir_main, 0},               /* test-dir RUNDIR PATH */
     {"seccomp-compile", seccomp_compile_main, 0}, /* seccomp-compile OUT < LINES */
-    {"launcher", launcher_main, 1},               /* launcher NAME: spawn shims on request (a fork server) */
+    {"launcher", launcher_main, 1},               /* launcher NAME [SOCKET]: spawn shims and commands on request (a fork server) */
 };
 
 int main(int argc, char **argv) {
@@ -46,6 +46,6 @@ int main(int argc, char **argv) {
     }
   fprintf(stderr, "usage: codex32-shim run RUNDIR | exec RUNDIR [-e K=V] [-w DIR] [-t] [-i] -- CMD [ARG...] | "
                   "tar-out RUNDIR BUSYBOX DIR ENTRY... | tar-in RUNDIR BUSYBOX DIR | test-dir RUNDIR PATH | "
-                  "seccomp-compile OUT | launcher NAME\n");
+                  "seccomp-compile OUT | launcher NAME [SOCKET]\n");
   return 125;
 }

@@ -1,21 +1,32 @@
 // The library never stalls the process that embeds it: each kind of operation (create, start, exec, copy,
-// stop, remove) at every isolation level and network mode is measured with monitorEventLoopDelay, and its
-// longest delay must stay under the bound (5 ms aimed at, ×5 for a loaded shared machine; on a host so
-// loaded that starting any process stalls longer, 1.5 times that, measured in the same round).
+// stop, remove) at every isolation level and network mode is measured with monitorEventLoopDelay, from a
+// process with a large heap (~300 MB, as a server embedding it), and its longest delay must stay under the
+// bound: 5 ms aimed at, ×5 for a loaded shared machine. Forking this process would not fit in it (libuv
+// forks on the event loop's thread, its cost growing with the heap): every process is started by the
+// launcher (src/runtime/spawn.ts). A bare spawn from here is measured beside, as the figure it avoids.
 import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerEngine } from '../src/index.js';
 import { privateNetworkMissing } from '../src/engine/network.js';
 import { missing, sandbox } from './helpers.js';
 
 const BOUND_MS = 25;
+const HEAP_MB = 300;
 const sb = sandbox('c32-evloop-');
 const engine = new ContainerEngine({ storageDir: sb.storage, isolation: 'standard' });
 afterAll(async () => {
   engine.close();
   await sb.clean();
 });
+
+// the embedding server's memory: live objects on the heap (their pages are what a fork would copy the tables of)
+const ballast: object[][] = [];
+beforeAll(() => {
+  const target = process.memoryUsage.rss() + HEAP_MB * 2 ** 20;
+  while (process.memoryUsage.rss() < target) ballast.push(Array.from({ length: 128 * 1024 }, (_, i) => ({ i })));
+});
+afterAll(() => void ballast.splice(0));
 
 type Level = 'minimal' | 'standard' | 'strict';
 interface Case {
@@ -52,7 +63,7 @@ async function measured<T>(op: () => Promise<T>): Promise<{ maxMs: number; value
 }
 
 const figures: string[] = [];
-afterAll(() => console.log(`event-loop max delay per operation (ms, bound ${BOUND_MS}):\n${figures.join('\n')}`));
+afterAll(() => console.log(`event-loop max delay per operation (ms, bound ${BOUND_MS}, RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB):\n${figures.join('\n')}`));
 
 /** One full round on a new container; the longest delay (ms) per kind of operation. */
 async function round(c: Case, name: string): Promise<Record<string, number>> {
@@ -81,10 +92,10 @@ async function round(c: Case, name: string): Promise<Record<string, number>> {
 }
 
 /**
- * The anchor, measured in the same round: the longest delay of spawning a bare `true` three times. Every
- * process Node starts is a fork() of this whole process on the event loop's thread (libuv), whose cost
- * grows with this process's memory and the host's load; the library must start processes (ip, nft, the
- * supervisor), so on a loaded host it can do no better than this.
+ * The figure printed beside, measured in the same round: the longest delay of spawning a bare `true`
+ * three times from this process, a fork() of it on the event loop's thread (libuv), whose cost grows with
+ * its memory and the host's load: what every ip, nft or helper the library starts would cost without the
+ * launcher.
  */
 async function spawnAnchor(): Promise<number> {
   const { maxMs } = await measured(async () => {
@@ -98,19 +109,20 @@ for (const c of CASES) {
   describe.skipIf(!!c.skip)(`${label}${c.skip ? ` (skipped: ${c.skip})` : ''}`, () => {
     it('create, start, exec, copy, stop and remove never block the event loop', async () => {
       // A stall of our own comes back every round; the host taking the CPU away from this process (other
-      // containers, other tests) does not. So each kind keeps its best round, over at most six, each
-      // bound by 25 ms or, on a host so loaded that a bare spawn stalls longer, 1.5 times that anchor.
-      const best: Record<string, { ms: number; bound: number }> = {};
-      for (let i = 0; i < 6; i++) {
-        const bound = Math.max(BOUND_MS, 1.5 * (await spawnAnchor()));
+      // containers, other tests) does not. So each kind keeps its best round, over at most eight.
+      const best: Record<string, number> = {};
+      const spawns: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        spawns.push(await spawnAnchor());
         const got = await round(c, `evl-${c.level}-${c.mode}-${i}`);
-        for (const [k, ms] of Object.entries(got)) if (!best[k] || ms / bound < best[k].ms / best[k].bound) best[k] = { ms, bound };
-        if (Object.values(best).every((b) => b.ms <= b.bound)) break;
+        for (const [k, ms] of Object.entries(got)) best[k] = Math.min(best[k] ?? Infinity, ms);
+        if (Object.values(best).every((ms) => ms <= BOUND_MS)) break;
       }
-      figures.push(`  ${label.padEnd(20)} ${Object.entries(best).map(([k, b]) => `${k} ${b.ms.toFixed(1)}${b.bound > BOUND_MS ? ` (≤ ${b.bound.toFixed(0)})` : ''}`).join('  ')}`);
+      const fork = Math.min(...spawns);
+      figures.push(`  ${label.padEnd(20)} ${Object.entries(best).map(([k, ms]) => `${k} ${ms.toFixed(1)}`).join('  ')}  (a bare spawn from here: ${fork.toFixed(1)})`);
       // every kind named with its figure when it goes over, so a failure says which operation stalled
-      const over = Object.entries(best).filter(([, b]) => b.ms > b.bound).map(([k, b]) => `${k} ${b.ms.toFixed(1)} ms (bound ${b.bound.toFixed(1)})`);
-      expect(over).toEqual([]);
+      const over = Object.entries(best).filter(([, ms]) => ms > BOUND_MS).map(([k, ms]) => `${k} ${ms.toFixed(1)} ms`);
+      expect(over, `over ${BOUND_MS} ms at best of ${spawns.length} rounds (a bare spawn stalled ${fork.toFixed(1)} ms at best)`).toEqual([]);
     }, 240_000);
   });
 }

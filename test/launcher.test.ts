@@ -31,7 +31,8 @@ describe('the fork server', () => {
     const shim = shimOf(c.id);
     const parent = ppid(shim);
     expect(parent).not.toBe(process.pid);
-    expect(cmdline(parent).slice(1)).toEqual(['launcher', cmdline(parent)[2]]);
+    // its name for the shims, and the abstract socket its other commands' stdio connects to
+    expect(cmdline(parent).slice(1)).toEqual(['launcher', cmdline(parent)[2], expect.stringMatching(/^codex32-\d+-[0-9a-f]{16}$/)]);
     // the name and arguments the engine finds its shims by, as with a direct spawn
     expect(cmdline(shim).slice(1)).toEqual(['run', engine.paths(c.id).dir]);
     await c.stop(0);

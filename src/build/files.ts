@@ -1,5 +1,5 @@
 // COPY, ADD and WORKDIR: the files a step writes, gathered in a new layer's directory.
-import { execFileAsync } from '../lazy.js';
+import { runFile } from '../runtime/command.js';
 import { closeSync, lstatSync, openSync, readSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { EngineError } from '../errors.js';
@@ -82,7 +82,7 @@ async function copyStep(input: FilesInput, imageRoot: string, source: SourceRoot
   copyInto(staging, entries.filter((e) => !archives.has(e.src)), owner);
   for (const a of archives) {
     const e = entries.find((x) => x.src === a)!;
-    await execFileAsync('tar', ['-xf', a, '-C', layerPath(staging, parentOf(e)), '--numeric-owner', '--same-owner', '--same-permissions', '--no-overwrite-dir']).catch((cause: Error & { stderr?: string }) => {
+    await runFile('tar', ['-xf', a, '-C', layerPath(staging, parentOf(e)), '--numeric-owner', '--same-owner', '--same-permissions', '--no-overwrite-dir']).catch((cause: Error & { stderr?: string }) => {
       throw new EngineError('INVALID_CONFIG', `Dockerfile line ${step.line}: cannot unpack ${posix.basename(a)}: ${(cause.stderr ?? cause.message).trim()}`, { cause });
     });
   }

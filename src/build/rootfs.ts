@@ -1,5 +1,5 @@
 // An image's merged root, read-only, for what a step reads from it: COPY --from, and the parents a COPY writes into.
-import { execFileAsync } from '../lazy.js';
+import { runFile } from '../runtime/command.js';
 import { chmodSync, lchownSync, lstatSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../errors.js';
@@ -25,14 +25,14 @@ export async function withImageRoot<T>(svc: ImageService, image: OciImage | unde
   let mounted = false;
   try {
     if (layers.length > 1) {
-      await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${layers.slice().reverse().join(':')}`, dir]).catch((cause: Error & { stderr?: string }) => {
+      await runFile('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${layers.slice().reverse().join(':')}`, dir]).catch((cause: Error & { stderr?: string }) => {
         throw new EngineError('RUNTIME_FAILED', `Cannot mount the image's layers to read them: ${(cause.stderr ?? cause.message).trim()}`, { cause });
       });
       mounted = true;
     }
     return await fn(dir);
   } finally {
-    if (mounted) await execFileAsync('umount', [dir]).catch(() => execFileAsync('umount', ['-l', dir]));
+    if (mounted) await runFile('umount', [dir]).catch(() => runFile('umount', ['-l', dir]));
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,5 @@
 // POST /build: a tar context body built by the engine's builder, progress streamed as docker's classic builder's JSON messages.
-import { execFileAsync } from '../lazy.js';
+import { runFile } from '../runtime/command.js';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -68,7 +68,7 @@ async function build(req: ApiRequest, res: Res): Promise<void> {
     const context = join(dir, 'context');
     mkdirSync(context);
     await pipeline(req.raw, createWriteStream(join(dir, 'context.tar')));
-    await execFileAsync('tar', ['-xf', join(dir, 'context.tar'), '-C', context, '--no-same-owner']).catch((cause: Error & { stderr?: string }) => {
+    await runFile('tar', ['-xf', join(dir, 'context.tar'), '-C', context, '--no-same-owner']).catch((cause: Error & { stderr?: string }) => {
       throw new ApiError(400, `The build context is not a tar archive: ${(cause.stderr ?? cause.message).trim()}`);
     });
     const send = ndjson(res);

@@ -20,6 +20,7 @@ interface ExecInstance {
   workdir?: string;
   running: boolean;
   exitCode: number | null;
+  /** the helper's pid: known once spawned (read when inspected) */
   pid: number;
   resize?: (rows: number, cols: number) => void;
 }
@@ -58,7 +59,7 @@ async function start(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): 
   e.running = true;
   if (b.Detach) {
     const p = req.engine.execStream(e.containerId, e.cmd, opts);
-    e.pid = p.pid ?? 0;
+    Object.defineProperty(e, 'pid', { get: () => p.pid ?? 0 });
     p.stdin?.end(); // as dockerd: a detached exec reads nothing and its output is discarded
     p.stdout?.resume();
     p.stderr?.resume();
@@ -76,7 +77,7 @@ async function start(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): 
     e.exitCode = 126;
     throw err;
   }
-  e.pid = p.pid ?? 0;
+  Object.defineProperty(e, 'pid', { get: () => p.pid ?? 0 });
   e.resize = p.resize;
   if (!stdin) p.stdin?.end();
   if (stdin && out.input) {

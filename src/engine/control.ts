@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { validateName } from '../config/names.js';
 import { EngineError } from '../errors.js';
-import { execFile } from '../lazy.js';
+import { runFile } from '../runtime/command.js';
 import { containerPids } from '../monitor/stats.js';
 import type { CgroupSet } from '../runtime/cgroups.js';
 import { pollFor } from '../runtime/poll.js';
@@ -31,12 +31,11 @@ export async function topContainer(core: EngineCore, ref: string, psArgs = '-ef'
   const row = core.get(ref);
   if (row.status !== 'running') throw notRunning(row);
   const args = psArgs.trim() ? psArgs.trim().split(/\s+/) : [];
-  const out = await new Promise<string>((resolve, reject) =>
-    execFile('ps', args, { encoding: 'utf8', maxBuffer: 64 << 20 }, (e, stdout, stderr) =>
-      e
-        ? reject(new EngineError('INVALID_CONFIG', `ps ${args.join(' ')} failed: ${(stderr || e.message).trim()}. Give options ps understands, e.g. \`aux\` or \`-o pid,comm\`.`, { cause: e }))
-        : resolve(stdout),
-    ),
+  const out = await runFile('ps', args, { maxBuffer: 64 << 20 }).then(
+    (r) => r.stdout,
+    (e: Error & { stderr?: string }) => {
+      throw new EngineError('INVALID_CONFIG', `ps ${args.join(' ')} failed: ${(e.stderr || e.message).trim()}. Give options ps understands, e.g. \`aux\` or \`-o pid,comm\`.`, { cause: e });
+    },
   );
   const lines = out.split('\n').filter((l) => l.trim());
   const titles = (lines[0] ?? '').trim().split(/\s+/);

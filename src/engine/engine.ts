@@ -10,6 +10,7 @@ import { EngineError, isEngineError } from '../errors.js';
 import type { LogChunk, LogOptions, LogRecord } from '../monitor/logs.js';
 import type { StatsSample } from '../monitor/stats.js';
 import { containerPaths, type ContainerPaths } from '../runtime/layout.js';
+import { holdLauncher, releaseLauncher } from '../runtime/launcher.js';
 import type { StateStore } from '../state/store.js';
 import type { ContainerRow, EventRecord, RunRecord } from '../state/types.js';
 import type { AttachSession } from '../runtime/attach.js';
@@ -53,6 +54,7 @@ export class ContainerEngine implements EngineCore {
   private readonly opened?: StateStore;
   /** why the database could not be opened: raised by every call that needs it, so rm -f can still work from disk */
   private readonly openError?: EngineError;
+  private closed = false;
   /** Unisolated host processes under the same supervisor (LOCAL_PROCESS bots). */
   readonly processes: SupervisedProcesses;
   /** OCI images: pull, push, load, save, tag, rmi, prune, inspect, login. */
@@ -77,6 +79,7 @@ export class ContainerEngine implements EngineCore {
     this.image = new EngineImages(this);
     this.network = new EngineNetworks(this);
     this.volume = new EngineVolumes(this);
+    holdLauncher();
   }
 
   /** The state database; raises the error that kept it from opening. */
@@ -398,9 +401,11 @@ export class ContainerEngine implements EngineCore {
     removeImageNamed(this, name);
   }
 
-  /** Close the database; containers keep running (daemonless). */
+  /** Close the database and, with the last engine open here, the launcher; containers keep running (daemonless). */
   close(): void {
     this.opened?.close();
+    if (!this.closed) releaseLauncher();
+    this.closed = true;
   }
 }
 

@@ -1,13 +1,12 @@
 // exec: one more command in a running container, with exact output, stdin, a timeout, an AbortSignal,
 // a per-exec user, environment and working directory; buffered, streamed or detached.
-import { spawn } from '../lazy.js';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from '../lazy.js';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { EngineError } from '../errors.js';
 import { cgroupOomKills } from '../runtime/cgroups.js';
+import { spawnProcess, type SpawnedProcess } from '../runtime/spawn.js';
 import { shimPath } from '../runtime/supervisor.js';
 import type { ContainerRow } from '../state/types.js';
 import { recordEvent, type EngineCore } from './core.js';
@@ -97,7 +96,7 @@ function execArgs(row: ContainerRow, dir: string, command: string[], o: ExecOpti
 }
 
 /** Spawn the shim's exec for a running container; the environment is written to its fd 3. */
-function spawnExec(core: EngineCore, ref: string, command: string[], o: ExecOptions & { sizeFile?: string }, openStdin = false): ChildProcess {
+function spawnExec(core: EngineCore, ref: string, command: string[], o: ExecOptions & { sizeFile?: string }, openStdin = false): SpawnedProcess {
   const row = core.get(ref);
   if (row.status !== 'running') throw invalidState(row.name, row.status, 'exec in', 'Start it first.');
   if (row.state.paused) throw new EngineError('INVALID_STATE', `Container ${row.id} is paused, unpause the container before exec`, { context: { container: row.name } });
@@ -112,7 +111,7 @@ function spawnExec(core: EngineCore, ref: string, command: string[], o: ExecOpti
   const stdin = !withStdin ? 'ignore' : inherit ? 'inherit' : 'pipe';
   const io = o.detach ? 'ignore' : (o.stdio ?? 'pipe');
   core.store.tx(() => recordEvent(core.store, 'exec', row, { command: command.join(' '), ...(o.detach ? { detach: true } : {}) }));
-  const child = spawn(shimPath(), args, { stdio: [stdin, io, io, withEnv ? 'pipe' : 'ignore'], detached: !!o.detach });
+  const child = spawnProcess(shimPath(), args, { stdio: [stdin, io, io, withEnv ? 'pipe' : 'ignore'], detached: !!o.detach });
   child.on('error', () => undefined); // reported through the exit code promise
   if (withEnv) {
     const fd3 = child.stdio[3] as Writable;
@@ -129,7 +128,7 @@ function spawnExec(core: EngineCore, ref: string, command: string[], o: ExecOpti
 }
 
 /** SIGTERM now (forwarded to the command), SIGKILL of the command graceMs later if it still runs. */
-function terminate(child: ChildProcess, graceMs: number): void {
+function terminate(child: SpawnedProcess, graceMs: number): void {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   const t = setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGUSR2'), graceMs);
@@ -142,12 +141,12 @@ function terminate(child: ChildProcess, graceMs: number): void {
  * closed; after a timeout or an abort (ended() is true) at most settleMs after the helper has exited, its
  * pipes dropped: something the command started in a session of its own may hold them open for ever.
  */
-function exitPromise(child: ChildProcess, ended: () => boolean = () => false, settleMs = 500): Promise<number> {
+function exitPromise(child: SpawnedProcess, ended: () => boolean = () => false, settleMs = 500): Promise<number> {
   return new Promise((resolve, reject) => {
     const code = (c: number | null, sig: NodeJS.Signals | null) => c ?? 128 + (sig ? (osSignals[sig] ?? 9) : 9);
-    child.once('error', (cause) => reject(new EngineError('RUNTIME_FAILED', `Cannot run the exec helper: ${cause.message}`, { cause })));
-    child.once('close', (c, sig) => resolve(code(c, sig)));
-    child.once('exit', (c, sig) => {
+    child.once('error', (cause: Error) => reject(new EngineError('RUNTIME_FAILED', `Cannot run the exec helper: ${cause.message}`, { cause })));
+    child.once('close', (c: number | null, sig: NodeJS.Signals | null) => resolve(code(c, sig)));
+    child.once('exit', (c: number | null, sig: NodeJS.Signals | null) => {
       if (!ended()) return;
       setTimeout(() => {
         for (const s of [child.stdout, child.stderr]) s?.destroy();
@@ -185,12 +184,19 @@ export async function execIn(core: EngineCore, ref: string, command: string[], o
   }
 }
 
-/** Start a command in the container and return at once: the helper runs on, detached, output discarded. */
-export function execDetached(core: EngineCore, ref: string, command: string[], o: ExecOptions = {}): { pid: number } {
+/** Start a command in the container and return once it is spawned: the helper runs on, detached, output discarded. */
+export async function execDetached(core: EngineCore, ref: string, command: string[], o: ExecOptions = {}): Promise<{ pid: number }> {
   const child = spawnExec(core, ref, command, { ...o, detach: true, stdin: undefined });
   child.unref();
-  if (!child.pid) throw new EngineError('RUNTIME_FAILED', 'Cannot start the exec helper');
-  return { pid: child.pid };
+  // a child of this process has its pid at once; one the launcher spawned, once it says so
+  const pid =
+    child.pid ??
+    (await new Promise<number | undefined>((resolve) => {
+      child.once('spawn', () => resolve(child.pid));
+      child.once('error', () => resolve(undefined));
+    }));
+  if (!pid) throw new EngineError('RUNTIME_FAILED', 'Cannot start the exec helper');
+  return { pid };
 }
 
 /** Start a command in the container with its stdin, stdout and stderr as streams. */
@@ -206,7 +212,9 @@ export function execStream(core: EngineCore, ref: string, command: string[], o: 
   }
   o.signal?.addEventListener('abort', () => terminate(child, o.killGraceMs ?? 2000), { once: true });
   return {
-    pid: child.pid,
+    get pid() {
+      return child.pid; // known once spawned: at once for a child of this process, a moment later through the launcher
+    },
     stdin: child.stdin,
     stdout: child.stdout,
     stderr: child.stderr,

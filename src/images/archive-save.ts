@@ -1,5 +1,5 @@
 // `save -o`: a docker-archive (manifest.json, config, uncompressed layers) that docker and podman load.
-import { execFile } from '../lazy.js';
+import { runFile } from '../runtime/command.js';
 import { createWriteStream, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -40,11 +40,9 @@ export async function saveArchive(storageDir: string, blobs: BlobStore, images: 
       manifest.push({ Config: configName, RepoTags: tags.map((t) => { const { repo, tag } = splitTagged(t); return `${displayRepo(repo)}:${tag}`; }), Layers: layers });
     }
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-    await new Promise<void>((res, rej) =>
-      execFile('tar', ['-cf', out, '-C', dir, '--owner=0', '--group=0', '--numeric-owner', '--mode=0644', 'manifest.json', ...written], (err, _o, stderr) =>
-        err ? rej(new EngineError('RUNTIME_FAILED', `Cannot write ${file}: ${String(stderr).trim() || err.message}`, { cause: err })) : res(),
-      ),
-    );
+    await runFile('tar', ['-cf', out, '-C', dir, '--owner=0', '--group=0', '--numeric-owner', '--mode=0644', 'manifest.json', ...written]).catch((err: Error & { stderr?: string }) => {
+      throw new EngineError('RUNTIME_FAILED', `Cannot write ${file}: ${String(err.stderr ?? '').trim() || err.message}`, { cause: err });
+    });
     renameSync(out, file);
   } catch (e) {
     rmSync(out, { force: true });

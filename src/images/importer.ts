@@ -7,6 +7,7 @@ import { EngineError } from '../errors.js';
 import type { StateStore } from '../state/store.js';
 import type { ImageRow } from '../state/types.js';
 import { imageDir } from './store.js';
+import { runCommand } from '../runtime/command.js';
 
 /** Directories every container root needs as mount points: made at import so no run has to write the image. */
 const MOUNT_POINTS = ['proc', 'sys', 'dev', 'tmp', 'app', 'etc'];
@@ -40,9 +41,8 @@ export async function importImage(store: StateStore, storageDir: string, file: s
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(tmp, 'rootfs'), { recursive: true, mode: 0o755 });
   try {
-    const { execa } = await import('execa'); // loaded only when needed: it costs ~100 ms of start-up
-    const r = await execa('tar', ['-xpf', file, '-C', join(tmp, 'rootfs'), '--numeric-owner', '--no-overwrite-dir'], { reject: false });
-    if (r.exitCode !== 0) throw new EngineError('INVALID_CONFIG', `Cannot unpack ${file}: ${String(r.stderr).trim()}`);
+    const r = await runCommand('tar', ['-xpf', file, '-C', join(tmp, 'rootfs'), '--numeric-owner', '--no-overwrite-dir']).catch((e: Error) => ({ code: -1, stderr: e.message }));
+    if (r.code !== 0) throw new EngineError('INVALID_CONFIG', `Cannot unpack ${file}: ${r.stderr.trim()}`);
     for (const m of MOUNT_POINTS) {
       const p = join(tmp, 'rootfs', m);
       const st = statSync(p, { throwIfNoEntry: false });

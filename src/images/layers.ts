@@ -1,12 +1,12 @@
 // Unpack a layer once into its own directory, in the form overlayfs reads as a lower layer.
-import { execFileAsync } from '../lazy.js';
+import { runFile } from '../runtime/command.js';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { ociPaths, tempPath } from './blobs.js';
 import { scanLayer, type LayerScan } from './tarscan.js';
 
-const run = execFileAsync;
+const run = runFile;
 
 /** Directory of an unpacked layer, by its DiffID. */
 export function layerDir(storageDir: string, diffId: string): string {

@@ -1,11 +1,11 @@
 // A directory as a layer tar: an overlay upper dir (overlay whiteouts back to OCI ones) or a tree of new files.
-import { execFileAsync } from '../lazy.js';
+import { runFile } from '../runtime/command.js';
 import { lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { tempPath } from './blobs.js';
 
-const run = execFileAsync;
+const run = runFile;
 
 /** What codex32 mounts over in every container: mount points and bound files, never part of an image (docker's rule too). */
 const RUNTIME_PATHS = ['etc/hosts', 'etc/resolv.conf', 'etc/hostname', 'proc', 'sys', 'dev', 'tmp'];

@@ -1,11 +1,11 @@
 // An OCI image's root for one container: the shared layers as overlay lower dirs, mount points in the upper dir.
-import { execFileAsync } from '../lazy.js';
+import { runFile } from '../runtime/command.js';
 import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { ociPaths, tempPath } from './blobs.js';
 
-const run = execFileAsync;
+const run = runFile;
 
 /** Directories every container root needs as mount points. */
 const MOUNT_POINTS: Array<[string, number]> = [['proc', 0o555], ['sys', 0o555], ['dev', 0o755], ['tmp', 0o1777], ['etc', 0o755]];

@@ -1,5 +1,5 @@
 // Read a layer or archive stream once: decompress, hash the uncompressed bytes and check every entry.
-import { spawn } from '../lazy.js';
+import { spawnProcess } from '../runtime/spawn.js';
 import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
@@ -44,13 +44,13 @@ const CHUNK = 1 << 20;
 export function decompressed(file: string, compression: LayerScan['compression']): Readable {
   if (compression === 'gzip') return createReadStream(file, { highWaterMark: CHUNK }).pipe(createGunzip({ chunkSize: CHUNK }));
   if (compression === 'zstd') {
-    const p = spawn('zstd', ['-dcq', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawnProcess('zstd', ['-dcq', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out = new PassThrough();
     let err = '';
-    p.stderr.on('data', (d) => (err += String(d)));
-    p.stdout.pipe(out, { end: false });
-    p.on('error', (e) => out.destroy(e));
-    p.on('close', (code) => (code === 0 ? out.end() : out.destroy(new Error(`zstd: ${err.trim() || `exit ${code}`}`))));
+    p.stderr!.on('data', (d: Buffer) => (err += String(d)));
+    p.stdout!.pipe(out, { end: false });
+    p.on('error', (e: Error) => out.destroy(e));
+    p.on('close', (code: number | null) => (code === 0 ? out.end() : out.destroy(new Error(`zstd: ${err.trim() || `exit ${code}`}`))));
     return out;
   }
   return createReadStream(file, { highWaterMark: CHUNK });
@@ -81,10 +81,10 @@ export function scanWhileReceiving(compression: LayerScan['compression'], label:
   if (compression === 'gzip') out = sink = createGunzip({ chunkSize: CHUNK });
   else if (compression === 'none') out = sink = new PassThrough({ highWaterMark: CHUNK });
   else {
-    const p = spawn('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    sink = p.stdin;
-    out = p.stdout;
-    p.on('error', (e) => out.destroy(e));
+    const p = spawnProcess('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    sink = p.stdin!;
+    out = p.stdout!;
+    p.on('error', (e: Error) => out.destroy(e));
   }
   sink.on('error', (e) => out.destroy(e)); // reported by the scan's result
   const result = scanTar(out, compression, label);

@@ -1,7 +1,9 @@
 // Files in and out of a container through the supervisor: confined tar, stat and the busybox that does the work.
 import { mountQuota } from './quota.js';
-import type { ResultPromise } from 'execa';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { runCommand } from './command.js';
+import { spawnProcess } from './spawn.js';
 import { dirname, posix } from 'node:path';
 import { EngineError } from '../errors.js';
 
@@ -39,33 +41,46 @@ export function busyboxPath(): string {
   throw new EngineError('HOST_UNSUPPORTED', 'Copying files needs a statically linked busybox on the host. Install it with `apt-get install busybox-static` (./setup.sh does).');
 }
 
-export type TarStream = ResultPromise<{ buffer: false; reject: false; stdout: 'pipe'; stderr: 'pipe' }>;
+/** A tar stream out of a container: its stdout and stderr, kill(), and awaited, how it ended (no exitCode: a signal, or it never started). */
+export type TarStream = Promise<{ exitCode: number | undefined; stderr: string }> & { stdout: Readable; stderr: Readable; kill(): boolean };
 
 /** Archive entries of dir inside the container; wrapped so that awaiting it does not await the process. */
 export async function tarOut(shim: string, runDir: string, dir: string, entries: string[]): Promise<{ proc: TarStream }> {
   await mountQuota(runDir); // a stopped container's quota, unmounted since the host restarted
-  const { execa } = await import('execa');
-  return { proc: execa(shim, ['tar-out', runDir, busyboxPath(), dir, ...entries], { buffer: false, reject: false, stdout: 'pipe', stderr: 'pipe' }) };
+  const child = spawnProcess(shim, ['tar-out', runDir, busyboxPath(), dir, ...entries], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ended = new Promise<{ exitCode: number | undefined; stderr: string }>((resolve) => {
+    child.once('error', (e: Error) => resolve({ exitCode: undefined, stderr: e.message }));
+    child.once('close', (code: number | null) => resolve({ exitCode: code ?? undefined, stderr: '' }));
+  });
+  return { proc: Object.assign(ended, { stdout: child.stdout!, stderr: child.stderr!, kill: () => child.kill() }) };
 }
 
 /** Extract an archive file (validated by the caller) into dir inside the container. */
 export async function tarIn(shim: string, runDir: string, dir: string, file: string): Promise<void> {
   await mountQuota(runDir); // a stopped container's quota, unmounted since the host restarted
-  const { execa } = await import('execa');
-  const r = await execa(shim, ['tar-in', runDir, busyboxPath(), dir], { inputFile: file, reject: false });
-  if (r.exitCode !== 0)
-    throw new EngineError('INVALID_CONFIG', `Cannot copy into ${dir}: ${String(r.stderr).replace(/^codex32-shim: /, '').trim()}`, { context: { path: dir } });
+  const child = spawnProcess(shim, ['tar-in', runDir, busyboxPath(), dir], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const input = createReadStream(file);
+  input.on('error', (e) => child.stdin!.destroy(e));
+  child.stdin!.on('error', () => input.destroy()); // the helper stopped reading: its exit code says why
+  input.pipe(child.stdin!);
+  const code = await new Promise<number | undefined>((resolve) => {
+    child.once('error', (e: Error) => ((stderr ||= e.message), resolve(undefined)));
+    child.once('close', (c: number | null) => resolve(c ?? undefined));
+  });
+  if (code !== 0)
+    throw new EngineError('INVALID_CONFIG', `Cannot copy into ${dir}: ${stderr.replace(/^codex32-shim: /, '').trim()}`, { context: { path: dir } });
 }
 
 /** What dir is inside the container: a directory, something else, or missing. */
 export async function statIn(shim: string, runDir: string, path: string): Promise<'dir' | 'other' | 'missing'> {
   await mountQuota(runDir); // a stopped container's quota, unmounted since the host restarted
-  const { execa } = await import('execa');
-  const r = await execa(shim, ['test-dir', runDir, path], { reject: false });
-  if (r.exitCode === 0) return 'dir';
-  if (r.exitCode === 1) return 'other';
-  if (r.exitCode === 2) return 'missing';
-  throw new EngineError('RUNTIME_FAILED', `Cannot look at ${path} in the container: ${String(r.stderr).trim()}`);
+  const r = await runCommand(shim, ['test-dir', runDir, path]).catch((e: Error) => ({ code: -1, stderr: e.message }));
+  if (r.code === 0) return 'dir';
+  if (r.code === 1) return 'other';
+  if (r.code === 2) return 'missing';
+  throw new EngineError('RUNTIME_FAILED', `Cannot look at ${path} in the container: ${r.stderr.trim()}`);
 }
 
 /** Split an absolute container path into the directory to enter and the entry to archive. */

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { EngineError } from '../errors.js';
-import { execFileAsync } from '../lazy.js';
+import { runFile } from './command.js';
 
 /** How this host bounds a container's disk, or none and why. */
 export interface QuotaSupport {
@@ -132,7 +132,7 @@ export async function unmountQuota(dir: string): Promise<void> {
 
 async function run(file: string, args: string[], what: string): Promise<void> {
   try {
-    await execFileAsync(file, args, { env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
+    await runFile(file, args, { env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
   } catch (cause) {
     const detail = ((cause as { stderr?: string }).stderr ?? '').trim() || (cause as Error).message;
     throw new EngineError('RUNTIME_FAILED', `Cannot ${what}: ${detail}`, { cause });

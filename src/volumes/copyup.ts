@@ -1,12 +1,12 @@
 // Copy-up: an empty volume is first filled with what the image holds at its mount point, as docker does.
-import { execFileAsync } from '../lazy.js';
+import { runFile } from '../runtime/command.js';
 import { lstatSync, type Stats } from 'node:fs';
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Directories marked opaque (overlay's trusted.overlay.opaque) under dir: nothing below them shows through. */
 async function opaqueDirs(dir: string): Promise<Set<string>> {
-  const out = await execFileAsync('getfattr', ['-R', '-n', 'trusted.overlay.opaque', '--absolute-names', dir], { maxBuffer: 64 * 1024 * 1024 })
+  const out = await runFile('getfattr', ['-R', '-n', 'trusted.overlay.opaque', '--absolute-names', dir], { maxBuffer: 64 * 1024 * 1024 })
     .catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
   return new Set([...String(out.stdout).matchAll(/^# file: (.*)\ntrusted\.overlay\.opaque="y"/gm)].map((m) => m[1]));
 }
