@@ -103,6 +103,7 @@ describe('commands through the launcher', () => {
   it('a command the launcher died before spawning is spawned here, its streams the ones given out', async () => {
     useLauncher(true);
     const first = spawnProcess('sleep', ['30']);
+    const firstClosed = closed(first); // reported as soon as the launcher is gone, before the relayed one ends
     const launcher = ppid(await spawned(first));
     process.kill(launcher, 'SIGSTOP'); // the next request waits in its pipe, never read
     const c = spawnProcess('sh', ['-c', 'cat; exit 4'], { stdio: ['pipe', 'pipe', 'ignore'] });
@@ -112,7 +113,7 @@ describe('commands through the launcher', () => {
     process.kill(launcher, 'SIGKILL');
     expect(await closed(c)).toEqual([4, null]);
     expect(out).toBe('relayed\n');
-    expect(await closed(first)).toEqual([null, 'SIGKILL']); // its end was never reported: counted as killed
+    expect(await firstClosed).toEqual([null, 'SIGKILL']); // its end was never reported: counted as killed
     expect(ppid(await spawned(spawnProcess('sleep', ['0'])))).not.toBe(launcher); // a new launcher after
     process.kill(first.pid!, 'SIGKILL'); // orphaned by the launcher
   });
