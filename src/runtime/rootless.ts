@@ -1,7 +1,7 @@
 // Rootless: codex32 run by an ordinary user. What this user can have (a user namespace over its
 // /etc/subuid and /etc/subgid ranges, pasta for a private network), and the spec entries that ask the
 // supervisor for them.
-import { accessSync, constants, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { PortMapping } from '../config/schema.js';
 import { spec, specEach } from './contract.js';
@@ -157,4 +157,16 @@ export function endPasta(runDir: string): void {
     }
   }
   rmSync(pidFile, { force: true });
+}
+
+/**
+ * Where a rootless engine serves the Docker API by default: $XDG_RUNTIME_DIR/codex32/docker.sock (the
+ * user's own runtime directory, as rootless docker and podman do), made 0700; undefined as root or
+ * without XDG_RUNTIME_DIR.
+ */
+export function rootlessSocket(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dir = env.XDG_RUNTIME_DIR;
+  if (!rootlessHost() || !dir) return undefined;
+  mkdirSync(`${dir}/codex32`, { recursive: true, mode: 0o700 });
+  return `${dir}/codex32/docker.sock`;
 }
