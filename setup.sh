@@ -18,11 +18,12 @@ fi
 
 # 2. System tools: util-linux (unshare, nsenter, prlimit, setpriv), a C compiler and libseccomp for the
 #    supervisor, procps (ps, used by tests and docs), tar (import), a static busybox (cp, export),
-#    iproute2 and nftables (ip, tc, nft: private networks, published ports, bandwidth limits), pasta (passt: user-mode networking),
+#    iproute2 and nftables (ip, tc, nft: private networks, published ports, bandwidth limits), pasta (passt: rootless
+#    private networks), uidmap (newuidmap, newgidmap: rootless user namespaces over /etc/subuid and /etc/subgid),
 #    attr (setfattr: overlay's opaque directories in image layers), zstd (zstd-compressed layers) and e2fsprogs
 #    (mkfs.ext4: the file system of a --storage-opt size disk quota).
 missing=()
-for tool in unshare nsenter prlimit setpriv mount cc make tar ps ip tc nft pasta setfattr zstd mkfs.ext4; do
+for tool in unshare nsenter prlimit setpriv mount cc make tar ps ip tc nft pasta newuidmap newgidmap setfattr zstd mkfs.ext4; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 [ -e /usr/include/seccomp.h ] || missing+=("libseccomp-dev")
@@ -33,9 +34,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     say "installing system packages for: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq util-linux mount gcc libc6-dev make tar procps busybox-static iproute2 nftables passt libseccomp-dev pkg-config attr zstd e2fsprogs >/dev/null
+    apt-get install -y -qq util-linux mount gcc libc6-dev make tar procps busybox-static iproute2 nftables passt uidmap libseccomp-dev pkg-config attr zstd e2fsprogs >/dev/null
   else
-    echo "missing tools: ${missing[*]}. Install util-linux, gcc, make, tar, procps, busybox-static, iproute2, nftables, passt, libseccomp-dev, attr, zstd and e2fsprogs, then run ./setup.sh again" >&2
+    echo "missing tools: ${missing[*]}. Install util-linux, gcc, make, tar, procps, busybox-static, iproute2, nftables, passt, uidmap, libseccomp-dev, attr, zstd and e2fsprogs, then run ./setup.sh again" >&2
     exit 1
   fi
 fi

@@ -20,6 +20,7 @@
 #include "exec.h"
 #include "sandbox.h"
 #include "spec.h"
+#include "userns.h"
 #include "util.h"
 
 /*
@@ -37,7 +38,7 @@ static void enter_root(const char *dir) {
   }
   if (chdir("/") < 0) die("chdir /");
   /* in a strict container's user namespace act as its root, whose capabilities end at its borders */
-  if (isolation == 2 && getuid() != 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
+  if ((isolation == 2 || rootless()) && getuid() != 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
   uint64_t keep = (1ULL << CAP_CHOWN) | (1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FOWNER) | (1ULL << CAP_FSETID);
   restrict_caps(keep);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");

@@ -30,6 +30,7 @@
 #include "record.h"
 #include "sandbox.h"
 #include "spec.h"
+#include "userns.h"
 #include "util.h"
 
 /* pid 1 of a standard or strict container: forwards signals to the command, reaps zombies */
@@ -101,8 +102,10 @@ static void child_main(int gofd, int errpipe, int psock, char **argv) {
   }
   /* standard and strict: we are pid 1 of a fresh pid namespace */
   if (setsid() < 0) die("setsid");
-  if (isolation == 2) {
+  /* rootless standard has a user namespace too, whose root is the user */
+  if (isolation == 2 || rootless())
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) die("become container root");
+  if (isolation == 2) {
     /*
      * No nested user namespaces: the limit is per user namespace, written here with the container
      * root's CAP_SYS_RESOURCE, which its processes never hold; mount and network namespaces need
@@ -139,7 +142,7 @@ static unsigned long ns_flags(void) {
   if (isolation == 0) return 0;
   unsigned long f = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
   if (spec_num(SPEC_NETNS, 0)) f |= CLONE_NEWNET;
-  if (isolation == 2) f |= CLONE_NEWUSER;
+  if (isolation == 2 || rootless()) f |= CLONE_NEWUSER;
   return f;
 }
 
@@ -210,7 +213,10 @@ static void place_child(pid_t pid) {
     snprintf(num, sizeof num, "%d", pid);
     if (write_file(path, num) < 0) die("join cgroup %s", *cg);
   }
-  if (isolation == ISO_STRICT) {
+  if (rootless()) {
+    rootless_map(pid);
+    net_helper_start(pid); /* pasta joins the namespaces once they are mapped */
+  } else if (isolation == ISO_STRICT) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/uid_map", pid);
     if (write_file(path, spec_get(SPEC_UID_MAP)) < 0) die("uid_map");
@@ -231,7 +237,7 @@ void start_run(struct run_io *io) {
   if (!tty && spec_num(SPEC_STDIN_OPEN, 0) && pipe2(in, O_CLOEXEC) < 0) die("pipe");
   char **argv = spec_all(SPEC_ARG);
   /* a strict user namespace denies setgroups: drop the supervisor's groups before they are inherited */
-  if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
+  if (isolation == ISO_STRICT && !rootless() && setgroups(0, NULL) < 0) die("setgroups");
   open_self_join();
   /* the OOM score is inherited: set ours for the clone, then take ours back (as host root: a strict child
      could not lower its own, and its /proc entry is closed to us until its user mapping is written) */
@@ -245,7 +251,7 @@ void start_run(struct run_io *io) {
     if (write_file("/proc/self/oom_score_adj", oom) < 0) die("oom_score_adj %s", oom);
   }
   /* idmapped layers need the initial user namespace's CAP_SYS_ADMIN: made here, moved into place by the child */
-  if (isolation == ISO_STRICT) premake_root();
+  if (isolation == ISO_STRICT && !rootless()) premake_root();
   pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD | ns_flags(), 0, 0, 0, 0);
   if (pid < 0) die("clone");
   if (pid > 0 && premade_root >= 0) {

@@ -63,6 +63,12 @@
 #define SPEC_IDMAP_LOWER "idmap_lower" /* flag: the overlay root's lower dirs are the image's own layers: the supervisor mounts them idmapped by uid_map and gid_map (strict) */
 #define SPEC_UID_MAP "uid_map" /* fields "inside outside count": a user namespace's uid map (strict) */
 #define SPEC_GID_MAP "gid_map" /* fields "inside outside count": a user namespace's gid map (strict) */
+#define SPEC_NEWUIDMAP "newuidmap" /* path: rootless (the supervisor runs as an ordinary user): the setuid helper (uidmap's) that writes the container's uid map from userns_uid_map; with it the container gets a user namespace at standard too */
+#define SPEC_NEWGIDMAP "newgidmap" /* path: rootless: the setuid helper that writes the container's gid map from userns_gid_map */
+#define SPEC_USERNS_UID_MAP "userns_uid_map" /* fields "inside outside count"; repeated: rootless: one line of the container's uid map, within the user's own uid and its /etc/subuid range */
+#define SPEC_USERNS_GID_MAP "userns_gid_map" /* fields "inside outside count"; repeated: rootless: one line of the container's gid map, within the user's own gid and its /etc/subgid range */
+#define SPEC_NET_HELPER_ARG "net_helper_arg" /* string; repeated: rootless private network: a command (pasta) run for each run once the container's user mapping is written, the container's first pid appended; it must put itself in the background and write its pid to net_helper_pid, and its failure fails the start */
+#define SPEC_NET_HELPER_PID "net_helper_pid" /* path: the file net_helper_arg's process writes its pid to: the supervisor ends that process when the run ends */
 #define SPEC_EXIT_ARG "exit_arg" /* string; repeated: a command run once the container exited for good (run -d --rm), one entry per argument */
 #define SPEC_MEMORY_RESTART_BYTES "memory_restart_bytes" /* number: a graceful restart (stop signal, stop timeout, start) when the container's memory passes this: the memory cgroup's anon/rss, else the RSS of the process tree; 0 never */
 #define SPEC_MEMORY_CHECK_MS "memory_check_ms" /* number: how often memory_restart_bytes is checked */

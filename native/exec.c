@@ -25,7 +25,20 @@
 #include "cgroup.h"
 #include "seccomp.h"
 #include "spec.h"
+#include "userns.h"
 #include "util.h"
+
+/* the first child of the container's init (its command), whose namespaces are the container's */
+static pid_t init_child(pid_t init) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/children", init, init);
+  char *s = read_file(path, NULL);
+  if (!s) die("read %s", path);
+  pid_t c = (pid_t)strtol(s, NULL, 10);
+  free(s);
+  if (c <= 0) die_err(ESRCH, "the container's command is gone");
+  return c;
+}
 
 int join_running(const char *dir, int with_pidns) {
   char path[PATH_MAX];
@@ -47,15 +60,24 @@ int join_running(const char *dir, int with_pidns) {
   enum { NS_IPC, NS_UTS, NS_NET, NS_PID, NS_MNT, NS_USER, NS_COUNT };
   const char *names[NS_COUNT] = {"ipc", "uts", "net", "pid", "mnt", "user"};
   int fds[NS_COUNT];
+  /* rootless: the container's init is closed to its own user (not dumpable, and made outside the user
+     namespace, so no capability there opens it): its namespaces are read through its child, the command */
+  pid_t via = rootless() ? init_child(pid) : pid;
   for (int i = 0; i < NS_COUNT; i++) {
-    snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, names[i]);
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", via, names[i]);
     fds[i] = open(path, O_RDONLY | O_CLOEXEC);
   }
   /* the pid could have been reused between reading state and opening: check again */
-  if (proc_starttime(pid) != start) die_err(ESRCH, "container process is gone");
+  int ppid = 0;
+  unsigned long long ticks;
+  if (proc_starttime(pid) != start || (via != pid && (!proc_ppid_ticks(via, &ppid, &ticks) || ppid != pid)))
+    die_err(ESRCH, "container process is gone");
+  /* rootless: no capability in the host's user namespace, every one in the container's (the user owns
+     it): the user namespace first, then the rest as its root, as nsenter does for an ordinary user */
+  if (rootless() && setns(fds[NS_USER], 0) < 0) die("setns user");
   for (int i = 0; i < NS_COUNT; i++) {
     if (fds[i] < 0) die("open namespace %s", names[i]);
-    int skip = (i == NS_USER && isolation != ISO_STRICT) || (i == NS_NET && !net_own()) ||
+    int skip = (i == NS_USER && (isolation != ISO_STRICT || rootless())) || (i == NS_NET && !net_own()) ||
                (!with_pidns && (i == NS_IPC || i == NS_UTS || i == NS_NET || i == NS_PID));
     if (!skip && setns(fds[i], 0) < 0) die("setns %s", names[i]);
     close(fds[i]);
@@ -168,7 +190,7 @@ static void exec_child(const struct exec_req *r, const int *cgfds, int ncg, int 
   }
   for (int k = 0; k < ncg; k++)
     if (write(cgfds[k], "0", 1) != 1) die("join cgroup");
-  if (isolation == ISO_STRICT && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
+  if ((isolation == ISO_STRICT || rootless()) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die("become container root");
   if (prctl(PR_SET_DUMPABLE, 0) < 0) die("not dumpable");
   /*
    * A session of its own, so no controlling terminal: the caller's terminal may still be its stdio,
@@ -238,7 +260,7 @@ int exec_main(char **args, int nargs) {
   for (int k = 0; k < ncg; k++)
     if ((cgfds[k] = cgroup_join_open(cgroups[k])) < 0) die("open cgroup %s", cgroups[k]);
   /* a strict user namespace denies setgroups: drop ours before joining it */
-  if (isolation == ISO_STRICT && setgroups(0, NULL) < 0) die("setgroups");
+  if (isolation == ISO_STRICT && !rootless() && setgroups(0, NULL) < 0) die("setgroups");
   /* the command inherits the helper's OOM score, set while the helper is still root of the host */
   const char *oom = spec_get(SPEC_OOM_SCORE_ADJ);
   if (oom && write_file("/proc/self/oom_score_adj", oom) < 0) die("oom_score_adj %s", oom);

@@ -35,6 +35,7 @@
 #include "seccomp.h"
 #include "spec.h"
 #include "throttle.h"
+#include "userns.h"
 #include "util.h"
 
 /* the loop's descriptors and settings; the run being supervised is in record.h */
@@ -249,6 +250,7 @@ static int on_main_exit(struct loop *l, int st) {
   int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
   /* nothing else of the container may outlive its main process */
   kill_container();
+  net_helper_stop(); /* pasta, rootless: it would hold the published ports past the run */
   drain_streams();
   attach_run_ended();
   int est;

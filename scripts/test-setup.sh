@@ -3,7 +3,8 @@
 # chromium (dashboard browser test, driven by playwright-core), docker-registry, skopeo, podman and
 # buildah (images), docker.io, docker-compose and python3-docker (Docker API clients), tmux (interactive terminals),
 # clang with libclang-rt-dev (libFuzzer: the supervisor's fuzz targets, make fuzz), qemu-system-x86,
-# qemu-utils and mmdebstrap (the systemd + cgroup v2 guest pass, make test-guest).
+# qemu-utils and mmdebstrap (the systemd + cgroup v2 guest pass, make test-guest), uidmap and passt (rootless), and the
+# rootless tests' user.
 # Nothing is downloaded from anywhere but Debian's archive.
 set -euo pipefail
 need=()
@@ -16,6 +17,8 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 /usr/bin/python3 -c 'import docker' 2>/dev/null || need+=(python3-docker)
 command -v tmux >/dev/null || need+=(tmux)
+command -v newuidmap >/dev/null || need+=(uidmap)
+command -v pasta >/dev/null || need+=(passt)
 command -v clang >/dev/null || need+=(clang)
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v qemu-img >/dev/null || need+=(qemu-utils)
@@ -31,4 +34,15 @@ if [ ${#need[@]} -gt 0 ]; then
   else
     echo "the integration tests need: ${need[*]} (apt-get install them as root)" >&2
   fi
+fi
+
+# The rootless tests' user (test/rootless.test.ts): an ordinary system user with its own home and one
+# subordinate uid and gid range, far above the strict containers' default pool (100000 up, 1024 ranges).
+if [ "$(id -u)" = 0 ]; then
+  getent passwd codex32-rootless >/dev/null ||
+    useradd --system --create-home --home-dir /var/lib/codex32-rootless --shell /usr/sbin/nologin codex32-rootless
+  for f in /etc/subuid /etc/subgid; do
+    touch "$f"
+    grep -q '^codex32-rootless:' "$f" || echo 'codex32-rootless:3000000000:65536' >>"$f"
+  done
 fi

@@ -112,7 +112,8 @@ export const systemRoutes: ApiRoute[] = [
         ContainerdCommit: { ID: '', Expected: '' },
         RuncCommit: { ID: '', Expected: '' },
         InitCommit: { ID: '', Expected: '' },
-        SecurityOptions: ['name=seccomp,profile=default', 'name=no-new-privileges'],
+        // docker's own mark of a rootless daemon
+        SecurityOptions: ['name=seccomp,profile=default', 'name=no-new-privileges', ...(info.rootless ? ['name=rootless'] : [])],
         Warnings: [],
       });
     },

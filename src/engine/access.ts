@@ -2,6 +2,7 @@
 import { chmodSync, chownSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/schema.js';
 import { STRICT_ID_BASE } from '../runtime/plan.js';
+import { rootlessHost } from '../runtime/rootless.js';
 
 /**
  * The host gid whose processes must pass through the container's directory, or undefined when only
@@ -9,7 +10,8 @@ import { STRICT_ID_BASE } from '../runtime/plan.js';
  * minimal container run as another user runs its command from the directory's app/.
  */
 export function traverseGid(config: Pick<ResolvedConfig, 'isolation' | 'user'>, idBase = STRICT_ID_BASE): number | undefined {
-  if (config.isolation === 'strict') return idBase;
+  // rootless strict's root is the user itself, who owns the directory
+  if (config.isolation === 'strict') return rootlessHost() ? undefined : idBase;
   if (config.isolation === 'minimal' && config.user && (config.user.uid !== 0 || config.user.gid !== 0)) return config.user.gid;
   return undefined;
 }

@@ -5,7 +5,7 @@ import { dirname, join, posix } from 'node:path';
 import { EngineError } from '../errors.js';
 import { tarIn, tarOut, statIn } from '../runtime/files.js';
 import { shimPath } from '../runtime/supervisor.js';
-import { withCopyRoot } from './copyroot.js';
+import { reachable, withCopyRoot } from './copyroot.js';
 import type { EngineCore } from './core.js';
 
 export interface FileToWrite {
@@ -36,7 +36,7 @@ function entryName(path: string): string {
 
 /** Write files (parents made as needed) into the container in one round trip. */
 export async function writeFiles(core: EngineCore, ref: string, files: FileToWrite[]): Promise<void> {
-  const row = core.get(ref);
+  const row = reachable(core, ref);
   const names = files.map((f) => entryName(f.path));
   if (new Set(names).size !== names.length) throw new EngineError('INVALID_CONFIG', 'Expected each path once in writeFiles');
   for (const f of files)
@@ -63,7 +63,7 @@ export async function writeFiles(core: EngineCore, ref: string, files: FileToWri
 
 /** Read files from the container (running or stopped) in one round trip; a missing one is NO_SUCH_PATH. */
 export async function readFiles(core: EngineCore, ref: string, paths: string[]): Promise<FileRead[]> {
-  const row = core.get(ref);
+  const row = reachable(core, ref);
   const names = paths.map(entryName);
   if (!names.length) return [];
   return withCopyRoot(core, row, (run) => readThrough(run, row.name, paths, names));

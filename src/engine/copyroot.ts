@@ -9,8 +9,22 @@ import { imageFor } from '../images/store.js';
 import { RUN_FILES } from '../runtime/contract.js';
 import { buildPlan, encodeSpec } from '../runtime/plan.js';
 import { mountQuota } from '../runtime/quota.js';
+import { EngineError } from '../errors.js';
+import { rootlessHost } from '../runtime/rootless.js';
 import type { ContainerRow } from '../state/types.js';
 import type { EngineCore } from './core.js';
+import { isActive } from './status.js';
+
+/**
+ * The container ref, its files reachable. Rootless, a stopped container's root can only be assembled in a mount namespace the user cannot
+ * make outside a user namespace of its own: refused until it runs (a running one is joined).
+ */
+export function reachable(core: EngineCore, ref: string): ContainerRow {
+  const row = core.get(ref);
+  if (rootlessHost() && row.config.isolation !== 'minimal' && !isActive(row.status))
+    throw new EngineError('HOST_UNSUPPORTED', `Cannot reach the files of container ${row.name}: it is not running, and codex32 runs rootless, which can only enter a running container. Start it first, or run codex32 as root.`, { context: { container: row.name } });
+  return row;
+}
 
 export interface CopyRoot {
   /** the run directory to hand the copy helper */

@@ -22,6 +22,8 @@ import { checkSeccomp } from '../runtime/seccomp.js';
 import { checkQuota, makeQuota, unmountQuota } from '../runtime/quota.js';
 import { ensureRoom, stateError } from '../state/errors.js';
 import { allocateIdRange, releaseIdRange } from '../state/idranges.js';
+import { checkRootlessLimits } from '../runtime/rootless-limits.js';
+import { rootlessHost } from '../runtime/rootless.js';
 import type { ContainerRow } from '../state/types.js';
 import { closeContainerDir } from './access.js';
 import { recordEvent, type EngineCore } from './core.js';
@@ -125,7 +127,8 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
   ensureRoom(core.settings.storageDir, 'create the container');
   let made: string[] = [];
   // a strict container's own host uid range, held from now until its removal
-  const idBase = config.isolation === 'strict' ? core.store.tx(() => allocateIdRange(core.store, id, core.settings.idRanges)) : undefined;
+  // (rootless strict maps the user's own range instead)
+  const idBase = config.isolation === 'strict' && !rootlessHost() ? core.store.tx(() => allocateIdRange(core.store, id, core.settings.idRanges)) : undefined;
   try {
     made = await prepareVolumes(core, config, image, idBase ?? 0);
     mkdirSync(paths.dir, { recursive: false, mode: 0o700 });
@@ -153,6 +156,7 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
 
 /** Refuse limits this host cannot enforce at the given isolation level, and values past what it allows. */
 function checkLimits(isolation: IsolationType, limits: ContainerConfig['limits'] & object, host: HostInfo): void {
+  if (host.rootless) checkRootlessLimits(isolation, limits, host.cgroup);
   checkCgroupLimits(isolation, limits, host.cgroup);
   if (limits.nofile) {
     const hard = currentHardNofile();

@@ -14,6 +14,7 @@ import { buildPlan, encodeSpec, STRICT_ID_BASE } from '../runtime/plan.js';
 import { isAlive, selfRef, signalRef } from '../runtime/proc.js';
 import { pollFor } from '../runtime/poll.js';
 import { probeHost } from '../runtime/probe.js';
+import { rootlessHost } from '../runtime/rootless.js';
 import { connectAttach, type AttachSession } from '../runtime/attach.js';
 import { layerIdmap } from '../runtime/idmap.js';
 import { mountQuota } from '../runtime/quota.js';
@@ -59,7 +60,8 @@ function claimStart(core: EngineCore, row: ContainerRow): { row: ContainerRow; i
     if (!canStart(cur.status)) throw invalidState(cur.name, cur.status, 'start', 'Wait for it to finish, or stop it first.');
     const state = startingState(cur, selfRef(), core.store.lastRun(cur.id));
     core.store.updateContainer(cur.id, 'starting', state);
-    const strict = cur.config.isolation === 'strict';
+    // rootless strict maps the user's own range, as standard does: no range of the pool
+    const strict = cur.config.isolation === 'strict' && !rootlessHost();
     const held = strict ? idRangeOf(core.store, cur.id) : undefined;
     const idBase = strict ? held ?? allocateIdRange(core.store, cur.id, core.settings.idRanges) : undefined;
     return { row: { ...cur, status: 'starting' as ContainerStatus, state }, idBase, newRange: strict && held === undefined };
@@ -140,7 +142,9 @@ async function prepareRun(row: ContainerRow, image: ContainerImage, paths: Conta
   for (const f of [paths.state, paths.stopRequest, paths.spec, ...[RUN_FILES.events, RUN_FILES.health, RUN_FILES.cronTimes, RUN_FILES.restartPolicy].map((n) => `${paths.dir}/${n}`)]) rmSync(f, { force: true });
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
-  const cgroups = withBlkio(createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup)), row);
+  // rootless: no cgroup of the host is this user's to write (a limit was refused at create); the
+  // container's pid namespace is how stop finds every process
+  const cgroups = host.rootless ? undefined : withBlkio(createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup)), row);
   if (row.config.storageSize) await mountQuota(paths.dir); // unmounted since the host restarted
   if (row.config.isolation !== 'minimal') {
     mkdirSync(paths.newroot, { recursive: true });
@@ -156,7 +160,7 @@ async function prepareRun(row: ContainerRow, image: ContainerImage, paths: Conta
     await populateApp(image, paths.app);
   }
   closeContainerDir(paths.dir, row.config, idBase); // a directory made by an older version was open to others
-  if (row.config.isolation === 'strict') {
+  if (row.config.isolation === 'strict' && !rootlessHost()) {
     // container root is an unprivileged host uid: it must reach its directory (its group may), and own what it writes
     for (let d = dirname(paths.dir); d !== '/'; d = dirname(d))
       if ((statSync(d).mode & 0o001) === 0)

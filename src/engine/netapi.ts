@@ -1,4 +1,6 @@
 // The engine's user-network calls, as `engine.network.*` (like `engine.image.*`).
+import { EngineError } from '../errors.js';
+import { rootlessHost } from '../runtime/rootless.js';
 import type { NetworkRow } from '../state/types.js';
 import { pruneFilter, type PruneFilters } from './prunefilter.js';
 import type { EngineCore } from './core.js';
@@ -12,6 +14,9 @@ export class EngineNetworks {
 
   /** Create a user network. */
   create(req: NetworkCreate): NetworkRow {
+    // rootless: a user network is a bridge of veth pairs with nftables rules, all of which need root
+    if (rootlessHost())
+      throw new EngineError('HOST_UNSUPPORTED', `Cannot create network ${req.name}: codex32 runs rootless, and user networks need root (veth pairs and nftables rules). Use each container's own private network (pasta) with -p, or run codex32 as root.`);
     return createNetwork(this.core, req);
   }
 

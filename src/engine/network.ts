@@ -6,6 +6,7 @@ import { EngineError, fieldError } from '../errors.js';
 import type { ContainerPaths } from '../runtime/layout.js';
 import { defaultNetworkMode, networkAddress, networkMode, setupNetwork, teardownNetwork, writeNetFiles } from '../runtime/network.js';
 import { freePort, pickPort, portTaken } from '../runtime/ports.js';
+import { endPasta, PASTA_ADDRESS, PASTA_DNS, rootlessHost, type RootlessHost } from '../runtime/rootless.js';
 import type { ContainerRow } from '../state/types.js';
 import type { EngineCore } from './core.js';
 import { resolveAttachments, resolveLinks, subnetFor, syncNetworks } from './usernets.js';
@@ -17,6 +18,9 @@ const bad = (msg: string, ...fields: string[]) => fieldError('INVALID_CONFIG', m
 
 /** Whether this host has what private networks need: root, ip (iproute2) and nft. */
 export function privateNetworkMissing(): string[] {
+  // an ordinary user's private network is pasta's (rootless.ts), one process per container
+  const rootless = rootlessHost();
+  if (rootless) return rootless.networkMissing;
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root (veth pairs and nftables rules need it)');
   if (!['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip'].some(existsSync)) missing.push('ip (Debian package iproute2)');
@@ -41,11 +45,24 @@ function checkMode(mode: NetworkMode, isolation: Isolation, cfg: ResolvedConfig)
   if (cfg.addHosts.length && mode === 'host') throw bad('Expected `addHosts` with `network` private or none (on the host network the host\'s /etc/hosts is shown)', 'addHosts', 'network');
   if (cfg.port !== undefined && mode === 'none')
     throw bad(`Expected no \`port\` with \`network\` none: the container has its own network namespace with only lo. Set \`network\` to private${isolation === 'strict' ? '' : ' or host'}.`, 'port', 'network');
+  const rootless = rootlessHost();
+  if (rootless) checkRootless(rootless, mode, cfg);
   if (mode === 'private') {
     const missing = privateNetworkMissing();
     if (missing.length)
       throw fieldError('HOST_UNSUPPORTED', `This host cannot give a private network: missing ${missing.join('; ')}. Set \`network\` to host or none.`, ['network']);
   }
+}
+
+/** What pasta cannot give an ordinary user: user networks, shaping, ports below the unprivileged floor. */
+function checkRootless(h: RootlessHost, mode: NetworkMode, cfg: ResolvedConfig): void {
+  const why = 'codex32 runs rootless (its private networks are pasta\'s, one per container)';
+  if (cfg.networks.length) throw fieldError('HOST_UNSUPPORTED', `Expected no \`networks\` here: ${why}, and user networks need root (a bridge of veth pairs and nftables rules). Leave them out, or run codex32 as root.`, ['networks']);
+  if (cfg.networkBandwidth !== undefined) throw fieldError('HOST_UNSUPPORTED', `Expected no \`networkBandwidth\` here: ${why}, and shaping needs tc on a veth pair, which needs root. Leave it out, or run codex32 as root.`, ['networkBandwidth']);
+  if (cfg.links.length) throw fieldError('HOST_UNSUPPORTED', `Expected no \`links\` here: ${why}, and links need a user network. Leave them out, or run codex32 as root.`, ['links']);
+  const low = cfg.publish.find((p) => p.hostPort !== 0 && p.hostPort < h.lowestPort);
+  if (low && mode === 'private')
+    throw fieldError('HOST_UNSUPPORTED', `Expected \`publish\` host ports from ${h.lowestPort} up here, got \`${low.hostPort}\`: ${why}, and an ordinary user cannot bind a port below net.ipv4.ip_unprivileged_port_start (${h.lowestPort}). Publish a higher port, or lower that sysctl as root.`, ['publish']);
 }
 
 /** Host ports already promised to other containers, per protocol and address. */
@@ -120,6 +137,11 @@ export async function startNetwork(core: EngineCore, row: ContainerRow, paths: C
   for (const p of req.publish)
     if (await portTaken(p.hostIp, p.hostPort, p.protocol))
       throw new EngineError('INVALID_STATE', `Cannot start ${c.name}: host port ${p.hostIp}:${p.hostPort}/${p.protocol} is now used by another program on this host. Stop that program, or recreate the container with another -p.`);
+  if (rootlessHost()) {
+    // pasta, started by the supervisor in the container's own namespace: only its /etc files here
+    writeNetFiles({ ...req, dns: req.dns.length ? req.dns : [PASTA_DNS] }, PASTA_ADDRESS);
+    return undefined;
+  }
   const lease = await setupNetwork(req);
   if (c.networks.length) {
     try {
@@ -135,6 +157,8 @@ export async function startNetwork(core: EngineCore, row: ContainerRow, paths: C
 /** Take the container's private network down (its namespace, interfaces, rules, address). */
 export async function stopNetwork(core: EngineCore, row: ContainerRow): Promise<void> {
   if (networkMode(row.config) !== 'private') return;
+  // rootless: the supervisor ends pasta with the run; one it could not (killed itself) is ended here
+  if (rootlessHost()) return endPasta(core.paths(row.id).dir);
   const address = networkAddress(row.id);
   await teardownNetwork(row.id, { ports: (row.config.publish ?? []).length > 0 });
   // its peers stop naming it, and its address leaves the internal set (the next container to lease it may have a way out)

@@ -85,9 +85,11 @@ const readOr = (path: string): string => {
 /** Refuse block I/O limits this host cannot enforce, and devices that are not block devices. */
 export function checkBlkio(b: Blkio | undefined): void {
   if (!b) return;
+  // rootless first: an ordinary user has no block I/O cgroup to write, whatever the host's controllers
+  if (process.getuid?.() !== 0)
+    throw fieldError('HOST_UNSUPPORTED', 'Expected no `blkio` here: codex32 runs rootless, and block I/O limits need root (codex32 writes them into the container\'s cgroup). Leave them out, or run codex32 as root.', ['blkio']);
   const h = ioHierarchy();
   if (!h) throw new EngineError('HOST_UNSUPPORTED', 'This host has no usable block I/O cgroup controller (blkio on v1, io on v2), which device limits and --blkio-weight need. Run `codex32 info`.');
-  if (process.getuid?.() !== 0) throw new EngineError('HOST_UNSUPPORTED', 'Block I/O limits need root (codex32 writes them into the container\'s cgroup).');
   for (const k of Object.keys(FLAGS) as Array<keyof typeof FLAGS>) for (const d of b[k]) deviceNumber(FLAGS[k], d.path);
   if (b.weight !== undefined) {
     const why = weightUnsupported(h);

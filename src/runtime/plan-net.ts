@@ -15,13 +15,14 @@ export function ownsNetFiles(row: ContainerRow): boolean {
 /**
  * Spec entries for the container's network: a fresh namespace with only lo (none), the prepared
  * namespace of its private network (the supervisor joins it before the first run), or none at all
- * (host). netnsPath is required for private.
+ * (host). netnsPath is required for private, but with pasta (rootless), whose entries name the namespace.
  */
-export function networkEntries(row: ContainerRow, paths: ContainerPaths, netnsPath?: string): string[] {
+export function networkEntries(row: ContainerRow, paths: ContainerPaths, netnsPath?: string, pasta = false): string[] {
   if (row.config.isolation === 'minimal') return [];
   const mode = networkMode(row.config);
   if (mode === 'host') return [];
-  const e = mode === 'none' ? [spec('netns', true)] : [spec('netns_path', netnsPath ?? '')];
+  // pasta (rootless): the namespace is the container's own, asked for with the pasta entries
+  const e = mode === 'none' ? [spec('netns', true)] : pasta ? [] : [spec('netns_path', netnsPath ?? '')];
   e.push(spec('bind', [`${paths.etc}/hosts`, '/etc/hosts', 'ro']));
   if (mode === 'private') e.push(spec('bind', [`${paths.etc}/resolv.conf`, '/etc/resolv.conf', 'ro']));
   return e;

@@ -19,6 +19,7 @@ import { securityEntries, securityMask, writableEntries } from './security.js';
 import { compiledSeccomp, seccompFilters } from './seccomp.js';
 import { cliPath, shimPath } from './supervisor.js';
 import { ID_RANGE_SIZE, ID_RANGE_START } from '../state/idranges.js';
+import { PASTA_PID, pastaEntries, rootlessEntries, rootlessHost } from './rootless.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -127,7 +128,10 @@ function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: Containe
   // sysfs belongs to the network namespace's owner: a strict container's root does not own the
   // private network's namespace (that is the point), so it gets an empty /sys there
   const ownSys = row.config.isolation === 'strict' && networkMode(row.config) === 'private';
-  e.push(ownSys ? spec('tmpfs', ['/sys', 'mode=0555,size=4096']) : spec('sysfs', '/sys'));
+  // rootless on the host's network: that namespace is not the container's user namespace's to mount
+  // sysfs for, so the host's /sys is shown read-only instead (as podman does)
+  const hostSys = !!rootlessHost() && networkMode(row.config) === 'host';
+  e.push(ownSys ? spec('tmpfs', ['/sys', 'mode=0555,size=4096']) : hostSys ? spec('bind', ['/sys', '/sys', 'ro']) : spec('sysfs', '/sys'));
   e.push(...specEach('mask', MASKED), ...specEach('readonly', READONLY));
   for (const v of row.config.volumes) {
     // a tmpfs volume (the local driver's type=tmpfs) is a tmpfs of the container's own, of the volume's size
@@ -199,7 +203,11 @@ export async function buildPlan(
     // the filter follows the capabilities the container holds, as docker's profile does
     entries.push(...await compiledSeccomp(paths.seccompCache, seccompFilters(level, c.seccomp, caps), shimPath()));
     entries.push(...rootfsEntries(row, image, paths));
-    entries.push(...networkEntries(row, paths, netnsPath));
+    const rootless = rootlessHost();
+    if (rootless) entries.push(...rootlessEntries(rootless));
+    // rootless private: pasta in a namespace of the container's own, not a prepared one
+    if (rootless && networkMode(c) === 'private') entries.push(...pastaEntries(rootless, c.publish ?? [], `${paths.dir}/${PASTA_PID}`), ...networkEntries(row, paths, undefined, true));
+    else entries.push(...networkEntries(row, paths, netnsPath));
   }
   entries.push(...securityEntries(c));
   // auto-remove without a daemon: any engine call removes a container whose supervisor recorded its final
@@ -213,7 +221,10 @@ export async function buildPlan(
     const storage = dirname(dirname(paths.dir));
     entries.push(...specEach('exit_arg', [process.execPath, cliPath(), '--storage', storage, 'inspect', row.id]));
   }
-  if (level === 'strict') {
+  if (level === 'strict' && rootlessHost()) {
+    // rootless strict: the user's one range, as at standard (the user has no second range to give it)
+    entries.push(spec('readonly_root', true));
+  } else if (level === 'strict') {
     entries.push(spec('readonly_root', true));
     // the container's own range: no other live container maps to these host ids
     const base = options.idBase ?? STRICT_ID_BASE;

@@ -1,5 +1,6 @@
 // Host probe: which namespaces, cgroup controllers and isolation levels this host can really give.
 import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs';
+import { rootlessHost, type RootlessHost } from './rootless.js';
 
 export type CgroupVersion = 'v1' | 'v2' | 'hybrid' | 'none';
 export type Controller = 'memory' | 'pids' | 'cpu';
@@ -27,6 +28,8 @@ export interface HostInfo {
   levels: Record<'minimal' | 'standard' | 'strict', LevelSupport>;
   /** how --cpus is enforced at minimal isolation: a cpu cgroup, or the supervisor's SIGSTOP/SIGCONT duty cycle */
   cpuLimitMinimal: 'cgroup' | 'monitor';
+  /** run by an ordinary user: what it can have (its id ranges, helpers, pasta); absent as root */
+  rootless?: RootlessHost;
 }
 
 const CGROUP_ROOT = process.env.CODEX32_CGROUP_ROOT ?? '/sys/fs/cgroup';
@@ -112,10 +115,13 @@ export function probeHost(): HostInfo {
   const overlay = readOr('/proc/filesystems', '').includes('\toverlay') || overlayModule(readOr('/proc/sys/kernel/osrelease', ''));
 
   const standardMissing: string[] = [];
-  if (!root || !capSysAdmin) standardMissing.push('root with CAP_SYS_ADMIN (to create namespaces and mounts)');
+  // an ordinary user gets its namespaces inside a user namespace of its own, over its subordinate ids
+  const rootless = rootlessHost();
+  if (rootless) standardMissing.push(...rootless.missing);
+  else if (!capSysAdmin) standardMissing.push('root with CAP_SYS_ADMIN (to create namespaces and mounts)');
   for (const n of ['pid', 'mnt', 'ipc', 'uts'] as const) if (!namespaces[n]) standardMissing.push(`${n} namespace`);
   const strictMissing = [...standardMissing];
-  if (!namespaces.user) strictMissing.push('user namespaces (user.max_user_namespaces is 0)');
+  if (!namespaces.user && !rootless) strictMissing.push('user namespaces (user.max_user_namespaces is 0)');
   if (!namespaces.net) strictMissing.push('net namespace');
 
   cached = {
@@ -132,6 +138,7 @@ export function probeHost(): HostInfo {
       strict: { supported: strictMissing.length === 0, missing: strictMissing },
     },
     cpuLimitMinimal: cgroup.controllers.cpu ? 'cgroup' : 'monitor',
+    ...(rootless ? { rootless } : {}),
   };
   return cached;
 }

@@ -1,4 +1,5 @@
 // ps, inspect, logs and info: read-only views of containers and the host.
+import { rootlessLines } from '../../runtime/rootless-info.js';
 import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { parsePositiveInt, parseTime } from '../../config/parse.js';
@@ -124,6 +125,7 @@ export function registerQuery(program: Command): void {
         `CPU limit (minimal): ${info.cpuLimitMinimal}`,
         `Strict layers:      ${info.strictLayers.mode === 'idmapped' ? 'idmapped mounts' : 'a shifted copy per uid range'} (${info.strictLayers.why})`,
         `Disk quota:         ${info.diskQuota.mechanism === 'loop-ext4' ? 'loop-mounted ext4 per container (--storage-opt size=SIZE)' : `none (missing ${info.diskQuota.missing}): --storage-opt size is refused`}`,
+        ...rootlessLines(info),
         `Default isolation:  ${info.defaultIsolation}`,
         'Isolation levels:',
         ...Object.entries(info.levels).map(([k, v]) => `  ${k.padEnd(9)} ${v.supported ? 'supported' : 'NOT supported: missing ' + v.missing.join('; ')}`),

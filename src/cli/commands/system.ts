@@ -1,6 +1,7 @@
 // codex32 system check | repair | service: the state database's health, its rebuild from what is on
 // disk, and the Docker Engine API for Docker's own clients.
 import { useLauncher } from '../../runtime/launcher.js';
+import { rootlessSocket } from '../../runtime/rootless.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { systemCheck, systemRepair, type RepairReport, type StateReport } from '../../engine/system.js';
@@ -95,11 +96,11 @@ export function registerSystem(program: Command): void {
   system
     .command('service')
     .description('serve the Docker Engine API (v1.43 subset) on a unix socket until SIGTERM or SIGINT; containers outlive it')
-    .option('--socket <path>', 'the socket to create, mode 0660 (default: STORAGE/docker.sock)')
+    .option('--socket <path>', 'the socket to create, mode 0660 (default: STORAGE/docker.sock; rootless: $XDG_RUNTIME_DIR/codex32/docker.sock)')
     .action(action(async (o: { socket?: string }, cmd: Command) => {
       useLauncher(true); // long-lived: each start goes through the fork server
       const engine = engineFor(cmd);
-      const path = o.socket ?? join(engine.info().storageDir, 'docker.sock');
+      const path = o.socket ?? rootlessSocket() ?? join(engine.info().storageDir, 'docker.sock');
       const { serveDockerApi } = await import('../../dockerapi/server.js');
       const api = await serveDockerApi(engine, path);
       out(`codex32 Docker API listening on unix://${path} (DOCKER_HOST=unix://${path})\n`);

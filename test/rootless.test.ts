@@ -1,0 +1,179 @@
+// Rootless: the CLI run by an ordinary user (scripts/test-setup.sh makes codex32-rootless, with a
+// subordinate range) with its own HOME and XDG dirs; standard and strict in a user namespace over that
+// range, pasta's private network with a published port, every cgroup limit refused by name.
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subRangeOf } from '../src/runtime/rootless.js';
+import { BIN, pidsWith, SLOWDOWN, until } from './helpers.js';
+
+const USER = 'codex32-rootless';
+
+/** The test user's ids, or undefined when it does not exist. */
+function userIds(): { uid: number; gid: number } | undefined {
+  try {
+    const id = (flag: string) => Number(execFileSync('id', [flag, USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    return undefined;
+  }
+}
+
+const onPath = (t: string) => ['/usr/bin', '/bin', '/usr/sbin', '/sbin'].some((d) => existsSync(`${d}/${t}`));
+const ids = userIds();
+const subuid = ids && subRangeOf(existsSync('/etc/subuid') ? readFileSync('/etc/subuid', 'utf8') : '', USER, ids.uid);
+
+function why(): string | undefined {
+  if (process.getuid?.() !== 0) return 'the tests switch to the test user, which needs root';
+  if (!ids) return `no user ${USER} (scripts/test-setup.sh makes it)`;
+  if (!subuid) return `no /etc/subuid range for ${USER} (scripts/test-setup.sh adds it)`;
+  if (Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8')) === 0) return 'user namespaces are disabled (user.max_user_namespaces is 0)';
+  if (existsSync('/proc/sys/kernel/unprivileged_userns_clone') && readFileSync('/proc/sys/kernel/unprivileged_userns_clone', 'utf8').trim() === '0') return 'unprivileged user namespaces are disabled';
+  if (!onPath('newuidmap') || !onPath('newgidmap')) return 'no newuidmap/newgidmap (Debian package uidmap)';
+  if (!onPath('pasta')) return 'no pasta (Debian package passt)';
+  if (!onPath('setpriv')) return 'no setpriv (util-linux)';
+  return undefined;
+}
+const skip = why();
+
+// the user's own tree: HOME (so storage defaults to ~/.local/share/codex32) and XDG_RUNTIME_DIR
+const home = mkdtempSync(join(tmpdir(), 'c32-rootless-'));
+const runtimeDir = join(home, 'run');
+const storage = join(home, '.local', 'share', 'codex32');
+
+/** The CLI as the test user, with only its own environment. */
+const cli = (args: string[], cwd = home) =>
+  execa('setpriv', ['--reuid', USER, '--regid', USER, '--init-groups', 'env', '-i', 'PATH=/usr/bin:/bin', `HOME=${home}`, `XDG_RUNTIME_DIR=${runtimeDir}`, 'LOG_LEVEL=silent', process.execPath, BIN, ...args], {
+    reject: false,
+    stripFinalNewline: true,
+    cwd,
+    timeout: 120_000 * SLOWDOWN,
+  });
+
+const ok = async (args: string[], cwd?: string) => {
+  const r = await cli(args, cwd);
+  if (r.exitCode !== 0) throw new Error(`codex32 ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+  return String(r.stdout);
+};
+
+/** GET url; the body, or the error's message. */
+const get = (url: string) =>
+  new Promise<string>((resolve) => {
+    const req = request(url, { timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', (e) => resolve(`error: ${e.message}`));
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+
+/** A free loopback TCP port for -p. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+beforeAll(() => {
+  if (skip) return;
+  mkdirSync(runtimeDir, { mode: 0o700 });
+  mkdirSync(join(home, 'app'));
+  writeFileSync(join(home, 'app', 'hello.txt'), 'hello from a path image\n');
+  for (const p of [home, runtimeDir, join(home, 'app'), join(home, 'app', 'hello.txt')]) chownSync(p, ids!.uid, ids!.gid);
+});
+
+afterAll(async () => {
+  if (!skip) {
+    const r = await cli(['ps', '-aq']);
+    const left = String(r.stdout).split('\n').filter(Boolean);
+    if (left.length) await cli(['rm', '-f', ...left]);
+  }
+  rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+});
+
+describe.skipIf(!!skip)(`rootless, as ${USER}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('info says rootless, with the user\'s range, pasta and the limits it refuses', async () => {
+    const text = await ok(['info']);
+    expect(text).toContain(`Storage:            ${storage}`);
+    expect(text).toMatch(new RegExp(`Rootless:\\s+yes, as ${USER} \\(uid ${ids!.uid}\\); container uids 0->${ids!.uid}, 1-65535->${subuid!.start}-`));
+    expect(text).toMatch(/Rootless network:\s+private through pasta/);
+    expect(text).toMatch(/Rootless limits:\s+no delegated cgroup: --memory/);
+    expect(text).toMatch(/standard\s+supported/);
+    expect(text).toMatch(/strict\s+supported/);
+    const json = JSON.parse(await ok(['info', '--json'])) as { root: boolean; rootless: { subuid: { start: number } } };
+    expect(json.root).toBe(false);
+    expect(json.rootless.subuid.start).toBe(subuid!.start);
+  });
+
+  it('standard: run, ps, exec, logs, stop and rm in a user namespace over the user\'s range, nothing left', async () => {
+    const id = (await ok(['run', '-d', '--name', 'rl-std', '--network', 'none', 'host', 'sh', '-c', 'echo started-rootless; cat /proc/self/uid_map; exec sleep 600'])).trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(await ok(['ps'])).toMatch(/Up .*standard.*rl-std/);
+    expect(await ok(['exec', 'rl-std', 'id', '-u'])).toBe('0');
+    const logs = await until(async () => {
+      const l = await ok(['logs', 'rl-std']);
+      return l.includes(String(subuid!.start)) ? l : undefined;
+    });
+    expect(logs).toContain('started-rootless');
+    expect(logs).toMatch(new RegExp(`^\\s*0\\s+${ids!.uid}\\s+1$`, 'm'));
+    expect(logs).toMatch(new RegExp(`^\\s*1\\s+${subuid!.start}\\s+65535$`, 'm'));
+    // seen from the host, every process of the container is the user's
+    const pid = (JSON.parse(await ok(['inspect', 'rl-std'])) as Array<{ State: { Pid: number } }>)[0].State.Pid;
+    expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${ids!.uid}\\s`, 'm'));
+    await ok(['stop', '-t', '1', 'rl-std']);
+    await ok(['rm', 'rl-std']);
+    expect(pidsWith(id)).toEqual([]);
+    expect(readdirSync(join(storage, 'containers'))).toEqual([]);
+  });
+
+  it('strict: the same range, a read-only root, no nested user namespaces', async () => {
+    const out = await ok(['run', '--rm', '--isolation', 'strict', 'host', 'sh', '-c', 'id -u; cat /proc/self/uid_map; touch /x 2>/dev/null || echo root-read-only; cat /proc/sys/user/max_user_namespaces']);
+    expect(out).toMatch(/^0$/m);
+    expect(out).toMatch(new RegExp(`^\\s*1\\s+${subuid!.start}\\s+65535$`, 'm'));
+    expect(out).toContain('root-read-only');
+    expect(out.trim().split('\n').at(-1)).toBe('0');
+  });
+
+  it('a path image: its files at /app', async () => {
+    expect(await ok(['run', '--rm', '--network', 'none', './app', 'cat', '/app/hello.txt'])).toBe('hello from a path image');
+  });
+
+  it('-p through pasta: reached on 127.0.0.1, the port and pasta gone with the container', async () => {
+    const port = await freePort();
+    const server = `require('http').createServer((q, r) => r.end('hello-through-pasta')).listen(8080)`;
+    const id = (await ok(['run', '-d', '--name', 'rl-web', '-p', `127.0.0.1:${port}:8080`, 'host', 'node', '-e', server])).trim();
+    expect(await until(async () => ((await get(`http://127.0.0.1:${port}/`)) === 'hello-through-pasta' ? true : undefined), 30_000 * SLOWDOWN, 200)).toBe(true);
+    expect(await ok(['exec', 'rl-web', 'cat', '/etc/resolv.conf'])).toContain('nameserver 10.0.2.3');
+    const pasta = pidsWith(join(storage, 'containers', id, 'pasta.pid'));
+    expect(pasta.length).toBe(1);
+    await ok(['rm', '-f', 'rl-web']);
+    await until(() => (pidsWith(id).length === 0 ? true : undefined), 10_000 * SLOWDOWN);
+    expect(await get(`http://127.0.0.1:${port}/`)).toMatch(/^error: /);
+  });
+
+  it('refuses by name what an ordinary user cannot have', async () => {
+    const before = String((await cli(['ps', '-aq'])).stdout);
+    const refused = async (args: string[], pattern: RegExp) => {
+      const r = await cli(['run', '--rm', ...args, 'host', 'true']);
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toMatch(/\[HOST_UNSUPPORTED\]/);
+      expect(r.stderr).toMatch(pattern);
+    };
+    await refused(['--memory', '64m'], /Expected no `--memory` here: codex32 runs rootless.*systemd user session with cgroup delegation/);
+    await refused(['--pids', '20', '--cpus', '0.5'], /Expected no `--pids`, `--cpus` here/);
+    await refused(['--network-bandwidth', '1m'], /`--network-bandwidth`.*needs root/);
+    await refused(['-p', '80:80'], /host ports from \d+ up here, got `80`/);
+    // nothing was created by a refusal
+    expect(String((await cli(['ps', '-aq'])).stdout)).toBe(before);
+  });
+});
