@@ -87,6 +87,10 @@ void set_health(const char *status) {
   health_status = status;
 }
 
+void health_discard(void) {
+  health_pid = 0;
+}
+
 int health_done(int code) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/" RUN_HEALTH_OUT, rundir);

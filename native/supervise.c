@@ -32,6 +32,7 @@
 #include "log.h"
 #include "pty.h"
 #include "record.h"
+#include "restart.h"
 #include "seccomp.h"
 #include "spec.h"
 #include "throttle.h"
@@ -82,53 +83,6 @@ static void loop_init(struct loop *l) {
   l->health_interval = spec_get(SPEC_HEALTH_ARG) ? spec_num(SPEC_HEALTH_INTERVAL_MS, 30000) : 0;
   l->health_timeout = spec_num(SPEC_HEALTH_TIMEOUT_MS, 10000);
   keep_init();
-}
-
-static int unstable_runs; /* restarts after runs shorter than restart_min_uptime_ms (PM2's min_uptime) */
-
-/* is one more restart within restart_max? With restart_min_uptime_ms, only short runs count (PM2's rule) */
-static int under_limit(long long max) {
-  long long min_up = spec_num(SPEC_RESTART_MIN_UPTIME_MS, 0);
-  if (min_up <= 0) return max == 0 || restarts < max;
-  if (now_ms() - run_started_ms >= min_up) return 1;
-  if (max != 0 && unstable_runs >= max) return 0;
-  unstable_runs++;
-  return 1;
-}
-
-/* a policy update gave the running container (RUNDIR/restart-policy, "POLICY MAX"): it replaces the spec's.
- * Read at each exit, so an update takes effect without a signal and survives nothing but this run. */
-static void read_restart_update(char buf[32], const char **pol, long long *max) {
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/" RUN_RESTART_POLICY, rundir);
-  char *s = read_file(path, NULL);
-  if (!s) return; /* none given: the spec's policy */
-  long long m;
-  if (sscanf(s, "%31s %lld", buf, &m) == 2 && m >= 0) {
-    *pol = buf;
-    *max = m;
-  } else {
-    fprintf(stderr, "codex32-shim: ignoring a malformed %s: %s\n", RUN_RESTART_POLICY, s);
-  }
-  free(s);
-}
-
-static int restart_wanted(int code, int sig) {
-  if (stopping) return 0;
-  if (force_restart) {
-    force_restart = 0;
-    return 1;
-  }
-  char updated[32];
-  const char *pol = spec_get(SPEC_RESTART);
-  long long max = spec_num(SPEC_RESTART_MAX, 0);
-  read_restart_update(updated, &pol, &max);
-  if (!pol || strcmp(pol, "no") == 0) return 0;
-  if (strcmp(pol, "on-failure") == 0) {
-    if (code == 0 && sig == 0) return 0;
-    return under_limit(max);
-  }
-  return under_limit(max); /* always, unless-stopped */
 }
 
 /* start a run and answer the engine's start call with its outcome */
@@ -283,8 +237,12 @@ static int on_main_exit(struct loop *l, int st) {
 
 /* a health check process ended with status st */
 static void on_health_exit(struct loop *l, int st) {
-  int hc = health_started < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   arm(l->health_to_t, 0);
+  if (health_started == -2) {
+    health_discard();
+    return;
+  }
+  int hc = health_started < 0 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   if (health_done(hc) && l->running && !stopping) {
     /* unhealthy with restart requested: end this run; the exit path restarts it */
     force_restart = 1;
@@ -354,7 +312,8 @@ static void on_timers(struct loop *l, const struct pollfd *pfd) {
   if (fired(&pfd[6])) throttle_resume();
   if (fired(&pfd[4]) && health_pid) {
     kill(health_pid, SIGKILL); /* reaped with the other children; counted as a failure there */
-    health_started = -1;
+    /* unless the container was paused while it ran: the freeze, not the container, made it late */
+    health_started = cgroup_frozen() ? -2 : -1;
   }
 }
 
