@@ -102,6 +102,7 @@ serve: build ## run the bot runner service (HTTP API and dashboard)
 test: setup ## set up everything (the browser test's chromium too) and run all tests
 	@./scripts/test-setup.sh
 	$(NODE_BIN)/vitest run
+	CODEX32_TEST_ALONE=1 $(NODE_BIN)/vitest run
 
 # a Debian 12 guest with systemd and cgroup v2 under qemu runs the files in scripts/guest/files (docs/hosts.md)
 test-guest: build ## the guest pass: chosen tests in a systemd + cgroup v2 guest under qemu (GUEST_FILES= to choose)

@@ -1,7 +1,7 @@
 // Logs and events through the Docker API with the docker CLI, as they are sent in bulk: the whole log
 // (both streams, a line over 64 KiB in pieces) the same as codex32's own `logs`, with --timestamps,
 // --since and --tail; an event history of many containers whole and in order.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, dockerApi } from './dockerapi-helpers.js';
 import { SLOWDOWN, missing } from './helpers.js';
@@ -36,8 +36,15 @@ describe.skipIf(!!skip)(`Docker API logs and events in bulk${skip ? ` (skipped: 
     stamped.slice(0, 3000).forEach((l, i) => expect(l.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z /, '')).toBe(outLines[i]));
     expect((await api.docker(['logs', '--since', String(Math.floor(Date.now() / 1000) + 60), 'chatty'])).stdout).toBe('');
     expect((await api.docker(['logs', '--until', '2000-01-01T00:00:00Z', 'chatty'])).stdout).toBe('');
+    // the last three lines in the log's order: the supervisor reads the two pipes apart, so under load a
+    // stderr line can be recorded after stdout lines written later; the file says which came last
+    const logPath = (await api.inspect('chatty')).LogPath as string;
+    const full = readFileSync(logPath, 'utf8').trimEnd().split('\n').map((l) => l.split(' ')).filter((f) => f[2] === 'F');
+    const lastStreams = full.slice(-3).map((f) => f[1]);
     const tail = await api.docker(['logs', '--tail', '3', 'chatty']);
-    expect(tail.stdout.split('\n')).toEqual(outLines.slice(-3));
+    const outTail = outLines.slice(-lastStreams.filter((st) => st === 'stdout').length);
+    expect(tail.stdout.split('\n')).toEqual(outTail);
+    expect(tail.stderr ? tail.stderr.split('\n') : []).toEqual(errLines.slice(errLines.length - lastStreams.filter((st) => st === 'stderr').length));
   }, 120_000 * SLOWDOWN);
 
   it('gives a history of many events whole and in order', async () => {
