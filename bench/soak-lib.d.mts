@@ -1,13 +1,8 @@
 // Types of bench/soak-lib.mjs for the test that runs the two-minute soak.
-export interface SoakRun {
-  run: number;
-  startedAt: number;
-  finishedAt: number;
-  exitCode: number;
-  signal: number;
-  oom: boolean;
-  reason: string;
-}
+import type { RunRecord } from '../src/state/types.js';
+
+/** a run as inspect's Runs gives it */
+export type SoakRun = RunRecord;
 export interface SoakFinding {
   name: string;
   start?: number;

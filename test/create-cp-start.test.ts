@@ -22,14 +22,14 @@ describe.each(['minimal', 'standard', 'strict'] as const)('create, cp, start -a 
     // the command reads the file where the container sees its app directory, whatever the level
     expect((await cli(['create', '--isolation', level, '--name', name, 'host', 'sh', '-c', 'cat "$HOME/conf.txt"; echo to-err >&2; exit 7'])).exitCode).toBe(0);
     const cp = await cli(['cp', join(work, 'conf.txt'), `${name}:${home}/conf.txt`]);
-    expect(cp.exitCode, cp.stderr).toBe(0);
+    expect(cp.exitCode, String(cp.stderr)).toBe(0);
     // and out again before it ever ran
     const back = join(work, `back-${level}.txt`);
     expect((await cli(['cp', `${name}:${home}/conf.txt`, back])).exitCode).toBe(0);
     expect(readFileSync(back, 'utf8')).toBe('copied before start\n');
     for (let run = 0; run < 2; run++) {
       const r = await cli(['start', '-a', name]);
-      expect(r.exitCode, r.stderr).toBe(7);
+      expect(r.exitCode, String(r.stderr)).toBe(7);
       // this run's lines alone, not the run before's again
       expect(r.stdout).toBe('copied before start');
       expect(r.stderr).toBe('to-err');
@@ -50,9 +50,9 @@ describe.each(['standard', 'strict'] as const)('an image with layers at %s', (le
     const script = level === 'standard' ? 'cat /etc/conf.txt && echo changed >> /etc/conf.txt && cat /etc/conf.txt' : 'cat /etc/conf.txt && ls -ln /etc/conf.txt';
     expect((await cli(['create', '--isolation', level, '--name', name, image, 'sh', '-c', script])).exitCode).toBe(0);
     const cp = await cli(['cp', join(work, 'conf.txt'), `${name}:/etc/conf.txt`]);
-    expect(cp.exitCode, cp.stderr).toBe(0);
+    expect(cp.exitCode, String(cp.stderr)).toBe(0);
     const r = await cli(['start', '-a', name]);
-    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
     if (level === 'standard') expect(r.stdout).toBe('copied before start\ncopied before start\nchanged');
     else expect(r.stdout).toMatch(/^copied before start\n-rw-r--r-- +1 0 +0 .*\/etc\/conf.txt$/);
   });
