@@ -17,6 +17,8 @@ const skip =
   (process.env.CI === 'true' ? undefined : (privateNetworkMissing()[0] ?? (tools.length ? `missing ${tools.join(', ')} (scripts/test-setup.sh installs them)` : undefined)));
 let api: Awaited<ReturnType<typeof dockerApi>>;
 const work = mkdtempSync(join(tmpdir(), 'c32-dapi-'));
+/** Whether the shell in a tmux session shows its prompt (root's "#"): it reads what is typed from then on. */
+const prompted = (session: string) => /^#\s*$/m.test(execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' }));
 
 beforeAll(async () => {
   if (!skip) api = await dockerApi('c32-dapi-');
@@ -85,7 +87,8 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     const session = `c32dapi${process.pid}`;
     execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '100', '-y', '30', `DOCKER_HOST=${api.dockerEnv.DOCKER_HOST} ${DOCKER} exec -it box sh; echo "exit=$?"; sleep 30`]);
     try {
-      await sleep(500);
+      // typed before the shell reads, the line is echoed ahead of its prompt and the answer lands after it
+      await until(() => prompted(session), 20_000);
       // the docker CLI sends the window size just after the exec starts: wait for it inside, then answer
       execFileSync('tmux', ['send-keys', '-t', session, 'until [ "$(stty size)" = "30 100" ]; do sleep 0.1; done; echo $((6*7)); tty; stty size', 'Enter']);
       const screen = await until(() => {
@@ -110,7 +113,7 @@ describe.skipIf(!!skip)('the Docker API with the docker CLI', () => {
     const run = `c32run${process.pid}`;
     tmux('new-session', '-d', '-s', run, '-x', '90', '-y', '25', `${host} ${DOCKER} run -it --rm --network none host sh; echo "exit=$?"; sleep 30`);
     try {
-      await sleep(500);
+      await until(() => prompted(run), 20_000);
       tmux('send-keys', '-t', run, 'until [ "$(stty size)" = "25 90" ]; do sleep 0.1; done; stty size; exit 6', 'Enter');
       const out = await until(() => screen(run).includes('exit=6') && screen(run), 20_000);
       expect(out).toMatch(/^25 90\r?$/m);
