@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { execa, type Result, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, sandbox, until } from './helpers.js';
+import { BIN, SLOWDOWN, sandbox, until } from './helpers.js';
 
 export const DOCKER = '/usr/bin/docker';
 
@@ -25,7 +25,7 @@ export async function dockerApi(prefix: string): Promise<DockerApi> {
   const env = { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(sb.storage, 'docker-config') };
   /** Run the docker CLI against the service. */
   const docker = async (args: string[], opts: { input?: string; timeout?: number } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> => {
-    const r = (await execa(DOCKER, args, { env, reject: false, timeout: opts.timeout ?? 120_000, input: opts.input, stripFinalNewline: true })) as Result;
+    const r = (await execa(DOCKER, args, { env, reject: false, timeout: (opts.timeout ?? 120_000) * SLOWDOWN, input: opts.input, stripFinalNewline: true })) as Result;
     return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   };
   const stop = async () => {

@@ -2,7 +2,7 @@
 import { createServer } from 'node:net';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cgroupDir, idleMeter, missing, pidsWith, sandbox, sleep, until } from './helpers.js';
+import { SLOWDOWN, cgroupDir, idleMeter, missing, pidsWith, sandbox, sleep, until } from './helpers.js';
 
 const sb = sandbox();
 afterAll(() => sb.clean());
@@ -94,7 +94,7 @@ for (const level of ['standard', 'strict'] as const) {
       await sleep(1500);
       const t0 = Date.now();
       expect((await cli(['ps'])).exitCode).toBe(0); // the host still answers
-      expect(Date.now() - t0).toBeLessThan(30_000); // answers at all: a bomb that escaped would starve it
+      expect(Date.now() - t0).toBeLessThan(30_000 * SLOWDOWN); // answers at all: a bomb that escaped would starve it
       const id = (await inspect(name)).Id;
       const current = Number(readFileSync(`${cgroupDir(id, 'pids')}/pids.current`, 'utf8').trim() || '0');
       expect(current).toBeLessThanOrEqual(64);
@@ -161,7 +161,7 @@ describe.skipIf(!!missing({ strict: true }))('strict only', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
-      const probe = `import socket\ntry:\n  socket.create_connection(("127.0.0.1", ${port}), timeout=2); print("reached")\nexcept OSError as e:\n  print("refused", e.errno)`;
+      const probe = `import socket\ntry:\n  socket.create_connection(("127.0.0.1", ${port}), timeout=${2 * SLOWDOWN}); print("reached")\nexcept OSError as e:\n  print("refused", e.errno)`;
       expect((await cli(['run', '--rm', '--isolation', 'strict', 'host', 'python3', '-c', probe])).stdout).toMatch(/^refused/);
       expect((await cli(['run', '--rm', '--isolation', 'standard', '--network', 'host', 'host', 'python3', '-c', probe])).stdout).toBe('reached');
     } finally {

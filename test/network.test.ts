@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateNetworkMissing } from '../src/engine/network.js';
-import { missing, sandbox, until } from './helpers.js';
+import { SLOWDOWN, missing, sandbox, until } from './helpers.js';
 import { testHost } from './nethost.js';
 
 const skip = missing({ standard: true }) ?? (process.env.CI === 'true' ? undefined : privateNetworkMissing()[0]);
@@ -25,9 +25,10 @@ let loopPort = 0;
 const ourNetns = () => (existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith('c32-')) : []);
 const ourRules = () => execFileSync('nft', ['list', 'chain', 'ip', 'codex32', 'ports'], { encoding: 'utf8' });
 
-/** Fetch a URL from inside a container; prints the body or FAIL. */
-const fetchIn = (name: string, url: string) =>
-  cli(['exec', name, 'sh', '-c', `curl -s -m 2 ${url} || echo FAIL`]).then((r) => String(r.stdout).trim());
+/** Fetch a URL from inside a container; prints the body or FAIL. secs bounds curl: a refusal waits it out
+ * where packets are dropped, so it stays short; a fetch that must succeed stretches it by the slowdown. */
+const fetchIn = (name: string, url: string, secs = 2) =>
+  cli(['exec', name, 'sh', '-c', `curl -s -m ${secs} ${url} || echo FAIL`]).then((r) => String(r.stdout).trim());
 
 beforeAll(async () => {
   if (skip) return;
@@ -46,7 +47,7 @@ afterAll(async () => {
 
 describe.skipIf(!!skip)(`private network${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('standard defaults to private: own address, outbound to the test host, DNS from the host', async () => {
-    const r = await cli(['run', '--rm', 'host', 'sh', '-c', `cat /proc/net/route | wc -l; curl -s -m 5 http://${TEST_IP}:8080/; echo; cat /etc/resolv.conf`]);
+    const r = await cli(['run', '--rm', 'host', 'sh', '-c', `cat /proc/net/route | wc -l; curl -s -m ${5 * SLOWDOWN} http://${TEST_IP}:8080/; echo; cat /etc/resolv.conf`]);
     expect(r.exitCode).toBe(0);
     const [, page] = String(r.stdout).split('\n');
     expect(page).toBe('test-host-page');
@@ -84,7 +85,7 @@ describe.skipIf(!!skip)(`private network${skip ? ` (skipped: ${skip})` : ''}`, (
     expect(await fetchIn('prober', `http://${otherIp}:8000/`)).toBe('FAIL');
     expect(await fetchIn('prober', `http://${otherIp}:8001/`)).toBe('FAIL');
     // the same server stays reachable where it is published
-    expect(await fetchIn('prober', `http://${TEST_GW}:${published}/`)).toBe('test-host-page');
+    expect(await fetchIn('prober', `http://${TEST_GW}:${published}/`, 2 * SLOWDOWN)).toBe('test-host-page');
     await cli(['rm', '-f', 'other', 'prober']);
   });
 
@@ -95,11 +96,11 @@ describe.skipIf(!!skip)(`private network${skip ? ` (skipped: ${skip})` : ''}`, (
   });
 
   it('--network host shares the host stack; strict defaults to none and accepts private', async () => {
-    const h = await cli(['run', '--rm', '--network', 'host', 'host', 'sh', '-c', `curl -s -m 3 http://127.0.0.1:${loopPort}/`]);
+    const h = await cli(['run', '--rm', '--network', 'host', 'host', 'sh', '-c', `curl -s -m ${3 * SLOWDOWN} http://127.0.0.1:${loopPort}/`]);
     expect(String(h.stdout)).toBe('host-loopback-secret');
     const none = await cli(['run', '--rm', '--isolation', 'strict', 'host', 'sh', '-c', 'ls /sys/class/net; cat /proc/net/route | wc -l']);
     expect(String(none.stdout)).toBe('lo\n1');
-    const priv = await cli(['run', '--rm', '--isolation', 'strict', '--network', 'private', 'host', 'sh', '-c', `ip link set eth0 down 2>/dev/null || true; curl -s -m 5 http://${TEST_IP}:8080/`]);
+    const priv = await cli(['run', '--rm', '--isolation', 'strict', '--network', 'private', 'host', 'sh', '-c', `ip link set eth0 down 2>/dev/null || true; curl -s -m ${5 * SLOWDOWN} http://${TEST_IP}:8080/`]);
     expect(String(priv.stdout), String(priv.stderr)).toBe('test-host-page');
   });
 

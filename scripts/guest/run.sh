@@ -3,8 +3,9 @@
 # the chosen test files against a copy of this checkout; prints vitest's report and exits with its
 # status. Where qemu cannot run it skips with the reason; with CI=true a skip for a missing tool fails.
 # GUEST_FILES="test/a.test.ts ..." runs other files; GUEST_SKIP is a regex of test names left out
-# (default: lifecycle's concurrency block, fifty parallel starts and removal races: many minutes under
-# TCG and nothing there differs between v1 and v2); GUEST_TIMEOUT (s) bounds the boot.
+# (default: lifecycle's concurrency block, fifty parallel starts and removal races, and its two blocks
+# of refused input: minutes under TCG and nothing there differs between v1 and v2, or under systemd);
+# GUEST_TIMEOUT (s) bounds the boot.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 checkout=$(cd "$here/../.." && pwd)
@@ -28,7 +29,7 @@ files=${GUEST_FILES:-$(grep -v '^#' "$here/files" | paste -sd' ' -)}
 tar -C "$checkout" --exclude=./.git --exclude=./.codex32 --exclude=./coverage --exclude=./test-artifacts --exclude=./bench/results -cf "$share/checkout.tar" .
 # under TCG the guest runs about 7.6 times slower than the host: the tests' waits stretch by 8
 case "$("$here/accel.sh")" in *tcg*) slow=8 ;; *) slow=1 ;; esac
-{ echo "FILES='$files'"; echo "SKIP='${GUEST_SKIP-concurrency}'"; echo "CI='${CI:-}'"; echo "SLOWDOWN=${CODEX32_TEST_SLOWDOWN:-$slow}"; cat "$here/inside.sh"; } > "$share/cmd.sh"
+{ echo "FILES='$files'"; echo "SKIP='${GUEST_SKIP-concurrency|bad input is refused|more bad input}'"; echo "CI='${CI:-}'"; echo "SLOWDOWN=${CODEX32_TEST_SLOWDOWN:-$slow}"; cat "$here/inside.sh"; } > "$share/cmd.sh"
 echo "== booting ($("$here/accel.sh")); running: $files"
 boot=$(date +%s)
 "$here/boot.sh" "$img" "$share/cmd.sh" "$share" "$share/out" "${GUEST_TIMEOUT:-2700}" || echo "== qemu ended with status $?"

@@ -51,16 +51,22 @@ async function get(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Pr
   const { proc } = await req.engine.copyFrom(row.id, path);
   const stdout = proc.stdout!;
   const head = await firstBlock(stdout);
+  /** Stop the helper, reading away what it already wrote: a stream left holding bytes never ends, and its end
+   * is what lets the helper be awaited and its copy root go (a 404 hung whenever the end blocks came in two reads) */
+  const stop = () => {
+    stdout.resume();
+    proc.kill();
+  };
   // a missing path gives an empty archive: nothing, or only the zero blocks that end one
   if (!head || head.subarray(0, 512).every((b) => b === 0)) {
-    proc.kill();
+    stop();
     await proc.catch(() => undefined);
     throw new ApiError(404, `Could not find the file ${path} in container ${req.params.id}`);
   }
   const stat = Buffer.from(JSON.stringify(pathStat(head))).toString('base64');
   res.writeHead(200, { 'Content-Type': 'application/x-tar', 'X-Docker-Container-Path-Stat': stat });
   if (req.method === 'HEAD') {
-    proc.kill();
+    stop();
     return void res.end();
   }
   res.write(head);

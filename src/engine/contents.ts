@@ -88,8 +88,6 @@ async function readThrough(run: string, container: string, paths: string[], name
       });
     },
   });
-  let stderr = '';
-  proc.stderr!.on('data', (c: Buffer) => (stderr += c));
   await new Promise<void>((resolve, reject) => {
     parser.on('end', resolve);
     parser.on('error', reject);
@@ -103,7 +101,7 @@ async function readThrough(run: string, container: string, paths: string[], name
     for (const n of missing) if ((await statIn(shimPath(), run, wanted.get(n)!)) === 'missing') gone.push(wanted.get(n)!);
     if (gone.length) throw new EngineError('NO_SUCH_PATH', `No such file in container ${container}: ${gone.join(', ')}`, { context: { container, path: gone[0] } });
     const first = wanted.get(missing[0])!;
-    const why = stderr.replace(/^codex32-shim: /, '').trim() || `the copy helper exited with ${done.exitCode}`;
+    const why = done.stderr.replace(/^codex32-shim: /, '').trim() || `the copy helper exited with ${done.exitCode}`;
     throw new EngineError('RUNTIME_FAILED', `Cannot read ${first} in container ${container}: ${why}`, { context: { container, path: first } });
   }
   return names.map((n) => found.get(n)!);

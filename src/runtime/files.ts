@@ -41,18 +41,27 @@ export function busyboxPath(): string {
   throw new EngineError('HOST_UNSUPPORTED', 'Copying files needs a statically linked busybox on the host. Install it with `apt-get install busybox-static` (./setup.sh does).');
 }
 
-/** A tar stream out of a container: its stdout and stderr, kill(), and awaited, how it ended (no exitCode: a signal, or it never started). */
-export type TarStream = Promise<{ exitCode: number | undefined; stderr: string }> & { stdout: Readable; stderr: Readable; kill(): boolean };
+/** A tar stream out of a container: its stdout, kill(), and awaited, how it ended with what it said on stderr (no exitCode: a signal, or it never started). */
+export type TarStream = Promise<{ exitCode: number | undefined; stderr: string }> & { stdout: Readable; kill(): boolean };
+
+/** The most of the helper's stderr kept for the error message. */
+const STDERR_KEPT = 4096;
 
 /** Archive entries of dir inside the container; wrapped so that awaiting it does not await the process. */
 export async function tarOut(shim: string, runDir: string, dir: string, entries: string[]): Promise<{ proc: TarStream }> {
   await mountQuota(runDir); // a stopped container's quota, unmounted since the host restarted
   const child = spawnProcess(shim, ['tar-out', runDir, busyboxPath(), dir, ...entries], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // read here, always: 'close' waits for stderr to end, and a stream nobody reads never ends once it holds
+  // a line (tar's "No such file" for a missing path, written as the caller kills it): the caller's await hung
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    if (stderr.length < STDERR_KEPT) stderr += d.toString('utf8').slice(0, STDERR_KEPT - stderr.length);
+  });
   const ended = new Promise<{ exitCode: number | undefined; stderr: string }>((resolve) => {
     child.once('error', (e: Error) => resolve({ exitCode: undefined, stderr: e.message }));
-    child.once('close', (code: number | null) => resolve({ exitCode: code ?? undefined, stderr: '' }));
+    child.once('close', (code: number | null) => resolve({ exitCode: code ?? undefined, stderr }));
   });
-  return { proc: Object.assign(ended, { stdout: child.stdout!, stderr: child.stderr!, kill: () => child.kill() }) };
+  return { proc: Object.assign(ended, { stdout: child.stdout!, kill: () => child.kill() }) };
 }
 
 /** Extract an archive file (validated by the caller) into dir inside the container. */

@@ -23,10 +23,8 @@ function parseRef(arg: string): { container: string; path: string } | undefined 
 async function pullArchive(engine: ContainerEngine, ref: string, path: string, file: string): Promise<void> {
   const { proc: p } = await engine.copyFrom(ref, path);
   await pipeline(p.stdout!, createWriteStream(file));
-  let err = '';
-  for await (const c of p.stderr!) err += c;
   const r = await p;
-  if (r.exitCode !== 0) throw await copyOutError(engine, ref, path, err, r.exitCode);
+  if (r.exitCode !== 0) throw await copyOutError(engine, ref, path, r.stderr, r.exitCode);
 }
 
 /** Why a copy out of a container failed: the path is not there (docker's words), or what the helper said. */
@@ -94,7 +92,7 @@ export function registerFiles(program: Command): void {
             const { proc: p } = await engine.copyFrom(from.container, from.path);
             await pipeline(p.stdout!, process.stdout);
             const r = await p;
-            if (r.exitCode !== 0) throw await copyOutError(engine, from.container, from.path, '', r.exitCode);
+            if (r.exitCode !== 0) throw await copyOutError(engine, from.container, from.path, r.stderr, r.exitCode);
             return;
           }
           const file = join(tmp, 'a.tar');
