@@ -99,10 +99,11 @@ run-prod: build ## run the bot runner service with production settings
 serve: build ## run the bot runner service (HTTP API and dashboard)
 	$(CODEX32) serve
 
-test: setup ## set up everything (the browser test's chromium too) and run all tests
+test: setup ## set up everything (the browser test's chromium too) and run all tests: the suite, the soak alone, the guest pass
 	@./scripts/test-setup.sh
 	$(NODE_BIN)/vitest run
 	CODEX32_TEST_ALONE=1 $(NODE_BIN)/vitest run
+	@./scripts/guest/run.sh
 
 # a Debian 12 guest with systemd and cgroup v2 under qemu runs the files in scripts/guest/files (docs/hosts.md)
 test-guest: build ## the guest pass: chosen tests in a systemd + cgroup v2 guest under qemu (GUEST_FILES= to choose)
