@@ -43,8 +43,17 @@ export function sandbox(prefix = 'c32-test-') {
     const r = await cli(['ps', '-aq']);
     const ids = String(r.stdout).split('\n').filter(Boolean);
     if (ids.length) await cli(['rm', '-f', ...ids]);
-    // an auto-removal's exit command may still be finishing in the directory: ENOTEMPTY, then again
-    rmSync(storage, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    // an auto-removal's exit command (a CLI of its own, detached) may still be finishing in the directory:
+    // ENOTEMPTY until it ends, which under the suite's load can take seconds
+    await until(() => {
+      try {
+        rmSync(storage, { recursive: true, force: true });
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw e;
+        return false;
+      }
+    }, 60_000, 250);
   };
   return { storage, env, cli, json, inspect, clean };
 }
