@@ -3,7 +3,6 @@
 // host, process); this class holds the settings and the store and delegates.
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isValidRef, validateName } from '../config/names.js';
 import type { ContainerConfig } from '../config/schema.js';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { EngineError, isEngineError } from '../errors.js';
@@ -34,14 +33,13 @@ import type { InspectResult } from './inspect.js';
 import { killContainer, startContainer, stopContainer, waitContainer, waitExit, type WaitOptions, type WaitResult } from './lifecycle.js';
 import { containerLogChunks, containerLogProblems, containerLogs, containerStats, inspectContainer } from './observe.js';
 import { listContainers, startAll, wantsRestart } from './policy.js';
-import { recordOomKills } from './oom.js';
 import { SupervisedProcesses } from './process.js';
 import { Container } from './container.js';
-import { quietMark, reconcileRow } from './reconcile.js';
+import { reconcileContainer } from './reconcile.js';
+import { findContainer } from './lookup.js';
 import { holdRemoval, pruneContainers, removeContainer } from './removal.js';
 import { openState, removeFromDisk } from './repair.js';
 import { mapStorageErrors } from './storage-errors.js';
-import { isActive, removalDue } from './status.js';
 import { EngineVolumes } from '../volumes/service.js';
 
 export { Container } from './container.js';
@@ -105,17 +103,7 @@ export class ContainerEngine implements EngineCore {
 
   /** Find a container as get does, as the database has it (not reconciled). */
   find(ref: string): ContainerRow {
-    if (!isValidRef(ref)) validateName(ref);
-    let row = this.store.getContainer(ref);
-    if (!row && /^[0-9a-f]{3,63}$/.test(ref)) {
-      const found = this.store.findByIdPrefix(ref);
-      if (found.length > 1) throw new EngineError('AMBIGUOUS_ID', `The id prefix ${ref} matches more than one container. Give more of the id.`, { context: { container: ref } });
-      row = found[0];
-    }
-    // a bot's name works wherever its container's does (a CUSTOM_CONTAINER bot runs as bot-NAME)
-    if (!row && this.store.getBot(ref)?.type === 'CUSTOM_CONTAINER') row = this.store.getContainer(`bot-${ref}`);
-    if (!row) throw new EngineError('NO_SUCH_CONTAINER', `No such container: ${ref}. Run \`codex32 ps -a\` to list containers.`, { context: { container: ref } });
-    return row;
+    return findContainer(this.store, ref);
   }
 
   /**
@@ -123,22 +111,7 @@ export class ContainerEngine implements EngineCore {
    * for good is removed in the background: the CLI awaits that before it exits (settle), a list before it answers.
    */
   reconcile(row: ContainerRow): ContainerRow {
-    if (!isActive(row.status)) {
-      if (removalDue(row)) void this.finishRemoval(row);
-      return row;
-    }
-    row = recordOomKills(this.store, row);
-    const mark = quietMark(row, this.paths(row.id).dir);
-    if (mark !== undefined && mark === row.state.mark) return row; // nothing recorded since the last look
-    const next = this.store.tx(() => {
-      const cur = this.store.getContainer(row.id);
-      if (!cur) throw new EngineError('NO_SUCH_CONTAINER', `No such container: ${row.name}.`, { context: { container: row.name } });
-      const { row: next, events } = reconcileRow(this.store, cur, this.paths(cur.id).dir, mark);
-      for (const e of events) this.store.insertEvent({ time: e.time ?? Date.now(), type: e.type, containerId: next.id, name: next.name, attrs: e.attrs });
-      return next;
-    });
-    if (removalDue(next)) void this.finishRemoval(next);
-    return next;
+    return reconcileContainer(this, row);
   }
 
   private readonly autoRemovals = new AutoRemovals(this);

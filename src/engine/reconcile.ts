@@ -6,7 +6,10 @@ import { groupMembers, isAlive, signalRef } from '../runtime/proc.js';
 import { findShim, readExits, readShimEvents, readShimState, recordMark } from '../runtime/supervisor.js';
 import type { StateStore } from '../state/store.js';
 import type { ContainerRow, ContainerState, ContainerStatus, RunRecord } from '../state/types.js';
-import { isActive } from './status.js';
+import { EngineError } from '../errors.js';
+import type { EngineCore } from './core.js';
+import { recordOomKills } from './oom.js';
+import { isActive, removalDue } from './status.js';
 
 /** SIGKILL every process of a container whose supervisor is gone, trusting no bare pid. */
 export function killOrphans(row: ContainerRow, cgroups: CgroupSet | undefined): void {
@@ -191,4 +194,27 @@ export function reconcileRow(store: StateStore, row: ContainerRow, runDir: strin
   // in the order they happened, so the event log reads as a history whoever looked late
   events.sort((a, b) => (a.time ?? Infinity) - (b.time ?? Infinity));
   return { row: { ...row, status, state }, events };
+}
+
+/**
+ * Bring a row up to date with its supervisor, recording exits and events. An auto-remove container found ended
+ * for good is removed in the background: the CLI awaits that before it exits (settle), a list before it answers.
+ */
+export function reconcileContainer(core: EngineCore, row: ContainerRow): ContainerRow {
+  if (!isActive(row.status)) {
+    if (removalDue(row)) void core.finishRemoval(row);
+    return row;
+  }
+  row = recordOomKills(core.store, row);
+  const mark = quietMark(row, core.paths(row.id).dir);
+  if (mark !== undefined && mark === row.state.mark) return row; // nothing recorded since the last look
+  const next = core.store.tx(() => {
+    const cur = core.store.getContainer(row.id);
+    if (!cur) throw new EngineError('NO_SUCH_CONTAINER', `No such container: ${row.name}.`, { context: { container: row.name } });
+    const { row: next, events } = reconcileRow(core.store, cur, core.paths(cur.id).dir, mark);
+    for (const e of events) core.store.insertEvent({ time: e.time ?? Date.now(), type: e.type, containerId: next.id, name: next.name, attrs: e.attrs });
+    return next;
+  });
+  if (removalDue(next)) void core.finishRemoval(next);
+  return next;
 }
