@@ -30,7 +30,7 @@ export class StateStore {
       db = openSqlite(path, { readonly: options.readonly ?? false, timeout: busy });
       // WAL lets readers run beside one writer; NORMAL sync is safe under WAL (no corruption, only the last commit at a power cut)
       db.pragma(`busy_timeout = ${busy}`);
-      if (!options.readonly) db.pragma('journal_mode = WAL');
+      if (!options.readonly) toWal(db, busy);
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       if (!options.readonly) chmodSync(path, 0o600);
@@ -350,3 +350,21 @@ export class StateStore {
 
 // every query method reports a SQLite failure as an EngineError that says what to do, whichever caller hit it
 guardQueries(StateStore);
+
+/**
+ * Put the database in WAL mode. Switching a new database's journal takes a lock that SQLite does not wait
+ * for with the busy handler: the first CLIs racing on a fresh storage directory got SQLITE_BUSY at once.
+ * Retried here within the busy timeout; a database already in WAL mode answers at the first try.
+ */
+function toWal(db: SqliteDatabase, busyMs: number): void {
+  const end = Date.now() + busyMs;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > end) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // a synchronous open: sleep without spinning
+    }
+  }
+}
