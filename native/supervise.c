@@ -215,11 +215,11 @@ static int on_main_exit(struct loop *l, int st) {
   int forced = force_restart && !stopping;
   const char *reason = stopping || forced ? stop_reason : oom ? "oom" : sig ? "signal" : code ? "failed" : "completed";
   if (oom && !stopping) code = 137;
-  append_exit(code, sig, oom, reason);
   l->running = 0;
   arm(l->grace_t, 0);
   arm(l->health_t, 0);
   if (!restart_wanted(code, sig)) {
+    append_exit(code, sig, oom, reason);
     arm(l->timeout_t, 0);
     write_state("exited");
     return LOOP_DONE;
@@ -230,7 +230,10 @@ static int on_main_exit(struct loop *l, int st) {
   if (l->backoff > l->backoff_max) l->backoff = l->backoff_max;
   restarts++;
   l->waiting_backoff = 1;
+  /* the decision is on record before the exit: killed between the two, the state says a restart was
+     due (the engine restarts it), where an exit followed by a running state would read as the end */
   write_state("restarting");
+  append_exit(code, sig, oom, reason);
   arm(l->backoff_t, l->backoff);
   return LOOP_GO_ON;
 }

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ContainerEngine } from '../src/engine/engine.js';
 import { useLauncher } from '../src/runtime/launcher.js';
-import { outcomeFromState } from '../src/runtime/shim-launch.js';
+import { outcomeFromState, startOutcome } from '../src/runtime/shim-launch.js';
 import { shimPath } from '../src/runtime/supervisor.js';
+import { RUN_FILES } from '../src/runtime/contract.js';
 import { pidsWith, sandbox, until } from './helpers.js';
 
 const storage = mkdtempSync(join(tmpdir(), 'c32-launcher-'));
@@ -150,6 +151,25 @@ describe('the fork server', () => {
     expect(await done.wait()).toBe(0);
     const ended = engine.store.getContainer(done.id)!;
     expect(await outcomeFromState(engine.paths(done.id).dir, ended.state.shim!)).toMatchObject({ ok: true, init: ended.state.init });
+  });
+
+  it('a shim killed after its run began but before its report has still started the container', async () => {
+    // the soak's lost run: reported as a failed start, the run the bot counted was in no history, and
+    // the next start reused its number. Its state file says the run began; a reconcile then cuts it short.
+    const c = await engine.create({ image: 'host', command: ['sleep', '30'], isolation: 'minimal' });
+    await c.start();
+    const dir = engine.paths(c.id).dir;
+    const row = engine.store.getContainer(c.id)!;
+    process.kill(row.state.shim!.pid, 'SIGKILL');
+    await until(() => !existsSync(`/proc/${row.state.shim!.pid}`) || readFileSync(`/proc/${row.state.shim!.pid}/stat`, 'utf8').includes(') Z '), 5000);
+    // what the engine hears when the report line never came
+    expect(startOutcome(dir, row.state.shim, '')).toEqual({ ok: true, shim: row.state.shim, init: row.state.init });
+    const after = await engine.inspect(c.id);
+    expect(after.State.Status).toBe('dead');
+    expect(engine.store.listRuns(c.id).map((r) => [r.run, r.reason])).toEqual([[1, 'supervisor-lost']]);
+    // with no run begun (no state file) it is a failed start, with the shim's last word
+    rmSync(`${dir}/${RUN_FILES.state}`, { force: true });
+    expect(startOutcome(dir, row.state.shim, '')).toMatchObject({ ok: false, exitCode: 125 });
   });
 
   it('is off when asked: the engine spawns each shim itself', async () => {

@@ -119,12 +119,14 @@ export function prepareShim(runDir: string): PendingShim {
 }
 
 /** What a shim's start report says: started (with its init), or failed with a code and a message. */
-function startOutcome(runDir: string, shim: ProcRef | undefined, line: string): LaunchResult {
+export function startOutcome(runDir: string, shim: ProcRef | undefined, line: string): LaunchResult {
   const ok = /^ok (\d+) (\d+)$/.exec(line);
   if (ok && shim) return { ok: true, shim, init: { pid: Number(ok[1]), start: ok[2] } };
   const err = /^err (\d+) (\d+) (.*)$/.exec(line);
   if (err) return { ok: false, shim, exitCode: Number(err[1]), message: err[3] };
-  return failedStart(runDir, shim, 125);
+  // no report: a shim killed after its run began has still started the container (its state says so);
+  // reported as failed, that run would be lost from the history and its next start would reuse its number
+  return recordedOutcome(runDir, shim) ?? failedStart(runDir, shim, 125);
 }
 
 /** A start that failed without a report line: the shim's last word in shim.err, if it left one. */
@@ -146,14 +148,16 @@ const SETUP_REASONS: Record<string, number> = { 'not-found': 127, 'not-executabl
  * left running unrecorded. Waits for its state file, or its end, up to timeoutMs.
  */
 export async function outcomeFromState(runDir: string, shim: ProcRef, timeoutMs = 10_000): Promise<LaunchResult> {
-  const recorded = await pollFor((): LaunchResult | undefined => {
-    const state = readShimState(runDir);
-    const last = readExits(runDir).at(-1);
-    if (state && last && state.phase === 'exited' && last.run === state.run && SETUP_REASONS[last.reason] !== undefined)
-      return { ok: false, shim, exitCode: SETUP_REASONS[last.reason], message: `the command could not be started (${last.reason}); its log says why` };
-    if (state) return { ok: true, shim, init: state.init }; // running, or ran and has already ended
-    if (!isAlive(shim)) return failedStart(runDir, shim, 125);
-    return undefined;
-  }, timeoutMs);
+  const recorded = await pollFor(() => recordedOutcome(runDir, shim) ?? (isAlive(shim) ? undefined : failedStart(runDir, shim, 125)), timeoutMs);
   return recorded ?? failedStart(runDir, shim, 125);
+}
+
+/** What the shim's own files say of a start whose report is missing: undefined while no run has begun. */
+function recordedOutcome(runDir: string, shim: ProcRef | undefined): LaunchResult | undefined {
+  const state = readShimState(runDir);
+  if (!state || !shim) return undefined;
+  const last = readExits(runDir).at(-1);
+  if (last && state.phase === 'exited' && last.run === state.run && SETUP_REASONS[last.reason] !== undefined)
+    return { ok: false, shim, exitCode: SETUP_REASONS[last.reason], message: `the command could not be started (${last.reason}); its log says why` };
+  return { ok: true, shim, init: state.init }; // running, or ran and has already ended: the engine's reconcile records how
 }
