@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perf, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { ROOT, benchStorage, median } from './lib.mjs';
 
 const { ContainerEngine } = await import(join(ROOT, 'dist', 'index.js'));
@@ -25,10 +25,20 @@ const engine = new ContainerEngine({ storageDir: storage, isolation: 'standard' 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const KINDS = ['create', 'start', 'exec', 'copy', 'stop', 'remove'];
 
-/** Each watched run's longest delay and 99th percentile (ms). */
-const samples = () => ({ max: [], p99: [] });
+// The host heap's collections: a mark-compact of the embedding server's 300 MB is an atomic pause of
+// 100-400 ms here, a scavenge now and then 5-20 ms, whoever's allocation set it off; a round that held a
+// pause of 3 ms or more is kept apart, with the pause
+const GC_KINDS = { [perf.NODE_PERFORMANCE_GC_MAJOR]: 'major', [perf.NODE_PERFORMANCE_GC_MINOR]: 'minor', [perf.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [perf.NODE_PERFORMANCE_GC_WEAKCB]: 'weak' };
+const gcPauses = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if (e.duration >= 3) gcPauses.push({ start: e.startTime, ms: e.duration, kind: GC_KINDS[e.detail?.kind] ?? 'gc' });
+}).observe({ entryTypes: ['gc'] });
+
+/** Each watched run's longest delay and 99th percentile (ms); rounds that held a major GC apart, with its pause. */
+const samples = () => ({ max: [], p99: [], gcRounds: 0, gcMax: 0, gcPause: 0, gcKinds: [] });
 /** Run op with the loop watched; its max and p99 delay go to into. */
 async function watched(into, op) {
+  const from = performance.now(); // the histogram's window opens here, before the tick that starts its clock
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   await sleep(5); // the first tick only starts the histogram's clock
@@ -37,8 +47,17 @@ async function watched(into, op) {
   } finally {
     await sleep(2);
     h.disable();
-    into.max.push(h.max / 1e6);
-    into.p99.push(h.percentile(99) / 1e6);
+    await sleep(1); // a GC's entry is delivered after it
+    const gc = gcPauses.filter((g) => g.start + g.ms >= from);
+    if (gc.length) {
+      into.gcRounds++;
+      for (const g of gc) if (!into.gcKinds.includes(g.kind)) into.gcKinds.push(g.kind);
+      into.gcMax = Math.max(into.gcMax, h.max / 1e6);
+      into.gcPause = Math.max(into.gcPause, ...gc.map((g) => g.ms));
+    } else {
+      into.max.push(h.max / 1e6);
+      into.p99.push(h.percentile(99) / 1e6);
+    }
   }
 }
 
@@ -58,7 +77,7 @@ const results = {};
 // the anchor: an idle loop, watched in slices as long as an operation
 const idle = samples();
 for (let i = 0; i < ROUNDS * 6; i++) await watched(idle, () => sleep(40));
-const summary = (s) => ({ max: Math.max(...s.max), p99: median(s.p99) });
+const summary = (s) => ({ max: s.max.length ? Math.max(...s.max) : NaN, p99: s.p99.length ? median(s.p99) : NaN, ...(s.gcRounds ? { gcRounds: s.gcRounds, gcMax: s.gcMax, gcPause: s.gcPause, gcKinds: s.gcKinds } : {}) });
 results.idle = summary(idle);
 const spawned = samples();
 for (let i = 0; i < ROUNDS * 6; i++) await watched(spawned, () => new Promise((r) => spawn('true').on('close', r)));
@@ -68,10 +87,14 @@ await new Promise((r) => spawnProcess('true', []).on('close', r)); // starts the
 for (let i = 0; i < ROUNDS * 6; i++) await watched(launched, () => new Promise((r) => spawnProcess('true', []).on('close', r)));
 results.launched = summary(launched);
 
+// the first call of each kind in this process loads and compiles its code (tar for a copy, zod's schema
+// for a create): once per process, so kept apart from the rounds that show what every later call costs
+const first = Object.fromEntries(KINDS.map((k) => [k, samples()]));
 for (const [level, mode] of cases) {
-  const hist = Object.fromEntries(KINDS.map((k) => [k, samples()]));
+  const all = Object.fromEntries(KINDS.map((k) => [k, samples()]));
   let error;
   for (let i = 0; i < ROUNDS && !error; i++) {
+    const hist = level === cases[0][0] && mode === cases[0][1] && i === 0 ? first : all;
     const name = `bevl-${level}-${mode}-${i}`;
     const net = `bevlnet-${level}`;
     try {
@@ -93,7 +116,7 @@ for (const [level, mode] of cases) {
       if (mode === 'usernet') await engine.network.remove(net).catch(() => undefined);
     }
   }
-  results[`${level}/${mode}`] = error ? { error } : Object.fromEntries(KINDS.map((k) => [k, summary(hist[k])]));
+  results[`${level}/${mode}`] = error ? { error } : Object.fromEntries(KINDS.map((k) => [k, summary(all[k])]));
 }
 engine.close();
 rmSync(storage, { recursive: true, force: true });
@@ -102,11 +125,16 @@ const ms = (x) => x.toFixed(1).padStart(6);
 const lines = [`codex32 event-loop delay — ${new Date().toISOString()} — ${ROUNDS} rounds per case, ms: longest delay of any round / median of each round's p99`, ''];
 lines.push(`${'level / network'.padEnd(20)}${KINDS.map((k) => k.padStart(16)).join('')}`);
 for (const [key, r] of Object.entries(results)) {
-  if (key === 'idle' || key === 'spawn' || key === 'launched') continue;
+  if (key === 'idle' || key === 'spawn' || key === 'launched' || key === 'first') continue;
   lines.push(r.error ? `${key.padEnd(20)}  failed: ${r.error}` : `${key.padEnd(20)}${KINDS.map((k) => `${ms(r[k].max)} / ${ms(r[k].p99)}`.padStart(16)).join('')}`);
 }
+const withGc = Object.entries(results).flatMap(([key, r]) => (r.error ? [] : key in { idle: 1, spawn: 1, launched: 1 } ? [[key, r]] : KINDS.map((k) => [`${key} ${k}`, r[k]]))).filter(([, r]) => r.gcRounds);
+results.first = Object.fromEntries(KINDS.map((k) => [k, summary(first[k])]));
+lines.push(`${'first call (once)'.padEnd(20)}${KINDS.map((k) => `${ms(results.first[k].max)} / ${ms(results.first[k].p99)}`.padStart(16)).join('')}`);
 lines.push(
   '',
+  `rounds left out above because a GC pause of 3 ms or more of this process's heap fell in them (the delay then is the`,
+  `  collector's, whoever's allocation set it off): ${withGc.map(([k, r]) => `${k} ×${r.gcRounds} (delay ${r.gcMax.toFixed(0)} ms, ${r.gcKinds.join('+')} GC pause ${r.gcPause.toFixed(0)} ms)`).join('; ') || 'none'}`,
   `anchors in the same run (RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB): an idle loop max ${results.idle.max.toFixed(1)} ms, p99 ${results.idle.p99.toFixed(1)} ms;`,
   `  one spawn of \`true\` from this process max ${results.spawn.max.toFixed(1)} ms, p99 ${results.spawn.p99.toFixed(1)} ms; through the launcher max ${results.launched.max.toFixed(1)} ms, p99 ${results.launched.p99.toFixed(1)} ms`,
 );
