@@ -37,6 +37,26 @@ describe.each(['minimal', 'standard', 'strict'] as const)('create, cp, start -a 
   });
 });
 
+describe.each(['standard', 'strict'] as const)('a copy the next start would wipe, at %s', (level) => {
+  const skip = missing({ [level]: true });
+  it.skipIf(!!skip)('is refused while the container is not running, naming the mount; the same copy works once it runs', async () => {
+    const name = `ccs-fresh-${level}`;
+    expect((await cli(['create', '--isolation', level, '--name', name, 'host', 'sleep', '300'])).exitCode).toBe(0);
+    // /tmp is a tmpfs of each run, and the host image's root a tmpfs: either copy would be gone at the start
+    for (const [dest, at] of [['/tmp/conf.txt', '/tmp'], ['/conf.txt', '/']]) {
+      const r = await cli(['cp', join(work, 'conf.txt'), `${name}:${dest}`]);
+      expect(r.exitCode).toBe(125);
+      expect(String(r.stderr)).toContain(`Cannot copy into ${dest.replace(/\/conf.txt$/, '') || '/'} of container ${name}: it is not running, and ${at} is mounted afresh at each start`);
+      expect(String(r.stderr)).toMatch(/\[INVALID_STATE\]$/m);
+    }
+    expect((await cli(['start', name])).exitCode).toBe(0);
+    expect((await cli(['cp', join(work, 'conf.txt'), `${name}:/tmp/conf.txt`])).exitCode).toBe(0);
+    const r = await cli(['exec', name, 'cat', '/tmp/conf.txt']);
+    expect(r.stdout).toBe('copied before start');
+    expect((await cli(['rm', '-f', name])).exitCode).toBe(0);
+  });
+});
+
 describe.each(['standard', 'strict'] as const)('an image with layers at %s', (level) => {
   const skip = missing({ [level]: true });
   it.skipIf(!!skip)('what cp puts in the writable layer before the first start is the container\'s own', async () => {

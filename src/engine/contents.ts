@@ -5,7 +5,7 @@ import { dirname, join, posix } from 'node:path';
 import { EngineError } from '../errors.js';
 import { tarIn, tarOut, statIn } from '../runtime/files.js';
 import { shimPath } from '../runtime/supervisor.js';
-import { reachable, withCopyRoot } from './copyroot.js';
+import { reachable, refuseLostCopy, withCopyRoot } from './copyroot.js';
 import type { EngineCore } from './core.js';
 
 export interface FileToWrite {
@@ -55,7 +55,10 @@ export async function writeFiles(core: EngineCore, ref: string, files: FileToWri
     const { c } = await import('tar');
     // the files alone, no directory entries: existing directories keep their owner and mode
     await c({ cwd: join(stage, 'root'), file: join(stage, 'files.tar'), portable: true, noDirRecurse: true }, names);
-    await withCopyRoot(core, row, (run) => tarIn(shimPath(), run, '/', join(stage, 'files.tar')));
+    await withCopyRoot(core, row, async (run) => {
+      for (const f of files) await refuseLostCopy(row, run, f.path);
+      await tarIn(shimPath(), run, '/', join(stage, 'files.tar'));
+    });
   } finally {
     await rm(stage, { recursive: true, force: true });
   }

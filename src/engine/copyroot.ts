@@ -2,11 +2,11 @@
 // its spec there; one created and never started has none, so cp, writeFiles and readFiles get a spec of
 // their own, built as start builds it (docker's `create`, `cp`, `start` habit), in a directory removed after.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { prepareImageRoot } from '../images/rootfs.js';
 import { imageFor } from '../images/store.js';
-import { RUN_FILES } from '../runtime/contract.js';
+import { RUN_FILES, decodeSpec, specValues } from '../runtime/contract.js';
 import { buildPlan, encodeSpec } from '../runtime/plan.js';
 import { mountQuota } from '../runtime/quota.js';
 import { EngineError } from '../errors.js';
@@ -75,4 +75,46 @@ export async function withCopyRoot<T>(core: EngineCore, row: ContainerRow, fn: (
   } finally {
     await root.done();
   }
+}
+
+/**
+ * The mount point, when what is at path in the root the copy run directory dir assembles is made afresh
+ * at each start (a tmpfs such as /tmp, the tmpfs root of the `host` image, /proc): a copy into it while
+ * the container is stopped would be gone at its start. Undefined when path is in the writable layer, the
+ * app, a volume or a bind. The mount that covers path is the deepest one, the later of two at one place.
+ */
+export async function freshEachRun(dir: string, path: string): Promise<string | undefined> {
+  let raw: string;
+  try {
+    raw = await readFile(join(dir, RUN_FILES.spec), 'utf8');
+  } catch {
+    return undefined; // minimal: the host's own files
+  }
+  const spec = decodeSpec(raw);
+  const mounts: Array<{ at: string; fresh: boolean }> = [];
+  const root = specValues(spec, 'root')[0];
+  if (root) mounts.push({ at: '/', fresh: root === 'tmpfs' });
+  for (const b of specValues(spec, 'bind')) mounts.push({ at: b.split('\t')[1]!, fresh: false });
+  for (const t of specValues(spec, 'tmpfs')) mounts.push({ at: t.split('\t')[0]!, fresh: true });
+  for (const k of ['proc', 'sysfs', 'devpts', 'mqueue'] as const) for (const at of specValues(spec, k)) mounts.push({ at, fresh: true });
+  const p = posix.normalize(path);
+  let best: { at: string; fresh: boolean } | undefined;
+  for (const m of mounts) {
+    const at = posix.normalize(m.at);
+    const under = at === '/' || p === at || p.startsWith(at.endsWith('/') ? at : `${at}/`);
+    if (under && (!best || at.length >= posix.normalize(best.at).length)) best = m;
+  }
+  return best?.fresh ? best.at : undefined;
+}
+
+/** Refuse a copy into path of a container that is not running when its start would wipe it (freshEachRun). */
+export async function refuseLostCopy(row: ContainerRow, dir: string, path: string): Promise<void> {
+  if (isActive(row.status)) return; // its mounts are live: the copy lands in them
+  const at = await freshEachRun(dir, path);
+  if (at === undefined) return;
+  throw new EngineError(
+    'INVALID_STATE',
+    `Cannot copy into ${path} of container ${row.name}: it is not running, and ${at} is mounted afresh at each start (${at === '/' ? 'the root of its image is a tmpfs' : 'a tmpfs'}), so the copy would be gone when it starts. Start the container first, or copy into /app or a volume.`,
+    { context: { container: row.name, path } },
+  );
 }

@@ -4,7 +4,7 @@ import { imageFor } from '../images/store.js';
 import { splitPath, statIn, tarIn, tarOut } from '../runtime/files.js';
 import { shimPath } from '../runtime/supervisor.js';
 import type { ContainerRow } from '../state/types.js';
-import { copyRoot, reachable, withCopyRoot } from './copyroot.js';
+import { copyRoot, reachable, refuseLostCopy, withCopyRoot } from './copyroot.js';
 import type { EngineCore } from './core.js';
 
 export { validateArchive } from '../images/archive.js';
@@ -31,7 +31,10 @@ async function streamOut(core: EngineCore, row: ContainerRow, dir: string, entri
 export async function copyTo(core: EngineCore, ref: string, dir: string, archive: string): Promise<void> {
   const row = reachable(core, ref);
   await validateArchive(archive);
-  await withCopyRoot(core, row, (run) => tarIn(shimPath(), run, dir, archive));
+  await withCopyRoot(core, row, async (run) => {
+    await refuseLostCopy(row, run, dir);
+    await tarIn(shimPath(), run, dir, archive);
+  });
 }
 
 /** Whether path inside the container is a directory, something else, or missing. */
