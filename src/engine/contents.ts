@@ -1,6 +1,6 @@
 // File contents in and out of a container in one supervisor round trip each: writeFiles and readFiles,
 // confined by the same tar-in and tar-out as cp (never following a link out of the container).
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from '../lazy.js';
 import { dirname, join, posix } from 'node:path';
 import { EngineError } from '../errors.js';
 import { tarIn, tarOut, statIn } from '../runtime/files.js';

@@ -2,7 +2,7 @@
 // its spec there; one created and never started has none, so cp, writeFiles and readFiles get a spec of
 // their own, built as start builds it (docker's `create`, `cp`, `start` habit), in a directory removed after.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from '../lazy.js';
 import { join, posix } from 'node:path';
 import { prepareImageRoot } from '../images/rootfs.js';
 import { imageFor } from '../images/store.js';

@@ -1,6 +1,6 @@
 // Create: a config resolved against settings, the host and the image, validated, then stored with its files.
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync, statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm } from '../lazy.js';
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { ZodError } from 'zod';
 import { generateName, newId, validateName } from '../config/names.js';

@@ -3,7 +3,7 @@
 // peer lines are built once per distinct set of networks, and each member's file is that block without
 // its own line. With N members on one network a rewrite is N writes, not N² line builds.
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { writeFile } from '../lazy.js';
 import { hostsFile } from '../runtime/netfiles.js';
 import type { ContainerRow } from '../state/types.js';
 import type { EngineCore } from './core.js';

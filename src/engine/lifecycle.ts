@@ -1,6 +1,6 @@
 // Lifecycle: start (prepare, launch the supervisor, record), stop, kill and wait.
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
-import { chown, readdir, stat } from 'node:fs/promises';
+import { chown, readdir, stat } from '../lazy.js';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
 import { prepareImageRoot } from '../images/rootfs.js';

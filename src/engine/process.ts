@@ -1,6 +1,6 @@
 // Supervised host processes (LOCAL_PROCESS): no isolation, but the same supervisor and launch path as a container.
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm } from '../lazy.js';
 import { dirname, join, resolve } from 'node:path';
 import { HealthCheckSchema, type HealthCheck, type KeepPromises, type ResourceLimits, type RestartPolicy } from '../config/schema.js';
 import { EngineError } from '../errors.js';

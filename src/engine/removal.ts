@@ -1,6 +1,6 @@
 // Removal: a container, its cgroups and its files; prune of stopped containers and interrupted creates.
 import { readdirSync, statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm } from '../lazy.js';
 import { join } from 'node:path';
 import { killCgroups, removeCgroups } from '../runtime/cgroups.js';
 import { pollFor } from '../runtime/poll.js';

@@ -1,6 +1,6 @@
 // What containers and images hold on disk: diff (a container's changes to its image), system df and
 // system prune.
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir } from '../lazy.js';
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../errors.js';

@@ -2,7 +2,7 @@
 import { runFile } from '../runtime/command.js';
 import { createWriteStream, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { pipeline } from '../lazy.js';
 import { EngineError } from '../errors.js';
 import { hashingStream, tempPath, type BlobStore } from './blobs.js';
 import type { OciImage } from './catalog.js';

@@ -1,9 +1,8 @@
 // Content-addressed blob store: every blob is written to a temporary file, hashed, verified and renamed.
-import { createHash, randomBytes } from '../lazy.js';
+import { createHash, nodeStream, pipeline, randomBytes } from '../lazy.js';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, Transform, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable, Transform, Writable } from 'node:stream';
 import { EngineError } from '../errors.js';
 
 export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
@@ -23,7 +22,7 @@ export function digestOf(data: Buffer | string): string {
 export function hashingStream(): Transform & { digest(): string; size(): number } {
   const h = createHash('sha256');
   let n = 0;
-  const t = new Transform({
+  const t = new (nodeStream().Transform)({
     transform(chunk: Buffer, _enc, cb) {
       h.update(chunk);
       n += chunk.length;
@@ -38,7 +37,7 @@ export function hashingStream(): Transform & { digest(): string; size(): number 
 
 /** A pass-through that also writes every chunk to tap (waiting while tap is full) and ends tap at the end. */
 function teeInto(tap: Writable): Transform {
-  return new Transform({
+  return new (nodeStream().Transform)({
     transform(chunk: Buffer, _enc, cb) {
       if (tap.destroyed || tap.write(chunk)) return cb(null, chunk);
       // a tap that fails is closed: the blob itself is still stored, and the tap's owner reports the failure
@@ -120,7 +119,7 @@ export class BlobStore {
 
   /** Store a buffer (verified against expected when given). */
   putBytes(data: Buffer | string, expected?: string): Promise<{ digest: string; size: number }> {
-    return this.put(Readable.from([Buffer.from(data)]), expected);
+    return this.put(nodeStream().Readable.from([Buffer.from(data)]), expected);
   }
 
   /** Store a file's content by copying it through the hash. */

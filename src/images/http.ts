@@ -4,7 +4,8 @@
 // against 76/56/46 ms in three rounds).
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { nodeStream } from '../lazy.js';
 
 /** What a registry answered: status, headers and the body as a Node stream. */
 export interface HttpResponse {
@@ -45,7 +46,7 @@ function once(url: URL, req: HttpRequest): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const r = (createRequire(import.meta.url)(url.protocol === 'https:' ? 'node:https' : 'node:http') as typeof import('node:https')).request(url, { method: req.method, headers: req.headers }, resolve);
     r.on('error', reject);
-    if (req.body instanceof Readable) {
+    if (req.body instanceof nodeStream().Readable) {
       req.body.on('error', (e) => r.destroy(e));
       req.body.pipe(r);
     } else r.end(req.body);

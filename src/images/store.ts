@@ -1,6 +1,6 @@
 // Image references: a script or directory path, the built-in `host`, or a rootfs imported into the store.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { cp } from 'node:fs/promises';
+import { cp } from '../lazy.js';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { EngineError } from '../errors.js';
 import type { StateStore } from '../state/store.js';

@@ -2,8 +2,8 @@
 import { spawnProcess } from '../runtime/spawn.js';
 import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
-import { createGunzip } from '../lazy.js';
+import type { Readable, Writable } from 'node:stream';
+import { createGunzip, nodeStream } from '../lazy.js';
 import { EngineError } from '../errors.js';
 import { hashingStream } from './blobs.js';
 
@@ -45,7 +45,7 @@ export function decompressed(file: string, compression: LayerScan['compression']
   if (compression === 'gzip') return createReadStream(file, { highWaterMark: CHUNK }).pipe(createGunzip({ chunkSize: CHUNK }));
   if (compression === 'zstd') {
     const p = spawnProcess('zstd', ['-dcq', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = new PassThrough();
+    const out = new (nodeStream().PassThrough)();
     let err = '';
     p.stderr!.on('data', (d: Buffer) => (err += String(d)));
     p.stdout!.pipe(out, { end: false });
@@ -79,7 +79,7 @@ export function scanWhileReceiving(compression: LayerScan['compression'], label:
   let sink: Writable;
   let out: Readable;
   if (compression === 'gzip') out = sink = createGunzip({ chunkSize: CHUNK });
-  else if (compression === 'none') out = sink = new PassThrough({ highWaterMark: CHUNK });
+  else if (compression === 'none') out = sink = new (nodeStream().PassThrough)({ highWaterMark: CHUNK });
   else {
     const p = spawnProcess('zstd', ['-dcq'], { stdio: ['pipe', 'pipe', 'ignore'] });
     sink = p.stdin!;

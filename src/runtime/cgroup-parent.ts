@@ -3,7 +3,7 @@
 // unit with Delegate=yes: the unit codex32 runs in when it has one (the startup unit, or a
 // `systemd-run --scope -p Delegate=yes` shell), else codex32's own delegated scope, codex32.scope in
 // codex32.slice, started through systemd's D-Bus API the first time it is needed.
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from '../lazy.js';
 import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { EngineError } from '../errors.js';
 

@@ -1,6 +1,5 @@
 // Host ports: free loopback ports for bots (--port auto) and the checks behind published ports.
-import { createSocket } from 'node:dgram';
-import { createServer } from '../lazy.js';
+import { createServer, createSocket } from '../lazy.js';
 import type { AddressInfo } from 'node:net';
 
 /** A loopback port nothing listens on now (the kernel picks it). */

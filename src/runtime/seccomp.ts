@@ -1,8 +1,7 @@
 // A container's seccomp setting resolved for its capabilities, architecture and kernel into the
 // simple lines the supervisor hands to libseccomp (`seccomp=...` spec entries).
-import { createHash } from '../lazy.js';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { createHash, mkdir, rename, rm } from '../lazy.js';
 import { arch as osArch, release } from 'node:os';
 import { join } from 'node:path';
 import type { SeccompProfile, SeccompRule, SeccompSetting } from '../config/seccomp.js';

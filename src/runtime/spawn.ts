@@ -5,10 +5,10 @@
 // sockets; a CLI, a command wanting this process's own stdio, or a launcher that cannot start, spawns here.
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { PassThrough, Readable, Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { spawn } from '../lazy.js';
+import { nodeStream, spawn } from '../lazy.js';
 import { commandThrough, type CommandHandle, type CommandReport } from './launcher.js';
 import { shimPath } from './supervisor.js';
 
@@ -65,7 +65,7 @@ class LaunchedProcess extends EventEmitter implements SpawnedProcess {
     private readonly o: SpawnOptions & { stdio: Stdio[] },
   ) {
     super();
-    this.stdio = o.stdio.map((k) => (k === 'pipe' ? new PassThrough() : null));
+    this.stdio = o.stdio.map((k) => (k === 'pipe' ? new (nodeStream().PassThrough)() : null));
     [this.stdin, this.stdout, this.stderr] = this.stdio as [PassThrough | null, PassThrough | null, PassThrough | null];
     // 'close' once it has exited and its output streams are closed, as a ChildProcess
     for (const s of [this.stdout, this.stderr]) if (s) (this.openStreams++, s.once('close', () => (this.openStreams--, this.maybeClose())));

@@ -1,7 +1,7 @@
 // Copy-up: an empty volume is first filled with what the image holds at its mount point, as docker does.
 import { runFile } from '../runtime/command.js';
 import { lstatSync, type Stats } from 'node:fs';
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, symlink, utimes } from 'node:fs/promises';
+import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, symlink, utimes } from '../lazy.js';
 import { join } from 'node:path';
 
 /** Directories marked opaque (overlay's trusted.overlay.opaque) under dir: nothing below them shows through. */

@@ -1,9 +1,8 @@
 // Named volumes: create, list with filters, inspect, remove (refused while a container uses one) and prune.
 import { hasLabel } from '../engine/prunefilter.js';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from '../lazy.js';
+import { randomBytes, rm } from '../lazy.js';
 import { EngineError } from '../errors.js';
 import type { ContainerRow } from '../state/types.js';
 import type { EngineCore } from '../engine/core.js';

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { createWriteStream, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { pipeline } from '../../lazy.js';
 import { parseEnvPair } from '../../config/parse.js';
 import type { ContainerEngine } from '../../engine/engine.js';
 import { validateArchive } from '../../engine/files.js';
