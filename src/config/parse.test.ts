@@ -4,7 +4,7 @@ import {
   parseCpus, parseDurationMs, parseEnvFile, parseMount, parsePositiveInt, parseRestart, parseSeconds, parseSignal, parseSize, parseTime, parseVolume,
 } from './parse.js';
 import { parseRate } from './parse-net.js';
-import { ContainerConfigSchema, MAX } from './schema.js';
+import { schemas, MAX } from './schema.js';
 import { loadSettings } from './settings.js';
 
 const BAD_NUMBERS = ['-1', '0', '1e99', '1e3', '0x10', '1.5.3', 'NaN', 'Infinity', '+5', '', ' ', 'abc', '1x', '1_000', '١٢', '0b1'];
@@ -101,7 +101,7 @@ describe('other forms', () => {
 });
 
 describe('library config and bot files hold the same maximums', () => {
-  const cfg = (extra: Record<string, unknown>) => ContainerConfigSchema.safeParse({ image: 'host', ...extra });
+  const cfg = (extra: Record<string, unknown>) => schemas().ContainerConfigSchema.safeParse({ image: 'host', ...extra });
   it('the library schema refuses numbers past their maximum', () => {
     expect(cfg({ limits: { memory: MAX.bytes, pids: MAX.pids, cpus: 0.5 } }).success).toBe(true);
     for (const limits of [{ memory: 18446744073709551616 }, { memory: 1e99 }, { memory: MAX.bytes + 1 }, { memory: -1 }, { memory: 1.5 },

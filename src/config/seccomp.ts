@@ -21,59 +21,70 @@ export const SECCOMP_ARCHES = [
 /** Filter flags libseccomp can set (the others docker knows need a listener, which codex32 has not). */
 export const SECCOMP_FLAGS = ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'] as const;
 
-const Action = z.enum(SECCOMP_ACTIONS);
-const Arch = z.enum(SECCOMP_ARCHES);
-const Errno = z.number().int().min(0).max(4095);
-// JSON numbers past 2^53 lose precision silently: refuse them rather than filter on a different value
-const Value = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const Caps = z.array(z.string().regex(/^CAP_[A-Z_]+$/, 'a capability name such as CAP_SYS_ADMIN'));
-const Kernel = z.string().regex(/^\d+\.\d+$/, 'a kernel version such as 4.8');
+function buildSeccompSchemas() {
+  const Action = z.enum(SECCOMP_ACTIONS);
+  const Arch = z.enum(SECCOMP_ARCHES);
+  const Errno = z.number().int().min(0).max(4095);
+  // JSON numbers past 2^53 lose precision silently: refuse them rather than filter on a different value
+  const Value = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+  const Caps = z.array(z.string().regex(/^CAP_[A-Z_]+$/, 'a capability name such as CAP_SYS_ADMIN'));
+  const Kernel = z.string().regex(/^\d+\.\d+$/, 'a kernel version such as 4.8');
 
-const ArgSchema = z
-  .object({
-    index: z.number().int().min(0).max(5),
-    value: Value,
-    valueTwo: Value.default(0),
-    op: z.enum(SECCOMP_OPS),
-  })
-  .strict();
+  const ArgSchema = z
+    .object({
+      index: z.number().int().min(0).max(5),
+      value: Value,
+      valueTwo: Value.default(0),
+      op: z.enum(SECCOMP_OPS),
+    })
+    .strict();
 
-const FilterSchema = z
-  .object({ caps: Caps.optional(), arches: z.array(z.string()).optional(), minKernel: Kernel.optional() })
-  .strict();
+  const FilterSchema = z
+    .object({ caps: Caps.optional(), arches: z.array(z.string()).optional(), minKernel: Kernel.optional() })
+    .strict();
 
-const SyscallName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a syscall name such as mkdir');
+  const SyscallName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a syscall name such as mkdir');
 
-export const SeccompRuleSchema = z
-  .object({
-    names: z.array(SyscallName).min(1).optional(),
-    name: SyscallName.optional(), // the older single-name form
-    action: Action,
-    errnoRet: Errno.optional(),
-    args: z.array(ArgSchema).max(6).nullable().optional(),
-    comment: z.string().optional(),
-    includes: FilterSchema.optional(),
-    excludes: FilterSchema.optional(),
-  })
-  .strict()
-  .refine((r) => r.names || r.name, { message: 'a rule needs `names` (a list of syscall names)' });
-export type SeccompRule = z.infer<typeof SeccompRuleSchema>;
+  const SeccompRuleSchema = z
+    .object({
+      names: z.array(SyscallName).min(1).optional(),
+      name: SyscallName.optional(), // the older single-name form
+      action: Action,
+      errnoRet: Errno.optional(),
+      args: z.array(ArgSchema).max(6).nullable().optional(),
+      comment: z.string().optional(),
+      includes: FilterSchema.optional(),
+      excludes: FilterSchema.optional(),
+    })
+    .strict()
+    .refine((r) => r.names || r.name, { message: 'a rule needs `names` (a list of syscall names)' });
 
-export const SeccompProfileSchema = z
-  .object({
-    defaultAction: Action,
-    defaultErrnoRet: Errno.optional(),
-    architectures: z.array(Arch).optional(),
-    archMap: z.array(z.object({ architecture: Arch, subArchitectures: z.array(Arch).nullable().default([]) }).strict()).nullable().optional(),
-    flags: z.array(z.enum(SECCOMP_FLAGS)).nullable().optional(),
-    syscalls: z.array(SeccompRuleSchema).nullable().default([]),
-  })
-  .strict();
-export type SeccompProfile = z.infer<typeof SeccompProfileSchema>;
+  const SeccompProfileSchema = z
+    .object({
+      defaultAction: Action,
+      defaultErrnoRet: Errno.optional(),
+      architectures: z.array(Arch).optional(),
+      archMap: z.array(z.object({ architecture: Arch, subArchitectures: z.array(Arch).nullable().default([]) }).strict()).nullable().optional(),
+      flags: z.array(z.enum(SECCOMP_FLAGS)).nullable().optional(),
+      syscalls: z.array(SeccompRuleSchema).nullable().default([]),
+    })
+    .strict();
 
-/** What a container runs under: the level's default filter, none, or a profile of the user's. */
-export const SeccompSettingSchema = z.union([z.literal('default'), z.literal('unconfined'), SeccompProfileSchema]);
-export type SeccompSetting = z.infer<typeof SeccompSettingSchema>;
+  /** What a container runs under: the level's default filter, none, or a profile of the user's. */
+  const SeccompSettingSchema = z.union([z.literal('default'), z.literal('unconfined'), SeccompProfileSchema]);
+
+  return { SeccompRuleSchema, SeccompProfileSchema, SeccompSettingSchema };
+}
+
+let built: ReturnType<typeof buildSeccompSchemas> | undefined;
+/** The zod schemas, built on first use: building them is a few milliseconds of every CLI start that reads and never validates (ps, inspect, exec). */
+export function seccompSchemas(): ReturnType<typeof buildSeccompSchemas> {
+  return (built ??= buildSeccompSchemas());
+}
+type Built = ReturnType<typeof buildSeccompSchemas>;
+export type SeccompRule = z.infer<Built['SeccompRuleSchema']>;
+export type SeccompProfile = z.infer<Built['SeccompProfileSchema']>;
+export type SeccompSetting = z.infer<Built['SeccompSettingSchema']>;
 
 /** Path of a zod issue in the profile's own notation, e.g. syscalls[3].action. */
 function fieldPath(path: Array<string | number>): string {
@@ -88,7 +99,7 @@ export function parseSeccompProfile(text: string, source: string): SeccompProfil
   } catch (e) {
     throw new EngineError('INVALID_CONFIG', `Expected the seccomp profile ${source} to be JSON, got a parse error: ${(e as Error).message}`);
   }
-  const r = SeccompProfileSchema.safeParse(json);
+  const r = seccompSchemas().SeccompProfileSchema.safeParse(json);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const at = fieldPath(issue.path);

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { EngineError } from '../errors.js';
 import { DEFAULT_ID_RANGES, MAX_ID_RANGES } from '../state/idranges.js';
-import { IsolationTypeSchema } from './schema.js';
+import { ISOLATION_TYPES, type IsolationType } from './schema.js';
 
 const SettingsSchema = z.object({
   CONTAINER_STORAGE_DIR: z.string().min(1).optional(),
-  CONTAINER_ISOLATION_LEVEL: IsolationTypeSchema.default('standard'),
+  CONTAINER_ISOLATION_LEVEL: z.enum(ISOLATION_TYPES).default('standard'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   CODEX32_HOST: z.string().min(1).default('127.0.0.1'),
   // digits only: Number() would also take 1e3, 0x10 and ' 80 '
@@ -22,7 +22,7 @@ const SettingsSchema = z.object({
 
 export interface Settings {
   storageDir: string;
-  isolation: z.infer<typeof IsolationTypeSchema>;
+  isolation: IsolationType;
   logLevel: string;
   host: string;
   port: number;

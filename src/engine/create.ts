@@ -4,7 +4,7 @@ import { rm } from '../lazy.js';
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { ZodError } from 'zod';
 import { generateName, newId, validateName } from '../config/names.js';
-import { ContainerConfigSchema, type ContainerConfig, type IsolationType } from '../config/schema.js';
+import { schemas, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { EngineError, fieldError } from '../errors.js';
 import { imageEtc, resolveUser } from '../images/config.js';
 import { hostPlatform } from '../images/manifest.js';
@@ -45,7 +45,7 @@ const FORBIDDEN_TARGETS = ['/', '/proc', '/sys', '/dev', '/app'];
 /** Parse a config with the schema; the first problem becomes an INVALID_CONFIG in the expected form. */
 function parseConfig(input: ContainerConfig) {
   try {
-    return ContainerConfigSchema.parse(input);
+    return schemas().ContainerConfigSchema.parse(input);
   } catch (e) {
     if (e instanceof ZodError) {
       const i = e.issues[0];

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from '../lazy.js';
 import { dirname, join, resolve } from 'node:path';
-import { HealthCheckSchema, type HealthCheck, type KeepPromises, type ResourceLimits, type RestartPolicy } from '../config/schema.js';
+import { schemas, type HealthCheck, type KeepPromises, type ResourceLimits, type RestartPolicy } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { inferCommand, resolveImage } from '../images/store.js';
 import { readLogs, type LogOptions, type LogRecord } from '../monitor/logs.js';
@@ -71,7 +71,7 @@ export class SupervisedProcesses {
     if (!argv) throw new EngineError('INVALID_CONFIG', `Invalid bot ${name}: no file to run in ${cfg.source}; give args`);
     const port = cfg.port === 'auto' ? await freePort() : cfg.port;
     const env = { ...cfg.env, ...(port ? { PORT: String(port) } : {}) };
-    const health = cfg.health && HealthCheckSchema.parse(cfg.health);
+    const health = cfg.health && schemas().HealthCheckSchema.parse(cfg.health);
     const entries = processPlanEntries({
       argv, cwd: home, env, log: join(dir, RUN_FILES.log), restart: cfg.restart, health, runBase: readExits(dir).at(-1)?.run ?? 0,
       stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout, logMaxSize: cfg.logMaxSize, logMaxFiles: cfg.logMaxFiles, keep: cfg.keep, runDir: dir,

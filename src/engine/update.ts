@@ -2,7 +2,7 @@
 // to its running supervisor, both recorded in its config so the next start keeps them.
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ResourceLimitsSchema, type RestartPolicy } from '../config/schema.js';
+import { schemas, type RestartPolicy } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { applyLiveWrites, LIMIT_FLAGS, planLiveWrites, type LiveLimits } from '../runtime/cgroup-update.js';
 import { checkCgroupLimits } from '../runtime/cgroups.js';
@@ -43,7 +43,7 @@ export function updateContainer(core: EngineCore, ref: string, want: UpdateOptio
   if (given.pids !== undefined && given.pids <= 0) delete limits.pids;
   checkSwap(limits.memory, given.memorySwap ?? (given.memory !== undefined ? undefined : limits.memorySwap));
   if (given.memory !== undefined && given.memorySwap === undefined && limits.memorySwap !== undefined && limits.memorySwap >= 0 && limits.memorySwap < given.memory) delete limits.memorySwap;
-  const parsed = ResourceLimitsSchema.safeParse(limits);
+  const parsed = schemas().ResourceLimitsSchema.safeParse(limits);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0] ?? '') as keyof LiveLimits;

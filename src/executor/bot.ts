@@ -1,7 +1,7 @@
 // The bot model (zod): what a user deploys, whichever backend runs it. Files use human units (64m, 0.5, on-failure:3).
 import { z } from 'zod';
 import { parseRestart, parseSignal, parseSize, type RestartName } from '../config/parse.js';
-import { IsolationTypeSchema, MAX, NAME_RE, SIZE_MAX_TEXT } from '../config/schema.js';
+import { ISOLATION_TYPES, MAX, NAME_RE, SIZE_MAX_TEXT } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { cronValid } from './schedule.js';
 
@@ -78,7 +78,7 @@ export const BotSchema = z
     deployment: z
       .object({
         type: DeploymentTypeSchema.default('CUSTOM_CONTAINER'),
-        isolation: IsolationTypeSchema.optional(),
+        isolation: z.enum(ISOLATION_TYPES).optional(),
         limits: z
           .object({
             memory: Size.optional(),

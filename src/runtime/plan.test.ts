@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ContainerConfigSchema } from '../config/schema.js';
+import { schemas } from '../config/schema.js';
 import type { ContainerRow } from '../state/types.js';
 import type { CgroupSet } from './cgroups.js';
 import { containerPaths } from './layout.js';
@@ -12,7 +12,7 @@ import { buildPlan } from './plan.js';
 const MB = 1024 * 1024;
 
 function minimalRow(limits: Record<string, number>): ContainerRow {
-  const config = ContainerConfigSchema.parse({ name: 'plan', image: 'host', command: ['true'], isolation: 'minimal', limits });
+  const config = schemas().ContainerConfigSchema.parse({ name: 'plan', image: 'host', command: ['true'], isolation: 'minimal', limits });
   return { id: 'a'.repeat(64), name: 'plan', status: 'created', createdAt: Date.now(), config: { ...config, isolation: 'minimal' }, state: { restartCount: 0, runBase: 0, restartBase: 0 } } as ContainerRow;
 }
 

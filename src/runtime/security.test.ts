@@ -1,11 +1,11 @@
 // strict's capability set and writable directories as the engine decides them, before any container runs.
 import { describe, expect, it } from 'vitest';
 import { CAPS } from '../config/parse-security.js';
-import { ContainerConfigSchema } from '../config/schema.js';
+import { schemas } from '../config/schema.js';
 import { checkSecurity, securityMask, STRICT_CAPS, writableEntries } from './security.js';
 
 const config = (isolation: 'standard' | 'strict', capAdd: string[], capDrop: string[] = []) =>
-  ContainerConfigSchema.parse({ name: 'sec', image: 'host', command: ['true'], isolation, network: isolation === 'strict' ? 'none' : 'private', capAdd, capDrop });
+  schemas().ContainerConfigSchema.parse({ name: 'sec', image: 'host', command: ['true'], isolation, network: isolation === 'strict' ? 'none' : 'private', capAdd, capDrop });
 const strict = (capAdd: string[], capDrop: string[] = []) => config('strict', capAdd, capDrop);
 
 describe('strict --cap-add', () => {
