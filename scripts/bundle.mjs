@@ -28,8 +28,20 @@ const lazyBuiltins = {
   },
 };
 
+/**
+ * Packages that only some groups run, kept out of the others' bundles: each is imported on demand there
+ * (tar by import(), dockerfile-ast below the engine's import() of the builder), so a command that never
+ * copies, pulls or builds loads a bundle a quarter smaller, and one that does requires the package from
+ * node_modules when it does.
+ */
+const ONLY_IN = {
+  tar: ['files', 'images', 'registry', 'build', 'serve', 'system', 'bot'],
+  'dockerfile-ast': ['build', 'serve', 'system', 'bot'],
+};
+
 /** One bundle; group undefined holds every group, '' none. */
 async function bundle(name, group) {
+  const elsewhere = group === undefined ? [] : Object.keys(ONLY_IN).filter((p) => !ONLY_IN[p].includes(group));
   await build({
     entryPoints: [`${root}src/cli/main.ts`],
     outfile: `${out}/${name}.cjs`,
@@ -41,7 +53,7 @@ async function bundle(name, group) {
     // dead groups are dropped only when the conditions in main.ts's table fold: that needs syntax minifying
     minifySyntax: true,
     plugins: [lazyBuiltins],
-    external: ['@kubernetes/client-node', 'kubernetes-models', 'fastify', 'playwright-core'],
+    external: ['@kubernetes/client-node', 'kubernetes-models', 'fastify', 'playwright-core', ...elsewhere],
     define: {
       'process.env.CODEX32_BUNDLE_GROUP': group === undefined ? 'undefined' : JSON.stringify(group),
       // import.meta.url as the ESM build's modules see it: a path two levels below the package root

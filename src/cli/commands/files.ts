@@ -1,14 +1,12 @@
-// exec, cp and export: reaching into a container from the host.
+// cp and export: files into and out of a container from the host.
 import type { Command } from 'commander';
 import { createWriteStream, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from '../../lazy.js';
-import { parseEnvPair } from '../../config/parse.js';
 import type { ContainerEngine } from '../../engine/engine.js';
 import { validateArchive } from '../../engine/files.js';
 import { EngineError } from '../../errors.js';
 import { action, engineFor } from '../context.js';
-import { requireTerminal, stayAttached } from '../terminal.js';
 
 const CTR_REF = /^([a-zA-Z0-9][a-zA-Z0-9_.-]*):(.*)$/;
 
@@ -33,47 +31,8 @@ async function copyOutError(engine: ContainerEngine, ref: string, path: string, 
   return new EngineError('RUNTIME_FAILED', `Cannot copy ${path} out of ${ref}: ${err.replace(/codex32-shim: |tar: /g, '').trim() || `the copy helper exited with ${code}`}`);
 }
 
-/** Register exec, cp, export and attach. */
+/** Register cp and export. */
 export function registerFiles(program: Command): void {
-  program
-    .command('exec')
-    .description('run a command inside a running container')
-    .option('-e, --env <K=V>', 'set an environment variable (repeatable)', (v: string, p: string[] = []) => [...p, v])
-    .option('-w, --workdir <dir>', 'working directory inside the container')
-    .option('-u, --user <name|uid[:group|gid]>', "the user, resolved against the container's /etc/passwd and /etc/group")
-    .option('-i, --interactive', 'the command reads our stdin (otherwise /dev/null)')
-    .option('-t, --tty', 'give the command a terminal of its own (exec -it: a shell)')
-    .argument('<container>')
-    .argument('<command...>')
-    .passThroughOptions()
-    .action(action(async (ref: string, command: string[], o: { env?: string[]; workdir?: string; user?: string; interactive?: boolean; tty?: boolean }, cmd: Command) => {
-      const env = Object.fromEntries((o.env ?? []).map((e) => parseEnvPair(e)));
-      const term = { tty: !!o.tty, interactive: !!o.interactive };
-      requireTerminal(term);
-      // the supervisor relays the terminal; ours goes raw so every key reaches the container's
-      const raw = term.tty && term.interactive;
-      if (raw) process.stdin.setRawMode(true);
-      try {
-        const r = await engineFor(cmd).exec(ref, command, { env, workdir: o.workdir, user: o.user, stdio: 'inherit', ...term });
-        process.exitCode = r.exitCode ?? 125;
-      } finally {
-        if (raw) process.stdin.setRawMode(false);
-      }
-    }));
-
-  program
-    .command('attach')
-    .description('attach to a running container created with -i or -t (Ctrl-P Ctrl-Q detaches)')
-    .argument('<container>')
-    .action(action(async (ref: string, _o: object, cmd: Command) => {
-      const engine = engineFor(cmd);
-      const info = await engine.inspect(ref);
-      const term = { tty: info.Config.Tty, interactive: info.Config.OpenStdin };
-      requireTerminal(term);
-      const code = await stayAttached(engine, ref, await engine.attach(ref), term);
-      if (code !== undefined) process.exitCode = code;
-    }));
-
   program
     .command('cp')
     .description('copy between a container and the host: cp NAME:PATH DEST | cp SRC NAME:PATH (- is a tar stream)')
