@@ -169,6 +169,11 @@ describe.skipIf(!!skip)('codex32 build', () => {
     expect(String(fails.stdout)).toMatch(/before\n/);
     expect(String(fails.stderr)).toMatch(/The command '\/bin\/sh -c echo before; exit 3' returned a non-zero code: 3/);
     expect(String((await api.cli(['ps', '-aq'])).stdout)).toBe(''); // the step's container is removed
+    // an unpacked root is no base: refused by name, never pulled from a registry under the same name
+    const root = await api.cli(['build', context('fromhost', { 'Dockerfile': 'FROM host\nRUN true\n' })]);
+    expect(root.exitCode).toBe(125);
+    expect(String(root.stderr)).toMatch(/Cannot build FROM host: it is the built-in host image, not an image of layers/);
+    expect(String(root.stdout)).not.toMatch(/Pulling/);
   }, 300_000);
 });
 

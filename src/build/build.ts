@@ -91,6 +91,11 @@ export async function build(engine: ContainerEngine, o: BuildOptions, emit: (e: 
     if (ref === 'scratch') return undefined;
     const have = o.pull ? undefined : svc.catalog.find(ref);
     if (have) return have;
+    // `codex32 import` and the built-in `host` make unpacked roots, not images of layers: a base must be
+    // one, and pulling the same name from a registry would build on something else
+    const root = ref === 'host' ? 'builtin' : engine.store.getImage(ref)?.kind;
+    if (root)
+      throw new EngineError('INVALID_CONFIG', `Cannot build FROM ${ref}: it is ${root === 'builtin' ? 'the built-in host image' : 'an unpacked root made by `codex32 import`'}, not an image of layers. Import the archive with \`docker import\` through \`codex32 system service\` (an image of one layer), or build FROM a registry image.`, { context: { image: ref } });
     emit({ type: 'output', text: `Pulling ${ref}\n` });
     return svc.pull(ref);
   };
