@@ -1,15 +1,16 @@
 // codex32 build and the Docker API's /build, on an image pulled from a loopback docker-registry: multi-stage
 // builds, every supported instruction in the image config and file tree, the layer cache, refusals, and
-// DOCKER_BUILDKIT=0 docker build and docker-compose build against `codex32 system service`.
+// DOCKER_BUILDKIT=0 docker build, docker-compose build, and the app builder's development stack (a server built by
+// compose from ./apps/server, holding the Docker socket) against `codex32 system service`.
 import { execa } from 'execa';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loopbackRegistry } from './fixtures/oci.js';
 import { DOCKER, dockerApi, type DockerApi } from './dockerapi-helpers.js';
-import { missing } from './helpers.js';
+import { missing, ROOT, until } from './helpers.js';
 
 const tools = ['/usr/bin/docker-registry', '/usr/bin/buildah', DOCKER].filter((t) => !existsSync(t));
 const skip = missing({ standard: true }) ?? (process.env.CI === 'true' || !tools.length ? undefined : `missing ${tools.join(', ')} (scripts/test-setup.sh installs them)`);
@@ -214,5 +215,42 @@ describe.skipIf(!!skip)('POST /build', () => {
     ok(r);
     expect(r.stdout + r.stderr).toMatch(/Successfully tagged ceo\/bot:1/);
     expect(String((await api.cli(['run', '--rm', 'ceo/bot:1'])).stdout)).toBe('composed');
+  }, 300_000);
+
+  it.skipIf(!existsSync('/usr/bin/docker-compose'))("the app builder's development stack: a server built from ./apps/server that holds the Docker socket starts a sibling", async () => {
+    // the plan's shape: `build: ./apps/server`, the socket mounted, the server starting each user's app as a
+    // sibling with dockerode; the image is the test registry's busybox, the host's node bound read-only
+    const dir = context('appbuilder', {
+      'docker-compose.yml': [
+        'version: "3.8"',
+        'services:',
+        '  server:',
+        '    build: ./apps/server',
+        '    image: appbuilder/server:dev',
+        '    volumes:',
+        `      - "${api.socket}:/var/run/docker.sock"`,
+        '      - "/usr:/usr:ro"',
+        '      - "/lib:/lib:ro"',
+        '      - "/lib64:/lib64:ro"',
+        ...(process.execPath.startsWith('/usr/') ? [] : [`      - "${dirname(dirname(process.execPath))}:${dirname(dirname(process.execPath))}:ro"`]),
+        `      - "${join(ROOT, 'node_modules')}:/srv/node_modules:ro"`,
+        '',
+      ].join('\n'),
+      'apps/server/Dockerfile': `FROM ${base}\nCOPY server.js /srv/server.js\nCMD ["${process.execPath}", "/srv/server.js"]\n`,
+    });
+    copyFileSync(join(ROOT, 'test/fixtures/compose/server/server.js'), join(dir, 'apps/server/server.js'));
+    const compose = (...args: string[]) => execa('docker-compose', ['-p', 'appb', ...args], { cwd: dir, env: { ...api.dockerEnv }, reject: false, all: true });
+    try {
+      const up = await compose('up', '-d');
+      expect(up.exitCode, String(up.all)).toBe(0);
+      expect(String(up.all)).toMatch(/Successfully tagged appbuilder\/server:dev/);
+      const addr = await until(async () => /app published at (\S+)/.exec(String((await compose('logs', 'server')).all))?.[1], 60_000, 300);
+      const served = await until(() => execa('curl', ['-s', '-m', '2', `http://${addr}/`], { reject: false }).then((r) => r.stdout === 'tenant app' || undefined), 30_000, 300);
+      expect(served).toBe(true);
+    } finally {
+      await api.docker(['rm', '-f', 'tenant-app']);
+      const down = await compose('down', '-t', '1');
+      expect(down.exitCode, String(down.all)).toBe(0);
+    }
   }, 300_000);
 });
