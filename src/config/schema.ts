@@ -36,6 +36,7 @@ export const QUOTA_MIN = 16 * 1024 * 1024;
 
 /** The maximum size as users type it, with its exact byte count. */
 export const SIZE_MAX_TEXT = `1024t (${MAX.bytes} bytes)`;
+/** Every container-config schema, built once by schemas(). */
 function buildSchemas() {
   const whole = (max: number, what: string) => z.number().int().positive().max(max, `at most ${what}`);
   const durationMs = (min: 0 | 1) => z.number().int().min(min).max(MAX.durationMs, 'at most 8760h (365 days)');
@@ -240,7 +241,7 @@ function buildSchemas() {
 }
 
 let built: ReturnType<typeof buildSchemas> | undefined;
-/** The zod schemas, built on first use: building them is a few milliseconds of every CLI start that reads and never validates (ps, inspect, exec). */
+/** The zod schemas, built on first use: building them cost a few milliseconds of every CLI start, and ps, inspect and exec never validate a config. */
 export function schemas(): ReturnType<typeof buildSchemas> {
   return (built ??= buildSchemas());
 }

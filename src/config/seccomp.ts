@@ -21,6 +21,7 @@ export const SECCOMP_ARCHES = [
 /** Filter flags libseccomp can set (the others docker knows need a listener, which codex32 has not). */
 export const SECCOMP_FLAGS = ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'] as const;
 
+/** Every seccomp-profile schema, built once by seccompSchemas(). */
 function buildSeccompSchemas() {
   const Action = z.enum(SECCOMP_ACTIONS);
   const Arch = z.enum(SECCOMP_ARCHES);
@@ -77,7 +78,7 @@ function buildSeccompSchemas() {
 }
 
 let built: ReturnType<typeof buildSeccompSchemas> | undefined;
-/** The zod schemas, built on first use: building them is a few milliseconds of every CLI start that reads and never validates (ps, inspect, exec). */
+/** The zod schemas, built on first use: building them cost a few milliseconds of every CLI start, and ps, inspect and exec never validate a config. */
 export function seccompSchemas(): ReturnType<typeof buildSeccompSchemas> {
   return (built ??= buildSeccompSchemas());
 }
