@@ -161,7 +161,15 @@ describe('the fork server', () => {
     const dir = engine.paths(c.id).dir;
     const row = engine.store.getContainer(c.id)!;
     process.kill(row.state.shim!.pid, 'SIGKILL');
-    await until(() => !existsSync(`/proc/${row.state.shim!.pid}`) || readFileSync(`/proc/${row.state.shim!.pid}/stat`, 'utf8').includes(') Z '), 5000);
+    // gone, or a zombie its parent has yet to reap (which can happen between two reads: one read, caught)
+    const ended = () => {
+      try {
+        return readFileSync(`/proc/${row.state.shim!.pid}/stat`, 'utf8').includes(') Z ');
+      } catch {
+        return true;
+      }
+    };
+    await until(ended, 5000);
     // what the engine hears when the report line never came
     expect(startOutcome(dir, row.state.shim, '')).toEqual({ ok: true, shim: row.state.shim, init: row.state.init });
     const after = await engine.inspect(c.id);
