@@ -1,7 +1,8 @@
-// Node built-ins that are costly to load (child_process, crypto, net, zlib, http, fs/promises,
-// stream/promises), loaded on the first call rather than at start-up. A CLI command pays for the modules its own path uses: `ps` and `inspect` never
-// spawn or hash, and loading child_process, crypto and http alone took about 10 ms of each command's
-// start here (docs/benchmarks.md). Each export has the signature of the built-in it stands for.
+// Node built-ins that are costly to load (child_process, crypto, net, dgram, zlib, http, stream,
+// fs/promises, stream/promises), loaded on the first call rather than at start-up. A CLI command pays
+// for the modules its own path uses: `ps` and `inspect` never spawn or hash, and loading child_process,
+// crypto and http alone took about 10 ms of each command's start here (docs/benchmarks.md). Each export has
+// the signature of the built-in it stands for.
 import type * as ChildProcess from 'node:child_process';
 import type * as Crypto from 'node:crypto';
 import type * as FsPromises from 'node:fs/promises';
@@ -50,6 +51,7 @@ export const randomBytes = forward(crypto, 'randomBytes');
 export const randomInt = forward(crypto, 'randomInt');
 export const connect = forward(net, 'connect');
 export const createServer = forward(net, 'createServer');
+export const createSocket = forward(dgram, 'createSocket');
 export const createGunzip = forward(zlib, 'createGunzip');
 
 /** node:fs/promises, each function loaded on its first call. */
@@ -73,4 +75,3 @@ export const utimes = forward(fsp, 'utimes');
 export const writeFile = forward(fsp, 'writeFile');
 /** node:stream/promises' pipeline, loaded on its first call. */
 export const pipeline = forward(streams, 'pipeline');
-export const createSocket = forward(dgram, 'createSocket');

@@ -56,7 +56,7 @@ export async function writeFiles(core: EngineCore, ref: string, files: FileToWri
     // the files alone, no directory entries: existing directories keep their owner and mode
     await c({ cwd: join(stage, 'root'), file: join(stage, 'files.tar'), portable: true, noDirRecurse: true }, names);
     await withCopyRoot(core, row, async (run) => {
-      for (const f of files) await refuseLostCopy(row, run, f.path);
+      await refuseLostCopy(row, run, files.map((f) => f.path));
       await tarIn(shimPath(), run, '/', join(stage, 'files.tar'));
     });
   } finally {

@@ -78,17 +78,16 @@ export async function withCopyRoot<T>(core: EngineCore, row: ContainerRow, fn: (
 }
 
 /**
- * The mount point, when what is at path in the root the copy run directory dir assembles is made afresh
- * at each start (a tmpfs such as /tmp, the tmpfs root of the `host` image, /proc): a copy into it while
- * the container is stopped would be gone at its start. Undefined when path is in the writable layer, the
- * app, a volume or a bind. The mount that covers path is the deepest one, the later of two at one place.
+ * The mounts of the root the copy run directory dir assembles, each with whether it is made afresh at each
+ * start (a tmpfs such as /tmp, the tmpfs root of the `host` image, /proc) or keeps what is written (the
+ * writable layer, the app, a volume, a bind). None at minimal: the host's own files.
  */
-export async function freshEachRun(dir: string, path: string): Promise<string | undefined> {
+async function rootMounts(dir: string): Promise<Array<{ at: string; fresh: boolean }>> {
   let raw: string;
   try {
     raw = await readFile(join(dir, RUN_FILES.spec), 'utf8');
   } catch {
-    return undefined; // minimal: the host's own files
+    return [];
   }
   const spec = decodeSpec(raw);
   const mounts: Array<{ at: string; fresh: boolean }> = [];
@@ -97,21 +96,27 @@ export async function freshEachRun(dir: string, path: string): Promise<string | 
   for (const b of specValues(spec, 'bind')) mounts.push({ at: b.split('\t')[1]!, fresh: false });
   for (const t of specValues(spec, 'tmpfs')) mounts.push({ at: t.split('\t')[0]!, fresh: true });
   for (const k of ['proc', 'sysfs', 'devpts', 'mqueue'] as const) for (const at of specValues(spec, k)) mounts.push({ at, fresh: true });
+  return mounts.map((m) => ({ ...m, at: posix.normalize(m.at) }));
+}
+
+/** The mount point when path lies in a fresh mount: the deepest mount covering it, the later of two at one place. */
+function freshMountOf(mounts: Array<{ at: string; fresh: boolean }>, path: string): string | undefined {
   const p = posix.normalize(path);
   let best: { at: string; fresh: boolean } | undefined;
   for (const m of mounts) {
-    const at = posix.normalize(m.at);
-    const under = at === '/' || p === at || p.startsWith(at.endsWith('/') ? at : `${at}/`);
-    if (under && (!best || at.length >= posix.normalize(best.at).length)) best = m;
+    const under = m.at === '/' || p === m.at || p.startsWith(`${m.at}/`);
+    if (under && (!best || m.at.length >= best.at.length)) best = m;
   }
   return best?.fresh ? best.at : undefined;
 }
 
-/** Refuse a copy into path of a container that is not running when its start would wipe it (freshEachRun). */
-export async function refuseLostCopy(row: ContainerRow, dir: string, path: string): Promise<void> {
+/** Refuse a copy into paths of a container that is not running when its start would wipe one of them. */
+export async function refuseLostCopy(row: ContainerRow, dir: string, paths: string[]): Promise<void> {
   if (isActive(row.status)) return; // its mounts are live: the copy lands in them
-  const at = await freshEachRun(dir, path);
-  if (at === undefined) return;
+  const mounts = await rootMounts(dir);
+  const path = paths.find((p) => freshMountOf(mounts, p) !== undefined);
+  if (path === undefined) return;
+  const at = freshMountOf(mounts, path)!;
   throw new EngineError(
     'INVALID_STATE',
     `Cannot copy into ${path} of container ${row.name}: it is not running, and ${at} is mounted afresh at each start (${at === '/' ? 'the root of its image is a tmpfs' : 'a tmpfs'}), so the copy would be gone when it starts. Start the container first, or copy into /app or a volume.`,

@@ -32,7 +32,7 @@ export async function copyTo(core: EngineCore, ref: string, dir: string, archive
   const row = reachable(core, ref);
   await validateArchive(archive);
   await withCopyRoot(core, row, async (run) => {
-    await refuseLostCopy(row, run, dir);
+    await refuseLostCopy(row, run, [dir]);
     await tarIn(shimPath(), run, dir, archive);
   });
 }

@@ -135,7 +135,6 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
   return session;
 }
 
-/** Make the cgroups and directories one run needs (a strict container's owned by its range from idBase); returns the cgroup set. */
 /** Remove a file that may not exist. Not rmSync: its first call loads Node's rimraf, about 5 ms on the loop. */
 function unlinkIfThere(file: string): void {
   try {
@@ -145,6 +144,7 @@ function unlinkIfThere(file: string): void {
   }
 }
 
+/** Make the cgroups and directories one run needs (a strict container's owned by its range from idBase); returns the cgroup set. */
 async function prepareRun(row: ContainerRow, image: ContainerImage, paths: ContainerPaths, idBase = STRICT_ID_BASE) {
   // the exits file is kept: it is the container's whole exit history, which system repair reads back
   // a restart-policy update of the last run is in the config now, so in the spec this start writes
