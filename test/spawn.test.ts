@@ -114,7 +114,10 @@ describe('commands through the launcher', () => {
     expect(await closed(c)).toEqual([4, null]);
     expect(out).toBe('relayed\n');
     expect(await firstClosed).toEqual([null, 'SIGKILL']); // its end was never reported: counted as killed
-    expect(ppid(await spawned(spawnProcess('sleep', ['0'])))).not.toBe(launcher); // a new launcher after
+    // a new launcher after (a command that lives long enough for its parent to be read)
+    const next = spawnProcess('sleep', ['30']);
+    expect(ppid(await spawned(next))).not.toBe(launcher);
+    next.kill('SIGKILL');
     process.kill(first.pid!, 'SIGKILL'); // orphaned by the launcher
   });
 });
