@@ -36,13 +36,5 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# The rootless tests' user (test/rootless.test.ts): an ordinary system user with its own home and one
-# subordinate uid and gid range, far above the strict containers' default pool (100000 up, 1024 ranges).
-if [ "$(id -u)" = 0 ]; then
-  getent passwd codex32-rootless >/dev/null ||
-    useradd --system --create-home --home-dir /var/lib/codex32-rootless --shell /usr/sbin/nologin codex32-rootless
-  for f in /etc/subuid /etc/subgid; do
-    touch "$f"
-    grep -q '^codex32-rootless:' "$f" || echo 'codex32-rootless:3000000000:65536' >>"$f"
-  done
-fi
+# The rootless tests' user (test/rootless.test.ts)
+if [ "$(id -u)" = 0 ]; then "$(dirname "$0")/rootless-user.sh"; fi

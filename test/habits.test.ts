@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { canLowerOomScore } from '../src/engine/create.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, dockerApi } from './dockerapi-helpers.js';
-import { missing, sandbox } from './helpers.js';
+import { missing, sandbox, until } from './helpers.js';
 
 const skip = missing({ standard: true });
 const sb = sandbox('c32-habit-');
@@ -82,6 +82,12 @@ describe.skipIf(!!skip)('-u as docker resolves it', () => {
     await cli(['run', '-d', '--name', 'u-exec', '--network', 'none', 'host', 'sleep', '300']);
     expect(String((await cli(['exec', '-u', 'nobody', 'u-exec', 'id', '-un'])).stdout).trim()).toBe('nobody');
     expect(String((await cli(['exec', '-u', 'ghost', 'u-exec', 'id'])).stderr)).toContain('unable to find user ghost');
+    // exec -d: returns at once, the command runs on as the user asked, in the container
+    const d = await cli(['exec', '-d', '-u', 'nobody', 'u-exec', 'sh', '-c', 'id -un > /tmp/detached; sleep 300']);
+    expect([d.exitCode, String(d.stdout)]).toEqual([0, '']);
+    expect(await until(async () => String((await cli(['exec', 'u-exec', 'cat', '/tmp/detached'])).stdout).trim() || undefined)).toBe('nobody');
+    const it = await cli(['exec', '-d', '-it', 'u-exec', 'sh']);
+    expect([it.exitCode, String(it.stderr)]).toEqual([125, expect.stringContaining('without -i or -t')]);
   });
 });
 

@@ -1,6 +1,8 @@
-// Rootless: the CLI run by an ordinary user (scripts/test-setup.sh makes codex32-rootless, with a
-// subordinate range) with its own HOME and XDG dirs; standard and strict in a user namespace over that
-// range, pasta's private network with a published port, every cgroup limit refused by name.
+// Rootless: the CLI run by an ordinary user (scripts/rootless-user.sh makes codex32-rootless, with a
+// subordinate range) with its own HOME; standard and strict in a user namespace over that range,
+// pasta's private network with a published port. Where systemd runs (the guest pass) the user has a
+// real systemd manager of its own (loginctl enable-linger) and its limits go in the cgroup systemd
+// delegated to it; without one, every cgroup limit is refused by name.
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -27,22 +29,30 @@ const onPath = (t: string) => ['/usr/bin', '/bin', '/usr/sbin', '/sbin'].some((d
 const ids = userIds();
 const subuid = ids && subRangeOf(existsSync('/etc/subuid') ? readFileSync('/etc/subuid', 'utf8') : '', USER, ids.uid);
 
+/** Why the tests cannot run here: the host's own features always skip; in CI, what the set-up installs never does. */
 function why(): string | undefined {
   if (process.getuid?.() !== 0) return 'the tests switch to the test user, which needs root';
-  if (!ids) return `no user ${USER} (scripts/test-setup.sh makes it)`;
-  if (!subuid) return `no /etc/subuid range for ${USER} (scripts/test-setup.sh adds it)`;
   if (Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8')) === 0) return 'user namespaces are disabled (user.max_user_namespaces is 0)';
   if (existsSync('/proc/sys/kernel/unprivileged_userns_clone') && readFileSync('/proc/sys/kernel/unprivileged_userns_clone', 'utf8').trim() === '0') return 'unprivileged user namespaces are disabled';
+  if (process.env.CI === 'true') return undefined;
+  if (!ids) return `no user ${USER} (scripts/rootless-user.sh makes it)`;
+  if (!subuid) return `no /etc/subuid range for ${USER} (scripts/rootless-user.sh adds it)`;
   if (!onPath('newuidmap') || !onPath('newgidmap')) return 'no newuidmap/newgidmap (Debian package uidmap)';
   if (!onPath('pasta')) return 'no pasta (Debian package passt)';
   if (!onPath('setpriv')) return 'no setpriv (util-linux)';
+  if (session && !onPath('loginctl')) return 'systemd runs, but there is no loginctl to give the user a manager of its own';
   return undefined;
 }
+/** systemd runs: the user gets its own manager (lingering), which systemd delegates a cgroup v2 subtree to. */
+const session = existsSync('/run/systemd/system');
 const skip = why();
 
-// the user's own tree: HOME (so storage defaults to ~/.local/share/codex32) and XDG_RUNTIME_DIR
+// the user's own tree: HOME (so storage defaults to ~/.local/share/codex32) and XDG_RUNTIME_DIR (the
+// user manager's own where it has one: its bus is there)
 const home = mkdtempSync(join(tmpdir(), 'c32-rootless-'));
-const runtimeDir = join(home, 'run');
+const runtimeDir = session && ids ? `/run/user/${ids.uid}` : join(home, 'run');
+/** The cgroup systemd delegates to the user's manager, and codex32's scope in it. */
+const userScope = ids && `/sys/fs/cgroup/user.slice/user-${ids.uid}.slice/user@${ids.uid}.service/codex32.slice/codex32.scope`;
 const storage = join(home, '.local', 'share', 'codex32');
 
 /** The CLI as the test user, with only its own environment. */
@@ -84,19 +94,24 @@ async function freePort(): Promise<number> {
   });
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   if (skip) return;
-  mkdirSync(runtimeDir, { mode: 0o700 });
+  if (session) {
+    // a manager of the user's own, as a login would start, kept without one; ready once its bus listens
+    execFileSync('loginctl', ['enable-linger', USER]);
+    await until(() => (existsSync(`${runtimeDir}/bus`) ? true : undefined), 60_000 * SLOWDOWN, 200);
+  } else mkdirSync(runtimeDir, { mode: 0o700 });
   mkdirSync(join(home, 'app'));
   writeFileSync(join(home, 'app', 'hello.txt'), 'hello from a path image\n');
-  for (const p of [home, runtimeDir, join(home, 'app'), join(home, 'app', 'hello.txt')]) chownSync(p, ids!.uid, ids!.gid);
-});
+  for (const p of [home, ...(session ? [] : [runtimeDir]), join(home, 'app'), join(home, 'app', 'hello.txt')]) chownSync(p, ids!.uid, ids!.gid);
+}, 90_000 * SLOWDOWN);
 
 afterAll(async () => {
   if (!skip) {
     const r = await cli(['ps', '-aq']);
     const left = String(r.stdout).split('\n').filter(Boolean);
     if (left.length) await cli(['rm', '-f', ...left]);
+    if (session) execFileSync('loginctl', ['disable-linger', USER]);
   }
   rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 });
@@ -107,7 +122,7 @@ describe.skipIf(!!skip)(`rootless, as ${USER}${skip ? ` (skipped: ${skip})` : ''
     expect(text).toContain(`Storage:            ${storage}`);
     expect(text).toMatch(new RegExp(`Rootless:\\s+yes, as ${USER} \\(uid ${ids!.uid}\\); container uids 0->${ids!.uid}, 1-65535->${subuid!.start}-`));
     expect(text).toMatch(/Rootless network:\s+private through pasta/);
-    expect(text).toMatch(/Rootless limits:\s+no delegated cgroup: --memory/);
+    expect(text).toMatch(session ? /Rootless limits:\s+the user's systemd manager's delegated cgroup, controllers memory, pids, cpu;/ : /Rootless limits:\s+no delegated cgroup: --memory/);
     expect(text).toMatch(/standard\s+supported/);
     expect(text).toMatch(/strict\s+supported/);
     const json = JSON.parse(await ok(['info', '--json'])) as { root: boolean; rootless: { subuid: { start: number } } };
@@ -144,6 +159,30 @@ describe.skipIf(!!skip)(`rootless, as ${USER}${skip ? ` (skipped: ${skip})` : ''
     expect(out.trim().split('\n').at(-1)).toBe('0');
   });
 
+  it.skipIf(!session)('limits in the cgroup systemd delegated to the user\'s manager: written, joined by exec, an OOM kill seen, gone at rm', async () => {
+    const id = (await ok(['run', '-d', '--name', 'rl-lim', '--memory', '64m', '--pids', '32', '--cpus', '0.5', '--network', 'none', 'host', 'sleep', '600'])).trim();
+    const dir = `${userScope}/containers/${id}`;
+    expect(readFileSync(`${dir}/memory.max`, 'utf8').trim()).toBe(String(64 * 1024 * 1024));
+    expect(readFileSync(`${dir}/memory.swap.max`, 'utf8').trim()).toBe('0');
+    expect(readFileSync(`${dir}/pids.max`, 'utf8').trim()).toBe('32');
+    expect(readFileSync(`${dir}/cpu.max`, 'utf8').trim()).toBe('50000 100000');
+    // the container's init, seen from the host, is in it; the CLI's supervisor in the scope's leaf
+    const pid = (JSON.parse(await ok(['inspect', 'rl-lim'])) as Array<{ State: { Pid: number } }>)[0].State.Pid;
+    expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toContain(`0::${dir.slice('/sys/fs/cgroup'.length)}\n`);
+    expect(readFileSync(`${userScope}/supervise/cgroup.procs`, 'utf8').trim()).not.toBe('');
+    // an exec'd command joins the container's cgroup though the CLI started outside the user's tree
+    await ok(['exec', '-d', 'rl-lim', 'sleep', '300']);
+    await until(() => (readFileSync(`${dir}/cgroup.procs`, 'utf8').trim().split('\n').length >= 2 ? true : undefined), 20_000 * SLOWDOWN);
+    await ok(['rm', '-f', 'rl-lim']);
+    expect(existsSync(dir)).toBe(false);
+    // the kernel's OOM killer, counted in the container's memory.events
+    await ok(['run', '-d', '--name', 'rl-oom', '--memory', '32m', '--network', 'none', 'host', 'node', '-e', 'const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1))']);
+    expect((await ok(['wait', 'rl-oom'])).trim()).toBe('137');
+    const state = (JSON.parse(await ok(['inspect', 'rl-oom'])) as Array<{ State: { OOMKilled: boolean } }>)[0].State;
+    expect(state.OOMKilled).toBe(true);
+    await ok(['rm', 'rl-oom']);
+  });
+
   it('a path image: its files at /app', async () => {
     expect(await ok(['run', '--rm', '--network', 'none', './app', 'cat', '/app/hello.txt'])).toBe('hello from a path image');
   });
@@ -169,8 +208,12 @@ describe.skipIf(!!skip)(`rootless, as ${USER}${skip ? ` (skipped: ${skip})` : ''
       expect(r.stderr).toMatch(/\[HOST_UNSUPPORTED\]/);
       expect(r.stderr).toMatch(pattern);
     };
-    await refused(['--memory', '64m'], /Expected no `--memory` here: codex32 runs rootless.*systemd user session with cgroup delegation/);
-    await refused(['--pids', '20', '--cpus', '0.5'], /Expected no `--pids`, `--cpus` here/);
+    if (!session) {
+      await refused(['--memory', '64m'], /Expected no `--memory` here: codex32 runs rootless, and this user has no delegated cgroup.*systemd user session with cgroup delegation/);
+      await refused(['--pids', '20', '--cpus', '0.5'], /Expected no `--pids`, `--cpus` here/);
+    }
+    // systemd delegates no io controller to a user's manager (Delegate=pids memory cpu)
+    await refused(['--device-write-bps', '/dev/null:1m'], /Expected no `blkio` here: codex32 runs rootless, and this user has no delegated cgroup with the io controller/);
     await refused(['--network-bandwidth', '1m'], /`--network-bandwidth`.*needs root/);
     await refused(['-p', '80:80'], /host ports from \d+ up here, got `80`/);
     // nothing was created by a refusal

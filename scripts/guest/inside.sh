@@ -3,8 +3,10 @@
 # the chosen test files. FILES, SKIP (a regex of test names left out), CI and SLOWDOWN are prepended by the host.
 set -u
 echo "== guest: $(uname -r), $(systemctl --version | head -1), cgroup $(stat -fc %T /sys/fs/cgroup)"
-mkdir -p /root/codex32 && tar -C /root/codex32 -xf /mnt/share/checkout.tar || exit 1
-cd /root/codex32
+# /srv, not /root: the rootless tests run the CLI as an ordinary user, who must reach it
+mkdir -p /srv/codex32 && chmod 755 /srv/codex32 && tar -C /srv/codex32 -xf /mnt/share/checkout.tar || exit 1
+cd /srv/codex32
+sh scripts/rootless-user.sh
 export CONTAINER_STORAGE_DIR=/var/lib/codex32-guest
 node bin/codex32 info
 start=$(date +%s)

@@ -5,6 +5,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { EngineError } from '../errors.js';
+import { enterUserTree } from '../runtime/cgroup-parent.js';
 import { cgroupOomKills } from '../runtime/cgroups.js';
 import { spawnProcess, type SpawnedProcess } from '../runtime/spawn.js';
 import { shimPath } from '../runtime/supervisor.js';
@@ -107,6 +108,7 @@ function spawnExec(core: EngineCore, ref: string, command: string[], o: ExecOpti
   const withStdin = inherit ? !!o.interactive : o.stdin !== undefined || openStdin;
   const user = o.user !== undefined ? execUser(core, row, o.user) : undefined;
   const args = execArgs(row, core.paths(row.id).dir, command, { ...o, user }, withStdin);
+  if (row.state.cgroups) enterUserTree(); // rootless: the helper joins the container's cgroup from the user's tree
   const withEnv = args.includes('-E');
   const stdin = !withStdin ? 'ignore' : inherit ? 'inherit' : 'pipe';
   const io = o.detach ? 'ignore' : (o.stdio ?? 'pipe');

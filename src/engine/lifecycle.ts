@@ -151,9 +151,9 @@ async function prepareRun(row: ContainerRow, image: ContainerImage, paths: Conta
   for (const f of [paths.state, paths.stopRequest, paths.spec, ...[RUN_FILES.events, RUN_FILES.health, RUN_FILES.cronTimes, RUN_FILES.restartPolicy].map((n) => `${paths.dir}/${n}`)]) unlinkIfThere(f);
   const host = probeHost();
   removeCgroups(row.state.cgroups); // a previous run's, now empty
-  // rootless: no cgroup of the host is this user's to write (a limit was refused at create); the
-  // container's pid namespace is how stop finds every process
-  const cgroups = host.rootless ? undefined : withBlkio(createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup)), row);
+  // rootless without a systemd user manager: no cgroup of the host is this user's to write (a limit was
+  // refused at create), and the container's pid namespace is how stop finds every process
+  const cgroups = host.rootless && host.cgroup.version !== 'v2' ? undefined : withBlkio(createCgroups(host.cgroup, row.id, cgroupLimitsFor(row.config.isolation, row.config.limits, host.cgroup)), row);
   if (row.config.storageSize) await mountQuota(paths.dir); // unmounted since the host restarted
   if (row.config.isolation !== 'minimal') {
     mkdirSync(paths.newroot, { recursive: true });

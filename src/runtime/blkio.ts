@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Blkio } from '../config/schema.js';
 import { EngineError, fieldError } from '../errors.js';
-import { ensureV2Parent } from './cgroup-parent.js';
+import { ensureV2Parent, userManagerCgroup, userManagerRuns } from './cgroup-parent.js';
 
 export interface IoHierarchy {
   version: 'v1' | 'v2';
@@ -82,12 +82,19 @@ const readOr = (path: string): string => {
   }
 };
 
+/** Rootless: true when the user's systemd manager runs and was delegated the io controller. */
+function rootlessIo(): boolean {
+  const m = userManagerCgroup();
+  return !!m && userManagerRuns() && readOr(`/sys/fs/cgroup${m}/cgroup.controllers`).split(/\s+/).includes('io');
+}
+
 /** Refuse block I/O limits this host cannot enforce, and devices that are not block devices. */
 export function checkBlkio(b: Blkio | undefined): void {
   if (!b) return;
-  // rootless first: an ordinary user has no block I/O cgroup to write, whatever the host's controllers
-  if (process.getuid?.() !== 0)
-    throw fieldError('HOST_UNSUPPORTED', 'Expected no `blkio` here: codex32 runs rootless, and block I/O limits need root (codex32 writes them into the container\'s cgroup). Leave them out, or run codex32 as root.', ['blkio']);
+  // rootless first: an ordinary user writes only a cgroup its systemd manager was delegated, and only
+  // the controllers systemd gave it, whatever the host's
+  if (process.getuid?.() !== 0 && !rootlessIo())
+    throw fieldError('HOST_UNSUPPORTED', 'Expected no `blkio` here: codex32 runs rootless, and this user has no delegated cgroup with the io controller (codex32 writes block I/O limits into the container\'s cgroup). Leave them out, run codex32 in a systemd user session whose manager is delegated io, or run it as root.', ['blkio']);
   const h = ioHierarchy();
   if (!h) throw new EngineError('HOST_UNSUPPORTED', 'This host has no usable block I/O cgroup controller (blkio on v1, io on v2), which device limits and --blkio-weight need. Run `codex32 info`.');
   for (const k of Object.keys(FLAGS) as Array<keyof typeof FLAGS>) for (const d of b[k]) deviceNumber(FLAGS[k], d.path);

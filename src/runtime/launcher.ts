@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Server, Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { ProcRef } from '../state/types.js';
+import { enterUserTree } from './cgroup-parent.js';
 
 /** What one shim said on its fd 3 while starting, as the launcher relays it. */
 export interface LaunchReport {
@@ -240,6 +241,7 @@ function launcherFor(bin: string): Launcher | undefined {
   if (!enabled) return undefined;
   if (!current || current.dead) {
     try {
+      enterUserTree(); // rootless: the supervisors it starts must be in the user's tree to place containers
       current = new Launcher(bin);
     } catch {
       return undefined;

@@ -1,6 +1,7 @@
 // Host probe: which namespaces, cgroup controllers and isolation levels this host can really give.
 import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs';
 import { rootlessHost, type RootlessHost } from './rootless.js';
+import { userManagerCgroup, userManagerRuns } from './cgroup-parent.js';
 
 export type CgroupVersion = 'v1' | 'v2' | 'hybrid' | 'none';
 export type Controller = 'memory' | 'pids' | 'cpu';
@@ -60,8 +61,22 @@ function isCgroup2(path: string): boolean {
   }
 }
 
+/**
+ * Rootless: only a cgroup v2 subtree the user's own systemd manager was delegated (user@UID.service)
+ * is the user's to write, with the controllers systemd gave it; on v1, or without that manager, none.
+ */
+function rootlessCgroups(root: string): HostInfo['cgroup'] {
+  const manager = userManagerCgroup();
+  if (!manager || !isCgroup2(root) || !userManagerRuns(root)) return { version: 'none', controllers: {} };
+  const avail = readOr(`${root}${manager}/cgroup.controllers`, '').split(/\s+/);
+  const controllers: HostInfo['cgroup']['controllers'] = {};
+  for (const c of ['memory', 'pids', 'cpu'] as const) if (avail.includes(c)) controllers[c] = root;
+  return { version: 'v2', controllers, unified: root };
+}
+
 /** Find usable controllers under root, the v1 per-controller mounts or the v2 unified tree. */
 export function probeCgroups(root = CGROUP_ROOT): HostInfo['cgroup'] {
+  if (process.getuid?.() !== 0 && root === CGROUP_ROOT) return rootlessCgroups(root);
   if (isCgroup2(root) || existsSync(`${root}/cgroup.controllers`)) {
     const avail = readOr(`${root}/cgroup.controllers`, '').split(/\s+/);
     const controllers: HostInfo['cgroup']['controllers'] = {};

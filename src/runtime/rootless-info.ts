@@ -13,6 +13,6 @@ export function rootlessLines(info: Pick<HostInfo, 'rootless' | 'cgroup'>): stri
   return [
     `Rootless:           yes, as ${h.user} (uid ${h.uid}); ${h.missing.length ? `standard and strict missing ${h.missing.join('; ')}` : `container uids ${range(maps.uid)}, gids ${range(maps.gid)} (strict maps the same)`}`,
     `Rootless network:   ${h.networkMissing.length ? `private missing ${h.networkMissing.join('; ')}` : `private through pasta (-p from port ${h.lowestPort} up)`}; none; host. No user networks, links or bandwidth limits`,
-    `Rootless limits:    ${cgroups.length ? cgroups.join(', ') : 'no delegated cgroup: --memory, --memory-swap, --pids, --cpus, --cpu-shares and block I/O are refused'}; --nofile, --cpu-time and --fsize (rlimits) work`,
+    `Rootless limits:    ${cgroups.length ? `the user's systemd manager's delegated cgroup, controllers ${cgroups.join(', ')}` : 'no delegated cgroup: --memory, --memory-swap, --pids, --cpus, --cpu-shares and block I/O are refused'}; --nofile, --cpu-time and --fsize (rlimits) work`,
   ];
 }

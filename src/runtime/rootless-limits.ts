@@ -17,17 +17,21 @@ export function rootlessRefused(isolation: 'minimal' | 'standard' | 'strict', li
 }
 
 /**
- * Refuse, naming each field, the limits an ordinary user cannot hold here: without a cgroup delegated
- * to it (a systemd user session with Delegate=yes) it can write none, and a limit dropped silently
- * would let the container take what its owner meant to deny it.
+ * Refuse, naming each field, the limits an ordinary user cannot hold here: it writes only a cgroup its
+ * systemd manager was delegated (a systemd user session), only with the controllers systemd gave it,
+ * and a limit dropped silently would let the container take what its owner meant to deny it.
  */
 export function checkRootlessLimits(isolation: 'minimal' | 'standard' | 'strict', limits: CgroupLimits, cg: HostInfo['cgroup']): void {
   const fields = rootlessRefused(isolation, limits, cg);
   if (!fields.length) return;
   const list = fields.map((f) => `\`${f}\``).join(', ');
+  const them = fields.length > 1 ? 'them' : 'it';
+  const why = cg.version === 'v2'
+    ? `the cgroup this user's systemd manager was delegated lacks the ${missingControllers(cg, cgroupLimitsFor(isolation, limits, cg)).join(', ')} controller (systemd's Delegate= of user@.service gives it)`
+    : 'this user has no delegated cgroup to hold ' + them;
   throw fieldError(
     'HOST_UNSUPPORTED',
-    `Expected no ${list} here: codex32 runs rootless, and this user has no delegated cgroup to hold ${fields.length > 1 ? 'them' : 'it'}. Run codex32 inside a systemd user session with cgroup delegation (e.g. \`systemd-run --user --scope -p Delegate=yes codex32 ...\`), or leave ${fields.length > 1 ? 'them' : 'it'} out.`,
+    `Expected no ${list} here: codex32 runs rootless, and ${why}. Run codex32 inside a systemd user session with cgroup delegation on cgroup v2 (\`loginctl enable-linger $USER\` keeps one), or leave ${them} out.`,
     fields,
   );
 }
