@@ -29,6 +29,9 @@ describe.skipIf(!!skip)(`seccomp${skip ? ` (skipped: ${skip})` : ''}`, () => {
     // threads (clone3 answers ENOSYS, libc falls back to clone), subprocesses, a shell pipeline
     const w = await cli(['run', '--rm', 'host', 'sh', '-c', 'python3 -c "import threading,subprocess; t=threading.Thread(target=lambda: None); t.start(); t.join(); print(subprocess.run([\'echo\', \'sub\'], capture_output=True).stdout.decode().strip())" | cat']);
     expect(String(w.stdout)).toBe('sub');
+    // rmdir(2) itself (busybox's and coreutils' rmdir call it; rm -r calls unlinkat), as docker's profile allows
+    const d = await cli(['run', '--rm', '--network', 'none', 'host', 'sh', '-c', 'mkdir /tmp/d && rmdir /tmp/d && python3 -c "import os; os.mkdir(\'/tmp/e\'); os.rmdir(\'/tmp/e\')" && echo removed']);
+    expect([String(d.stdout), String(d.stderr)]).toEqual(['removed', '']);
   });
 
   it('holds for exec and for health checks', async () => {
