@@ -18,6 +18,7 @@
 #include "selfexe.h"
 #include "seccomp.h"
 #include "supervise.h"
+#include "usernsrun.h"
 
 /*
  * protect: the subcommand puts a process of this binary inside a container (its init, an exec'd
@@ -36,6 +37,7 @@ static const struct {
     {"test-dir", test_dir_main, 0},               /* test-dir RUNDIR PATH */
     {"seccomp-compile", seccomp_compile_main, 0}, /* seccomp-compile OUT < LINES */
     {"launcher", launcher_main, 1},               /* launcher NAME [SOCKET]: spawn shims and commands on request (a fork server) */
+    {"userns-run", userns_run_main, 0},           /* userns-run RUNDIR -- CMD [ARG...]: rootless, CMD as root of the container mapping */
 };
 
 int main(int argc, char **argv) {
@@ -46,6 +48,6 @@ int main(int argc, char **argv) {
     }
   fprintf(stderr, "usage: codex32-shim run RUNDIR | exec RUNDIR [-e K=V] [-w DIR] [-t] [-i] -- CMD [ARG...] | "
                   "tar-out RUNDIR BUSYBOX DIR ENTRY... | tar-in RUNDIR BUSYBOX DIR | test-dir RUNDIR PATH | "
-                  "seccomp-compile OUT | launcher NAME [SOCKET]\n");
+                  "seccomp-compile OUT | launcher NAME [SOCKET] | userns-run RUNDIR -- CMD [ARG...]\n");
   return 125;
 }

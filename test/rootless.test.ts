@@ -11,7 +11,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subRangeOf } from '../src/runtime/rootless.js';
+import { dockerArchive, fakeRegistry } from './fixtures/oci.js';
 import { BIN, pidsWith, SLOWDOWN, until } from './helpers.js';
+
+/** A static busybox of the host's, lent read-only to images that have no shell of their own. */
+const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
 
 const USER = 'codex32-rootless';
 
@@ -40,6 +44,7 @@ function why(): string | undefined {
   if (!onPath('newuidmap') || !onPath('newgidmap')) return 'no newuidmap/newgidmap (Debian package uidmap)';
   if (!onPath('pasta')) return 'no pasta (Debian package passt)';
   if (!onPath('setpriv')) return 'no setpriv (util-linux)';
+  if (!BUSYBOX) return 'no static busybox (Debian package busybox-static)';
   if (session && !onPath('loginctl')) return 'systemd runs, but there is no loginctl to give the user a manager of its own';
   return undefined;
 }
@@ -94,8 +99,11 @@ async function freePort(): Promise<number> {
   });
 }
 
+let registry: Awaited<ReturnType<typeof fakeRegistry>> | undefined;
+
 beforeAll(async () => {
   if (skip) return;
+  registry = await fakeRegistry();
   if (session) {
     // a manager of the user's own, as a login would start, kept without one; ready once its bus listens
     execFileSync('loginctl', ['enable-linger', USER]);
@@ -113,6 +121,7 @@ afterAll(async () => {
     if (left.length) await cli(['rm', '-f', ...left]);
     if (session) execFileSync('loginctl', ['disable-linger', USER]);
   }
+  await registry?.close();
   rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 });
 
@@ -181,6 +190,45 @@ describe.skipIf(!!skip)(`rootless, as ${USER}${skip ? ` (skipped: ${skip})` : ''
     const state = (JSON.parse(await ok(['inspect', 'rl-oom'])) as Array<{ State: { OOMKilled: boolean } }>)[0].State;
     expect(state.OOMKilled).toBe(true);
     await ok(['rm', 'rl-oom']);
+  });
+
+  it('OCI images pulled and loaded: owners, whiteouts and opaque directories as the image has them, all removed with the container and rmi', async () => {
+    // pulled: a one-layer image from a registry on 127.0.0.1; the host's static busybox lent read-only to read it
+    const tiny = `127.0.0.1:${registry!.port}/team/tiny:1`;
+    await ok(['pull', tiny]);
+    expect(await ok(['run', '--rm', '--network', 'none', '-v', `${BUSYBOX}:/bin/busybox:ro`, tiny, '/bin/busybox', 'cat', '/hello.txt'])).toBe('hi');
+    // loaded: two layers, the second deleting a directory of the first (a whiteout) and replacing another (opaque)
+    const archive = join(home, 'layers.tar');
+    writeFileSync(archive, dockerArchive('rl/layers:1', [
+      [
+        { name: 'bin/', type: '5' }, { name: 'data/', type: '5' }, { name: 'data/keep/', type: '5' }, { name: 'data/gone/', type: '5' }, { name: 'data/gone/f', data: 'gone' },
+        { name: 'opq/', type: '5' }, { name: 'opq/old', data: 'old' }, { name: 'home/', type: '5' },
+        { name: 'home/bot/', type: '5', uid: 1000, gid: 1000, mode: 0o700 }, { name: 'home/bot/f', data: 'mine', uid: 1000, gid: 1000 },
+      ],
+      [{ name: 'data/', type: '5' }, { name: 'data/.wh.gone', data: '' }, { name: 'opq/', type: '5' }, { name: 'opq/.wh..wh..opq', data: '' }, { name: 'opq/new', data: 'new' }],
+    ]));
+    chownSync(archive, ids!.uid, ids!.gid);
+    expect(await ok(['load', '-i', archive])).toContain('rl/layers:1');
+    const bb = (script: string) => ['run', '--rm', '--network', 'none', '-v', `${BUSYBOX}:/bin/busybox:ro`, 'rl/layers:1', '/bin/busybox', 'sh', '-c', script];
+    const seen = await ok(bb('b=/bin/busybox; $b stat -c "%u:%g %a %n" /home/bot /home/bot/f; $b ls /data; $b ls /opq; $b rm -rf /data/keep /home/bot && echo removed'));
+    expect(seen.split('\n')).toEqual(['1000:1000 700 /home/bot', '1000:1000 644 /home/bot/f', 'keep', 'new', 'removed']);
+    // a named volume is filled from the image where the files are the container root's; where they are
+    // another id's, it is refused by name and left empty, not half-filled
+    expect(await ok([...bb('/bin/busybox cat /opq/new').slice(0, 4), '-v', 'rl-opq:/opq', ...bb('/bin/busybox cat /opq/new').slice(4)])).toBe('new');
+    const other = await cli([...bb('true').slice(0, 4), '-v', 'rl-bot:/home/bot', ...bb('true').slice(4)]);
+    expect([other.exitCode, String(other.stderr)]).toEqual([125, expect.stringMatching(/Cannot fill the volume rl-bot .*volume-nocopy.*\[HOST_UNSUPPORTED\]/)]);
+    expect(readdirSync(join(storage, 'volumes', 'rl-bot', '_data'))).toEqual([]);
+    await ok(['volume', 'rm', 'rl-opq', 'rl-bot']);
+    // on the host the image's uid 1000 is the range's, as the container maps it
+    const layerOwners = execFileSync('sh', ['-c', `stat -c %u ${storage}/oci/layers/*/home/bot/f`], { encoding: 'utf8' }).trim();
+    expect(layerOwners).toBe(String(subuid!.start + 999));
+    // a container that gave its files to other ids of the range is removed whole, then the image and its layers
+    await ok(['run', '-d', '--name', 'rl-img', ...bb('b=/bin/busybox; $b mkdir -p /y/z && $b chown -R 1000:1000 /y && $b chmod 700 /y && exec $b sleep 300').slice(1)]);
+    await until(async () => ((await cli(['exec', 'rl-img', '/bin/busybox', 'ls', '/y/z'])).exitCode === 0 ? true : undefined), 30_000 * SLOWDOWN);
+    await ok(['rm', '-f', 'rl-img']);
+    await ok(['rmi', 'rl/layers:1', tiny]);
+    expect(readdirSync(join(storage, 'containers'))).toEqual([]);
+    expect(readdirSync(join(storage, 'oci', 'layers'))).toEqual([]);
   });
 
   it('a path image: its files at /app', async () => {

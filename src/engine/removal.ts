@@ -17,6 +17,7 @@ import { stopNetwork } from './network.js';
 import { listContainers } from './policy.js';
 import { killOrphans } from './reconcile.js';
 import { canRemove, invalidState } from './status.js';
+import { removeOwnedTree } from '../runtime/userns-run.js';
 
 /** Remove a container and everything it has on disk; force stops it first; volumes: its anonymous volumes too (docker's rm -v). */
 export async function removeContainer(core: EngineCore, ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
@@ -70,7 +71,7 @@ export async function removeContainer(core: EngineCore, ref: string, options: { 
     removeCgroups(row.state.cgroups);
     await stopNetwork(core, row);
     await unmountQuota(core.paths(row.id).dir);
-    await rm(core.paths(row.id).dir, { recursive: true, force: true }); // a big app would block the event loop for long
+    await rm(core.paths(row.id).dir, { recursive: true, force: true }).catch(() => removeOwnedTree(core.settings.storageDir, core.paths(row.id).dir)); // async: a big app would block the event loop for long; rootless, the container's other ids' files are removed as its root
     core.store.tx(() => {
       core.store.deleteContainer(row.id);
       recordEvent(core.store, 'remove', row);

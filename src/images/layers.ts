@@ -3,10 +3,13 @@ import { runFile } from '../runtime/command.js';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError } from '../errors.js';
+import { opaqueXattr, rootlessHost } from '../runtime/rootless.js';
+import { asContainerRoot, removeOwnedTree } from '../runtime/userns-run.js';
 import { ociPaths, tempPath } from './blobs.js';
 import { scanLayer, type LayerScan } from './tarscan.js';
 
-const run = runFile;
+/** A command on a layer's files, as the containers' root: rootless, inside the containers' user mapping. */
+const run = (storageDir: string, argv: string[], o?: Parameters<typeof runFile>[2]) => runFile(...asContainerRoot(storageDir, argv), o);
 
 /** Directory of an unpacked layer, by its DiffID. */
 export function layerDir(storageDir: string, diffId: string): string {
@@ -15,19 +18,19 @@ export function layerDir(storageDir: string, diffId: string): string {
 
 /**
  * Turn OCI whiteouts into overlayfs ones: `.wh.NAME` becomes a 0/0 character device NAME, and
- * `.wh..wh..opq` becomes the trusted.overlay.opaque xattr on its directory.
+ * `.wh..wh..opq` becomes the opaque xattr on its directory (trusted.overlay.opaque; rootless user.overlay.opaque).
  */
-async function convertWhiteouts(dir: string, scan: LayerScan): Promise<void> {
+async function convertWhiteouts(storageDir: string, dir: string, scan: LayerScan): Promise<void> {
   for (const p of scan.whiteouts) {
     const i = p.lastIndexOf('/');
     const marker = join(dir, i < 0 ? '' : p.slice(0, i), `.wh.${p.slice(i + 1)}`);
     rmSync(marker, { force: true });
     rmSync(join(dir, p), { recursive: true, force: true }); // the same layer may also hold the name: the whiteout wins
-    await run('mknod', ['-m', '0000', join(dir, p), 'c', '0', '0']);
+    await run(storageDir, ['mknod', '-m', '0000', join(dir, p), 'c', '0', '0']);
   }
   if (scan.opaque.length) {
     for (const d of scan.opaque) rmSync(join(dir, d, '.wh..wh..opq'), { force: true });
-    await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', ...scan.opaque.map((d) => join(dir, d))]).catch((cause: Error) => {
+    await run(storageDir, ['setfattr', '-n', opaqueXattr(), '-v', 'y', ...scan.opaque.map((d) => join(dir, d))]).catch((cause: Error) => {
       throw new EngineError('HOST_UNSUPPORTED', `Cannot mark opaque directories in a layer: ${cause.message}. Install the attr package (./setup.sh does).`, { cause });
     });
   }
@@ -44,6 +47,8 @@ export async function unpackLayer(storageDir: string, file: string, label: strin
     throw new EngineError('DIGEST_MISMATCH', `The layer ${label} unpacks to ${scan.diffId}, but the image config says ${expectedDiffId}. The image is corrupt.`);
   const dir = layerDir(storageDir, scan.diffId);
   if (existsSync(dir)) return { ...scan, dir };
+  if (scan.devices.length && rootlessHost())
+    throw new EngineError('HOST_UNSUPPORTED', `The layer ${label} holds ${scan.devices.length} device node(s) (${scan.devices.slice(0, 3).join(', ')}), which an ordinary user cannot create: codex32 runs rootless. Use an image without device nodes, or run codex32 as root.`);
   mkdirSync(ociPaths(storageDir).layers, { recursive: true, mode: 0o700 });
   const tmp = tempPath(storageDir, 'layer');
   mkdirSync(tmp, { mode: 0o755 });
@@ -52,10 +57,10 @@ export async function unpackLayer(storageDir: string, file: string, label: strin
     if (scan.compression === 'zstd') args.push('--zstd');
     // an empty layer (no entries: a config-only commit) unpacks to an empty directory; GNU tar refuses a 0-byte one
     if (scan.entries > 0)
-      await run('tar', args, { maxBuffer: 16 * 1024 * 1024 }).catch((cause: Error & { stderr?: string }) => {
+      await run(storageDir, ['tar', ...args], { maxBuffer: 16 * 1024 * 1024 }).catch((cause: Error & { stderr?: string }) => {
         throw new EngineError('INVALID_IMAGE', `Cannot unpack the layer ${label}: ${(cause.stderr ?? cause.message).trim().split('\n').slice(-3).join(' ')}`, { cause });
       });
-    await convertWhiteouts(tmp, scan);
+    await convertWhiteouts(storageDir, tmp, scan);
     try {
       renameSync(tmp, dir);
       journal?.add(scan.diffId);
@@ -63,14 +68,14 @@ export async function unpackLayer(storageDir: string, file: string, label: strin
       if (!existsSync(dir)) throw e; // otherwise another process unpacked the same layer first: use theirs
     }
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    removeOwnedTree(storageDir, tmp);
   }
   return { ...scan, dir };
 }
 
 /** Remove an unpacked layer and its shifted copies (named HEX-OFFSET). */
 export function removeLayerDir(storageDir: string, diffId: string): void {
-  rmSync(layerDir(storageDir, diffId), { recursive: true, force: true });
+  removeOwnedTree(storageDir, layerDir(storageDir, diffId));
   const shifted = ociPaths(storageDir).shifted;
   let names: string[] = [];
   try {
@@ -78,5 +83,5 @@ export function removeLayerDir(storageDir: string, diffId: string): void {
   } catch {
     /* no strict container ever ran */
   }
-  for (const n of names) if (n.startsWith(`${diffId.slice(7)}-`)) rmSync(join(shifted, n), { recursive: true, force: true });
+  for (const n of names) if (n.startsWith(`${diffId.slice(7)}-`)) removeOwnedTree(storageDir, join(shifted, n));
 }

@@ -60,7 +60,8 @@ export async function prepareImageRoot(storageDir: string, layers: string[], upp
     if (!existsSync(p)) {
       mkdirSync(p, { mode });
       chmodSync(p, mode);
-      lchownSync(p, owner, owner);
+      // rootless, the container's root (0) is this user, who made it already: no other id is its to give
+      if (process.getuid?.() === 0) lchownSync(p, owner, owner);
     }
   }
   const option = lowers.slice().reverse().join(':');

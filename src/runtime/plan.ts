@@ -97,11 +97,14 @@ function rlimitEntries(row: ContainerRow, cgroups: CgroupSet | undefined): strin
 function rootfsEntries(row: ContainerRow, image: ContainerImage, paths: ContainerPaths): string[] {
   const e: string[] = [];
   const { upper, work } = overlayDirs(paths.dir, !!row.config.storageSize);
+  // rootless: overlay is mounted in the container's user namespace, where its whiteout and opaque
+  // markers are user.overlay.* xattrs (trusted.* need root of the host), as the layers were unpacked
+  const own = rootlessHost() ? ',userxattr' : '';
   if (image.kind === 'rootfs' && image.rootfs) {
-    e.push(spec('root', `overlay:lowerdir=${image.rootfs},upperdir=${upper},workdir=${work}`));
+    e.push(spec('root', `overlay:lowerdir=${image.rootfs},upperdir=${upper},workdir=${work}${own}`));
   } else if (image.kind === 'oci' && image.layers?.length) {
     // overlay lists lower dirs top first; layers are kept bottom first
-    e.push(spec('root', `overlay:lowerdir=${image.layers.slice().reverse().join(':')},upperdir=${upper},workdir=${work}`));
+    e.push(spec('root', `overlay:lowerdir=${image.layers.slice().reverse().join(':')},upperdir=${upper},workdir=${work}${own}`));
   } else {
     e.push(spec('root', 'tmpfs'));
     for (const d of HOST_DIRS) {

@@ -112,6 +112,11 @@ export function rootlessEntries(h: RootlessHost): string[] {
   ];
 }
 
+/** overlayfs's opaque-directory marker on unpacked layers: trusted.* as root; rootless user.* (mounted with userxattr). */
+export function opaqueXattr(): string {
+  return rootlessHost() ? 'user.overlay.opaque' : 'trusted.overlay.opaque';
+}
+
 /** The file in the run directory pasta writes its pid to. */
 export const PASTA_PID = 'pasta.pid';
 

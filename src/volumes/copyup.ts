@@ -3,12 +3,14 @@ import { runFile } from '../runtime/command.js';
 import { lstatSync, type Stats } from 'node:fs';
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, symlink, utimes } from '../lazy.js';
 import { join } from 'node:path';
+import { opaqueXattr } from '../runtime/rootless.js';
 
-/** Directories marked opaque (overlay's trusted.overlay.opaque) under dir: nothing below them shows through. */
+/** Directories marked opaque (overlay's opaque xattr, opaqueXattr) under dir: nothing below them shows through. */
 async function opaqueDirs(dir: string): Promise<Set<string>> {
-  const out = await runFile('getfattr', ['-R', '-n', 'trusted.overlay.opaque', '--absolute-names', dir], { maxBuffer: 64 * 1024 * 1024 })
+  const name = opaqueXattr();
+  const out = await runFile('getfattr', ['-R', '-n', name, '--absolute-names', dir], { maxBuffer: 64 * 1024 * 1024 })
     .catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
-  return new Set([...String(out.stdout).matchAll(/^# file: (.*)\ntrusted\.overlay\.opaque="y"/gm)].map((m) => m[1]));
+  return new Set([...String(out.stdout).matchAll(/^# file: (.*)\n(.*)="y"/gm)].filter((m) => m[2] === name).map((m) => m[1]));
 }
 
 const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;

@@ -1,6 +1,8 @@
 // A container's volumes: `-v NAME:/path` and `--mount type=volume` resolved to their volume, --volumes-from
 // copied from another container, and at create the volumes made and filled from the image (copy-up).
-import { chownSync, readdirSync, statSync } from 'node:fs';
+import { chownSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { rootlessHost } from '../runtime/rootless.js';
 import { randomBytes } from '../lazy.js';
 import type { ContainerConfig, ResolvedConfig } from '../config/schema.js';
 import { EngineError, expected } from '../errors.js';
@@ -71,7 +73,14 @@ export async function prepareVolumes(core: EngineCore, config: ResolvedConfig, i
     volumes.create(v.name, { anonymous: v.anonymous });
     if (v.tmpfs || v.source !== volumePaths(core.settings.storageDir, v.name).data) continue; // a tmpfs or a bound host path
     const layers = image.kind === 'oci' ? image.layers ?? [] : image.kind === 'rootfs' && image.rootfs ? [image.rootfs] : [];
-    if (!v.noCopy && layers.length && readdirSync(v.source).length === 0) await copyUp(layers, v.target, v.source, offset);
+    if (!v.noCopy && layers.length && readdirSync(v.source).length === 0)
+      await copyUp(layers, v.target, v.source, offset).catch((e: NodeJS.ErrnoException) => {
+        // the volume was empty: a copy cut short must not pass for a filled one at the next use
+        for (const f of readdirSync(v.source)) rmSync(join(v.source, f), { recursive: true, force: true });
+        // rootless: the image's files at the mount point belong to ids of the user's range, which it cannot give
+        if (!['EPERM', 'EACCES'].includes(e.code ?? '') || !rootlessHost()) throw e;
+        throw new EngineError('HOST_UNSUPPORTED', `Cannot fill the volume ${v.name} from the image's ${v.target}: its files belong to ids other than the container's root, which codex32 run rootless can neither read nor give to a volume's copies. Mount it with \`--mount type=volume,source=${v.name},target=${v.target},volume-nocopy\`, or run codex32 as root.`, { cause: e });
+      });
     if (offset && statSync(v.source).uid === 0) chownSync(v.source, offset, offset);
   }
   return made;
