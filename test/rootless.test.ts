@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subRangeOf } from '../src/runtime/rootless.js';
+import { DOCKER } from './dockerapi-helpers.js';
 import { dockerArchive, fakeRegistry } from './fixtures/oci.js';
 import { BIN, pidsWith, SLOWDOWN, until } from './helpers.js';
 
@@ -45,6 +46,7 @@ function why(): string | undefined {
   if (!onPath('pasta')) return 'no pasta (Debian package passt)';
   if (!onPath('setpriv')) return 'no setpriv (util-linux)';
   if (!BUSYBOX) return 'no static busybox (Debian package busybox-static)';
+  if (!existsSync(DOCKER)) return `no ${DOCKER} (the docker CLI, Debian package docker.io)`;
   if (session && !onPath('loginctl')) return 'systemd runs, but there is no loginctl to give the user a manager of its own';
   return undefined;
 }
@@ -61,8 +63,9 @@ const userScope = ids && `/sys/fs/cgroup/user.slice/user-${ids.uid}.slice/user@$
 const storage = join(home, '.local', 'share', 'codex32');
 
 /** The CLI as the test user, with only its own environment. */
+const asUser = ['--reuid', USER, '--regid', USER, '--init-groups', 'env', '-i', 'PATH=/usr/bin:/bin', `HOME=${home}`, `XDG_RUNTIME_DIR=${runtimeDir}`, 'LOG_LEVEL=silent', process.execPath, BIN];
 const cli = (args: string[], cwd = home) =>
-  execa('setpriv', ['--reuid', USER, '--regid', USER, '--init-groups', 'env', '-i', 'PATH=/usr/bin:/bin', `HOME=${home}`, `XDG_RUNTIME_DIR=${runtimeDir}`, 'LOG_LEVEL=silent', process.execPath, BIN, ...args], {
+  execa('setpriv', [...asUser, ...args], {
     reject: false,
     stripFinalNewline: true,
     cwd,
@@ -229,6 +232,34 @@ describe.skipIf(!!skip)(`rootless, as ${USER}${skip ? ` (skipped: ${skip})` : ''
     await ok(['rmi', 'rl/layers:1', tiny]);
     expect(readdirSync(join(storage, 'containers'))).toEqual([]);
     expect(readdirSync(join(storage, 'oci', 'layers'))).toEqual([]);
+  });
+
+  it('the Docker API on a socket in XDG_RUNTIME_DIR: the docker CLI runs containers through it, limited where the user has a manager', async () => {
+    const service = execa('setpriv', [...asUser, 'system', 'service'], { reject: false, cwd: home });
+    const socket = `${runtimeDir}/codex32/docker.sock`;
+    try {
+      await until(() => (existsSync(socket) ? true : undefined), 60_000 * SLOWDOWN, 100);
+      const docker = async (args: string[]) => {
+        const r = await execa(DOCKER, ['-H', `unix://${socket}`, ...args], { reject: false, timeout: 120_000 * SLOWDOWN, env: { DOCKER_CONFIG: join(home, 'docker-config') } });
+        if (r.exitCode !== 0) throw new Error(`docker ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+        return String(r.stdout).trim();
+      };
+      expect(await docker(['info', '--format', '{{json .SecurityOptions}}'])).toContain('name=rootless');
+      expect(await docker(['run', '--rm', '--network', 'none', 'host', 'sh', '-c', 'echo through-the-api'])).toBe('through-the-api');
+      // the service's launcher starts the supervisors: with a manager, each container in the user's delegated cgroup
+      const id = await docker(['run', '-d', '--name', 'rl-api', '--network', 'none', ...(session ? ['--memory', '48m', '--pids-limit', '16'] : []), 'host', 'sleep', '300']);
+      if (session) {
+        expect(readFileSync(`${userScope}/containers/${id}/memory.max`, 'utf8').trim()).toBe(String(48 * 1024 * 1024));
+        expect(readFileSync(`${userScope}/containers/${id}/pids.max`, 'utf8').trim()).toBe('16');
+        expect(readFileSync(`${userScope}/containers/${id}/cgroup.procs`, 'utf8').trim()).not.toBe('');
+      }
+      expect(await docker(['exec', 'rl-api', 'echo', 'exec-ok'])).toBe('exec-ok');
+      await docker(['rm', '-f', 'rl-api']);
+      expect(pidsWith(id)).toEqual([]);
+    } finally {
+      service.kill('SIGTERM');
+      await service;
+    }
   });
 
   it('a path image: its files at /app', async () => {
