@@ -2,7 +2,8 @@
 // that writes to a key-value store by its service name, the store on a named volume with a health check,
 // a status page on a published port; up, ps, logs, exec, restart, run --rm, --scale, stop, start, down -v;
 // and the app builder's server, which holds the Docker socket and starts its users' apps as siblings.
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -86,6 +87,35 @@ describe.skipIf(!!skip)(`docker-compose against the Docker API${skip ? ` (skippe
     const body = await until(() => execa('curl', ['-s', '-m', '2', `http://${addr}/`], { reject: false }).then((r) => r.stdout === 'tenant app' || undefined), 30_000, 300);
     expect(body).toBe(true);
     expect((await d(['rm', '-f', 'builder', 'tenant-app'])).exitCode).toBe(0);
+  });
+
+  it('a service on a fixed host port is recreated when its definition changes, the new container on the same port', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'c32-recreate-'));
+    const port = await new Promise<number>((r) => {
+      const t = createServer().listen(0, '127.0.0.1', () => {
+        const p = (t.address() as AddressInfo).port;
+        t.close(() => r(p));
+      });
+    });
+    writeFileSync(join(dir, 'docker-compose.yml'), [
+      'version: "3.8"', 'services:', '  echo:', '    image: host',
+      '    command: ["sh", "-c", "echo rev $$REV > /tmp/i; exec python3 -m http.server 8000 --directory /tmp"]',
+      `    ports: ["127.0.0.1:${port}:8000"]`, '    environment: ["REV=${REV:-1}"]', '',
+    ].join('\n'));
+    const rc = (rev: string, ...args: string[]) => execa(COMPOSE, ['-p', 'c32rc', ...args], { cwd: dir, env: { ...api.dockerEnv, REV: rev }, reject: false, timeout: 180_000, all: true });
+    const served = (want: string) => until(() => execa('curl', ['-s', '-m', '2', `http://127.0.0.1:${port}/i`], { reject: false }).then((r) => (r.stdout.trim() === want ? true : undefined)), 60_000, 300);
+    try {
+      expect((await rc('1', 'up', '-d')).exitCode).toBe(0);
+      expect(await served('rev 1')).toBe(true);
+      // compose stops the old container, creates the new one beside it on the same port, then removes the old
+      const again = await rc('2', 'up', '-d');
+      expect(again.exitCode, String(again.all)).toBe(0);
+      expect(String(again.all)).toMatch(/Recreating c32rc_echo_1/);
+      expect(await served('rev 2')).toBe(true);
+    } finally {
+      await rc('2', 'down', '-t', '0');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('down -v removes the containers, the network and the volume', async () => {

@@ -133,6 +133,36 @@ describe.skipIf(!!skip)(`private network${skip ? ` (skipped: ${skip})` : ''}`, (
     expect(existsSync(`/sys/class/net/${netns}`)).toBe(false);
   });
 
+  it('a fixed host port is the running container\'s: a stopped holder keeps no claim, one that runs refuses the start in docker\'s words', async () => {
+    const port = await new Promise<number>((r) => {
+      const t = createServer().listen(0, '127.0.0.1', () => {
+        const p = (t.address() as AddressInfo).port;
+        t.close(() => r(p));
+      });
+    });
+    const serve = (name: string) => ['run', '-d', '--name', name, '-p', `127.0.0.1:${port}:8000`, 'host', 'sh', '-c', `echo ${name} > /tmp/i; exec python3 -m http.server 8000 --directory /tmp`];
+    const reach = (want: string) => until(() => execa('curl', ['-s', '-m', '2', `http://127.0.0.1:${port}/i`], { reject: false }).then((x) => (x.stdout.trim() === want ? want : undefined)));
+    expect((await cli(serve('pa'))).exitCode).toBe(0);
+    expect(await reach('pa')).toBe('pa');
+    const refused = await cli(serve('pb'));
+    expect([refused.exitCode, String(refused.stderr)]).toEqual([125, expect.stringContaining('another running container publishes it')]);
+    // pa ended (killed, not stopped: its rules stay until the port is wanted): a new container may take
+    // its port (compose recreates a service so), and pa's rules go at pb's start
+    const paId = (await inspect('pa')).Id as string;
+    await cli(['kill', 'pa']);
+    await until(async () => ((await inspect('pa')).State.Running === false ? true : undefined));
+    expect(ourRules()).toContain(`c32:${paId}`);
+    const pb = await cli(serve('pb'));
+    expect(pb.exitCode, String(pb.stderr)).toBe(0);
+    expect(ourRules()).not.toContain(`c32:${paId}`);
+    expect(await reach('pb')).toBe('pb');
+    const again = await cli(['start', 'pa']);
+    expect([again.exitCode, String(again.stderr)]).toEqual([125, expect.stringContaining(`Bind for 127.0.0.1:${port} failed: port is already allocated (container pb publishes it)`)]);
+    expect(String((await cli(['ps', '-a', '--filter', 'name=pa'])).stdout)).toMatch(/Exited/);
+    expect(await reach('pb')).toBe('pb');
+    await cli(['rm', '-f', 'pa', 'pb']);
+  });
+
   it('bad input: exit 125 with the expected form, nothing left behind', async () => {
     const busy = createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));

@@ -27,7 +27,7 @@ import { closeContainerDir } from './access.js';
 import { writeMeta } from './ondisk.js';
 import { thaw } from './control.js';
 import { recordEvent, sleep, type EngineCore } from './core.js';
-import { startNetwork, stopNetwork } from './network.js';
+import { claimPorts, startNetwork, stopNetwork } from './network.js';
 import { bootId, killOrphans } from './reconcile.js';
 import { canStart, invalidState, isActive } from './status.js';
 
@@ -54,17 +54,18 @@ export function startingState(cur: Pick<ContainerRow, 'status' | 'state'>, owner
  * strict container gets its host uid range here if it holds none (made before ranges, or its range was
  * taken by another container when the database was rebuilt); idBase is that range.
  */
-function claimStart(core: EngineCore, row: ContainerRow): { row: ContainerRow; idBase?: number; newRange: boolean } {
+function claimStart(core: EngineCore, row: ContainerRow): { row: ContainerRow; idBase?: number; newRange: boolean; portHolders: ContainerRow[] } {
   return core.store.tx(() => {
     const cur = core.store.getContainer(row.id)!;
     if (!canStart(cur.status)) throw invalidState(cur.name, cur.status, 'start', 'Wait for it to finish, or stop it first.');
+    const portHolders = claimPorts(core, cur);
     const state = startingState(cur, selfRef(), core.store.lastRun(cur.id));
     core.store.updateContainer(cur.id, 'starting', state);
     // rootless strict maps the user's own range, as standard does: no range of the pool
     const strict = cur.config.isolation === 'strict' && !rootlessHost();
     const held = strict ? idRangeOf(core.store, cur.id) : undefined;
     const idBase = strict ? held ?? allocateIdRange(core.store, cur.id, core.settings.idRanges) : undefined;
-    return { row: { ...cur, status: 'starting' as ContainerStatus, state }, idBase, newRange: strict && held === undefined };
+    return { row: { ...cur, status: 'starting' as ContainerStatus, state }, idBase, newRange: strict && held === undefined, portHolders };
   });
 }
 
@@ -77,7 +78,7 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
   const row = core.get(ref);
   if (isActive(row.status)) return; // already running: nothing to do, as docker start
   ensureRoom(core.settings.storageDir, 'start the container');
-  const { row: claimed, idBase, newRange } = claimStart(core, row);
+  const { row: claimed, idBase, newRange, portHolders } = claimStart(core, row);
   const paths = core.paths(row.id);
   if (newRange) writeMeta(paths.dir, claimed, idBase); // repair gives it this range back
   const log = containerLogger(row.id, row.name);
@@ -97,6 +98,8 @@ export async function startContainer(core: EngineCore, ref: string, options: { a
     if (image.kind === 'oci') image.layers = await prepareImageRoot(core.settings.storageDir, image.layers ?? [], paths.upper, idBase ?? 0, idmap ? undefined : idBase);
     claimed.state.cgroups = cgroups;
     core.store.tx(() => core.store.updateContainer(row.id, 'starting', claimed.state));
+    // a stopped container that published one of these ports keeps its rules until now: they go first
+    for (const h of portHolders) await stopNetwork(core, h);
     const netnsPath = await startNetwork(core, claimed, paths);
     const plan = await buildPlan(claimed, image, paths, cgroups, netnsPath, { attachWait: options.attach, idBase, idmap });
     writeFileSync(paths.spec, encodeSpec(plan), { mode: 0o600 });

@@ -10,6 +10,7 @@ import { endPasta, PASTA_ADDRESS, PASTA_DNS, rootlessHost, type RootlessHost } f
 import type { ContainerRow } from '../state/types.js';
 import type { EngineCore } from './core.js';
 import { resolveAttachments, resolveLinks, subnetFor, syncNetworks } from './usernets.js';
+import { isActive } from './status.js';
 
 type Isolation = 'minimal' | 'standard' | 'strict';
 
@@ -65,17 +66,38 @@ function checkRootless(h: RootlessHost, mode: NetworkMode, cfg: ResolvedConfig):
     throw fieldError('HOST_UNSUPPORTED', `Expected \`publish\` host ports from ${h.lowestPort} up here, got \`${low.hostPort}\`: ${why}, and an ordinary user cannot bind a port below net.ipv4.ip_unprivileged_port_start (${h.lowestPort}). Publish a higher port, or lower that sysctl as root.`, ['publish']);
 }
 
-/** Host ports already promised to other containers, per protocol and address. */
-function heldPorts(core: EngineCore): PortMapping[] {
-  return core.store.listContainers().flatMap((r) => r.config.publish ?? []);
+/**
+ * Host ports of other containers, per protocol and address: with active, only those of containers that
+ * run (a fixed port is docker's to take whenever its holder is not running: it is checked again at start).
+ */
+function heldPorts(core: EngineCore, active = false): PortMapping[] {
+  return core.store.listContainers().filter((r) => !active || isActive(r.status)).flatMap((r) => r.config.publish ?? []);
 }
 
 const clash = (a: PortMapping, b: PortMapping) =>
   a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostIp === b.hostIp || a.hostIp === '0.0.0.0' || b.hostIp === '0.0.0.0');
 
+/**
+ * At a start, inside its claim's transaction (so two starts cannot both pass): refuse a host port a
+ * running container publishes, in docker's words. Returns the stopped containers that publish one of
+ * its ports, whose rules the start takes down first (an exited container keeps them until then).
+ */
+export function claimPorts(core: EngineCore, row: ContainerRow): ContainerRow[] {
+  const mine = row.config.publish ?? [];
+  if (!mine.length) return [];
+  const others = core.store.listContainers().filter((r) => r.id !== row.id && (r.config.publish ?? []).some((h) => mine.some((p) => clash(h, p))));
+  for (const o of others.filter((r) => isActive(r.status))) {
+    const p = mine.find((m) => (o.config.publish ?? []).some((h) => clash(h, m)))!;
+    throw new EngineError('INVALID_STATE', `Cannot start ${row.name}: Bind for ${p.hostIp}:${p.hostPort} failed: port is already allocated (container ${o.name} publishes it). Stop ${o.name}, or recreate ${row.name} with another -p.`, { context: { container: row.name } });
+  }
+  return others;
+}
+
 /** Give every mapping a host port: free ones picked, asked-for ones checked against the host and other containers. */
 async function resolvePorts(core: EngineCore, wanted: PortMapping[]): Promise<PortMapping[]> {
+  // a picked port avoids every container's, so a stopped one's is still free when it starts again
   const held = heldPorts(core);
+  const running = heldPorts(core, true);
   const out: PortMapping[] = [];
   for (const p of wanted) {
     if (p.hostPort === 0) {
@@ -84,7 +106,7 @@ async function resolvePorts(core: EngineCore, wanted: PortMapping[]): Promise<Po
       continue;
     }
     const spec = `${p.hostIp}:${p.hostPort}/${p.protocol}`;
-    if ([...held, ...out].some((h) => clash(h, p))) throw bad(`Expected \`publish\` to name a free host port, got \`${spec}\`: another container publishes it`, 'publish');
+    if ([...running, ...out].some((h) => clash(h, p))) throw bad(`Expected \`publish\` to name a free host port, got \`${spec}\`: another running container publishes it`, 'publish');
     if (await portTaken(p.hostIp, p.hostPort, p.protocol)) throw bad(`Expected \`publish\` to name a free host port, got \`${spec}\`: something on this host already uses it`, 'publish');
     out.push(p);
   }
