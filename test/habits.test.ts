@@ -133,3 +133,24 @@ describe.skipIf(!!(skip ?? missing({ strict: true })))('an image without /etc', 
     }
   });
 });
+
+describe.skipIf(!!skip)('ps as docker scripts call it', () => {
+  it('--format with docker\'s fields, `table` with its headers, json, --no-trunc, -n and -l; a bad template refused by name', async () => {
+    for (const n of ['fmt-a', 'fmt-b']) expect((await cli(['run', '-d', '--name', n, '-l', `tier=${n}`, '--network', 'none', 'host', 'sleep', '300'])).exitCode).toBe(0);
+    const ps = async (...args: string[]) => String((await cli(['ps', ...args])).stdout);
+    expect(await ps('--filter', 'name=fmt-', '--format', '{{.Names}} {{.State}} {{.Label "tier"}} {{.Command}}')).toBe('fmt-b running fmt-b "sleep 300"\nfmt-a running fmt-a "sleep 300"');
+    const table = (await ps('--filter', 'name=fmt-a', '--format', 'table {{.ID}}\t{{.Names}}\t{{.Labels}}')).split('\n');
+    expect(table[0]).toMatch(/^CONTAINER ID\s{3}NAMES\s+LABELS$/);
+    expect(table[1]).toMatch(/^[0-9a-f]{12}\s{3}fmt-a\s+tier=fmt-a$/);
+    const json = JSON.parse(await ps('--filter', 'name=fmt-a', '--format', 'json')) as Record<string, string>;
+    expect([json.Names, json.State, json.Labels, json.ID.length]).toEqual(['fmt-a', 'running', 'tier=fmt-a', 12]);
+    expect((await ps('--filter', 'name=fmt-a', '--no-trunc', '--format', '{{.ID}}')).length).toBe(64);
+    await cli(['stop', '-t', '0', 'fmt-b']);
+    // -l: the container created last, stopped or not; -n 2 the last two
+    expect(await ps('-l', '--format', '{{.Names}} {{.State}}')).toBe('fmt-b exited');
+    expect(await ps('-n', '2', '--format', '{{.Names}}')).toBe('fmt-b\nfmt-a');
+    const bad = await cli(['ps', '--format', '{{.Names | nosuch}}']);
+    expect([bad.exitCode, String(bad.stderr)]).toEqual([125, expect.stringContaining('no function `nosuch`')]);
+    await cli(['rm', '-f', 'fmt-a', 'fmt-b']);
+  });
+});

@@ -8,20 +8,11 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 export { humanDuration, statusLine } from '../engine/statustext.js';
+export { renderTemplate } from './template.js';
 
 /** Shorten a command line for a table cell. */
 export function ellipsis(s: string, n = 30): string {
   return s.length > n ? s.slice(0, n - 1) + '…' : s;
-}
-
-/** A minimal Go-template renderer for inspect --format: {{.A.B}} and {{json .A}}. */
-export function renderTemplate(tpl: string, data: unknown): string {
-  return tpl.replace(/\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/g, (_m, json: string | undefined, path: string) => {
-    let v: unknown = data;
-    for (const k of path.split('.').filter(Boolean)) v = (v as Record<string, unknown> | undefined)?.[k];
-    if (json || (typeof v === 'object' && v !== null)) return JSON.stringify(v ?? null);
-    return v === undefined ? '<no value>' : String(v);
-  }).replace(/\\n/g, '\n');
 }
 
 /** Bytes as docker prints them: decimal units, four significant digits ("1.234MB", "0B"). */

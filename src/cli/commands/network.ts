@@ -6,6 +6,7 @@ import { collect, parseFilterFlags } from '../options.js';
 import { EngineError } from '../../errors.js';
 import { action, engineFor } from '../context.js';
 import { renderTemplate, table } from '../format.js';
+import { formatRows } from '../template.js';
 import { out } from '../output.js';
 
 function labels(terms: string[] = []): Record<string, string> {
@@ -16,7 +17,8 @@ function list(engine: ContainerEngine, o: { quiet?: boolean; filter?: string[]; 
   const nets = filterNetworks(listed(engine.network.list(), { bridge: 'private', host: 'host', none: 'none' }), parseFilterFlags(o.filter ?? []));
   const id = (s: string) => (o.noTrunc ? s : s.slice(0, 12));
   if (o.quiet) return void out(nets.map((n) => id(n.id) + '\n').join(''));
-  if (o.format) return void out(nets.map((n) => renderTemplate(o.format!, { ID: id(n.id), Name: n.name, Driver: n.driver, Scope: 'local', Labels: n.labels }) + '\n').join(''));
+  const docs = nets.map((n) => ({ ID: id(n.id), Name: n.name, Driver: n.driver, Scope: 'local', Labels: n.labels }));
+  if (o.format) return void out(formatRows(o.format, docs, { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', Labels: 'LABELS' }, '{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}'));
   out(table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [id(n.id), n.name, n.driver, 'local'])));
 }
 

@@ -23,12 +23,19 @@ export function registerQuery(program: Command): void {
     .option('-q, --quiet', 'only ids')
     .option('--json', 'JSON output')
     .option('-f, --filter <K=V>', "docker's filters: id, name, label, exited, status, ancestor, before, since, volume, network, publish, expose, health, isolation (repeatable)", collect)
-    .action(action(async (o: { all?: boolean; quiet?: boolean; json?: boolean; filter?: string[] }, cmd: Command) => {
+    .option('--format <template>', 'json, a Go template of docker\'s ps fields ({{.ID}} {{.Names}} {{.Status}} {{.Label "k"}} ...), or `table TEMPLATE`')
+    .option('--no-trunc', 'full ids and commands')
+    .option('-n, --last <n>', 'the n containers created last, in any state', (v: string) => parsePositiveInt('`--last`', v))
+    .option('-l, --latest', 'the container created last, in any state')
+    .action(action(async (o: { all?: boolean; quiet?: boolean; json?: boolean; filter?: string[]; format?: string; trunc?: boolean; last?: number; latest?: boolean }, cmd: Command) => {
       const engine = engineFor(cmd);
       const filters = parseFilterFlags(o.filter ?? []);
       const keep = containerFilter(filters, (ref) => engine.get(ref));
-      const rows = (await engine.list({ all: o.all || filtersWantAll(filters) })).filter(keep);
-      if (o.quiet) return void out(rows.map((r) => r.id.slice(0, 12) + '\n').join(''));
+      const last = o.latest ? 1 : o.last;
+      let rows = (await engine.list({ all: o.all || last !== undefined || filtersWantAll(filters) })).filter(keep);
+      if (last !== undefined) rows = rows.sort((a, b) => b.createdAt - a.createdAt).slice(0, last);
+      if (o.quiet) return void out(rows.map((r) => (o.trunc === false ? r.id : r.id.slice(0, 12)) + '\n').join(''));
+      if (o.format !== undefined) return void out((await import('../psformat.js')).renderPs(o.format, rows, o.trunc === false));
       if (o.json) {
         const docs = rows.map((r) => ({
           Id: r.id, Name: r.name, Image: r.config.image, Command: r.config.command.join(' '), Created: new Date(r.createdAt).toISOString(),

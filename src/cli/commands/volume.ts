@@ -4,6 +4,7 @@ import { EngineError, expected, isEngineError } from '../../errors.js';
 import type { VolumeFilters } from '../../volumes/service.js';
 import { action, engineFor } from '../context.js';
 import { renderTemplate, table } from '../format.js';
+import { formatRows } from '../template.js';
 import { out } from '../output.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -50,11 +51,10 @@ export function registerVolume(program: Command): void {
     .description('list volumes: DRIVER, VOLUME NAME')
     .option('-q, --quiet', 'only names')
     .option('-f, --filter <k=v>', 'name=TEXT, label=KEY[=VALUE], dangling=true|false, driver=local (repeatable)', collect)
-    .option('--format <template>', 'Go-template such as {{.Name}}, or json')
+    .option('--format <template>', 'Go-template such as {{.Name}}, `table TEMPLATE`, or json')
     .action(action((o: { quiet?: boolean; filter?: string[]; format?: string }, cmd: Command) => {
       const vols = engineFor(cmd).volume.list(filters(o.filter));
-      if (o.format === 'json') return void out(vols.map((v) => JSON.stringify(v) + '\n').join(''));
-      if (o.format) return void out(vols.map((v) => renderTemplate(o.format!, v) + '\n').join(''));
+      if (o.format) return void out(formatRows(o.format, vols, { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', CreatedAt: 'CREATED AT' }, '{{.Driver}}\t{{.Name}}'));
       if (o.quiet) return void out(vols.map((v) => v.Name + '\n').join(''));
       out(table(['DRIVER', 'VOLUME NAME'], vols.map((v) => [v.Driver, v.Name])));
     }));
