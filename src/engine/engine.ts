@@ -41,6 +41,7 @@ import { holdRemoval, pruneContainers, removeContainer } from './removal.js';
 import { openState, removeFromDisk } from './repair.js';
 import { mapStorageErrors } from './storage-errors.js';
 import { EngineVolumes } from '../volumes/service.js';
+import { refuseRootless } from '../runtime/rootless.js';
 
 export { Container } from './container.js';
 
@@ -131,6 +132,7 @@ export class ContainerEngine implements EngineCore {
    * every step cached; onEvent gets the progress. The build code is loaded only when a build runs.
    */
   async build(options: BuildOptions, onEvent: (e: BuildEvent) => void = () => undefined): Promise<OciImage> {
+    refuseRootless('build');
     const { build } = await import('../build/build.js');
     return build(this, options, onEvent);
   }

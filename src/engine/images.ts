@@ -7,6 +7,7 @@ import { commitContainer } from '../images/commit.js';
 import { importLayer } from '../images/import-layer.js';
 import { EngineError } from '../errors.js';
 import { STRICT_ID_BASE } from '../runtime/plan.js';
+import { refuseRootless } from '../runtime/rootless.js';
 import { idRangeOf } from '../state/idranges.js';
 import { importImage, removeImage } from '../images/importer.js';
 import { ImageService, type RegistryFlags } from '../images/service.js';
@@ -149,6 +150,7 @@ export class EngineImages {
 
   /** A container's changes as a new image on its own (OCI) image; the container's settings become its config. */
   async commit(containerRef: string, target: string) {
+    refuseRootless('commit');
     const row = this.core.get(containerRef);
     if (!row.config.imageId) throw new EngineError('INVALID_CONFIG', `Expected a container created from an OCI image, got \`${row.name}\` on ${row.config.image}. Only OCI images have layers to add to.`);
     const base = this.svc.get(row.config.imageId);
@@ -164,6 +166,7 @@ export class EngineImages {
 
   /** A root filesystem tarball as a one-layer OCI image named target (docker import). */
   importTar(file: string, target: string) {
+    refuseRootless('import');
     return importLayer(this.svc, resolve(file), target);
   }
 

@@ -4,6 +4,7 @@
 import { accessSync, constants, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { PortMapping } from '../config/schema.js';
+import { EngineError } from '../errors.js';
 import { spec, specEach } from './contract.js';
 
 /** One subordinate id range of /etc/subuid or /etc/subgid. */
@@ -110,6 +111,16 @@ export function rootlessEntries(h: RootlessHost): string[] {
     ...m.uid.map((l) => spec('userns_uid_map', l)),
     ...m.gid.map((l) => spec('userns_gid_map', l)),
   ];
+}
+
+/**
+ * Refuse, by name, a command not yet done rootless: each writes image layers whose files it gives to
+ * their owners as it goes, which an ordinary user cannot (pull and load unpack in the containers' user
+ * mapping; these do not yet).
+ */
+export function refuseRootless(command: string): void {
+  if (!rootlessHost()) return;
+  throw new EngineError('HOST_UNSUPPORTED', `\`${command}\` is not available when codex32 runs rootless: it writes image layers with their files' owners, which an ordinary user cannot give. Run it with codex32 as root, or make the image elsewhere and \`codex32 load\` or \`pull\` it.`);
 }
 
 /** overlayfs's opaque-directory marker on unpacked layers: trusted.* as root; rootless user.* (mounted with userxattr). */
