@@ -144,6 +144,7 @@ describe.skipIf(!!skip)(`private network${skip ? ` (skipped: ${skip})` : ''}`, (
     const reach = (want: string) => until(() => execa('curl', ['-s', '-m', '2', `http://127.0.0.1:${port}/i`], { reject: false }).then((x) => (x.stdout.trim() === want ? want : undefined)));
     expect((await cli(serve('pa'))).exitCode).toBe(0);
     expect(await reach('pa')).toBe('pa');
+    expect(String((await cli(['ps', '--filter', 'name=pa', '--format', '{{.Ports}}'])).stdout)).toBe(`127.0.0.1:${port}->8000/tcp`);
     const refused = await cli(serve('pb'));
     expect([refused.exitCode, String(refused.stderr)]).toEqual([125, expect.stringContaining('another running container publishes it')]);
     // pa ended (killed, not stopped: its rules stay until the port is wanted): a new container may take
@@ -152,6 +153,8 @@ describe.skipIf(!!skip)(`private network${skip ? ` (skipped: ${skip})` : ''}`, (
     await cli(['kill', 'pa']);
     await until(async () => ((await inspect('pa')).State.Running === false ? true : undefined));
     expect(ourRules()).toContain(`c32:${paId}`);
+    // a stopped container publishes nothing, as docker's ps shows it
+    expect(String((await cli(['ps', '-a', '--filter', 'name=pa', '--format', '{{.Names}}:{{.Ports}}'])).stdout)).toBe('pa:');
     const pb = await cli(serve('pb'));
     expect(pb.exitCode, String(pb.stderr)).toBe(0);
     expect(ourRules()).not.toContain(`c32:${paId}`);

@@ -2,6 +2,7 @@
 import type { InspectResult } from '../engine/inspect.js';
 import { dockerStatusOf } from '../engine/status.js';
 import { statusLine } from '../engine/statustext.js';
+import { shownPorts } from '../engine/netinfo.js';
 import type { ContainerRow } from '../state/types.js';
 import { dockerBind, dockerMount } from '../volumes/driver.js';
 
@@ -28,7 +29,7 @@ export function psEntry(row: ContainerRow, now = Date.now()): Record<string, unk
     ImageID: c.imageId ?? '',
     Command: command,
     Created: Math.floor(row.createdAt / 1000),
-    Ports: (c.publish ?? []).map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
+    Ports: shownPorts(row).map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
     Labels: c.labels,
     State: dockerStatus(row),
     Status: statusLine(row, now),

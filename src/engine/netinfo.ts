@@ -3,6 +3,7 @@ import type { PortMapping } from '../config/schema.js';
 import { networkAddress, networkMode } from '../runtime/network.js';
 import { GATEWAY } from '../runtime/nftables.js';
 import type { ContainerRow } from '../state/types.js';
+import { isActive } from './status.js';
 
 export type PortMap = Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
 
@@ -34,9 +35,14 @@ export function containerUrl(row: ContainerRow): string | null {
   return `http://${p.hostIp === '0.0.0.0' ? '127.0.0.1' : p.hostIp}:${p.hostPort}`;
 }
 
-/** Published ports in docker ps's form: 0.0.0.0:32768->3001/tcp. */
+/** The ports a container publishes now: none once it has stopped, as docker's ps and container list show. */
+export function shownPorts(row: ContainerRow): PortMapping[] {
+  return isActive(row.status) ? (row.config.publish ?? []) : [];
+}
+
+/** Published ports in docker ps's form: 0.0.0.0:32768->3001/tcp (none for a stopped container). */
 export function portsText(row: ContainerRow): string {
-  return (row.config.publish ?? []).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
+  return shownPorts(row).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`).join(', ');
 }
 
 /** NetworkSettings of inspect (the address only while the private network is up). */
