@@ -154,3 +154,24 @@ describe.skipIf(!!skip)('ps as docker scripts call it', () => {
     await cli(['rm', '-f', 'fmt-a', 'fmt-b']);
   });
 });
+
+describe.skipIf(!!skip)("docker's spellings of the limits", () => {
+  it('--pids-limit, --ulimit, --log-opt and --memory-swap land where codex32\'s own flags do; disagreeing spellings and unknown options are refused', async () => {
+    const r = await cli(['run', '-d', '--name', 'spell', '--network', 'none', '--pids-limit', '20', '--ulimit', 'nofile=256:512', '--log-opt', 'max-size=1m', '--log-opt', 'max-file=2', '--memory', '64m', '--memory-swap', '96m', 'host', 'sleep', '300']);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const hc = (await sb.inspect('spell')).HostConfig as Record<string, unknown>;
+    expect([hc.PidsLimit, hc.Ulimits, hc.LogConfig, hc.MemorySwap]).toEqual([20, [{ Name: 'nofile', Soft: 256, Hard: 256 }], { MaxSize: 1024 * 1024, MaxFiles: 2 }, 96 * 1024 * 1024]);
+    expect(String((await cli(['exec', 'spell', 'sh', '-c', 'ulimit -n'])).stdout)).toBe('256');
+    await cli(['rm', '-f', 'spell']);
+    for (const [args, msg] of [
+      [['--pids', '10', '--pids-limit', '20'], 'Expected one value for `--pids-limit` and its codex32 spelling'],
+      [['--ulimit', 'nproc=5'], 'Expected `--ulimit` to be nofile=N[:M], cpu=N[:M] or fsize=N[:M]'],
+      [['--log-opt', 'mode=non-blocking'], 'Expected `--log-opt` to be max-size=SIZE or max-file=N'],
+      [['--memory-swap', '1g'], 'You should always set the Memory limit when using Memoryswap limit'],
+      [['--memory', '64m', '--memory-swap', '32m'], 'Minimum memoryswap limit should be larger than memory limit'],
+    ] as const) {
+      const bad = await cli(['run', '--rm', ...args, 'host', 'true']);
+      expect([bad.exitCode, String(bad.stderr)], args.join(' ')).toEqual([125, expect.stringContaining(msg)]);
+    }
+  });
+});

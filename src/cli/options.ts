@@ -9,6 +9,7 @@ import { parseAddHost, parseBlkioWeight, parseDeviceRate, parseDns, parseExpose,
 import { MAX, QUOTA_MIN, type ContainerConfig, type IsolationType } from '../config/schema.js';
 import { parseSeccompOpt } from '../config/seccomp.js';
 import { EngineError, expected } from '../errors.js';
+import { dockerFlagOptions, foldDockerFlags, type DockerFlags } from './docker-flags.js';
 
 /** A repeatable option's values, in order. */
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -27,7 +28,7 @@ export function parseFilterFlags(terms: string[]): Record<string, string[]> {
 
 /** Declare the container flags shared by create and run. */
 export function containerOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--name <name>', 'container name')
     .option('--image <path>', 'image path (Codex-32 form; same as the IMAGE argument)')
     .option('--isolation <level>', 'minimal | standard | strict')
@@ -87,9 +88,10 @@ export function containerOptions(cmd: Command): Command {
     .option('--shm-size <size>', 'size of /dev/shm (default 64m)')
     .option('--storage-opt <opt>', 'size=SIZE: a disk quota on the writable layer and /app together, e.g. size=1g (standard and strict)', collect)
     .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect);
+  return dockerFlagOptions(cmd);
 }
 
-export interface ContainerFlags {
+export interface ContainerFlags extends DockerFlags {
   name?: string;
   image?: string;
   isolation?: string;
@@ -205,6 +207,8 @@ function blkioConfig(flags: ContainerFlags): ContainerConfig['blkio'] {
 
 /** Turn parsed flags plus IMAGE and CMD into a config (validation of values happens here). */
 export function toConfig(flags: ContainerFlags, image: string | undefined, command: string[]): ContainerConfig {
+  flags = { ...flags };
+  const memorySwap = foldDockerFlags(flags);
   // `--image PATH` takes the image's place; then the first positional is part of the command
   if (flags.image) {
     if (image !== undefined) command = [image, ...command];
@@ -254,6 +258,7 @@ export function toConfig(flags: ContainerFlags, image: string | undefined, comma
     platform: flags.platform,
     limits: {
       memory: flags.memory !== undefined ? parseSize('`--memory`', flags.memory) : undefined,
+      memorySwap,
       cpus: flags.cpus !== undefined ? parseCpus('`--cpus`', flags.cpus) : undefined,
       cpuShares: flags.cpuShares !== undefined ? parsePositiveInt('`--cpu-shares`', flags.cpuShares, 262_144, 2) : undefined,
       pids: flags.pids !== undefined ? parsePositiveInt('`--pids`', flags.pids, MAX.pids) : undefined,

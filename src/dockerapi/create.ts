@@ -46,9 +46,9 @@ const UNSUPPORTED: Array<[string, (v: any) => boolean, string]> = [
 function limitsOf(h: Json): NonNullable<ContainerConfig['limits']> {
   const limits: NonNullable<ContainerConfig['limits']> = {};
   if (h.Memory) limits.memory = h.Memory;
-  // memory+swap is held to the memory limit: no swap above it
-  if (h.MemorySwap && h.MemorySwap !== h.Memory)
-    throw refuse('HostConfig.MemorySwap', 'a container gets no swap above its memory limit; set MemorySwap equal to Memory, or leave it 0');
+  // memory plus swap: equal to Memory (or 0) is codex32's default, no swap; -1 unlimited swap; the engine
+  // refuses it without Memory, below Memory, or where the kernel does not account swap
+  if (h.MemorySwap && h.MemorySwap !== h.Memory) limits.memorySwap = h.MemorySwap;
   if (h.NanoCpus) limits.cpus = h.NanoCpus / 1e9;
   else if (h.CpuQuota && h.CpuQuota > 0) limits.cpus = Math.round((h.CpuQuota / (h.CpuPeriod || 100_000)) * 1000) / 1000;
   if (h.CpuShares) limits.cpuShares = h.CpuShares;

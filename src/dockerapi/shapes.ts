@@ -69,7 +69,6 @@ export function inspectEntry(i: InspectResult, row: ContainerRow): Record<string
       Privileged: false,
       Binds: c.volumes.flatMap((v) => dockerBind(v) ?? []),
       VolumesFrom: c.volumesFrom?.length ? c.volumesFrom : null,
-      MemorySwap: i.HostConfig.Memory,
       Init: true,
     },
     NetworkSettings: {

@@ -14,7 +14,8 @@ import type { ContainerPaths } from '../runtime/layout.js';
 import { checkBlkio } from '../runtime/blkio.js';
 import { defaultNetworkMode } from '../runtime/network.js';
 import { checkSecurity } from '../runtime/security.js';
-import { checkCgroupLimits } from '../runtime/cgroups.js';
+import { checkCgroupLimits, swapAccounted } from '../runtime/cgroups.js';
+import { checkSwap } from './update.js';
 import { checkExecSize } from '../runtime/execlimits.js';
 import { appRootFor, containerEnv, resolveArgv } from '../runtime/plan.js';
 import { probeHost, type HostInfo } from '../runtime/probe.js';
@@ -158,6 +159,11 @@ export async function createContainer(core: EngineCore, input: ContainerConfig, 
 function checkLimits(isolation: IsolationType, limits: ContainerConfig['limits'] & object, host: HostInfo): void {
   if (host.rootless) checkRootlessLimits(isolation, limits, host.cgroup);
   checkCgroupLimits(isolation, limits, host.cgroup);
+  if (limits.memorySwap !== undefined) {
+    checkSwap(limits.memory, limits.memorySwap);
+    if (!swapAccounted(host.cgroup))
+      throw fieldError('HOST_UNSUPPORTED', 'Expected no `limits.memorySwap` here: this kernel does not account swap per cgroup (no memory.memsw.limit_in_bytes or memory.swap.max), so a swap limit would not hold. Leave it out, or boot with swapaccount=1.', ['limits.memorySwap']);
+  }
   if (limits.nofile) {
     const hard = currentHardNofile();
     if (hard !== undefined && limits.nofile > hard)

@@ -49,10 +49,14 @@ export interface InspectResult {
   HostConfig: {
     Isolation: string;
     Memory: number;
+    /** memory plus swap: Memory when the container has no swap (codex32's default), -1 unlimited */
+    MemorySwap: number;
     NanoCpus: number;
     CpuShares: number;
     PidsLimit: number;
     Nofile: number;
+    /** docker's form of the rlimits: one value for soft and hard */
+    Ulimits: Array<{ Name: string; Soft: number; Hard: number }>;
     RestartPolicy: { Name: string; MaximumRetryCount: number };
     AutoRemove: boolean;
     Timeout: number;
@@ -132,10 +136,12 @@ export function toInspect(row: ContainerRow, paths: ContainerPaths, argv: string
     HostConfig: {
       Isolation: c.isolation,
       Memory: c.limits.memory ?? 0,
+      MemorySwap: c.limits.memorySwap ?? c.limits.memory ?? 0,
       NanoCpus: Math.round((c.limits.cpus ?? 0) * 1e9),
       CpuShares: c.limits.cpuShares ?? 0,
       PidsLimit: c.limits.pids ?? 0,
       Nofile: c.limits.nofile ?? 0,
+      Ulimits: ([['nofile', c.limits.nofile], ['cpu', c.limits.cpuTime], ['fsize', c.limits.fsize]] as const).flatMap(([Name, v]) => (v ? [{ Name, Soft: v, Hard: v }] : [])),
       RestartPolicy: { Name: c.restart.name, MaximumRetryCount: c.restart.maxRetries },
       AutoRemove: !!c.autoRemove,
       Timeout: c.timeout ?? 0,

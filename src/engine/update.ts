@@ -23,8 +23,8 @@ function writeRestartPolicy(runDir: string, r: Pick<RestartPolicy, 'name' | 'max
   renameSync(`${file}.tmp`, file);
 }
 
-/** docker's own refusals of a memory and swap pair. */
-function checkSwap(memory: number | undefined, swap: number | undefined): void {
+/** docker's own refusals of a memory and swap pair: a swap limit only with a memory limit, and never below it (-1: unlimited swap). */
+export function checkSwap(memory: number | undefined, swap: number | undefined): void {
   if (swap === undefined) return;
   if (memory === undefined) throw new EngineError('INVALID_CONFIG', 'You should always set the Memory limit when using Memoryswap limit, see usage. Give --memory too.');
   if (swap >= 0 && swap < memory) throw new EngineError('INVALID_CONFIG', 'Minimum memoryswap limit should be larger than memory limit, see usage. Give a --memory-swap at least --memory, or -1 for unlimited swap.');

@@ -68,6 +68,18 @@ export function cgroupLimitsFor(isolation: 'minimal' | 'standard' | 'strict', li
   return out;
 }
 
+/** True when the kernel accounts swap per cgroup (v1 memory.memsw.*, v2 memory.swap.max), so a swap limit holds. */
+export function swapAccounted(cg: HostInfo['cgroup']): boolean {
+  if (cg.version === 'v2' && cg.unified) {
+    try {
+      return existsSync(`${ensureV2Parent(cg.unified)}/memory.swap.max`); // never in the root: in the containers' parent
+    } catch {
+      return false;
+    }
+  }
+  return !!cg.controllers.memory && existsSync(`${cg.controllers.memory}/memory.memsw.limit_in_bytes`);
+}
+
 /** Refuse limits this host cannot hold at the isolation level, naming the controller and why. */
 export function checkCgroupLimits(isolation: 'minimal' | 'standard' | 'strict', limits: CgroupLimits, cg: HostInfo['cgroup']): void {
   const missing = missingControllers(cg, cgroupLimitsFor(isolation, limits, cg));
