@@ -175,3 +175,27 @@ describe.skipIf(!!skip)("docker's spellings of the limits", () => {
     }
   });
 });
+
+describe.skipIf(!!skip)('images as docker lists them', () => {
+  it('REPOSITORY[:TAG], --filter, --format with docker\'s image fields, table and json, --no-trunc; an unknown filter refused', async () => {
+    const ctx = mkdtempSync(join(tmpdir(), 'c32-imgls-'));
+    try {
+      writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nLABEL tier=front\nCOPY Dockerfile /\n');
+      for (const t of ['lsimg/a:1', 'lsimg/b:2']) expect((await cli(['build', '-q', '-t', t, ctx])).exitCode).toBe(0);
+      const ls = async (...args: string[]) => String((await cli(['images', ...args])).stdout);
+      expect((await ls('lsimg/*', '--format', '{{.Repository}}:{{.Tag}}')).split('\n').sort()).toEqual(['lsimg/a:1', 'lsimg/b:2']);
+      expect(await ls('lsimg/a', '--format', '{{.Repository}} {{.Tag}}')).toBe('lsimg/a 1');
+      expect(await ls('-f', 'label=tier=front', '-f', 'reference=lsimg/b:*', '--format', '{{.Tag}} {{.Labels}}')).toBe('2 tier=front');
+      const table = (await ls('lsimg/a', '--format', 'table {{.Repository}}\t{{.ID}}')).split('\n');
+      expect(table[0]).toMatch(/^REPOSITORY\s+IMAGE ID$/);
+      expect(table[1]).toMatch(/^lsimg\/a\s+[0-9a-f]{12}$/);
+      expect((await ls('lsimg/a', '--no-trunc', '--format', '{{.ID}}')).length).toBe(71); // sha256:HEX
+      expect((JSON.parse(await ls('lsimg/b', '--format', 'json')) as { Tag: string }).Tag).toBe('2');
+      const bad = await cli(['images', '-f', 'bogus=1']);
+      expect([bad.exitCode, String(bad.stderr)]).toEqual([125, expect.stringContaining("Invalid filter 'bogus'")]);
+      await cli(['rmi', 'lsimg/a:1', 'lsimg/b:2']);
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+    }
+  });
+});

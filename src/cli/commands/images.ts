@@ -4,18 +4,58 @@ import type { ContainerEngine } from '../../engine/engine.js';
 import { action, engineFor } from '../context.js';
 import { collectFilter } from '../filters.js';
 import { humanDuration, humanSize, renderTemplate, table } from '../format.js';
+import { collect, parseFilterFlags } from '../options.js';
 import { out } from '../output.js';
+import { formatRows } from '../template.js';
+import { imageFilter } from '../../engine/imgfilter.js';
+import type { ImageListing } from '../../images/store.js';
 
 const mb = (n?: number) => (n === undefined ? '-' : `${(n / 1024 / 1024).toFixed(1)} MB`);
 
-function listImages(engine: ContainerEngine, o: { json?: boolean; quiet?: boolean }): void {
-  const imgs = engine.images();
+function listImages(engine: ContainerEngine, o: ListOptions, ref?: string): void {
+  const all = engine.images();
+  // docker images [REPOSITORY[:TAG]]: the reference filter, beside any other
+  const filters = parseFilterFlags([...(o.filter ?? []), ...(ref ? [`reference=${ref}`] : [])]);
+  const keep = imageFilter(filters, all);
+  const imgs = all.filter(keep);
+  const id = (i: ImageListing) => (i.id ? (o.trunc === false ? i.id : i.id.slice(7, 19)) : '-');
   if (o.json) return void out(JSON.stringify(imgs, null, 2) + '\n');
-  if (o.quiet) return void out([...new Set(imgs.filter((i) => i.id).map((i) => i.id!.slice(7, 19)))].map((i) => i + '\n').join(''));
+  if (o.quiet) return void out([...new Set(imgs.filter((i) => i.id).map(id))].map((i) => i + '\n').join(''));
   const now = Date.now();
+  if (o.format !== undefined) {
+    // docker's image fields for --format
+    const docs = imgs.map((i) => ({
+      Repository: i.repository, Tag: i.tag, ID: id(i), Digest: '<none>',
+      CreatedSince: i.createdAt ? `${humanDuration(now - i.createdAt)} ago` : '-', CreatedAt: i.createdAt ? `${new Date(i.createdAt).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC` : '',
+      Size: i.kind === 'builtin' ? '-' : mb(i.size), Containers: 'N/A', Labels: Object.entries(i.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
+    }));
+    const headers = { Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE', Containers: 'CONTAINERS', Labels: 'LABELS' };
+    return void out(formatRows(o.format, docs, headers, '{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'));
+  }
   out(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], imgs.map((i) => [
-    i.repository, i.tag, i.id ? i.id.slice(7, 19) : '-', i.createdAt ? `${humanDuration(now - i.createdAt)} ago` : '-', i.kind === 'builtin' ? '-' : mb(i.size),
+    i.repository, i.tag, id(i), i.createdAt ? `${humanDuration(now - i.createdAt)} ago` : '-', i.kind === 'builtin' ? '-' : mb(i.size),
   ])));
+}
+
+interface ListOptions {
+  json?: boolean;
+  quiet?: boolean;
+  filter?: string[];
+  format?: string;
+  trunc?: boolean;
+}
+
+/** images and image ls: docker's listing options. */
+function listCommand(cmd: Command): Command {
+  return cmd
+    .description('list images: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE')
+    .argument('[reference]', 'only images matching REPOSITORY[:TAG] (wildcards as docker takes them)')
+    .option('--json', 'JSON output')
+    .option('-q, --quiet', 'only OCI image ids')
+    .option('-f, --filter <K=V>', "docker's filters: dangling, label, before, since, reference (repeatable)", collect)
+    .option('--format <template>', 'json, a Go template of docker\'s image fields ({{.Repository}} {{.Tag}} {{.ID}} ...), or `table TEMPLATE`')
+    .option('--no-trunc', 'full image ids')
+    .action(action((ref: string | undefined, o: ListOptions, c: Command) => listImages(engineFor(c), o, ref)));
 }
 
 /** rmi: OCI images by reference; an imported rootfs image by its name. */
@@ -40,12 +80,7 @@ export function registerImages(program: Command): void {
       out(`${img.name} (${mb(img.doc.size)}, ${img.doc.files} files)\n`);
     }));
 
-  program
-    .command('images')
-    .description('list images: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE')
-    .option('--json', 'JSON output')
-    .option('-q, --quiet', 'only OCI image ids')
-    .action(action((o: { json?: boolean; quiet?: boolean }, cmd: Command) => listImages(engineFor(cmd), o)));
+  listCommand(program.command('images'));
 
   program
     .command('load')
@@ -100,12 +135,7 @@ export function registerImages(program: Command): void {
     .option('-f, --force', 'remove even when used: containers keep the image, only its names go')
     .argument('<names...>')
     .action(action((names: string[], o: { force?: boolean }, cmd: Command) => removeImages(engineFor(cmd), names, !!o.force)));
-  image
-    .command('ls')
-    .description('list images')
-    .option('--json', 'JSON output')
-    .option('-q, --quiet', 'only OCI image ids')
-    .action(action((o: { json?: boolean; quiet?: boolean }, cmd: Command) => listImages(engineFor(cmd), o)));
+  listCommand(image.command('ls'));
   image
     .command('inspect')
     .description('describe OCI images (docker image inspect shape)')
