@@ -145,6 +145,9 @@ describe.skipIf(!!skip)('ps as docker scripts call it', () => {
     const json = JSON.parse(await ps('--filter', 'name=fmt-a', '--format', 'json')) as Record<string, string>;
     expect([json.Names, json.State, json.Labels, json.ID.length]).toEqual(['fmt-a', 'running', 'tier=fmt-a', 12]);
     expect((await ps('--filter', 'name=fmt-a', '--no-trunc', '--format', '{{.ID}}')).length).toBe(64);
+    // stats takes the same templates, with docker's stats fields
+    expect(String((await cli(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}} {{.CPUPerc}}', 'fmt-a'])).stdout)).toMatch(/^fmt-a \d+ \d+\.\d\d%$/);
+    expect(String((await cli(['stats', '--no-stream', '--format', 'table {{.Name}}\t{{.MemUsage}}', 'fmt-a'])).stdout).split('\n')[0]).toMatch(/^NAME\s+MEM USAGE \/ LIMIT$/);
     await cli(['stop', '-t', '0', 'fmt-b']);
     // -l: the container created last, stopped or not; -n 2 the last two
     expect(await ps('-l', '--format', '{{.Names}} {{.State}}')).toBe('fmt-b exited');

@@ -9,6 +9,7 @@ import type { EventRecord } from '../../state/types.js';
 import { action, engineFor } from '../context.js';
 import { humanDuration, humanSize, table } from '../format.js';
 import { out } from '../output.js';
+import { compileTemplate, formatRows } from '../template.js';
 
 const size = (n?: number) => {
   if (n === undefined) return '-';
@@ -17,6 +18,22 @@ const size = (n?: number) => {
   return `${(n / 1024 ** 3).toFixed(2)}GiB`;
 };
 
+/** docker's stats column headers, by field. */
+const STATS_HEADERS = { ID: 'CONTAINER ID', Container: 'CONTAINER', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS', Uptime: 'UPTIME', Restarts: 'RESTARTS' };
+
+/** One sample as docker's stats fields (text as its table prints them), plus codex32's uptime and restarts. */
+function statsFields(s: StatsSample, cpu: number, noTrunc: boolean): Record<keyof typeof STATS_HEADERS, string> {
+  const used = s.memUsage ?? s.rss;
+  const id = noTrunc ? s.id : s.id.slice(0, 12);
+  return {
+    ID: id, Container: id, Name: s.name, CPUPerc: `${cpu.toFixed(2)}%`, MemUsage: `${size(used)} / ${size(s.memLimit)}`,
+    MemPerc: s.memLimit ? `${((used / s.memLimit) * 100).toFixed(2)}%` : '-',
+    NetIO: s.netIo ? `${humanSize(s.netIo.rxBytes)} / ${humanSize(s.netIo.txBytes)}` : '-',
+    BlockIO: s.blockIo ? `${humanSize(s.blockIo.readBytes)} / ${humanSize(s.blockIo.writeBytes)}` : '-',
+    PIDs: String(s.pids), Uptime: humanDuration(s.uptimeMs), Restarts: String(s.restarts),
+  };
+}
+
 /** Register stats and events. */
 export function registerMonitor(program: Command): void {
   program
@@ -24,8 +41,11 @@ export function registerMonitor(program: Command): void {
     .description('live CPU, memory and process counts of running containers')
     .option('--no-stream', 'print one sample and exit')
     .option('--json', 'JSON output (implies --no-stream)')
+    .option('--format <template>', 'json, a Go template of docker\'s stats fields ({{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}} {{.PIDs}} ...), or `table TEMPLATE`')
+    .option('--no-trunc', 'full container ids')
     .argument('[containers...]')
-    .action(action(async (refs: string[], o: { stream: boolean; json?: boolean }, cmd: Command) => {
+    .action(action(async (refs: string[], o: { stream: boolean; json?: boolean; format?: string; trunc?: boolean }, cmd: Command) => {
+      if (o.format !== undefined) compileTemplate(o.format.replace(/^table\s*/, '')); // a bad template is refused before any sampling
       const executor = new AdaptiveExecutor(engineFor(cmd)); // LOCAL_PROCESS bots are shown beside containers
       const stream = o.stream && !o.json;
       let prev = new Map<string, StatsSample>();
@@ -46,12 +66,10 @@ export function registerMonitor(program: Command): void {
           })), null, 2) + '\n');
           return;
         }
-        const text = table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS', 'UPTIME', 'RESTARTS'], rows.map(({ s, cpu }) => {
-          const used = s.memUsage ?? s.rss;
-          const net = s.netIo ? `${humanSize(s.netIo.rxBytes)} / ${humanSize(s.netIo.txBytes)}` : '-';
-          const block = s.blockIo ? `${humanSize(s.blockIo.readBytes)} / ${humanSize(s.blockIo.writeBytes)}` : '-';
-          return [s.id.slice(0, 12), s.name, `${cpu.toFixed(2)}%`, `${size(used)} / ${size(s.memLimit)}`, s.memLimit ? `${((used / s.memLimit) * 100).toFixed(2)}%` : '-', net, block, String(s.pids), humanDuration(s.uptimeMs), String(s.restarts)];
-        }));
+        const fields = rows.map(({ s, cpu }) => statsFields(s, cpu, o.trunc === false));
+        const text = o.format !== undefined
+          ? formatRows(o.format, fields, STATS_HEADERS, '{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}')
+          : table(['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS', 'UPTIME', 'RESTARTS'], fields.map((f) => [f.ID, f.Name, f.CPUPerc, f.MemUsage, f.MemPerc, f.NetIO, f.BlockIO, f.PIDs, f.Uptime, f.Restarts]));
         if (!stream) return void out(text);
         out('\x1b[2J\x1b[H' + text); // clear and redraw, as docker stats does
         await new Promise((r) => setTimeout(r, 1000));
