@@ -202,3 +202,15 @@ describe.skipIf(!!skip)('images as docker lists them', () => {
     }
   });
 });
+
+describe.skipIf(!!skip)('events as docker filters them', () => {
+  it('-f container, event, label and type as docker means them (the same filter as the API), --format over docker\'s event', async () => {
+    expect((await cli(['run', '--rm', '--name', 'ev-a', '-l', 'team=x', '--network', 'none', 'host', 'true'])).exitCode).toBe(0);
+    const ev = async (...args: string[]) => String((await cli(['events', '--since', '10m', '--until', '0s', ...args])).stdout);
+    expect(await ev('-f', 'container=ev-a', '--format', '{{.Action}}')).toBe('create\nstart\ndie\ndestroy');
+    expect(await ev('-f', 'container=ev-a', '-f', 'event=die', '--format', '{{.Type}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}')).toBe('container ev-a 0');
+    expect(await ev('-f', 'label=team=x', '-f', 'event=start', '--format', '{{.Actor.Attributes.name}}')).toBe('ev-a');
+    const typ = await cli(['events', '--until', '0s', '-f', 'type=die']);
+    expect([typ.exitCode, String(typ.stderr)]).toEqual([125, expect.stringContaining("Invalid filter 'type=die'")]);
+  });
+});

@@ -130,7 +130,7 @@ describe('health checks', () => {
     await until(async () => (await inspect('sick')).RestartCount >= 1, 30_000, 100);
     const doc = await inspect('sick');
     expect(doc.Runs[0].reason).toBe('unhealthy');
-    const lines = String((await cli(['events', '--filter', 'container=sick', '--filter', 'type=health_status', '--json'])).stdout).split('\n');
+    const lines = String((await cli(['events', '--filter', 'container=sick', '--filter', 'event=health_status', '--json'])).stdout).split('\n');
     expect(lines.map((l) => JSON.parse(l).attrs.status)).toContain('unhealthy');
     await cli(['rm', '-f', 'sick']);
   });
@@ -234,8 +234,8 @@ describe('stats and events', () => {
     await cli(['rm', 'evented']);
     const lines = String((await cli(['events', '--since', since, '--filter', 'container=evented', '--json'])).stdout).split('\n').map((l) => JSON.parse(l));
     expect(lines.map((e) => e.type)).toEqual(['create', 'start', 'exec', 'kill', 'die', 'remove']);
-    const human = await cli(['events', '--since', since, '--filter', 'type=die']);
-    expect(human.stdout).toMatch(/container die [0-9a-f]{12} \(name=evented, exitCode=143/);
+    const human = await cli(['events', '--since', since, '--filter', 'event=die']);
+    expect(human.stdout).toMatch(/container die [0-9a-f]{12} \(exitCode=143, image=host, name=evented, /);
   });
 });
 

@@ -1,7 +1,7 @@
 // /containers/{id}/stats and /events: usage samples and the event log, streamed as docker's NDJSON.
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import type { EventRecord } from '../state/types.js';
+import { eventDoc, eventFilter } from '../engine/eventfilter.js';
 import { flag, listFilters } from './query.js';
 import { ApiError } from './errors.js';
 import type { ApiRequest, ApiRoute } from './server.js';
@@ -70,54 +70,11 @@ async function stats(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): 
   res.end();
 }
 
-const ACTIONS: Record<string, string> = { remove: 'destroy' };
-
-/** One event in docker's shape. */
-function eventDoc(e: EventRecord) {
-  const action = ACTIONS[e.type] ?? e.type;
-  const attrs = Object.fromEntries(Object.entries({ name: e.name ?? '', ...e.attrs }).map(([k, v]) => [k, String(v)]));
-  if (e.type === 'die' && e.attrs.exitCode !== undefined) attrs.exitCode = String(e.attrs.exitCode);
-  return {
-    status: action,
-    id: e.containerId ?? '',
-    from: String(e.attrs.image ?? ''),
-    Type: 'container',
-    Action: action,
-    Actor: { ID: e.containerId ?? '', Attributes: attrs },
-    scope: 'local',
-    time: Math.floor(e.time / 1000),
-    timeNano: e.time * 1e6,
-  };
-}
-
-const EVENT_KEYS = ['container', 'event', 'image', 'label', 'type', 'network', 'volume', 'daemon', 'scope'];
-const SWARM_KEYS = ['config', 'node', 'plugin', 'secret', 'service'];
-
-function eventFilter(q: URLSearchParams): (d: ReturnType<typeof eventDoc>) => boolean {
-  const f = listFilters(q);
-  for (const k of Object.keys(f)) {
-    if (SWARM_KEYS.includes(k)) throw new ApiError(400, `Invalid filter '${k}': codex32 has no swarm objects`);
-    if (!EVENT_KEYS.includes(k)) throw new ApiError(400, `Invalid filter '${k}'`);
-  }
-  for (const s of f.scope ?? []) if (s !== 'local' && s !== 'swarm') throw new ApiError(400, `Invalid filter 'scope=${s}'`);
-  const attr = (d: ReturnType<typeof eventDoc>, k: string) => (d.Actor.Attributes as Record<string, unknown>)[k];
-  return (d) =>
-    (!f.image || f.image.some((i) => attr(d, 'image') === i)) &&
-    (!f.label || f.label.every((l) => (l.includes('=') ? attr(d, l.slice(0, l.indexOf('='))) === l.slice(l.indexOf('=') + 1) : attr(d, l) !== undefined))) &&
-    (!f.network || f.network.some((n) => attr(d, 'network') === n)) &&
-    (!f.volume || f.volume.some((v) => attr(d, 'volume') === v)) &&
-    (!f.daemon || false) &&
-    (!f.scope || f.scope.includes('local')) &&
-    (!f.type || f.type.includes(d.Type)) &&
-    (!f.event || f.event.includes(d.Action)) &&
-    (!f.container || f.container.some((c) => d.id.startsWith(c) || d.Actor.Attributes.name === c));
-}
-
 async function events(req: ApiRequest, res: Parameters<ApiRoute['handler']>[1]): Promise<void> {
   const secs = (k: string) => (req.query.get(k) ? Number(req.query.get(k)) * 1000 : undefined);
   const since = secs('since');
   const until = secs('until');
-  const keep = eventFilter(req.query);
+  const keep = eventFilter(listFilters(req.query));
   ndjson(res); // the headers at once: clients wait on them
   // without since, only what happens from now on
   const from = since ?? Date.now();

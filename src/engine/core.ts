@@ -23,8 +23,16 @@ export interface EngineCore {
 }
 
 /** Record one event about a container (call inside a transaction when it goes with a state change). */
-export function recordEvent(store: StateStore, type: string, row: { id: string; name: string }, attrs: Record<string, unknown> = {}): void {
-  store.insertEvent({ time: Date.now(), type, containerId: row.id, name: row.name, attrs });
+export function recordEvent(store: StateStore, type: string, row: EventSubject, attrs: Record<string, unknown> = {}): void {
+  store.insertEvent({ time: Date.now(), type, containerId: row.id, name: row.name, attrs: eventAttrs(row, attrs) });
+}
+
+/** The container an event is about; with its config, the event carries its image and labels. */
+export type EventSubject = { id: string; name: string; config?: { image?: string; labels?: Record<string, string> } };
+
+/** docker's event attributes: the image and the container's labels (what `image` and `label` filters read), then the event's own. */
+export function eventAttrs(row: EventSubject, attrs: Record<string, unknown>): Record<string, unknown> {
+  return row.config ? { image: row.config.image, ...row.config.labels, ...attrs } : attrs;
 }
 
 /** Resolve after ms milliseconds. */

@@ -7,7 +7,7 @@ import { findShim, readExits, readShimEvents, readShimState, recordMark } from '
 import type { StateStore } from '../state/store.js';
 import type { ContainerRow, ContainerState, ContainerStatus, RunRecord } from '../state/types.js';
 import { EngineError } from '../errors.js';
-import type { EngineCore } from './core.js';
+import { eventAttrs, type EngineCore } from './core.js';
 import { recordOomKills } from './oom.js';
 import { isActive, removalDue } from './status.js';
 
@@ -212,7 +212,7 @@ export function reconcileContainer(core: EngineCore, row: ContainerRow): Contain
     const cur = core.store.getContainer(row.id);
     if (!cur) throw new EngineError('NO_SUCH_CONTAINER', `No such container: ${row.name}.`, { context: { container: row.name } });
     const { row: next, events } = reconcileRow(core.store, cur, core.paths(cur.id).dir, mark);
-    for (const e of events) core.store.insertEvent({ time: e.time ?? Date.now(), type: e.type, containerId: next.id, name: next.name, attrs: e.attrs });
+    for (const e of events) core.store.insertEvent({ time: e.time ?? Date.now(), type: e.type, containerId: next.id, name: next.name, attrs: eventAttrs(next, e.attrs) });
     return next;
   });
   if (removalDue(next)) void core.finishRemoval(next);

@@ -1,13 +1,14 @@
 // stats and events: watching containers live.
 import type { Command } from 'commander';
 import { parseTime } from '../../config/parse.js';
-import { EngineError } from '../../errors.js';
+import { eventDoc, eventFilter } from '../../engine/eventfilter.js';
 import { cpuPercent, type StatsSample } from '../../engine/observe.js';
 import { AdaptiveExecutor } from '../../executor/adaptive.js';
 import { allStats } from '../../executor/views.js';
 import type { EventRecord } from '../../state/types.js';
 import { action, engineFor } from '../context.js';
 import { humanDuration, humanSize, table } from '../format.js';
+import { collect, parseFilterFlags } from '../options.js';
 import { out } from '../output.js';
 import { compileTemplate, formatRows } from '../template.js';
 
@@ -81,23 +82,22 @@ export function registerMonitor(program: Command): void {
     .description('what happened to containers: create, start, die, oom, restart, health_status, stop, kill, remove, exec, rename, pause, unpause, update')
     .option('--since <time>', 'events since a time (RFC 3339, unix seconds, or 10m)')
     .option('--until <time>', 'events until a time')
-    .option('--filter <key=value>', 'container=NAME|ID or type=EVENT (repeatable)', (v: string, p: string[] = []) => [...p, v])
-    .option('-f, --follow', 'keep printing new events')
-    .option('--json', 'one JSON object per line')
-    .action(action(async (o: { since?: string; until?: string; filter?: string[]; follow?: boolean; json?: boolean }, cmd: Command) => {
+    .option('-f, --filter <key=value>', "docker's filters: container, event, image, label, type, network, volume, daemon, scope (repeatable)", collect)
+    .option('--follow', 'keep printing new events')
+    .option('--json', 'one JSON object per line (codex32\'s record)')
+    .option('--format <template>', 'json, or a Go template of docker\'s event ({{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}} {{.Time}} ...)')
+    .action(action(async (o: { since?: string; until?: string; filter?: string[]; follow?: boolean; json?: boolean; format?: string }, cmd: Command) => {
       const engine = engineFor(cmd);
-      const filters = (o.filter ?? []).map((f) => {
-        const [k, ...v] = f.split('=');
-        if (!['container', 'type', 'event', 'name'].includes(k) || !v.length)
-          throw new EngineError('INVALID_CONFIG', `Expected --filter to be container=NAME or type=EVENT, got \`${f}\``);
-        return { k, v: v.join('=') };
-      });
-      const keep = (e: EventRecord) => filters.every(({ k, v }) => (k === 'type' || k === 'event' ? e.type === v : e.name === v || (e.containerId ?? '').startsWith(v)));
+      const keep = eventFilter(parseFilterFlags(o.filter ?? []));
+      const render = o.format === undefined || o.format.trim() === 'json' ? undefined : compileTemplate(o.format);
       const print = (e: EventRecord) => {
-        if (!keep(e)) return;
+        const d = eventDoc(e);
+        if (!keep(d)) return;
         if (o.json) return void out(JSON.stringify(e) + '\n');
-        const attrs = Object.entries(e.attrs).map(([k, v]) => `${k}=${v}`).join(', ');
-        out(`${new Date(e.time).toISOString()} container ${e.type} ${(e.containerId ?? '').slice(0, 12)} (name=${e.name}${attrs ? ', ' + attrs : ''})\n`);
+        if (o.format !== undefined) return void out((render ? render(d) : JSON.stringify(d)) + '\n');
+        // as docker prints one: its attributes (name, image, labels, the event's own) sorted by key
+        const attrs = Object.entries(d.Actor.Attributes).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(', ');
+        out(`${new Date(e.time).toISOString()} container ${e.type} ${(e.containerId ?? '').slice(0, 12)} (${attrs})\n`);
       };
       const since = o.since ? parseTime('`--since`', o.since) : o.follow ? Date.now() : 0;
       const until = o.until ? parseTime('`--until`', o.until) : undefined;
