@@ -177,6 +177,32 @@ describe.skipIf(!!skip)('OCI images from real tools', () => {
     expect(existsSync(shifted) ? readdirSync(shifted) : []).toHaveLength(0); // strict's copies go with their layers
     expect(readdirSync(join(sb.storage, 'oci', 'blobs', 'sha256'))).toHaveLength(0);
   });
+
+  it('run and create pull an image reference that is not stored (--pull missing), always, or never, as docker does', async () => {
+    const base = `${reg}/test/base:1`;
+    const run = await cli(['run', '--rm', '--network', 'none', base, 'cat', '/etc/kept.txt']);
+    expect([run.exitCode, String(run.stdout)], String(run.stderr)).toEqual([0, 'kept']);
+    expect(String(run.stderr)).toContain(`Unable to find image '${base}' locally`);
+    // stored now: no pull, no message
+    const again = await cli(['run', '--rm', '--network', 'none', base, 'true']);
+    expect([again.exitCode, String(again.stderr)]).toEqual([0, '']);
+    // always: the registry is asked again (its blobs already present)
+    const always = await cli(['create', '--pull', 'always', '--network', 'none', base, 'true']);
+    expect(always.exitCode, String(always.stderr)).toBe(0);
+    expect(String(always.stderr)).toMatch(/already present|done/);
+    // never: a reference not stored is refused, and nothing asks the registry
+    const never = await cli(['run', '--rm', '--pull', 'never', `${reg}/test/app:1`, 'true']);
+    expect([never.exitCode, String(never.stderr)]).toEqual([125, expect.stringContaining('NO_SUCH_IMAGE')]);
+    expect(String(never.stderr)).not.toContain('Unable to find image');
+    const bad = await cli(['run', '--rm', '--pull', 'sometimes', base, 'true']);
+    expect([bad.exitCode, String(bad.stderr)]).toEqual([125, expect.stringContaining('Expected `--pull` to be missing, always or never')]);
+    // a name that is a file here is never sent to a registry
+    writeFileSync(join(work, 'mybot.py'), 'print(1)\n');
+    const local = await sb.cli(['run', '--rm', 'mybot.py'], { cwd: work });
+    expect(String(local.stderr)).not.toContain('Unable to find image');
+    await cli(['rm', '-f', String(always.stdout).trim()]);
+    expect((await cli(['rmi', base])).exitCode).toBe(0);
+  });
 });
 
 /** A docker-archive holding one layer made of entries. */

@@ -87,11 +87,13 @@ export function containerOptions(cmd: Command): Command {
     .option('--tmpfs <path[:opts]>', 'mount a tmpfs, e.g. /run:size=16m,mode=755 (repeatable)', collect)
     .option('--shm-size <size>', 'size of /dev/shm (default 64m)')
     .option('--storage-opt <opt>', 'size=SIZE: a disk quota on the writable layer and /app together, e.g. size=1g (standard and strict)', collect)
-    .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect);
+    .option('--security-opt <opt>', 'seccomp=unconfined | seccomp=PROFILE.json (docker\'s format) (repeatable)', collect)
+    .option('--pull <policy>', 'missing (default: pull an image reference that is not stored) | always | never');
   return dockerFlagOptions(cmd);
 }
 
 export interface ContainerFlags extends DockerFlags {
+  pull?: string;
   name?: string;
   image?: string;
   isolation?: string;

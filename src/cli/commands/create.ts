@@ -6,6 +6,7 @@ import { followToExit } from '../follow.js';
 import { containerOptions, toConfig, type ContainerFlags } from '../options.js';
 import { requireTerminal } from '../terminal.js';
 import { out } from '../output.js';
+import { createPulling } from '../pullpolicy.js';
 
 /** Register create. */
 export function registerCreate(program: Command): void {
@@ -15,7 +16,7 @@ export function registerCreate(program: Command): void {
     .passThroughOptions()
     .action(
       action(async (image: string | undefined, command: string[], flags: ContainerFlags, cmd: Command) => {
-        const c = await engineFor(cmd).create(toConfig(flags, image, command));
+        const c = await createPulling(engineFor(cmd), toConfig(flags, image, command), flags.pull);
         out(c.id + '\n');
       }),
     );
@@ -41,7 +42,7 @@ export function registerRun(program: Command): void {
         // the engine removes it once it has exited for good, whoever looks next (there is no daemon); in
         // the foreground this run holds it until it has read the output and the exit code, and lets go at a detach
         if (flags.rm) config.autoRemove = true;
-        const c = await engine.create(config);
+        const c = await createPulling(engine, config, flags.pull);
         if (flags.rm && !flags.detach) engine.holdRemoval(c.id, true);
         let session;
         try {
