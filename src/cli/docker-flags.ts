@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { parseSize } from '../config/parse.js';
 import { EngineError, expected } from '../errors.js';
+import type { ContainerFlags } from './options.js';
 
 /** The docker-spelled flags, as commander parses them. */
 export interface DockerFlags {
@@ -11,13 +12,10 @@ export interface DockerFlags {
   ulimit?: string[];
   logOpt?: string[];
   memorySwap?: string;
-  pids?: string;
-  nofile?: string;
-  cpuTime?: string;
-  fsize?: string;
-  logMaxSize?: string;
-  logMaxFiles?: string;
 }
+
+/** The codex32 flags the docker spellings fold into (declared once, in ContainerFlags). */
+type Folded = DockerFlags & Pick<ContainerFlags, 'pids' | 'nofile' | 'cpuTime' | 'fsize' | 'logMaxSize' | 'logMaxFiles'>;
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -31,7 +29,7 @@ export function dockerFlagOptions(cmd: Command): Command {
 }
 
 /** Set into flags the codex32 flag a docker spelling stands for, refusing two that disagree. */
-function fold(flags: DockerFlags, key: 'pids' | 'nofile' | 'cpuTime' | 'fsize' | 'logMaxSize' | 'logMaxFiles', value: string, given: string): void {
+function fold(flags: Folded, key: 'pids' | 'nofile' | 'cpuTime' | 'fsize' | 'logMaxSize' | 'logMaxFiles', value: string, given: string): void {
   const own = flags[key];
   if (own !== undefined && own !== value)
     throw new EngineError('INVALID_CONFIG', `Expected one value for ${given} and its codex32 spelling, got \`${value}\` and \`${own}\`. Give one of them.`);
@@ -39,7 +37,7 @@ function fold(flags: DockerFlags, key: 'pids' | 'nofile' | 'cpuTime' | 'fsize' |
 }
 
 /** Fold docker's spellings into codex32's; returns the swap limit in bytes (-1 unlimited), if given. */
-export function foldDockerFlags(flags: DockerFlags): number | undefined {
+export function foldDockerFlags(flags: Folded): number | undefined {
   if (flags.pidsLimit !== undefined) fold(flags, 'pids', flags.pidsLimit, '`--pids-limit`');
   for (const u of flags.ulimit ?? []) {
     const m = /^(nofile|cpu|fsize)=(\d+)(?::(\d+))?$/.exec(u);

@@ -15,6 +15,11 @@ export function ellipsis(s: string, n = 30): string {
   return s.length > n ? s.slice(0, n - 1) + '…' : s;
 }
 
+/** A time as Go's time.Time prints in docker's --format fields: 2026-12-07 17:33:00 +0000 UTC. */
+export function goTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
 /** Bytes as docker prints them: decimal units, four significant digits ("1.234MB", "0B"). */
 export function humanSize(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];

@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { portsText } from '../engine/netinfo.js';
 import { shownStatus } from '../engine/status.js';
 import type { ContainerRow } from '../state/types.js';
-import { ellipsis, humanDuration, statusLine } from './format.js';
+import { ellipsis, goTime, humanDuration, statusLine } from './format.js';
 import { formatRows } from './template.js';
 
 /** docker's column header for each ps field. */
@@ -17,13 +17,11 @@ const HEADERS: Record<string, string> = {
 export function psFields(r: ContainerRow, now: number, noTrunc: boolean): Record<string, string> {
   const command = r.config.command.length ? r.config.command.join(' ') : `(${basename(r.config.image)})`;
   const labels = r.config.labels ?? {};
-  const created = new Date(r.createdAt);
   return {
     ID: noTrunc ? r.id : r.id.slice(0, 12),
     Image: r.config.image,
     Command: JSON.stringify(noTrunc ? command : ellipsis(command, 20)),
-    // Go's time.Time as docker prints it: 2026-12-07 17:33:00 +0000 UTC
-    CreatedAt: `${created.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`,
+    CreatedAt: goTime(r.createdAt),
     RunningFor: `${humanDuration(now - r.createdAt)} ago`,
     Ports: portsText(r),
     State: shownStatus(r),

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { ContainerEngine } from '../../engine/engine.js';
 import { action, engineFor } from '../context.js';
 import { collectFilter } from '../filters.js';
-import { humanDuration, humanSize, renderTemplate, table } from '../format.js';
+import { goTime, humanDuration, humanSize, renderTemplate, table } from '../format.js';
 import { collect, parseFilterFlags } from '../options.js';
 import { out } from '../output.js';
 import { formatRows } from '../template.js';
@@ -26,7 +26,7 @@ function listImages(engine: ContainerEngine, o: ListOptions, ref?: string): void
     // docker's image fields for --format
     const docs = imgs.map((i) => ({
       Repository: i.repository, Tag: i.tag, ID: id(i), Digest: '<none>',
-      CreatedSince: i.createdAt ? `${humanDuration(now - i.createdAt)} ago` : '-', CreatedAt: i.createdAt ? `${new Date(i.createdAt).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC` : '',
+      CreatedSince: i.createdAt ? `${humanDuration(now - i.createdAt)} ago` : '-', CreatedAt: i.createdAt ? goTime(i.createdAt) : '',
       Size: i.kind === 'builtin' ? '-' : mb(i.size), Containers: 'N/A', Labels: Object.entries(i.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
     }));
     const headers = { Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE', Containers: 'CONTAINERS', Labels: 'LABELS' };
