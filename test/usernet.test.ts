@@ -1,7 +1,8 @@
 // User networks with real namespaces and nftables: containers on one reach each other on every port and
 // resolve names, aliases and links through libc; other networks and the private default stay walled off;
 // --internal has no way out; the CLI's verbs and docker's network commands against `system service`.
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateNetworkMissing } from '../src/engine/network.js';
 import { DOCKER, dockerApi } from './dockerapi-helpers.js';
@@ -26,6 +27,9 @@ for h in sys.argv[1:]:
         print(h, a, 'unreachable')`;
 const probe = async (name: string, ...hosts: string[]) => String((await cli(['exec', name, 'python3', '-c', PROBE, ...hosts])).stdout).trim().split('\n');
 const ok = (line: string | undefined) => /^\S+ \d+\.\d+\.\d+\.\d+ 200$/.test(line ?? '');
+/** How many rules of the host's `members` chain belong to a network (each start adds it only when missing). */
+const memberRules = (networkId: string) => spawnSync('nft', ['list', 'chain', 'ip', 'codex32', 'members'], { encoding: 'utf8' }).stdout.split(`"net:${networkId.slice(0, 12)}"`).length - 1;
+const netId = async (name: string): Promise<string> => JSON.parse(String((await cli(['network', 'inspect', name])).stdout))[0].Id;
 const web = (name: string, ...flags: string[]) => cli(['run', '-d', '--name', name, ...flags, 'host', 'python3', '-m', 'http.server', '8000']);
 const idle = (name: string, ...flags: string[]) => cli(['run', '-d', '--name', name, ...flags, 'host', 'sleep', '600']);
 
@@ -59,6 +63,8 @@ describe.skipIf(!!skip)(`user networks${skip ? ` (skipped: ${skip})` : ''}`, () 
     }
     // links are this container's own names: the store does not know `db`
     expect((await probe('store', 'db'))[0]).toBe('db ERR');
+    // two members started, one rule for their network, put in by the first start's own transaction
+    expect(memberRules(await netId('back'))).toBe(1);
   });
 
   it('connect and disconnect take effect at once; a restarted member is found at its new address', async () => {
@@ -96,10 +102,12 @@ describe.skipIf(!!skip)(`user networks${skip ? ` (skipped: ${skip})` : ''}`, () 
     expect(String(rm.stderr)).toMatch(/has active endpoints/);
     const bogus = await cli(['network', 'inspect', 'nope']);
     expect(String(bogus.stderr)).toMatch(/network nope not found/);
+    const backId = await netId('back');
     for (const c of ['bot', 'store', 'stranger']) await cli(['rm', '-f', c]);
     expect((await cli(['network', 'create', 'spare'])).exitCode).toBe(0);
     expect(String((await cli(['network', 'prune', '-f', '--filter', 'label=tier'])).stdout)).toMatch(/front\nback|back\nfront/);
     expect(await ls('type=custom')).toEqual(['spare']);
+    expect(memberRules(backId)).toBe(0);
     expect((await cli(['network', 'rm', 'spare'])).exitCode).toBe(0);
   });
 
@@ -120,6 +128,32 @@ describe.skipIf(!!skip)(`user networks${skip ? ` (skipped: ${skip})` : ''}`, () 
     expect(await out('peer', 3)).toBe('FAIL');
     for (const c of ['inner', 'peer', 'open']) await cli(['rm', '-f', c]);
     for (const n of ['sub', 'closed']) expect((await cli(['network', 'rm', n])).exitCode).toBe(0);
+  });
+
+  it('an address a set still holds from a stop cut short is rebuilt out of every set before its next holder runs', async () => {
+    // a /30 has one address to lease: the next member of `tiny` gets exactly it
+    expect((await cli(['network', 'create', '--subnet', '172.30.9.0/30', 'tiny'])).exitCode).toBe(0);
+    expect((await cli(['network', 'create', 'side'])).exitCode).toBe(0);
+    await web('sider', '--network', 'side');
+    const sideSet = `n_${(await netId('side')).slice(0, 12)}`;
+    const holds = () => spawnSync('nft', ['list', 'set', 'ip', 'codex32', sideSet], { encoding: 'utf8' }).stdout.includes('172.30.9.2');
+    // the state a stop killed between giving the address up and rebuilding the sets leaves: still in a set, marked
+    expect(spawnSync('nft', ['add', 'element', 'ip', 'codex32', sideSet, '{ 172.30.9.2 }']).status).toBe(0);
+    mkdirSync('/run/codex32/net/stale', { recursive: true });
+    writeFileSync('/run/codex32/net/stale/172.30.9.2', 'cut-short');
+    expect(holds()).toBe(true);
+    await idle('newcomer', '--network', 'tiny');
+    expect(String((await cli(['exec', 'newcomer', 'hostname', '-i'])).stdout).trim()).toBe('172.30.9.2');
+    expect(holds()).toBe(false);
+    expect(existsSync('/run/codex32/net/stale/172.30.9.2')).toBe(false);
+    const sider = String((await cli(['exec', 'sider', 'hostname', '-i'])).stdout).trim();
+    const reach = await cli(['exec', 'newcomer', 'sh', '-c', `curl -s -m 2 http://${sider}:8000/ >/dev/null && echo reached || echo walled`]);
+    expect(String(reach.stdout).trim()).toBe('walled');
+    // a stop that finishes leaves no mark and no address behind
+    expect((await cli(['rm', '-f', 'newcomer'])).exitCode).toBe(0);
+    expect(existsSync('/run/codex32/net/stale/172.30.9.2')).toBe(false);
+    for (const c of ['sider']) await cli(['rm', '-f', c]);
+    for (const n of ['tiny', 'side']) expect((await cli(['network', 'rm', n])).exitCode).toBe(0);
   });
 });
 

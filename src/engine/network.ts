@@ -9,7 +9,7 @@ import { freePort, pickPort, portTaken } from '../runtime/ports.js';
 import { endPasta, PASTA_ADDRESS, PASTA_DNS, rootlessHost, type RootlessHost } from '../runtime/rootless.js';
 import type { ContainerRow } from '../state/types.js';
 import type { EngineCore } from './core.js';
-import { resolveAttachments, resolveLinks, subnetFor, syncNetworks } from './usernets.js';
+import { finishMembership, resolveAttachments, resolveLinks, startMembership, subnetFor, syncNetworks, type StartedMembership } from './usernets.js';
 import { isActive } from './status.js';
 
 type Isolation = 'minimal' | 'standard' | 'strict';
@@ -164,10 +164,13 @@ export async function startNetwork(core: EngineCore, row: ContainerRow, paths: C
     writeNetFiles({ ...req, dns: req.dns.length ? req.dns : [PASTA_DNS] }, PASTA_ADDRESS);
     return undefined;
   }
-  const lease = await setupNetwork(req);
-  if (c.networks.length) {
+  // a member's sets go in with its own rules, one nftables transaction; then its peers' hosts files
+  let started: StartedMembership | undefined;
+  const membership = (address: string, stale: boolean) => (started = startMembership(core, address, stale)).nft;
+  const lease = await setupNetwork(req, c.networks.length ? membership : undefined);
+  if (started) {
     try {
-      await syncNetworks(core);
+      await finishMembership(core, started);
     } catch (e) {
       await stopNetwork(core, row);
       throw e;
@@ -182,7 +185,8 @@ export async function stopNetwork(core: EngineCore, row: ContainerRow): Promise<
   // rootless: the supervisor ends pasta with the run; one it could not (killed itself) is ended here
   if (rootlessHost()) return endPasta(core.paths(row.id).dir);
   const address = networkAddress(row.id);
-  await teardownNetwork(row.id, { ports: (row.config.publish ?? []).length > 0 });
+  const member = row.config.networks.length > 0 || !!core.store.getContainer(row.id)?.config.networks.length;
+  await teardownNetwork(row.id, { ports: (row.config.publish ?? []).length > 0, member });
   // its peers stop naming it, and its address leaves the internal set (the next container to lease it may have a way out)
   if (address && (core.store.getContainer(row.id)?.config.networks.length ?? row.config.networks.length)) await syncNetworks(core, { addresses: [address] });
 }

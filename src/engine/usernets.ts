@@ -6,9 +6,9 @@ import type { NetworkAttachment } from '../config/schema.js';
 import { NAME_RE } from '../config/schema.js';
 import { EngineError, fieldError } from '../errors.js';
 import { randomBytes } from '../lazy.js';
-import { networkAddress, networkMode } from '../runtime/network.js';
+import { clearStale, networkAddress, networkMode, staleAddresses } from '../runtime/network.js';
 import { SUBNET } from '../runtime/nftables.js';
-import { applyMembership, dropNetworkSet, overlaps, parseSubnet } from '../runtime/usernet.js';
+import { applyMembership, dropNetworkSet, memberAdds, membershipNft, overlaps, parseSubnet, type MembershipNft } from '../runtime/usernet.js';
 import type { ContainerRow, ContainerStatus, NetworkRow } from '../state/types.js';
 import type { EngineCore } from './core.js';
 import { writeMembersHosts } from './hostsfiles.js';
@@ -195,12 +195,19 @@ export function subnetFor(core: EngineCore, row: ContainerRow): string | undefin
  * The plan is read under the database's lock, but nft runs outside it, asynchronously: holding the lock
  * (and the event loop) across nft stalled every other caller. Two processes may then apply in the wrong
  * order; so each looks again after applying and applies again until what it applied is still the plan.
- * Whoever applies last has looked after that, so the host always ends on the latest plan.
+ * Whoever applies last has looked after that, so the host always ends on the latest plan. `started` is
+ * what a start already put in its own transaction (startMembership): its hosts files are left to write.
  */
-export async function syncNetworks(core: EngineCore, leaving: { ids?: string[]; addresses?: string[] } = {}): Promise<void> {
-  let plan = membershipPlan(core, leaving);
+export async function syncNetworks(core: EngineCore, leaving: { ids?: string[]; addresses?: string[] } = {}, started?: StartedMembership): Promise<void> {
+  let plan = started?.plan ?? membershipPlan(core, leaving);
+  // a start that only added its own address leaves the sets alone after: it removed nothing, and whoever
+  // rebuilds them (and so may have removed it) looks again after that and puts it back
+  const addedOnly = started && !started.rebuilt;
   for (let round = 0; round < 10; round++) {
-    if (plan.apply) await applyMembership(plan.members, plan.closed, plan.open);
+    if (plan.apply && plan !== started?.plan && !addedOnly) {
+      await applyMembership(plan.members, plan.closed, plan.open);
+      clearStale(plan.stale); // every set is rebuilt without the addresses given up before the plan
+    }
     await writeMembersHosts(core, plan.live, plan.addr);
     const again = membershipPlan(core, leaving);
     if (again.key === plan.key) return;
@@ -208,9 +215,39 @@ export async function syncNetworks(core: EngineCore, leaving: { ids?: string[]; 
   }
 }
 
+/** What syncNetworks applies. */
+export type MembershipPlan = ReturnType<typeof membershipPlan>;
+
+/**
+ * A start's membership: the plan (its own address leased) as nft lines for the start's own transaction:
+ * its address added to its sets, or every set rebuilt when one may hold the address still (\`stale\`).
+ * The start then finishes it with finishMembership.
+ */
+export function startMembership(core: EngineCore, address: string, stale: boolean): StartedMembership {
+  const plan = membershipPlan(core, {});
+  if (stale) return { plan, nft: membershipNft(plan.members, plan.closed, plan.open), rebuilt: true };
+  const mine = plan.members.filter((n) => n.addresses.includes(address)).map((n) => n.id);
+  return { plan, nft: memberAdds(address, mine, plan.closed.includes(address)), rebuilt: false };
+}
+
+/** A start's membership: its plan, the nft lines, and whether they rebuild every set or only add its address. */
+export interface StartedMembership {
+  plan: MembershipPlan;
+  nft: MembershipNft;
+  rebuilt: boolean;
+}
+
+/** After a start's transaction: the stale marks a rebuild cleared, the hosts files, and a look again. */
+export async function finishMembership(core: EngineCore, m: StartedMembership): Promise<void> {
+  if (m.rebuilt) clearStale(m.plan.stale);
+  await syncNetworks(core, {}, m);
+}
+
 /** What syncNetworks applies, read in one transaction, with a key that says whether two plans are the same. */
 function membershipPlan(core: EngineCore, leaving: { ids?: string[]; addresses?: string[] }) {
   return core.store.tx(() => {
+    // read first: an address marked stale before its members are read is in none of the sets this plan builds
+    const stale = staleAddresses();
     const nets = core.store.listNetworks();
     const rows = core.store.listContainers(ACTIVE).filter((r) => r.config.networks.length || leaving.ids?.includes(r.id));
     const addr = new Map(rows.map((r) => [r.id, networkAddress(r.id)]));
@@ -222,6 +259,6 @@ function membershipPlan(core: EngineCore, leaving: { ids?: string[]; addresses?:
     const open = [...live.filter((r) => !isClosed(r)).map((r) => addr.get(r.id)!), ...(leaving.addresses ?? [])];
     const hosts = live.map((r) => [r.id, r.name, r.config.hostname, r.config.networks, r.config.links, r.config.addHosts]);
     const key = JSON.stringify([members, closed, open, hosts, [...addr]]);
-    return { apply: nets.length > 0 || open.length > 0, members, closed, open, live, addr, key };
+    return { apply: nets.length > 0 || open.length > 0, members, closed, open, live, addr, key, stale };
   });
 }

@@ -1,16 +1,21 @@
 // Private networks as docker's bridge does it as root, with no process per container: a named network
 // namespace, a routed veth pair, nftables for NAT, published ports and isolation, tc for bandwidth.
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { randomInt } from '../lazy.js';
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomInt } from '../lazy.js';
 import { runCommand } from './command.js';
 import type { NetworkMode, PortMapping } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import { hostsFile, resolverPlan } from './netfiles.js';
-import { baseRules, GATEWAY, IF_PREFIX, portRules, portRulesRemoval, SUBNET } from './nftables.js';
-import { dotted, parseSubnet } from './usernet.js';
+import { baseRules, GATEWAY, IF_PREFIX, portRules, portRulesRemoval, startRules, SUBNET } from './nftables.js';
+import { dotted, parseSubnet, type MembershipNft } from './usernet.js';
 
 /** Leases live in /run: they vanish with the namespaces at reboot, and are shared by every storage dir. */
 export const LEASE_DIR = '/run/codex32/net';
+/**
+ * Addresses given up that a user network's set may still hold: a start that leases one rebuilds every set
+ * (usernets.ts). Each marker holds a token, so a rebuild removes only the markers it read before it planned.
+ */
+const STALE_DIR = `${LEASE_DIR}/stale`;
 
 export interface NetworkRequest {
   id: string;
@@ -97,6 +102,34 @@ function leaseAddress(id: string, subnet = SUBNET): string {
   throw new EngineError('RUNTIME_FAILED', `Every address of ${subnet === SUBNET ? 'the private network ' : 'the subnet '}${subnet} is in use. Remove stopped containers with \`codex32 prune\`.`);
 }
 
+/** Released addresses a user network's set may still hold, each with its marker's token. */
+export function staleAddresses(): Array<{ address: string; token: string }> {
+  let names: string[];
+  try {
+    names = readdirSync(STALE_DIR);
+  } catch {
+    return [];
+  }
+  return names.flatMap((address) => {
+    try {
+      return [{ address, token: readFileSync(`${STALE_DIR}/${address}`, 'utf8') }];
+    } catch {
+      return []; // cleared meanwhile
+    }
+  });
+}
+
+/** Clear the markers of addresses every set has been rebuilt without (those not marked again since). */
+export function clearStale(seen: Array<{ address: string; token: string }>): void {
+  for (const s of seen) {
+    try {
+      if (readFileSync(`${STALE_DIR}/${s.address}`, 'utf8') === s.token) rmSync(`${STALE_DIR}/${s.address}`, { force: true });
+    } catch {
+      /* cleared by another rebuild */
+    }
+  }
+}
+
 /** The address of a container whose private network is set up, else undefined. */
 export function networkAddress(id: string): string | undefined {
   try {
@@ -129,15 +162,20 @@ function shape(bytesPerSec: number): string[] {
   return ['root', 'tbf', 'rate', `${bytesPerSec}bps`, 'burst', String(burst), 'latency', '200ms'];
 }
 
-/** Create the container's namespace, veth pair, address, routes, rules and shaping. */
-export async function setupNetwork(req: NetworkRequest): Promise<NetworkLease> {
+/**
+ * Create the container's namespace, veth pair, address, routes, rules and shaping. `membership`, called
+ * once the address is leased, gives the user networks' sets to apply in the same nftables transaction;
+ * `stale` says whether a set may still hold the address (then every set must be rebuilt).
+ */
+export async function setupNetwork(req: NetworkRequest, membership?: (address: string, stale: boolean) => MembershipNft): Promise<NetworkLease> {
   const name = netName(req.id);
   // a previous run's leftovers (its supervisor was killed, or its command ended on its own)
-  if (networkAddress(req.id) || existsSync(`/run/netns/${name}`)) await teardownNetwork(req.id, { ports: req.publish.length > 0 });
+  const leftover = !!networkAddress(req.id) || existsSync(`/run/netns/${name}`);
+  if (leftover) await teardownNetwork(req.id, { ports: req.publish.length > 0 });
   const address = leaseAddress(req.id, req.subnet);
   try {
     const loopbackDns = writeNetFiles(req, address);
-    await runSteps(setupSteps(req, address, loopbackDns));
+    await runSteps(setupSteps(req, address, loopbackDns, membership?.(address, leftover || existsSync(`${STALE_DIR}/${address}`))));
     return { netnsPath: `/run/netns/${name}`, address, hostIf: name };
   } catch (e) {
     await teardownNetwork(req.id, { ports: req.publish.length > 0 });
@@ -146,11 +184,11 @@ export async function setupNetwork(req: NetworkRequest): Promise<NetworkLease> {
 }
 
 /** The commands that build the container's namespace, veth pair, address, routes, rules and shaping. */
-export function setupSteps(req: NetworkRequest, address: string, loopbackDns: string | undefined): Array<[string, string?]> {
+export function setupSteps(req: NetworkRequest, address: string, loopbackDns: string | undefined, membership?: MembershipNft): Array<[string, string?]> {
   const name = netName(req.id);
   const steps: Array<[string, string?]> = [
-    [`ip netns add ${name}`],
     ['ip -batch -', [
+      `netns add ${name}`,
       `link add ${name} type veth peer name eth0 netns ${name}`,
       `addr add ${GATEWAY}/32 dev ${name}`,
       `link set ${name} up`,
@@ -164,7 +202,7 @@ export function setupSteps(req: NetworkRequest, address: string, loopbackDns: st
       `route add default via ${GATEWAY} dev eth0`,
     ].join('\n')],
     // routing is what gives a private container its way out: on, as docker and podman turn it on (docs/network.md)
-    ['[ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || echo 1 > /proc/sys/net/ipv4/ip_forward'],
+    ['read f < /proc/sys/net/ipv4/ip_forward; [ "$f" = 1 ] || echo 1 > /proc/sys/net/ipv4/ip_forward'],
     // host-loopback clients of published ports leave through this interface (then masqueraded)
     [`echo 1 > /proc/sys/net/ipv4/conf/${name}/route_localnet`],
   ];
@@ -172,7 +210,7 @@ export function setupSteps(req: NetworkRequest, address: string, loopbackDns: st
     steps.push([`tc qdisc replace dev ${name} ${shape(req.bandwidth).join(' ')}`]); // towards the container
     steps.push([`tc -n ${name} qdisc replace dev eth0 ${shape(req.bandwidth).join(' ')}`]); // from it
   }
-  steps.push(['nft -f -', baseRules(loopbackDns) + portRules(req.id, address, req.publish)]);
+  steps.push([startRules(baseRules(loopbackDns), portRules(req.id, address, req.publish) + (membership?.script ?? ''), membership?.rules ?? [])]);
   return steps;
 }
 
@@ -181,8 +219,12 @@ export function teardownParts(name: string): [string, string] {
   return [`link del ${name}`, `netns del ${name}`];
 }
 
-/** Remove everything the container's private network holds on the host; safe to call twice. */
-export async function teardownNetwork(id: string, options: { ports?: boolean } = {}): Promise<void> {
+/**
+ * Remove everything the container's private network holds on the host; safe to call twice. `member:
+ * false` says no user network's set can hold its address; otherwise the address is marked stale as it is
+ * given up, until every set has been rebuilt without it.
+ */
+export async function teardownNetwork(id: string, options: { ports?: boolean; member?: boolean } = {}): Promise<void> {
   const name = netName(id);
   const [link, netns] = teardownParts(name);
   const parts = [];
@@ -195,7 +237,13 @@ export async function teardownNetwork(id: string, options: { ports?: boolean } =
     const r = await runCommand('sh', ['-c', script.join('\n')]).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
     if (r.code !== 0) throw new EngineError('RUNTIME_FAILED', `nftables refused to remove the container's published ports: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
+  // in this order: no plan includes the address once it is marked, and it is marked before anyone can lease it
   const address = networkAddress(id);
-  if (address) rmSync(`${LEASE_DIR}/ip/${address}`, { force: true });
   rmSync(`${LEASE_DIR}/${name}`, { force: true });
+  if (!address) return;
+  if (options.member !== false) {
+    mkdirSync(STALE_DIR, { recursive: true });
+    writeFileSync(`${STALE_DIR}/${address}`, randomBytes(8).toString('hex'));
+  }
+  rmSync(`${LEASE_DIR}/ip/${address}`, { force: true });
 }

@@ -1,7 +1,7 @@
 // User networks on the host: which addresses may reach which. Every container keeps its own routed /32
 // veth (network.ts); a user network is a set of those addresses in nftables, and containers whose sets
 // meet reach each other on every port. No bridge and no process per network or per container.
-import { listChain, nft, TABLE } from './nftables.js';
+import { listChain, nft, TABLE, type TaggedRule } from './nftables.js';
 
 /** The nftables set of a network's addresses (set names hold at most 16 bytes). */
 export const setName = (networkId: string) => `n_${networkId.slice(0, 12)}`;
@@ -38,11 +38,43 @@ export function membershipScript(networks: NetworkMembers[], closed: string[], o
     const set = setName(n.id);
     lines.push(`add set ${c} ${set} { type ipv4_addr; }`, `flush set ${c} ${set}`);
     if (n.addresses.length) lines.push(`add element ${c} ${set} { ${n.addresses.join(', ')} }`);
-    if (!ruled.has(n.id.slice(0, 12))) lines.push(`add rule ${c} members ip saddr @${set} ip daddr @${set} accept comment "${ruleTag(n.id)}"`);
+    if (!ruled.has(n.id.slice(0, 12))) lines.push(memberRule(n.id).rule);
   }
   if (open.length) lines.push(`add element ${c} internal { ${open.join(', ')} }`, `delete element ${c} internal { ${open.join(', ')} }`);
   if (closed.length) lines.push(`add element ${c} internal { ${closed.join(', ')} }`);
   return lines.join('\n') + '\n';
+}
+
+/** A network's rule in the `members` chain, with the comment that finds it. */
+function memberRule(networkId: string): TaggedRule {
+  const set = setName(networkId);
+  return { tag: ruleTag(networkId), rule: `add rule ip ${TABLE} members ip saddr @${set} ip daddr @${set} accept comment "${ruleTag(networkId)}"` };
+}
+
+/** Membership folded into a start's own nftables transaction (network.ts): the sets, and each network's rule unless listed. */
+export interface MembershipNft {
+  /** nft lines for the sets and the internal set (no rules) */
+  script: string;
+  /** each network's rule, put in when the `members` chain's listing lacks its comment */
+  rules: TaggedRule[];
+}
+
+/** Every set rebuilt, as a start's transaction carries it (see MembershipNft). */
+export function membershipNft(networks: NetworkMembers[], closed: string[], open: string[]): MembershipNft {
+  return { script: membershipScript(networks, closed, open, new Set(networks.map((n) => n.id.slice(0, 12)))), rules: networks.map((n) => memberRule(n.id)) };
+}
+
+/**
+ * One starting member's address added to its networks' sets (and to \`internal\` when it has no way
+ * out), nothing removed: removing costs the kernel a grace period, adding does not. Only for an address
+ * no set can hold already (network.ts marks every address given up until the sets are rebuilt).
+ */
+export function memberAdds(address: string, networkIds: string[], closed: boolean): MembershipNft {
+  const c = `ip ${TABLE}`;
+  const lines = [`add table ${c}`, `add chain ${c} members`, `add set ${c} internal { type ipv4_addr; }`];
+  for (const id of networkIds) lines.push(`add set ${c} ${setName(id)} { type ipv4_addr; }`, `add element ${c} ${setName(id)} { ${address} }`);
+  if (closed) lines.push(`add element ${c} internal { ${address} }`);
+  return { script: lines.join('\n') + '\n', rules: networkIds.map(memberRule) };
 }
 
 /** Apply one storage directory's membership (see membershipScript). */
