@@ -39,6 +39,20 @@ describe.skipIf(!!skip)('ps --filter', () => {
     expect(await ps('isolation=strict')).toEqual([]);
   });
 
+  it('publish and expose match the ports a container shows: a running one\'s, never a created or stopped one\'s', async () => {
+    expect((await cli(['run', '-d', '--name', 'pub', '-p', '127.0.0.1:47391:8080', '--expose', '9000', 'host', 'sleep', '300'])).exitCode).toBe(0);
+    expect((await cli(['create', '--name', 'pub-new', '-p', '127.0.0.1:47392:8081', '--expose', '9001', 'host', 'sleep', '300'])).exitCode).toBe(0);
+    expect(await ps('publish=47391')).toEqual(['pub']);
+    expect(await ps('publish=47391/tcp', 'expose=8080')).toEqual(['pub']);
+    expect(await ps('expose=9000')).toEqual(['pub']);
+    expect(await ps('publish=47392')).toEqual([]);
+    expect(await ps('expose=9001')).toEqual([]);
+    expect((await cli(['stop', '-t', '1', 'pub'])).exitCode).toBe(0);
+    expect(await ps('publish=47391')).toEqual([]);
+    expect(await ps('expose=9000')).toEqual([]);
+    await cli(['rm', '-f', 'pub', 'pub-new']);
+  });
+
   it('refuses an unknown key or value with docker\'s words', async () => {
     for (const [f, msg] of [['bogus=1', "Invalid filter 'bogus'"], ['status=bogus', "Invalid filter 'status=bogus'"], ['exited=x', "Invalid filter 'exited=x'"], ['health=meh', "Invalid filter 'health=meh'"]]) {
       const r = await cli(['ps', '-a', '-f', f!]);

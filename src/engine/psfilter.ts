@@ -7,7 +7,8 @@ import { parseReference } from '../images/reference.js';
 import { networkMode } from '../runtime/network.js';
 import type { ContainerRow } from '../state/types.js';
 import { hasLabel } from './prunefilter.js';
-import { dockerStatusOf } from './status.js';
+import { shownPorts } from './netinfo.js';
+import { dockerStatusOf, isActive } from './status.js';
 
 const KEYS = ['id', 'name', 'label', 'exited', 'status', 'ancestor', 'before', 'since', 'volume', 'network', 'publish', 'expose', 'health', 'isolation', 'is-task'];
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
@@ -64,7 +65,9 @@ export function containerFilter(filters: Record<string, string[]>, find: (ref: s
   return (r) => {
     const c = r.config;
     const status = dockerStatusOf(r);
-    const exposed = [...(c.exposedPorts ?? []), ...(c.publish ?? []).map((p) => `${p.containerPort}/${p.protocol}`)];
+    // docker matches the ports a container shows: none once it has stopped (its network is released)
+    const shown = shownPorts(r);
+    const exposed = isActive(r.status) ? [...(c.exposedPorts ?? []), ...shown.map((p) => `${p.containerPort}/${p.protocol}`)] : [];
     const health = r.state.health?.status ?? 'none';
     return (
       any(f('id'), (i) => r.id.startsWith(i)) &&
@@ -77,7 +80,7 @@ export function containerFilter(filters: Record<string, string[]>, find: (ref: s
       since.every((t) => r.createdAt > t) &&
       any(f('volume'), (v) => c.volumes.some((m) => m.source === v || m.target === v)) &&
       any(f('network'), (n) => c.networks.some((a) => a.name === n) || (c.networks.length === 0 && (n === networkMode(c) || (n === 'bridge' && networkMode(c) === 'private')))) &&
-      any(publish, (p) => (c.publish ?? []).some((m) => p(m.hostPort, m.protocol))) &&
+      any(publish, (p) => shown.some((m) => p(m.hostPort, m.protocol))) &&
       any(expose, (p) => exposed.some((e) => p(Number(e.split('/')[0]), e.split('/')[1] ?? 'tcp'))) &&
       any(f('health'), (h) => h === health) &&
       any(f('isolation'), (i) => i === 'default' || i === c.isolation) &&
