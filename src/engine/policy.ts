@@ -1,4 +1,5 @@
 // Listing and the restart policy: reconciled rows, containers whose lost supervisor must be replaced, boot-time starts.
+import { isEngineError } from '../errors.js';
 import type { ContainerRow } from '../state/types.js';
 import { recordEvent, type EngineCore } from './core.js';
 import { isActive, removalDue } from './status.js';
@@ -8,7 +9,14 @@ export async function listContainers(core: EngineCore, options: { all?: boolean 
   const rows = core.store.listContainers(options.all ? undefined : ['starting', 'running', 'restarting', 'stopping']);
   const out: ContainerRow[] = [];
   for (const r of rows) {
-    const row = isActive(r.status) ? await reviveLost(core, core.reconcile(r)) : r;
+    let row: ContainerRow;
+    try {
+      row = isActive(r.status) ? await reviveLost(core, core.reconcile(r)) : r;
+    } catch (e) {
+      // removed by another process since the rows were read: docker lists it no more, and fails nothing
+      if (isEngineError(e, 'NO_SUCH_CONTAINER')) continue;
+      throw e;
+    }
     // an auto-remove container that has ended is removed before anyone sees it listed
     if (removalDue(row) && (await core.finishRemoval(row)) && !core.store.getContainer(row.id)) continue;
     out.push(row);
