@@ -59,6 +59,7 @@
 #define SPEC_WRITABLE "writable" /* string; repeated, mount step: a directory of the root (made if missing) bound onto itself, so it stays writable on the container's own layer when the root is made read-only */
 #define SPEC_NETNS "netns" /* flag: a new network namespace with only lo */
 #define SPEC_NETNS_PATH "netns_path" /* path: the prepared network namespace to join */
+#define SPEC_NETNS_RELEASE "netns_release" /* flag: once joined, unmount and remove netns_path: the supervisor and the container hold the namespace from then on, and the host keeps no mount per container (every mount namespace made after would copy them all) */
 #define SPEC_READONLY_ROOT "readonly_root" /* flag: the root is remounted read-only after the mount steps */
 #define SPEC_IDMAP_LOWER "idmap_lower" /* flag: the overlay root's lower dirs are the image's own layers: the supervisor mounts them idmapped by uid_map and gid_map (strict) */
 #define SPEC_UID_MAP "uid_map" /* fields "inside outside count": a user namespace's uid map (strict) */

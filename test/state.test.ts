@@ -73,7 +73,8 @@ describe('state repair', () => {
     const marker = `c32-damaged-${process.pid}`;
     const before = await populate(sb, marker);
     const cgroups = recordedCgroups(sb);
-    const doomedNet = `/run/netns/c32-${String((await sb.inspect('doomed')).Id).slice(0, 11)}`;
+    const doomedNet = `/sys/class/net/c32-${String((await sb.inspect('doomed')).Id).slice(0, 11)}`; // its veth
+    if (level === 'standard') expect(existsSync(doomedNet)).toBe(true); // a private network at standard
     const fd = openSync(join(sb.storage, 'state.db'), 'r+');
     const junk = randomBytes(200);
     junk[0] = 0xff; // not a page type, so the damage cannot pass for a valid page by chance

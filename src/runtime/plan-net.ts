@@ -22,7 +22,8 @@ export function networkEntries(row: ContainerRow, paths: ContainerPaths, netnsPa
   const mode = networkMode(row.config);
   if (mode === 'host') return [];
   // pasta (rootless): the namespace is the container's own, asked for with the pasta entries
-  const e = mode === 'none' ? [spec('netns', true)] : pasta ? [] : [spec('netns_path', netnsPath ?? '')];
+  // the supervisor drops the namespace's name once it has joined: the host keeps no mount per container
+  const e = mode === 'none' ? [spec('netns', true)] : pasta ? [] : [spec('netns_path', netnsPath ?? ''), spec('netns_release', true)];
   e.push(spec('bind', [`${paths.etc}/hosts`, '/etc/hosts', 'ro']));
   if (mode === 'private') e.push(spec('bind', [`${paths.etc}/resolv.conf`, '/etc/resolv.conf', 'ro']));
   return e;
