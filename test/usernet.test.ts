@@ -2,7 +2,7 @@
 // resolve names, aliases and links through libc; other networks and the private default stay walled off;
 // --internal has no way out; the CLI's verbs and docker's network commands against `system service`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateNetworkMissing } from '../src/engine/network.js';
 import { DOCKER, dockerApi } from './dockerapi-helpers.js';
@@ -154,6 +154,25 @@ describe.skipIf(!!skip)(`user networks${skip ? ` (skipped: ${skip})` : ''}`, () 
     expect(existsSync('/run/codex32/net/stale/172.30.9.2')).toBe(false);
     for (const c of ['sider']) await cli(['rm', '-f', c]);
     for (const n of ['tiny', 'side']) expect((await cli(['network', 'rm', n])).exitCode).toBe(0);
+  });
+
+  it('a start after a lost supervisor rebuilds every set, for a container on no user network too', async () => {
+    expect((await cli(['network', 'create', 'side2'])).exitCode).toBe(0);
+    await idle('member2', '--network', 'side2');
+    const set = `n_${(await netId('side2')).slice(0, 12)}`;
+    const holds = () => spawnSync('nft', ['list', 'set', 'ip', 'codex32', set], { encoding: 'utf8' }).stdout.includes('10.89.250.250');
+    // what a set may hold when a supervisor dies with its container: an address no member has
+    expect(spawnSync('nft', ['add', 'element', 'ip', 'codex32', set, '{ 10.89.250.250 }']).status).toBe(0);
+    await idle('loner2');
+    const init = Number(String((await cli(['inspect', '-f', '{{.State.Pid}}', 'loner2'])).stdout).trim());
+    const supervisor = Number(readFileSync(`/proc/${init}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    process.kill(supervisor, 'SIGKILL');
+    await until(async () => !String((await cli(['ps', '-q', '-f', 'name=^loner2$'])).stdout).trim() || undefined, 30_000, 200);
+    expect(holds()).toBe(true);
+    expect((await cli(['start', 'loner2'])).exitCode).toBe(0);
+    expect(holds()).toBe(false);
+    for (const c of ['member2', 'loner2']) await cli(['rm', '-f', c]);
+    expect((await cli(['network', 'rm', 'side2'])).exitCode).toBe(0);
   });
 });
 

@@ -166,8 +166,10 @@ export async function startNetwork(core: EngineCore, row: ContainerRow, paths: C
   }
   // a member's sets go in with its own rules, one nftables transaction; then its peers' hosts files
   let started: StartedMembership | undefined;
-  const membership = (address: string, stale: boolean) => (started = startMembership(core, address, stale)).nft;
-  const lease = await setupNetwork(req, c.networks.length ? membership : undefined);
+  // a container on no user network has nothing to add, but an address a set may still hold (its last
+  // holder's stop was cut short) has every set rebuilt first, or it would inherit that holder's networks
+  const membership = (address: string, stale: boolean) => (c.networks.length || stale ? (started = startMembership(core, address, stale)).nft : undefined);
+  const lease = await setupNetwork(req, membership);
   if (started) {
     try {
       await finishMembership(core, started);

@@ -164,10 +164,11 @@ function shape(bytesPerSec: number): string[] {
 
 /**
  * Create the container's namespace, veth pair, address, routes, rules and shaping. `membership`, called
- * once the address is leased, gives the user networks' sets to apply in the same nftables transaction;
- * `stale` says whether a set may still hold the address (then every set must be rebuilt).
+ * once the address is leased, gives the user networks' sets to apply in the same nftables transaction,
+ * if any; `stale` says whether a set may still hold the address (then every set must be rebuilt, whether
+ * or not the container is on a user network).
  */
-export async function setupNetwork(req: NetworkRequest, membership?: (address: string, stale: boolean) => MembershipNft): Promise<NetworkLease> {
+export async function setupNetwork(req: NetworkRequest, membership?: (address: string, stale: boolean) => MembershipNft | undefined): Promise<NetworkLease> {
   const name = netName(req.id);
   // a previous run's leftovers (its supervisor was killed, or its command ended on its own)
   const leftover = !!networkAddress(req.id) || existsSync(`/run/netns/${name}`);
