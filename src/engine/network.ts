@@ -187,8 +187,9 @@ export async function stopNetwork(core: EngineCore, row: ContainerRow): Promise<
   // rootless: the supervisor ends pasta with the run; one it could not (killed itself) is ended here
   if (rootlessHost()) return endPasta(core.paths(row.id).dir);
   const address = networkAddress(row.id);
-  const member = row.config.networks.length > 0 || !!core.store.getContainer(row.id)?.config.networks.length;
-  await teardownNetwork(row.id, { ports: (row.config.publish ?? []).length > 0, member });
+  // its networks now (a disconnect while it was stopped counts) and when it ran
+  const networks = core.store.getContainer(row.id)?.config.networks.length ?? row.config.networks.length;
+  await teardownNetwork(row.id, { ports: (row.config.publish ?? []).length > 0, member: networks > 0 || row.config.networks.length > 0 });
   // its peers stop naming it, and its address leaves the internal set (the next container to lease it may have a way out)
-  if (address && (core.store.getContainer(row.id)?.config.networks.length ?? row.config.networks.length)) await syncNetworks(core, { addresses: [address] });
+  if (address && networks) await syncNetworks(core, { addresses: [address] });
 }

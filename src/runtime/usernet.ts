@@ -25,6 +25,9 @@ async function memberRules(): Promise<Map<string, string>> {
   return out;
 }
 
+/** What every membership transaction begins with: the table, the members chain and the internal set, made if missing. */
+const preamble = () => [`add table ip ${TABLE}`, `add chain ip ${TABLE} members`, `add set ip ${TABLE} internal { type ipv4_addr; }`];
+
 /**
  * One nftables transaction for one storage directory's networks: each network's set holds exactly its
  * members' addresses and has its rule in \`members\`; the \`internal\` set holds \`closed\` and not \`open\`
@@ -33,7 +36,7 @@ async function memberRules(): Promise<Map<string, string>> {
  */
 export function membershipScript(networks: NetworkMembers[], closed: string[], open: string[], ruled: Set<string>): string {
   const c = `ip ${TABLE}`;
-  const lines = [`add table ${c}`, `add chain ${c} members`, `add set ${c} internal { type ipv4_addr; }`];
+  const lines = preamble();
   for (const n of networks) {
     const set = setName(n.id);
     lines.push(`add set ${c} ${set} { type ipv4_addr; }`, `flush set ${c} ${set}`);
@@ -71,7 +74,7 @@ export function membershipNft(networks: NetworkMembers[], closed: string[], open
  */
 export function memberAdds(address: string, networkIds: string[], closed: boolean): MembershipNft {
   const c = `ip ${TABLE}`;
-  const lines = [`add table ${c}`, `add chain ${c} members`, `add set ${c} internal { type ipv4_addr; }`];
+  const lines = preamble();
   for (const id of networkIds) lines.push(`add set ${c} ${setName(id)} { type ipv4_addr; }`, `add element ${c} ${setName(id)} { ${address} }`);
   if (closed) lines.push(`add element ${c} internal { ${address} }`);
   return { script: lines.join('\n') + '\n', rules: networkIds.map(memberRule) };
