@@ -134,6 +134,7 @@ export class SupervisedProcesses {
   /** Stop the process and delete its run directory. */
   async remove(name: string, shim: ProcRef | undefined, options: { signal?: number; timeout?: number } = {}): Promise<void> {
     await this.stop(name, shim, options);
-    await rm(this.dir(name), { recursive: true, force: true });
+    // a `bot cron-refill` the supervisor started may still be writing its last file here: retry ENOTEMPTY
+    await rm(this.dir(name), { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 }
